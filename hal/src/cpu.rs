@@ -1,0 +1,104 @@
+//! Per-CPU descriptor tables: GDT, TSS (with separate, guarded stacks for double
+//! fault, NMI and machine check, so those exceptions are reported even when the
+//! kernel stack itself overflowed) and IDT. Built for each CPU as it starts; the
+//! boot CPU goes first, and nothing here assumes it is the only one.
+
+use alloc::boxed::Box;
+
+use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
+use x86_64::instructions::tables::load_tss;
+use x86_64::registers::control::Cr2;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::tss::TaskStateSegment;
+
+use crate::paging::KernelStack;
+use crate::trap::{self, Idt};
+
+/// Code segment the PVH trampoline's GDT uses.
+const BOOT_CODE_SELECTOR: u16 = 0x08;
+/// IST slots (1-based as in the IDT; the TSS array is 0-based).
+const IST_DOUBLE_FAULT: u8 = 1;
+const IST_NMI: u8 = 2;
+const IST_MACHINE_CHECK: u8 = 3;
+
+static EARLY_IDT: Once<Idt> = Once::new();
+
+/// The exception stacks one CPU needs besides its kernel stack.
+pub struct TrapStacks {
+    /// Stack for double faults.
+    pub double_fault: KernelStack,
+    /// Stack for NMIs.
+    pub nmi: KernelStack,
+    /// Stack for machine checks.
+    pub machine_check: KernelStack,
+}
+
+/// Installs an IDT on the boot GDT so exceptions during early boot are
+/// reported (without IST stacks: the TSS does not exist yet).
+pub(crate) fn init_early_traps() {
+    EARLY_IDT.call_once(|| Idt::new(BOOT_CODE_SELECTOR, &[])).load();
+}
+
+/// Builds and loads this CPU's GDT, TSS and IDT.
+pub fn init_cpu(stacks: &TrapStacks) {
+    let mut tss = TaskStateSegment::new();
+    let ist = [
+        (IST_DOUBLE_FAULT, stacks.double_fault),
+        (IST_NMI, stacks.nmi),
+        (IST_MACHINE_CHECK, stacks.machine_check),
+    ];
+    for (slot, stack) in ist {
+        tss.interrupt_stack_table[usize::from(slot - 1)] = VirtAddr::new(stack.top);
+    }
+    let tss: &'static TaskStateSegment = Box::leak(Box::new(tss));
+    let mut gdt = GlobalDescriptorTable::new();
+    let code = gdt.append(Descriptor::kernel_code_segment());
+    let data = gdt.append(Descriptor::kernel_data_segment());
+    let tss_sel = gdt.append(Descriptor::tss_segment(tss));
+    let gdt: &'static GlobalDescriptorTable = Box::leak(Box::new(gdt));
+    gdt.load();
+    // SAFETY: the selectors index the GDT just loaded, whose descriptors are a
+    // flat 64-bit code segment, a flat data segment and this CPU's TSS.
+    unsafe {
+        CS::set_reg(code);
+        SS::set_reg(data);
+        DS::set_reg(data);
+        ES::set_reg(data);
+        load_tss(tss_sel);
+    }
+    let idt: &'static Idt = Box::leak(Box::new(Idt::new(
+        code.0,
+        &[
+            (trap::DOUBLE_FAULT, IST_DOUBLE_FAULT),
+            (trap::NMI, IST_NMI),
+            (trap::MACHINE_CHECK, IST_MACHINE_CHECK),
+        ],
+    )));
+    idt.load();
+}
+
+/// The faulting address of the last page fault.
+pub fn read_cr2() -> u64 {
+    Cr2::read_raw()
+}
+
+/// Enables interrupts on this CPU.
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
+/// Waits for the next interrupt.
+pub fn wait_for_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
+/// The current frame pointer and stack pointer, for a backtrace of the caller.
+#[inline(always)]
+pub fn frame_registers() -> (u64, u64) {
+    let (rsp, rbp): (u64, u64);
+    // SAFETY: reads two registers; no memory is touched.
+    unsafe { core::arch::asm!("mov {}, rsp", "mov {}, rbp", out(reg) rsp, out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    (rsp, rbp)
+}

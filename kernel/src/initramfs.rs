@@ -1,0 +1,45 @@
+//! The initramfs the loader handed over, unpacked into an in-memory tree (newc
+//! cpio, plain or gzip, concatenated archives — `k42_cpio`). The file server
+//! will serve it as its ramfs (issue #4); today the kernel reads the runner's
+//! argv from it.
+
+use k42_cpio::Tree;
+
+/// Parses the archive; logs and returns `None` when there is none or it is bad.
+pub fn unpack(archive: &[u8]) -> Option<Tree> {
+    if archive.is_empty() {
+        log::warn!("no initramfs (QEMU -initrd); starting without files");
+        return None;
+    }
+    match Tree::parse(archive) {
+        Ok(tree) => {
+            log::info!(
+                "initramfs: {} entries, {} KiB of file data",
+                tree.entry_count(),
+                tree.total_file_bytes() / 1024
+            );
+            Some(tree)
+        }
+        Err(e) => {
+            log::error!("initramfs rejected: {e}");
+            None
+        }
+    }
+}
+
+/// The runner's argv (`k42_abi::runner::ARGV_PATH`: NUL-terminated words).
+pub fn argv(tree: &Tree) -> Option<alloc::vec::Vec<&str>> {
+    let data = tree.lookup(k42_abi::runner::ARGV_PATH)?.file_data()?;
+    let words = data
+        .split(|&b| b == 0)
+        .filter(|w| !w.is_empty())
+        .map(core::str::from_utf8)
+        .collect::<Result<alloc::vec::Vec<_>, _>>();
+    match words {
+        Ok(w) => Some(w),
+        Err(_) => {
+            log::error!("{} is not UTF-8; ignoring it", k42_abi::runner::ARGV_PATH);
+            None
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The K42 kernel: ring 0, small, and free of `unsafe`.
+//!
+//! The hardware crate (`k42_hal`) brings the machine up and calls `kmain` with
+//! paging, traps, the heap and the tick ready. From here the kernel logs its boot
+//! banner, unpacks the initramfs and starts the program the runner asked for —
+//! for now one of the built-in entries (`run`), until user mode and the Linux
+//! personality arrive (issues #3 and #4).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod banner;
+mod console;
+mod initramfs;
+mod klog;
+mod ktest;
+mod madt;
+mod mm;
+mod report;
+mod run;
+mod tick;
+
+use k42_hal::BootInfo;
+
+k42_hal::entry!(kmain);
+
+fn kmain(info: BootInfo) -> ! {
+    let cmdline = k42_cmdline::Cmdline::new(info.cmdline);
+    klog::init(&cmdline);
+    k42_hal::trap::set_exception_handler(report::exception);
+    tick::start(&info);
+    let mm = mm::init(info.frames);
+    let cpus = madt::cpu_count(info.rsdp);
+    banner::print(info.memory_map, info.cmdline, cpus, info.boot_us, info.initrd.len(), mm);
+    let tree = initramfs::unpack(info.initrd);
+    run::start(&ktest::Context { cmdline: &cmdline, tree: tree.as_ref(), rsdp: info.rsdp, cpus })
+}
+
+#[panic_handler]
+fn panic(panic: &core::panic::PanicInfo<'_>) -> ! {
+    report::panic(panic)
+}
