@@ -167,7 +167,10 @@ pub fn init(frames: &mut Frames<'_>) -> Result<TimerInfo, ApicError> {
     write_reg(REG_LVT_TIMER, LVT_PERIODIC | u32::from(trap::TIMER_VECTOR));
     let period = (apic_per_ms * 1000 / TICK_HZ).clamp(1, u64::from(u32::MAX));
     write_reg(REG_TIMER_INITIAL, period as u32);
-    Ok(TimerInfo { apic_per_ms, tsc_per_ms })
+    Ok(TimerInfo {
+        apic_per_ms,
+        tsc_per_ms,
+    })
 }
 
 /// This CPU's local APIC id.

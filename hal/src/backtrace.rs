@@ -15,7 +15,7 @@ pub fn walk(rsp: u64, mut rbp: u64, mut f: impl FnMut(u64)) {
         return;
     };
     for _ in 0..MAX_FRAMES {
-        if rbp % 8 != 0 || !stack.contains(rbp) || !stack.contains(rbp + 15) {
+        if !rbp.is_multiple_of(8) || !stack.contains(rbp) || !stack.contains(rbp + 15) {
             return;
         }
         // SAFETY: [rbp, rbp+16) lies inside a mapped kernel stack (checked above);

@@ -38,7 +38,9 @@ pub struct TrapStacks {
 /// Installs an IDT on the boot GDT so exceptions during early boot are
 /// reported (without IST stacks: the TSS does not exist yet).
 pub(crate) fn init_early_traps() {
-    EARLY_IDT.call_once(|| Idt::new(BOOT_CODE_SELECTOR, &[])).load();
+    EARLY_IDT
+        .call_once(|| Idt::new(BOOT_CODE_SELECTOR, &[]))
+        .load();
 }
 
 /// Builds and loads this CPU's GDT, TSS and IDT.
@@ -99,6 +101,8 @@ pub fn wait_for_interrupt() {
 pub fn frame_registers() -> (u64, u64) {
     let (rsp, rbp): (u64, u64);
     // SAFETY: reads two registers; no memory is touched.
-    unsafe { core::arch::asm!("mov {}, rsp", "mov {}, rbp", out(reg) rsp, out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, rsp", "mov {}, rbp", out(reg) rsp, out(reg) rbp, options(nomem, nostack, preserves_flags))
+    };
     (rsp, rbp)
 }

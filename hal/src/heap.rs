@@ -17,8 +17,14 @@ static HEAP_SIZE: AtomicU64 = AtomicU64::new(0);
 /// Maps `bytes` (rounded up to pages) at the heap base and hands them to the
 /// allocator. Only the first call does anything.
 pub fn init(bytes: u64, frames: &mut Frames<'_>) -> Result<(), MapError> {
-    let bytes = bytes.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE).min(HEAP_MAX);
-    if HEAP_SIZE.compare_exchange(0, bytes, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    let bytes = bytes
+        .div_ceil(PAGE_SIZE)
+        .saturating_mul(PAGE_SIZE)
+        .min(HEAP_MAX);
+    if HEAP_SIZE
+        .compare_exchange(0, bytes, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         return Ok(());
     }
     paging::map_fresh(HEAP_BASE, bytes / PAGE_SIZE, frames)?;

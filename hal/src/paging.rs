@@ -71,9 +71,15 @@ pub struct PageFlags {
 
 impl PageFlags {
     /// Read and write, never execute: kernel data.
-    pub const DATA: Self = Self { writable: true, executable: false };
+    pub const DATA: Self = Self {
+        writable: true,
+        executable: false,
+    };
     /// Read only, never execute.
-    pub const READ_ONLY: Self = Self { writable: false, executable: false };
+    pub const READ_ONLY: Self = Self {
+        writable: false,
+        executable: false,
+    };
 
     fn bits(self) -> F {
         let mut f = F::PRESENT | F::GLOBAL;
@@ -179,17 +185,35 @@ pub(crate) fn init(
     let mut m = mapper();
     for s in sections {
         for virt in (s.start..s.end).step_by(PAGE_SIZE as usize) {
-            map_4k(&mut m, virt, virt - KERNEL_VIRT_BASE, s.flags.bits(), frames)?;
+            map_4k(
+                &mut m,
+                virt,
+                virt - KERNEL_VIRT_BASE,
+                s.flags.bits(),
+                frames,
+            )?;
         }
     }
     for &(start, end) in direct {
         let mut p = start;
         while p < end {
             if p % HUGE_PAGE == 0 && end - p >= HUGE_PAGE {
-                map_2m(&mut m, layout::phys_to_virt(p), p, PageFlags::DATA.bits(), frames)?;
+                map_2m(
+                    &mut m,
+                    layout::phys_to_virt(p),
+                    p,
+                    PageFlags::DATA.bits(),
+                    frames,
+                )?;
                 p += HUGE_PAGE;
             } else {
-                map_4k(&mut m, layout::phys_to_virt(p), p, PageFlags::DATA.bits(), frames)?;
+                map_4k(
+                    &mut m,
+                    layout::phys_to_virt(p),
+                    p,
+                    PageFlags::DATA.bits(),
+                    frames,
+                )?;
                 p += PAGE_SIZE;
             }
         }
@@ -197,7 +221,12 @@ pub(crate) fn init(
     // SAFETY: the new tables map the running code (text), its stack and data (the
     // image's data segment) and the direct map at the same virtual addresses as
     // the boot tables, so execution continues unchanged after the switch.
-    unsafe { Cr3::write(PhysFrame::containing_address(PhysAddr::new(root)), Cr3Flags::empty()) };
+    unsafe {
+        Cr3::write(
+            PhysFrame::containing_address(PhysAddr::new(root)),
+            Cr3Flags::empty(),
+        )
+    };
     Ok(())
 }
 
@@ -210,7 +239,7 @@ pub fn map_page(
     frames: &mut Frames<'_>,
 ) -> Result<(), MapError> {
     check_vmalloc(virt)?;
-    if phys % PAGE_SIZE != 0 {
+    if !phys.is_multiple_of(PAGE_SIZE) {
         return Err(MapError::Unaligned(phys));
     }
     let _guard = LOCK.lock();
@@ -237,7 +266,7 @@ fn check_vmalloc(virt: u64) -> Result<(), MapError> {
     if !layout::in_vmalloc(virt) {
         return Err(MapError::NotAllowed(virt));
     }
-    if virt % PAGE_SIZE != 0 {
+    if !virt.is_multiple_of(PAGE_SIZE) {
         return Err(MapError::Unaligned(virt));
     }
     Ok(())
@@ -287,7 +316,7 @@ pub fn read_u64(virt: u64) -> Result<u64, MapError> {
 fn check_mapped_vmalloc(virt: u64) -> Result<(), MapError> {
     let page = virt & !(PAGE_SIZE - 1);
     check_vmalloc(page)?;
-    if virt % 8 != 0 {
+    if !virt.is_multiple_of(8) {
         return Err(MapError::Unaligned(virt));
     }
     translate(virt).map(|_| ()).ok_or(MapError::NotMapped(virt))
@@ -324,7 +353,10 @@ impl KernelStack {
 
     fn for_slot(index: u64) -> Self {
         let bottom = KSTACK_BASE + index * (KSTACK_SIZE + KSTACK_GUARD) + KSTACK_GUARD;
-        Self { bottom, top: bottom + KSTACK_SIZE }
+        Self {
+            bottom,
+            top: bottom + KSTACK_SIZE,
+        }
     }
 }
 
@@ -347,7 +379,13 @@ pub(crate) fn map_fresh(base: u64, pages: u64, frames: &mut Frames<'_>) -> Resul
     let mut m = mapper();
     for i in 0..pages {
         let frame = frames.alloc().ok_or(MapError::OutOfFrames)?;
-        map_4k(&mut m, base + i * PAGE_SIZE, frame, PageFlags::DATA.bits(), frames)?;
+        map_4k(
+            &mut m,
+            base + i * PAGE_SIZE,
+            frame,
+            PageFlags::DATA.bits(),
+            frames,
+        )?;
     }
     Ok(())
 }
@@ -362,7 +400,13 @@ pub(crate) fn map_mmio(phys: u64, len: u64, frames: &mut Frames<'_>) -> Result<u
     let _guard = LOCK.lock();
     let mut m = mapper();
     for i in 0..pages {
-        map_4k(&mut m, base + i * PAGE_SIZE, first + i * PAGE_SIZE, flags, frames)?;
+        map_4k(
+            &mut m,
+            base + i * PAGE_SIZE,
+            first + i * PAGE_SIZE,
+            flags,
+            frames,
+        )?;
     }
     Ok(base + (phys - first))
 }

@@ -10,13 +10,19 @@ use crate::layout::{self, PAGE_SIZE};
 pub(crate) fn zero_frame(paddr: u64) {
     // SAFETY: the caller owns the frame (just allocated, so nothing else refers
     // to it) and it is reachable through the direct map.
-    unsafe { core::ptr::write_bytes(layout::phys_to_virt(paddr) as *mut u8, 0, PAGE_SIZE as usize) };
+    unsafe {
+        core::ptr::write_bytes(
+            layout::phys_to_virt(paddr) as *mut u8,
+            0,
+            PAGE_SIZE as usize,
+        )
+    };
 }
 
 /// Reads a little-endian u64 at physical address `paddr` (8-byte aligned, in RAM
 /// the direct map covers), or `None` when it is not mapped.
 pub fn read_u64(paddr: u64) -> Option<u64> {
-    if paddr % 8 != 0 {
+    if !paddr.is_multiple_of(8) {
         return None;
     }
     let virt = layout::phys_to_virt(paddr);

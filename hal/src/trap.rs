@@ -177,7 +177,10 @@ impl Idt {
         // SAFETY: `trap_stub_table` is a read-only table defined in trap.S.
         let stubs = unsafe { &trap_stub_table };
         for (&vector, &stub) in STUB_VECTORS.iter().zip(stubs.iter()) {
-            let slot = ist.iter().find(|(v, _)| *v == vector).map_or(0, |&(_, s)| s);
+            let slot = ist
+                .iter()
+                .find(|(v, _)| *v == vector)
+                .map_or(0, |&(_, s)| s);
             gates[usize::from(vector)] = Gate::new(stub, selector, slot);
         }
         Self(gates)

@@ -9,8 +9,18 @@ use crate::mm::Stats;
 const MIB: u64 = 1024 * 1024;
 
 /// Logs the banner.
-pub fn print(map: &[MemRegion], cmdline: &str, cpus: usize, boot_us: u64, initrd: usize, mm: Stats) {
-    log::info!("K42 in Rust {} (x86_64), {cpus} CPU(s)", env!("CARGO_PKG_VERSION"));
+pub fn print(
+    map: &[MemRegion],
+    cmdline: &str,
+    cpus: usize,
+    boot_us: u64,
+    initrd: usize,
+    mm: Stats,
+) {
+    log::info!(
+        "K42 in Rust {} (x86_64), {cpus} CPU(s)",
+        env!("CARGO_PKG_VERSION")
+    );
     log::info!("command line: \"{cmdline}\"");
     for r in map {
         let kind = match r.kind {
@@ -21,7 +31,12 @@ pub fn print(map: &[MemRegion], cmdline: &str, cpus: usize, boot_us: u64, initrd
             MemKind::Unusable => "unusable",
             MemKind::Other(_) => "other",
         };
-        log::info!("memory: [{:#014x}-{:#014x}) {:>8} KiB {kind}", r.start, r.end, (r.end - r.start) / 1024);
+        log::info!(
+            "memory: [{:#014x}-{:#014x}) {:>8} KiB {kind}",
+            r.start,
+            r.end,
+            (r.end - r.start) / 1024
+        );
     }
     let page = k42_hal::layout::PAGE_SIZE;
     log::info!(
@@ -31,5 +46,9 @@ pub fn print(map: &[MemRegion], cmdline: &str, cpus: usize, boot_us: u64, initrd
         initrd / 1024
     );
     let (heap, _) = k42_hal::heap::usage();
-    log::info!("heap: {} MiB; boot to kernel main took {} us", heap as u64 / MIB, boot_us);
+    log::info!(
+        "heap: {} MiB; boot to kernel main took {} us",
+        heap as u64 / MIB,
+        boot_us
+    );
 }

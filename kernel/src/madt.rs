@@ -43,7 +43,8 @@ pub fn count_in(madt: &[u8]) -> usize {
 
 /// CPUs the firmware reports, or 1 when there is no usable MADT.
 pub fn cpu_count(rsdp: Option<u64>) -> usize {
-    let madt = rsdp.and_then(|r| mm::with_frames(|f| k42_hal::acpi::find_table(r, MADT_SIGNATURE, f)));
+    let madt =
+        rsdp.and_then(|r| mm::with_frames(|f| k42_hal::acpi::find_table(r, MADT_SIGNATURE, f)));
     match madt.map(count_in) {
         Some(n) if n > 0 => n,
         _ => {

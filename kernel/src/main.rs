@@ -32,9 +32,21 @@ fn kmain(info: BootInfo) -> ! {
     tick::start(&info);
     let mm = mm::init(info.frames);
     let cpus = madt::cpu_count(info.rsdp);
-    banner::print(info.memory_map, info.cmdline, cpus, info.boot_us, info.initrd.len(), mm);
+    banner::print(
+        info.memory_map,
+        info.cmdline,
+        cpus,
+        info.boot_us,
+        info.initrd.len(),
+        mm,
+    );
     let tree = initramfs::unpack(info.initrd);
-    run::start(&ktest::Context { cmdline: &cmdline, tree: tree.as_ref(), rsdp: info.rsdp, cpus })
+    run::start(&ktest::Context {
+        cmdline: &cmdline,
+        tree: tree.as_ref(),
+        rsdp: info.rsdp,
+        cpus,
+    })
 }
 
 #[panic_handler]

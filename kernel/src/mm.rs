@@ -18,7 +18,10 @@ pub struct Stats {
 
 /// Takes ownership of the boot frame allocator.
 pub fn init(frames: FrameAllocator<'static>) -> Stats {
-    let stats = Stats { free: frames.free_frames(), total: frames.total_frames() };
+    let stats = Stats {
+        free: frames.free_frames(),
+        total: frames.total_frames(),
+    };
     *FRAMES.lock() = Some(frames);
     stats
 }

@@ -65,13 +65,26 @@ pub fn exception(frame: &TrapFrame) -> ! {
             let _ = writeln!(
                 log,
                 "    {} access to {cr2:#x}: {}, {} mode",
-                if e & PF_FETCH != 0 { "instruction fetch" } else if e & PF_WRITE != 0 { "write" } else { "read" },
-                if e & PF_PRESENT != 0 { "protection violation" } else { "page not present" },
+                if e & PF_FETCH != 0 {
+                    "instruction fetch"
+                } else if e & PF_WRITE != 0 {
+                    "write"
+                } else {
+                    "read"
+                },
+                if e & PF_PRESENT != 0 {
+                    "protection violation"
+                } else {
+                    "page not present"
+                },
                 if e & PF_USER != 0 { "user" } else { "kernel" },
             );
-            if KernelStack::is_guard_page(cr2) {
-                let _ = writeln!(log, "    {cr2:#x} is a kernel stack's guard page: stack overflow");
-            }
+        }
+        if KernelStack::is_guard_page(cr2) || KernelStack::is_guard_page(frame.rsp) {
+            let _ = writeln!(
+                log,
+                "    the fault is in a kernel stack's guard page: stack overflow"
+            );
         }
         registers(log, frame, cr2);
         backtrace(log, frame.rip, frame.rsp, frame.rbp);
@@ -92,12 +105,35 @@ pub fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 fn registers(log: &mut Uart, f: &TrapFrame, cr2: u64) {
-    let _ = writeln!(log, "    RIP={:#018x} CS={:#06x} RFLAGS={:#010x}", f.rip, f.cs, f.rflags);
-    let _ = writeln!(log, "    RSP={:#018x} SS={:#06x} CR2={cr2:#018x}", f.rsp, f.ss);
+    let _ = writeln!(
+        log,
+        "    RIP={:#018x} CS={:#06x} RFLAGS={:#010x}",
+        f.rip, f.cs, f.rflags
+    );
+    let _ = writeln!(
+        log,
+        "    RSP={:#018x} SS={:#06x} CR2={cr2:#018x}",
+        f.rsp, f.ss
+    );
     let rows = [
-        [("RAX", f.rax), ("RBX", f.rbx), ("RCX", f.rcx), ("RDX", f.rdx)],
-        [("RSI", f.rsi), ("RDI", f.rdi), ("RBP", f.rbp), ("R8 ", f.r8)],
-        [("R9 ", f.r9), ("R10", f.r10), ("R11", f.r11), ("R12", f.r12)],
+        [
+            ("RAX", f.rax),
+            ("RBX", f.rbx),
+            ("RCX", f.rcx),
+            ("RDX", f.rdx),
+        ],
+        [
+            ("RSI", f.rsi),
+            ("RDI", f.rdi),
+            ("RBP", f.rbp),
+            ("R8 ", f.r8),
+        ],
+        [
+            ("R9 ", f.r9),
+            ("R10", f.r10),
+            ("R11", f.r11),
+            ("R12", f.r12),
+        ],
     ];
     for row in rows {
         let _ = write!(log, "   ");
@@ -106,7 +142,11 @@ fn registers(log: &mut Uart, f: &TrapFrame, cr2: u64) {
         }
         let _ = writeln!(log);
     }
-    let _ = writeln!(log, "    R13={:#018x} R14={:#018x} R15={:#018x}", f.r13, f.r14, f.r15);
+    let _ = writeln!(
+        log,
+        "    R13={:#018x} R14={:#018x} R15={:#018x}",
+        f.r13, f.r14, f.r15
+    );
 }
 
 /// Writes `backtrace:` and one line per frame, innermost first; `rip` (if not

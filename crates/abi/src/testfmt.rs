@@ -33,7 +33,9 @@ pub enum Verdict<'a> {
 
 /// Parses one console line; `None` when it is not a result line.
 pub fn parse_line(line: &str) -> Option<(&str, Verdict<'_>)> {
-    let rest = line.trim_end_matches(['\r', '\n']).strip_prefix(CASE_PREFIX)?;
+    let rest = line
+        .trim_end_matches(['\r', '\n'])
+        .strip_prefix(CASE_PREFIX)?;
     let (name, verdict) = rest.split_once(SEPARATOR)?;
     if name.is_empty() || name.contains(' ') {
         return None;

@@ -111,7 +111,10 @@ extern "C" fn hal_boot_entry(start_info_paddr: u32) -> ! {
             addr_of(&boot_stack_top),
         )
     };
-    BOOT_STACK.call_once(|| KernelStack { bottom: stack_top - BOOT_STACK_SIZE, top: stack_top });
+    BOOT_STACK.call_once(|| KernelStack {
+        bottom: stack_top - BOOT_STACK_SIZE,
+        top: stack_top,
+    });
     let info = start_info::read(u64::from(start_info_paddr))
         .unwrap_or_else(|e| boot_failure("reading the PVH start info", &e));
     let kernel_phys = (IMAGE_PHYS_START, image_end - KERNEL_VIRT_BASE);
@@ -119,9 +122,24 @@ extern "C" fn hal_boot_entry(start_info_paddr: u32) -> ! {
     let mut frames = build_frame_allocator(info.memory_map, kernel_phys, info.initrd_phys)
         .unwrap_or_else(|e| boot_failure("building the frame allocator", &e));
     let sections = [
-        Section { start: text.0, end: text.1, flags: PageFlags { writable: false, executable: true } },
-        Section { start: rodata.0, end: rodata.1, flags: PageFlags::READ_ONLY },
-        Section { start: data.0, end: data.1, flags: PageFlags::DATA },
+        Section {
+            start: text.0,
+            end: text.1,
+            flags: PageFlags {
+                writable: false,
+                executable: true,
+            },
+        },
+        Section {
+            start: rodata.0,
+            end: rodata.1,
+            flags: PageFlags::READ_ONLY,
+        },
+        Section {
+            start: data.0,
+            end: data.1,
+            flags: PageFlags::DATA,
+        },
     ];
     let mut direct = [(0u64, 0u64); start_info::MAX_REGIONS + 1];
     let direct_len = direct_map_ranges(info.memory_map, &mut direct);
@@ -129,14 +147,21 @@ extern "C" fn hal_boot_entry(start_info_paddr: u32) -> ! {
         .unwrap_or_else(|e| boot_failure("building the kernel page tables", &e));
 
     let initrd_len = info.initrd_phys.1 - info.initrd_phys.0;
-    crate::heap::init(HEAP_BASE_BYTES + HEAP_PER_INITRD_BYTE * initrd_len, &mut frames)
-        .unwrap_or_else(|e| boot_failure("mapping the kernel heap", &e));
+    crate::heap::init(
+        HEAP_BASE_BYTES + HEAP_PER_INITRD_BYTE * initrd_len,
+        &mut frames,
+    )
+    .unwrap_or_else(|e| boot_failure("mapping the kernel heap", &e));
     let mut stack = || {
         crate::paging::alloc_kernel_stack(&mut frames)
             .unwrap_or_else(|e| boot_failure("mapping a kernel stack", &e))
     };
     let kernel_stack = stack();
-    let trap_stacks = crate::cpu::TrapStacks { double_fault: stack(), nmi: stack(), machine_check: stack() };
+    let trap_stacks = crate::cpu::TrapStacks {
+        double_fault: stack(),
+        nmi: stack(),
+        machine_check: stack(),
+    };
     crate::cpu::init_cpu(&trap_stacks);
     let timer = crate::apic::init(&mut frames);
 
@@ -172,7 +197,10 @@ extern "C" fn hal_boot_entry(start_info_paddr: u32) -> ! {
 }
 
 extern "C" fn continue_on_stack() -> ! {
-    let mut info = BOOT_INFO.lock().take().expect("boot info stored before the stack switch");
+    let mut info = BOOT_INFO
+        .lock()
+        .take()
+        .expect("boot info stored before the stack switch");
     info.boot_us = crate::time::uptime_us();
     // SAFETY: `__k42_kernel_main` is defined by the kernel crate's `entry!`.
     unsafe { __k42_kernel_main(info) }
@@ -185,7 +213,11 @@ fn build_frame_allocator(
     kernel: (u64, u64),
     initrd: (u64, u64),
 ) -> Result<Frames<'static>, &'static str> {
-    let usable = || map.iter().filter(|r| r.kind == MemKind::Usable).map(|r| (r.start, r.end));
+    let usable = || {
+        map.iter()
+            .filter(|r| r.kind == MemKind::Usable)
+            .map(|r| (r.start, r.end))
+    };
     let (base, end) = k42_frames::span_of(usable()).ok_or("no usable memory in the memory map")?;
     let base = base & !(PAGE_SIZE - 1);
     let frame_count = ((end - base) / PAGE_SIZE) as usize;
@@ -194,8 +226,15 @@ fn build_frame_allocator(
     let overlaps = |a: (u64, u64), b: (u64, u64)| a.0 < b.1 && b.0 < a.1;
     let storage = usable()
         .filter_map(|(s, e)| {
-            let s = s.max(LOW_MEMORY_END).max(kernel.1).next_multiple_of(PAGE_SIZE);
-            let s = if overlaps((s, s + bytes), initrd) { initrd.1.next_multiple_of(PAGE_SIZE) } else { s };
+            let s = s
+                .max(LOW_MEMORY_END)
+                .max(kernel.1)
+                .next_multiple_of(PAGE_SIZE);
+            let s = if overlaps((s, s + bytes), initrd) {
+                initrd.1.next_multiple_of(PAGE_SIZE)
+            } else {
+                s
+            };
             (s + bytes <= e && s + bytes <= BOOT_MAPPED_LIMIT).then_some(s)
         })
         .next()
@@ -208,7 +247,8 @@ fn build_frame_allocator(
         core::ptr::write_bytes(p, 0, words);
         core::slice::from_raw_parts_mut(p, words)
     };
-    let mut frames = Frames::new(bitmap, base, frame_count).map_err(|_| "frame bitmap too small")?;
+    let mut frames =
+        Frames::new(bitmap, base, frame_count).map_err(|_| "frame bitmap too small")?;
     usable().for_each(|(s, e)| frames.add_usable(s, e));
     frames.reserve(0, LOW_MEMORY_END);
     frames.reserve(kernel.0, kernel.1);
@@ -223,8 +263,18 @@ fn direct_map_ranges(map: &[MemRegion], out: &mut [(u64, u64)]) -> usize {
     let mut n = 0;
     let wanted = core::iter::once((0, LOW_MEMORY_END)).chain(
         map.iter()
-            .filter(|r| matches!(r.kind, MemKind::Usable | MemKind::AcpiReclaimable | MemKind::AcpiNvs))
-            .map(|r| (r.start & !(PAGE_SIZE - 1), r.end.next_multiple_of(PAGE_SIZE))),
+            .filter(|r| {
+                matches!(
+                    r.kind,
+                    MemKind::Usable | MemKind::AcpiReclaimable | MemKind::AcpiNvs
+                )
+            })
+            .map(|r| {
+                (
+                    r.start & !(PAGE_SIZE - 1),
+                    r.end.next_multiple_of(PAGE_SIZE),
+                )
+            }),
     );
     for (s, e) in wanted {
         if n > 0 && s <= out[n - 1].1 {

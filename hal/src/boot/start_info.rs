@@ -125,7 +125,11 @@ pub(super) fn read(base: u64) -> Result<StartInfo, StartInfoError> {
         return Err(StartInfoError::NoMemoryMap);
     }
     let mut copies = Copies {
-        regions: [MemRegion { start: 0, end: 0, kind: MemKind::Reserved }; MAX_REGIONS],
+        regions: [MemRegion {
+            start: 0,
+            end: 0,
+            kind: MemKind::Reserved,
+        }; MAX_REGIONS],
         region_count: 0,
         cmdline: [0; MAX_CMDLINE],
         cmdline_len: 0,
@@ -146,7 +150,11 @@ pub(super) fn read(base: u64) -> Result<StartInfo, StartInfoError> {
     if cmdline != 0 {
         while copies.cmdline_len < MAX_CMDLINE {
             // SAFETY: see `rd32`; the command line is NUL-terminated low memory.
-            let b = unsafe { core::ptr::read(layout::phys_to_virt(cmdline + copies.cmdline_len as u64) as *const u8) };
+            let b = unsafe {
+                core::ptr::read(
+                    layout::phys_to_virt(cmdline + copies.cmdline_len as u64) as *const u8
+                )
+            };
             if b == 0 {
                 break;
             }

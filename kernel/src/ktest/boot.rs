@@ -11,13 +11,34 @@ use super::{Case, Context, Outcome, skip};
 use crate::{ensure, madt, report, tick};
 
 pub const CASES: &[Case] = &[
-    Case { name: "timer.ticks_advance", run: timer_ticks },
-    Case { name: "initramfs.argv", run: initramfs_argv },
-    Case { name: "initramfs.tree", run: initramfs_tree },
-    Case { name: "cmdline.log_level", run: cmdline_log_level },
-    Case { name: "acpi.cpu_count", run: acpi_cpus },
-    Case { name: "ksyms.names_this_function", run: ksyms_lookup },
-    Case { name: "backtrace.walks_callers", run: backtrace_walk },
+    Case {
+        name: "timer.ticks_advance",
+        run: timer_ticks,
+    },
+    Case {
+        name: "initramfs.argv",
+        run: initramfs_argv,
+    },
+    Case {
+        name: "initramfs.tree",
+        run: initramfs_tree,
+    },
+    Case {
+        name: "cmdline.log_level",
+        run: cmdline_log_level,
+    },
+    Case {
+        name: "acpi.cpu_count",
+        run: acpi_cpus,
+    },
+    Case {
+        name: "ksyms.names_this_function",
+        run: ksyms_lookup,
+    },
+    Case {
+        name: "backtrace.walks_callers",
+        run: backtrace_walk,
+    },
 ];
 
 /// Ticks to wait for; a bound on the wait in TSC milliseconds keeps a dead timer
@@ -36,14 +57,21 @@ fn timer_ticks(_: &Context<'_>) -> Outcome {
             tick::ticks() - start
         );
     }
-    ensure!(k42_hal::time::uptime_us() > t0, "uptime did not advance across ticks");
+    ensure!(
+        k42_hal::time::uptime_us() > t0,
+        "uptime did not advance across ticks"
+    );
     Ok(())
 }
 
 fn initramfs_argv(ctx: &Context<'_>) -> Outcome {
     let tree = ctx.tree.ok_or("no initramfs")?;
     let argv = crate::initramfs::argv(tree).ok_or("no argv file in the initramfs")?;
-    ensure!(argv.first() == Some(&crate::run::KTEST), "argv[0] is {:?}", argv.first());
+    ensure!(
+        argv.first() == Some(&crate::run::KTEST),
+        "argv[0] is {:?}",
+        argv.first()
+    );
     Ok(())
 }
 
@@ -54,21 +82,34 @@ fn initramfs_tree(ctx: &Context<'_>) -> Outcome {
         return skip("no /bin/busybox in this initramfs");
     };
     let data = busybox.file_data().ok_or("/bin/busybox is not a file")?;
-    ensure!(data.starts_with(ELF_MAGIC), "/bin/busybox is not an ELF file");
+    ensure!(
+        data.starts_with(ELF_MAGIC),
+        "/bin/busybox is not an ELF file"
+    );
     let console = tree.lookup("/dev/console").ok_or("no /dev/console")?;
     ensure!(
         matches!(console.kind, NodeKind::CharDev { major: 5, minor: 1 }),
         "/dev/console is not char device 5:1"
     );
-    ensure!(tree.lookup("/tmp").is_some_and(|n| n.is_dir()), "no /tmp directory");
+    ensure!(
+        tree.lookup("/tmp").is_some_and(|n| n.is_dir()),
+        "no /tmp directory"
+    );
     Ok(())
 }
 
 fn cmdline_log_level(ctx: &Context<'_>) -> Outcome {
     let level = ctx.cmdline.log_level().map_err(|e| alloc::format!("{e}"))?;
-    let want = if log::max_level() >= log::LevelFilter::Debug { "debug or trace" } else { "info or quieter" };
+    let want = if log::max_level() >= log::LevelFilter::Debug {
+        "debug or trace"
+    } else {
+        "info or quieter"
+    };
     let debug = level >= k42_cmdline::LogLevel::Debug;
-    ensure!(debug == (log::max_level() >= log::LevelFilter::Debug), "command line says {level:?}, logger is {want}");
+    ensure!(
+        debug == (log::max_level() >= log::LevelFilter::Debug),
+        "command line says {level:?}, logger is {want}"
+    );
     Ok(())
 }
 
@@ -78,22 +119,34 @@ fn acpi_cpus(ctx: &Context<'_>) -> Outcome {
     }
     let n = madt::cpu_count(ctx.rsdp);
     ensure!(n >= 1, "MADT lists no CPU");
-    ensure!(n == ctx.cpus, "MADT lists {n} CPUs now, {} at boot", ctx.cpus);
+    ensure!(
+        n == ctx.cpus,
+        "MADT lists {n} CPUs now, {} at boot",
+        ctx.cpus
+    );
     // A hand-made MADT: one enabled local APIC, one disabled, one x2APIC.
     let mut table = alloc::vec![0u8; 44];
     table.extend_from_slice(&[0, 8, 0, 0, 1, 0, 0, 0]);
     table.extend_from_slice(&[0, 8, 1, 1, 0, 0, 0, 0]);
     table.extend_from_slice(&[9, 16, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
-    ensure!(madt::count_in(&table) == 2, "counted {} CPUs in the sample MADT", madt::count_in(&table));
+    ensure!(
+        madt::count_in(&table) == 2,
+        "counted {} CPUs in the sample MADT",
+        madt::count_in(&table)
+    );
     table.extend_from_slice(&[0, 200]);
-    ensure!(madt::count_in(&table) == 2, "a truncated entry changed the count");
+    ensure!(
+        madt::count_in(&table) == 2,
+        "a truncated entry changed the count"
+    );
     Ok(())
 }
 
 #[inline(never)]
 fn ksyms_lookup(_: &Context<'_>) -> Outcome {
     let here = ksyms_lookup as *const () as usize as u64;
-    let (name, off) = report::symbolize(here + 1).ok_or("no symbol for this function (is .ksyms patched?)")?;
+    let (name, off) =
+        report::symbolize(here + 1).ok_or("no symbol for this function (is .ksyms patched?)")?;
     ensure!(name.ends_with("ksyms_lookup"), "symbol is {name}");
     ensure!(off == 1, "offset {off}, expected 1");
     Ok(())
@@ -104,10 +157,17 @@ fn backtrace_walk(_: &Context<'_>) -> Outcome {
     let text = nested_backtrace(3);
     let names: Vec<&str> = text.lines().collect();
     ensure!(
-        names.iter().filter(|l| l.contains("nested_backtrace")).count() >= 3,
+        names
+            .iter()
+            .filter(|l| l.contains("nested_backtrace"))
+            .count()
+            >= 3,
         "backtrace lacks the nested frames:\n{text}"
     );
-    ensure!(names.iter().any(|l| l.contains("backtrace_walk")), "backtrace lacks the test function:\n{text}");
+    ensure!(
+        names.iter().any(|l| l.contains("backtrace_walk")),
+        "backtrace lacks the test function:\n{text}"
+    );
     Ok(())
 }
 

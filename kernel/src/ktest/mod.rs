@@ -66,7 +66,11 @@ pub fn run_all(ctx: &Context<'_>, filters: &[&str]) -> u8 {
                 cprintln!("{CASE_PREFIX}{}{SEPARATOR}{OK}", case.name);
             }
             Err(why) if why.starts_with(SKIP_MARK) => {
-                cprintln!("{CASE_PREFIX}{}{SEPARATOR}{SKIPPED}: {}", case.name, &why[SKIP_MARK.len()..]);
+                cprintln!(
+                    "{CASE_PREFIX}{}{SEPARATOR}{SKIPPED}: {}",
+                    case.name,
+                    &why[SKIP_MARK.len()..]
+                );
             }
             Err(why) => {
                 failed += 1;
