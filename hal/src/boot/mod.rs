@@ -1,20 +1,23 @@
-//! From the PVH entry to the kernel's main function.
+//! From the boot loader's entry to the kernel's main function.
 //!
 //! `pvh.S` enters long mode on throw-away tables and calls `hal_boot_entry`, which
 //! copies what the loader handed over (memory map, command line, initramfs
-//! location, ACPI RSDP) out of the `hvm_start_info` structure, builds the frame
+//! location, ACPI RSDP) out of PVH's `hvm_start_info` or GRUB's multiboot2
+//! information, builds the frame
 //! allocator, the kernel page tables (W^X image, direct map), the heap, guarded
 //! stacks and this CPU's tables, starts the tick, and finally calls the kernel's
 //! `entry!` function on a guarded stack.
 
-mod start_info;
+mod handover;
+mod multiboot2;
+mod pvh;
 
 use k42_frames::FrameAllocator as Frames;
 use spin::{Mutex, Once};
 
 use crate::layout::{self, KERNEL_VIRT_BASE, PAGE_SIZE};
 use crate::paging::{KernelStack, PageFlags, Section};
-pub use start_info::{MemKind, MemRegion};
+pub use handover::{MemKind, MemRegion};
 
 core::arch::global_asm!(include_str!("pvh.S"));
 
@@ -33,6 +36,10 @@ unsafe extern "C" {
 unsafe extern "Rust" {
     fn __k42_kernel_main(info: BootInfo) -> !;
 }
+
+/// Boot protocols, as pvh.S passes them (BOOT_PROTOCOL_*).
+const BOOT_PROTOCOL_PVH: u32 = 0;
+const BOOT_PROTOCOL_MULTIBOOT2: u32 = 1;
 
 /// Size of the boot stack in pvh.S.
 const BOOT_STACK_SIZE: u64 = 65536;
@@ -97,7 +104,7 @@ fn boot_failure(what: &str, why: &dyn core::fmt::Display) -> ! {
 }
 
 #[unsafe(no_mangle)]
-extern "C" fn hal_boot_entry(start_info_paddr: u32) -> ! {
+extern "C" fn hal_boot_entry(loader_info_paddr: u32, protocol: u32) -> ! {
     crate::time::mark_boot();
     crate::serial::init();
     crate::cpu::init_early_traps();
@@ -115,12 +122,20 @@ extern "C" fn hal_boot_entry(start_info_paddr: u32) -> ! {
         bottom: stack_top - BOOT_STACK_SIZE,
         top: stack_top,
     });
-    let info = start_info::read(u64::from(start_info_paddr))
-        .unwrap_or_else(|e| boot_failure("reading the PVH start info", &e));
+    let paddr = u64::from(loader_info_paddr);
+    let info = match protocol {
+        BOOT_PROTOCOL_PVH => {
+            pvh::read(paddr).unwrap_or_else(|e| boot_failure("reading the PVH start info", &e))
+        }
+        BOOT_PROTOCOL_MULTIBOOT2 => multiboot2::read(paddr)
+            .unwrap_or_else(|e| boot_failure("reading the multiboot2 information", &e)),
+        other => boot_failure("entered by an unknown boot protocol", &other),
+    };
     let kernel_phys = (IMAGE_PHYS_START, image_end - KERNEL_VIRT_BASE);
 
-    let mut frames = build_frame_allocator(info.memory_map, kernel_phys, info.initrd_phys)
-        .unwrap_or_else(|e| boot_failure("building the frame allocator", &e));
+    let mut frames =
+        build_frame_allocator(info.memory_map, kernel_phys, info.initrd_phys, info.keep)
+            .unwrap_or_else(|e| boot_failure("building the frame allocator", &e));
     let sections = [
         Section {
             start: text.0,
@@ -141,7 +156,7 @@ extern "C" fn hal_boot_entry(start_info_paddr: u32) -> ! {
             flags: PageFlags::DATA,
         },
     ];
-    let mut direct = [(0u64, 0u64); start_info::MAX_REGIONS + 1];
+    let mut direct = [(0u64, 0u64); handover::MAX_REGIONS + 1];
     let direct_len = direct_map_ranges(info.memory_map, &mut direct);
     crate::paging::init(&mut frames, &sections, &direct[..direct_len])
         .unwrap_or_else(|e| boot_failure("building the kernel page tables", &e));
@@ -212,6 +227,7 @@ fn build_frame_allocator(
     map: &[MemRegion],
     kernel: (u64, u64),
     initrd: (u64, u64),
+    keep: (u64, u64),
 ) -> Result<Frames<'static>, &'static str> {
     let usable = || {
         map.iter()
@@ -253,6 +269,7 @@ fn build_frame_allocator(
     frames.reserve(0, LOW_MEMORY_END);
     frames.reserve(kernel.0, kernel.1);
     frames.reserve(initrd.0, initrd.1);
+    frames.reserve(keep.0, keep.1);
     frames.reserve(storage, storage + bytes);
     Ok(frames)
 }

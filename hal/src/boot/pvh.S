@@ -1,9 +1,40 @@
-// PVH entry: QEMU (and Xen) start the kernel here in 32-bit protected mode, paging
-// off, with EBX holding the physical address of the hvm_start_info structure.
-// This trampoline builds throw-away page tables (identity, direct map and the
+// Boot entries. PVH: QEMU `-kernel` (and Xen) start the kernel at `pvh_start32`
+// in 32-bit protected mode, paging off, with EBX holding the physical address of
+// the hvm_start_info structure. Multiboot2: GRUB (e.g. from an ISO, for real
+// hardware) starts it at `mb2_start32` in the same mode with EAX holding the
+// multiboot2 magic and EBX the boot information. Both then share this
+// trampoline, which builds throw-away page tables (identity, direct map and the
 // higher-half kernel window over the first 4 GiB), enters long mode and calls
 // `hal_boot_entry(start_info_paddr)` on the boot stack. Rust replaces the tables
 // with the real ones (W^X, guard pages) before the kernel proper runs.
+
+// The multiboot2 header (must lie in the image's first 32 KiB, 8-byte aligned):
+// magic, architecture (i386 protected mode), length, checksum, then an entry
+// address tag so GRUB enters at `mb2_start32` rather than the ELF entry.
+.set MB2_HEADER_MAGIC, 0xe85250d6
+.set MB2_BOOTLOADER_MAGIC, 0x36d76289
+.set MB2_ARCH_I386, 0
+.set MB2_TAG_ENTRY_ADDRESS, 3
+.set MB2_TAG_END, 0
+.set BOOT_PROTOCOL_PVH, 0
+.set BOOT_PROTOCOL_MULTIBOOT2, 1
+.section .multiboot2, "a"
+.balign 8
+mb2_header:
+.long MB2_HEADER_MAGIC
+.long MB2_ARCH_I386
+.long mb2_header_end - mb2_header
+.long 0x100000000 - (MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+.balign 8
+.short MB2_TAG_ENTRY_ADDRESS
+.short 0
+.long 12
+.long mb2_start32
+.balign 8
+.short MB2_TAG_END
+.short 0
+.long 8
+mb2_header_end:
 
 // The Xen ELF note that makes an ELF image PVH-bootable (XEN_ELFNOTE_PHYS32_ENTRY).
 .section .note.Xen, "a"
@@ -31,11 +62,26 @@
 
 .section .boot.text, "ax"
 .code32
+.global mb2_start32
+mb2_start32:
+    cli
+    cld
+    cmp eax, MB2_BOOTLOADER_MAGIC
+    jne 4f
+    mov esi, ebx
+    mov ebp, BOOT_PROTOCOL_MULTIBOOT2
+    jmp boot_common32
+4:  hlt
+    jmp 4b
+
 .global pvh_start32
 pvh_start32:
     cli
     cld
     mov esi, ebx
+    mov ebp, BOOT_PROTOCOL_PVH
+
+boot_common32:
     mov esp, offset boot_stack32_top
 
     // PML4: [0] identity, [256] direct map at 0xffff800000000000, [511] kernel window.
@@ -116,8 +162,9 @@ boot_start64:
     rep stosb
 
     movabs rsp, offset boot_stack_top
-    xor ebp, ebp
     mov edi, esi
+    mov esi, ebp
+    xor ebp, ebp
     movabs rax, offset hal_boot_entry
     call rax
 3:  hlt
