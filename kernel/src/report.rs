@@ -5,6 +5,7 @@
 
 use core::fmt::Write;
 
+use k42_abi::runner::{KERNEL_EXCEPTION_MARKER, KERNEL_PANIC_MARKER};
 use k42_hal::paging::KernelStack;
 use k42_hal::serial::Uart;
 use k42_hal::trap::{self, TrapFrame};
@@ -57,7 +58,7 @@ pub fn exception(frame: &TrapFrame) -> ! {
     k42_hal::serial::with_log_forced(|log| {
         let _ = writeln!(
             log,
-            "\n!!! KERNEL EXCEPTION: {name} (vector {vector}), error code {:#x}",
+            "\n{KERNEL_EXCEPTION_MARKER}: {name} (vector {vector}), error code {:#x}",
             frame.error_code
         );
         if frame.vector == u64::from(trap::PAGE_FAULT) {
@@ -97,7 +98,7 @@ pub fn exception(frame: &TrapFrame) -> ! {
 pub fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let (rsp, rbp) = k42_hal::cpu::frame_registers();
     k42_hal::serial::with_log_forced(|log| {
-        let _ = writeln!(log, "\n!!! KERNEL PANIC: {info}");
+        let _ = writeln!(log, "\n{KERNEL_PANIC_MARKER}: {info}");
         backtrace(log, 0, rsp, rbp);
         let _ = writeln!(log, "k42: kernel failure; ending the run");
     });

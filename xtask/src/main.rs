@@ -1,1 +1,133 @@
-fn main() {}
+//! `cargo xtask`: builds the K42 kernel and the initramfs, boots K42 or Debian's
+//! Linux under QEMU in one shared configuration, and runs every test tier.
+//!
+//! This file only dispatches; each step lives in its own module: `cli` (flags),
+//! `prereq` (installing what is missing), `kernel` + `ksyms` (the kernel image),
+//! `linux` (Debian's vmlinux), `cc` + `rootfs` (the initramfs and the init wrapper),
+//! `qemu` (booting and the verdict), `guest` (the C and shell guest tests) and
+//! `test` (the tiers and the summary). The contract with the guests is in
+//! `crates/abi/src/runner.rs`.
+
+mod cc;
+mod cli;
+mod guest;
+mod kernel;
+mod ksyms;
+mod linux;
+mod paths;
+mod prereq;
+mod qemu;
+mod rootfs;
+mod test;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use cli::{Cli, Command, Os, RunArgs};
+
+/// Exit status of the runner when it could not set up the run (a build failed, a
+/// tool is missing); the guest-related statuses are in `k42_abi::runner`.
+const SETUP_FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Build => build(),
+    };
+    match result {
+        // Statuses are 0..=255 by construction; anything else would be a bug here.
+        Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(SETUP_FAILURE)),
+        Err(why) => {
+            eprintln!("xtask: error: {why}");
+            ExitCode::from(SETUP_FAILURE)
+        }
+    }
+}
+
+/// `cargo xtask run`: boots, runs PROGRAM (or a shell), exits with its status.
+fn run(args: &RunArgs) -> Result<i32, String> {
+    let has_program = !args.program.is_empty();
+    let interactive = !has_program && std::io::stdin().is_terminal();
+    let tools = prereq::ensure(prereq::Needs {
+        boot: true,
+        linux: args.os == Os::Linux,
+        glibc: false,
+        kernel_target: args.os == Os::K42,
+        lint_tools: false,
+    })?;
+    let kernel = match args.os {
+        Os::K42 => kernel::build()?,
+        Os::Linux => linux::kernel_image(tools.vmlinuz.as_deref().ok_or("no Linux kernel")?),
+    };
+    let initrd = paths::work("run")?.join(format!("initramfs-{}.cpio", args.os.name()));
+    let spec = rootfs::Spec {
+        overlay: args.rootfs.clone(),
+        extra: Vec::new(),
+        argv: has_program.then(|| args.program.clone()),
+        initrds: args.initrd.clone(),
+    };
+    rootfs::build(&tools.busybox, &spec, &initrd)?;
+
+    let machine = qemu::Machine {
+        os: args.os,
+        kernel,
+        initrd,
+        cmdline: qemu::cmdline(args.os, &args.log, &args.append),
+        smp: args.smp,
+        mem: args.mem.clone(),
+        accel: qemu::resolve_accel(args.accel),
+        gdb: args.gdb,
+        qboot: tools.qboot.clone(),
+    };
+    if machine.qboot.is_none() {
+        eprintln!(
+            "xtask: warning: {} missing; using SeaBIOS",
+            prereq::QBOOT_ROM
+        );
+    }
+    // Nobody waits at a terminal or a debugger otherwise: a hang must end.
+    let timeout = args
+        .timeout
+        .or_else(|| (!interactive && !args.gdb).then_some(cli::DEFAULT_PROGRAM_TIMEOUT_SECS));
+    let options = qemu::Options {
+        console: if interactive {
+            qemu::Console::Interactive
+        } else {
+            qemu::Console::Program {
+                echo: Some(qemu::Echo::Stdout),
+            }
+        },
+        echo_log: true,
+        timeout: timeout.map(Duration::from_secs),
+        show_command: true,
+    };
+    let outcome = qemu::run(&machine, &options)?;
+    eprintln!("xtask: {}", outcome.timings());
+    let status = outcome.runner_status();
+    match outcome.problem() {
+        Some(problem) => eprintln!("xtask: {problem}; exit status {status}"),
+        None => eprintln!("xtask: program exit status {status}"),
+    }
+    Ok(status)
+}
+
+/// `cargo xtask build`: the kernel and the default root file system, no boot.
+fn build() -> Result<i32, String> {
+    let tools = prereq::ensure(prereq::Needs {
+        boot: true,
+        linux: false,
+        glibc: false,
+        kernel_target: true,
+        lint_tools: false,
+    })?;
+    let kernel = kernel::build()?;
+    let out = paths::work("run")?.join("rootfs.cpio");
+    rootfs::build(&tools.busybox, &rootfs::Spec::default(), &out)?;
+    eprintln!("xtask: built {} and {}", kernel.display(), out.display());
+    Ok(0)
+}

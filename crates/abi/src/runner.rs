@@ -55,3 +55,14 @@ pub const RUNNER_TIMEOUT: i32 = 124;
 pub const RUNNER_KERNEL_FAILURE: i32 = 125;
 /// Exit status of the runner when QEMU ended without a status line (crash, triple fault).
 pub const RUNNER_NO_STATUS: i32 = 126;
+
+/// The program started when the runner names none (an interactive `cargo xtask run`):
+/// busybox's shell from the default root file system.
+pub const INTERACTIVE_SHELL: &str = "/bin/sh";
+
+/// Start of the first line of the kernel's exception report on the log port; the
+/// runner's `kernel.exception_report` and `kernel.stack_overflow_report` tests
+/// look for it.
+pub const KERNEL_EXCEPTION_MARKER: &str = "!!! KERNEL EXCEPTION";
+/// Start of the first line of the kernel's panic report on the log port.
+pub const KERNEL_PANIC_MARKER: &str = "!!! KERNEL PANIC";

@@ -1,0 +1,190 @@
+//! The command line of `cargo xtask`: `run`, `test` and `build`, declared with clap's
+//! derive so `--help` documents every flag. Only parsing lives here; `main.rs`
+//! dispatches to `qemu.rs` (run), `test.rs` (test) and `kernel.rs`/`rootfs.rs` (build).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default number of virtual CPUs: the machines this runs on have two cores, and
+/// the kernel must never be designed for one.
+pub const DEFAULT_SMP: u32 = 2;
+/// Default guest memory, in QEMU's `-m` syntax: room for Linux's 65 MB vmlinux,
+/// the initramfs and the programs.
+pub const DEFAULT_MEM: &str = "512M";
+/// Default K42 log level (`log=LEVEL` on the kernel command line).
+pub const DEFAULT_LOG: &str = "info";
+/// Default time limit, in seconds, of a boot that runs a PROGRAM (and of each
+/// boot in `cargo xtask test`): a hung guest then fails instead of blocking CI.
+pub const DEFAULT_PROGRAM_TIMEOUT_SECS: u64 = 300;
+
+/// Builds and runs the K42 operating system, and Debian's Linux beside it, under QEMU.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Boot an OS under QEMU and run PROGRAM as its first process (or a shell).
+    ///
+    /// stdout carries exactly what PROGRAM wrote to its console (the tty's "\n" to
+    /// "\r\n" mapping is undone), so the two OSes can be compared with `cmp`; boot
+    /// logs and the runner's messages go to stderr. The exit status is PROGRAM's;
+    /// 124 = timed out, 125 = the guest kernel failed (panic or exception report),
+    /// 126 = QEMU ended without a status line (crash, triple fault), 1 = the runner
+    /// could not set up the run.
+    ///
+    /// On K42, PROGRAM can for now only be a built-in entry: `ktest [FILTER...]`
+    /// (the in-kernel tests) or `ktest-fault` (a deliberate kernel page fault),
+    /// until the Linux personality lands (issue #4); anything else ends with
+    /// status 127. With no PROGRAM, K42 prints its boot banner and powers off, and
+    /// Linux starts an interactive busybox shell.
+    Run(RunArgs),
+    /// Run the test tiers (lint, host, kernel, guest) and print `N passed, M failed`.
+    Test(TestArgs),
+    /// Build the K42 kernel and the default root file system, without booting.
+    Build,
+}
+
+/// Which kernel to boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Os {
+    /// Our kernel (target/x86_64-unknown-none/release/k42-kernel).
+    K42,
+    /// Debian's Linux kernel (package linux-image-amd64), for comparison.
+    Linux,
+}
+
+impl Os {
+    /// The lower-case name used in case names and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Os::K42 => "k42",
+            Os::Linux => "linux",
+        }
+    }
+}
+
+/// Which OSes `cargo xtask test` runs guest programs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestOs {
+    /// K42 only.
+    K42,
+    /// Linux only.
+    Linux,
+    /// Both, side by side.
+    Both,
+}
+
+impl TestOs {
+    /// Whether this selection includes `os`.
+    pub fn includes(self, os: Os) -> bool {
+        matches!(
+            (self, os),
+            (TestOs::Both, _) | (TestOs::K42, Os::K42) | (TestOs::Linux, Os::Linux)
+        )
+    }
+}
+
+/// QEMU's accelerator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Accel {
+    /// Hardware virtualization, used only when /dev/kvm opens. Careful: on nested,
+    /// paging-based hypervisors a ring-3 `syscall` misbehaves there.
+    Kvm,
+    /// Software emulation (the default; what tests and benchmarks use).
+    Tcg,
+}
+
+/// The test tiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Tier {
+    /// `cargo test` of the host crates.
+    Host,
+    /// The in-kernel tests, booted in QEMU.
+    Kernel,
+    /// C and shell guest programs, run as the first process of a booted OS.
+    Guest,
+    /// rustfmt and clippy.
+    Lint,
+}
+
+impl Tier {
+    /// All tiers, in the order `cargo xtask test` runs them.
+    pub const ALL: [Tier; 4] = [Tier::Lint, Tier::Host, Tier::Kernel, Tier::Guest];
+
+    /// The tier's name, as in case names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Host => "host",
+            Tier::Kernel => "kernel",
+            Tier::Guest => "guest",
+            Tier::Lint => "lint",
+        }
+    }
+}
+
+/// `cargo xtask run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A newc cpio archive appended to the initramfs (repeatable; later entries win).
+    #[arg(long, value_name = "FILE")]
+    pub initrd: Vec<PathBuf>,
+    /// A directory whose contents are laid over the default root file system.
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
+    /// Number of virtual CPUs.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SMP)]
+    pub smp: u32,
+    /// Guest memory, as QEMU's -m takes it (512M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEM)]
+    pub mem: String,
+    /// The kernel to boot.
+    #[arg(long, value_enum, default_value_t = Os::K42)]
+    pub os: Os,
+    /// QEMU's accelerator (kvm only when /dev/kvm opens).
+    #[arg(long, value_enum, default_value_t = Accel::Tcg)]
+    pub accel: Accel,
+    /// Start QEMU's gdb server on :1234 and wait for the debugger before booting.
+    #[arg(long)]
+    pub gdb: bool,
+    /// Kill the guest after SECS seconds (default: none when interactive, 300 with a PROGRAM).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// K42's log level (log=LEVEL on its command line: error, warn, info, debug, trace).
+    #[arg(long, value_name = "LEVEL", default_value = DEFAULT_LOG)]
+    pub log: String,
+    /// Extra text for the kernel command line (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub append: Vec<String>,
+    /// The program to run as the first process, and its arguments (after `--`).
+    /// On K42 only the built-in entries `ktest [FILTER...]` and `ktest-fault` for now.
+    #[arg(last = true, value_name = "PROGRAM ARGS")]
+    pub program: Vec<String>,
+}
+
+/// `cargo xtask test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Which OSes to run the boot tiers on.
+    #[arg(long, value_enum, default_value_t = TestOs::Both)]
+    pub os: TestOs,
+    /// Run only this tier (repeatable; default: all).
+    #[arg(long, value_enum)]
+    pub tier: Vec<Tier>,
+    /// Time limit of each boot, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PROGRAM_TIMEOUT_SECS)]
+    pub timeout: u64,
+    /// Copy each boot's console and log to stderr as it runs.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Keep only cases whose name contains FILTER (the host tier hands it to libtest,
+    /// which matches it against test paths).
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+}
