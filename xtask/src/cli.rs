@@ -49,6 +49,9 @@ pub enum Command {
     Test(TestArgs),
     /// Build the K42 kernel and the default root file system, without booting.
     Build,
+    /// Build a GRUB ISO that boots K42 through multiboot2, e.g. on real hardware
+    /// (write it to a USB stick) or with `qemu-system-x86_64 -cdrom`.
+    Iso(IsoArgs),
 }
 
 /// Which kernel to boot.
@@ -164,6 +167,24 @@ pub struct RunArgs {
     pub append: Vec<String>,
     /// The program to run as the first process, and its arguments (after `--`).
     /// On K42 only the built-in entries `ktest [FILTER...]` and `ktest-fault` for now.
+    #[arg(last = true, value_name = "PROGRAM ARGS")]
+    pub program: Vec<String>,
+}
+
+/// `cargo xtask iso`.
+#[derive(Debug, Args)]
+pub struct IsoArgs {
+    /// Where to write the ISO (default: target/k42/iso/k42.iso).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// K42's log level (log=LEVEL on its command line).
+    #[arg(long, value_name = "LEVEL", default_value = DEFAULT_LOG)]
+    pub log: String,
+    /// Extra text for the kernel command line (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub append: Vec<String>,
+    /// The built-in entry the ISO runs, and its arguments (after `--`); without
+    /// one, K42 prints its banner and powers off.
     #[arg(last = true, value_name = "PROGRAM ARGS")]
     pub program: Vec<String>,
 }

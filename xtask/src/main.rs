@@ -11,6 +11,7 @@
 mod cc;
 mod cli;
 mod guest;
+mod iso;
 mod kernel;
 mod ksyms;
 mod linux;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use cli::{Cli, Command, Os, RunArgs};
+use cli::{Cli, Command, IsoArgs, Os, RunArgs};
 
 /// Exit status of the runner when it could not set up the run (a build failed, a
 /// tool is missing); the guest-related statuses are in `k42_abi::runner`.
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Test(args) => test::run(&args),
         Command::Build => build(),
+        Command::Iso(args) => iso(&args),
     };
     match result {
         // Statuses are 0..=255 by construction; anything else would be a bug here.
@@ -59,6 +61,7 @@ fn run(args: &RunArgs) -> Result<i32, String> {
         glibc: false,
         kernel_target: args.os == Os::K42,
         lint_tools: false,
+        iso: false,
     })?;
     let kernel = match args.os {
         Os::K42 => kernel::build()?,
@@ -75,9 +78,11 @@ fn run(args: &RunArgs) -> Result<i32, String> {
 
     let machine = qemu::Machine {
         os: args.os,
-        kernel,
-        initrd,
-        cmdline: qemu::cmdline(args.os, &args.log, &args.append),
+        medium: qemu::Medium::Direct {
+            kernel,
+            initrd,
+            cmdline: qemu::cmdline(args.os, &args.log, &args.append),
+        },
         smp: args.smp,
         mem: args.mem.clone(),
         accel: qemu::resolve_accel(args.accel),
@@ -124,10 +129,44 @@ fn build() -> Result<i32, String> {
         glibc: false,
         kernel_target: true,
         lint_tools: false,
+        iso: false,
     })?;
     let kernel = kernel::build()?;
     let out = paths::work("run")?.join("rootfs.cpio");
     rootfs::build(&tools.busybox, &rootfs::Spec::default(), &out)?;
     eprintln!("xtask: built {} and {}", kernel.display(), out.display());
+    Ok(0)
+}
+
+/// `cargo xtask iso`: the kernel and root file system on a GRUB (multiboot2) ISO.
+fn iso(args: &IsoArgs) -> Result<i32, String> {
+    let tools = prereq::ensure(prereq::Needs {
+        boot: true,
+        kernel_target: true,
+        iso: true,
+        ..prereq::Needs::default()
+    })?;
+    let kernel = kernel::build()?;
+    let dir = paths::work("iso")?;
+    let initrd = dir.join("initramfs.cpio");
+    let spec = rootfs::Spec {
+        argv: (!args.program.is_empty()).then(|| args.program.clone()),
+        ..rootfs::Spec::default()
+    };
+    rootfs::build(&tools.busybox, &spec, &initrd)?;
+    let out = args.output.clone().unwrap_or_else(|| dir.join("k42.iso"));
+    iso::build(
+        &kernel,
+        &initrd,
+        &qemu::cmdline(Os::K42, &args.log, &args.append),
+        &out,
+    )?;
+    eprintln!(
+        "xtask: wrote {}; boot it with `qemu-system-x86_64 -cdrom {} -display none \
+         -serial stdio -serial file:k42.log -device isa-debug-exit,iobase=0xf4,iosize=0x04` \
+         (console on stdout, kernel log in k42.log)",
+        out.display(),
+        out.display()
+    );
     Ok(0)
 }

@@ -39,6 +39,8 @@ pub struct Needs {
     pub kernel_target: bool,
     /// rustfmt and clippy (the lint tier).
     pub lint_tools: bool,
+    /// GRUB and xorriso (a multiboot2 ISO).
+    pub iso: bool,
 }
 
 /// Paths of the tools found (or installed).
@@ -108,6 +110,32 @@ const GLIBC_REQUIREMENTS: [Requirement; 2] = [
     },
 ];
 
+/// GRUB's BIOS modules, which grub-mkrescue puts on the ISO (package grub-pc-bin).
+const GRUB_BIOS_MODULES: &str = "/usr/lib/grub/i386-pc";
+
+const ISO_REQUIREMENTS: [Requirement; 4] = [
+    Requirement {
+        what: "grub-mkrescue",
+        package: "grub-common",
+        met: || paths::which("grub-mkrescue").is_some(),
+    },
+    Requirement {
+        what: GRUB_BIOS_MODULES,
+        package: "grub-pc-bin",
+        met: || Path::new(GRUB_BIOS_MODULES).is_dir(),
+    },
+    Requirement {
+        what: "xorriso",
+        package: "xorriso",
+        met: || paths::which("xorriso").is_some(),
+    },
+    Requirement {
+        what: "mformat (mtools)",
+        package: "mtools",
+        met: || paths::which("mformat").is_some(),
+    },
+];
+
 /// Checks (and installs) what `needs` asks for.
 pub fn ensure(needs: Needs) -> Result<Tools, String> {
     if needs.kernel_target {
@@ -131,6 +159,9 @@ pub fn ensure(needs: Needs) -> Result<Tools, String> {
     }
     if needs.glibc {
         wanted.extend(&GLIBC_REQUIREMENTS);
+    }
+    if needs.iso {
+        wanted.extend(&ISO_REQUIREMENTS);
     }
     let missing: Vec<&Requirement> = wanted.into_iter().filter(|r| !(r.met)()).collect();
     if !missing.is_empty() {

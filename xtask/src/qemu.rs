@@ -103,12 +103,8 @@ pub fn resolve_accel(requested: Accel) -> Accel {
 pub struct Machine {
     /// Which kernel this is (for messages).
     pub os: Os,
-    /// `-kernel`.
-    pub kernel: PathBuf,
-    /// `-initrd`.
-    pub initrd: PathBuf,
-    /// `-append`.
-    pub cmdline: String,
+    /// How the kernel is loaded.
+    pub medium: Medium,
     /// `-smp`.
     pub smp: u32,
     /// `-m`.
@@ -119,6 +115,37 @@ pub struct Machine {
     pub gdb: bool,
     /// The qboot firmware, or `None` for QEMU's default SeaBIOS.
     pub qboot: Option<PathBuf>,
+}
+
+/// How a machine gets its kernel.
+#[derive(Debug, Clone)]
+pub enum Medium {
+    /// `-kernel/-initrd/-append`, booted through PVH (how both OSes run here).
+    Direct {
+        /// `-kernel`.
+        kernel: PathBuf,
+        /// `-initrd`.
+        initrd: PathBuf,
+        /// `-append`.
+        cmdline: String,
+    },
+    /// `-cdrom`: a GRUB ISO that boots the kernel through multiboot2, as on real
+    /// hardware. Needs SeaBIOS: qboot boots no CD.
+    Cdrom {
+        /// The ISO.
+        iso: PathBuf,
+        /// The kernel ELF inside it (for messages and the debugger).
+        kernel: PathBuf,
+    },
+}
+
+impl Medium {
+    /// The kernel ELF this medium boots.
+    pub fn kernel(&self) -> &Path {
+        match self {
+            Medium::Direct { kernel, .. } | Medium::Cdrom { kernel, .. } => kernel,
+        }
+    }
 }
 
 /// Where the program's console goes.
@@ -251,7 +278,7 @@ pub fn args(m: &Machine, log_socket: &Path, interactive: bool) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
     push(&["-M", MACHINE_TYPE]);
-    if let Some(qboot) = &m.qboot {
+    if let (Some(qboot), Medium::Direct { .. }) = (&m.qboot, &m.medium) {
         push(&["-bios", &qboot.to_string_lossy()]);
     }
     let (accel, cpu) = match m.accel {
@@ -277,9 +304,18 @@ pub fn args(m: &Machine, log_socket: &Path, interactive: bool) -> Vec<String> {
     }
     let log = format!("socket,id=com2,path={}", log_socket.display());
     push(&["-chardev", &log, "-serial", "chardev:com2"]);
-    push(&["-kernel", &m.kernel.to_string_lossy()]);
-    push(&["-initrd", &m.initrd.to_string_lossy()]);
-    push(&["-append", &m.cmdline]);
+    match &m.medium {
+        Medium::Direct {
+            kernel,
+            initrd,
+            cmdline,
+        } => {
+            push(&["-kernel", &kernel.to_string_lossy()]);
+            push(&["-initrd", &initrd.to_string_lossy()]);
+            push(&["-append", cmdline]);
+        }
+        Medium::Cdrom { iso, .. } => push(&["-cdrom", &iso.to_string_lossy()]),
+    }
     if m.gdb {
         push(&["-s", "-S"]);
     }
@@ -359,7 +395,7 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
     eprintln!(
         "xtask: booting {} ({}) with accelerator {}",
         m.os.name(),
-        m.kernel.display(),
+        m.medium.kernel().display(),
         match m.accel {
             Accel::Kvm => "kvm",
             Accel::Tcg => "tcg",
@@ -371,7 +407,7 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
     if m.gdb {
         eprintln!(
             "xtask: QEMU waits for the debugger: gdb {} -ex 'target remote localhost:{GDB_PORT}'",
-            m.kernel.display()
+            m.medium.kernel().display()
         );
     }
     let saved_tty = if interactive { save_tty() } else { None };
@@ -658,9 +694,11 @@ mod tests {
     fn both_oses_share_one_configuration() {
         let machine = |os, kernel: &str| Machine {
             os,
-            kernel: kernel.into(),
-            initrd: "/i.cpio".into(),
-            cmdline: "x".into(),
+            medium: Medium::Direct {
+                kernel: kernel.into(),
+                initrd: "/i.cpio".into(),
+                cmdline: "x".into(),
+            },
             smp: 2,
             mem: "512M".into(),
             accel: Accel::Tcg,

@@ -31,6 +31,8 @@ use crate::{cli, kernel, linux, paths, qemu, rootfs};
 
 /// The built-in K42 entries the kernel tier boots (see kernel/src/run.rs).
 const KTEST_ENTRY: &str = "ktest";
+/// The case that boots the in-kernel tests from a GRUB ISO (multiboot2).
+const GRUB_ISO_CASE: &str = "kernel.grub_iso_ktest";
 /// The kernel's exception report opens with KERNEL_EXCEPTION_MARKER and lists the
 /// frames after this header (kernel/src/report.rs).
 const BACKTRACE_HEADER: &str = "backtrace:";
@@ -160,6 +162,7 @@ pub fn run(args: &TestArgs) -> Result<i32, String> {
         glibc: linux_guests,
         kernel_target: has(Tier::Lint) || has(Tier::Kernel),
         lint_tools: has(Tier::Lint),
+        iso: has(Tier::Kernel),
     };
     let tools = match prereq::ensure(needs) {
         Ok(tools) => Some(tools),
@@ -476,15 +479,13 @@ fn failure_message(lines: &[&str], name: &str) -> String {
     }
 }
 
-/// Builds the initramfs for a boot and boots it.
-fn boot(
+/// Builds the initramfs for a boot with `argv` and the `extra` archives.
+fn initramfs(
     ctx: &Context<'_>,
-    os: Os,
-    kernel: &std::path::Path,
     argv: Vec<String>,
     extra: Vec<Vec<u8>>,
     label: &str,
-) -> Result<qemu::Outcome, String> {
+) -> Result<PathBuf, String> {
     let initrd = paths::work("test")?.join(format!("{label}.cpio"));
     let spec = rootfs::Spec {
         overlay: None,
@@ -493,11 +494,36 @@ fn boot(
         initrds: Vec::new(),
     };
     rootfs::build(&ctx.tools.busybox, &spec, &initrd)?;
+    Ok(initrd)
+}
+
+/// Builds the initramfs for a boot and boots it directly (`-kernel`, PVH).
+fn boot(
+    ctx: &Context<'_>,
+    os: Os,
+    kernel: &std::path::Path,
+    argv: Vec<String>,
+    extra: Vec<Vec<u8>>,
+    label: &str,
+) -> Result<qemu::Outcome, String> {
+    let medium = qemu::Medium::Direct {
+        kernel: kernel.to_path_buf(),
+        initrd: initramfs(ctx, argv, extra, label)?,
+        cmdline: qemu::cmdline(os, cli::DEFAULT_LOG, &[]),
+    };
+    boot_medium(ctx, os, medium, label)
+}
+
+/// Boots `medium` in the test configuration and keeps its console and log.
+fn boot_medium(
+    ctx: &Context<'_>,
+    os: Os,
+    medium: qemu::Medium,
+    label: &str,
+) -> Result<qemu::Outcome, String> {
     let machine = qemu::Machine {
         os,
-        kernel: kernel.to_path_buf(),
-        initrd,
-        cmdline: qemu::cmdline(os, cli::DEFAULT_LOG, &[]),
+        medium,
         smp: cli::DEFAULT_SMP,
         mem: cli::DEFAULT_MEM.to_string(),
         accel: cli::Accel::Tcg,
@@ -553,35 +579,25 @@ fn kernel_tier(ctx: &Context<'_>, report: &mut Report) {
         Err(why) => report.fail("kernel.ktest", &why),
         Ok(outcome) => {
             let console = String::from_utf8_lossy(&outcome.console);
-            let (mut cases, mut failures) = (0, 0);
-            for (name, verdict) in console.lines().filter_map(testfmt::parse_line) {
-                cases += 1;
+            let (cases, problem) = ktest_results(&console, &outcome);
+            for (name, verdict) in cases {
                 let full = format!("kernel.{name}");
                 match verdict {
                     Verdict::Ok => report.pass(&full),
-                    Verdict::Failed(why) => {
-                        failures += 1;
-                        report.fail(&full, why);
-                    }
+                    Verdict::Failed(why) => report.fail(&full, why),
                     Verdict::Skipped(why) => report.skip(&full, why),
                 }
             }
-            let status = outcome.status_line();
-            let problem = if let Some(problem) = outcome.problem() {
-                Some(problem)
-            } else if cases == 0 {
-                Some("`ktest` printed no result line".to_string())
-            } else if status != Some(0) && failures == 0 {
-                Some(format!(
-                    "`ktest` ended with status {status:?} but no case failed"
-                ))
-            } else {
-                None
-            };
             if let Some(problem) = problem {
                 report.fail("kernel.ktest", &format!("{problem}; {}", logs_hint(label)));
             }
         }
+    }
+
+    // The same kernel and tests, booted by GRUB through multiboot2 from an ISO.
+    match grub_iso_ktest(ctx, &image) {
+        Ok(()) => report.pass(GRUB_ISO_CASE),
+        Err(why) => report.fail(GRUB_ISO_CASE, &why),
     }
 
     for crash in &CRASHES {
@@ -600,6 +616,62 @@ fn kernel_tier(ctx: &Context<'_>, report: &mut Report) {
                 Err(why) => report.fail(crash.case, &format!("{why}; {}", logs_hint(&label))),
             },
         }
+    }
+}
+
+/// Each `ktest` result line of a boot, and what is wrong with the run as a whole
+/// (a boot problem, no result line, or a failure status without a failed case).
+fn ktest_results<'a>(
+    console: &'a str,
+    outcome: &qemu::Outcome,
+) -> (Vec<(&'a str, Verdict<'a>)>, Option<String>) {
+    let cases: Vec<(&str, Verdict<'_>)> = console.lines().filter_map(testfmt::parse_line).collect();
+    let failures = cases
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::Failed(_)))
+        .count();
+    let status = outcome.status_line();
+    let problem = if let Some(problem) = outcome.problem() {
+        Some(problem)
+    } else if cases.is_empty() {
+        Some("`ktest` printed no result line".to_string())
+    } else if status != Some(0) && failures == 0 {
+        Some(format!(
+            "`ktest` ended with status {status:?} but no case failed"
+        ))
+    } else {
+        None
+    };
+    (cases, problem)
+}
+
+/// Boots `ktest` from a GRUB ISO; every case must pass there too.
+fn grub_iso_ktest(ctx: &Context<'_>, kernel: &std::path::Path) -> Result<(), String> {
+    let label = "kernel-grub-iso";
+    let initrd = initramfs(ctx, vec![KTEST_ENTRY.into()], Vec::new(), label)?;
+    let iso = paths::work("test")?.join(format!("{label}.iso"));
+    let cmdline = qemu::cmdline(Os::K42, cli::DEFAULT_LOG, &[]);
+    crate::iso::build(kernel, &initrd, &cmdline, &iso)?;
+    let medium = qemu::Medium::Cdrom {
+        iso,
+        kernel: kernel.to_path_buf(),
+    };
+    let outcome = boot_medium(ctx, Os::K42, medium, label)?;
+    let console = String::from_utf8_lossy(&outcome.console);
+    let (cases, problem) = ktest_results(&console, &outcome);
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::Failed(_)))
+        .map(|(name, _)| *name)
+        .collect();
+    match (problem, failed.is_empty()) {
+        (Some(problem), _) => Err(format!("{problem}; {}", logs_hint(label))),
+        (None, false) => Err(format!(
+            "under GRUB these cases failed: {}; {}",
+            failed.join(", "),
+            logs_hint(label)
+        )),
+        (None, true) => Ok(()),
     }
 }
 
