@@ -7,7 +7,8 @@
 //!    and an unprivileged user, and the Linux init wrapper at `/k42/init`;
 //! 2. the `--rootfs DIR` overlay and any archive another module adds (the guest
 //!    tests, from `guest.rs`);
-//! 3. the run's argv at `k42_abi::runner::ARGV_PATH` (when a program is named);
+//! 3. the run's argv at `k42_abi::runner::ARGV_PATH` (when a program is named),
+//!    gzip-compressed, so every boot also exercises a compressed member;
 //! 4. each `--initrd FILE`, as given.
 //!
 //! Written with `k42_cpio::Writer`, the same crate whose parser the kernel uses.
@@ -134,7 +135,7 @@ pub fn base(busybox: &Path) -> Result<Vec<u8>, String> {
     Ok(w.finish())
 }
 
-/// The archive holding the run's argv: each word followed by a NUL.
+/// The gzip-compressed archive holding the run's argv: each word followed by a NUL.
 pub fn argv_archive(argv: &[String]) -> Result<Vec<u8>, String> {
     if argv.iter().any(|word| word.contains('\0')) {
         return Err("a program argument holds a NUL byte".into());
@@ -143,7 +144,7 @@ pub fn argv_archive(argv: &[String]) -> Result<Vec<u8>, String> {
     let mut w = Writer::new();
     add_parents(&mut w, runner::ARGV_PATH);
     w.file(runner::ARGV_PATH, FILE_MODE, &data);
-    Ok(w.finish())
+    Ok(k42_cpio::gzip(&w.finish()))
 }
 
 /// Adds a directory entry for each parent of `path` (Linux's unpacker does not

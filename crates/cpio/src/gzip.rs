@@ -38,6 +38,36 @@ const FLAGS_RESERVED: u8 = 0b1110_0000;
 const EXPANSION_GUESS: usize = 4;
 const MIN_INITIAL_OUTPUT: usize = 64 * 1024;
 
+/// Header of the members `compress` writes: deflate, no flags, no mtime (so images are
+/// reproducible), no extra flags, OS "Unix".
+const WRITE_HEADER: [u8; FIXED_HEADER_LEN] = [
+    GZIP_MAGIC[0],
+    GZIP_MAGIC[1],
+    METHOD_DEFLATE,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    3,
+];
+const WRITE_LEVEL: u8 = 6;
+/// Linux looks for a plain archive after a member only at a 4-byte aligned offset.
+const MEMBER_ALIGN: usize = 4;
+
+/// One gzip member holding `data`, zero-padded to a multiple of 4 bytes so that any
+/// archive may follow it, as Linux's unpacker requires (the parser skips the zeros).
+pub fn compress(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::from(WRITE_HEADER);
+    out.extend(miniz_oxide::deflate::compress_to_vec(data, WRITE_LEVEL));
+    out.extend(crc32fast::hash(data).to_le_bytes());
+    // ISIZE is the length modulo 2^32 (RFC 1952).
+    out.extend((data.len() as u32).to_le_bytes());
+    out.resize(out.len().next_multiple_of(MEMBER_ALIGN), 0);
+    out
+}
+
 /// Whether `data` starts with a gzip member.
 pub(crate) fn is_member(data: &[u8]) -> bool {
     data.starts_with(&GZIP_MAGIC)

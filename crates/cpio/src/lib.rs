@@ -32,7 +32,7 @@ mod unpack;
 mod writer;
 
 pub use error::Error;
-pub use gzip::GZIP_MAGIC;
+pub use gzip::{GZIP_MAGIC, compress as gzip};
 pub use limits::Limits;
 pub use newc::{HEADER_LEN, NEWC_CRC_MAGIC, NEWC_MAGIC, PATH_MAX, TRAILER_NAME};
 pub use tree::{Node, NodeKind, Tree};

@@ -327,3 +327,27 @@ fn unsupported_compression_is_named() {
         }
     );
 }
+
+#[test]
+fn crate_gzip_members_chain_with_plain_archives() {
+    // k42_cpio::gzip is what the xtask uses for the run's argv layer: a member
+    // padded so that a plain archive may follow it, later entries winning.
+    let mut first = Writer::new();
+    first.file("/etc/motd", 0o644, b"plain");
+    let mut second = Writer::new();
+    second.file("/etc/motd", 0o644, b"compressed");
+    let member = k42_cpio::gzip(&second.finish());
+    assert_eq!(
+        member.len() % 4,
+        0,
+        "a member must leave the next archive aligned"
+    );
+    let mut third = Writer::new();
+    third.file("/etc/issue", 0o644, b"after");
+    let mut input = first.finish();
+    input.extend(&member);
+    input.extend(third.finish());
+    let tree = Tree::parse(&input).unwrap();
+    assert_eq!(data_of(&tree, "/etc/motd"), b"compressed");
+    assert_eq!(data_of(&tree, "/etc/issue"), b"after");
+}

@@ -64,6 +64,8 @@ fn timer_ticks(_: &Context<'_>) -> Outcome {
     Ok(())
 }
 
+/// The argv file arrives in a gzip member appended to the plain base archive, so
+/// this also proves compressed and concatenated archives unpack at boot.
 fn initramfs_argv(ctx: &Context<'_>) -> Outcome {
     let tree = ctx.tree.ok_or("no initramfs")?;
     let argv = crate::initramfs::argv(tree).ok_or("no argv file in the initramfs")?;
