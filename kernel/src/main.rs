@@ -46,6 +46,7 @@ fn kmain(info: BootInfo) -> ! {
         tree: tree.as_ref(),
         rsdp: info.rsdp,
         cpus,
+        kernel_phys: info.kernel_phys,
     })
 }
 

@@ -159,7 +159,8 @@ fn paging_map_unmap(_: &Context<'_>) -> Outcome {
         paging::unmap_page(virt) == Err(MapError::NotMapped(virt)),
         "second unmap allowed"
     );
-    mm::with_frames(|f| f.free(frame)).map_err(|e| alloc::format!("{e:?}"))
+    mm::with_frames(|f| f.free(frame)).map_err(|e| alloc::format!("{e:?}"))?;
+    Ok(())
 }
 
 fn paging_refuses(_: &Context<'_>) -> Outcome {
@@ -182,19 +183,20 @@ fn paging_refuses(_: &Context<'_>) -> Outcome {
         r == Err(MapError::Unaligned(VMALLOC_BASE + 1)),
         "unaligned map gave {r:?}"
     );
-    mm::with_frames(|f| f.free(frame)).map_err(|e| alloc::format!("{e:?}"))
+    mm::with_frames(|f| f.free(frame)).map_err(|e| alloc::format!("{e:?}"))?;
+    Ok(())
 }
 
 static RODATA_SAMPLE: [u8; 16] = *b"read-only sample";
 static DATA_SAMPLE: spin::Mutex<u64> = spin::Mutex::new(0);
 
-fn paging_w_xor_x(_: &Context<'_>) -> Outcome {
+fn paging_w_xor_x(ctx: &Context<'_>) -> Outcome {
     let text = paging_w_xor_x as *const () as usize as u64;
     let rodata = RODATA_SAMPLE.as_ptr() as u64;
     let data = &*DATA_SAMPLE.lock() as *const u64 as u64;
     let heap = Box::new(0u64);
     let heap_addr = &*heap as *const u64 as u64;
-    let direct = layout::phys_to_virt(0x20_0000);
+    let direct = layout::phys_to_virt(ctx.kernel_phys.0);
     let expect = [
         (
             "text",
@@ -219,8 +221,12 @@ fn paging_w_xor_x(_: &Context<'_>) -> Outcome {
     Ok(())
 }
 
-fn paging_no_identity(_: &Context<'_>) -> Outcome {
-    for low in [0, PAGE_SIZE, 0x10_0000, 0x20_0000] {
+/// The boot tables identity-mapped low memory; the kernel's own must not, so a
+/// stray low pointer (a null dereference, a physical address used as virtual)
+/// faults instead of reaching memory.
+fn paging_no_identity(ctx: &Context<'_>) -> Outcome {
+    let (image_start, image_end) = ctx.kernel_phys;
+    for low in [0, PAGE_SIZE, image_start, image_end - PAGE_SIZE] {
         ensure!(
             paging::translate(low).is_none(),
             "low address {low:#x} is still mapped"

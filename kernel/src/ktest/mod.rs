@@ -25,10 +25,33 @@ pub struct Context<'a> {
     pub rsdp: Option<u64>,
     /// CPUs counted at boot.
     pub cpus: usize,
+    /// Physical range of the kernel image.
+    pub kernel_phys: (u64, u64),
 }
 
-/// A test's verdict: `Err` carries the reason it failed.
-pub type Outcome = Result<(), String>;
+/// Why a test did not pass.
+#[derive(Debug)]
+pub enum NotPassed {
+    /// It failed, for this reason.
+    Failed(String),
+    /// It could not run here, for this reason.
+    Skipped(String),
+}
+
+impl From<String> for NotPassed {
+    fn from(why: String) -> Self {
+        Self::Failed(why)
+    }
+}
+
+impl From<&str> for NotPassed {
+    fn from(why: &str) -> Self {
+        Self::Failed(why.into())
+    }
+}
+
+/// A test's verdict; `?` on a `Result<_, String>` or `Option::ok_or("…")` fails it.
+pub type Outcome = Result<(), NotPassed>;
 
 /// One named test.
 pub struct Case {
@@ -43,7 +66,7 @@ pub struct Case {
 macro_rules! ensure {
     ($cond:expr, $($why:tt)*) => {
         if !$cond {
-            return Err(alloc::format!($($why)*));
+            return Err($crate::ktest::NotPassed::Failed(alloc::format!($($why)*)));
         }
     };
 }
@@ -65,14 +88,10 @@ pub fn run_all(ctx: &Context<'_>, filters: &[&str]) -> u8 {
                 passed += 1;
                 cprintln!("{CASE_PREFIX}{}{SEPARATOR}{OK}", case.name);
             }
-            Err(why) if why.starts_with(SKIP_MARK) => {
-                cprintln!(
-                    "{CASE_PREFIX}{}{SEPARATOR}{SKIPPED}: {}",
-                    case.name,
-                    &why[SKIP_MARK.len()..]
-                );
+            Err(NotPassed::Skipped(why)) => {
+                cprintln!("{CASE_PREFIX}{}{SEPARATOR}{SKIPPED}: {why}", case.name);
             }
-            Err(why) => {
+            Err(NotPassed::Failed(why)) => {
                 failed += 1;
                 cprintln!("{CASE_PREFIX}{}{SEPARATOR}{FAILED}: {why}", case.name);
             }
@@ -82,10 +101,7 @@ pub fn run_all(ctx: &Context<'_>, filters: &[&str]) -> u8 {
     u8::from(failed > 0 || passed == 0)
 }
 
-/// Prefix of an `Err` that means "skipped" rather than "failed".
-const SKIP_MARK: &str = "\u{0}skip:";
-
 /// A skipped outcome with its reason.
 pub fn skip(why: &str) -> Outcome {
-    Err(alloc::format!("{SKIP_MARK}{why}"))
+    Err(NotPassed::Skipped(why.into()))
 }
