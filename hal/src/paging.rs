@@ -14,7 +14,7 @@ use spin::Mutex;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::{MapToError, TranslateResult, UnmapError};
 use x86_64::structures::paging::{
-    FrameAllocator as X86FrameAllocator, Mapper, OffsetPageTable, Page, PageTable,
+    FrameAllocator as X86FrameAllocator, Mapper, OffsetPageTable, Page, PageSize, PageTable,
     PageTableFlags as F, PhysFrame, Size2MiB, Size4KiB, Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
@@ -120,40 +120,24 @@ fn mapper() -> OffsetPageTable<'static> {
     }
 }
 
-fn map_4k(
+/// Maps one page of size `S` (4 KiB, or 2 MiB for the direct map; the mapper
+/// sets the huge-page bit itself).
+fn map<S: PageSize>(
     m: &mut OffsetPageTable<'_>,
     virt: u64,
     phys: u64,
     flags: F,
     frames: &mut Frames<'_>,
-) -> Result<(), MapError> {
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-    let frame = PhysFrame::containing_address(PhysAddr::new(phys));
+) -> Result<(), MapError>
+where
+    for<'a> OffsetPageTable<'a>: Mapper<S>,
+{
+    let page = Page::<S>::containing_address(VirtAddr::new(virt));
+    let frame = PhysFrame::<S>::containing_address(PhysAddr::new(phys));
     // SAFETY: callers pass a virtual address in a region this module owns and a
     // frame that backs nothing else at that address; the flush makes the new
     // entry visible on this CPU (other CPUs never cached a not-present entry).
     let result = unsafe { m.map_to(page, frame, flags, &mut FrameSource(frames)) };
-    match result {
-        Ok(flush) => {
-            flush.flush();
-            Ok(())
-        }
-        Err(MapToError::FrameAllocationFailed) => Err(MapError::OutOfFrames),
-        Err(_) => Err(MapError::AlreadyMapped(virt)),
-    }
-}
-
-fn map_2m(
-    m: &mut OffsetPageTable<'_>,
-    virt: u64,
-    phys: u64,
-    flags: F,
-    frames: &mut Frames<'_>,
-) -> Result<(), MapError> {
-    let page = Page::<Size2MiB>::containing_address(VirtAddr::new(virt));
-    let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(phys));
-    // SAFETY: as in `map_4k`, for a 2 MiB page of the direct map.
-    let result = unsafe { m.map_to(page, frame, flags | F::HUGE_PAGE, &mut FrameSource(frames)) };
     match result {
         Ok(flush) => {
             flush.flush();
@@ -185,7 +169,7 @@ pub(crate) fn init(
     let mut m = mapper();
     for s in sections {
         for virt in (s.start..s.end).step_by(PAGE_SIZE as usize) {
-            map_4k(
+            map::<Size4KiB>(
                 &mut m,
                 virt,
                 virt - KERNEL_VIRT_BASE,
@@ -198,7 +182,7 @@ pub(crate) fn init(
         let mut p = start;
         while p < end {
             if p % HUGE_PAGE == 0 && end - p >= HUGE_PAGE {
-                map_2m(
+                map::<Size2MiB>(
                     &mut m,
                     layout::phys_to_virt(p),
                     p,
@@ -207,7 +191,7 @@ pub(crate) fn init(
                 )?;
                 p += HUGE_PAGE;
             } else {
-                map_4k(
+                map::<Size4KiB>(
                     &mut m,
                     layout::phys_to_virt(p),
                     p,
@@ -243,7 +227,7 @@ pub fn map_page(
         return Err(MapError::Unaligned(phys));
     }
     let _guard = LOCK.lock();
-    map_4k(&mut mapper(), virt, phys, flags.bits(), frames)
+    map::<Size4KiB>(&mut mapper(), virt, phys, flags.bits(), frames)
 }
 
 /// Unmaps the page at `virt` in the general-purpose region, flushes it from this
@@ -367,7 +351,7 @@ pub fn alloc_kernel_stack(frames: &mut Frames<'_>) -> Result<KernelStack, MapErr
     let mut m = mapper();
     for virt in (stack.bottom..stack.top).step_by(PAGE_SIZE as usize) {
         let frame = frames.alloc().ok_or(MapError::OutOfFrames)?;
-        map_4k(&mut m, virt, frame, PageFlags::DATA.bits(), frames)?;
+        map::<Size4KiB>(&mut m, virt, frame, PageFlags::DATA.bits(), frames)?;
     }
     Ok(stack)
 }
@@ -379,7 +363,7 @@ pub(crate) fn map_fresh(base: u64, pages: u64, frames: &mut Frames<'_>) -> Resul
     let mut m = mapper();
     for i in 0..pages {
         let frame = frames.alloc().ok_or(MapError::OutOfFrames)?;
-        map_4k(
+        map::<Size4KiB>(
             &mut m,
             base + i * PAGE_SIZE,
             frame,
@@ -400,7 +384,7 @@ pub(crate) fn map_mmio(phys: u64, len: u64, frames: &mut Frames<'_>) -> Result<u
     let _guard = LOCK.lock();
     let mut m = mapper();
     for i in 0..pages {
-        map_4k(
+        map::<Size4KiB>(
             &mut m,
             base + i * PAGE_SIZE,
             first + i * PAGE_SIZE,
