@@ -1,6 +1,6 @@
 //! The command line of `cargo xtask`: `run`, `test` and `build`, declared with clap's
 //! derive so `--help` documents every flag. Only parsing lives here; `main.rs`
-//! dispatches to `qemu.rs` (run), `test.rs` (test) and `kernel.rs`/`rootfs.rs` (build).
+//! dispatches to `qemu/` (run), `test/` (test) and `kernel.rs`/`rootfs.rs` (build).
 
 use std::path::PathBuf;
 

@@ -10,7 +10,7 @@
 //!   `/k42/tests/k42test.sh`: both print `k42_abi::testfmt` lines, from defines
 //!   this module passes, so the format is written down once.
 //!
-//! `test.rs` calls this for the guest tier; the expected results are Linux's.
+//! `test/guest_tier.rs` calls this for the guest tier; the expected results are Linux's.
 
 use std::path::PathBuf;
 

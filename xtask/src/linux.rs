@@ -6,7 +6,7 @@
 //! The bzImage carries vmlinux as an xz stream with the x86 BCJ filter, which the
 //! pure-Rust lzma crates do not implement, so the `xz` tool unpacks it. The result
 //! is cached under `target/k42/linux/`. If anything fails, the runner boots the
-//! bzImage itself (slower, same behaviour). `qemu.rs` takes the path from here.
+//! bzImage itself (slower, same behaviour). `qemu/` takes the path from here.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,95 @@
+//! What to boot and how to run it: the machine (kernel medium, size, accelerator,
+//! firmware) and the run options (console treatment, log echo, time limit).
+//!
+//! `main.rs` and `../test/boot.rs` fill these in; `args.rs` turns a [`Machine`] into
+//! QEMU's command line and `mod.rs` runs it under the [`Options`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Accel, Os};
+
+/// One machine to boot.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// Which kernel this is (for messages).
+    pub os: Os,
+    /// How the kernel is loaded.
+    pub medium: Medium,
+    /// `-smp`.
+    pub smp: u32,
+    /// `-m`.
+    pub mem: String,
+    /// The accelerator, already resolved by [`resolve_accel`](super::resolve_accel).
+    pub accel: Accel,
+    /// `-s -S`.
+    pub gdb: bool,
+    /// The qboot firmware, or `None` for QEMU's default SeaBIOS.
+    pub qboot: Option<PathBuf>,
+}
+
+/// How a machine gets its kernel.
+#[derive(Debug, Clone)]
+pub enum Medium {
+    /// `-kernel/-initrd/-append`, booted through PVH (how both OSes run here).
+    Direct {
+        /// `-kernel`.
+        kernel: PathBuf,
+        /// `-initrd`.
+        initrd: PathBuf,
+        /// `-append`.
+        cmdline: String,
+    },
+    /// `-cdrom`: a GRUB ISO that boots the kernel through multiboot2, as on real
+    /// hardware. Needs SeaBIOS: qboot boots no CD.
+    Cdrom {
+        /// The ISO.
+        iso: PathBuf,
+        /// The kernel ELF inside it (for messages and the debugger).
+        kernel: PathBuf,
+    },
+}
+
+impl Medium {
+    /// The kernel ELF this medium boots.
+    pub fn kernel(&self) -> &Path {
+        match self {
+            Medium::Direct { kernel, .. } | Medium::Cdrom { kernel, .. } => kernel,
+        }
+    }
+}
+
+/// Where the program's console goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    /// QEMU owns the terminal: raw bytes both ways (no PROGRAM, stdin a terminal).
+    Interactive,
+    /// Read from a pipe, "\r\n" -> "\n", kept in
+    /// [`Outcome::console`](super::Outcome::console) and copied to `echo`.
+    Program {
+        /// Where to copy the console as it comes, if anywhere.
+        echo: Option<Echo>,
+    },
+}
+
+/// A live copy's destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// The runner's stdout.
+    Stdout,
+    /// The runner's stderr.
+    Stderr,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The console's treatment.
+    pub console: Console,
+    /// Copy the log port to stderr as it comes.
+    pub echo_log: bool,
+    /// Kill QEMU after this long.
+    pub timeout: Option<Duration>,
+    /// Print QEMU's command line on stderr.
+    pub show_command: bool,
+}

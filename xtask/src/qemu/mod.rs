@@ -1,0 +1,169 @@
+//! Boots one machine under QEMU and turns what comes out of it into a verdict.
+//!
+//! Both OSes boot in the same configuration (`args.rs`): `-M pc` with the qboot
+//! firmware, `-cpu max`, the isa-debug-exit device, COM1 as the program's console
+//! and COM2 as the log port, `-kernel/-initrd/-append` as Linux boots. COM1 is QEMU's
+//! stdio: passed through raw in interactive mode (QEMU puts the terminal in raw mode
+//! and forwards stdin, `tty.rs` restores it), otherwise read from a pipe with the
+//! tty's "\n" -> "\r\n" mapping undone so stdout carries exactly what the program
+//! wrote. COM2 is a Unix socket QEMU connects to; its bytes are copied to stderr as
+//! they come, and the markers and the status line of `k42_abi::runner` are read from
+//! it (`pumps.rs`).
+//!
+//! The verdict (`Outcome::runner_status`, `outcome.rs`) follows `k42_abi::runner`:
+//! the program's status from the status line, or RUNNER_KERNEL_FAILURE,
+//! RUNNER_TIMEOUT or RUNNER_NO_STATUS. QEMU's own exit code is never taken as
+//! success: a triple fault under `-no-reboot` ends QEMU with 0. What to boot and how
+//! is described in `machine.rs`. `main.rs` (run) and `test/` (the boot tiers) call
+//! [`run`].
+
+mod args;
+mod machine;
+mod outcome;
+mod pumps;
+mod tty;
+
+use std::io::IsTerminal;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::cli::Accel;
+use crate::paths;
+
+pub use args::{args, cmdline, resolve_accel, shell_words};
+pub use machine::{Console, Echo, Machine, Medium, Options};
+pub use outcome::Outcome;
+use pumps::{LogResult, pump_console, pump_log};
+use tty::{restore_tty, save_tty};
+
+const QEMU: &str = "qemu-system-x86_64";
+/// QEMU's gdb server port for `-s`.
+const GDB_PORT: u16 = 1234;
+/// How often the main thread checks whether QEMU ended or the timeout passed.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Boots `m`, waits for the end (or the timeout), and returns what happened.
+pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
+    let interactive = opts.console == Console::Interactive;
+    let socket_dir = scratch_dir()?;
+    let socket = socket_dir.join("log.sock");
+    let listener = UnixListener::bind(&socket)
+        .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("cannot set up {}: {e}", socket.display()))?;
+    let qemu_args = args(m, &socket, interactive);
+
+    eprintln!(
+        "xtask: booting {} ({}) with accelerator {}",
+        m.os.name(),
+        m.medium.kernel().display(),
+        match m.accel {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    );
+    if opts.show_command {
+        eprintln!("xtask: {}", shell_words(QEMU, &qemu_args));
+    }
+    if m.gdb {
+        eprintln!(
+            "xtask: QEMU waits for the debugger: gdb {} -ex 'target remote localhost:{GDB_PORT}'",
+            m.medium.kernel().display()
+        );
+    }
+    let saved_tty = if interactive { save_tty() } else { None };
+    if interactive {
+        eprintln!("xtask: interactive console: Ctrl-A X ends QEMU, Ctrl-A C toggles its monitor");
+    }
+
+    let mut cmd = Command::new(QEMU);
+    cmd.args(&qemu_args).stderr(Stdio::inherit());
+    if interactive {
+        cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    }
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
+    let qemu_done = Arc::new(AtomicBool::new(false));
+
+    let console_thread = child.stdout.take().map(|stdout| {
+        let echo = match opts.console {
+            Console::Program { echo } => echo,
+            Console::Interactive => None,
+        };
+        std::thread::spawn(move || pump_console(stdout, echo))
+    });
+    let log_thread = {
+        let done = Arc::clone(&qemu_done);
+        let echo = opts.echo_log;
+        // The terminal is raw while QEMU owns it: "\n" alone would not return the carriage.
+        let crlf = interactive && std::io::stderr().is_terminal();
+        std::thread::spawn(move || pump_log(listener, done, start, echo, crlf))
+    };
+
+    let mut timed_out = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for QEMU: {e}")),
+        }
+        if let Some(limit) = opts.timeout
+            && start.elapsed() >= limit
+        {
+            timed_out = Some(limit);
+            // Already ended or not: either way wait() below collects it.
+            let _ = child.kill();
+            break child.wait().map_err(|e| format!("waiting for QEMU: {e}"))?;
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    };
+    let elapsed = start.elapsed();
+    qemu_done.store(true, Ordering::SeqCst);
+    if let Some(saved) = saved_tty {
+        restore_tty(&saved);
+    }
+
+    let console = console_thread
+        .map(|t| t.join().unwrap_or_default())
+        .unwrap_or_default();
+    let log = log_thread.join().unwrap_or(LogResult {
+        bytes: Vec::new(),
+        first_byte: None,
+        init_start: None,
+    });
+    let _ = std::fs::remove_dir_all(&socket_dir);
+    Ok(Outcome {
+        console,
+        log: String::from_utf8_lossy(&log.bytes).into_owned(),
+        qemu_exit: status.code(),
+        timed_out,
+        first_log_byte: log.first_byte,
+        init_start: log.init_start,
+        elapsed,
+    })
+}
+
+/// A fresh private directory for the log socket (Unix socket paths are limited to
+/// 108 bytes, so not under a possibly deep target directory).
+fn scratch_dir() -> Result<PathBuf, String> {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("k42-xtask-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The path of the work file for a boot's logs, `target/k42/logs/<name>`.
+pub fn log_path(name: &str) -> Result<PathBuf, String> {
+    Ok(paths::work("logs")?.join(name))
+}

@@ -1,0 +1,94 @@
+//! The boots of the kernel and guest tiers: an initramfs built for the case, the
+//! machine in the one test configuration (TCG, the default size, a time limit), and
+//! both output streams kept under `target/k42/logs/` for a post-mortem.
+//!
+//! `kernel_tier.rs` and `guest_tier.rs` boot through here; `../qemu/` runs the
+//! machine and `../rootfs.rs` builds the archive.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Context;
+use crate::cli::{self, Os};
+use crate::{paths, qemu, rootfs};
+
+/// Builds the initramfs for a boot with `argv` and the `extra` archives.
+pub(super) fn initramfs(
+    ctx: &Context<'_>,
+    argv: Vec<String>,
+    extra: Vec<Vec<u8>>,
+    label: &str,
+) -> Result<PathBuf, String> {
+    let initrd = paths::work("test")?.join(format!("{label}.cpio"));
+    let spec = rootfs::Spec {
+        overlay: None,
+        extra,
+        argv: Some(argv),
+        initrds: Vec::new(),
+    };
+    rootfs::build(&ctx.tools.busybox, &spec, &initrd)?;
+    Ok(initrd)
+}
+
+/// Builds the initramfs for a boot and boots it directly (`-kernel`, PVH).
+pub(super) fn boot(
+    ctx: &Context<'_>,
+    os: Os,
+    kernel: &std::path::Path,
+    argv: Vec<String>,
+    extra: Vec<Vec<u8>>,
+    label: &str,
+) -> Result<qemu::Outcome, String> {
+    let medium = qemu::Medium::Direct {
+        kernel: kernel.to_path_buf(),
+        initrd: initramfs(ctx, argv, extra, label)?,
+        cmdline: qemu::cmdline(os, cli::DEFAULT_LOG, &[]),
+    };
+    boot_medium(ctx, os, medium, label)
+}
+
+/// Boots `medium` in the test configuration and keeps its console and log.
+pub(super) fn boot_medium(
+    ctx: &Context<'_>,
+    os: Os,
+    medium: qemu::Medium,
+    label: &str,
+) -> Result<qemu::Outcome, String> {
+    let machine = qemu::Machine {
+        os,
+        medium,
+        smp: cli::DEFAULT_SMP,
+        mem: cli::DEFAULT_MEM.to_string(),
+        accel: cli::Accel::Tcg,
+        gdb: false,
+        qboot: ctx.tools.qboot.clone(),
+    };
+    let options = qemu::Options {
+        console: qemu::Console::Program {
+            echo: ctx.args.verbose.then_some(qemu::Echo::Stderr),
+        },
+        echo_log: ctx.args.verbose,
+        timeout: Some(Duration::from_secs(ctx.args.timeout)),
+        show_command: ctx.args.verbose,
+    };
+    let outcome = qemu::run(&machine, &options)?;
+    eprintln!("xtask: {label}: {}", outcome.timings());
+    // Keep both streams for a post-mortem; the failure reasons point here.
+    let _ = std::fs::write(
+        qemu::log_path(&format!("{label}.console"))?,
+        &outcome.console,
+    );
+    let _ = std::fs::write(qemu::log_path(&format!("{label}.log"))?, &outcome.log);
+    Ok(outcome)
+}
+
+pub(super) fn logs_hint(label: &str) -> String {
+    let at = |ext: &str| {
+        qemu::log_path(&format!("{label}.{ext}")).unwrap_or_else(|_| PathBuf::from("?"))
+    };
+    format!(
+        "console in {}, log in {}",
+        at("console").display(),
+        at("log").display()
+    )
+}

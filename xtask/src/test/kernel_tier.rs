@@ -1,0 +1,239 @@
+//! The kernel tier: K42 booted with the built-in `ktest` entry, directly and from a
+//! GRUB ISO, every result line on the console a case `kernel.NAME`; and the
+//! deliberate crashes, which must end in the exception report and the
+//! kernel-failure verdict.
+//!
+//! The boots go through `boot.rs`; the entries it names are K42's
+//! (kernel/src/run.rs), the report it checks is the kernel's (kernel/src/report.rs).
+
+use k42_abi::runner::{INIT_START_MARKER, KERNEL_EXCEPTION_MARKER, RUNNER_KERNEL_FAILURE};
+use k42_abi::testfmt::{self, Verdict};
+
+use super::Context;
+use super::boot::{boot, boot_medium, initramfs, logs_hint};
+use super::report::Report;
+use crate::cli::{self, Os};
+use crate::{kernel, paths, qemu};
+
+/// The built-in K42 entries the kernel tier boots (see kernel/src/run.rs).
+const KTEST_ENTRY: &str = "ktest";
+/// The case that boots the in-kernel tests from a GRUB ISO (multiboot2).
+const GRUB_ISO_CASE: &str = "kernel.grub_iso_ktest";
+/// The kernel's exception report opens with KERNEL_EXCEPTION_MARKER and lists the
+/// frames after this header (kernel/src/report.rs).
+const BACKTRACE_HEADER: &str = "backtrace:";
+
+/// A built-in entry that must end in an exception report and the kernel-failure
+/// verdict, and what its report must show.
+struct Crash {
+    /// The case name.
+    case: &'static str,
+    /// The built-in entry that crashes on purpose.
+    entry: &'static str,
+    /// Text the log port must carry.
+    needs: &'static [&'static str],
+    /// A function some backtrace frame must name.
+    frame: Option<&'static str>,
+}
+
+const CRASHES: [Crash; 2] = [
+    // A page fault on a never-mapped page: vector 14, the faulting address, and a
+    // symbolized backtrace through the function that faulted.
+    Crash {
+        case: "kernel.exception_report",
+        entry: "ktest-fault",
+        needs: &[
+            KERNEL_EXCEPTION_MARKER,
+            "vector 14",
+            "CR2=",
+            BACKTRACE_HEADER,
+        ],
+        frame: Some("ktest_fault"),
+    },
+    // A runaway recursion: caught by the kernel stack's guard page and reported
+    // as a stack overflow, never a silent triple fault.
+    Crash {
+        case: "kernel.stack_overflow_report",
+        entry: "ktest-overflow",
+        needs: &[KERNEL_EXCEPTION_MARKER, "stack overflow", BACKTRACE_HEADER],
+        frame: None,
+    },
+];
+
+/// The kernel tier: `ktest` and `ktest-fault` on K42.
+pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
+    let image = match kernel::build() {
+        Ok(image) => image,
+        Err(why) => return report.fail("kernel.build", &why),
+    };
+
+    let label = "kernel-ktest";
+    match boot(
+        ctx,
+        Os::K42,
+        &image,
+        vec![KTEST_ENTRY.into()],
+        Vec::new(),
+        label,
+    ) {
+        Err(why) => report.fail("kernel.ktest", &why),
+        Ok(outcome) => {
+            let console = String::from_utf8_lossy(&outcome.console);
+            let (cases, problem) = ktest_results(&console, &outcome);
+            for (name, verdict) in cases {
+                let full = format!("kernel.{name}");
+                match verdict {
+                    Verdict::Ok => report.pass(&full),
+                    Verdict::Failed(why) => report.fail(&full, why),
+                    Verdict::Skipped(why) => report.skip(&full, why),
+                }
+            }
+            if let Some(problem) = problem {
+                report.fail("kernel.ktest", &format!("{problem}; {}", logs_hint(label)));
+            }
+        }
+    }
+
+    // The same kernel and tests, booted by GRUB through multiboot2 from an ISO.
+    match grub_iso_ktest(ctx, &image) {
+        Ok(()) => report.pass(GRUB_ISO_CASE),
+        Err(why) => report.fail(GRUB_ISO_CASE, &why),
+    }
+
+    for crash in &CRASHES {
+        let label = format!("kernel-{}", crash.entry);
+        match boot(
+            ctx,
+            Os::K42,
+            &image,
+            vec![crash.entry.into()],
+            Vec::new(),
+            &label,
+        ) {
+            Err(why) => report.fail(crash.case, &why),
+            Ok(outcome) => match check_crash_report(crash, &outcome) {
+                Ok(()) => report.pass(crash.case),
+                Err(why) => report.fail(crash.case, &format!("{why}; {}", logs_hint(&label))),
+            },
+        }
+    }
+}
+
+/// Each `ktest` result line of a boot, and what is wrong with the run as a whole
+/// (a boot problem, no result line, or a failure status without a failed case).
+fn ktest_results<'a>(
+    console: &'a str,
+    outcome: &qemu::Outcome,
+) -> (Vec<(&'a str, Verdict<'a>)>, Option<String>) {
+    let cases: Vec<(&str, Verdict<'_>)> = console.lines().filter_map(testfmt::parse_line).collect();
+    let failures = cases
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::Failed(_)))
+        .count();
+    let status = outcome.status_line();
+    let problem = if let Some(problem) = outcome.problem() {
+        Some(problem)
+    } else if cases.is_empty() {
+        Some("`ktest` printed no result line".to_string())
+    } else if status != Some(0) && failures == 0 {
+        Some(format!(
+            "`ktest` ended with status {status:?} but no case failed"
+        ))
+    } else {
+        None
+    };
+    (cases, problem)
+}
+
+/// Boots `ktest` from a GRUB ISO; every case must pass there too.
+fn grub_iso_ktest(ctx: &Context<'_>, kernel: &std::path::Path) -> Result<(), String> {
+    let label = "kernel-grub-iso";
+    let initrd = initramfs(ctx, vec![KTEST_ENTRY.into()], Vec::new(), label)?;
+    let iso = paths::work("test")?.join(format!("{label}.iso"));
+    let cmdline = qemu::cmdline(Os::K42, cli::DEFAULT_LOG, &[]);
+    crate::iso::build(kernel, &initrd, &cmdline, &iso)?;
+    let medium = qemu::Medium::Cdrom {
+        iso,
+        kernel: kernel.to_path_buf(),
+    };
+    let outcome = boot_medium(ctx, Os::K42, medium, label)?;
+    let console = String::from_utf8_lossy(&outcome.console);
+    let (cases, problem) = ktest_results(&console, &outcome);
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::Failed(_)))
+        .map(|(name, _)| *name)
+        .collect();
+    match (problem, failed.is_empty()) {
+        (Some(problem), _) => Err(format!("{problem}; {}", logs_hint(label))),
+        (None, false) => Err(format!(
+            "under GRUB these cases failed: {}; {}",
+            failed.join(", "),
+            logs_hint(label)
+        )),
+        (None, true) => Ok(()),
+    }
+}
+
+/// A deliberate crash must give its report and the kernel-failure verdict.
+fn check_crash_report(crash: &Crash, outcome: &qemu::Outcome) -> Result<(), String> {
+    let log = &outcome.log;
+    if !log.contains(INIT_START_MARKER) {
+        return Err(format!(
+            "no `{INIT_START_MARKER}` line: `{}` never started",
+            crash.entry
+        ));
+    }
+    if let Some(missing) = crash.needs.iter().find(|needed| !log.contains(**needed)) {
+        return Err(format!("the exception report lacks `{missing}`"));
+    }
+    if let Some(function) = crash.frame {
+        let frames = log
+            .split_once(BACKTRACE_HEADER)
+            .map_or("", |(_, rest)| rest);
+        if !frames.lines().any(|l| l.contains(function)) {
+            return Err(format!("no backtrace frame names `{function}`"));
+        }
+    }
+    let status = outcome.runner_status();
+    if status != RUNNER_KERNEL_FAILURE {
+        return Err(format!(
+            "the run's verdict is {status}, not the kernel failure {RUNNER_KERNEL_FAILURE} ({})",
+            outcome.problem().unwrap_or_else(|| "a normal end".into())
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn outcome(log: &str, status: i32) -> qemu::Outcome {
+        qemu::Outcome {
+            console: Vec::new(),
+            log: log.into(),
+            qemu_exit: Some(status),
+            timed_out: None,
+            first_log_byte: None,
+            init_start: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn fault_report_checks_bite() {
+        let failure = k42_abi::runner::qemu_status_for(k42_abi::runner::DEBUG_EXIT_KERNEL_FAILURE);
+        let good = "k42-run: init-start\n!!! KERNEL EXCEPTION: #PF page fault (vector 14), error code 0x2\n\
+                    RSP=0x1 CR2=0x2\nbacktrace:\n  #0  0x1 k42_kernel::run::ktest_fault+0x5\n";
+        let fault = &CRASHES[0];
+        assert_eq!(check_crash_report(fault, &outcome(good, failure)), Ok(()));
+        assert!(check_crash_report(fault, &outcome(good, 1)).is_err());
+        let unnamed = good.replace("ktest_fault", "?");
+        assert!(check_crash_report(fault, &outcome(&unnamed, failure)).is_err());
+        let no_trace = good.replace("backtrace:", "");
+        assert!(check_crash_report(fault, &outcome(&no_trace, failure)).is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! `cargo xtask test`: every tier in one command, one closing line.
+//!
+//! - lint: `cargo fmt --check` and clippy with `-D warnings` for the host crates and
+//!   for the kernel target, one case each (`lint.rs`);
+//! - host: `cargo test` of the host crates, counted from libtest's `test result:`
+//!   lines, each failed test reported by name (`host.rs`, `libtest.rs`);
+//! - kernel: K42 booted with the built-in `ktest` entry, every result line on the
+//!   console a case `kernel.NAME`; and one boot each with `ktest-fault` and
+//!   `ktest-overflow`, which must end in the exception report and the kernel-failure
+//!   verdict (`kernel.exception_report`, `kernel.stack_overflow_report`)
+//!   (`kernel_tier.rs`);
+//! - guest: the programs of `tests/guest/` in one Linux boot (`../guest.rs`), cases
+//!   `guest.linux.PROGRAM.CASE`; on K42 each program is skipped until the Linux
+//!   personality lands (`guest_tier.rs`).
+//!
+//! Every boot has a time limit, so a hang fails the run with a message instead of
+//! blocking CI (`boot.rs`). The run ends with `N passed, M failed` (`, K skipped`
+//! when K > 0), each failure's name and reason just above it, and a non-zero exit on
+//! any failure. The cases are counted in `report.rs`; `cargo.rs` runs the cargo
+//! commands of the lint and host tiers.
+
+mod boot;
+mod cargo;
+mod guest_tier;
+mod host;
+mod kernel_tier;
+mod libtest;
+mod lint;
+mod report;
+
+use std::time::Instant;
+
+use crate::cli::{Os, TestArgs, Tier};
+use crate::prereq::{self, Tools};
+
+use report::Report;
+
+/// Exit status of `cargo xtask test` when a case failed.
+const TEST_FAILURE: i32 = 1;
+/// Lines of a command's output kept as a failure's reason.
+const REASON_LINES: usize = 20;
+
+/// What the boot tiers share.
+struct Context<'a> {
+    args: &'a TestArgs,
+    tools: Tools,
+}
+
+/// Runs the selected tiers; returns the exit status.
+pub fn run(args: &TestArgs) -> Result<i32, String> {
+    let tiers: Vec<Tier> = Tier::ALL
+        .into_iter()
+        .filter(|t| args.tier.is_empty() || args.tier.contains(t))
+        .collect();
+    let mut report = Report {
+        filter: args.filter.clone(),
+        ..Report::default()
+    };
+    let has = |t: Tier| tiers.contains(&t);
+    let linux_guests = has(Tier::Guest) && args.os.includes(Os::Linux);
+    let needs = prereq::Needs {
+        boot: has(Tier::Kernel) || linux_guests,
+        linux: linux_guests,
+        glibc: linux_guests,
+        kernel_target: has(Tier::Lint) || has(Tier::Kernel),
+        lint_tools: has(Tier::Lint),
+        iso: has(Tier::Kernel),
+    };
+    let tools = match prereq::ensure(needs) {
+        Ok(tools) => Some(tools),
+        Err(why) => {
+            report.fail("setup.prerequisites", &why);
+            None
+        }
+    };
+
+    let mut times = Vec::new();
+    for tier in tiers {
+        let start = Instant::now();
+        let before = report.counts();
+        eprintln!("xtask: === tier {} ===", tier.name());
+        match (tier, &tools) {
+            (Tier::Lint, _) => lint::run(&mut report),
+            (Tier::Host, _) => host::run(&mut report, args.filter.as_deref()),
+            (Tier::Kernel, Some(tools)) if args.os.includes(Os::K42) => {
+                kernel_tier::run(
+                    &Context {
+                        args,
+                        tools: tools.clone(),
+                    },
+                    &mut report,
+                );
+            }
+            (Tier::Guest, Some(tools)) => {
+                guest_tier::run(
+                    &Context {
+                        args,
+                        tools: tools.clone(),
+                    },
+                    &mut report,
+                );
+            }
+            (Tier::Kernel | Tier::Guest, _) => {}
+        }
+        let after = report.counts();
+        let took = start.elapsed();
+        eprintln!(
+            "xtask: tier {}: {} passed, {} failed, {} skipped in {:.1} s",
+            tier.name(),
+            after.0 - before.0,
+            after.1 - before.1,
+            after.2 - before.2,
+            took.as_secs_f64()
+        );
+        times.push(format!("{} {:.1} s", tier.name(), took.as_secs_f64()));
+    }
+
+    println!();
+    println!("tier times: {}", times.join(", "));
+    for (name, why) in &report.failed {
+        println!("FAILED {name}:");
+        for line in why.lines() {
+            println!("    {line}");
+        }
+    }
+    let (passed, failed, skipped) = report.counts();
+    if skipped > 0 {
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
+    Ok(if failed > 0 { TEST_FAILURE } else { 0 })
+}
