@@ -40,7 +40,8 @@ pub enum Command {
     /// could not set up the run.
     ///
     /// On K42, PROGRAM can for now only be a built-in entry: `ktest [FILTER...]`
-    /// (the in-kernel tests) or `ktest-fault` (a deliberate kernel page fault),
+    /// (the in-kernel tests), `ktest-fault` (a deliberate kernel page fault) or
+    /// `ktest-overflow` (a deliberate kernel stack overflow),
     /// until the Linux personality lands (issue #4); anything else ends with
     /// status 127. With no PROGRAM, K42 prints its boot banner and powers off, and
     /// Linux starts an interactive busybox shell.
@@ -159,16 +160,25 @@ pub struct RunArgs {
     /// Kill the guest after SECS seconds (default: none when interactive, 300 with a PROGRAM).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// The kernel command line.
+    #[command(flatten)]
+    pub kernel: KernelCmdline,
+    /// The program to run as the first process, and its arguments (after `--`).
+    /// On K42 only the built-in entries `ktest [FILTER...]`, `ktest-fault` and
+    /// `ktest-overflow` for now.
+    #[arg(last = true, value_name = "PROGRAM ARGS")]
+    pub program: Vec<String>,
+}
+
+/// What goes on the kernel command line, for `run` and `iso` alike.
+#[derive(Debug, Args)]
+pub struct KernelCmdline {
     /// K42's log level (log=LEVEL on its command line: error, warn, info, debug, trace).
     #[arg(long, value_name = "LEVEL", default_value = DEFAULT_LOG)]
     pub log: String,
     /// Extra text for the kernel command line (repeatable).
     #[arg(long, value_name = "TEXT")]
     pub append: Vec<String>,
-    /// The program to run as the first process, and its arguments (after `--`).
-    /// On K42 only the built-in entries `ktest [FILTER...]` and `ktest-fault` for now.
-    #[arg(last = true, value_name = "PROGRAM ARGS")]
-    pub program: Vec<String>,
 }
 
 /// `cargo xtask iso`.
@@ -177,12 +187,9 @@ pub struct IsoArgs {
     /// Where to write the ISO (default: target/k42/iso/k42.iso).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// K42's log level (log=LEVEL on its command line).
-    #[arg(long, value_name = "LEVEL", default_value = DEFAULT_LOG)]
-    pub log: String,
-    /// Extra text for the kernel command line (repeatable).
-    #[arg(long, value_name = "TEXT")]
-    pub append: Vec<String>,
+    /// The kernel command line.
+    #[command(flatten)]
+    pub kernel: KernelCmdline,
     /// The built-in entry the ISO runs, and its arguments (after `--`); without
     /// one, K42 prints its banner and powers off.
     #[arg(last = true, value_name = "PROGRAM ARGS")]

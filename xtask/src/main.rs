@@ -81,7 +81,7 @@ fn run(args: &RunArgs) -> Result<i32, String> {
         medium: qemu::Medium::Direct {
             kernel,
             initrd,
-            cmdline: qemu::cmdline(args.os, &args.log, &args.append),
+            cmdline: qemu::cmdline(args.os, &args.kernel.log, &args.kernel.append),
         },
         smp: args.smp,
         mem: args.mem.clone(),
@@ -158,7 +158,7 @@ fn iso(args: &IsoArgs) -> Result<i32, String> {
     iso::build(
         &kernel,
         &initrd,
-        &qemu::cmdline(Os::K42, &args.log, &args.append),
+        &qemu::cmdline(Os::K42, &args.kernel.log, &args.kernel.append),
         &out,
     )?;
     eprintln!(
