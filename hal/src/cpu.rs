@@ -9,7 +9,7 @@ use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
-use x86_64::registers::control::Cr2;
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr2};
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
 
@@ -45,6 +45,10 @@ pub(crate) fn init_early_traps() {
 
 /// Builds and loads this CPU's GDT, TSS and IDT.
 pub fn init_cpu(stacks: &TrapStacks) {
+    // SAFETY: setting CR0.WP makes read-only pages read-only for ring 0 too; the
+    // kernel never writes to its own read-only mappings, so nothing it does
+    // breaks, and W^X becomes enforced rather than advisory.
+    unsafe { Cr0::update(|flags| flags.insert(Cr0Flags::WRITE_PROTECT)) };
     let mut tss = TaskStateSegment::new();
     let ist = [
         (IST_DOUBLE_FAULT, stacks.double_fault),
@@ -79,6 +83,11 @@ pub fn init_cpu(stacks: &TrapStacks) {
         ],
     )));
     idt.load();
+}
+
+/// Whether ring 0 honours read-only pages on this CPU (CR0.WP).
+pub fn write_protect_enabled() -> bool {
+    Cr0::read().contains(Cr0Flags::WRITE_PROTECT)
 }
 
 /// The faulting address of the last page fault.

@@ -218,6 +218,10 @@ fn paging_w_xor_x(ctx: &Context<'_>) -> Outcome {
             "{what} at {addr:#x} mapped {got:?}, want {want:?}"
         );
     }
+    ensure!(
+        k42_hal::cpu::write_protect_enabled(),
+        "CR0.WP is clear: the kernel could write its own read-only pages"
+    );
     Ok(())
 }
 
