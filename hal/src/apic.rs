@@ -26,6 +26,15 @@ const REG_LVT_TIMER: u64 = 0x320;
 const REG_TIMER_INITIAL: u64 = 0x380;
 const REG_TIMER_CURRENT: u64 = 0x390;
 const REG_TIMER_DIVIDE: u64 = 0x3e0;
+const REG_ICR_LOW: u64 = 0x300;
+const REG_ICR_HIGH: u64 = 0x310;
+const ICR_DEST_SHIFT: u32 = 24;
+const ICR_DELIVERY_PENDING: u32 = 1 << 12;
+const ICR_LEVEL_ASSERT: u32 = 1 << 14;
+const ICR_MODE_INIT: u32 = 0b101 << 8;
+const ICR_MODE_STARTUP: u32 = 0b110 << 8;
+/// Polls of the ICR's delivery status before an IPI is assumed sent.
+const ICR_SPIN_LIMIT: u32 = 1_000_000;
 const SVR_ENABLE: u32 = 1 << 8;
 const LVT_MASKED: u32 = 1 << 16;
 const LVT_PERIODIC: u32 = 1 << 17;
@@ -58,6 +67,8 @@ const CALIBRATION_MS: u64 = 10;
 const CALIBRATION_SPIN_LIMIT: u64 = 1 << 32;
 
 static APIC_VIRT: AtomicU64 = AtomicU64::new(0);
+/// The boot CPU's calibration, reused by every AP (they share the bus clock).
+static APIC_PER_MS: AtomicU64 = AtomicU64::new(0);
 
 fn outb(port: u16, value: u8) {
     // SAFETY: the legacy PIC/PIT ports are owned by this module; port writes have
@@ -163,14 +174,60 @@ pub fn init(frames: &mut Frames<'_>) -> Result<TimerInfo, ApicError> {
     write_reg(REG_SVR, SVR_ENABLE | u32::from(trap::SPURIOUS_VECTOR));
     let (apic_per_ms, tsc_per_ms) = calibrate().ok_or(ApicError::CalibrationTimedOut)?;
     crate::time::set_tsc_per_ms(tsc_per_ms);
-    write_reg(REG_TIMER_DIVIDE, DIVIDE_BY_16);
-    write_reg(REG_LVT_TIMER, LVT_PERIODIC | u32::from(trap::TIMER_VECTOR));
-    let period = (apic_per_ms * 1000 / TICK_HZ).clamp(1, u64::from(u32::MAX));
-    write_reg(REG_TIMER_INITIAL, period as u32);
+    APIC_PER_MS.store(apic_per_ms, Ordering::Release);
+    start_timer(apic_per_ms);
     Ok(TimerInfo {
         apic_per_ms,
         tsc_per_ms,
     })
+}
+
+fn start_timer(apic_per_ms: u64) {
+    write_reg(REG_TIMER_DIVIDE, DIVIDE_BY_16);
+    write_reg(REG_LVT_TIMER, LVT_PERIODIC | u32::from(trap::TIMER_VECTOR));
+    let period = (apic_per_ms * 1000 / TICK_HZ).clamp(1, u64::from(u32::MAX));
+    write_reg(REG_TIMER_INITIAL, period as u32);
+}
+
+/// Enables an AP's local APIC and starts its tick with the boot CPU's
+/// calibration. Interrupts stay disabled; the kernel enables them.
+pub(crate) fn init_ap() {
+    let mut msr = Msr::new(IA32_APIC_BASE);
+    // SAFETY: as in `init`: the global enable bit keeps the APIC at its base,
+    // which is the same on every CPU (already mapped by the boot CPU).
+    unsafe {
+        let v = msr.read();
+        msr.write(v | APIC_GLOBAL_ENABLE);
+    }
+    write_reg(REG_SVR, SVR_ENABLE | u32::from(trap::SPURIOUS_VECTOR));
+    let apic_per_ms = APIC_PER_MS.load(Ordering::Acquire);
+    if apic_per_ms != 0 {
+        start_timer(apic_per_ms);
+    }
+}
+
+fn send_ipi(apic_id: u32, command: u32) {
+    write_reg(REG_ICR_HIGH, apic_id << ICR_DEST_SHIFT);
+    write_reg(REG_ICR_LOW, command);
+    for _ in 0..ICR_SPIN_LIMIT {
+        if read_reg(REG_ICR_LOW) & ICR_DELIVERY_PENDING == 0 {
+            return;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Sends an INIT IPI to the CPU with local APIC id `apic_id`.
+pub(crate) fn send_init(apic_id: u32) {
+    send_ipi(apic_id, ICR_MODE_INIT | ICR_LEVEL_ASSERT);
+}
+
+/// Sends a STARTUP IPI: the CPU starts in real mode at `vector << 12`.
+pub(crate) fn send_startup(apic_id: u32, vector: u8) {
+    send_ipi(
+        apic_id,
+        ICR_MODE_STARTUP | ICR_LEVEL_ASSERT | u32::from(vector),
+    );
 }
 
 /// This CPU's local APIC id.

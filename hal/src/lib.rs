@@ -23,6 +23,7 @@ pub mod layout;
 pub mod paging;
 pub mod phys;
 pub mod serial;
+pub mod smp;
 pub mod time;
 pub mod trap;
 

@@ -105,6 +105,11 @@ unsafe impl X86FrameAllocator<Size4KiB> for FrameSource<'_, '_> {
     }
 }
 
+/// Physical address of the kernel's PML4.
+pub(crate) fn kernel_root() -> u64 {
+    KERNEL_PML4.load(Ordering::Acquire)
+}
+
 /// The mapper over the live kernel tables. Callers hold `LOCK`.
 fn mapper() -> OffsetPageTable<'static> {
     let root = KERNEL_PML4.load(Ordering::Acquire);

@@ -19,6 +19,16 @@ pub(crate) fn zero_frame(paddr: u64) {
     };
 }
 
+/// Writes a u64 at physical address `paddr` (8-byte aligned). Crate-internal:
+/// the caller owns the memory (a frame it allocated, or low memory the
+/// allocator never hands out).
+pub(crate) fn write_owned_u64(paddr: u64, value: u64) {
+    debug_assert!(paddr.is_multiple_of(8));
+    // SAFETY: the caller owns the memory and it is in the direct map; no Rust
+    // reference to it exists.
+    unsafe { core::ptr::write_volatile(layout::phys_to_virt(paddr) as *mut u64, value) };
+}
+
 /// Reads a little-endian u64 at physical address `paddr` (8-byte aligned, in RAM
 /// the direct map covers), or `None` when it is not mapped.
 pub fn read_u64(paddr: u64) -> Option<u64> {

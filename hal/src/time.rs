@@ -35,3 +35,13 @@ pub fn uptime_us() -> u64 {
     let ticks = rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
     (u128::from(ticks) * 1000 / u128::from(per_ms)) as u64
 }
+
+/// Busy-waits `us` microseconds on the TSC (returns at once before calibration).
+pub fn delay_us(us: u64) {
+    let per_ms = tsc_per_ms();
+    let ticks = us.saturating_mul(per_ms) / 1000;
+    let start = rdtsc();
+    while rdtsc().wrapping_sub(start) < ticks {
+        core::hint::spin_loop();
+    }
+}

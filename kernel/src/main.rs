@@ -19,6 +19,7 @@ mod madt;
 mod mm;
 mod report;
 mod run;
+mod smp;
 mod tick;
 
 use k42_hal::BootInfo;
@@ -31,21 +32,23 @@ fn kmain(info: BootInfo) -> ! {
     k42_hal::trap::set_exception_handler(report::exception);
     tick::start(&info);
     let mm = mm::init(info.frames);
-    let cpus = madt::cpu_count(info.rsdp);
+    let apic_ids = madt::apic_ids(info.rsdp);
     banner::print(
         info.memory_map,
         info.cmdline,
-        cpus,
+        apic_ids.len(),
         info.boot_us,
         info.initrd.len(),
         mm,
     );
+    let online = smp::start_others(&apic_ids);
+    log::info!("{online} of {} CPUs online", apic_ids.len());
     let tree = initramfs::unpack(info.initrd);
     run::start(&ktest::Context {
         cmdline: &cmdline,
         tree: tree.as_ref(),
         rsdp: info.rsdp,
-        cpus,
+        apic_ids: &apic_ids,
         kernel_phys: info.kernel_phys,
     })
 }

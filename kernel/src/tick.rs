@@ -35,6 +35,11 @@ pub fn start(info: &BootInfo) {
     }
 }
 
+/// Ticks seen by the CPU with local APIC id `apic_id`.
+pub fn ticks_of(apic_id: u32) -> u64 {
+    TICKS[(apic_id as usize).min(MAX_CPUS - 1)].load(Ordering::Relaxed)
+}
+
 /// Ticks seen on this CPU.
 pub fn ticks() -> u64 {
     TICKS[slot()].load(Ordering::Relaxed)

@@ -6,6 +6,7 @@
 
 mod boot;
 mod memory;
+mod smp;
 
 use alloc::string::String;
 
@@ -23,8 +24,8 @@ pub struct Context<'a> {
     pub tree: Option<&'a Tree>,
     /// The ACPI RSDP from the loader.
     pub rsdp: Option<u64>,
-    /// CPUs counted at boot.
-    pub cpus: usize,
+    /// Local APIC ids of the CPUs the MADT listed at boot.
+    pub apic_ids: &'a [u32],
     /// Physical range of the kernel image.
     pub kernel_phys: (u64, u64),
 }
@@ -72,7 +73,7 @@ macro_rules! ensure {
 }
 
 fn all() -> impl Iterator<Item = &'static Case> {
-    memory::CASES.iter().chain(boot::CASES)
+    memory::CASES.iter().chain(boot::CASES).chain(smp::CASES)
 }
 
 /// Runs every test whose name contains one of `filters` (all when empty) and
