@@ -30,7 +30,8 @@ pub(super) fn initramfs(
     Ok(initrd)
 }
 
-/// Builds the initramfs for a boot and boots it directly (`-kernel`, PVH).
+/// Builds the initramfs for a boot and boots it directly (`-kernel`, PVH) with
+/// the default number of CPUs.
 pub(super) fn boot(
     ctx: &Context<'_>,
     os: Os,
@@ -39,25 +40,40 @@ pub(super) fn boot(
     extra: Vec<Vec<u8>>,
     label: &str,
 ) -> Result<qemu::Outcome, String> {
+    boot_smp(ctx, os, kernel, argv, extra, label, cli::DEFAULT_SMP)
+}
+
+/// [`boot`] with `smp` CPUs.
+pub(super) fn boot_smp(
+    ctx: &Context<'_>,
+    os: Os,
+    kernel: &std::path::Path,
+    argv: Vec<String>,
+    extra: Vec<Vec<u8>>,
+    label: &str,
+    smp: u32,
+) -> Result<qemu::Outcome, String> {
     let medium = qemu::Medium::Direct {
         kernel: kernel.to_path_buf(),
         initrd: initramfs(ctx, argv, extra, label)?,
         cmdline: qemu::cmdline(os, cli::DEFAULT_LOG, &[]),
     };
-    boot_medium(ctx, os, medium, label)
+    boot_medium(ctx, os, medium, label, smp)
 }
 
-/// Boots `medium` in the test configuration and keeps its console and log.
+/// Boots `medium` in the test configuration with `smp` CPUs and keeps its
+/// console and log.
 pub(super) fn boot_medium(
     ctx: &Context<'_>,
     os: Os,
     medium: qemu::Medium,
     label: &str,
+    smp: u32,
 ) -> Result<qemu::Outcome, String> {
     let machine = qemu::Machine {
         os,
         medium,
-        smp: cli::DEFAULT_SMP,
+        smp,
         mem: cli::DEFAULT_MEM.to_string(),
         accel: cli::Accel::Tcg,
         gdb: false,

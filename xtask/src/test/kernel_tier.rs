@@ -10,7 +10,7 @@ use k42_abi::runner::{INIT_START_MARKER, KERNEL_EXCEPTION_MARKER, RUNNER_KERNEL_
 use k42_abi::testfmt::{self, Verdict};
 
 use super::Context;
-use super::boot::{boot, boot_medium, initramfs, logs_hint};
+use super::boot::{boot, boot_medium, boot_smp, initramfs, logs_hint};
 use super::report::Report;
 use crate::cli::{self, Os};
 use crate::{kernel, paths, qemu};
@@ -60,36 +60,54 @@ const CRASHES: [Crash; 2] = [
     },
 ];
 
-/// The kernel tier: `ktest` and `ktest-fault` on K42.
+/// CPU counts the in-kernel tests run at: one, the default and four (cases of the
+/// default run are `kernel.NAME`, the others `kernel.smpN.NAME`).
+const KTEST_SMP: [u32; 3] = [1, cli::DEFAULT_SMP, 4];
+
+/// The kernel tier: `ktest` at several CPU counts, from a GRUB ISO, and the
+/// deliberate crashes, on K42.
 pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     let image = match kernel::build() {
         Ok(image) => image,
         Err(why) => return report.fail("kernel.build", &why),
     };
 
-    let label = "kernel-ktest";
-    match boot(
-        ctx,
-        Os::K42,
-        &image,
-        vec![KTEST_ENTRY.into()],
-        Vec::new(),
-        label,
-    ) {
-        Err(why) => report.fail("kernel.ktest", &why),
-        Ok(outcome) => {
-            let console = String::from_utf8_lossy(&outcome.console);
-            let (cases, problem) = ktest_results(&console, &outcome);
-            for (name, verdict) in cases {
-                let full = format!("kernel.{name}");
-                match verdict {
-                    Verdict::Ok => report.pass(&full),
-                    Verdict::Failed(why) => report.fail(&full, why),
-                    Verdict::Skipped(why) => report.skip(&full, why),
+    // One CPU, the default, and several: per-CPU set-up must hold for each.
+    for smp in KTEST_SMP {
+        let label = format!("kernel-ktest-smp{smp}");
+        let outcome = boot_smp(
+            ctx,
+            Os::K42,
+            &image,
+            vec![KTEST_ENTRY.into()],
+            Vec::new(),
+            &label,
+            smp,
+        );
+        let prefix = if smp == cli::DEFAULT_SMP {
+            "kernel".to_string()
+        } else {
+            format!("kernel.smp{smp}")
+        };
+        match outcome {
+            Err(why) => report.fail(&format!("{prefix}.ktest"), &why),
+            Ok(outcome) => {
+                let console = String::from_utf8_lossy(&outcome.console);
+                let (cases, problem) = ktest_results(&console, &outcome);
+                for (name, verdict) in cases {
+                    let full = format!("{prefix}.{name}");
+                    match verdict {
+                        Verdict::Ok => report.pass(&full),
+                        Verdict::Failed(why) => report.fail(&full, why),
+                        Verdict::Skipped(why) => report.skip(&full, why),
+                    }
                 }
-            }
-            if let Some(problem) = problem {
-                report.fail("kernel.ktest", &format!("{problem}; {}", logs_hint(label)));
+                if let Some(problem) = problem {
+                    report.fail(
+                        &format!("{prefix}.ktest"),
+                        &format!("{problem}; {}", logs_hint(&label)),
+                    );
+                }
             }
         }
     }
@@ -156,7 +174,7 @@ fn grub_iso_ktest(ctx: &Context<'_>, kernel: &std::path::Path) -> Result<(), Str
         iso,
         kernel: kernel.to_path_buf(),
     };
-    let outcome = boot_medium(ctx, Os::K42, medium, label)?;
+    let outcome = boot_medium(ctx, Os::K42, medium, label, cli::DEFAULT_SMP)?;
     let console = String::from_utf8_lossy(&outcome.console);
     let (cases, problem) = ktest_results(&console, &outcome);
     let failed: Vec<&str> = cases
