@@ -1,0 +1,101 @@
+//! A [`Reply`] in registers: one status word, then [`RESULT_WORDS`] words of results or error
+//! detail. The PPC return path moves these words; the client side decodes them back.
+//!
+//! Status 0 is success so a transport can test one register; each refusal has its own status so
+//! the client learns which branch of the check failed without a second call.
+
+use super::{DispatchError, RESULT_WORDS, Reply};
+use crate::{Rights, RightsError, XHandle};
+
+/// Words a reply occupies: the status word and the result (or detail) words.
+pub const REPLY_WORDS: usize = 1 + RESULT_WORDS;
+
+/// Status words. Details are in word 1 (and 2), named per status below.
+mod status {
+    /// Success; words 1.. are the results.
+    pub const OK: u64 = 0;
+    /// [`RightsError::NoSuchHandle`](crate::RightsError); word 1: the handle.
+    pub const NO_SUCH_HANDLE: u64 = 1;
+    /// [`RightsError::Stale`](crate::RightsError); word 1: the handle.
+    pub const STALE: u64 = 2;
+    /// [`RightsError::Lacking`](crate::RightsError); word 1: missing rights, word 2: badge matched.
+    pub const LACKING: u64 = 3;
+    /// [`RightsError::NotHolder`](crate::RightsError).
+    pub const NOT_HOLDER: u64 = 4;
+    /// [`RightsError::TableFull`](crate::RightsError).
+    pub const TABLE_FULL: u64 = 5;
+    /// Unknown method; word 1: the method word.
+    pub const UNKNOWN_METHOD: u64 = 6;
+    /// Bad argument; word 1: its index.
+    pub const BAD_ARGUMENT: u64 = 7;
+    /// The method's own error; word 1: the error word.
+    pub const METHOD: u64 = 8;
+    /// Transport failure; word 1: the transport's code.
+    pub const TRANSPORT: u64 = 9;
+}
+
+/// Index of the status word.
+const STATUS: usize = 0;
+/// Index of the first detail word.
+const DETAIL: usize = 1;
+/// Index of the second detail word.
+const DETAIL2: usize = 2;
+
+/// `reply` as registers.
+pub fn encode_reply(reply: &Reply) -> [u64; REPLY_WORDS] {
+    let mut words = [0; REPLY_WORDS];
+    let (code, detail, detail2) = match *reply {
+        Ok(results) => {
+            words[DETAIL..].copy_from_slice(&results);
+            return words;
+        }
+        Err(DispatchError::Rights(e)) => match e {
+            RightsError::NoSuchHandle(h) => (status::NO_SUCH_HANDLE, h.to_word(), 0),
+            RightsError::Stale(h) => (status::STALE, h.to_word(), 0),
+            RightsError::Lacking {
+                missing,
+                badge_matched,
+            } => (status::LACKING, missing.bits(), u64::from(badge_matched)),
+            RightsError::NotHolder => (status::NOT_HOLDER, 0, 0),
+            RightsError::TableFull => (status::TABLE_FULL, 0, 0),
+        },
+        Err(DispatchError::UnknownMethod { method }) => (status::UNKNOWN_METHOD, method, 0),
+        // Argument indices are below ARG_WORDS, so the widening is lossless.
+        Err(DispatchError::BadArgument { index }) => (status::BAD_ARGUMENT, index as u64, 0),
+        Err(DispatchError::Method(word)) => (status::METHOD, word, 0),
+        Err(DispatchError::Transport(code)) => (status::TRANSPORT, code, 0),
+    };
+    words[STATUS] = code;
+    words[DETAIL] = detail;
+    words[DETAIL2] = detail2;
+    words
+}
+
+/// The reply registers carry, or `None` if the status word is unknown (a server and client built
+/// from different interface versions, or a corrupted reply).
+pub fn decode_reply(words: [u64; REPLY_WORDS]) -> Option<Reply> {
+    let detail = words[DETAIL];
+    let rights = |e| Some(Err(DispatchError::Rights(e)));
+    match words[STATUS] {
+        status::OK => {
+            let mut results = [0; RESULT_WORDS];
+            results.copy_from_slice(&words[DETAIL..]);
+            Some(Ok(results))
+        }
+        status::NO_SUCH_HANDLE => rights(RightsError::NoSuchHandle(XHandle::from_word(detail))),
+        status::STALE => rights(RightsError::Stale(XHandle::from_word(detail))),
+        status::LACKING => rights(RightsError::Lacking {
+            missing: Rights::from_bits_retain(detail),
+            badge_matched: words[DETAIL2] != 0,
+        }),
+        status::NOT_HOLDER => rights(RightsError::NotHolder),
+        status::TABLE_FULL => rights(RightsError::TableFull),
+        status::UNKNOWN_METHOD => Some(Err(DispatchError::UnknownMethod { method: detail })),
+        status::BAD_ARGUMENT => Some(Err(DispatchError::BadArgument {
+            index: usize::try_from(detail).ok()?,
+        })),
+        status::METHOD => Some(Err(DispatchError::Method(detail))),
+        status::TRANSPORT => Some(Err(DispatchError::Transport(detail))),
+        _ => None,
+    }
+}
