@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,28 +163,6 @@ static void exec_program(char **argv) {
     errno = saved;
 }
 
-/* The child: a session of its own with the console as controlling tty (so /dev/tty
- * works and the shell gets job control), then the program. */
-static void __attribute__((noreturn)) run_child(char **argv) {
-    setsid();
-    int fd = open(CONSOLE_PATH, O_RDWR);
-    if (fd < 0) {
-        fprintf(stderr, "k42-init: cannot open %s: %s\n", CONSOLE_PATH, strerror(errno));
-        _exit(K42_STATUS_NOT_FOUND);
-    }
-    if (ioctl(fd, TIOCSCTTY, 0) < 0)
-        fprintf(stderr, "k42-init: cannot make %s the controlling tty: %s\n", CONSOLE_PATH,
-                strerror(errno));
-    for (int std = STDIN_FILENO; std <= STDERR_FILENO; std++)
-        if (fd != std)
-            dup2(fd, std);
-    if (fd > STDERR_FILENO)
-        close(fd);
-    exec_program(argv);
-    fprintf(stderr, "k42-init: cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(K42_STATUS_NOT_FOUND);
-}
-
 /* Waits for every child (pid 1 inherits orphans) until `main_child` ends; its status. */
 static int reap_until(pid_t main_child) {
     for (;;) {
@@ -202,6 +181,53 @@ static int reap_until(pid_t main_child) {
         if (WIFSIGNALED(status))
             return SIGNAL_STATUS_BASE + WTERMSIG(status);
     }
+}
+
+/* The program, in a process group of its own made the console's foreground group
+ * (SIGTTOU is blocked around tcsetpgrp, which a background group may not call). */
+static void __attribute__((noreturn)) run_program(char **argv) {
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    setpgid(0, 0);
+    sigprocmask(SIG_BLOCK, &ttou, &old);
+    tcsetpgrp(STDIN_FILENO, getpid());
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    exec_program(argv);
+    fprintf(stderr, "k42-init: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(K42_STATUS_NOT_FOUND);
+}
+
+/* The child: a session of its own with the console as controlling tty (so /dev/tty
+ * works and the shell gets job control). It runs the program as its own child and
+ * outlives it: when a session leader exits, Linux hangs its tty up and discards
+ * output not yet sent, so the leader drains the console first and then exits with
+ * the program's status. */
+static void __attribute__((noreturn)) run_child(char **argv) {
+    setsid();
+    int fd = open(CONSOLE_PATH, O_RDWR);
+    if (fd < 0) {
+        fprintf(stderr, "k42-init: cannot open %s: %s\n", CONSOLE_PATH, strerror(errno));
+        _exit(K42_STATUS_NOT_FOUND);
+    }
+    if (ioctl(fd, TIOCSCTTY, 0) < 0)
+        fprintf(stderr, "k42-init: cannot make %s the controlling tty: %s\n", CONSOLE_PATH,
+                strerror(errno));
+    for (int std = STDIN_FILENO; std <= STDERR_FILENO; std++)
+        if (fd != std)
+            dup2(fd, std);
+    if (fd > STDERR_FILENO)
+        close(fd);
+    pid_t program = fork();
+    if (program < 0) {
+        fprintf(stderr, "k42-init: fork: %s\n", strerror(errno));
+        _exit(K42_STATUS_NOT_FOUND);
+    }
+    if (program == 0)
+        run_program(argv);
+    int status = reap_until(program);
+    tcdrain(STDOUT_FILENO);
+    _exit(status);
 }
 
 int main(void) {
