@@ -1,4 +1,4 @@
-//! The command line of `cargo xtask`: `run`, `test` and `build`, declared with clap's
+//! The command line of `cargo xtask`: `run`, `test`, `build`, `iso` and `bench`, declared with clap's
 //! derive so `--help` documents every flag. Only parsing lives here; `main.rs`
 //! dispatches to `qemu/` (run), `test/` (test) and `kernel.rs`/`rootfs.rs` (build).
 
@@ -46,13 +46,20 @@ pub enum Command {
     /// status 127. With no PROGRAM, K42 prints its boot banner and powers off, and
     /// Linux starts an interactive busybox shell.
     Run(RunArgs),
-    /// Run the test tiers (lint, host, kernel, guest) and print `N passed, M failed`.
+    /// Run the test tiers (lint, host, kernel, guest, bench) and print `N passed, M failed`.
     Test(TestArgs),
     /// Build the K42 kernel and the default root file system, without booting.
     Build,
     /// Build a GRUB ISO that boots K42 through multiboot2, e.g. on real hardware
     /// (write it to a USB stick) or with `qemu-system-x86_64 -cdrom`.
     Iso(IsoArgs),
+    /// Run the benchmarks of bench/ on Linux and what K42 can report, side by side,
+    /// under -icount and plain TCG; write docs/bench/{results.json,README.md,ratios.svg}.
+    ///
+    /// Boots are interleaved (Linux, K42, Linux, K42 ...) over --runs runs. K42
+    /// cannot run Linux programs yet (issue #4): its benchmark cells say "not yet",
+    /// and its boots measure boot time and free memory only.
+    Bench(BenchArgs),
 }
 
 /// Which kernel to boot.
@@ -116,11 +123,20 @@ pub enum Tier {
     Guest,
     /// rustfmt and clippy.
     Lint,
+    /// The benchmark programs of `cargo xtask bench` with tiny counts: well-formed
+    /// results, no timing threshold.
+    Bench,
 }
 
 impl Tier {
     /// All tiers, in the order `cargo xtask test` runs them.
-    pub const ALL: [Tier; 4] = [Tier::Lint, Tier::Host, Tier::Kernel, Tier::Guest];
+    pub const ALL: [Tier; 5] = [
+        Tier::Lint,
+        Tier::Host,
+        Tier::Kernel,
+        Tier::Guest,
+        Tier::Bench,
+    ];
 
     /// The tier's name, as in case names.
     pub fn name(self) -> &'static str {
@@ -129,6 +145,7 @@ impl Tier {
             Tier::Kernel => "kernel",
             Tier::Guest => "guest",
             Tier::Lint => "lint",
+            Tier::Bench => "bench",
         }
     }
 }
@@ -194,6 +211,38 @@ pub struct IsoArgs {
     /// one, K42 prints its banner and powers off.
     #[arg(last = true, value_name = "PROGRAM ARGS")]
     pub program: Vec<String>,
+}
+
+/// Default time limit, in seconds, of one benchmark boot (a full run's Linux boot
+/// under -icount takes a few minutes).
+pub const DEFAULT_BENCH_TIMEOUT_SECS: u64 = 1800;
+/// Where `cargo xtask bench` writes, relative to the workspace root.
+pub const DEFAULT_BENCH_OUT: &str = "docs/bench";
+
+/// `cargo xtask bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Keep only benchmarks whose name contains NAME (boot and footprint always run).
+    #[arg(long, value_name = "NAME")]
+    pub filter: Option<String>,
+    /// vCPUs of the main boots (SDET also runs at 1 vCPU).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SMP)]
+    pub smp: u32,
+    /// Runs of each boot (default 5; 3 with --quick).
+    #[arg(long, value_name = "R")]
+    pub runs: Option<u32>,
+    /// Fewer runs and a fifth of the iterations: a few minutes, for everyday use.
+    #[arg(long)]
+    pub quick: bool,
+    /// Directory for results.json, README.md and ratios.svg (relative to the workspace root).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_BENCH_OUT)]
+    pub out: PathBuf,
+    /// Time limit of each boot, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_BENCH_TIMEOUT_SECS)]
+    pub timeout: u64,
+    /// Copy each boot's console and log to stderr as it runs.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `cargo xtask test`.

@@ -4,10 +4,11 @@
 //! This file only dispatches; each step lives in its own module: `cli` (flags),
 //! `prereq` (installing what is missing), `kernel` + `ksyms` (the kernel image),
 //! `linux` (Debian's vmlinux), `cc` + `rootfs` (the initramfs and the init wrapper),
-//! `qemu` (booting and the verdict), `guest` (the C and shell guest tests) and
-//! `test` (the tiers and the summary). The contract with the guests is in
+//! `qemu` (booting and the verdict), `guest` (the C and shell guest tests),
+//! `test` (the tiers and the summary) and `bench` (the benchmarks beside Linux). The contract with the guests is in
 //! `crates/abi/src/runner.rs`.
 
+mod bench;
 mod cc;
 mod cli;
 mod guest;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Build => build(),
         Command::Iso(args) => iso(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         // Statuses are 0..=255 by construction; anything else would be a bug here.
@@ -88,6 +90,7 @@ fn run(args: &RunArgs) -> Result<i32, String> {
         accel: qemu::resolve_accel(args.accel),
         gdb: args.gdb,
         qboot: tools.qboot.clone(),
+        icount: None,
     };
     if machine.qboot.is_none() {
         eprintln!(

@@ -84,6 +84,9 @@ pub fn args(m: &Machine, log_socket: &Path, interactive: bool) -> Vec<String> {
     };
     push(&["-cpu", cpu, "-m", &m.mem, "-smp", &m.smp.to_string()]);
     push(&["-accel", accel, "-display", "none", "-no-reboot"]);
+    if let Some(icount) = m.icount {
+        push(&["-icount", &format!("shift={},sleep=off", icount.shift)]);
+    }
     let debug_exit = format!(
         "isa-debug-exit,iobase={:#x},iosize={:#04x}",
         runner::DEBUG_EXIT_PORT,
@@ -156,6 +159,7 @@ mod tests {
             accel: Accel::Tcg,
             gdb: false,
             qboot: Some("/q.rom".into()),
+            icount: None,
         };
         let k42 = args(&machine(Os::K42, "/k"), Path::new("/s"), false);
         let linux = args(&machine(Os::Linux, "/v"), Path::new("/s"), false);
@@ -169,6 +173,17 @@ mod tests {
         assert!(
             k42.windows(2)
                 .any(|w| w[0] == "-device" && w[1] == "isa-debug-exit,iobase=0xf4,iosize=0x04")
+        );
+        assert!(!k42.contains(&"-icount".to_string()));
+        let counted = Machine {
+            icount: Some(super::super::machine::Icount::ONE_NS_PER_INSTRUCTION),
+            ..machine(Os::Linux, "/v")
+        };
+        let counted = args(&counted, Path::new("/s"), false);
+        assert!(
+            counted
+                .windows(2)
+                .any(|w| w[0] == "-icount" && w[1] == "shift=0,sleep=off")
         );
     }
 }

@@ -1,7 +1,7 @@
 //! What to boot and how to run it: the machine (kernel medium, size, accelerator,
 //! firmware) and the run options (console treatment, log echo, time limit).
 //!
-//! `main.rs` and `../test/boot.rs` fill these in; `args.rs` turns a [`Machine`] into
+//! `main.rs`, `../test/boot.rs` and `../bench/` fill these in; `args.rs` turns a [`Machine`] into
 //! QEMU's command line and `mod.rs` runs it under the [`Options`].
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,40 @@ pub struct Machine {
     pub gdb: bool,
     /// The qboot firmware, or `None` for QEMU's default SeaBIOS.
     pub qboot: Option<PathBuf>,
+    /// `-icount`: guest time counts guest instructions (`cargo xtask bench`'s
+    /// primary mode), or `None` for plain TCG wall time.
+    pub icount: Option<Icount>,
+}
+
+/// QEMU's `-icount shift=N,sleep=off`: each guest instruction advances guest time
+/// by 2^N ns and idle time is skipped, so timings repeat from run to run. TCG then
+/// runs the vCPUs one at a time (round-robin on one host thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Icount {
+    /// log2 of the nanoseconds one instruction takes in guest time.
+    pub shift: u8,
+}
+
+impl Icount {
+    /// One nanosecond per instruction (a 1 GHz, one-instruction-per-cycle guest).
+    pub const ONE_NS_PER_INSTRUCTION: Icount = Icount { shift: 0 };
+}
+
+impl Machine {
+    /// The one configuration of the boot tiers and the benchmarks: `os` booting
+    /// `medium` with `smp` vCPUs, the default memory, TCG, no debugger, no icount.
+    pub fn standard(os: Os, medium: Medium, smp: u32, qboot: Option<PathBuf>) -> Machine {
+        Machine {
+            os,
+            medium,
+            smp,
+            mem: crate::cli::DEFAULT_MEM.to_string(),
+            accel: Accel::Tcg,
+            gdb: false,
+            qboot,
+            icount: None,
+        }
+    }
 }
 
 /// How a machine gets its kernel.

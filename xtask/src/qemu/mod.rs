@@ -35,12 +35,13 @@ use crate::cli::Accel;
 use crate::paths;
 
 pub use args::{args, cmdline, resolve_accel, shell_words};
-pub use machine::{Console, Echo, Machine, Medium, Options};
+pub use machine::{Console, Echo, Icount, Machine, Medium, Options};
 pub use outcome::Outcome;
 use pumps::{LogResult, pump_console, pump_log};
 use tty::{restore_tty, save_tty};
 
-const QEMU: &str = "qemu-system-x86_64";
+/// The QEMU binary (also named in `../bench/` for its version and command lines).
+pub const QEMU: &str = "qemu-system-x86_64";
 /// QEMU's gdb server port for `-s`.
 const GDB_PORT: u16 = 1234;
 /// How often the main thread checks whether QEMU ended or the timeout passed.
@@ -166,4 +167,24 @@ fn scratch_dir() -> Result<PathBuf, String> {
 /// The path of the work file for a boot's logs, `target/k42/logs/<name>`.
 pub fn log_path(name: &str) -> Result<PathBuf, String> {
     Ok(paths::work("logs")?.join(name))
+}
+
+/// [`run`], then keeps both output streams as `target/k42/logs/<label>.{console,log}`
+/// for a post-mortem (the test tiers' and the benchmarks' failure reasons point there).
+pub fn run_kept(m: &Machine, opts: &Options, label: &str) -> Result<Outcome, String> {
+    let outcome = run(m, opts)?;
+    eprintln!("xtask: {label}: {}", outcome.timings());
+    let _ = std::fs::write(log_path(&format!("{label}.console"))?, &outcome.console);
+    let _ = std::fs::write(log_path(&format!("{label}.log"))?, &outcome.log);
+    Ok(outcome)
+}
+
+/// Where [`run_kept`] keeps `label`'s console and log, for failure messages.
+pub fn logs_hint(label: &str) -> String {
+    let at = |ext: &str| log_path(&format!("{label}.{ext}")).unwrap_or_else(|_| PathBuf::from("?"));
+    format!(
+        "console in {}, log in {}",
+        at("console").display(),
+        at("log").display()
+    )
 }

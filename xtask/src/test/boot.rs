@@ -70,15 +70,7 @@ pub(super) fn boot_medium(
     label: &str,
     smp: u32,
 ) -> Result<qemu::Outcome, String> {
-    let machine = qemu::Machine {
-        os,
-        medium,
-        smp,
-        mem: cli::DEFAULT_MEM.to_string(),
-        accel: cli::Accel::Tcg,
-        gdb: false,
-        qboot: ctx.tools.qboot.clone(),
-    };
+    let machine = qemu::Machine::standard(os, medium, smp, ctx.tools.qboot.clone());
     let options = qemu::Options {
         console: qemu::Console::Program {
             echo: ctx.args.verbose.then_some(qemu::Echo::Stderr),
@@ -87,24 +79,5 @@ pub(super) fn boot_medium(
         timeout: Some(Duration::from_secs(ctx.args.timeout)),
         show_command: ctx.args.verbose,
     };
-    let outcome = qemu::run(&machine, &options)?;
-    eprintln!("xtask: {label}: {}", outcome.timings());
-    // Keep both streams for a post-mortem; the failure reasons point here.
-    let _ = std::fs::write(
-        qemu::log_path(&format!("{label}.console"))?,
-        &outcome.console,
-    );
-    let _ = std::fs::write(qemu::log_path(&format!("{label}.log"))?, &outcome.log);
-    Ok(outcome)
-}
-
-pub(super) fn logs_hint(label: &str) -> String {
-    let at = |ext: &str| {
-        qemu::log_path(&format!("{label}.{ext}")).unwrap_or_else(|_| PathBuf::from("?"))
-    };
-    format!(
-        "console in {}, log in {}",
-        at("console").display(),
-        at("log").display()
-    )
+    qemu::run_kept(&machine, &options, label)
 }

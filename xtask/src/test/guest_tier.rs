@@ -6,12 +6,13 @@
 //! `../guest.rs` finds, builds and packs the programs and splits the console by
 //! program; the boot goes through `boot.rs`.
 
-use super::boot::{boot, logs_hint};
+use super::boot::boot;
 use super::report::Report;
 use super::{Context, REASON_LINES};
 use crate::cli::Os;
 use crate::guest::{self, CaseVerdict};
 use crate::linux;
+use crate::qemu::logs_hint;
 
 /// Why guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str = "needs the Linux personality (issue #4)";

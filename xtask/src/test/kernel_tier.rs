@@ -10,9 +10,10 @@ use k42_abi::runner::{INIT_START_MARKER, KERNEL_EXCEPTION_MARKER, RUNNER_KERNEL_
 use k42_abi::testfmt::{self, Verdict};
 
 use super::Context;
-use super::boot::{boot, boot_medium, boot_smp, initramfs, logs_hint};
+use super::boot::{boot, boot_medium, boot_smp, initramfs};
 use super::report::Report;
 use crate::cli::{self, Os};
+use crate::qemu::logs_hint;
 use crate::{kernel, paths, qemu};
 
 /// The built-in K42 entries the kernel tier boots (see kernel/src/run.rs).

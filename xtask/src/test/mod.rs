@@ -11,7 +11,10 @@
 //!   (`kernel_tier.rs`);
 //! - guest: the programs of `tests/guest/` in one Linux boot (`../guest.rs`), cases
 //!   `guest.linux.PROGRAM.CASE`; on K42 each program is skipped until the Linux
-//!   personality lands (`guest_tier.rs`).
+//!   personality lands (`guest_tier.rs`);
+//! - bench: every benchmark program of `bench/` on Linux with tiny counts, each
+//!   result line checked for form and plausibility (no timing threshold); K42's
+//!   banner figures the benchmarks read (`bench_tier.rs`).
 //!
 //! Every boot has a time limit, so a hang fails the run with a message instead of
 //! blocking CI (`boot.rs`). The run ends with `N passed, M failed` (`, K skipped`
@@ -19,6 +22,7 @@
 //! any failure. The cases are counted in `report.rs`; `cargo.rs` runs the cargo
 //! commands of the lint and host tiers.
 
+mod bench_tier;
 mod boot;
 mod cargo;
 mod guest_tier;
@@ -58,11 +62,13 @@ pub fn run(args: &TestArgs) -> Result<i32, String> {
     };
     let has = |t: Tier| tiers.contains(&t);
     let linux_guests = has(Tier::Guest) && args.os.includes(Os::Linux);
+    let linux_bench = has(Tier::Bench) && args.os.includes(Os::Linux);
+    let k42_bench = has(Tier::Bench) && args.os.includes(Os::K42);
     let needs = prereq::Needs {
-        boot: has(Tier::Kernel) || linux_guests,
-        linux: linux_guests,
+        boot: has(Tier::Kernel) || linux_guests || has(Tier::Bench),
+        linux: linux_guests || linux_bench,
         glibc: linux_guests,
-        kernel_target: has(Tier::Lint) || has(Tier::Kernel),
+        kernel_target: has(Tier::Lint) || has(Tier::Kernel) || k42_bench,
         lint_tools: has(Tier::Lint),
         iso: has(Tier::Kernel),
     };
@@ -100,7 +106,16 @@ pub fn run(args: &TestArgs) -> Result<i32, String> {
                     &mut report,
                 );
             }
-            (Tier::Kernel | Tier::Guest, _) => {}
+            (Tier::Bench, Some(tools)) => {
+                bench_tier::run(
+                    &Context {
+                        args,
+                        tools: tools.clone(),
+                    },
+                    &mut report,
+                );
+            }
+            (Tier::Kernel | Tier::Guest | Tier::Bench, _) => {}
         }
         let after = report.counts();
         let took = start.elapsed();

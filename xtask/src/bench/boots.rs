@@ -1,0 +1,187 @@
+//! One benchmark boot: the machine in the runner's configuration (plus `-icount`
+//! in the primary mode), its console split by program (`../guest.rs`'s parser) and
+//! each program's result lines checked against the plan; or, on K42, the banner's
+//! figures. What comes back is a `results.rs` [`Boot`], problems included, so a
+//! failed boot is recorded rather than lost.
+//!
+//! `mod.rs` runs the boots in order; `../test/bench_tier.rs` uses [`collect`] on
+//! its sanity boot.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::footprint;
+use super::programs::{self, Plan};
+use super::record::{self, Record};
+use super::results::{Boot, Mode, Purpose};
+use crate::cli::{self, Os};
+use crate::{guest, qemu};
+
+/// Placeholder for the log socket's path in recorded command lines (the real
+/// one is a fresh temporary directory per boot).
+const LOG_SOCKET_PLACEHOLDER: &str = "LOG.sock";
+
+/// What to boot.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// Which kernel.
+    pub os: Os,
+    /// Its image.
+    pub kernel: &'a Path,
+    /// The initramfs (with the programs and driver for Linux).
+    pub initrd: PathBuf,
+    /// What the driver runs (`None` on K42: it boots to its banner).
+    pub plan: Option<&'a Plan>,
+    /// What the boot is for.
+    pub purpose: Purpose,
+    /// vCPUs.
+    pub smp: u32,
+}
+
+/// How to run it.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The qboot firmware (as the runner uses it).
+    pub qboot: Option<PathBuf>,
+    /// Kill a boot after this long.
+    pub timeout: Duration,
+    /// Copy the console and log to stderr.
+    pub verbose: bool,
+}
+
+/// The machine for `target` in `mode`.
+pub fn machine(target: &Target<'_>, mode: Mode, settings: &Settings) -> qemu::Machine {
+    let medium = qemu::Medium::Direct {
+        kernel: target.kernel.to_path_buf(),
+        initrd: target.initrd.clone(),
+        cmdline: qemu::cmdline(target.os, cli::DEFAULT_LOG, &[]),
+    };
+    let mut m = qemu::Machine::standard(target.os, medium, target.smp, settings.qboot.clone());
+    m.icount = (mode == Mode::Icount).then_some(qemu::Icount::ONE_NS_PER_INSTRUCTION);
+    m
+}
+
+/// QEMU's arguments for `m`, with the placeholder log socket.
+pub fn qemu_args(m: &qemu::Machine) -> Vec<String> {
+    qemu::args(m, Path::new(LOG_SOCKET_PLACEHOLDER), false)
+}
+
+/// Boots `target` in `mode` as run `run` and records what came out.
+pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> Boot {
+    let m = machine(target, mode, settings);
+    let label = format!(
+        "bench-{run}-{}-{}-{:?}-smp{}",
+        mode.name(),
+        target.os.name(),
+        target.purpose,
+        target.smp
+    )
+    .to_lowercase();
+    let mut boot = Boot {
+        run,
+        os: target.os.name().into(),
+        mode,
+        purpose: target.purpose,
+        smp: target.smp,
+        qemu_command: qemu::shell_words(qemu::QEMU, &qemu_args(&m)),
+        status: k42_abi::runner::RUNNER_NO_STATUS,
+        problems: Vec::new(),
+        init_start_s: None,
+        elapsed_s: 0.0,
+        records: Vec::new(),
+        k42_free_mib: None,
+        k42_managed_mib: None,
+    };
+    let options = qemu::Options {
+        console: qemu::Console::Program {
+            echo: settings.verbose.then_some(qemu::Echo::Stderr),
+        },
+        echo_log: settings.verbose,
+        timeout: Some(settings.timeout),
+        show_command: settings.verbose,
+    };
+    let outcome = match qemu::run_kept(&m, &options, &label) {
+        Ok(outcome) => outcome,
+        Err(why) => {
+            boot.problems.push(why);
+            return boot;
+        }
+    };
+    boot.status = outcome.runner_status();
+    boot.init_start_s = outcome.init_start.map(|d| d.as_secs_f64());
+    boot.elapsed_s = outcome.elapsed.as_secs_f64();
+    if let Some(problem) = outcome.problem() {
+        boot.problems
+            .push(format!("{problem}; {}", qemu::logs_hint(&label)));
+    }
+    match target.plan {
+        Some(plan) => {
+            let (records, problems) = collect(&outcome, plan);
+            boot.records = records.into_iter().flat_map(|(_, r)| r).collect();
+            boot.problems.extend(
+                problems
+                    .into_iter()
+                    .map(|p| format!("{p}; {}", qemu::logs_hint(&label))),
+            );
+        }
+        None => match footprint::k42_frames(&outcome.log) {
+            Some((free, managed)) => {
+                boot.k42_free_mib = Some(free);
+                boot.k42_managed_mib = Some(managed);
+            }
+            None => boot.problems.push(format!(
+                "no `frames:` banner line on the log port; {}",
+                qemu::logs_hint(&label)
+            )),
+        },
+    }
+    boot
+}
+
+/// Each step's checked records (by step name), and every problem: a step that
+/// did not run or exited non-zero, a malformed line, a missing or unexpected result.
+pub fn collect(outcome: &qemu::Outcome, plan: &Plan) -> (Vec<(String, Vec<Record>)>, Vec<String>) {
+    let names = programs::step_names(plan);
+    let console = String::from_utf8_lossy(&outcome.console);
+    let runs = guest::parse(&console, &names);
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for ((name, run), expected) in names.iter().zip(&runs).zip(&plan.expected) {
+        let last_output = || {
+            let lines: Vec<&str> = run.output.lines().collect();
+            lines[lines.len().saturating_sub(super::REASON_LINES)..].join("\n")
+        };
+        match run.status {
+            _ if !run.began => problems.push(format!("{name}: did not run")),
+            None => problems.push(format!("{name}: did not finish:\n{}", last_output())),
+            Some(0) => {}
+            Some(status) => problems.push(format!(
+                "{name}: exited with status {status}:\n{}",
+                last_output()
+            )),
+        }
+        let (records, errors) = record::parse(&run.output);
+        problems.extend(errors.into_iter().map(|e| format!("{name}: {e}")));
+        let mut good = Vec::new();
+        for want in expected {
+            match records.iter().find(|r| r.name == want.name) {
+                None if run.began => {
+                    problems.push(format!("{name}: no result line for {}", want.name));
+                }
+                None => {}
+                Some(r) => match record::check(r, want) {
+                    Ok(()) => good.push(r.clone()),
+                    Err(why) => problems.push(format!("{name}: {}: {why}", want.name)),
+                },
+            }
+        }
+        for extra in records
+            .iter()
+            .filter(|r| !expected.iter().any(|e| e.name == r.name))
+        {
+            problems.push(format!("{name}: unexpected result {}", extra.name));
+        }
+        out.push((name.clone(), good));
+    }
+    (out, problems)
+}

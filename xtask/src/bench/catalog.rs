@@ -1,0 +1,278 @@
+//! What `cargo xtask bench` runs: every benchmark by name, the program in `bench/`
+//! that measures it, its unit, and its iteration counts for a full run, `--quick`
+//! and the test tier's sanity check. The C programs take these as
+//! `PROGRAM REPS NAME=ITERATIONS...` (`bench/bench.h`), so names, units and counts
+//! are written down here once; the programs only check that they know the name.
+//!
+//! `programs.rs` turns this table into the boot's driver script, `record.rs`
+//! checks the lines that come back against it, and `../test/bench_tier.rs` runs it
+//! with [`Scale::Sanity`].
+
+/// Which way a figure improves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Times: nanoseconds per operation.
+    Lower,
+    /// Rates: MB/s, scripts per hour.
+    Higher,
+}
+
+/// How long a run should be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// `cargo xtask bench`: batches of tens of milliseconds.
+    Full,
+    /// `cargo xtask bench --quick`: a fifth of that, for everyday use.
+    Quick,
+    /// The test tier: the smallest counts that still exercise every path.
+    Sanity,
+}
+
+/// Timed batches per benchmark inside one program run (each reports its median,
+/// min and max over these).
+pub const fn reps(scale: Scale) -> u32 {
+    match scale {
+        Scale::Full => 7,
+        Scale::Quick | Scale::Sanity => 3,
+    }
+}
+
+/// Iterations of every benchmark in the sanity check.
+const SANITY_ITERATIONS: u64 = 2;
+
+/// One microbenchmark.
+#[derive(Debug, Clone, Copy)]
+pub struct Benchmark {
+    /// Its name in result lines, tables and `--filter`.
+    pub name: &'static str,
+    /// The program (`bench/<program>.c`) that measures it.
+    pub program: &'static str,
+    /// The unit of its figure.
+    pub unit: &'static str,
+    /// Which way the figure improves.
+    pub better: Better,
+    /// Iterations per batch in a full run; `--quick` takes a fifth.
+    pub full_iterations: u64,
+    /// One line for the README.
+    pub what: &'static str,
+}
+
+/// `--quick` runs this fraction of a full run's iterations.
+const QUICK_DIVISOR: u64 = 5;
+
+impl Benchmark {
+    /// Iterations per batch at `scale`.
+    pub fn iterations(&self, scale: Scale) -> u64 {
+        match scale {
+            Scale::Full => self.full_iterations,
+            Scale::Quick => (self.full_iterations / QUICK_DIVISOR).max(1),
+            Scale::Sanity => SANITY_ITERATIONS,
+        }
+    }
+}
+
+/// Nanoseconds per operation.
+pub const NS: &str = "ns";
+const MB_PER_S: &str = "MB/s";
+/// The SDET figure's unit.
+pub const SCRIPTS_PER_HOUR: &str = "scripts/hour";
+/// The unit of meminfo's figures.
+pub const KIB: &str = "KiB";
+
+/// Every microbenchmark, in the order the boot runs them. Full iteration counts
+/// aim at batches of roughly 10–100 ms of guest time under TCG.
+pub const BENCHMARKS: [Benchmark; 17] = [
+    time("null_syscall", "syscalls", 100_000, "getppid()"),
+    time(
+        "read_devnull",
+        "syscalls",
+        50_000,
+        "read 1 byte from /dev/null",
+    ),
+    time(
+        "write_devnull",
+        "syscalls",
+        50_000,
+        "write 1 byte to /dev/null",
+    ),
+    time(
+        "open_close",
+        "syscalls",
+        20_000,
+        "open+close of a file in /tmp",
+    ),
+    time("stat", "syscalls", 20_000, "stat of a file in /tmp"),
+    time("fstat", "syscalls", 50_000, "fstat of an open file"),
+    time(
+        "read_4k_cached",
+        "syscalls",
+        20_000,
+        "pread 4 KiB of a cached file in /tmp",
+    ),
+    time(
+        "pipe_latency",
+        "pipe",
+        5_000,
+        "1-byte round trip between two processes over pipes",
+    ),
+    Benchmark {
+        name: "pipe_bandwidth",
+        program: "pipe",
+        unit: MB_PER_S,
+        better: Better::Higher,
+        full_iterations: 2_000,
+        what: "64 KiB writes to a child that reads them (iterations: chunks)",
+    },
+    time(
+        "ctxsw_2",
+        "ctxsw",
+        5_000,
+        "token passed around 2 processes (per hop; iterations: laps)",
+    ),
+    time(
+        "ctxsw_8",
+        "ctxsw",
+        1_250,
+        "token passed around 8 processes (per hop; iterations: laps)",
+    ),
+    time(
+        "ctxsw_32",
+        "ctxsw",
+        300,
+        "token passed around 32 processes (per hop; iterations: laps)",
+    ),
+    time(
+        "fork_exit",
+        "proc",
+        1_000,
+        "fork, child _exit(0), parent waitpid",
+    ),
+    time(
+        "fork_exec_exit",
+        "proc",
+        500,
+        "fork, child execs a tiny static program, waitpid",
+    ),
+    time(
+        "mmap_touch_1m",
+        "mmap",
+        500,
+        "mmap 1 MiB anonymous, write every page, munmap",
+    ),
+    time(
+        "signal_roundtrip",
+        "signal",
+        20_000,
+        "kill(self, SIGUSR1) with a handler",
+    ),
+    time(
+        "thread_create_join",
+        "thread",
+        2_000,
+        "pthread_create + pthread_join (musl)",
+    ),
+];
+
+/// A time benchmark (ns per operation, lower is better).
+const fn time(
+    name: &'static str,
+    program: &'static str,
+    full_iterations: u64,
+    what: &'static str,
+) -> Benchmark {
+    Benchmark {
+        name,
+        program,
+        unit: NS,
+        better: Better::Lower,
+        full_iterations,
+        what,
+    }
+}
+
+/// The SDET-like benchmark's program; each user runs `bench/sdet/user.sh`.
+pub const SDET_PROGRAM: &str = "sdet";
+/// Prefix of its result names: `sdet_<users>`.
+pub const SDET_PREFIX: &str = "sdet_";
+/// Rounds of the script mix each user does. The same in full and quick runs, so
+/// their scripts/hour compare; only the number of batches differs.
+const SDET_LOOPS: u64 = 2;
+/// The sanity check's rounds.
+const SDET_SANITY_LOOPS: u64 = 1;
+
+/// Rounds of the mix per user at `scale`.
+pub const fn sdet_loops(scale: Scale) -> u64 {
+    match scale {
+        Scale::Full | Scale::Quick => SDET_LOOPS,
+        Scale::Sanity => SDET_SANITY_LOOPS,
+    }
+}
+
+/// The concurrent users of an SDET boot with `smp` vCPUs: one per vCPU, and twice that.
+pub fn sdet_users(smp: u32) -> [u32; 2] {
+    [smp, 2 * smp]
+}
+
+/// The result name of `users` concurrent users.
+pub fn sdet_name(users: u32) -> String {
+    format!("{SDET_PREFIX}{users}")
+}
+
+/// The program that reads Linux's free memory after boot (`bench/meminfo.c`).
+pub const MEMINFO_PROGRAM: &str = "meminfo";
+/// Its results: MemFree and MemAvailable, in KiB.
+pub const MEM_FREE: &str = "mem_free";
+/// See [`MEM_FREE`].
+pub const MEM_AVAILABLE: &str = "mem_available";
+
+/// Programs in `bench/helpers/`: installed next to the benchmarks, never run as one
+/// (`nop` is what fork_exec_exit execs).
+pub const HELPERS: [&str; 1] = ["nop"];
+/// Data files the programs use, relative to `bench/` and to the install
+/// directory's `data/` (`programs.rs`).
+pub const DATA_FILES: [&str; 1] = ["sdet/user.sh"];
+
+/// Every program the catalog names, each once, in first-use order.
+pub fn programs() -> Vec<&'static str> {
+    let mut out = vec![MEMINFO_PROGRAM];
+    for b in &BENCHMARKS {
+        if !out.contains(&b.program) {
+            out.push(b.program);
+        }
+    }
+    out.push(SDET_PROGRAM);
+    out
+}
+
+/// The benchmark named `name`, if the catalog has one.
+pub fn find(name: &str) -> Option<&'static Benchmark> {
+    BENCHMARKS.iter().find(|b| b.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_counts_shrink() {
+        for (i, b) in BENCHMARKS.iter().enumerate() {
+            assert!(
+                BENCHMARKS[..i].iter().all(|o| o.name != b.name),
+                "{}",
+                b.name
+            );
+            assert!(b.iterations(Scale::Quick) <= b.iterations(Scale::Full));
+            assert!(b.iterations(Scale::Sanity) <= b.iterations(Scale::Quick));
+            assert_eq!(find(b.name).map(|f| f.name), Some(b.name));
+        }
+        assert_eq!(
+            programs(),
+            vec![
+                "meminfo", "syscalls", "pipe", "ctxsw", "proc", "mmap", "signal", "thread", "sdet"
+            ]
+        );
+        assert_eq!(sdet_users(2), [2, 4]);
+        assert_eq!(sdet_name(4), "sdet_4");
+    }
+}
