@@ -230,6 +230,12 @@ pub(crate) fn send_startup(apic_id: u32, vector: u8) {
     );
 }
 
+/// Sends a fixed interrupt with `vector` to the CPU with local APIC id `apic_id` (the kernel's
+/// wake-up IPI: work was queued for that CPU).
+pub fn send_fixed(apic_id: u32, vector: u8) {
+    send_ipi(apic_id, ICR_LEVEL_ASSERT | u32::from(vector));
+}
+
 /// This CPU's local APIC id.
 pub fn cpu_id() -> u32 {
     read_reg(REG_ID) >> APIC_ID_SHIFT

@@ -25,6 +25,18 @@ const IST_MACHINE_CHECK: u8 = 3;
 
 static EARLY_IDT: Once<Idt> = Once::new();
 
+/// Bytes of an I/O permission bitmap covering every port (one bit each).
+pub(crate) const IOMAP_BYTES: usize = 65536 / 8;
+/// A bitmap byte denying its eight ports (and the byte the CPU requires after the bitmap).
+const IOMAP_DENY_ALL: u8 = 0xff;
+
+/// A TSS followed by its I/O permission bitmap, as the CPU finds them.
+#[repr(C)]
+struct TssBlock {
+    tss: TaskStateSegment,
+    iomap: [u8; IOMAP_BYTES + 1],
+}
+
 /// The exception stacks one CPU needs besides its kernel stack.
 pub struct TrapStacks {
     /// Stack for double faults.
@@ -33,6 +45,9 @@ pub struct TrapStacks {
     pub nmi: KernelStack,
     /// Stack for machine checks.
     pub machine_check: KernelStack,
+    /// Stack every entry from user mode lands on (TSS RSP0 and the `syscall` entry): the kernel
+    /// is event-driven, so each entry starts afresh at its top.
+    pub entry: KernelStack,
 }
 
 /// Installs an IDT on the boot GDT so exceptions during early boot are
@@ -58,11 +73,36 @@ pub fn init_cpu(stacks: &TrapStacks) {
     for (slot, stack) in ist {
         tss.interrupt_stack_table[usize::from(slot - 1)] = VirtAddr::new(stack.top);
     }
-    let tss: &'static TaskStateSegment = Box::leak(Box::new(tss));
+    tss.privilege_stack_table[0] = VirtAddr::new(stacks.entry.top);
+    // The TSS with an I/O permission bitmap right behind it (all ports denied): the kernel
+    // opens the ports a process was granted while its dispatcher runs (`user::io`).
+    tss.iomap_base = core::mem::size_of::<TaskStateSegment>() as u16;
+    let block: *mut TssBlock = Box::into_raw(Box::new(TssBlock {
+        tss,
+        iomap: [IOMAP_DENY_ALL; IOMAP_BYTES + 1],
+    }));
+    // SAFETY: `block` was just leaked, so it lives forever; the shared references made here are
+    // used only to build the descriptor, after which the bitmap is written only through
+    // `iomap` (a raw pointer from the same allocation) by this CPU with interrupts off.
+    let (tss, iomap, iomap_ptr) = unsafe {
+        (
+            &(*block).tss,
+            (&(*block).iomap)[..].as_ref(),
+            (&raw mut (*block).iomap).cast::<u8>(),
+        )
+    };
     let mut gdt = GlobalDescriptorTable::new();
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
-    let tss_sel = gdt.append(Descriptor::tss_segment(tss));
+    // `sysret` takes the user selectors from one base in STAR: data at base + 8, code at
+    // base + 16, so user data must come directly before user code (`user::selectors`).
+    let user_data = gdt.append(Descriptor::user_data_segment());
+    let user_code = gdt.append(Descriptor::user_code_segment());
+    let tss_sel = gdt.append(
+        Descriptor::tss_segment_with_iomap(tss, iomap)
+            .expect("the bitmap directly follows the TSS"),
+    );
+    crate::user::check_selectors(code, data, user_data, user_code);
     let gdt: &'static GlobalDescriptorTable = Box::leak(Box::new(gdt));
     gdt.load();
     // SAFETY: the selectors index the GDT just loaded, whose descriptors are a
@@ -83,6 +123,7 @@ pub fn init_cpu(stacks: &TrapStacks) {
         ],
     )));
     idt.load();
+    crate::user::init_cpu(stacks.entry, iomap_ptr);
 }
 
 /// Whether ring 0 honours read-only pages on this CPU (CR0.WP).
@@ -114,4 +155,9 @@ pub fn frame_registers() -> (u64, u64) {
         core::arch::asm!("mov {}, rsp", "mov {}, rbp", out(reg) rsp, out(reg) rbp, options(nomem, nostack, preserves_flags))
     };
     (rsp, rbp)
+}
+
+/// Disables interrupts on this CPU (the kernel runs with them off outside its idle loop).
+pub fn disable_interrupts() {
+    x86_64::instructions::interrupts::disable();
 }

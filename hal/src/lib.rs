@@ -26,6 +26,7 @@ pub mod serial;
 pub mod smp;
 pub mod time;
 pub mod trap;
+pub mod user;
 
 pub use boot::BootInfo;
 pub use k42_frames::FrameAllocator;

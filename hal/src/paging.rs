@@ -25,6 +25,8 @@ use crate::layout::{
 };
 
 const HUGE_PAGE: u64 = 2 * 1024 * 1024;
+/// PML4 slots of the kernel's (upper) half.
+const UPPER_HALF_PML4: core::ops::Range<usize> = 256..512;
 
 /// Physical address of the kernel's PML4 (0 until `init` ran).
 static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
@@ -207,6 +209,16 @@ pub(crate) fn init(
             }
         }
     }
+    // Every upper-half PML4 entry exists from now on, so user spaces, which copy these
+    // entries once when they are made, see every kernel mapping made later too.
+    for slot in UPPER_HALF_PML4 {
+        let entry = &mut m.level_4_table_mut()[slot];
+        if entry.is_unused() {
+            let pdpt = frames.alloc().ok_or(MapError::OutOfFrames)?;
+            crate::phys::zero_frame(pdpt);
+            entry.set_addr(PhysAddr::new(pdpt), F::PRESENT | F::WRITABLE);
+        }
+    }
     // SAFETY: the new tables map the running code (text), its stack and data (the
     // image's data segment) and the direct map at the same virtual addresses as
     // the boot tables, so execution continues unchanged after the switch.
@@ -217,6 +229,21 @@ pub(crate) fn init(
         )
     };
     Ok(())
+}
+
+/// Loads the kernel's own tables (no user half) on this CPU, so a user space can be destroyed.
+pub fn activate_kernel() {
+    let root = kernel_root();
+    if Cr3::read().0.start_address().as_u64() == root {
+        return;
+    }
+    // SAFETY: the kernel tables map the kernel exactly as every user space's upper half does.
+    unsafe {
+        Cr3::write(
+            PhysFrame::containing_address(PhysAddr::new(root)),
+            Cr3Flags::empty(),
+        )
+    };
 }
 
 /// Maps the frame at `phys` at `virt` in the general-purpose region

@@ -180,6 +180,7 @@ pub fn start_ap(
         double_fault: stack()?,
         nmi: stack()?,
         machine_check: stack()?,
+        entry: stack()?,
     };
     *HANDOVER.lock() = Some(trap_stacks);
     load_trampoline(cr3, kernel_stack.top, cpu);

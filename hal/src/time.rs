@@ -36,6 +36,21 @@ pub fn uptime_us() -> u64 {
     (u128::from(ticks) * 1000 / u128::from(per_ms)) as u64
 }
 
+/// Nanoseconds since kernel entry (0 before calibration): the kernel clock.
+pub fn uptime_ns() -> u64 {
+    let per_ms = tsc_per_ms();
+    if per_ms == 0 {
+        return 0;
+    }
+    let ticks = rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
+    (u128::from(ticks) * 1_000_000 / u128::from(per_ms)) as u64
+}
+
+/// The TSC value the kernel clock counts from.
+pub fn boot_tsc() -> u64 {
+    BOOT_TSC.load(Ordering::Relaxed)
+}
+
 /// Busy-waits `us` microseconds on the TSC (returns at once before calibration).
 pub fn delay_us(us: u64) {
     let per_ms = tsc_per_ms();

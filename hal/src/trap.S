@@ -52,9 +52,13 @@ TRAP_ERR   29
 TRAP_ERR   30
 TRAP_NOERR 31
 TRAP_NOERR 32
+TRAP_NOERR 33
 TRAP_NOERR 255
 
 trap_common:
+    // From ring 3 (the saved CS's RPL): the user entry path (user/entry.S).
+    test qword ptr [rsp + 24], 3
+    jnz hal_user_trap
     push rax
     push rbx
     push rcx
@@ -95,6 +99,6 @@ trap_common:
 .balign 8
 .global trap_stub_table
 trap_stub_table:
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,255
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,255
     .quad trap_stub_\n
 .endr

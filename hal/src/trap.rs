@@ -16,6 +16,8 @@ core::arch::global_asm!(include_str!("trap.S"));
 pub const EXCEPTION_COUNT: u8 = 32;
 /// Vector of the local APIC timer.
 pub const TIMER_VECTOR: u8 = 32;
+/// Vector of the kernel's wake-up IPI (work queued for this CPU by another).
+pub const WAKE_VECTOR: u8 = 33;
 /// Vector the local APIC uses for spurious interrupts.
 pub const SPURIOUS_VECTOR: u8 = 255;
 /// Double fault.
@@ -28,13 +30,13 @@ pub const MACHINE_CHECK: u8 = 18;
 pub const PAGE_FAULT: u8 = 14;
 
 /// Vectors with a stub, in the order of `trap_stub_table`.
-const STUB_VECTORS: [u8; 34] = [
+const STUB_VECTORS: [u8; 35] = [
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-    26, 27, 28, 29, 30, 31, 32, 255,
+    26, 27, 28, 29, 30, 31, 32, 33, 255,
 ];
 
 unsafe extern "C" {
-    static trap_stub_table: [u64; 34];
+    static trap_stub_table: [u64; 35];
 }
 
 /// Registers saved at a trap, in the order the entry stub pushed them.
@@ -74,6 +76,7 @@ pub type InterruptHandler = fn(&TrapFrame);
 
 static EXCEPTION_HANDLER: Once<ExceptionHandler> = Once::new();
 static TIMER_HANDLER: Once<InterruptHandler> = Once::new();
+static WAKE_HANDLER: Once<InterruptHandler> = Once::new();
 static SPURIOUS: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets the exception handler (once; later calls are ignored).
@@ -84,6 +87,11 @@ pub fn set_exception_handler(h: ExceptionHandler) {
 /// Sets the timer interrupt handler (once; later calls are ignored).
 pub fn set_timer_handler(h: InterruptHandler) {
     TIMER_HANDLER.call_once(|| h);
+}
+
+/// Sets the handler of the wake-up IPI taken in ring 0 (once; later calls are ignored).
+pub fn set_wake_handler(h: InterruptHandler) {
+    WAKE_HANDLER.call_once(|| h);
 }
 
 /// Spurious interrupts seen so far.
@@ -104,8 +112,21 @@ extern "C" fn hal_trap_entry(frame: &mut TrapFrame) {
             h(frame);
         }
         crate::apic::end_of_interrupt();
+    } else if vector == WAKE_VECTOR {
+        if let Some(h) = WAKE_HANDLER.get() {
+            h(frame);
+        }
+        crate::apic::end_of_interrupt();
     } else {
         SPURIOUS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Hands a trap the kernel cannot survive to the exception handler (or the early report).
+pub(crate) fn fatal(frame: &TrapFrame) -> ! {
+    match EXCEPTION_HANDLER.get() {
+        Some(h) => h(frame),
+        None => early_exception(frame),
     }
 }
 

@@ -4,6 +4,30 @@
 //! argv from it.
 
 use k42_cpio::Tree;
+use spin::Once;
+
+/// The unpacked initramfs, kept for the life of the kernel: programs are loaded from it.
+static TREE: Once<Option<Tree>> = Once::new();
+
+/// Unpacks the archive once and keeps the tree.
+pub fn init(archive: &[u8]) -> Option<&'static Tree> {
+    TREE.call_once(|| unpack(archive)).as_ref()
+}
+
+/// The kept tree, if there is one.
+pub fn tree() -> Option<&'static Tree> {
+    TREE.get().and_then(Option::as_ref)
+}
+
+/// The bytes of file `path` in the initramfs.
+pub fn file(path: &str) -> Option<&'static [u8]> {
+    tree()?.lookup(path)?.file_data()
+}
+
+/// The runner's argv file as it is (NUL-terminated words).
+pub fn argv_bytes() -> Option<&'static [u8]> {
+    file(k42_abi::runner::ARGV_PATH)
+}
 
 /// Parses the archive; logs and returns `None` when there is none or it is bad.
 pub fn unpack(archive: &[u8]) -> Option<Tree> {

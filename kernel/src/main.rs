@@ -12,14 +12,23 @@ extern crate alloc;
 
 mod banner;
 mod console;
+mod cpu;
+mod dispatcher;
+mod entry;
 mod initramfs;
+mod kcall;
 mod klog;
+mod kobj;
 mod ktest;
+mod loader;
 mod madt;
 mod mm;
+mod process;
 mod report;
 mod run;
 mod smp;
+mod space;
+mod switch;
 mod tick;
 
 use k42_hal::BootInfo;
@@ -41,12 +50,14 @@ fn kmain(info: BootInfo) -> ! {
         info.initrd.len(),
         mm,
     );
+    cpu::init(&apic_ids);
+    entry::init();
     let online = smp::start_others(&apic_ids);
     log::info!("{online} of {} CPUs online", apic_ids.len());
-    let tree = initramfs::unpack(info.initrd);
+    let tree = initramfs::init(info.initrd);
     run::start(&ktest::Context {
         cmdline: &cmdline,
-        tree: tree.as_ref(),
+        tree,
         rsdp: info.rsdp,
         apic_ids: &apic_ids,
         kernel_phys: info.kernel_phys,

@@ -35,6 +35,7 @@ pub fn start(ctx: &ktest::Context<'_>) -> ! {
         Some([KTEST, filters @ ..]) => ktest::run_all(ctx, filters),
         Some([KTEST_FAULT, ..]) => ktest_fault(),
         Some([KTEST_OVERFLOW, ..]) => ktest_overflow(),
+        Some([program, ..]) if native_program(program) => start_native(),
         Some([program, ..]) => {
             log::error!(
                 "cannot run {program}: Linux programs need the Linux personality (issue #4); \
@@ -47,11 +48,85 @@ pub fn start(ctx: &ktest::Context<'_>) -> ! {
             STATUS_NOT_FOUND
         }
     };
-    finish(status)
+    finish(u32::from(status))
 }
 
-/// Writes the status line and ends the run.
-fn finish(status: u8) -> ! {
+/// The bootstrap task every native run starts with.
+const BOOTSTRAP: &str = "bootstrap";
+
+/// Whether `program` names a native K42 program (`/k42/bin/NAME`, or just `NAME`) in the
+/// initramfs: those runs start the bootstrap task, which starts the servers and then it.
+fn native_program(program: &str) -> bool {
+    let name = program
+        .strip_prefix(k42_abi::kernel::NATIVE_BIN_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(program);
+    !name.contains('/')
+        && initramfs::file(&alloc::format!(
+            "{}/{name}",
+            k42_abi::kernel::NATIVE_BIN_DIR
+        ))
+        .is_some()
+}
+
+/// Starts the bootstrap task (with the Boot object) on this CPU and enters user mode.
+fn start_native() -> ! {
+    let me = crate::cpu::this();
+    let spawned = crate::loader::spawn(BOOTSTRAP, k42_sched::Class::System, [0, 0], 0, 0, me.index);
+    let mut spawned = match spawned {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!(
+                "cannot start {}/{BOOTSTRAP}: {e:?}",
+                k42_abi::kernel::NATIVE_BIN_DIR
+            );
+            finish(u32::from(STATUS_NOT_FOUND))
+        }
+    };
+    let pid = k42_abi::kernel::comm_pid(spawned.comm);
+    match crate::kobj::insert_boot(pid) {
+        Ok(boot) => spawned.dispatcher.set_first_arg(boot.to_word()),
+        Err(e) => {
+            log::error!("no Boot object for the bootstrap: {e:?}");
+            finish(u32::from(STATUS_NOT_FOUND))
+        }
+    }
+    if let Some(p) = crate::process::lookup(pid) {
+        *p.life.lock() = crate::process::Life::Running;
+    }
+    BOOTSTRAP_PID.store(pid, core::sync::atomic::Ordering::Relaxed);
+    let mut frame = k42_hal::user::UserFrame::new_user(0, 0);
+    let mut cpu = me.state.lock();
+    let comm = spawned.comm;
+    crate::kobj::apply(
+        &mut cpu,
+        crate::kobj::Effect::Add(alloc::boxed::Box::new(spawned.dispatcher)),
+        &mut frame,
+    );
+    crate::switch::start(&mut cpu, comm, &mut frame, crate::switch::Origin::Call);
+    if cpu.running.is_none() {
+        drop(cpu);
+        crate::switch::start_cpu()
+    }
+    drop(cpu);
+    k42_hal::user::enter(&frame)
+}
+
+/// The bootstrap task's process id (0 before it exists): when it ends, the run ends.
+static BOOTSTRAP_PID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Ends the run if `pid` is the bootstrap task, which has nobody else to report to.
+pub fn process_ended(pid: u64, status: u32) {
+    if pid == BOOTSTRAP_PID.load(core::sync::atomic::Ordering::Relaxed) {
+        log::info!("the bootstrap task exited with status {status}: ending the run");
+        finish(status)
+    }
+}
+
+/// Writes the status line and ends the run. A status above 255 is cut to its low byte, as a
+/// Linux exit status is.
+pub fn finish(status: u32) -> ! {
+    let status = status & 0xff;
     k42_hal::serial::with_log(|log| {
         let _ = writeln!(log, "{STATUS_LINE_PREFIX}{status}");
     });

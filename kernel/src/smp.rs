@@ -17,11 +17,9 @@ pub fn start_others(apic_ids: &[u32]) -> usize {
     k42_hal::smp::online() as usize
 }
 
-/// Where each AP lands: it says so, takes ticks and waits for work.
+/// Where each AP lands: it says so, then runs dispatchers as they are placed on it (idling,
+/// with its tick, until then).
 fn ap_main(cpu: u32) -> ! {
     log::info!("cpu {cpu} (APIC {}) online", k42_hal::apic::cpu_id());
-    k42_hal::cpu::enable_interrupts();
-    loop {
-        k42_hal::cpu::wait_for_interrupt();
-    }
+    crate::switch::start_cpu()
 }

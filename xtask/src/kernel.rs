@@ -12,8 +12,9 @@ use crate::{ksyms, paths};
 
 /// The kernel's package and binary name.
 const KERNEL_PACKAGE: &str = "k42-kernel";
-/// The profile the runner boots (the workspace gives it debug info for symbols).
-const PROFILE: &str = "release";
+/// The profile the runner boots (the workspace gives it debug info for symbols); the native
+/// programs (`native.rs`) are built with it too.
+pub const PROFILE: &str = "release";
 
 /// Builds and patches the kernel; returns the path of the bootable ELF.
 pub fn build() -> Result<PathBuf, String> {

@@ -4,6 +4,7 @@
 //! This file only dispatches; each step lives in its own module: `cli` (flags),
 //! `prereq` (installing what is missing), `kernel` + `ksyms` (the kernel image),
 //! `linux` (Debian's vmlinux), `cc` + `rootfs` (the initramfs and the init wrapper),
+//! `native` (the native K42 programs in it),
 //! `qemu` (booting and the verdict), `guest` (the C and shell guest tests),
 //! `test` (the tiers and the summary) and `bench` (the benchmarks beside Linux). The contract with the guests is in
 //! `crates/abi/src/runner.rs`.
@@ -16,6 +17,7 @@ mod iso;
 mod kernel;
 mod ksyms;
 mod linux;
+mod native;
 mod paths;
 mod prereq;
 mod qemu;

@@ -29,7 +29,8 @@ const GLIBC_STATIC: &str = "/usr/lib/x86_64-linux-gnu/libc.a";
 /// Which tools a command needs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Needs {
-    /// QEMU, its firmware, busybox and musl-gcc (any boot: the initramfs is shared).
+    /// QEMU, its firmware, busybox and musl-gcc (any boot: the initramfs is shared), and
+    /// Rust's `x86_64-unknown-none` target, for the native K42 programs in that initramfs.
     pub boot: bool,
     /// Debian's Linux kernel and xz (a boot of `--os linux`).
     pub linux: bool,
@@ -138,7 +139,8 @@ const ISO_REQUIREMENTS: [Requirement; 4] = [
 
 /// Checks (and installs) what `needs` asks for.
 pub fn ensure(needs: Needs) -> Result<Tools, String> {
-    if needs.kernel_target {
+    // Every boot's initramfs carries the native K42 programs, built for the kernel target.
+    if needs.kernel_target || needs.boot {
         rustup(&["target", "add", paths::KERNEL_TARGET])?;
     }
     if needs.lint_tools {

@@ -4,7 +4,8 @@
 //!
 //! 1. the base root file system: Debian's busybox-static with all its applet
 //!    links, the `/dev` nodes, `/proc`, `/sys`, `/tmp`, `/root`, `/etc` with a root
-//!    and an unprivileged user, and the Linux init wrapper at `/k42/init`;
+//!    and an unprivileged user, the Linux init wrapper at `/k42/init`, and the
+//!    native K42 programs at `/k42/bin/NAME` (`native.rs`; Linux never runs them);
 //! 2. the `--rootfs DIR` overlay and any archive another module adds (the guest
 //!    tests, from `guest.rs`);
 //! 3. the run's argv at `k42_abi::runner::ARGV_PATH` (when a program is named),
@@ -21,7 +22,7 @@ use k42_abi::runner;
 use k42_cpio::Writer;
 
 use crate::cc::{self, Libc};
-use crate::paths;
+use crate::{native, paths};
 
 /// Permission bits of an ordinary directory / executable / data file.
 const DIR_MODE: u32 = 0o755;
@@ -56,7 +57,7 @@ const CHAR_DEVICES: [(&str, u32, u32, u32); 9] = [
 
 /// Directories of the base image, with their modes (parents before children:
 /// Linux's unpacker does not create missing parents).
-const DIRS: [(&str, u32); 12] = [
+const DIRS: [(&str, u32); 13] = [
     ("/bin", DIR_MODE),
     ("/sbin", DIR_MODE),
     ("/usr", DIR_MODE),
@@ -69,6 +70,7 @@ const DIRS: [(&str, u32); 12] = [
     ("/root", ROOT_HOME_MODE),
     ("/etc", DIR_MODE),
     ("/k42", DIR_MODE),
+    (k42_abi::kernel::NATIVE_BIN_DIR, DIR_MODE),
 ];
 
 /// Accounts: root, and one unprivileged user for permission tests.
@@ -117,6 +119,7 @@ pub fn base(busybox: &Path) -> Result<Vec<u8>, String> {
     let init_data = read(&init)?;
     let busybox_data = read(busybox)?;
     let applets = applet_links(busybox)?;
+    let natives = native::build()?;
 
     let mut w = Writer::new();
     for (dir, mode) in DIRS {
@@ -132,6 +135,9 @@ pub fn base(busybox: &Path) -> Result<Vec<u8>, String> {
     w.file("/etc/passwd", FILE_MODE, PASSWD.as_bytes());
     w.file("/etc/group", FILE_MODE, GROUP.as_bytes());
     w.file(runner::LINUX_INIT_PATH, EXEC_MODE, &init_data);
+    for (path, file) in &natives {
+        w.file(path, EXEC_MODE, &read(file)?);
+    }
     Ok(w.finish())
 }
 

@@ -7,5 +7,6 @@
 //! Linux gets the same values from the xtask as `-D` defines.
 #![no_std]
 
+pub mod kernel;
 pub mod runner;
 pub mod testfmt;

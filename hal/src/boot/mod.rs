@@ -176,6 +176,7 @@ extern "C" fn hal_boot_entry(loader_info_paddr: u32, protocol: u32) -> ! {
         double_fault: stack(),
         nmi: stack(),
         machine_check: stack(),
+        entry: stack(),
     };
     crate::cpu::init_cpu(&trap_stacks);
     let timer = crate::apic::init(&mut frames);

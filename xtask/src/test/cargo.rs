@@ -10,8 +10,19 @@ use std::process::Command;
 use super::REASON_LINES;
 use crate::paths;
 
-/// The crates that only build for the kernel target.
-pub(super) const KERNEL_CRATES: [&str; 2] = ["k42-kernel", "k42-hal"];
+/// The crates that only build for the kernel target: the kernel, the hardware crate, and ring 3's
+/// runtime and native programs (`crate::native` builds those). The pure crates they share with
+/// the host (`k42-ifaces`, `k42-user-build`) stay in the host build and its tests.
+pub(super) const KERNEL_CRATES: [&str; 8] = [
+    "k42-kernel",
+    "k42-hal",
+    "k42-sys",
+    "k42-rt",
+    "k42-bootstrap",
+    "k42-console",
+    "k42-echo",
+    "k42-utest",
+];
 
 /// Runs `cmd` with stdout and stderr merged into one pipe (so cargo's progress and
 /// libtest's lines keep their order); returns success and the output.
@@ -66,5 +77,17 @@ pub(super) fn diagnostics(output: &str) -> String {
         lines[lines.len().saturating_sub(REASON_LINES)..].join("\n")
     } else {
         picked.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KERNEL_CRATES;
+
+    #[test]
+    fn every_native_program_is_linted_for_the_kernel_target() {
+        for (package, _) in crate::native::PROGRAMS {
+            assert!(KERNEL_CRATES.contains(&package), "{package} missing");
+        }
     }
 }

@@ -61,6 +61,10 @@ const CRASHES: [Crash; 2] = [
     },
 ];
 
+/// The native test program (user/bin/utest) and the CPU counts it runs at.
+const NATIVE_TEST_ENTRY: &str = "utest";
+const NATIVE_SMP: [u32; 2] = [1, 4];
+
 /// CPU counts the in-kernel tests run at: one, the default and four (cases of the
 /// default run are `kernel.NAME`, the others `kernel.smpN.NAME`).
 const KTEST_SMP: [u32; 3] = [1, cli::DEFAULT_SMP, 4];
@@ -106,6 +110,43 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
                 if let Some(problem) = problem {
                     report.fail(
                         &format!("{prefix}.ktest"),
+                        &format!("{problem}; {}", logs_hint(&label)),
+                    );
+                }
+            }
+        }
+    }
+
+    // The native K42 tests (user mode, dispatchers, PPC, rights: user/bin/utest), started by
+    // the bootstrap task, at one CPU and at several.
+    for smp in NATIVE_SMP {
+        let label = format!("kernel-utest-smp{smp}");
+        let prefix = format!("native.smp{smp}");
+        let outcome = boot_smp(
+            ctx,
+            Os::K42,
+            &image,
+            vec![NATIVE_TEST_ENTRY.into()],
+            Vec::new(),
+            &label,
+            smp,
+        );
+        match outcome {
+            Err(why) => report.fail(&format!("{prefix}.utest"), &why),
+            Ok(outcome) => {
+                let console = String::from_utf8_lossy(&outcome.console);
+                let (cases, problem) = ktest_results(&console, &outcome);
+                for (name, verdict) in cases {
+                    let full = format!("{prefix}.{name}");
+                    match verdict {
+                        Verdict::Ok => report.pass(&full),
+                        Verdict::Failed(why) => report.fail(&full, why),
+                        Verdict::Skipped(why) => report.skip(&full, why),
+                    }
+                }
+                if let Some(problem) = problem {
+                    report.fail(
+                        &format!("{prefix}.utest"),
                         &format!("{problem}; {}", logs_hint(&label)),
                     );
                 }

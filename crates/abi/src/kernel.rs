@@ -1,0 +1,335 @@
+//! The kernel interface's numbers and layouts: the kernel calls a `syscall` from native K42 code
+//! names in `rax`, their registers and status codes, the entry vector a dispatcher is entered
+//! at, its soft-interrupt bits, and the dispatcher page the kernel and the dispatcher's
+//! user-level scheduler share. `docs/kernel-interface.md` explains each call; the kernel
+//! (`kernel/src/kcall/`) and the user-level runtime (`user/sys`) both take them from here.
+//!
+//! Everything else a program asks of the kernel — create a process, map memory, start it, grant
+//! an I/O port — is an object call: a PPC to [`KERNEL_COMM_ID`] with a handle, checked against
+//! the kernel's XObject tables exactly as a server checks its own (interfaces in `k42-kapi`).
+
+/// Kernel call numbers (`rax` at `syscall`).
+pub mod call {
+    /// Synchronous protected procedure call. In: `rdi` target CommID, `rsi` handle word, `rdx`
+    /// method word, `r10 r8 r9 r12 r13 r14` the six argument words. Out: `rax` a
+    /// [`Status`](super::Status); on `OK`, `rdi rsi rdx r10 r8` the server's five reply words.
+    /// Other registers are preserved.
+    pub const PPC_CALL: u64 = 0;
+    /// A server answers the call it was entered for. In: `rdi` the reply token it was entered
+    /// with, `rsi rdx r10 r8 r9` the five reply words, `r12` [`ReturnFlags`](super::return_flags).
+    /// The processor goes back to the caller at once; the server continues after this call later
+    /// (`rax` = status), or, with `WAIT`, is idle until its next upcall.
+    pub const PPC_RETURN: u64 = 1;
+    /// Asynchronous message into the target dispatcher's ring. In: `rdi` CommID, `rsi` handle
+    /// word, `rdx` method word, `r10 r8 r9` three payload words. Out: `rax` status (`FULL` when
+    /// the ring is full: nothing is queued in the kernel).
+    pub const ASYNC_SEND: u64 = 2;
+    /// Gives up the processor. In: `rdi` [`yield_mode`](super::yield_mode). Returns when the
+    /// dispatcher runs again (for `BLOCK`: when a soft-interrupt bit is pending).
+    pub const YIELD: u64 = 3;
+    /// Gives the rest of this quantum to another runnable dispatcher of the same class. In:
+    /// `rdi` its CommID.
+    pub const HANDOFF: u64 = 4;
+    /// Sets the address the kernel enters this dispatcher at for one [`Entry`](super::Entry)
+    /// vector. In: `rdi` vector, `rsi` user address.
+    pub const SET_ENTRY: u64 = 5;
+    /// Returns from an upcall: restores the registers in the dispatcher page's save area and
+    /// clears `disabled`, atomically with respect to soft interrupts (one still pending is
+    /// delivered at the INTERRUPT entry instead).
+    pub const RESUME: u64 = 6;
+    /// One-shot timer for this dispatcher. In: `rdi` deadline in ns of the kernel clock (the
+    /// dispatcher page has the clock's TSC rate), 0 to cancel. The TIMER soft interrupt fires at
+    /// or after it.
+    pub const TIMER: u64 = 7;
+    /// Reserved for the Linux personality: return to the program after a reflected syscall.
+    pub const REFLECT_RETURN: u64 = 8;
+    /// Number of kernel calls.
+    pub const COUNT: u64 = 9;
+}
+
+/// What a kernel call reports in `rax`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Status {
+    /// Done.
+    Ok = 0,
+    /// No kernel call has this number.
+    NoSuchCall = 1,
+    /// An argument is out of range (a vector, an address, flags).
+    BadArgument = 2,
+    /// No dispatcher has this CommID.
+    NoSuchTarget = 3,
+    /// The target dispatcher is disabled or busy: try again after the IPC_RETRY soft interrupt.
+    Retry = 4,
+    /// The target's async ring is full.
+    Full = 5,
+    /// A PPC return with a token that names no caller waiting on this dispatcher.
+    NotWaiting = 6,
+    /// The call is reserved and not available to this process.
+    NotPermitted = 7,
+    /// A handoff to a dispatcher that cannot run now (blocked, or of another class).
+    NotRunnable = 8,
+}
+
+impl Status {
+    /// The status a word carries, if it is one.
+    pub const fn from_word(word: u64) -> Option<Self> {
+        Some(match word {
+            0 => Self::Ok,
+            1 => Self::NoSuchCall,
+            2 => Self::BadArgument,
+            3 => Self::NoSuchTarget,
+            4 => Self::Retry,
+            5 => Self::Full,
+            6 => Self::NotWaiting,
+            7 => Self::NotPermitted,
+            8 => Self::NotRunnable,
+            _ => return None,
+        })
+    }
+}
+
+/// `rdi` of [`call::YIELD`].
+pub mod yield_mode {
+    /// Stay runnable; let others of the class run first.
+    pub const YIELD: u64 = 0;
+    /// Sleep until a soft-interrupt bit is pending (returns at once if one already is).
+    pub const BLOCK: u64 = 1;
+    /// Nothing left to run: drop this context and sleep; the dispatcher is next entered at an
+    /// upcall (INTERRUPT when a soft-interrupt bit comes, IPC_CALL when a PPC does). Never
+    /// returns.
+    pub const IDLE: u64 = 2;
+}
+
+/// `r12` of [`call::PPC_RETURN`].
+pub mod return_flags {
+    /// The server has nothing else to run: it becomes idle (enabled, blocked) and is next
+    /// entered at an upcall, instead of continuing after its return call.
+    pub const WAIT: u64 = 1;
+}
+
+/// The kernel's own CommID: object calls on kernel objects go here.
+pub const KERNEL_COMM_ID: u64 = 0;
+/// Bits of a CommID below the process id: the dispatcher's index in its process.
+pub const COMM_DISPATCHER_BITS: u32 = 8;
+
+/// The CommID of dispatcher `index` of process `pid`.
+pub const fn comm_id(pid: u64, index: u64) -> u64 {
+    (pid << COMM_DISPATCHER_BITS) | index
+}
+
+/// The process id (the badge) a CommID belongs to.
+pub const fn comm_pid(comm: u64) -> u64 {
+    comm >> COMM_DISPATCHER_BITS
+}
+
+/// Where the kernel enters a dispatcher (K42's entry vector).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Entry {
+    /// First start, and after a hard preemption: the user-level scheduler picks a thread.
+    Run = 0,
+    /// Soft interrupts are pending: `rdi` has the bits; the interrupted registers are in the
+    /// save area.
+    Interrupt = 1,
+    /// A fault the dispatcher must handle (bad access, #UD, #GP, …): `trap` in the page says
+    /// which; the faulting registers are in the save area.
+    Trap = 2,
+    /// A page fault the kernel is resolving without the dispatcher (out-of-core): run another
+    /// thread; completion arrives as the PGFLT_DONE soft interrupt.
+    PageFault = 3,
+    /// A PPC arrives: `rdi` badge, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14`
+    /// the arguments, `rax` the reply token for [`call::PPC_RETURN`]. Every other register is 0.
+    IpcCall = 4,
+    /// Reserved: an asynchronous PPC's reply.
+    IpcReturn = 5,
+    /// Reserved: a PPC that failed after the call was made.
+    IpcFault = 6,
+    /// Reserved for the Linux personality: a reflected Linux `syscall`.
+    Svc = 7,
+}
+
+/// Number of entry vectors.
+pub const ENTRY_COUNT: usize = 8;
+
+impl Entry {
+    /// The vector a number names.
+    pub const fn from_word(word: u64) -> Option<Self> {
+        Some(match word {
+            0 => Self::Run,
+            1 => Self::Interrupt,
+            2 => Self::Trap,
+            3 => Self::PageFault,
+            4 => Self::IpcCall,
+            5 => Self::IpcReturn,
+            6 => Self::IpcFault,
+            7 => Self::Svc,
+            _ => return None,
+        })
+    }
+}
+
+/// Soft-interrupt bits in the dispatcher page's `pending` word.
+pub mod soft {
+    /// The kernel wants the processor back: save the running thread and yield.
+    pub const PREEMPT: u64 = 1 << 0;
+    /// Messages wait in the async ring.
+    pub const ASYNC: u64 = 1 << 1;
+    /// An out-of-core page fault finished.
+    pub const PAGE_FAULT_DONE: u64 = 1 << 2;
+    /// The dispatcher's timer fired.
+    pub const TIMER: u64 = 1 << 3;
+    /// A dispatcher this one got `Retry` from may be called again.
+    pub const IPC_RETRY: u64 = 1 << 4;
+}
+
+/// Registers of an interrupted context, as the kernel saves them in the dispatcher page.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct SavedRegs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+}
+
+/// What a TRAP upcall reports.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrapInfo {
+    /// CPU exception vector (14 for a page fault).
+    pub vector: u64,
+    /// The exception's error code (0 where the CPU gives none).
+    pub error_code: u64,
+    /// The faulting address, for page faults.
+    pub address: u64,
+}
+
+/// One async message.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsyncMessage {
+    /// The sender's badge, stamped by the kernel.
+    pub badge: u64,
+    /// Handle word the sender named.
+    pub handle: u64,
+    /// Method word.
+    pub method: u64,
+    /// Payload.
+    pub payload: [u64; ASYNC_PAYLOAD_WORDS],
+}
+
+/// Payload words of an async message.
+pub const ASYNC_PAYLOAD_WORDS: usize = 3;
+/// Slots in a dispatcher's async ring (a power of two: indices wrap with a mask).
+pub const ASYNC_RING_SLOTS: usize = 32;
+
+/// The page a dispatcher shares with the kernel, mapped read-write at [`DISPATCHER_PAGE_BASE`] +
+/// index × 4 KiB in its process; user GS base points at it while the dispatcher runs.
+///
+/// Written by the kernel: `this`, `comm_id`, `cpu`, `tsc_per_ms`, `trap`, `saved` (at upcalls),
+/// `ring` slots and `ring_tail`, and bits into `pending` (atomically). Written by the dispatcher:
+/// `disabled` (the kernel sets it at every upcall, the dispatcher clears it through
+/// [`call::RESUME`] or by storing 0), `pending` (clearing bits it handled), `upcall_stack`,
+/// `saved` (before RESUME), `ring_head`. The kernel reads every word it uses again each time and
+/// trusts none of them beyond their own dispatcher.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DispatcherPage {
+    /// The page's own user address.
+    pub this: u64,
+    /// Nonzero: do not enter me at an upcall (a critical section of the user-level scheduler).
+    pub disabled: u64,
+    /// Soft-interrupt bits ([`soft`]).
+    pub pending: u64,
+    /// This dispatcher's CommID.
+    pub comm_id: u64,
+    /// The CPU it runs on.
+    pub cpu: u64,
+    /// The stack pointer every upcall starts with: the kernel enters at an entry vector with
+    /// `rsp` = this word (the runtime sets it before it enables upcalls).
+    pub upcall_stack: u64,
+    /// TSC ticks per millisecond of the kernel clock.
+    pub tsc_per_ms: u64,
+    /// The TSC value the kernel clock counts from: now in ns = (rdtsc − boot_tsc) × 10⁶ /
+    /// tsc_per_ms.
+    pub boot_tsc: u64,
+    /// The last TRAP's details.
+    pub trap: TrapInfo,
+    /// The interrupted registers at INTERRUPT, TRAP and PGFLT upcalls; RESUME restores them.
+    pub saved: SavedRegs,
+    /// 1 when the kernel moved a live context (preempted, or blocked in YIELD) into `saved` at
+    /// this upcall; the runtime takes it (to resume it later, e.g. as a thread) and stores 0.
+    pub saved_live: u64,
+    /// Next ring slot the dispatcher will read (it advances this).
+    pub ring_head: u64,
+    /// Next ring slot the kernel will write (it advances this).
+    pub ring_tail: u64,
+    /// The async ring.
+    pub ring: [AsyncMessage; ASYNC_RING_SLOTS],
+}
+
+/// Where dispatcher pages go in every process (dispatcher `i` at `+ i × 4 KiB`).
+pub const DISPATCHER_PAGE_BASE: u64 = 0x0000_7f00_0000_0000;
+
+/// Byte offsets in [`DispatcherPage`], for assembly and for the kernel's atomic accesses.
+pub mod page_offset {
+    use super::DispatcherPage;
+    use core::mem::offset_of;
+    /// `this`.
+    pub const THIS: usize = offset_of!(DispatcherPage, this);
+    /// `disabled`.
+    pub const DISABLED: usize = offset_of!(DispatcherPage, disabled);
+    /// `pending`.
+    pub const PENDING: usize = offset_of!(DispatcherPage, pending);
+    /// `upcall_stack`.
+    pub const UPCALL_STACK: usize = offset_of!(DispatcherPage, upcall_stack);
+    /// `saved`.
+    pub const SAVED: usize = offset_of!(DispatcherPage, saved);
+    /// `saved_live`.
+    pub const SAVED_LIVE: usize = offset_of!(DispatcherPage, saved_live);
+    /// `ring_head`.
+    pub const RING_HEAD: usize = offset_of!(DispatcherPage, ring_head);
+    /// `ring_tail`.
+    pub const RING_TAIL: usize = offset_of!(DispatcherPage, ring_tail);
+    /// `ring`.
+    pub const RING: usize = offset_of!(DispatcherPage, ring);
+}
+
+const _: () = assert!(core::mem::size_of::<DispatcherPage>() <= 4096);
+const _: () = assert!(ASYNC_RING_SLOTS.is_power_of_two());
+
+/// The first entry of a process's first dispatcher, at the ELF entry point: the registers.
+///
+/// `rdi` the process's handle on itself (`k42_kapi::Process`, READ|WRITE|DESTROY), `rsi` its
+/// handle on its memory (`k42_kapi::Memory`, WRITE), `rdx` its CommID, `rcx` and `r8` the two
+/// words its spawner passed, `r9` its dispatcher page, `rsp` the top of an initial stack of
+/// [`INITIAL_STACK_SIZE`] bytes the kernel mapped below [`INITIAL_STACK_TOP`] (with an unmapped
+/// page below it), `rbx rbp r10–r15 rax` 0. A dispatcher added later enters at the `rip` and
+/// `rsp` its adder chose with `rdi` = its dispatcher page and `rsi` = its CommID.
+pub mod first_entry {}
+
+/// Top of the initial stack of a process's first dispatcher.
+pub const INITIAL_STACK_TOP: u64 = 0x0000_7ff0_0000_0000;
+/// Size of that stack (demand-paged).
+pub const INITIAL_STACK_SIZE: u64 = 256 * 1024;
+
+/// Native K42 programs in the initramfs: `/k42/bin/NAME`.
+pub const NATIVE_BIN_DIR: &str = "/k42/bin";
+/// Where native programs are linked (the user linker script's base).
+pub const NATIVE_LOAD_BASE: u64 = 0x40_0000;

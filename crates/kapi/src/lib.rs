@@ -1,0 +1,222 @@
+//! The kernel's object interfaces, declared once with `k42_idl::interface`: the kernel serves
+//! them (`kernel/src/kobj/`) through the generated dispatch — so every kernel object call passes
+//! the same handle-and-rights check as a call on any server's object — and native programs call
+//! them through the generated client stubs over a PPC to [`KERNEL_COMM_ID`]
+//! (`k42_abi::kernel::KERNEL_COMM_ID`).
+//!
+//! These are the kernel's objects beyond its handful of kernel calls (`k42_abi::kernel::call`):
+//! making and starting processes, their memory, their I/O ports, and the bootstrap's authority.
+//! Handles name an entry in the kernel's XObject table for the interface; the kernel keeps the
+//! interface in the handle's index (see [`kernel_handle`]), so one handle word finds its table.
+#![no_std]
+
+use k42_rights::wire::Word;
+use k42_rights::{Badge, XHandle};
+
+pub use k42_abi::kernel::KERNEL_COMM_ID;
+
+/// Why a kernel object call failed (the method's own error word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum KError {
+    /// No such program in the initramfs.
+    NotFound = 1,
+    /// The program is not a valid native ELF executable.
+    BadExecutable = 2,
+    /// Out of memory (frames or kernel heap).
+    NoMemory = 3,
+    /// An argument is out of range.
+    BadArgument = 4,
+    /// A user range is not mapped (or not writable) where the call needs it.
+    BadAddress = 5,
+    /// The object is not in a state that allows the call (starting a started process).
+    WrongState = 6,
+    /// Something already occupies the range or slot.
+    Exists = 7,
+    /// A fixed-size kernel table is full.
+    Full = 8,
+}
+
+/// All errors, for `from_word`.
+const KERRORS: [KError; 8] = [
+    KError::NotFound,
+    KError::BadExecutable,
+    KError::NoMemory,
+    KError::BadArgument,
+    KError::BadAddress,
+    KError::WrongState,
+    KError::Exists,
+    KError::Full,
+];
+
+impl Word for KError {
+    fn to_word(self) -> u64 {
+        self as u64
+    }
+    fn from_word(word: u64) -> Option<Self> {
+        KERRORS.into_iter().find(|e| *e as u64 == word)
+    }
+}
+
+/// `Boot::spawn`'s CPU meaning "the caller's CPU".
+pub const SAME_CPU: u32 = u32::MAX;
+
+/// Interface id of [`Boot`].
+pub const BOOT_INTERFACE: u32 = 1;
+/// Interface id of [`Process`].
+pub const PROCESS_INTERFACE: u32 = 2;
+/// Interface id of [`Memory`].
+pub const MEMORY_INTERFACE: u32 = 3;
+
+/// Bit position of the interface id in a kernel handle's index.
+const TABLE_SHIFT: u32 = 24;
+/// Mask of the slot part of a kernel handle's index.
+const SLOT_MASK: u32 = (1 << TABLE_SHIFT) - 1;
+
+/// A kernel table's handle as the client sees it: the interface id in the index's top bits.
+pub const fn kernel_handle(interface: u32, local: XHandle) -> XHandle {
+    XHandle {
+        index: (interface << TABLE_SHIFT) | (local.index & SLOT_MASK),
+        seq: local.seq,
+    }
+}
+
+/// The `(interface, table-local handle)` a kernel handle names.
+pub const fn split_kernel_handle(handle: XHandle) -> (u32, XHandle) {
+    (
+        handle.index >> TABLE_SHIFT,
+        XHandle {
+            index: handle.index & SLOT_MASK,
+            seq: handle.seq,
+        },
+    )
+}
+
+/// Most slots a kernel table may have (the slot part of a kernel handle).
+pub const KERNEL_TABLE_SLOTS: u32 = SLOT_MASK + 1;
+
+/// Scheduling classes a process may be given (`k42_sched::Class` in the kernel).
+pub mod class {
+    /// System servers: run before any application.
+    pub const SYSTEM: u8 = 0;
+    /// Applications.
+    pub const APPLICATION: u8 = 1;
+}
+
+/// Memory protections for [`Memory`] calls (bits).
+pub mod prot {
+    /// Readable.
+    pub const READ: u8 = 1 << 0;
+    /// Writable.
+    pub const WRITE: u8 = 1 << 1;
+    /// Executable.
+    pub const EXEC: u8 = 1 << 2;
+    /// Every bit.
+    pub const ALL: u8 = READ | WRITE | EXEC;
+}
+
+/// Kernel counters [`Boot::counter`] reads, per CPU.
+pub mod counter {
+    /// Entries into the kernel from user mode (each is one ring transition in, one out).
+    pub const KERNEL_ENTRIES: u32 = 0;
+    /// Upcalls: entries into a dispatcher at one of its entry vectors.
+    pub const UPCALLS: u32 = 1;
+    /// Address-space switches (CR3 loads).
+    pub const SPACE_SWITCHES: u32 = 2;
+    /// TLB flushes other than those a CR3 load implies (single pages and shootdowns).
+    pub const TLB_FLUSHES: u32 = 3;
+    /// Inter-processor interrupts sent.
+    pub const IPIS: u32 = 4;
+    /// PPC calls made.
+    pub const PPC_CALLS: u32 = 5;
+    /// Counters there are.
+    pub const COUNT: u32 = 6;
+}
+
+/// What the kernel tells a process's spawner in an async message when the process ends:
+/// method word `method_word(PROCESS_INTERFACE, EXITED_METHOD)`, handle = the spawner's process
+/// handle, payload `[status, pid, 0]`, badge 0 (the kernel).
+pub const EXITED_METHOD: u32 = 0xffff;
+
+/// The bootstrap's authority: it alone holds a `Boot` object (with CONTROL).
+#[k42_idl::interface(id = 1)]
+pub trait Boot {
+    /// Loads the native program `/k42/bin/NAME` (NAME is the caller's `name_len` bytes at
+    /// `name_addr`) into a new, stopped process of `class`, with one dispatcher on CPU `cpu`
+    /// ([`SAME_CPU`] for the caller's); `arg0` and `arg1` reach its first entry. Returns its
+    /// CommID and the caller's handle on it (all rights).
+    #[rights(CONTROL)]
+    // Six argument words, the most a call carries (`wire::ARG_WORDS`), plus self and the badge.
+    #[allow(clippy::too_many_arguments)]
+    fn spawn(
+        &mut self,
+        caller: Badge,
+        name_addr: u64,
+        name_len: u64,
+        class: u8,
+        arg0: u64,
+        arg1: u64,
+        cpu: u32,
+    ) -> Result<(u64, u64), KError>;
+    /// Ends the run with `status`: the runner's status line, then the debug-exit verdict.
+    #[rights(CONTROL)]
+    fn shutdown(&mut self, caller: Badge, status: u32) -> Result<(), KError>;
+    /// Reads counter `which` ([`counter`]) of CPU `cpu`.
+    #[rights(READ)]
+    fn counter(&self, caller: Badge, which: u32, cpu: u32) -> Result<u64, KError>;
+    /// How many CPUs run dispatchers.
+    #[rights(READ)]
+    fn cpus(&self, caller: Badge) -> Result<u32, KError>;
+    /// Copies the run's argv (`k42_abi::runner::ARGV_PATH`: the program and its arguments,
+    /// each NUL-terminated) into the caller's `len` bytes at `addr`; returns its full length
+    /// (more than `len` means it was cut short).
+    #[rights(READ)]
+    fn argv(&self, caller: Badge, addr: u64, len: u64) -> Result<u64, KError>;
+}
+
+/// A process. Its spawner holds a handle with every right; the process itself holds one with
+/// READ, WRITE and DESTROY (it may log, read its ids and exit, not start itself or grant
+/// itself ports).
+#[k42_idl::interface(id = 2)]
+pub trait Process {
+    /// Starts a stopped process: its first dispatcher enters at RUN.
+    #[rights(CONTROL)]
+    fn start(&mut self, caller: Badge) -> Result<(), KError>;
+    /// Lets the process use I/O ports `first..first+count` from ring 3.
+    #[rights(CONTROL)]
+    fn grant_io_ports(&mut self, caller: Badge, first: u16, count: u16) -> Result<(), KError>;
+    /// Writes `len` bytes at `addr` of the *caller's* memory to the kernel log, as one line
+    /// under the process's name.
+    #[rights(WRITE)]
+    fn log(&mut self, caller: Badge, addr: u64, len: u64) -> Result<(), KError>;
+    /// Ends the process with `status`; its spawner gets an EXITED async message.
+    #[rights(DESTROY)]
+    fn exit(&mut self, caller: Badge, status: u32) -> Result<(), KError>;
+    /// The process id (its badge) and the CommID of its first dispatcher.
+    #[rights(READ)]
+    fn ids(&self, caller: Badge) -> Result<(u64, u64), KError>;
+    /// Adds a dispatcher on CPU `cpu` (at most one per CPU per process) that starts at `rip`
+    /// with stack `rsp` (see `k42_abi::kernel::first_entry`). Returns its CommID.
+    #[rights(CONTROL)]
+    fn add_dispatcher(
+        &mut self,
+        caller: Badge,
+        cpu: u32,
+        rip: u64,
+        rsp: u64,
+    ) -> Result<u64, KError>;
+}
+
+/// A process's address space: anonymous, zero-filled, demand-paged regions.
+#[k42_idl::interface(id = 3)]
+pub trait Memory {
+    /// Maps `len` bytes at `addr` (page aligned, not overlapping a mapping) with `prot`.
+    #[rights(WRITE)]
+    fn map(&mut self, caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError>;
+    /// Unmaps `addr..addr+len`; holes are fine.
+    #[rights(WRITE)]
+    fn unmap(&mut self, caller: Badge, addr: u64, len: u64) -> Result<(), KError>;
+    /// Changes the protection of `addr..addr+len`, which must be wholly mapped.
+    #[rights(WRITE)]
+    fn protect(&mut self, caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError>;
+}

@@ -1,0 +1,188 @@
+//! User mode: the ring-3 side of the machine. Entering and leaving ring 3 (`entry.S`), the
+//! per-CPU block the `syscall` entry finds its stack through (`percpu.rs`), user address spaces
+//! (`space.rs`), the checked copy between kernel and user memory (`copy.rs`) and per-dispatcher
+//! FPU/SSE state (`fpu.rs`).
+//!
+//! The kernel above is event-driven, as K42's and seL4's are: every entry from user mode — a
+//! `syscall`, an interrupt or exception taken in ring 3 — lands on this CPU's entry stack as one
+//! [`UserFrame`] and calls the kernel's handler with it; the handler changes the frame (a result,
+//! or a whole other dispatcher's registers after switching address spaces) and returns, and the
+//! exit path restores whatever the frame then holds. Nothing lives on the entry stack between
+//! entries, so there are no kernel threads and no kernel stacks per dispatcher.
+//!
+//! The hardware crate keeps the exit safe whatever the kernel writes: [`UserFrame::make_safe`]
+//! forces user selectors, a user-mode RFLAGS and a canonical user RIP on every way out.
+
+mod copy;
+mod fpu;
+mod percpu;
+mod space;
+
+use spin::Once;
+use x86_64::structures::gdt::SegmentSelector;
+
+pub use copy::{UserCopyError, UserSlice};
+pub use fpu::FpuState;
+pub(crate) use percpu::init_cpu;
+pub use percpu::{
+    io_permit, read_fs_base, read_user_gs_base, smep_smap, write_fs_base, write_user_gs_base,
+};
+pub use space::{AddressSpace, PageFrame, UserFlags};
+
+use crate::trap::TrapFrame;
+
+core::arch::global_asm!(include_str!("entry.S"));
+
+/// One past the highest user address: user space is the canonical lower half.
+pub const USER_TOP: u64 = 0x0000_8000_0000_0000;
+
+/// The registers of a user context as an entry saved them (the trap frame's layout).
+pub type UserFrame = TrapFrame;
+
+/// The `vector` a `syscall` entry records, above every hardware vector.
+pub const SYSCALL_VECTOR: u64 = 0x100;
+
+/// User code selector (GDT slot 4, RPL 3); `entry.S` has the same number.
+pub const USER_CS: u64 = 0x23;
+/// User data/stack selector (GDT slot 3, RPL 3); `entry.S` has the same number.
+pub const USER_SS: u64 = 0x1b;
+/// Kernel code selector.
+const KERNEL_CS: u16 = 0x08;
+/// Kernel data selector.
+const KERNEL_SS: u16 = 0x10;
+
+/// RFLAGS bits a user context may choose: the arithmetic flags, the direction flag and the
+/// alignment-check flag. IOPL, NT, TF, VM and the rest are the kernel's.
+const USER_RFLAGS_MASK: u64 = 0x0000_0cd5 | (1 << 18);
+/// RFLAGS bits every user context runs with: IF (interrupts on) and the always-one bit 1.
+const USER_RFLAGS_SET: u64 = (1 << 9) | (1 << 1);
+
+/// Where the kernel handles every entry from user mode.
+pub type UserEntryHandler = fn(&mut UserFrame);
+
+static HANDLER: Once<UserEntryHandler> = Once::new();
+
+/// Sets the handler of entries from user mode (once; later calls are ignored).
+pub fn set_entry_handler(h: UserEntryHandler) {
+    HANDLER.call_once(|| h);
+}
+
+/// Checks that `cpu::init_cpu` built the GDT in the order `sysret` and `entry.S` assume.
+pub(crate) fn check_selectors(
+    code: SegmentSelector,
+    data: SegmentSelector,
+    user_data: SegmentSelector,
+    user_code: SegmentSelector,
+) {
+    assert_eq!(code.0, KERNEL_CS);
+    assert_eq!(data.0, KERNEL_SS);
+    assert_eq!(u64::from(user_data.0), USER_SS);
+    assert_eq!(u64::from(user_code.0), USER_CS);
+}
+
+impl UserFrame {
+    /// A frame that starts user code at `rip` with stack `rsp` and every other register zero.
+    pub const fn new_user(rip: u64, rsp: u64) -> Self {
+        Self {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            r11: 0,
+            r10: 0,
+            r9: 0,
+            r8: 0,
+            rbp: 0,
+            rdi: 0,
+            rsi: 0,
+            rdx: 0,
+            rcx: 0,
+            rbx: 0,
+            rax: 0,
+            vector: 0,
+            error_code: 0,
+            rip,
+            cs: USER_CS,
+            rflags: USER_RFLAGS_SET,
+            rsp,
+            ss: USER_SS,
+        }
+    }
+
+    /// Whether this frame was saved by an entry from user mode.
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+
+    /// Forces the frame into one the exit path can restore without leaving ring 3's rules: user
+    /// selectors, a user-mode RFLAGS, and a RIP in user space (a non-canonical or kernel RIP
+    /// becomes 0, so the context faults in ring 3, where the kernel sees it as a user fault,
+    /// instead of `sysret`/`iret` faulting in ring 0).
+    pub fn make_safe(&mut self) {
+        self.cs = USER_CS;
+        self.ss = USER_SS;
+        self.rflags = (self.rflags & USER_RFLAGS_MASK) | USER_RFLAGS_SET;
+        if self.rip >= USER_TOP {
+            self.rip = 0;
+        }
+    }
+
+    /// Makes the exit take the fast `sysret` path: it clobbers RCX and R11 with RIP and RFLAGS,
+    /// as a `syscall` return does anyway. Call only where RCX and R11 are not part of the state
+    /// being restored.
+    pub fn clobber_for_sysret(&mut self) {
+        self.make_safe();
+        self.rcx = self.rip;
+        self.r11 = self.rflags;
+    }
+}
+
+/// Called by `entry.S` for every entry from ring 3.
+#[unsafe(no_mangle)]
+extern "C" fn hal_user_entry(frame: &mut UserFrame) {
+    let vector = frame.vector;
+    let is_fatal = [
+        crate::trap::DOUBLE_FAULT,
+        crate::trap::NMI,
+        crate::trap::MACHINE_CHECK,
+    ]
+    .iter()
+    .any(|&v| u64::from(v) == vector);
+    if is_fatal {
+        crate::trap::fatal(frame);
+    }
+    if vector == u64::from(crate::trap::SPURIOUS_VECTOR) {
+        frame.make_safe();
+        return;
+    }
+    if (u64::from(crate::trap::EXCEPTION_COUNT)..SYSCALL_VECTOR).contains(&vector) {
+        // A device interrupt: acknowledge it first; the kernel runs with interrupts off, so
+        // the next one cannot arrive before the handler is done.
+        crate::apic::end_of_interrupt();
+    }
+    match HANDLER.get() {
+        Some(h) => h(frame),
+        None => crate::trap::fatal(frame),
+    }
+    frame.make_safe();
+}
+
+/// Leaves the kernel for user mode on this CPU with `frame`'s registers, for the first entry
+/// into ring 3 on a CPU (later exits return from `hal_user_entry`). The caller's stack is
+/// abandoned.
+pub fn enter(frame: &UserFrame) -> ! {
+    let mut frame = *frame;
+    frame.make_safe();
+    let slot = percpu::entry_top() - core::mem::size_of::<UserFrame>() as u64;
+    unsafe extern "C" {
+        fn hal_user_enter_frame(frame: u64) -> !;
+    }
+    // SAFETY: `slot` is the top of this CPU's entry stack, mapped and unused while the kernel
+    // runs anywhere else (the caller is not on it: entries from user mode are the only users,
+    // and this is the first exit); the frame was made safe above, so `hal_user_exit` leaves
+    // for ring 3 with user selectors and a user RIP.
+    unsafe {
+        core::ptr::write(slot as *mut UserFrame, frame);
+        hal_user_enter_frame(slot)
+    }
+}

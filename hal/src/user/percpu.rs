@@ -1,0 +1,158 @@
+//! This CPU's block for the `syscall` entry (reached through GS in ring 0: the entry stack's
+//! top and a scratch slot for the user RSP), and the model-specific registers that make
+//! `syscall`/`sysret` work: EFER.SCE, STAR, LSTAR, SFMASK. Also the CPU features user mode needs
+//! on: SSE state (CR4.OSFXSR) and, where the CPU has them, SMEP and SMAP — the kernel never
+//! touches user addresses directly (`copy.rs` goes through the direct map), so SMAP costs nothing.
+
+use alloc::boxed::Box;
+
+use x86_64::PrivilegeLevel;
+use x86_64::VirtAddr;
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+use x86_64::registers::model_specific::{
+    Efer, EferFlags, FsBase, GsBase, KernelGsBase, LStar, SFMask, Star,
+};
+use x86_64::registers::rflags::RFlags;
+use x86_64::structures::gdt::SegmentSelector;
+
+use super::{KERNEL_CS, KERNEL_SS, USER_CS, USER_SS};
+use crate::paging::KernelStack;
+
+/// The per-CPU block `entry.S` reads through GS; offsets are fixed there.
+#[repr(C)]
+struct CpuLocal {
+    /// Its own address, for Rust code that wants the block.
+    this: u64,
+    /// Top of this CPU's entry stack (`CPU_ENTRY_TOP` in entry.S).
+    entry_top: u64,
+    /// The user RSP while the `syscall` entry switches stacks (`CPU_USER_RSP`).
+    user_rsp: u64,
+    /// This CPU's I/O permission bitmap (`cpu::IOMAP_BYTES` bytes behind its TSS).
+    iomap: *mut u8,
+}
+
+/// CPUID leaf 7 EBX bits.
+const CPUID_SMEP: u32 = 1 << 7;
+const CPUID_SMAP: u32 = 1 << 20;
+
+/// Sets up this CPU for user mode; `entry` is the stack entries from ring 3 land on.
+pub(crate) fn init_cpu(entry: KernelStack, iomap: *mut u8) {
+    let block: &'static mut CpuLocal = Box::leak(Box::new(CpuLocal {
+        this: 0,
+        entry_top: entry.top,
+        user_rsp: 0,
+        iomap,
+    }));
+    block.this = core::ptr::from_mut(block) as u64;
+    GsBase::write(VirtAddr::new(block.this));
+    KernelGsBase::write(VirtAddr::zero());
+    unsafe extern "C" {
+        fn hal_syscall_entry();
+    }
+    LStar::write(VirtAddr::new(hal_syscall_entry as *const () as u64));
+    // Interrupts stay off in the kernel; TF, DF, AC and NT never leak in from user mode.
+    SFMask::write(
+        RFlags::INTERRUPT_FLAG
+            | RFlags::TRAP_FLAG
+            | RFlags::DIRECTION_FLAG
+            | RFlags::ALIGNMENT_CHECK
+            | RFlags::NESTED_TASK,
+    );
+    Star::write(
+        SegmentSelector(USER_CS as u16),
+        SegmentSelector(USER_SS as u16),
+        SegmentSelector::new(KERNEL_CS >> 3, PrivilegeLevel::Ring0),
+        SegmentSelector::new(KERNEL_SS >> 3, PrivilegeLevel::Ring0),
+    )
+    .expect("the GDT layout check_selectors verified suits STAR");
+    // SAFETY: turning on `syscall` and no-execute changes nothing for code that does not use
+    // them, and the kernel's page tables already rely on NXE (set by the trampoline).
+    unsafe {
+        Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS | EferFlags::NO_EXECUTE_ENABLE))
+    };
+    // SAFETY: EM off and MP on let SSE instructions run; OSFXSR/OSXMMEXCPT say the kernel saves
+    // that state (`fpu.rs`, per dispatcher). The kernel itself is built soft-float and never
+    // touches it.
+    unsafe {
+        Cr0::update(|f| {
+            f.remove(Cr0Flags::EMULATE_COPROCESSOR);
+            f.insert(Cr0Flags::MONITOR_COPROCESSOR);
+        });
+        Cr4::update(|f| f.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE));
+    }
+    let features = core::arch::x86_64::__cpuid_count(7, 0).ebx;
+    let mut protect = Cr4Flags::empty();
+    if features & CPUID_SMEP != 0 {
+        protect |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
+    }
+    if features & CPUID_SMAP != 0 {
+        protect |= Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION;
+    }
+    // SAFETY: ring 0 never executes from or reads/writes user pages: kernel code is in the
+    // upper half, and user memory is copied through the direct map (`copy.rs`).
+    unsafe { Cr4::update(|f| f.insert(protect)) };
+}
+
+/// Whether SMEP and SMAP are on on this CPU.
+pub fn smep_smap() -> (bool, bool) {
+    let cr4 = Cr4::read();
+    (
+        cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION),
+        cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION),
+    )
+}
+
+fn local() -> *const CpuLocal {
+    let block = GsBase::read().as_u64();
+    assert!(block != 0, "user::init_cpu has not run on this CPU");
+    block as *const CpuLocal
+}
+
+/// Top of this CPU's entry stack.
+pub(crate) fn entry_top() -> u64 {
+    // SAFETY: GS base in ring 0 is this CPU's leaked `CpuLocal`, set by `init_cpu` and never
+    // freed; `entry_top` is written once before and only read after.
+    unsafe { (*local()).entry_top }
+}
+
+/// Allows (or denies again) ring-3 access to I/O ports `first..first+count` on this CPU, for
+/// the dispatcher about to run (the kernel denies the previous one's ports first).
+pub fn io_permit(first: u16, count: u16, allow: bool) {
+    // SAFETY: as in `entry_top`; `iomap` points at this CPU's bitmap, which only this CPU
+    // writes, with interrupts off (the kernel runs so), and the CPU reads only on port access
+    // from ring 3, which cannot happen while the kernel runs here.
+    let iomap = unsafe { (*local()).iomap };
+    for port in u32::from(first)..(u32::from(first) + u32::from(count)).min(1 << 16) {
+        let (byte, bit) = ((port / 8) as usize, port % 8);
+        // SAFETY: `byte` < IOMAP_BYTES because `port` < 65536.
+        unsafe {
+            let b = iomap.add(byte);
+            if allow {
+                *b &= !(1 << bit);
+            } else {
+                *b |= 1 << bit;
+            }
+        }
+    }
+}
+
+/// The FS base user code runs with (thread-local storage), saved per dispatcher by the kernel.
+pub fn read_fs_base() -> u64 {
+    FsBase::read().as_u64()
+}
+
+/// Sets the FS base user code runs with; a non-canonical value is refused with `false`.
+pub fn write_fs_base(base: u64) -> bool {
+    VirtAddr::try_new(base).map(FsBase::write).is_ok()
+}
+
+/// The GS base user code runs with: while in ring 0 it waits in KERNEL_GS_BASE for `swapgs`.
+pub fn read_user_gs_base() -> u64 {
+    KernelGsBase::read().as_u64()
+}
+
+/// Sets the GS base user code will run with (K42 native code points it at its dispatcher); a
+/// non-canonical value is refused with `false`.
+pub fn write_user_gs_base(base: u64) -> bool {
+    VirtAddr::try_new(base).map(KernelGsBase::write).is_ok()
+}

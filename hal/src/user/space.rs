@@ -1,0 +1,332 @@
+//! User address spaces (the HAT's hardware half) and the frames mapped into them.
+//!
+//! An [`AddressSpace`] is a PML4 whose upper half is the kernel's (the same PDPT entries, shared
+//! by every space — `paging::init` creates every upper-half PML4 entry up front so later kernel
+//! mappings appear everywhere) and whose lower half holds one process's user mappings, changed
+//! only through this module's checked calls. The kernel's memory objects decide what is mapped;
+//! the page tables are a cache of that (DESIGN §2.5), so tearing a space down frees only its
+//! page-table frames, never the frames it mapped.
+//!
+//! A [`PageFrame`] is a frame the kernel owns and may read and write through the direct map; it
+//! is the only kind of frame the kernel can put into a user space. The kernel must unmap a frame
+//! from every space before freeing it (the memory objects' job); this module cannot see that.
+
+use core::sync::atomic::AtomicU64;
+
+use k42_frames::FrameAllocator as Frames;
+use x86_64::PhysAddr;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
+
+use super::USER_TOP;
+use crate::layout::{self, PAGE_SIZE};
+use crate::paging::MapError;
+
+/// PML4 entries of the lower (user) half.
+const USER_PML4_ENTRIES: usize = 256;
+/// Entries in one page table.
+const ENTRIES: usize = 512;
+/// Bits of a virtual address each level's index is shifted by, from the PML4 down.
+const LEVEL_SHIFTS: [u32; 4] = [39, 30, 21, 12];
+/// Mask of one 9-bit table index.
+const INDEX_MASK: u64 = 0x1ff;
+
+/// A frame the kernel owns: zeroed when allocated, read and written through the direct map,
+/// mappable into user spaces. Not `Clone`: one owner frees it.
+#[derive(Debug)]
+pub struct PageFrame {
+    paddr: u64,
+}
+
+impl PageFrame {
+    /// A fresh zeroed frame, or `None` when memory is exhausted.
+    pub fn alloc(frames: &mut Frames<'_>) -> Option<Self> {
+        let paddr = frames.alloc()?;
+        crate::phys::zero_frame(paddr);
+        Some(Self { paddr })
+    }
+
+    /// Its physical address.
+    pub fn paddr(&self) -> u64 {
+        self.paddr
+    }
+
+    fn ptr(&self, offset: usize, len: usize) -> *mut u8 {
+        let end = offset.checked_add(len);
+        assert!(
+            end.is_some_and(|e| e as u64 <= PAGE_SIZE),
+            "page frame access {offset:#x}+{len:#x} outside the page"
+        );
+        (layout::phys_to_virt(self.paddr) + offset as u64) as *mut u8
+    }
+
+    /// Copies `bytes` into the frame at `offset` (panics past the end: a kernel bug).
+    pub fn write(&self, offset: usize, bytes: &[u8]) {
+        let dst = self.ptr(offset, bytes.len());
+        // SAFETY: `dst..dst+len` lies in this owned frame's direct-map window (checked by
+        // `ptr`); no Rust reference to frame memory exists (user code may write it concurrently,
+        // which only changes which bytes the kernel sees).
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
+    }
+
+    /// Copies from the frame at `offset` into `buf` (panics past the end: a kernel bug).
+    pub fn read(&self, offset: usize, buf: &mut [u8]) {
+        let src = self.ptr(offset, buf.len());
+        // SAFETY: as in `write`.
+        unsafe { core::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+    }
+
+    /// Copies all of `other` into this frame (a copy-on-write copy).
+    pub fn copy_from(&self, other: &PageFrame) {
+        let (dst, src) = (
+            self.ptr(0, PAGE_SIZE as usize),
+            other.ptr(0, PAGE_SIZE as usize),
+        );
+        // SAFETY: two distinct owned frames (distinct owners, so distinct addresses), whole pages.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst, PAGE_SIZE as usize) };
+    }
+
+    /// The 8-byte word at `offset` (8-aligned) as an atomic, for fields shared with user code
+    /// (a dispatcher's disabled flag and soft-interrupt bits).
+    pub fn atomic(&self, offset: usize) -> &AtomicU64 {
+        assert!(
+            offset.is_multiple_of(8),
+            "unaligned atomic word at {offset:#x}"
+        );
+        let ptr = self.ptr(offset, 8) as *mut u64;
+        // SAFETY: aligned, inside the owned frame, valid for as long as `self` (the frame is
+        // freed only by consuming `self`); every kernel access to shared words is atomic, and
+        // user code's accesses are outside the Rust memory model.
+        unsafe { AtomicU64::from_ptr(ptr) }
+    }
+
+    /// Returns the frame to the allocator. It must be mapped in no user space any more.
+    pub fn free(self, frames: &mut Frames<'_>) {
+        frames
+            .free(self.paddr)
+            .expect("a PageFrame is allocated exactly once and freed by its one owner");
+    }
+}
+
+/// How a user page may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserFlags {
+    /// Writes allowed.
+    pub writable: bool,
+    /// Instruction fetch allowed.
+    pub executable: bool,
+}
+
+impl UserFlags {
+    fn bits(self) -> F {
+        let mut f = F::PRESENT | F::USER_ACCESSIBLE;
+        if self.writable {
+            f |= F::WRITABLE;
+        }
+        if !self.executable {
+            f |= F::NO_EXECUTE;
+        }
+        f
+    }
+
+    fn of(entry: F) -> Self {
+        Self {
+            writable: entry.contains(F::WRITABLE),
+            executable: !entry.contains(F::NO_EXECUTE),
+        }
+    }
+}
+
+/// One process's page tables: the kernel's upper half plus its own lower half.
+#[derive(Debug)]
+pub struct AddressSpace {
+    root: u64,
+}
+
+fn table(paddr: u64) -> *mut PageTable {
+    layout::phys_to_virt(paddr) as *mut PageTable
+}
+
+fn index(virt: u64, level: usize) -> usize {
+    ((virt >> LEVEL_SHIFTS[level]) & INDEX_MASK) as usize
+}
+
+fn check_user_page(virt: u64) -> Result<(), MapError> {
+    if virt >= USER_TOP {
+        return Err(MapError::NotAllowed(virt));
+    }
+    if !virt.is_multiple_of(PAGE_SIZE) {
+        return Err(MapError::Unaligned(virt));
+    }
+    Ok(())
+}
+
+impl AddressSpace {
+    /// A space with no user mappings.
+    pub fn new(frames: &mut Frames<'_>) -> Result<Self, MapError> {
+        let root = frames.alloc().ok_or(MapError::OutOfFrames)?;
+        crate::phys::zero_frame(root);
+        let kernel = crate::paging::kernel_root();
+        // SAFETY: both roots are page tables in the direct map; the new one is exclusively ours
+        // and the kernel's upper-half entries are never changed after `paging::init`.
+        unsafe {
+            let (new, kernel) = (&mut *table(root), &*table(kernel));
+            for i in USER_PML4_ENTRIES..ENTRIES {
+                new[i] = kernel[i].clone();
+            }
+        }
+        Ok(Self { root })
+    }
+
+    /// Physical address of the PML4 (for counters and logs).
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Whether this space is the one loaded on this CPU.
+    pub fn is_active(&self) -> bool {
+        Cr3::read().0.start_address().as_u64() == self.root
+    }
+
+    /// Loads this space on this CPU (which flushes its non-global TLB entries).
+    pub fn activate(&self) {
+        if self.is_active() {
+            return;
+        }
+        // SAFETY: the upper half is the kernel's own, so the kernel keeps running unchanged.
+        unsafe {
+            Cr3::write(
+                PhysFrame::containing_address(PhysAddr::new(self.root)),
+                Cr3Flags::empty(),
+            )
+        };
+    }
+
+    /// The leaf entry for `virt`, creating intermediate tables when `frames` is given.
+    fn leaf(
+        &mut self,
+        virt: u64,
+        mut frames: Option<&mut Frames<'_>>,
+    ) -> Result<*mut x86_64::structures::paging::page_table::PageTableEntry, MapError> {
+        let mut paddr = self.root;
+        for level in 0..3 {
+            // SAFETY: `paddr` is one of this space's page tables (the root, or a table an upper
+            // entry points at, which only this module creates), mapped in the direct map;
+            // `&mut self` makes this the only access.
+            let entry = unsafe { &mut (&mut *table(paddr))[index(virt, level)] };
+            if entry.is_unused() {
+                let Some(frames) = frames.as_deref_mut() else {
+                    return Err(MapError::NotMapped(virt));
+                };
+                let new = frames.alloc().ok_or(MapError::OutOfFrames)?;
+                crate::phys::zero_frame(new);
+                entry.set_addr(
+                    PhysAddr::new(new),
+                    F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE,
+                );
+            }
+            paddr = entry.addr().as_u64();
+        }
+        // SAFETY: as above, for the last-level table.
+        Ok(unsafe { &raw mut (&mut *table(paddr))[index(virt, 3)] })
+    }
+
+    /// Maps `frame` at user address `virt`.
+    pub fn map(
+        &mut self,
+        virt: u64,
+        frame: &PageFrame,
+        flags: UserFlags,
+        frames: &mut Frames<'_>,
+    ) -> Result<(), MapError> {
+        check_user_page(virt)?;
+        let entry = self.leaf(virt, Some(frames))?;
+        // SAFETY: `leaf` returned an entry of this space's last-level table; `&mut self`.
+        let entry = unsafe { &mut *entry };
+        if !entry.is_unused() {
+            return Err(MapError::AlreadyMapped(virt));
+        }
+        entry.set_addr(PhysAddr::new(frame.paddr()), flags.bits());
+        Ok(())
+    }
+
+    /// Unmaps the page at `virt` and returns the physical address that was mapped there. Only
+    /// this CPU's TLB is flushed; other CPUs running this space need a shootdown.
+    pub fn unmap(&mut self, virt: u64) -> Result<u64, MapError> {
+        check_user_page(virt)?;
+        let entry = self.leaf(virt, None)?;
+        // SAFETY: as in `map`.
+        let entry = unsafe { &mut *entry };
+        if entry.is_unused() {
+            return Err(MapError::NotMapped(virt));
+        }
+        let paddr = entry.addr().as_u64();
+        entry.set_unused();
+        self.flush(virt);
+        Ok(paddr)
+    }
+
+    /// Changes how the page at `virt` may be used (this CPU's TLB flushed, as for `unmap`).
+    pub fn protect(&mut self, virt: u64, flags: UserFlags) -> Result<(), MapError> {
+        check_user_page(virt)?;
+        let entry = self.leaf(virt, None)?;
+        // SAFETY: as in `map`.
+        let entry = unsafe { &mut *entry };
+        if entry.is_unused() {
+            return Err(MapError::NotMapped(virt));
+        }
+        entry.set_flags(flags.bits());
+        self.flush(virt);
+        Ok(())
+    }
+
+    fn flush(&self, virt: u64) {
+        if self.is_active() {
+            x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(virt));
+        }
+    }
+
+    /// The physical address and flags of the page mapped at user address `virt`, if any.
+    pub fn lookup(&self, virt: u64) -> Option<(u64, UserFlags)> {
+        if virt >= USER_TOP {
+            return None;
+        }
+        let mut paddr = self.root;
+        for level in 0..4 {
+            // SAFETY: as in `leaf`, read-only; callers that change the space hold `&mut self`.
+            let entry = unsafe { &(&*table(paddr))[index(virt, level)] };
+            if entry.is_unused() {
+                return None;
+            }
+            if level == 3 {
+                return Some((entry.addr().as_u64(), UserFlags::of(entry.flags())));
+            }
+            paddr = entry.addr().as_u64();
+        }
+        None
+    }
+
+    /// Frees the space's page tables (not the frames it maps: their memory objects own them).
+    /// It must not be loaded on any CPU.
+    pub fn destroy(self, frames: &mut Frames<'_>) {
+        assert!(
+            !self.is_active(),
+            "destroying the address space this CPU runs"
+        );
+        fn free_level(paddr: u64, level: usize, limit: usize, frames: &mut Frames<'_>) {
+            if level < 3 {
+                for i in 0..limit {
+                    // SAFETY: a table of this space, which is being destroyed and used by no one.
+                    let entry = unsafe { &(&*table(paddr))[i] };
+                    if !entry.is_unused() {
+                        free_level(entry.addr().as_u64(), level + 1, ENTRIES, frames);
+                    }
+                }
+            }
+            frames
+                .free(paddr)
+                .expect("page-table frames of a space are freed once, when it is destroyed");
+        }
+        free_level(self.root, 0, USER_PML4_ENTRIES, frames);
+    }
+}

@@ -1,0 +1,147 @@
+//! Per-CPU kernel state: each CPU's scheduler policy, the dispatchers it runs (it alone runs
+//! them, so their kernel-side state is this CPU's), which one holds the CPU now, its mailbox for
+//! work other CPUs hand it, and its counters.
+//!
+//! No global lock (DESIGN §2.8): a CPU's state is locked by that CPU on every entry from user
+//! mode, and by nobody else; other CPUs only push into its mailbox (a separate short lock) and
+//! send the wake-up IPI. The kernel runs with interrupts off, so the lock is never contended by
+//! this CPU itself, and it is dropped while the CPU idles.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use k42_kapi::counter;
+use k42_sched::{Config, Scheduler};
+use spin::{Mutex, Once};
+
+use crate::dispatcher::Dispatcher;
+
+/// Most dispatchers one CPU holds.
+pub const MAX_DISPATCHERS: usize = 256;
+
+/// What another CPU (or this one, from outside its entry path) asks of a CPU.
+pub enum Mail {
+    /// A new dispatcher for this CPU, blocked until woken.
+    Add(Box<Dispatcher>),
+    /// Soft-interrupt bits were set in this dispatcher's page: wake it if it sleeps.
+    Wake(u64),
+    /// Its process was started: let this stopped dispatcher run.
+    Start(u64),
+    /// Remove every dispatcher of this process (it exited).
+    Kill(u64),
+    /// A PPC from a dispatcher on another CPU (the slow path, `kcall/ppc.rs`).
+    Call(crate::kcall::ppc::RemoteCall),
+    /// The reply to a PPC one of this CPU's dispatchers made to another CPU.
+    Reply(crate::kcall::ppc::RemoteReply),
+}
+
+/// One CPU's kernel state, locked only by that CPU.
+pub struct Cpu {
+    /// Index of this CPU (order of the MADT).
+    pub index: usize,
+    /// The scheduling policy (`k42-sched`), by dispatcher CommID.
+    pub sched: Scheduler<MAX_DISPATCHERS>,
+    /// The dispatchers this CPU runs, by CommID.
+    pub dispatchers: BTreeMap<u64, Dispatcher>,
+    /// The dispatcher whose registers the CPU holds (in the entry frame) right now.
+    pub running: Option<u64>,
+    /// I/O port ranges open in this CPU's TSS bitmap (the running process's grants).
+    pub io_open: Vec<(u16, u16)>,
+}
+
+/// A CPU: its state, its mailbox and its counters.
+pub struct Slot {
+    /// Its index (order of the MADT).
+    pub index: usize,
+    /// Its local APIC id.
+    pub apic_id: u32,
+    /// Its kernel state.
+    pub state: Mutex<Cpu>,
+    /// Work other CPUs handed it.
+    pub mailbox: Mutex<Vec<Mail>>,
+    /// The kernel object call in progress on this CPU (`kobj`).
+    pub call: Mutex<crate::kobj::CallCx>,
+    counters: [AtomicU64; counter::COUNT as usize],
+}
+
+static CPUS: Once<Vec<Slot>> = Once::new();
+
+/// Creates the state of every CPU the MADT listed (before any starts running dispatchers).
+pub fn init(apic_ids: &[u32]) {
+    CPUS.call_once(|| {
+        apic_ids
+            .iter()
+            .enumerate()
+            .map(|(index, &apic_id)| Slot {
+                index,
+                apic_id,
+                state: Mutex::new(Cpu {
+                    index,
+                    sched: Scheduler::new(Config::default()),
+                    dispatchers: BTreeMap::new(),
+                    running: None,
+                    io_open: Vec::new(),
+                }),
+                mailbox: Mutex::new(Vec::new()),
+                call: Mutex::new(crate::kobj::CallCx {
+                    comm: 0,
+                    effects: Vec::new(),
+                }),
+                counters: [const { AtomicU64::new(0) }; counter::COUNT as usize],
+            })
+            .collect()
+    });
+}
+
+fn all() -> &'static [Slot] {
+    CPUS.get().expect("cpu::init ran at boot")
+}
+
+/// How many CPUs there are.
+pub fn count() -> usize {
+    all().len()
+}
+
+/// CPU `index`, if it exists.
+pub fn get(index: usize) -> Option<&'static Slot> {
+    all().get(index)
+}
+
+/// The CPU this code runs on.
+pub fn this() -> &'static Slot {
+    let apic_id = k42_hal::apic::cpu_id();
+    all()
+        .iter()
+        .find(|s| s.apic_id == apic_id)
+        .expect("every running CPU is listed in the MADT")
+}
+
+impl Slot {
+    /// Adds one to counter `which` (`k42_kapi::counter`).
+    pub fn count(&self, which: u32) {
+        self.counters[which as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counter `which`, if it exists.
+    pub fn counter(&self, which: u32) -> Option<u64> {
+        self.counters
+            .get(which as usize)
+            .map(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Hands `mail` to this CPU and, if it is another CPU, interrupts it so it looks.
+    pub fn post(&self, mail: Mail) {
+        self.mailbox.lock().push(mail);
+        if self.apic_id != k42_hal::apic::cpu_id() {
+            this().count(counter::IPIS);
+            k42_hal::apic::send_fixed(self.apic_id, k42_hal::trap::WAKE_VECTOR);
+        }
+    }
+}
+
+/// Nanoseconds since boot on the kernel clock.
+pub fn now() -> u64 {
+    k42_hal::time::uptime_ns()
+}

@@ -1,0 +1,317 @@
+//! Dispatchers: what the kernel schedules (DESIGN §2.4). A process has one or more; each lives
+//! on one CPU, which alone runs it, and shares one page with the kernel (`k42_abi::kernel::
+//! DispatcherPage`: disabled flag, soft-interrupt bits, save area, async ring).
+//!
+//! Two halves: [`Shared`] is what any CPU may touch (the page — through atomics and the ring
+//! lock — and the names), found through the CommID registry; [`Dispatcher`] is the CPU-owned
+//! rest (registers, run state, entry vector, PPC links), kept in that CPU's `cpu::Cpu`.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use k42_abi::kernel::{
+    ASYNC_PAYLOAD_WORDS, ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, ENTRY_COUNT, SavedRegs,
+    Status, TrapInfo, page_offset, soft,
+};
+use k42_hal::user::{FpuState, PageFrame, UserFrame};
+use k42_sched::Class;
+use spin::{Mutex, RwLock};
+
+use crate::process::Process;
+
+/// Bytes of one word in the page.
+const WORD: usize = 8;
+
+/// The part of a dispatcher every CPU may reach.
+pub struct Shared {
+    /// Its CommID.
+    pub comm: u64,
+    /// The CPU that runs it.
+    pub cpu: usize,
+    /// Its process.
+    pub process: Arc<Process>,
+    /// The page it shares with the kernel (mapped at `page_addr` in its process); `None` only
+    /// while being dropped.
+    page: Option<PageFrame>,
+    /// Where the page is mapped in the process.
+    pub page_addr: u64,
+    /// Serializes producers of the async ring (senders on any CPU).
+    ring: Mutex<()>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The page may be unmapped from the process already (it exited) or never was; either
+        // way nothing maps it once the last reference goes.
+        if let Some(page) = self.page.take() {
+            crate::mm::with_frames(|f| page.free(f));
+        }
+    }
+}
+
+impl Shared {
+    /// A dispatcher's shared half, with its page initialized.
+    pub fn new(
+        comm: u64,
+        cpu: usize,
+        process: Arc<Process>,
+        page: PageFrame,
+        page_addr: u64,
+    ) -> Self {
+        let s = Self {
+            comm,
+            cpu,
+            process,
+            page: Some(page),
+            page_addr,
+            ring: Mutex::new(()),
+        };
+        s.store(page_offset::THIS, page_addr);
+        s.store(core::mem::offset_of!(DispatcherPage, comm_id), comm);
+        s.store(core::mem::offset_of!(DispatcherPage, cpu), cpu as u64);
+        s.store(
+            core::mem::offset_of!(DispatcherPage, tsc_per_ms),
+            k42_hal::time::tsc_per_ms(),
+        );
+        s.store(
+            core::mem::offset_of!(DispatcherPage, boot_tsc),
+            k42_hal::time::boot_tsc(),
+        );
+        s
+    }
+
+    /// The page frame (to map it).
+    pub fn page(&self) -> &PageFrame {
+        self.page
+            .as_ref()
+            .expect("the page lives as long as the dispatcher")
+    }
+
+    /// The badge of calls from this dispatcher: its process id.
+    pub fn badge(&self) -> u64 {
+        self.process.pid
+    }
+
+    fn load(&self, offset: usize) -> u64 {
+        self.page().atomic(offset).load(Ordering::Acquire)
+    }
+
+    fn store(&self, offset: usize, value: u64) {
+        self.page().atomic(offset).store(value, Ordering::Release);
+    }
+
+    /// Whether the dispatcher asked not to be entered at upcalls.
+    pub fn disabled(&self) -> bool {
+        self.load(page_offset::DISABLED) != 0
+    }
+
+    /// Sets or clears the disabled flag.
+    pub fn set_disabled(&self, disabled: bool) {
+        self.store(page_offset::DISABLED, u64::from(disabled));
+    }
+
+    /// The pending soft-interrupt bits.
+    pub fn pending(&self) -> u64 {
+        self.load(page_offset::PENDING)
+    }
+
+    /// Posts soft-interrupt `bits` (the caller then wakes the dispatcher on its CPU).
+    pub fn post(&self, bits: u64) {
+        self.page()
+            .atomic(page_offset::PENDING)
+            .fetch_or(bits, Ordering::AcqRel);
+    }
+
+    /// The stack pointer upcalls start with.
+    pub fn upcall_stack(&self) -> u64 {
+        self.load(page_offset::UPCALL_STACK)
+    }
+
+    /// Puts `frame` in the save area (and marks it live), for an upcall that interrupts it.
+    pub fn save_context(&self, frame: &UserFrame) {
+        let words = saved_words(frame);
+        for (i, w) in words.iter().enumerate() {
+            self.store(page_offset::SAVED + i * WORD, *w);
+        }
+        self.store(page_offset::SAVED_LIVE, 1);
+    }
+
+    /// The registers in the save area, for RESUME (`make_safe` applies on the way out).
+    pub fn saved_context(&self) -> UserFrame {
+        let mut words = [0u64; SAVED_WORDS];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = self.load(page_offset::SAVED + i * WORD);
+        }
+        frame_of_saved(&words)
+    }
+
+    /// Records what a TRAP upcall reports.
+    pub fn set_trap(&self, info: TrapInfo) {
+        let base = core::mem::offset_of!(DispatcherPage, trap);
+        self.store(base, info.vector);
+        self.store(base + WORD, info.error_code);
+        self.store(base + 2 * WORD, info.address);
+    }
+
+    /// Appends `msg` to the async ring and posts ASYNC; `Full` leaves everything unchanged.
+    pub fn push_async(&self, msg: &AsyncMessage) -> Result<(), Status> {
+        let _producers = self.ring.lock();
+        let tail = self.load(page_offset::RING_TAIL);
+        let head = self.load(page_offset::RING_HEAD);
+        // The head is the dispatcher's to write; a value it corrupted reads as a full ring.
+        if tail.wrapping_sub(head) >= ASYNC_RING_SLOTS as u64 {
+            return Err(Status::Full);
+        }
+        let slot = page_offset::RING
+            + (tail as usize % ASYNC_RING_SLOTS) * core::mem::size_of::<AsyncMessage>();
+        let mut words = [0u64; 3 + ASYNC_PAYLOAD_WORDS];
+        words[0] = msg.badge;
+        words[1] = msg.handle;
+        words[2] = msg.method;
+        words[3..].copy_from_slice(&msg.payload);
+        for (i, w) in words.iter().enumerate() {
+            self.store(slot + i * WORD, *w);
+        }
+        self.store(page_offset::RING_TAIL, tail.wrapping_add(1));
+        drop(_producers);
+        self.post(soft::ASYNC);
+        Ok(())
+    }
+}
+
+/// Words of `SavedRegs`.
+const SAVED_WORDS: usize = core::mem::size_of::<SavedRegs>() / WORD;
+
+fn saved_words(f: &UserFrame) -> [u64; SAVED_WORDS] {
+    [
+        f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp, f.r8, f.r9, f.r10, f.r11, f.r12,
+        f.r13, f.r14, f.r15, f.rip, f.rflags,
+    ]
+}
+
+fn frame_of_saved(w: &[u64; SAVED_WORDS]) -> UserFrame {
+    let mut f = UserFrame::new_user(w[16], w[7]);
+    (f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6]);
+    (f.r8, f.r9, f.r10, f.r11, f.r12, f.r13, f.r14, f.r15) =
+        (w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15]);
+    f.rflags = w[17];
+    f
+}
+
+/// Whether a dispatcher can be given the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Run {
+    /// Made, not started.
+    Stopped,
+    /// Runnable (the policy decides when).
+    Runnable,
+    /// Sleeping in YIELD(BLOCK) until a soft-interrupt bit is pending; its registers are kept.
+    Blocked,
+    /// Nothing to run, no registers kept: next entered at an upcall.
+    Idle,
+    /// Waiting for the reply to a PPC to a dispatcher on another CPU (blocked in the policy;
+    /// soft interrupts do not wake it: the reply does).
+    AwaitingReply,
+}
+
+/// The registers the kernel keeps for a dispatcher that is not on the CPU.
+#[derive(Clone, Copy, Debug)]
+pub enum Context {
+    /// None (idle, or on the CPU now).
+    None,
+    /// Stopped in a kernel call of its own (or about to start): resume it exactly, the call's
+    /// result already in its registers.
+    Call(UserFrame),
+    /// Interrupted (preempted by the kernel): resume it exactly, unless it is enabled and soft
+    /// interrupts are pending, when it is entered at INTERRUPT with these in its save area.
+    Preempted(UserFrame),
+}
+
+/// The call a dispatcher is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Serving {
+    /// The caller's CommID (the reply token).
+    pub caller: u64,
+    /// The caller is on another CPU: the call came by mail, the server runs on its own time
+    /// (runnable in this CPU's policy), and the reply goes back by mail.
+    pub remote: bool,
+}
+
+/// The CPU-owned half of a dispatcher.
+pub struct Dispatcher {
+    /// The half every CPU may reach.
+    pub shared: Arc<Shared>,
+    /// Its priority class.
+    pub class: Class,
+    /// Whether it can run.
+    pub run: Run,
+    /// Its registers while off the CPU.
+    pub context: Context,
+    /// Its FPU/SSE registers while off the CPU.
+    pub fpu: FpuState,
+    /// Its FS base (user thread-local storage) while off the CPU.
+    pub fs_base: u64,
+    /// Where each upcall enters it (0: not set).
+    pub entries: [u64; ENTRY_COUNT],
+    /// The dispatcher it waits on for a PPC reply.
+    pub calling: Option<u64>,
+    /// The caller whose PPC it is running.
+    pub serving: Option<Serving>,
+    /// Its one-shot timer (kernel-clock ns).
+    pub timer: Option<u64>,
+    /// Dispatchers that got `Retry` from it, to notify when it can take calls again.
+    pub retry_waiters: Vec<u64>,
+}
+
+impl Dispatcher {
+    /// A stopped dispatcher that will start with `first` (its first-entry registers).
+    pub fn new(shared: Arc<Shared>, class: Class, first: UserFrame) -> Self {
+        Self {
+            shared,
+            class,
+            run: Run::Stopped,
+            context: Context::Call(first),
+            fpu: FpuState::default(),
+            fs_base: 0,
+            entries: [0; ENTRY_COUNT],
+            calling: None,
+            serving: None,
+            timer: None,
+            retry_waiters: Vec::new(),
+        }
+    }
+
+    /// Sets the first argument register (`rcx`) of a dispatcher that has not started: how the
+    /// kernel hands the bootstrap its Boot handle, made after the process.
+    pub fn set_first_arg(&mut self, word: u64) {
+        if let (Run::Stopped, Context::Call(f)) = (self.run, &mut self.context) {
+            f.rcx = word;
+        }
+    }
+
+    /// Its CommID.
+    pub fn comm(&self) -> u64 {
+        self.shared.comm
+    }
+}
+
+/// Every live dispatcher by CommID, for senders on any CPU. Readers far outnumber writers
+/// (made and destroyed with processes).
+static REGISTRY: RwLock<BTreeMap<u64, Arc<Shared>>> = RwLock::new(BTreeMap::new());
+
+/// Registers a dispatcher's shared half.
+pub fn register(shared: Arc<Shared>) {
+    REGISTRY.write().insert(shared.comm, shared);
+}
+
+/// Removes a dispatcher from the registry.
+pub fn unregister(comm: u64) -> Option<Arc<Shared>> {
+    REGISTRY.write().remove(&comm)
+}
+
+/// The dispatcher with this CommID, if it lives.
+pub fn lookup(comm: u64) -> Option<Arc<Shared>> {
+    REGISTRY.read().get(&comm).cloned()
+}

@@ -1,0 +1,76 @@
+//! The kernel calls: the few things only the kernel can do that are not object calls
+//! (`docs/kernel-interface.md`; numbers and registers in `k42_abi::kernel::call`).
+//!
+//! Thin entry, safe dispatch: `dispatch` looks the number up in one declarative table; each
+//! handler is `fn(&mut Cpu, &mut UserFrame) -> Result<Next, Status>`, and this one place turns
+//! the result into registers. One file per family: `ppc.rs` (call, return), `async_send.rs`,
+//! `sched.rs` (yield, handoff, timer), `upcall.rs` (set entry, resume).
+
+pub mod async_send;
+pub mod ppc;
+mod sched;
+mod upcall;
+
+use k42_abi::kernel::{Status, call};
+use k42_hal::user::UserFrame;
+
+use crate::cpu::Cpu;
+use crate::switch;
+
+/// What a handler did with the CPU.
+pub enum Next {
+    /// Return to the caller with `Status::Ok` (and whatever results it put in the frame).
+    Return,
+    /// The frame already holds what runs next (another dispatcher, an upcall, or nothing: the
+    /// CPU then runs what the policy picks).
+    Switched,
+}
+
+/// A kernel call handler.
+type Handler = fn(&mut Cpu, &mut UserFrame) -> Result<Next, Status>;
+
+/// The kernel calls, by number.
+const CALLS: [(u64, &str, Handler); call::COUNT as usize] = [
+    (call::PPC_CALL, "ppc_call", ppc::call),
+    (call::PPC_RETURN, "ppc_return", ppc::ret),
+    (call::ASYNC_SEND, "async_send", async_send::send),
+    (call::YIELD, "yield", sched::yield_),
+    (call::HANDOFF, "handoff", sched::handoff),
+    (call::SET_ENTRY, "set_entry", upcall::set_entry),
+    (call::RESUME, "resume", upcall::resume),
+    (call::TIMER, "timer", sched::timer),
+    (call::REFLECT_RETURN, "reflect_return", reserved),
+];
+
+/// Runs the kernel call the frame names and writes its status.
+pub fn dispatch(cpu: &mut Cpu, frame: &mut UserFrame) {
+    let number = frame.rax;
+    let result = CALLS
+        .iter()
+        .find(|(n, ..)| *n == number)
+        .map_or(Err(Status::NoSuchCall), |(_, _, handler)| {
+            handler(cpu, frame)
+        });
+    let status = match result {
+        Ok(Next::Switched) => return,
+        Ok(Next::Return) => Status::Ok,
+        Err(status) => status,
+    };
+    frame.rax = status as u64;
+    frame.clobber_for_sysret();
+    // The policy may have asked the caller to yield while the call ran (a wake-up of a
+    // higher class): deliver that now that the call's result is in its registers.
+    if let Some(comm) = cpu.running {
+        switch::preempt_if_asked(cpu, comm, frame);
+    }
+}
+
+/// Calls reserved for the Linux personality (issue #4).
+fn reserved(_: &mut Cpu, _: &mut UserFrame) -> Result<Next, Status> {
+    Err(Status::NotPermitted)
+}
+
+/// The running dispatcher's CommID: every kernel call comes from one.
+fn me(cpu: &Cpu) -> Result<u64, Status> {
+    cpu.running.ok_or(Status::NotPermitted)
+}

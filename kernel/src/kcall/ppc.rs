@@ -1,0 +1,359 @@
+//! PPC_CALL and PPC_RETURN: K42's protected procedure call (DESIGN §2.3).
+//!
+//! Fast path — caller and server on one CPU: the caller's registers are kept, the server's
+//! dispatcher is loaded and entered at IPC_CALL with the caller's badge (its process id, stamped
+//! here; the caller's `rdi` named the target and is overwritten) and the caller's argument
+//! registers; every other register is zero, so nothing of the caller leaks. The call runs on the
+//! caller's time: the policy still sees the caller running, and `switch::executor` follows the
+//! chain to the server. PPC_RETURN writes the five reply words into the caller's kept registers
+//! and loads it again. Two ring transitions and two address-space switches per round trip; no
+//! kernel message buffer, no policy decision.
+//!
+//! A target that is disabled or busy (running, or with a thread of its own ready to resume)
+//! fails the call with `Retry` and remembers the caller, who gets the IPC_RETRY soft interrupt
+//! when the target is idle again — never a kernel wait queue.
+//!
+//! Slow path — the target lives on another CPU: the call goes by mail; the caller blocks in its
+//! policy (AwaitingReply); on the target's CPU the server is made runnable with the upcall ready,
+//! runs on its own time, and its reply goes back by mail.
+//!
+//! Calls to `KERNEL_COMM_ID` are object calls on kernel objects (`kobj`), answered at once.
+
+use k42_abi::kernel::{Entry, KERNEL_COMM_ID, Status, return_flags, soft};
+use k42_hal::user::UserFrame;
+use k42_kapi::counter;
+use k42_rights::wire::{ARG_WORDS, REPLY_WORDS, encode_reply};
+
+use super::{Next, me};
+use crate::cpu::{self, Cpu, Mail};
+use crate::dispatcher::{Context, Run, Serving};
+use crate::switch::{self, Origin};
+
+/// A call on its way to another CPU.
+pub struct RemoteCall {
+    caller: u64,
+    badge: u64,
+    target: u64,
+    handle: u64,
+    method: u64,
+    args: [u64; ARG_WORDS],
+}
+
+/// A reply (or failure) on its way back to the caller's CPU.
+pub struct RemoteReply {
+    caller: u64,
+    status: Status,
+    words: [u64; REPLY_WORDS],
+}
+
+fn args_of(frame: &UserFrame) -> [u64; ARG_WORDS] {
+    [
+        frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14,
+    ]
+}
+
+/// The registers of an IPC_CALL upcall.
+fn set_call_registers(
+    f: &mut UserFrame,
+    badge: u64,
+    token: u64,
+    handle: u64,
+    method: u64,
+    a: &[u64; ARG_WORDS],
+) {
+    (f.rdi, f.rsi, f.rdx) = (badge, handle, method);
+    (f.r10, f.r8, f.r9, f.r12, f.r13, f.r14) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    f.rax = token;
+}
+
+/// Writes a reply into a caller's kept registers.
+fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS]) {
+    f.rax = status as u64;
+    (f.rdi, f.rsi, f.rdx, f.r10, f.r8) = (w[0], w[1], w[2], w[3], w[4]);
+    f.clobber_for_sysret();
+}
+
+/// The kernel call.
+pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
+    let me = me(cpu)?;
+    cpu::this().count(counter::PPC_CALLS);
+    let target = frame.rdi;
+    if target == KERNEL_COMM_ID {
+        return kernel_object_call(cpu, me, frame);
+    }
+    if target == me {
+        return Err(Status::BadArgument);
+    }
+    let badge = cpu
+        .dispatchers
+        .get(&me)
+        .map(|d| d.shared.badge())
+        .ok_or(Status::NotPermitted)?;
+    if !cpu.dispatchers.contains_key(&target) {
+        let shared = crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?;
+        return remote(cpu, me, badge, shared.cpu, frame);
+    }
+    if !accepts_call(cpu, target) {
+        remember_retry(cpu, target, me);
+        return Err(Status::Retry);
+    }
+    let (handle, method, args) = (frame.rsi, frame.rdx, args_of(frame));
+    let caller = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
+    caller.calling = Some(target);
+    caller.context = Context::Call(*frame);
+    switch::leave(cpu);
+    begin_serving(
+        cpu,
+        target,
+        Serving {
+            caller: me,
+            remote: false,
+        },
+    );
+    switch::load(cpu, target);
+    switch::upcall(cpu, target, Entry::IpcCall, frame, |f| {
+        set_call_registers(f, badge, me, handle, method, &args)
+    });
+    Ok(Next::Switched)
+}
+
+/// Whether `target` (of this CPU) can be entered at IPC_CALL now: enabled, with an IPC_CALL
+/// entry, and idle or blocked (its own threads have nothing ready to run).
+fn accepts_call(cpu: &Cpu, target: u64) -> bool {
+    cpu.dispatchers.get(&target).is_some_and(|t| {
+        t.serving.is_none()
+            && t.calling.is_none()
+            && matches!(t.run, Run::Idle | Run::Blocked)
+            && !t.shared.disabled()
+            && t.entries[Entry::IpcCall as usize] != 0
+            && t.shared.upcall_stack() != 0
+    })
+}
+
+fn remember_retry(cpu: &mut Cpu, target: u64, waiter: u64) {
+    if let Some(t) = cpu.dispatchers.get_mut(&target)
+        && !t.retry_waiters.contains(&waiter)
+    {
+        t.retry_waiters.push(waiter);
+    }
+}
+
+/// Marks `target` as running a call; a context it kept while blocked moves to its save area
+/// (`saved_live`), for its runtime to resume later.
+fn begin_serving(cpu: &mut Cpu, target: u64, serving: Serving) {
+    let Some(t) = cpu.dispatchers.get_mut(&target) else {
+        return;
+    };
+    if let Context::Call(kept) | Context::Preempted(kept) =
+        core::mem::replace(&mut t.context, Context::None)
+    {
+        t.shared.save_context(&kept);
+    }
+    t.run = Run::Idle;
+    t.serving = Some(serving);
+}
+
+/// The kernel call.
+pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
+    let me = me(cpu)?;
+    let token = frame.rdi;
+    let wait = frame.r12 & return_flags::WAIT != 0;
+    let server = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
+    let serving = server
+        .serving
+        .filter(|s| s.caller == token)
+        .ok_or(Status::NotWaiting)?;
+    server.serving = None;
+    let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    if wait {
+        server.run = Run::Idle;
+        server.context = Context::None;
+        server.shared.set_disabled(false);
+    } else {
+        frame.rax = Status::Ok as u64;
+        frame.clobber_for_sysret();
+        server.context = Context::Call(*frame);
+        server.run = Run::Runnable;
+    }
+    let waiters = core::mem::take(&mut server.retry_waiters);
+    switch::leave(cpu);
+    let now = cpu::now();
+    if serving.remote {
+        // The server ran on its own time: tell the policy what it does next.
+        let decision = if wait {
+            cpu.sched.block(switch::policy_id(me), now)
+        } else {
+            cpu.sched.yield_now(now)
+        };
+        send_reply(token, Status::Ok, words);
+        if let Ok(d) = decision {
+            switch::apply(cpu, d, frame, Origin::Call);
+        }
+    } else {
+        if let Some(c) = cpu.dispatchers.get_mut(&token) {
+            c.calling = None;
+            if let Context::Call(f) = &mut c.context {
+                set_reply(f, Status::Ok, &words);
+            }
+        }
+        switch::enter(cpu, token, frame);
+        if !wait && let Ok(d) = cpu.sched.wake(switch::policy_id(me), now) {
+            switch::apply(cpu, d, frame, Origin::Call);
+        }
+    }
+    for waiter in waiters {
+        notify_retry(cpu, waiter, frame, Origin::Call);
+    }
+    Ok(Next::Switched)
+}
+
+/// Tells `waiter` (on any CPU) that a dispatcher that refused it may take calls again.
+pub fn notify_retry(cpu: &mut Cpu, waiter: u64, frame: &mut UserFrame, origin: Origin) {
+    let Some(shared) = crate::dispatcher::lookup(waiter) else {
+        return;
+    };
+    shared.post(soft::IPC_RETRY);
+    if shared.cpu == cpu.index {
+        switch::wake(cpu, waiter, frame, origin);
+    } else if let Some(other) = cpu::get(shared.cpu) {
+        other.post(Mail::Wake(waiter));
+    }
+}
+
+/// The server running `serving`'s call is gone: the caller's PPC fails with `NoSuchTarget`.
+pub fn fail_caller(cpu: &mut Cpu, serving: Serving, frame: &mut UserFrame) {
+    if serving.remote {
+        send_reply(serving.caller, Status::NoSuchTarget, [0; REPLY_WORDS]);
+        return;
+    }
+    if let Some(c) = cpu.dispatchers.get_mut(&serving.caller) {
+        c.calling = None;
+        if let Context::Call(f) = &mut c.context {
+            set_reply(f, Status::NoSuchTarget, &[0; REPLY_WORDS]);
+        }
+    }
+    let _ = frame;
+}
+
+fn send_reply(caller: u64, status: Status, words: [u64; REPLY_WORDS]) {
+    if let Some(other) = crate::dispatcher::lookup(caller).and_then(|s| cpu::get(s.cpu)) {
+        other.post(Mail::Reply(RemoteReply {
+            caller,
+            status,
+            words,
+        }));
+    }
+}
+
+/// The slow path, caller's side: mail the call and block until the reply.
+fn remote(
+    cpu: &mut Cpu,
+    me: u64,
+    badge: u64,
+    target_cpu: usize,
+    frame: &mut UserFrame,
+) -> Result<Next, Status> {
+    let other = cpu::get(target_cpu).ok_or(Status::NoSuchTarget)?;
+    let call = RemoteCall {
+        caller: me,
+        badge,
+        target: frame.rdi,
+        handle: frame.rsi,
+        method: frame.rdx,
+        args: args_of(frame),
+    };
+    let caller = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
+    caller.run = Run::AwaitingReply;
+    caller.context = Context::Call(*frame);
+    switch::leave(cpu);
+    other.post(Mail::Call(call));
+    if let Ok(d) = cpu.sched.block(switch::policy_id(me), cpu::now()) {
+        switch::apply(cpu, d, frame, Origin::Call);
+    }
+    Ok(Next::Switched)
+}
+
+/// The slow path, server's side: a call arrived by mail.
+pub fn arrive(cpu: &mut Cpu, call: RemoteCall, frame: &mut UserFrame) {
+    if !cpu.dispatchers.contains_key(&call.target) {
+        send_reply(call.caller, Status::NoSuchTarget, [0; REPLY_WORDS]);
+        return;
+    }
+    if !accepts_call(cpu, call.target) {
+        remember_retry(cpu, call.target, call.caller);
+        send_reply(call.caller, Status::Retry, [0; REPLY_WORDS]);
+        return;
+    }
+    begin_serving(
+        cpu,
+        call.target,
+        Serving {
+            caller: call.caller,
+            remote: true,
+        },
+    );
+    let mut upcall_frame = UserFrame::new_user(0, 0);
+    if !switch::upcall(cpu, call.target, Entry::IpcCall, &mut upcall_frame, |f| {
+        set_call_registers(
+            f,
+            call.badge,
+            call.caller,
+            call.handle,
+            call.method,
+            &call.args,
+        )
+    }) {
+        send_reply(call.caller, Status::NoSuchTarget, [0; REPLY_WORDS]);
+        return;
+    }
+    if let Some(t) = cpu.dispatchers.get_mut(&call.target) {
+        t.context = Context::Call(upcall_frame);
+        t.run = Run::Runnable;
+    }
+    let origin = if cpu.running.is_some() {
+        Origin::Interrupt
+    } else {
+        Origin::Call
+    };
+    if let Ok(d) = cpu.sched.wake(switch::policy_id(call.target), cpu::now()) {
+        switch::apply(cpu, d, frame, origin);
+    }
+}
+
+/// The slow path, caller's side again: the reply arrived by mail.
+pub fn replied(cpu: &mut Cpu, reply: RemoteReply, frame: &mut UserFrame, origin: Origin) {
+    let Some(c) = cpu.dispatchers.get_mut(&reply.caller) else {
+        return;
+    };
+    if c.run != Run::AwaitingReply {
+        return;
+    }
+    if let Context::Call(f) = &mut c.context {
+        set_reply(f, reply.status, &reply.words);
+    }
+    c.run = Run::Runnable;
+    if let Ok(d) = cpu.sched.wake(switch::policy_id(reply.caller), cpu::now()) {
+        switch::apply(cpu, d, frame, origin);
+    }
+}
+
+/// A PPC to the kernel: an object call on a kernel object, answered at once. Effects on
+/// scheduling (a process started or exited) are carried out after the reply is in registers.
+fn kernel_object_call(cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> Result<Next, Status> {
+    let badge = cpu
+        .dispatchers
+        .get(&me)
+        .map(|d| d.shared.badge())
+        .ok_or(Status::NotPermitted)?;
+    let (reply, effects) = crate::kobj::call(badge, me, frame.rsi, frame.rdx, &args_of(frame));
+    let words = encode_reply(&reply);
+    set_reply(frame, Status::Ok, &words);
+    for effect in effects {
+        crate::kobj::apply(cpu, effect, frame);
+    }
+    if cpu.running == Some(me) {
+        Ok(Next::Return)
+    } else {
+        Ok(Next::Switched)
+    }
+}

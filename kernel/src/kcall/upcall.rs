@@ -1,0 +1,34 @@
+//! SET_ENTRY and RESUME: the two ends of an upcall. SET_ENTRY says where the kernel enters the
+//! dispatcher for each reason; RESUME is the return from an upcall — restore the registers the
+//! runtime left in the save area and clear `disabled` in one step, so a soft interrupt that
+//! arrives in between cannot be lost (it is delivered at INTERRUPT instead).
+
+use k42_abi::kernel::{Entry, Status};
+use k42_hal::user::{USER_TOP, UserFrame};
+
+use super::{Next, me};
+use crate::cpu::Cpu;
+use crate::switch;
+
+/// The kernel call.
+pub fn set_entry(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
+    let me = me(cpu)?;
+    let vector = Entry::from_word(frame.rdi).ok_or(Status::BadArgument)?;
+    let address = frame.rsi;
+    if address >= USER_TOP {
+        return Err(Status::BadArgument);
+    }
+    let d = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
+    d.entries[vector as usize] = address;
+    Ok(Next::Return)
+}
+
+/// The kernel call.
+pub fn resume(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
+    let me = me(cpu)?;
+    let d = cpu.dispatchers.get(&me).ok_or(Status::NotPermitted)?;
+    *frame = d.shared.saved_context();
+    d.shared.set_disabled(false);
+    switch::interrupt_if_pending(cpu, me, frame);
+    Ok(Next::Switched)
+}

@@ -1,0 +1,35 @@
+//! The Memory object (`k42_kapi::Memory`): a process's address space as anonymous, zero-fill,
+//! demand-paged regions (`space.rs`). Native programs get W^X: a writable and executable
+//! protection is refused.
+
+use k42_kapi::KError;
+use k42_rights::Badge;
+
+use super::ProcessRef;
+use crate::space::prot_of;
+
+/// A process's memory, as a kernel object.
+#[derive(Clone)]
+pub struct MemObj(pub ProcessRef);
+
+impl k42_kapi::Memory for MemObj {
+    fn map(&mut self, _caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError> {
+        let prot = prot_of(prot)?;
+        self.0
+            .with_space(|s| s.map_anon(addr, len, prot))
+            .ok_or(KError::WrongState)?
+    }
+
+    fn unmap(&mut self, _caller: Badge, addr: u64, len: u64) -> Result<(), KError> {
+        self.0
+            .with_space(|s| s.unmap(addr, len))
+            .ok_or(KError::WrongState)?
+    }
+
+    fn protect(&mut self, _caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError> {
+        let prot = prot_of(prot)?;
+        self.0
+            .with_space(|s| s.protect(addr, len, prot))
+            .ok_or(KError::WrongState)?
+    }
+}

@@ -1,0 +1,238 @@
+//! Loading native K42 programs: `/k42/bin/NAME` from the initramfs, planned and checked by
+//! `k42-elf` (a static ELF executable; anything malformed is refused, never trusted), into a new
+//! process with one stopped dispatcher whose first entry carries the registers
+//! `k42_abi::kernel::first_entry` describes. Linux programs are loaded by the Linux personality
+//! in user space instead (issue #4); the kernel only ever loads these.
+
+use alloc::format;
+use alloc::sync::Arc;
+
+use k42_abi::kernel::{
+    COMM_DISPATCHER_BITS, DISPATCHER_PAGE_BASE, INITIAL_STACK_SIZE, INITIAL_STACK_TOP,
+    NATIVE_BIN_DIR, comm_id,
+};
+use k42_hal::user::{PageFrame, USER_TOP, UserFrame};
+use k42_kapi::KError;
+use k42_rights::{Rights, XHandle};
+use k42_sched::Class;
+use k42_vm::Prot;
+
+use crate::dispatcher::{self, Dispatcher, Shared};
+use crate::kobj::{self, MemObj, ProcObj};
+use crate::process::{Process, Watcher};
+use crate::space::{Space, USER_MIN};
+use crate::{initramfs, mm};
+
+/// Largest total memory a native program's segments may ask for.
+const MAX_IMAGE_BYTES: u64 = 256 * 1024 * 1024;
+/// Process ids must leave room for the dispatcher index in a 32-bit scheduler id.
+const MAX_PID: u64 = 1 << (u32::BITS - COMM_DISPATCHER_BITS);
+
+/// A process made by `spawn`, not started.
+pub struct Spawned {
+    /// Its first dispatcher's CommID.
+    pub comm: u64,
+    /// The spawner's handle on it (every right).
+    pub handle: XHandle,
+    /// Its first dispatcher, for its CPU.
+    pub dispatcher: Dispatcher,
+}
+
+/// Makes a dispatcher of `process` on `cpu` whose page is mapped at `page_addr`, stopped, to
+/// start with `first`; registers it.
+pub fn new_dispatcher(
+    process: &Arc<Process>,
+    comm: u64,
+    cpu: usize,
+    page_addr: u64,
+    first: UserFrame,
+) -> Result<Dispatcher, KError> {
+    let page = mm::with_frames(PageFrame::alloc).ok_or(KError::NoMemory)?;
+    let mapped = process
+        .with_space(|s| s.map_kernel_page(page_addr, &page))
+        .ok_or(KError::WrongState)
+        .and_then(|r| r);
+    if let Err(e) = mapped {
+        mm::with_frames(|f| page.free(f));
+        return Err(e);
+    }
+    let shared = Arc::new(Shared::new(comm, cpu, process.clone(), page, page_addr));
+    dispatcher::register(shared.clone());
+    process.dispatchers.lock().push(comm);
+    process.dispatcher_added();
+    Ok(Dispatcher::new(shared, process.class, first))
+}
+
+/// A loadable segment, checked.
+struct Segment {
+    vaddr: u64,
+    mem_size: u64,
+    file_offset: u64,
+    file_size: u64,
+    prot: Prot,
+}
+
+/// The loadable segments and entry of a static native ELF, every field checked against the
+/// file and the user window (never trusted).
+fn plan(bytes: &[u8]) -> Result<(alloc::vec::Vec<Segment>, u64), &'static str> {
+    use xmas_elf::header::{Machine, Type as FileType};
+    use xmas_elf::program::Type;
+    let elf = xmas_elf::ElfFile::new(bytes)?;
+    xmas_elf::header::sanity_check(&elf)?;
+    if elf.header.pt2.type_().as_type() != FileType::Executable {
+        return Err("not a static executable (ET_EXEC)");
+    }
+    if elf.header.pt2.machine().as_machine() != Machine::X86_64 {
+        return Err("not an x86_64 program");
+    }
+    let entry = elf.header.pt2.entry_point();
+    let mut segments = alloc::vec::Vec::new();
+    let mut total = 0u64;
+    for ph in elf.program_iter() {
+        match ph.get_type()? {
+            Type::Load => {}
+            Type::Interp => return Err("asks for a dynamic linker"),
+            _ => continue,
+        }
+        let (vaddr, mem_size) = (ph.virtual_addr(), ph.mem_size());
+        let (file_offset, file_size) = (ph.offset(), ph.file_size());
+        let end = vaddr.checked_add(mem_size).ok_or("segment wraps around")?;
+        let file_end = file_offset
+            .checked_add(file_size)
+            .ok_or("segment data wraps")?;
+        if file_size > mem_size || file_end > bytes.len() as u64 {
+            return Err("segment data outside the file");
+        }
+        if vaddr < USER_MIN || end > USER_TOP || vaddr % PAGE != file_offset % PAGE {
+            return Err("segment outside user space or misaligned");
+        }
+        total = total.checked_add(mem_size).ok_or("image too large")?;
+        if total > MAX_IMAGE_BYTES {
+            return Err("image too large");
+        }
+        let mut prot = Prot::NONE;
+        for (yes, bit) in [
+            (ph.flags().is_read(), Prot::READ),
+            (ph.flags().is_write(), Prot::WRITE),
+            (ph.flags().is_execute(), Prot::EXEC),
+        ] {
+            if yes {
+                prot |= bit;
+            }
+        }
+        segments.push(Segment {
+            vaddr,
+            mem_size,
+            file_offset,
+            file_size,
+            prot,
+        });
+    }
+    let in_code = segments
+        .iter()
+        .any(|s| s.prot.contains(Prot::EXEC) && entry >= s.vaddr && entry - s.vaddr < s.mem_size);
+    if !in_code {
+        return Err("entry point outside every executable segment");
+    }
+    Ok((segments, entry))
+}
+
+/// Bytes of a page.
+const PAGE: u64 = 4096;
+
+/// Builds `name`'s memory from its ELF image; returns the space and the entry point.
+fn load_image(name: &str) -> Result<(Space, u64), KError> {
+    let path = format!("{NATIVE_BIN_DIR}/{name}");
+    let bytes = initramfs::file(&path).ok_or(KError::NotFound)?;
+    let (segments, entry) = plan(bytes).map_err(|e| {
+        log::warn!("{path}: not a loadable native program: {e}");
+        KError::BadExecutable
+    })?;
+    let mut space = Space::new()?;
+    for seg in &segments {
+        if seg.prot.violates_wx() {
+            log::warn!("{path}: a segment is both writable and executable");
+            space.destroy();
+            return Err(KError::BadExecutable);
+        }
+        let start = seg.vaddr & !(PAGE - 1);
+        let end = (seg.vaddr + seg.mem_size).next_multiple_of(PAGE);
+        let loaded = space.map_anon(start, end - start, seg.prot).and_then(|()| {
+            let file = &bytes[seg.file_offset as usize..][..seg.file_size as usize];
+            space.load_bytes(seg.vaddr, file)
+        });
+        if let Err(e) = loaded {
+            log::warn!(
+                "{path}: segment at {:#x} cannot be loaded: {e:?}",
+                seg.vaddr
+            );
+            space.destroy();
+            return Err(e);
+        }
+    }
+    let stack = space.map_anon(
+        INITIAL_STACK_TOP - INITIAL_STACK_SIZE,
+        INITIAL_STACK_SIZE,
+        Prot::RW,
+    );
+    if let Err(e) = stack {
+        space.destroy();
+        return Err(e);
+    }
+    Ok((space, entry))
+}
+
+/// Loads `/k42/bin/NAME` into a new stopped process of `class` whose first dispatcher will run
+/// on `cpu`; `spawner` (a process id, and its dispatcher to tell of the exit) gets a handle on
+/// it with every right. `spawner` 0 is the kernel itself (the bootstrap task).
+pub fn spawn(
+    name: &str,
+    class: Class,
+    args: [u64; 2],
+    spawner: u64,
+    spawner_comm: u64,
+    cpu: usize,
+) -> Result<Spawned, KError> {
+    let (space, entry) = load_image(name)?;
+    let process = Process::create(name, class, space);
+    let fail = |process: &Arc<Process>, e: KError| {
+        if let Some(space) = process.space.lock().take() {
+            space.destroy();
+        }
+        crate::process::forget(process.pid);
+        kobj::forget_badge(process.pid);
+        e
+    };
+    if process.pid >= MAX_PID {
+        return Err(fail(&process, KError::Full));
+    }
+    let own = kobj::insert_process(
+        ProcObj(process.clone()),
+        process.pid,
+        Rights::READ | Rights::WRITE | Rights::DESTROY,
+    )
+    .and_then(|own| {
+        let memory = kobj::insert_memory(MemObj(process.clone()), process.pid, Rights::WRITE)?;
+        let theirs = kobj::insert_process(ProcObj(process.clone()), spawner, Rights::all())?;
+        Ok((own, memory, theirs))
+    });
+    let (own, memory, theirs) = own.map_err(|e| fail(&process, e))?;
+    let comm = comm_id(process.pid, 0);
+    if spawner != 0 {
+        *process.watcher.lock() = Some(Watcher {
+            comm: spawner_comm,
+            handle: theirs.to_word(),
+        });
+    }
+    let mut first = UserFrame::new_user(entry, INITIAL_STACK_TOP);
+    (first.rdi, first.rsi, first.rdx) = (own.to_word(), memory.to_word(), comm);
+    (first.rcx, first.r8, first.r9) = (args[0], args[1], DISPATCHER_PAGE_BASE);
+    let dispatcher = new_dispatcher(&process, comm, cpu, DISPATCHER_PAGE_BASE, first)
+        .map_err(|e| fail(&process, e))?;
+    log::debug!("loaded {name} as pid {} (CommID {comm:#x})", process.pid);
+    Ok(Spawned {
+        comm,
+        handle: theirs,
+        dispatcher,
+    })
+}

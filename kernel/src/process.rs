@@ -1,0 +1,116 @@
+//! Processes: an address space, its dispatchers, the I/O ports it was granted, and who to tell
+//! when it ends. The kernel knows nothing else about a process (no files, no credentials, no
+//! parent tree: those are the servers'); its process id is the badge every call it makes carries.
+//!
+//! Process ids are never reused (a 64-bit counter), so a badge can never come to name another
+//! process while some server still holds rights granted to the old one.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use spin::{Mutex, RwLock};
+
+use crate::space::Space;
+
+/// Where a process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Life {
+    /// Made by spawn, not started.
+    Stopped,
+    /// Started.
+    Running,
+    /// Exit was asked for with this status; its dispatchers are being removed.
+    Exiting(u32),
+}
+
+/// Whom the kernel tells when a process ends: an async message to `comm` naming `handle`.
+#[derive(Clone, Copy, Debug)]
+pub struct Watcher {
+    /// The spawner's dispatcher.
+    pub comm: u64,
+    /// The spawner's handle word on the process.
+    pub handle: u64,
+}
+
+/// A process.
+pub struct Process {
+    /// Its id: the badge of its calls.
+    pub pid: u64,
+    /// Its program's name, for logs.
+    pub name: String,
+    /// The priority class of its dispatchers.
+    pub class: k42_sched::Class,
+    /// Its memory; `None` once torn down.
+    pub space: Mutex<Option<Space>>,
+    /// I/O port ranges it may use from ring 3.
+    pub io_ports: Mutex<Vec<(u16, u16)>>,
+    /// Its dispatchers' CommIDs, by dispatcher index.
+    pub dispatchers: Mutex<Vec<u64>>,
+    /// Where it is in its life.
+    pub life: Mutex<Life>,
+    /// Who is told when it ends.
+    pub watcher: Mutex<Option<Watcher>>,
+    /// Dispatchers not yet removed; the CPU that removes the last one tears the process down.
+    live: AtomicUsize,
+}
+
+static NEXT_PID: AtomicU64 = AtomicU64::new(1);
+static PROCESSES: RwLock<BTreeMap<u64, Arc<Process>>> = RwLock::new(BTreeMap::new());
+
+impl Process {
+    /// A new, stopped process with an empty space and no dispatchers, registered by its id.
+    pub fn create(name: &str, class: k42_sched::Class, space: Space) -> Arc<Self> {
+        let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+        let p = Arc::new(Self {
+            pid,
+            name: String::from(name),
+            class,
+            space: Mutex::new(Some(space)),
+            io_ports: Mutex::new(Vec::new()),
+            dispatchers: Mutex::new(Vec::new()),
+            life: Mutex::new(Life::Stopped),
+            watcher: Mutex::new(None),
+            live: AtomicUsize::new(0),
+        });
+        PROCESSES.write().insert(pid, p.clone());
+        p
+    }
+
+    /// Runs `f` on the space; `None` if it was torn down.
+    pub fn with_space<R>(&self, f: impl FnOnce(&mut Space) -> R) -> Option<R> {
+        self.space.lock().as_mut().map(f)
+    }
+
+    /// Counts one more dispatcher.
+    pub fn dispatcher_added(&self) {
+        self.live.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts one dispatcher fewer; `true` for the last one.
+    pub fn dispatcher_removed(&self) -> bool {
+        self.live.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Marks the process as exiting with `status`; `false` if it already was.
+    pub fn begin_exit(&self, status: u32) -> bool {
+        let mut life = self.life.lock();
+        if matches!(*life, Life::Exiting(_)) {
+            return false;
+        }
+        *life = Life::Exiting(status);
+        true
+    }
+}
+
+/// The process with this id, if it lives.
+pub fn lookup(pid: u64) -> Option<Arc<Process>> {
+    PROCESSES.read().get(&pid).cloned()
+}
+
+/// Forgets a process that was torn down.
+pub fn forget(pid: u64) {
+    PROCESSES.write().remove(&pid);
+}

@@ -1,0 +1,277 @@
+//! Giving the CPU to a dispatcher and taking it back: the mechanism under the scheduling
+//! policy (`k42-sched` decides who; this carries it out) and under PPC (which hands the CPU to
+//! the server directly).
+//!
+//! The entry frame (`k42_hal::user::UserFrame`) holds the registers of the dispatcher that
+//! `Cpu::running` names; everything else is kept in the dispatchers (`Context`). Leaving a
+//! dispatcher saves its FPU state and FS base; entering one loads its space, FPU state, FS base,
+//! GS base (its dispatcher page) and I/O ports, then either resumes its kept registers or enters
+//! it at an upcall.
+
+use k42_abi::kernel::{Entry, soft};
+use k42_hal::user::{self, UserFrame};
+use k42_kapi::counter;
+use k42_sched::{Decision, DispatcherId};
+use spin::MutexGuard;
+
+use crate::cpu::{self, Cpu, Slot};
+use crate::dispatcher::{Context, Run};
+
+/// How the registers in the entry frame got there, which decides how they are resumed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A kernel call of the running dispatcher: its result is in the frame already.
+    Call,
+    /// An interrupt or exception: the dispatcher was preempted mid-instruction-stream.
+    Interrupt,
+}
+
+/// The policy's name for a dispatcher.
+pub fn policy_id(comm: u64) -> DispatcherId {
+    // Spawn refuses process ids whose CommIDs would not fit.
+    DispatcherId(comm as u32)
+}
+
+/// Saves the running dispatcher's FPU state and FS base and marks the CPU empty. Its registers
+/// must already be in its `Context` (or be meant to be dropped).
+pub fn leave(cpu: &mut Cpu) {
+    let Some(comm) = cpu.running.take() else {
+        return;
+    };
+    if let Some(d) = cpu.dispatchers.get_mut(&comm) {
+        d.fpu.save();
+        d.fs_base = user::read_fs_base();
+    }
+}
+
+/// Keeps the running dispatcher's registers (the frame) in its context, then leaves it.
+pub fn stash(cpu: &mut Cpu, frame: &UserFrame, origin: Origin) {
+    if let Some(d) = cpu.running.and_then(|c| cpu.dispatchers.get_mut(&c)) {
+        d.context = match origin {
+            Origin::Call => Context::Call(*frame),
+            Origin::Interrupt => Context::Preempted(*frame),
+        };
+    }
+    leave(cpu);
+}
+
+/// Enters dispatcher `comm` at `entry` with the registers `set` chooses: `rsp` is its upcall
+/// stack, `disabled` is set, the rest zero. `false` if it has no such entry (nothing changed).
+pub fn upcall(
+    cpu: &mut Cpu,
+    comm: u64,
+    entry: Entry,
+    frame: &mut UserFrame,
+    set: impl FnOnce(&mut UserFrame),
+) -> bool {
+    let Some(d) = cpu.dispatchers.get_mut(&comm) else {
+        return false;
+    };
+    let rip = d.entries[entry as usize];
+    if rip == 0 {
+        return false;
+    }
+    d.shared.set_disabled(true);
+    *frame = UserFrame::new_user(rip, d.shared.upcall_stack());
+    set(frame);
+    frame.clobber_for_sysret();
+    cpu::this().count(counter::UPCALLS);
+    true
+}
+
+/// Loads dispatcher `comm`'s machine state on this CPU (space, FPU, FS and GS bases, I/O
+/// ports) and makes it the running one; its registers are the caller's to put in the frame.
+/// `false` if there is no such dispatcher here.
+pub fn load(cpu: &mut Cpu, comm: u64) -> bool {
+    let slot = cpu::this();
+    let Some(d) = cpu.dispatchers.get_mut(&comm) else {
+        return false;
+    };
+    let process = d.shared.process.clone();
+    if process.with_space(|s| s.activate()) == Some(true) {
+        slot.count(counter::SPACE_SWITCHES);
+    }
+    d.fpu.restore();
+    user::write_fs_base(d.fs_base);
+    user::write_user_gs_base(d.shared.page_addr);
+    let ports = process.io_ports.lock().clone();
+    if ports != cpu.io_open {
+        for &(first, n) in &cpu.io_open {
+            user::io_permit(first, n, false);
+        }
+        for &(first, n) in &ports {
+            user::io_permit(first, n, true);
+        }
+        cpu.io_open = ports;
+    }
+    cpu.running = Some(comm);
+    true
+}
+
+/// Loads dispatcher `comm` and puts its registers (or an upcall into it) in the frame.
+pub fn enter(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
+    if !load(cpu, comm) {
+        return;
+    }
+    let Some(d) = cpu.dispatchers.get_mut(&comm) else {
+        return;
+    };
+    match core::mem::replace(&mut d.context, Context::None) {
+        Context::Call(f) => *frame = f,
+        Context::Preempted(f) => {
+            *frame = f;
+            interrupt_if_pending(cpu, comm, frame);
+        }
+        Context::None => {
+            // Idle and woken: only an upcall can give it something to do.
+            let pending = d.shared.pending();
+            if !upcall(cpu, comm, Entry::Interrupt, frame, |f| f.rdi = pending) {
+                log::warn!("dispatcher {comm:#x} woke idle with no INTERRUPT entry");
+            }
+        }
+    }
+}
+
+/// If the running dispatcher `comm` is enabled and soft interrupts are pending, moves its
+/// interrupted registers (the frame) to its save area and enters it at INTERRUPT.
+pub fn interrupt_if_pending(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
+    let Some(d) = cpu.dispatchers.get(&comm) else {
+        return;
+    };
+    let pending = d.shared.pending();
+    if pending == 0 || d.shared.disabled() || d.entries[Entry::Interrupt as usize] == 0 {
+        return;
+    }
+    d.shared.save_context(frame);
+    upcall(cpu, comm, Entry::Interrupt, frame, |f| f.rdi = pending);
+}
+
+/// Like `interrupt_if_pending`, but only when PREEMPT is among the pending bits: after a kernel
+/// call, the caller is interrupted only if the policy wants the CPU back.
+pub fn preempt_if_asked(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
+    let asked = cpu
+        .dispatchers
+        .get(&comm)
+        .is_some_and(|d| d.shared.pending() & soft::PREEMPT != 0);
+    if asked {
+        interrupt_if_pending(cpu, comm, frame);
+    }
+}
+
+/// The dispatcher that executes on behalf of policy dispatcher `comm`: itself, or the server at
+/// the end of its chain of same-CPU PPCs (a PPC runs on the caller's time).
+pub fn executor(cpu: &Cpu, comm: u64) -> u64 {
+    let mut at = comm;
+    while let Some(next) = cpu.dispatchers.get(&at).and_then(|d| d.calling) {
+        if !cpu.dispatchers.contains_key(&next) {
+            break;
+        }
+        at = next;
+    }
+    at
+}
+
+/// Carries out a policy decision. `origin` says how the frame's registers (the running
+/// dispatcher's, if any) are to be kept if it loses the CPU.
+pub fn apply(cpu: &mut Cpu, decision: Decision, frame: &mut UserFrame, origin: Origin) {
+    match decision {
+        Decision::Continue => {}
+        Decision::SoftPreempt(DispatcherId(id)) => {
+            let id = u64::from(id);
+            if let Some(d) = cpu.dispatchers.get(&id) {
+                d.shared.post(soft::PREEMPT);
+            }
+            if origin == Origin::Interrupt && cpu.running == Some(executor(cpu, id)) {
+                let running = executor(cpu, id);
+                interrupt_if_pending(cpu, running, frame);
+            }
+        }
+        Decision::HardPreempt { to, .. } => {
+            stash(cpu, frame, Origin::Interrupt);
+            let to = executor(cpu, u64::from(to.0));
+            enter(cpu, to, frame);
+        }
+        Decision::Switch { to, .. } => {
+            stash(cpu, frame, origin);
+            let to = executor(cpu, u64::from(to.0));
+            enter(cpu, to, frame);
+        }
+        Decision::Idle => stash(cpu, frame, origin),
+    }
+}
+
+/// Something has work for dispatcher `comm` of this CPU (soft-interrupt bits were posted, or it
+/// is being started): make it runnable if it sleeps.
+pub fn wake(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame, origin: Origin) {
+    let Some(d) = cpu.dispatchers.get_mut(&comm) else {
+        return;
+    };
+    let runnable = match d.run {
+        Run::Runnable | Run::Stopped => return,
+        Run::Blocked => d.shared.pending() != 0,
+        Run::Idle => d.shared.pending() != 0 && d.entries[Entry::Interrupt as usize] != 0,
+        Run::AwaitingReply => false,
+    };
+    if !runnable {
+        return;
+    }
+    d.run = Run::Runnable;
+    let now = cpu::now();
+    if let Ok(decision) = cpu.sched.wake(policy_id(comm), now) {
+        apply(cpu, decision, frame, origin);
+    }
+}
+
+/// Lets stopped dispatcher `comm` run for the first time (its process was started).
+pub fn start(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame, origin: Origin) {
+    let Some(d) = cpu.dispatchers.get_mut(&comm) else {
+        return;
+    };
+    if d.run != Run::Stopped {
+        return;
+    }
+    d.run = Run::Runnable;
+    if let Ok(decision) = cpu.sched.wake(policy_id(comm), cpu::now()) {
+        apply(cpu, decision, frame, origin);
+    }
+}
+
+/// Runs whatever the policy picks, or idles until something is runnable; returns with
+/// `cpu.running` set and its registers in the frame. Called at the end of every entry that left
+/// the CPU empty, and at a CPU's first entry into user mode.
+pub fn run_next<'a>(
+    slot: &'a Slot,
+    mut cpu: MutexGuard<'a, Cpu>,
+    frame: &mut UserFrame,
+) -> MutexGuard<'a, Cpu> {
+    loop {
+        crate::entry::housekeeping(slot, &mut cpu, frame);
+        if cpu.running.is_some() {
+            return cpu;
+        }
+        if let Some(id) = cpu.sched.pick_next(cpu::now()) {
+            let to = executor(&cpu, u64::from(id.0));
+            enter(&mut cpu, to, frame);
+            if cpu.running.is_some() {
+                return cpu;
+            }
+            continue;
+        }
+        drop(cpu);
+        k42_hal::cpu::wait_for_interrupt();
+        k42_hal::cpu::disable_interrupts();
+        cpu = slot.state.lock();
+    }
+}
+
+/// A CPU's first entry into user mode: run what the policy picks, idling until there is
+/// something. Never returns.
+pub fn start_cpu() -> ! {
+    let slot = cpu::this();
+    k42_hal::cpu::disable_interrupts();
+    let mut frame = UserFrame::new_user(0, 0);
+    let cpu = slot.state.lock();
+    let cpu = run_next(slot, cpu, &mut frame);
+    drop(cpu);
+    user::enter(&frame)
+}

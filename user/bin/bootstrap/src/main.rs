@@ -1,0 +1,170 @@
+//! The bootstrap: the first native task. The kernel starts it as `/k42/bin/bootstrap` (class
+//! SYSTEM) with `arg0` = its handle on the kernel's `Boot` object (`k42_kapi::Boot`), the one
+//! authority to start programs and end the run. It
+//!
+//! 1. reads the run's argv (`Boot::argv`; the runner wrote it, `k42_abi::runner::ARGV_PATH`);
+//! 2. spawns the console server `/k42/bin/console` (SYSTEM) with its own badge in `arg0`, grants
+//!    it the COM1 ports and starts it; the server makes the console object for it as
+//!    `k42_ifaces::SPAWNER_HANDLE`;
+//! 3. spawns the program argv\[0\] names (its last path component, under `/k42/bin`) as an
+//!    APPLICATION with `arg0` = the console server's CommID and `arg1` = its own CommID, gives
+//!    the program access to the console (WRITE) and to its `Boot` object (READ, CONTROL: test
+//!    programs spawn helpers), starts it and sends it those handles in the start-up message
+//!    (`k42_ifaces::start`);
+//! 4. waits for the program's EXITED message and ends the run with its status
+//!    (`Boot::shutdown`). If anything before fails, the run ends with
+//!    `k42_abi::runner::STATUS_NOT_FOUND`, as a shell reports a program it cannot start.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use k42_abi::kernel::comm_pid;
+use k42_abi::runner::{CONSOLE_UART_PORT, STATUS_NOT_FOUND};
+use k42_ifaces::SPAWNER_HANDLE;
+use k42_ifaces::start::{HANDLES_METHOD, StartHandles};
+use k42_kapi::{BootClient, ProcessClient, class};
+use k42_rights::wire::meta;
+use k42_rights::{Badge, Rights, XHandle};
+use k42_rt::process::exited;
+use k42_rt::sys::kcall;
+use k42_rt::{Env, KernelPpc, Ppc, log, ring};
+
+k42_rt::entry!(main);
+
+/// The console server's program name under `/k42/bin`.
+const CONSOLE_SERVER: &str = "console";
+/// I/O ports of a 16550 UART from its base: the console server's grant.
+const UART_PORTS: u16 = 8;
+/// First size of the argv buffer; a longer argv is read again at its full length.
+const ARGV_BUFFER: usize = 4096;
+/// The program's rights on the console.
+const PROGRAM_CONSOLE_RIGHTS: Rights = Rights::WRITE;
+/// The program's rights on the `Boot` object: read argv and counters, spawn helpers.
+const PROGRAM_BOOT_RIGHTS: Rights = Rights::READ.union(Rights::CONTROL);
+
+/// Why the run cannot go on, for the log.
+type Failure = String;
+
+fn main(env: Env) -> u32 {
+    let status = run(&env).unwrap_or_else(|why| {
+        log!("bootstrap: {why}");
+        u32::from(STATUS_NOT_FOUND)
+    });
+    if let Err(e) = k42_rt::boot(env.arg0).shutdown(status) {
+        log!("bootstrap: Boot::shutdown({status}) failed: {e}");
+    }
+    status
+}
+
+/// Steps 1–4 of the module comment; the program's exit status.
+fn run(env: &Env) -> Result<u32, Failure> {
+    let mut boot = k42_rt::boot(env.arg0);
+    let argv = read_argv(&mut boot)?;
+    let program = program_name(&argv)?;
+    let console = start_console(&mut boot, env.pid())?;
+
+    let (comm, handle) = boot
+        .spawn(
+            program.as_ptr() as u64,
+            program.len() as u64,
+            class::APPLICATION,
+            console,
+            env.comm_id,
+            k42_kapi::SAME_CPU,
+        )
+        .map_err(|e| format!("cannot spawn {program}: {e}"))?;
+    let pid = comm_pid(comm);
+    let handles = StartHandles {
+        console: meta::give_access(
+            &mut Ppc::new(console),
+            SPAWNER_HANDLE,
+            Badge(pid),
+            PROGRAM_CONSOLE_RIGHTS,
+        )
+        .map_err(|e| format!("cannot give {program} the console: {e}"))?,
+        boot: Some(
+            meta::give_access(
+                &mut boot.transport,
+                boot.handle,
+                Badge(pid),
+                PROGRAM_BOOT_RIGHTS,
+            )
+            .map_err(|e| format!("cannot give {program} the Boot object: {e}"))?,
+        ),
+    };
+    let mut process = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
+    process
+        .start()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    // After the start: the program waits for this message, and a stopped process's ring is
+    // not a place to leave it (see the report on waking stopped dispatchers).
+    let sent = kcall::async_send(comm, 0, HANDLES_METHOD, &handles.to_payload());
+    if !kcall::is_ok(sent) {
+        return Err(format!("cannot send {program} its handles: status {sent}"));
+    }
+    log!("bootstrap: started {program} (pid {pid})");
+
+    let message = ring::wait_message_where(
+        |msg| exited(msg, pid).is_some(),
+        |msg| match exited(&msg, comm_pid(console)) {
+            Some(status) => log!("bootstrap: the console server exited with status {status}"),
+            None => log!("bootstrap: unexpected message {msg:?}"),
+        },
+    );
+    Ok(exited(&message, pid).unwrap_or(u32::from(STATUS_NOT_FOUND)))
+}
+
+/// The run's argv as the kernel has it: words each followed by a NUL.
+fn read_argv(boot: &mut BootClient<KernelPpc>) -> Result<Vec<u8>, Failure> {
+    let mut buf = vec![0u8; ARGV_BUFFER];
+    loop {
+        let full = boot
+            .argv(buf.as_mut_ptr() as u64, buf.len() as u64)
+            .map_err(|e| format!("cannot read argv: {e}"))?;
+        let full = usize::try_from(full).map_err(|_| "argv length out of range")?;
+        if full <= buf.len() {
+            buf.truncate(full);
+            return Ok(buf);
+        }
+        buf = vec![0u8; full];
+    }
+}
+
+/// The program argv\[0\] names: its last path component (`/k42/bin/utest` → `utest`), which
+/// `Boot::spawn` looks up under `/k42/bin`.
+fn program_name(argv: &[u8]) -> Result<&str, Failure> {
+    let first = argv.split(|&b| b == 0).next().unwrap_or_default();
+    let path = core::str::from_utf8(first).map_err(|_| "argv[0] is not UTF-8")?;
+    match path.rsplit('/').next() {
+        Some(name) if !name.is_empty() => Ok(name),
+        _ => Err(format!("argv[0] {path:?} names no program")),
+    }
+}
+
+/// Spawns, equips and starts the console server; returns its CommID.
+fn start_console(boot: &mut BootClient<KernelPpc>, own_pid: u64) -> Result<u64, Failure> {
+    let (comm, handle) = boot
+        .spawn(
+            CONSOLE_SERVER.as_ptr() as u64,
+            CONSOLE_SERVER.len() as u64,
+            class::SYSTEM,
+            own_pid,
+            0,
+            k42_kapi::SAME_CPU,
+        )
+        .map_err(|e| format!("cannot spawn the console server: {e}"))?;
+    let mut server = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
+    server
+        .grant_io_ports(CONSOLE_UART_PORT, UART_PORTS)
+        .map_err(|e| format!("cannot grant the console server COM1: {e}"))?;
+    server
+        .start()
+        .map_err(|e| format!("cannot start the console server: {e}"))?;
+    Ok(comm)
+}

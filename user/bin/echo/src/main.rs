@@ -1,0 +1,60 @@
+//! The echo server: the far end of the native PPC tests (`user/bin/utest`). Spawned by a test
+//! with the test's badge in `arg0`, it makes one `Echo` object for it (`SPAWNER_HANDLE`, with
+//! `echo::SPAWNER_RIGHTS`) and serves it: `echo` returns the digest of its six arguments,
+//! `whoami` the badge the kernel stamped on the call, and `privileged` needs a right the
+//! spawner was not given.
+#![no_std]
+#![no_main]
+
+use core::convert::Infallible;
+
+use k42_ifaces::SPAWNER_HANDLE;
+use k42_ifaces::echo::{self, Echo, EchoServer};
+use k42_rights::{Badge, Rights, XObjectTable};
+use k42_rt::{Env, log, server};
+
+k42_rt::entry!(main);
+
+/// Exit status when the echo object cannot be made as agreed.
+const SETUP_FAILED: u32 = 1;
+
+/// The echo object (stateless).
+#[derive(Clone, Copy)]
+struct Echoer;
+
+impl Echo for Echoer {
+    fn echo(
+        &self,
+        _caller: Badge,
+        a: u64,
+        b: u64,
+        c: u64,
+        d: u64,
+        e: u64,
+        f: u64,
+    ) -> Result<(u64, u64, u64, u64), Infallible> {
+        Ok(echo::digest([a, b, c, d, e, f]))
+    }
+
+    fn whoami(&self, caller: Badge) -> Result<u64, Infallible> {
+        Ok(caller.0)
+    }
+
+    fn privileged(&mut self, caller: Badge) -> Result<(), Infallible> {
+        log!("echo: privileged call by {caller}: the rights check let it through");
+        Ok(())
+    }
+}
+
+fn main(env: Env) -> u32 {
+    let spawner = Badge(env.arg0);
+    let mut table = XObjectTable::new();
+    match table.insert(Echoer, spawner, echo::SPAWNER_RIGHTS, Rights::NONE) {
+        Ok(handle) if handle == SPAWNER_HANDLE => {}
+        other => {
+            log!("echo: the spawner's object is {other:?}, not {SPAWNER_HANDLE}");
+            return SETUP_FAILED;
+        }
+    }
+    server::serve_table::<EchoServer<Echoer>>(table)
+}

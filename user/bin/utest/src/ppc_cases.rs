@@ -1,0 +1,140 @@
+//! Cases on PPC to a user-level server: the echo server (`user/bin/echo`, `k42_ifaces::echo`)
+//! spawned through the `Boot` handle — every argument and result register, the badge the kernel
+//! stamps, the server's own rights check — and the end of that server through our handle on it,
+//! reported by the kernel's EXITED message.
+
+use k42_abi::kernel::{Status, comm_pid};
+use k42_ifaces::echo::{EchoClient, digest};
+use k42_rights::wire::{CallError, DispatchError, meta};
+use k42_rights::{Badge, Rights, RightsError, XHandle};
+use k42_rt::{Ppc, clock, process, ring};
+
+use crate::ctx::{Case, Ctx, NotPassed, Outcome, ensure, failed, lacks};
+
+/// The cases of this file (the last one ends the shared echo server).
+pub const CASES: &[Case] = &[
+    Case {
+        name: "ppc.echo_roundtrip",
+        run: echo_roundtrip,
+    },
+    Case {
+        name: "ppc.rights",
+        run: rights,
+    },
+    Case {
+        name: "process.child_exit_reported",
+        run: child_exit_reported,
+    },
+];
+
+/// Six arguments that differ in every byte, so a mixed-up register shows.
+const ARGS: [u64; 6] = [
+    0x0123_4567_89ab_cdef,
+    0x1122_3344_5566_7788,
+    0xfedc_ba98_7654_3210,
+    0x0f1e_2d3c_4b5a_6978,
+    0x8899_aabb_ccdd_eeff,
+    0x7766_5544_3322_1100,
+];
+/// A handle index the echo server never issued.
+const FORGED_INDEX: u32 = 9;
+/// The status the echo server is ended with.
+const CHILD_STATUS: u32 = 42;
+/// How long the kernel may take to report the end (nanoseconds).
+const EXIT_REPORT_NS: u64 = 2_000_000_000;
+
+/// `echo` returns the digest of its arguments; `whoami` returns our pid.
+fn echo_roundtrip(ctx: &mut Ctx) -> Outcome {
+    let pid = ctx.env.pid();
+    let mut echo = ctx.echo()?.client();
+    let [a, b, c, d, e, f] = ARGS;
+    let got = echo
+        .echo(a, b, c, d, e, f)
+        .map_err(|e| failed("Echo::echo", e))?;
+    let want = digest(ARGS);
+    ensure!(got == want, "Echo::echo gave {got:x?}, want {want:x?}");
+    let seen = echo.whoami().map_err(|e| failed("Echo::whoami", e))?;
+    ensure!(
+        seen == pid,
+        "the echo server saw badge {seen}, our pid is {pid}"
+    );
+    Ok(())
+}
+
+/// The server's rights check refuses a method and a give-access needing CONTROL, and a handle
+/// it never issued; calls with our rights still work after.
+fn rights(ctx: &mut Ctx) -> Outcome {
+    let pid = Badge(ctx.env.pid());
+    let child = ctx.echo()?;
+    let mut echo = child.client();
+    let privileged = echo.privileged();
+    ensure!(
+        lacks(&privileged, Rights::CONTROL),
+        "Echo::privileged gave {privileged:?}, not Lacking CONTROL"
+    );
+    let give = meta::give_access(&mut echo.transport, echo.handle, pid, Rights::READ);
+    ensure!(
+        lacks(&give, Rights::CONTROL),
+        "give-access on the echo object gave {give:?}, not Lacking CONTROL"
+    );
+    let forged = XHandle {
+        index: FORGED_INDEX,
+        seq: echo.handle.seq,
+    };
+    let stranger = EchoClient::new(Ppc::new(child.comm), forged).whoami();
+    ensure!(
+        matches!(
+            stranger,
+            Err(CallError::Failed(DispatchError::Rights(
+                RightsError::NoSuchHandle(_)
+            )))
+        ),
+        "a forged handle gave {stranger:?}, not NoSuchHandle"
+    );
+    echo.whoami()
+        .map_err(|e| failed("Echo::whoami after the refusals", e))?;
+    Ok(())
+}
+
+/// Ending the echo server through our handle on it (DESTROY, as its spawner) brings the
+/// kernel's EXITED message with the status, and its CommID is gone afterwards.
+fn child_exit_reported(ctx: &mut Ctx) -> Outcome {
+    ctx.echo()?;
+    let Some(mut child) = ctx.echo.take() else {
+        return Err(NotPassed::Failed("echo server lost".into()));
+    };
+    let pid = comm_pid(child.comm);
+    child
+        .process
+        .exit(CHILD_STATUS)
+        .map_err(|e| failed("Process::exit on the echo server", e))?;
+    let deadline = clock::now_ns().saturating_add(EXIT_REPORT_NS);
+    let status = loop {
+        let Some(msg) = ring::wait_message_until(deadline) else {
+            return Err(NotPassed::Failed(
+                "no EXITED message within 2 s of ending the echo server".into(),
+            ));
+        };
+        if let Some(status) = process::exited(&msg, pid) {
+            ensure!(
+                msg.handle == child.process.handle.to_word(),
+                "EXITED names handle {:#x}, ours is {}",
+                msg.handle,
+                child.process.handle
+            );
+            break status;
+        }
+    };
+    ensure!(
+        status == CHILD_STATUS,
+        "EXITED says status {status}, the server was ended with {CHILD_STATUS}"
+    );
+    let gone = child.client().whoami();
+    ensure!(
+        gone == Err(CallError::Failed(DispatchError::Transport(
+            Status::NoSuchTarget as u64
+        ))),
+        "a call to the ended server gave {gone:?}, not NoSuchTarget"
+    );
+    Ok(())
+}

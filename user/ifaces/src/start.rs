@@ -1,0 +1,94 @@
+//! How a program started by the bootstrap (`user/bin/bootstrap`) finds its console and, for test
+//! programs, the authority to start helpers:
+//!
+//! - `arg0` = the console server's CommID;
+//! - `arg1` = the bootstrap's CommID (the spawner), to recognise its start-up message;
+//! - right after starting the program, the bootstrap sends it one async message
+//!   ([`HANDLES_METHOD`]) carrying [`StartHandles`]: its console handle (WRITE, matched to the
+//!   program) and a handle on the kernel's `Boot` object (READ and CONTROL, matched to it).
+//!
+//! Why a message and not the spawn words: the handles are made by give-access *to the program's
+//! pid*, which exists only once `Boot::spawn` returned — after the spawn words were fixed. The
+//! message's badge is stamped by the kernel, so [`StartHandles::from_message`] accepts it only
+//! from the spawner. Servers spawned for one client get that client's badge in `arg0` instead
+//! (see [`crate::SPAWNER_HANDLE`]).
+
+use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, comm_pid};
+use k42_rights::XHandle;
+use k42_rights::wire::method_word;
+
+use crate::FIRST_SERVER_INTERFACE;
+
+/// The method-word namespace of start-up messages (not an object interface: no server
+/// dispatches it; it keeps the method word distinct from every interface's).
+pub const START_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 2;
+/// Method word of the message that carries [`StartHandles`].
+pub const HANDLES_METHOD: u64 = method_word(START_INTERFACE, 0);
+
+/// Payload positions of the handles message.
+const CONSOLE_WORD: usize = 0;
+const BOOT_WORD: usize = 1;
+
+/// The handles a program gets from the bootstrap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartHandles {
+    /// Its handle on the console object (in the console server at `arg0`).
+    pub console: XHandle,
+    /// Its handle on the kernel's `Boot` object, if it was given one.
+    pub boot: Option<XHandle>,
+}
+
+impl StartHandles {
+    /// The message payload.
+    pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
+        let mut payload = [0; ASYNC_PAYLOAD_WORDS];
+        payload[CONSOLE_WORD] = self.console.to_word();
+        payload[BOOT_WORD] = self.boot.map_or(0, XHandle::to_word);
+        payload
+    }
+
+    /// The handles `msg` carries, if it is the start-up message of the spawner `spawner_comm`.
+    pub fn from_message(msg: &AsyncMessage, spawner_comm: u64) -> Option<Self> {
+        if msg.method != HANDLES_METHOD || msg.badge != comm_pid(spawner_comm) {
+            return None;
+        }
+        let boot = XHandle::from_word(msg.payload[BOOT_WORD]);
+        Some(Self {
+            console: XHandle::from_word(msg.payload[CONSOLE_WORD]),
+            boot: (boot != XHandle::NULL).then_some(boot),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k42_abi::kernel::comm_id;
+
+    #[test]
+    fn handles_travel_only_from_the_spawner() {
+        let handles = StartHandles {
+            console: XHandle { index: 1, seq: 1 },
+            boot: Some(XHandle { index: 7, seq: 3 }),
+        };
+        let spawner = comm_id(1, 0);
+        let msg = AsyncMessage {
+            badge: comm_pid(spawner),
+            handle: 0,
+            method: HANDLES_METHOD,
+            payload: handles.to_payload(),
+        };
+        assert_eq!(StartHandles::from_message(&msg, spawner), Some(handles));
+        let forged = AsyncMessage { badge: 9, ..msg };
+        assert_eq!(StartHandles::from_message(&forged, spawner), None);
+        let no_boot = StartHandles {
+            boot: None,
+            ..handles
+        };
+        let msg = AsyncMessage {
+            payload: no_boot.to_payload(),
+            ..msg
+        };
+        assert_eq!(StartHandles::from_message(&msg, spawner), Some(no_boot));
+    }
+}

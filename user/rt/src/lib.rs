@@ -1,0 +1,70 @@
+//! k42-rt — the user-level runtime every native K42 program links (DESIGN §2.4: "the runtime
+//! linked into every process"), in safe Rust over `k42-sys` (the one user crate with `unsafe`).
+//!
+//! What a program gets:
+//! - [`entry!`]: `k42_rt::entry!(main)` with `fn main(env: Env) -> u32`; the status `main`
+//!   returns goes to `Process::exit`;
+//! - [`Env`]: the first entry's handles and words, with clients for the kernel's objects
+//!   ([`Env::process`], [`Env::memory`], [`boot`]);
+//! - transports ([`ppc`]): [`KernelPpc`] for kernel objects, [`Ppc`] for servers (with the retry
+//!   protocol);
+//! - a global allocator over a growing, demand-paged heap (`heap.rs`), so `alloc` works;
+//! - [`log!`]: a formatted line into the kernel log under the process's name;
+//! - a panic handler that logs the message and location and exits with [`PANIC_STATUS`];
+//! - async messages from the dispatcher's ring ([`ring`]);
+//! - the PPC server loop ([`server::serve`]) and fresh memory ([`memory`]);
+//! - the kernel clock ([`clock`]) and an optional fault reporter ([`trap`]).
+//!
+//! It is single-threaded for now: one context per dispatcher, plus upcalls. Threads (the
+//! user-level scheduler) come later on `k42_sys::thread`. The address-space layout the runtime
+//! reserves is in [`layout`].
+#![no_std]
+
+extern crate alloc;
+
+pub mod clock;
+mod env;
+mod heap;
+pub mod layout;
+pub mod log;
+pub mod memory;
+mod panic;
+pub mod ppc;
+pub mod process;
+pub mod ring;
+pub mod server;
+pub mod trap;
+mod upcall_stack;
+
+pub use env::{Env, boot};
+pub use panic::PANIC_STATUS;
+pub use ppc::{KernelPpc, Ppc};
+
+/// The layers below, for programs that need their types (`sys::page::Page`, the interfaces).
+pub use k42_kapi as kapi;
+pub use k42_rights as rights;
+pub use k42_sys as sys;
+
+/// Declares the program's entry: `k42_rt::entry!(main)` with `fn main(env: k42_rt::Env) -> u32`.
+///
+/// Defines `__k42_user_main`, the symbol `k42-sys`'s `_start` calls with the first entry's
+/// registers (the linkage attribute lives in this macro, so program crates need none).
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        extern "Rust" fn __k42_user_main(first: $crate::sys::entry::FirstEntry) -> ! {
+            let main: fn($crate::Env) -> u32 = $main;
+            $crate::start(first, main)
+        }
+    };
+}
+
+/// Runs the program: records the process's handle (for logs, panics and exit), calls `main` and
+/// exits with its status. Called only by the code [`entry!`] generates.
+#[doc(hidden)]
+pub fn start(first: k42_sys::entry::FirstEntry, main: fn(Env) -> u32) -> ! {
+    process::set_own(first.process);
+    let status = main(Env::from_first_entry(&first));
+    process::exit(status)
+}

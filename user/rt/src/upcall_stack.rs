@@ -1,0 +1,26 @@
+//! The stack upcalls run on: the kernel enters every upcall with `rsp` = the dispatcher page's
+//! `upcall_stack` word, which must be set before any entry vector is installed. Each dispatcher
+//! gets its own mapping in the range [`crate::layout`] reserves, with unmapped space below as
+//! its guard.
+
+use k42_abi::kernel::COMM_DISPATCHER_BITS;
+use k42_sys::page::Page;
+use k42_sys::vm::{self, MapError};
+
+use crate::layout::{UPCALL_STACK_SIZE, UPCALL_STACK_STRIDE, UPCALL_STACKS_BASE};
+
+/// Makes sure this dispatcher's page names an upcall stack; returns its top.
+pub(crate) fn ensure() -> Result<u64, MapError> {
+    let page = Page::current();
+    let top = page.upcall_stack();
+    if top != 0 {
+        return Ok(top);
+    }
+    let index = page.comm_id() & ((1 << COMM_DISPATCHER_BITS) - 1);
+    let top = UPCALL_STACKS_BASE + (index + 1) * UPCALL_STACK_STRIDE;
+    let bottom = top - UPCALL_STACK_SIZE;
+    // Only the address matters: the stack is used by upcall code, never through a Rust slice.
+    vm::map_fresh(bottom, UPCALL_STACK_SIZE)?;
+    page.set_upcall_stack(top);
+    Ok(top)
+}

@@ -1,0 +1,225 @@
+//! The raw kernel calls: one `syscall` each, with the number in `rax` and the registers that
+//! `k42_abi::kernel::call` documents. The kernel side is `kernel/src/kcall/`; the safe layer
+//! (transports, blocking, the server loop) is `k42-rt`.
+//!
+//! Register policy, the same for every call:
+//! - `rcx` and `r11` are always clobbered: the `syscall` instruction itself writes them (return
+//!   RIP and RFLAGS), and the kernel returns with `sysret`.
+//! - `rax` is always an output: the [`Status`] word (written by every call that returns).
+//! - Caller-saved argument registers (`rdi rsi rdx r8 r9 r10`) are declared clobbered even where
+//!   the ABI says they are preserved: that costs nothing (the compiler treats them as scratch
+//!   across any call anyway) and keeps these stubs correct if the kernel ever writes them.
+//! - Callee-saved registers used as inputs (`r12 r13 r14`, for PPC_CALL's last arguments and
+//!   PPC_RETURN's flags) are plain inputs: the ABI promises "other registers are preserved", and
+//!   declaring them clobbered would make every caller save and restore them. **The kernel must
+//!   preserve `rbx rbp rsp r12 r13 r14 r15` across every call that returns.**
+//! - No `nomem`: object calls make the kernel read and write this process's memory (a log line,
+//!   the argv buffer), so each call is a compiler memory barrier. `nostack`: the kernel never
+//!   touches the user stack, and upcalls run on the page's `upcall_stack`, not here.
+//!
+//! Every call is `safe` except [`resume`]: the words they pass are checked by the kernel, and a
+//! wrong one makes the call fail. Object calls that carry user *addresses* (e.g. `Boot::argv`)
+//! are a soundness caveat of the object interfaces, not of this module: see `k42_rt::ppc`.
+
+use core::arch::asm;
+
+use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, Status, call, return_flags, yield_mode};
+use k42_rights::wire::{ARG_WORDS, REPLY_WORDS};
+
+/// What a PPC_CALL returned: the kernel's status word, and, when it is [`Status::Ok`], the
+/// server's five reply words (`k42_rights::wire::decode_reply` reads them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PpcOutcome {
+    /// The [`Status`] word from `rax`.
+    pub status: u64,
+    /// `rdi rsi rdx r10 r8` after the call, in that order.
+    pub words: [u64; REPLY_WORDS],
+}
+
+// The register lists below are written for these sizes.
+const _: () = assert!(ARG_WORDS == 6 && REPLY_WORDS == 5 && ASYNC_PAYLOAD_WORDS == 3);
+
+/// PPC_CALL: a synchronous protected procedure call to dispatcher `target`.
+///
+/// In: `rdi` target CommID, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14` the six
+/// argument words. Out: `rax` status; on OK, `rdi rsi rdx r10 r8` the reply words.
+pub fn ppc_call(target: u64, handle: u64, method: u64, args: &[u64; ARG_WORDS]) -> PpcOutcome {
+    let status: u64;
+    let (w0, w1, w2, w3, w4): (u64, u64, u64, u64, u64);
+    // SAFETY: PPC_CALL per `k42_abi::kernel::call::PPC_CALL`; every register the kernel or the
+    // `syscall` instruction writes is an output or clobbered (module comment), r12–r14 are
+    // preserved by the ABI, and the call touches no memory of ours except what an object method
+    // is documented to read or write.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") call::PPC_CALL => status,
+            inlateout("rdi") target => w0,
+            inlateout("rsi") handle => w1,
+            inlateout("rdx") method => w2,
+            inlateout("r10") args[0] => w3,
+            inlateout("r8") args[1] => w4,
+            inlateout("r9") args[2] => _,
+            in("r12") args[3],
+            in("r13") args[4],
+            in("r14") args[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    PpcOutcome {
+        status,
+        words: [w0, w1, w2, w3, w4],
+    }
+}
+
+/// PPC_RETURN with `flags` (`k42_abi::kernel::return_flags`): answers the call this dispatcher
+/// was entered for with reply token `token`.
+///
+/// In: `rdi` token, `rsi rdx r10 r8 r9` the reply words, `r12` flags. Without `WAIT` the caller
+/// runs at once and this returns later with the status; with `WAIT` it returns only if the
+/// kernel refused the return (e.g. `NotWaiting`).
+fn ppc_return_flags(token: u64, words: &[u64; REPLY_WORDS], flags: u64) -> u64 {
+    let status: u64;
+    // SAFETY: PPC_RETURN per `k42_abi::kernel::call::PPC_RETURN`; outputs and clobbers as in the
+    // module comment, r12 preserved by the ABI. With WAIT the kernel drops this context (it never
+    // resumes here unless the call failed), which is fine: nothing after the asm relies on
+    // anything but its outputs.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") call::PPC_RETURN => status,
+            inlateout("rdi") token => _,
+            inlateout("rsi") words[0] => _,
+            inlateout("rdx") words[1] => _,
+            inlateout("r10") words[2] => _,
+            inlateout("r8") words[3] => _,
+            inlateout("r9") words[4] => _,
+            in("r12") flags,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    status
+}
+
+/// PPC_RETURN: answers the call with reply token `token`; the caller runs at once and this
+/// dispatcher continues here later (the status word is returned then).
+pub fn ppc_return(token: u64, words: &[u64; REPLY_WORDS]) -> u64 {
+    ppc_return_flags(token, words, 0)
+}
+
+/// PPC_RETURN with `WAIT`: answers the call and makes this dispatcher idle (enabled, next
+/// entered at an upcall). Returns only when the kernel refused the return, with its status.
+pub fn ppc_return_and_wait(token: u64, words: &[u64; REPLY_WORDS]) -> u64 {
+    ppc_return_flags(token, words, return_flags::WAIT)
+}
+
+/// A kernel call with up to two argument words (`rdi`, `rsi`) and only a status back.
+fn call2(number: u64, a: u64, b: u64) -> u64 {
+    let status: u64;
+    // SAFETY: a kernel call per `k42_abi::kernel::call` that takes `rdi`/`rsi` and returns only
+    // `rax`; outputs and clobbers as in the module comment. The only memory of ours the calls
+    // made through here touch is the dispatcher page (RESUME reads its save area, IDLE clears
+    // `disabled`), which this process accesses only atomically.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") number => status,
+            inlateout("rdi") a => _,
+            inlateout("rsi") b => _,
+            lateout("rdx") _,
+            lateout("r8") _,
+            lateout("r9") _,
+            lateout("r10") _,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    status
+}
+
+/// ASYNC_SEND: a message into dispatcher `target`'s async ring (the kernel stamps our badge).
+///
+/// In: `rdi` CommID, `rsi` handle word, `rdx` method word, `r10 r8 r9` the payload. Out: `rax`
+/// status (`Full` when the ring is full; nothing is queued then).
+pub fn async_send(
+    target: u64,
+    handle: u64,
+    method: u64,
+    payload: &[u64; ASYNC_PAYLOAD_WORDS],
+) -> u64 {
+    let status: u64;
+    // SAFETY: ASYNC_SEND per `k42_abi::kernel::call::ASYNC_SEND`; outputs and clobbers as in the
+    // module comment. The kernel reads only registers.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") call::ASYNC_SEND => status,
+            inlateout("rdi") target => _,
+            inlateout("rsi") handle => _,
+            inlateout("rdx") method => _,
+            inlateout("r10") payload[0] => _,
+            inlateout("r8") payload[1] => _,
+            inlateout("r9") payload[2] => _,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    status
+}
+
+/// YIELD in `mode` (`k42_abi::kernel::yield_mode`). `YIELD` and `BLOCK` return when the
+/// dispatcher runs again (status in the result); `IDLE` returns only if refused (a server may
+/// not idle while it runs a call) — use [`yield_idle`] for it.
+pub fn yield_now(mode: u64) -> u64 {
+    call2(call::YIELD, mode, 0)
+}
+
+/// YIELD with `IDLE`: drop this context and sleep until the next upcall. Returns only with the
+/// status of a refusal.
+pub fn yield_idle() -> u64 {
+    call2(call::YIELD, yield_mode::IDLE, 0)
+}
+
+/// HANDOFF: gives the rest of this quantum to dispatcher `target` (same class, runnable).
+pub fn handoff(target: u64) -> u64 {
+    call2(call::HANDOFF, target, 0)
+}
+
+/// SET_ENTRY with a raw address. Private: only the stubs of [`crate::upcall`] may be installed,
+/// which is what keeps [`crate::upcall::install`] safe.
+pub(crate) fn set_entry_raw(vector: u64, address: u64) -> u64 {
+    call2(call::SET_ENTRY, vector, address)
+}
+
+/// TIMER: this dispatcher's one-shot timer at `deadline_ns` of the kernel clock (0 cancels).
+pub fn timer(deadline_ns: u64) -> u64 {
+    call2(call::TIMER, deadline_ns, 0)
+}
+
+/// RESUME: restores the registers in the dispatcher page's save area and clears `disabled` in
+/// one step. Returns only if the kernel refused, with the status.
+///
+/// # Safety
+///
+/// The save area (`DispatcherPage::saved`) must hold a context that is valid to continue: its
+/// `rip` in this program's code with a stack that belongs to that context and to nothing still
+/// running (typically exactly what the kernel saved at the upcall being returned from).
+pub unsafe fn resume() -> u64 {
+    call2(call::RESUME, 0, 0)
+}
+
+/// The `DispatchError::Transport` code a transport reports when a PPC succeeded but its reply's
+/// status word is none `k42_rights::wire::decode_reply` knows (client and server disagree on
+/// the wire format). Chosen outside every [`Status`] value, which the other transport codes are.
+pub const UNDECODABLE_REPLY: u64 = u64::MAX;
+
+/// Whether a status word is [`Status::Ok`].
+pub fn is_ok(status: u64) -> bool {
+    status == Status::Ok as u64
+}

@@ -1,0 +1,238 @@
+//! The dispatcher page (`k42_abi::kernel::DispatcherPage`): the one page the kernel and this
+//! dispatcher's user-level scheduler share. The kernel writes it from any CPU at any time (soft
+//! interrupt bits, async messages), so every word is read and written here as an atomic, never
+//! through a `&DispatcherPage`; the layout comes from the ABI's `page_offset` and `offset_of!`.
+//!
+//! Who writes what is the ABI's rule: the kernel writes `this comm_id cpu tsc_per_ms boot_tsc
+//! trap saved(at upcalls) ring(slots) ring_tail` and sets bits in `pending`; the dispatcher
+//! writes `disabled upcall_stack saved(before RESUME) saved_live ring_head` and clears bits in
+//! `pending`. The async ring is single-producer (the kernel, serialized by its own lock) and
+//! single-consumer (this dispatcher): the kernel writes slot `ring_tail % ASYNC_RING_SLOTS` and
+//! then advances `ring_tail`; [`Page::pop_async`] reads slot `ring_head % ASYNC_RING_SLOTS` and
+//! then advances `ring_head`, which frees the slot.
+//!
+//! While a dispatcher runs, its user GS base points at its page (the kernel loads it at every
+//! switch), so `gs:[0]` — the `this` word — names the page: [`Page::current`].
+
+use core::arch::asm;
+use core::mem::{offset_of, size_of};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use k42_abi::kernel::{
+    ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, SavedRegs, TrapInfo, page_offset,
+};
+
+/// Bytes of one page word.
+const WORD: usize = size_of::<u64>();
+
+/// A dispatcher page: its user address. Copy it freely; it stays valid for as long as the
+/// dispatcher exists, which for the pages this crate hands out is the process's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    base: usize,
+}
+
+impl Page {
+    /// The page at `addr`.
+    ///
+    /// # Safety
+    ///
+    /// `addr` must be the address of this process's dispatcher page as the kernel gave it (first
+    /// entry `r9`, or `rdi` for a later dispatcher): mapped read-write, 8-byte aligned, and
+    /// mapped for the rest of the process's life.
+    pub const unsafe fn from_addr(addr: u64) -> Self {
+        Self {
+            base: addr as usize,
+        }
+    }
+
+    /// The page of the dispatcher running this code, read from `gs:[0]` (the page's `this`).
+    ///
+    /// ABI assumption: the kernel loads user GS base with the page address whenever it runs a
+    /// dispatcher, including at upcalls, and `this` is the word at offset 0.
+    pub fn current() -> Self {
+        const _: () = assert!(page_offset::THIS == 0);
+        let this: u64;
+        // SAFETY: reads one word at gs:[0], which the kernel maps for every running dispatcher
+        // (the ABI's contract above); the read has no other effect.
+        unsafe {
+            asm!(
+                "mov {this}, qword ptr gs:[0]",
+                this = out(reg) this,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        // SAFETY: `this` is the page's own address as the kernel wrote it (ABI contract above),
+        // which satisfies `from_addr`'s requirements.
+        unsafe { Self::from_addr(this) }
+    }
+
+    /// The page's user address.
+    pub fn addr(self) -> u64 {
+        self.base as u64
+    }
+
+    /// The word at byte `offset` of the page.
+    fn word(self, offset: usize) -> &'static AtomicU64 {
+        assert!(offset + WORD <= size_of::<DispatcherPage>() && offset.is_multiple_of(WORD));
+        // SAFETY: `base` is a mapped, aligned page that outlives every use (constructor
+        // contract); `offset` is an aligned word inside `DispatcherPage` (checked above). The
+        // kernel accesses these words atomically too (`kernel/src/dispatcher.rs`), so every
+        // access to them is atomic.
+        unsafe { &*((self.base + offset) as *const AtomicU64) }
+    }
+
+    fn load(self, offset: usize) -> u64 {
+        self.word(offset).load(Ordering::Acquire)
+    }
+
+    fn store(self, offset: usize, value: u64) {
+        self.word(offset).store(value, Ordering::Release);
+    }
+
+    /// Whether upcalls are disabled (the kernel sets this at every upcall).
+    pub fn disabled(self) -> bool {
+        self.load(page_offset::DISABLED) != 0
+    }
+
+    /// Disables or enables upcalls. Enabling by a plain store may leave a soft interrupt that
+    /// arrived meanwhile undelivered until the next kernel entry; RESUME, PPC_RETURN(WAIT) and
+    /// YIELD(IDLE) enable atomically with respect to soft interrupts.
+    pub fn set_disabled(self, disabled: bool) {
+        self.store(page_offset::DISABLED, u64::from(disabled));
+    }
+
+    /// The pending soft-interrupt bits (`k42_abi::kernel::soft`).
+    pub fn pending(self) -> u64 {
+        self.load(page_offset::PENDING)
+    }
+
+    /// Clears the bits of `mask` in `pending` and returns those of them that were set.
+    pub fn take_pending(self, mask: u64) -> u64 {
+        self.word(page_offset::PENDING)
+            .fetch_and(!mask, Ordering::AcqRel)
+            & mask
+    }
+
+    /// This dispatcher's CommID.
+    pub fn comm_id(self) -> u64 {
+        self.load(offset_of!(DispatcherPage, comm_id))
+    }
+
+    /// The CPU this dispatcher runs on.
+    pub fn cpu(self) -> u64 {
+        self.load(offset_of!(DispatcherPage, cpu))
+    }
+
+    /// TSC ticks per millisecond of the kernel clock.
+    pub fn tsc_per_ms(self) -> u64 {
+        self.load(offset_of!(DispatcherPage, tsc_per_ms))
+    }
+
+    /// The TSC value the kernel clock counts from.
+    pub fn boot_tsc(self) -> u64 {
+        self.load(offset_of!(DispatcherPage, boot_tsc))
+    }
+
+    /// The stack pointer every upcall starts with.
+    pub fn upcall_stack(self) -> u64 {
+        self.load(page_offset::UPCALL_STACK)
+    }
+
+    /// Sets the upcall stack (before installing any entry vector).
+    pub fn set_upcall_stack(self, top: u64) {
+        self.store(page_offset::UPCALL_STACK, top);
+    }
+
+    /// What the last TRAP upcall reported.
+    pub fn trap(self) -> TrapInfo {
+        let base = offset_of!(DispatcherPage, trap);
+        TrapInfo {
+            vector: self.load(base + offset_of!(TrapInfo, vector)),
+            error_code: self.load(base + offset_of!(TrapInfo, error_code)),
+            address: self.load(base + offset_of!(TrapInfo, address)),
+        }
+    }
+
+    /// The save area: the registers an INTERRUPT, TRAP or PGFLT upcall interrupted (or that the
+    /// kernel moved there from a blocked context; see [`Page::saved_live`]).
+    pub fn saved(self) -> SavedRegs {
+        let base = page_offset::SAVED;
+        macro_rules! read {
+            ($($reg:ident),*) => {
+                SavedRegs { $($reg: self.load(base + offset_of!(SavedRegs, $reg)),)* }
+            };
+        }
+        read!(
+            rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8, r9, r10, r11, r12, r13, r14, r15, rip,
+            rflags
+        )
+    }
+
+    /// Writes the save area (for RESUME).
+    pub fn set_saved(self, regs: &SavedRegs) {
+        let base = page_offset::SAVED;
+        macro_rules! write {
+            ($($reg:ident),*) => {
+                $(self.store(base + offset_of!(SavedRegs, $reg), regs.$reg);)*
+            };
+        }
+        write!(
+            rax,
+            rbx,
+            rcx, rdx, rsi, rdi, rbp, rsp, r8, r9, r10, r11, r12, r13, r14, r15, rip, rflags
+        );
+    }
+
+    /// Whether the save area holds a live context the kernel moved there at this upcall (the
+    /// dispatcher was preempted, or blocked in YIELD, when the upcall came). The runtime must
+    /// take it — resume it later, e.g. as a thread — and store 0.
+    pub fn saved_live(self) -> bool {
+        self.load(page_offset::SAVED_LIVE) != 0
+    }
+
+    /// Sets or clears `saved_live`.
+    pub fn set_saved_live(self, live: bool) {
+        self.store(page_offset::SAVED_LIVE, u64::from(live));
+    }
+
+    /// Takes the live context out of the save area, if there is one (and marks it taken).
+    pub fn take_saved(self) -> Option<SavedRegs> {
+        if !self.saved_live() {
+            return None;
+        }
+        let regs = self.saved();
+        self.set_saved_live(false);
+        Some(regs)
+    }
+
+    /// Messages waiting in the async ring.
+    pub fn async_waiting(self) -> u64 {
+        let tail = self.load(page_offset::RING_TAIL);
+        tail.wrapping_sub(self.load(page_offset::RING_HEAD))
+    }
+
+    /// Takes the oldest message from the async ring, if any.
+    pub fn pop_async(self) -> Option<AsyncMessage> {
+        // Only this dispatcher writes the head; the tail's acquire orders the kernel's slot
+        // writes before our reads of the slot.
+        let head = self.load(page_offset::RING_HEAD);
+        let tail = self.load(page_offset::RING_TAIL);
+        if head == tail {
+            return None;
+        }
+        // Lossless: the index is below ASYNC_RING_SLOTS.
+        let index = (head % ASYNC_RING_SLOTS as u64) as usize;
+        let slot = page_offset::RING + index * size_of::<AsyncMessage>();
+        let payload = slot + offset_of!(AsyncMessage, payload);
+        let msg = AsyncMessage {
+            badge: self.load(slot + offset_of!(AsyncMessage, badge)),
+            handle: self.load(slot + offset_of!(AsyncMessage, handle)),
+            method: self.load(slot + offset_of!(AsyncMessage, method)),
+            payload: core::array::from_fn(|i| self.load(payload + i * WORD)),
+        };
+        // Release: our reads of the slot happen before the kernel may reuse it.
+        self.store(page_offset::RING_HEAD, head.wrapping_add(1));
+        Some(msg)
+    }
+}
