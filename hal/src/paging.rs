@@ -231,6 +231,11 @@ pub(crate) fn init(
     Ok(())
 }
 
+/// Flushes this CPU's TLB of every non-global entry (the user half): a shootdown's work.
+pub fn flush_user_tlb() {
+    x86_64::instructions::tlb::flush_all();
+}
+
 /// Loads the kernel's own tables (no user half) on this CPU, so a user space can be destroyed.
 pub fn activate_kernel() {
     let root = kernel_root();

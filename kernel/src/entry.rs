@@ -37,6 +37,7 @@ pub fn init() {
 fn on_user_entry(frame: &mut UserFrame) {
     let slot = cpu::this();
     slot.count(counter::KERNEL_ENTRIES);
+    crate::tlb::service();
     let mut cpu = slot.state.lock();
     match frame.vector {
         SYSCALL_VECTOR => crate::kcall::dispatch(&mut cpu, frame),

@@ -30,6 +30,7 @@ mod smp;
 mod space;
 mod switch;
 mod tick;
+mod tlb;
 
 use k42_hal::BootInfo;
 
@@ -52,6 +53,7 @@ fn kmain(info: BootInfo) -> ! {
     );
     cpu::init(&apic_ids);
     entry::init();
+    k42_hal::trap::set_wake_handler(|_| tlb::service());
     let online = smp::start_others(&apic_ids);
     log::info!("{online} of {} CPUs online", apic_ids.len());
     let tree = initramfs::init(info.initrd);

@@ -124,9 +124,10 @@ impl Space {
             .map_err(|_| KError::NoMemory)
     }
 
-    /// Unmaps `addr..addr+len` (holes are fine) and frees its anonymous pages. Kernel pages in
-    /// the range are refused: they go with their dispatcher.
-    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<(), KError> {
+    /// Unmaps `addr..addr+len` (holes are fine) and returns its anonymous pages, for the caller
+    /// to free once no CPU's TLB can still reach them (after the shootdown). Kernel pages in the
+    /// range are refused: they go with their dispatcher.
+    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<alloc::vec::Vec<PageFrame>, KError> {
         let range = range(addr, len)?;
         if self
             .regions
@@ -135,24 +136,25 @@ impl Space {
         {
             return Err(KError::BadArgument);
         }
+        let mut freed = alloc::vec::Vec::new();
         for piece in self.regions.unmap(range) {
-            self.drop_pages(piece.range);
+            self.drop_pages(piece.range, &mut freed);
         }
-        Ok(())
+        Ok(freed)
     }
 
-    fn drop_pages(&mut self, range: VRange) {
+    fn drop_pages(&mut self, range: VRange, freed: &mut alloc::vec::Vec<PageFrame>) {
         let doomed: alloc::vec::Vec<u64> = self
             .pages
             .range(range.start()..range.end())
             .map(|(&a, _)| a)
             .collect();
         for addr in doomed {
-            // Unmapped first, then freed: no space maps a free frame.
-            let _ = self.hw.unmap(addr);
-            if let Some(page) = self.pages.remove(&addr) {
+            if self.hw.unmap(addr).is_ok() {
                 crate::cpu::this().count(k42_kapi::counter::TLB_FLUSHES);
-                mm::with_frames(|f| page.free(f));
+            }
+            if let Some(page) = self.pages.remove(&addr) {
+                freed.push(page);
             }
         }
     }

@@ -260,6 +260,7 @@ pub fn run_next<'a>(
         drop(cpu);
         k42_hal::cpu::wait_for_interrupt();
         k42_hal::cpu::disable_interrupts();
+        crate::tlb::service();
         cpu = slot.state.lock();
     }
 }

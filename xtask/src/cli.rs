@@ -174,6 +174,10 @@ pub struct RunArgs {
     /// Start QEMU's gdb server on :1234 and wait for the debugger before booting.
     #[arg(long)]
     pub gdb: bool,
+    /// Count guest time in guest instructions (QEMU `-icount shift=0,sleep=off`): one ns per
+    /// instruction, so a program's timings read as instruction counts and repeat.
+    #[arg(long)]
+    pub icount: bool,
     /// Kill the guest after SECS seconds (default: none when interactive, 300 with a PROGRAM).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,

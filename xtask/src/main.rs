@@ -92,7 +92,7 @@ fn run(args: &RunArgs) -> Result<i32, String> {
         accel: qemu::resolve_accel(args.accel),
         gdb: args.gdb,
         qboot: tools.qboot.clone(),
-        icount: None,
+        icount: args.icount.then_some(qemu::Icount::ONE_NS_PER_INSTRUCTION),
     };
     if machine.qboot.is_none() {
         eprintln!(

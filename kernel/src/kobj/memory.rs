@@ -21,15 +21,22 @@ impl k42_kapi::Memory for MemObj {
     }
 
     fn unmap(&mut self, _caller: Badge, addr: u64, len: u64) -> Result<(), KError> {
-        self.0
+        let freed = self
+            .0
             .with_space(|s| s.unmap(addr, len))
-            .ok_or(KError::WrongState)?
+            .ok_or(KError::WrongState)??;
+        // Freed only when no CPU's TLB can reach them any more.
+        crate::tlb::shootdown(crate::tlb::cpus_of(&self.0));
+        crate::mm::with_frames(|f| freed.into_iter().for_each(|page| page.free(f)));
+        Ok(())
     }
 
     fn protect(&mut self, _caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError> {
         let prot = prot_of(prot)?;
         self.0
             .with_space(|s| s.protect(addr, len, prot))
-            .ok_or(KError::WrongState)?
+            .ok_or(KError::WrongState)??;
+        crate::tlb::shootdown(crate::tlb::cpus_of(&self.0));
+        Ok(())
     }
 }
