@@ -63,109 +63,56 @@ pub fn new_dispatcher(
     Ok(Dispatcher::new(shared, process.class, first))
 }
 
-/// A loadable segment, checked.
-struct Segment {
-    vaddr: u64,
-    mem_size: u64,
-    file_offset: u64,
-    file_size: u64,
-    prot: Prot,
+fn prot_of(p: k42_elf::Prot) -> Prot {
+    let mut prot = Prot::NONE;
+    for (elf, vm) in [
+        (k42_elf::Prot::READ, Prot::READ),
+        (k42_elf::Prot::WRITE, Prot::WRITE),
+        (k42_elf::Prot::EXEC, Prot::EXEC),
+    ] {
+        if p.contains(elf) {
+            prot |= vm;
+        }
+    }
+    prot
 }
-
-/// The loadable segments and entry of a static native ELF, every field checked against the
-/// file and the user window (never trusted).
-fn plan(bytes: &[u8]) -> Result<(alloc::vec::Vec<Segment>, u64), &'static str> {
-    use xmas_elf::header::{Machine, Type as FileType};
-    use xmas_elf::program::Type;
-    let elf = xmas_elf::ElfFile::new(bytes)?;
-    xmas_elf::header::sanity_check(&elf)?;
-    if elf.header.pt2.type_().as_type() != FileType::Executable {
-        return Err("not a static executable (ET_EXEC)");
-    }
-    if elf.header.pt2.machine().as_machine() != Machine::X86_64 {
-        return Err("not an x86_64 program");
-    }
-    let entry = elf.header.pt2.entry_point();
-    let mut segments = alloc::vec::Vec::new();
-    let mut total = 0u64;
-    for ph in elf.program_iter() {
-        match ph.get_type()? {
-            Type::Load => {}
-            Type::Interp => return Err("asks for a dynamic linker"),
-            _ => continue,
-        }
-        let (vaddr, mem_size) = (ph.virtual_addr(), ph.mem_size());
-        let (file_offset, file_size) = (ph.offset(), ph.file_size());
-        let end = vaddr.checked_add(mem_size).ok_or("segment wraps around")?;
-        let file_end = file_offset
-            .checked_add(file_size)
-            .ok_or("segment data wraps")?;
-        if file_size > mem_size || file_end > bytes.len() as u64 {
-            return Err("segment data outside the file");
-        }
-        if vaddr < USER_MIN || end > USER_TOP || vaddr % PAGE != file_offset % PAGE {
-            return Err("segment outside user space or misaligned");
-        }
-        total = total.checked_add(mem_size).ok_or("image too large")?;
-        if total > MAX_IMAGE_BYTES {
-            return Err("image too large");
-        }
-        let mut prot = Prot::NONE;
-        for (yes, bit) in [
-            (ph.flags().is_read(), Prot::READ),
-            (ph.flags().is_write(), Prot::WRITE),
-            (ph.flags().is_execute(), Prot::EXEC),
-        ] {
-            if yes {
-                prot |= bit;
-            }
-        }
-        segments.push(Segment {
-            vaddr,
-            mem_size,
-            file_offset,
-            file_size,
-            prot,
-        });
-    }
-    let in_code = segments
-        .iter()
-        .any(|s| s.prot.contains(Prot::EXEC) && entry >= s.vaddr && entry - s.vaddr < s.mem_size);
-    if !in_code {
-        return Err("entry point outside every executable segment");
-    }
-    Ok((segments, entry))
-}
-
-/// Bytes of a page.
-const PAGE: u64 = 4096;
 
 /// Builds `name`'s memory from its ELF image; returns the space and the entry point.
 fn load_image(name: &str) -> Result<(Space, u64), KError> {
     let path = format!("{NATIVE_BIN_DIR}/{name}");
     let bytes = initramfs::file(&path).ok_or(KError::NotFound)?;
-    let (segments, entry) = plan(bytes).map_err(|e| {
+    let options = k42_elf::Options {
+        bias_for_pie: 0,
+        user_top: USER_TOP,
+        min_addr: USER_MIN,
+        max_segments: k42_elf::MAX_SEGMENTS,
+        max_total_mem: MAX_IMAGE_BYTES,
+    };
+    let plan = k42_elf::plan(bytes, &options).map_err(|e| {
         log::warn!("{path}: not a loadable native program: {e}");
         KError::BadExecutable
     })?;
+    if plan.kind != k42_elf::Kind::Exec || plan.interp.is_some() {
+        log::warn!("{path}: native programs are static ET_EXEC images");
+        return Err(KError::BadExecutable);
+    }
     let mut space = Space::new()?;
-    for seg in &segments {
-        if seg.prot.violates_wx() {
+    for seg in plan.segments() {
+        let prot = prot_of(seg.prot());
+        if prot.violates_wx() {
             log::warn!("{path}: a segment is both writable and executable");
             space.destroy();
             return Err(KError::BadExecutable);
         }
-        let start = seg.vaddr & !(PAGE - 1);
-        let end = (seg.vaddr + seg.mem_size).next_multiple_of(PAGE);
-        let loaded = space.map_anon(start, end - start, seg.prot).and_then(|()| {
-            let file = &bytes[seg.file_offset as usize..][..seg.file_size as usize];
-            space.load_bytes(seg.vaddr, file)
-        });
+        let map = seg.map_range();
+        let loaded = space
+            .map_anon(map.start, map.end - map.start, prot)
+            .and_then(|()| {
+                let file = seg.file_bytes(bytes).ok_or(KError::BadExecutable)?;
+                space.load_bytes(seg.copy_range().start, file)
+            });
         if let Err(e) = loaded {
-            log::warn!(
-                "{path}: segment at {:#x} cannot be loaded: {e:?}",
-                seg.vaddr
-            );
+            log::warn!("{path}: segment at {:#x} cannot be loaded: {e:?}", seg.vaddr());
             space.destroy();
             return Err(e);
         }
@@ -179,7 +126,7 @@ fn load_image(name: &str) -> Result<(Space, u64), KError> {
         space.destroy();
         return Err(e);
     }
-    Ok((space, entry))
+    Ok((space, plan.entry))
 }
 
 /// Loads `/k42/bin/NAME` into a new stopped process of `class` whose first dispatcher will run
