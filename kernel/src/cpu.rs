@@ -109,19 +109,31 @@ pub fn get(index: usize) -> Option<&'static Slot> {
     all().get(index)
 }
 
-/// The CPU this code runs on.
+/// The CPU this code runs on: its index is cached in the hardware crate's per-CPU block, found
+/// once by APIC id (a device read and a search) on the CPU's first call.
 pub fn this() -> &'static Slot {
+    let cached = k42_hal::user::cpu_index();
+    if let Some(slot) = all().get(cached as usize) {
+        return slot;
+    }
     let apic_id = k42_hal::apic::cpu_id();
-    all()
+    let slot = all()
         .iter()
         .find(|s| s.apic_id == apic_id)
-        .expect("every running CPU is listed in the MADT")
+        .expect("every running CPU is listed in the MADT");
+    k42_hal::user::set_cpu_index(slot.index as u64);
+    slot
 }
 
 impl Slot {
     /// Adds one to counter `which` (`k42_kapi::counter`).
     pub fn count(&self, which: u32) {
         self.counters[which as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n` to counter `which`.
+    pub fn add(&self, which: u32, n: u64) {
+        self.counters[which as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counter `which`, if it exists.

@@ -112,7 +112,10 @@ fn load_image(name: &str) -> Result<(Space, u64), KError> {
                 space.load_bytes(seg.copy_range().start, file)
             });
         if let Err(e) = loaded {
-            log::warn!("{path}: segment at {:#x} cannot be loaded: {e:?}", seg.vaddr());
+            log::warn!(
+                "{path}: segment at {:#x} cannot be loaded: {e:?}",
+                seg.vaddr()
+            );
             space.destroy();
             return Err(e);
         }

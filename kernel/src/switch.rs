@@ -94,16 +94,17 @@ pub fn load(cpu: &mut Cpu, comm: u64) -> bool {
     d.fpu.restore();
     user::write_fs_base(d.fs_base);
     user::write_user_gs_base(d.shared.page_addr);
-    let ports = process.io_ports.lock().clone();
-    if ports != cpu.io_open {
+    let ports = process.io_ports.lock();
+    if *ports != cpu.io_open {
         for &(first, n) in &cpu.io_open {
             user::io_permit(first, n, false);
         }
-        for &(first, n) in &ports {
+        for &(first, n) in ports.iter() {
             user::io_permit(first, n, true);
         }
-        cpu.io_open = ports;
+        cpu.io_open = ports.clone();
     }
+    drop(ports);
     cpu.running = Some(comm);
     true
 }

@@ -129,8 +129,11 @@ pub mod counter {
     pub const IPIS: u32 = 4;
     /// PPC calls made.
     pub const PPC_CALLS: u32 = 5;
+    /// TSC ticks spent in the kernel's entry handler (under QEMU `-icount`, guest
+    /// instructions): the kernel's share of the work a call does.
+    pub const KERNEL_TSC: u32 = 6;
     /// Counters there are.
-    pub const COUNT: u32 = 6;
+    pub const COUNT: u32 = 7;
 }
 
 /// What the kernel tells a process's spawner in an async message when the process ends:

@@ -29,6 +29,8 @@ struct CpuLocal {
     user_rsp: u64,
     /// This CPU's I/O permission bitmap (`cpu::IOMAP_BYTES` bytes behind its TSS).
     iomap: *mut u8,
+    /// The kernel's index for this CPU (`set_cpu_index`), or `u64::MAX` before it is set.
+    index: core::sync::atomic::AtomicU64,
 }
 
 /// CPUID leaf 7 EBX bits.
@@ -42,6 +44,7 @@ pub(crate) fn init_cpu(entry: KernelStack, iomap: *mut u8) {
         entry_top: entry.top,
         user_rsp: 0,
         iomap,
+        index: core::sync::atomic::AtomicU64::new(u64::MAX),
     }));
     block.this = core::ptr::from_mut(block) as u64;
     GsBase::write(VirtAddr::new(block.this));
@@ -113,6 +116,22 @@ pub(crate) fn entry_top() -> u64 {
     // SAFETY: GS base in ring 0 is this CPU's leaked `CpuLocal`, set by `init_cpu` and never
     // freed; `entry_top` is written once before and only read after.
     unsafe { (*local()).entry_top }
+}
+
+/// Records the kernel's index for this CPU, so `cpu_index` finds it without a device read.
+pub fn set_cpu_index(index: u64) {
+    // SAFETY: as in `entry_top`; `index` is an atomic, shared only with this CPU's readers.
+    unsafe {
+        (*local())
+            .index
+            .store(index, core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The kernel's index for this CPU (`u64::MAX` before `set_cpu_index`).
+pub fn cpu_index() -> u64 {
+    // SAFETY: as in `set_cpu_index`.
+    unsafe { (*local()).index.load(core::sync::atomic::Ordering::Relaxed) }
 }
 
 /// Allows (or denies again) ring-3 access to I/O ports `first..first+count` on this CPU, for
