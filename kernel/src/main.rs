@@ -11,6 +11,7 @@
 extern crate alloc;
 
 mod banner;
+mod clustered;
 mod console;
 mod cpu;
 mod dispatcher;

@@ -203,12 +203,12 @@ impl Space {
             return self.hw.lookup(page).is_some();
         }
         let flags = prot_flags(region.prot);
-        let Some(frame) = mm::with_frames(PageFrame::alloc) else {
+        let Some(frame) = mm::alloc_page() else {
             log::warn!("out of memory faulting in {page:#x}");
             return false;
         };
         if mm::with_frames(|f| self.hw.map(page, &frame, flags, f)).is_err() {
-            mm::with_frames(|f| frame.free(f));
+            mm::free_page(frame);
             return false;
         }
         self.pages.insert(page, frame);
@@ -224,9 +224,9 @@ impl Space {
                 return Err(KError::BadAddress);
             }
             let flags = prot_flags(region.prot);
-            let frame = mm::with_frames(PageFrame::alloc).ok_or(KError::NoMemory)?;
+            let frame = mm::alloc_page().ok_or(KError::NoMemory)?;
             if mm::with_frames(|f| self.hw.map(page, &frame, flags, f)).is_err() {
-                mm::with_frames(|f| frame.free(f));
+                mm::free_page(frame);
                 return Err(KError::NoMemory);
             }
             self.pages.insert(page, frame);
@@ -292,11 +292,9 @@ impl Space {
     /// any CPU (the kernel switches this CPU to its own tables first).
     pub fn destroy(self) {
         let Self { hw, pages, .. } = self;
-        mm::with_frames(|f| {
-            hw.destroy(f);
-            for (_, page) in pages {
-                page.free(f);
-            }
-        });
+        mm::with_frames(|f| hw.destroy(f));
+        for (_, page) in pages {
+            mm::free_page(page);
+        }
     }
 }

@@ -46,6 +46,11 @@ impl PageFrame {
         Some(Self { paddr })
     }
 
+    /// Zeroes the whole frame (before it is handed out again).
+    pub fn zero(&self) {
+        crate::phys::zero_frame(self.paddr);
+    }
+
     /// Its physical address.
     pub fn paddr(&self) -> u64 {
         self.paddr

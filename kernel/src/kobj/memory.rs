@@ -27,7 +27,7 @@ impl k42_kapi::Memory for MemObj {
             .ok_or(KError::WrongState)??;
         // Freed only when no CPU's TLB can reach them any more.
         crate::tlb::shootdown(crate::tlb::cpus_of(&self.0));
-        crate::mm::with_frames(|f| freed.into_iter().for_each(|page| page.free(f)));
+        freed.into_iter().for_each(crate::mm::free_page);
         Ok(())
     }
 
