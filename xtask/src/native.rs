@@ -42,11 +42,16 @@ pub fn build() -> Result<Vec<(String, PathBuf)>, String> {
             "building the native K42 programs failed ({status})"
         ));
     }
-    let dir = paths::target_dir()
-        .join(paths::KERNEL_TARGET)
-        .join(kernel::PROFILE);
     Ok(PROGRAMS
         .iter()
-        .map(|(_, binary)| (format!("{NATIVE_BIN_DIR}/{binary}"), dir.join(binary)))
+        .map(|(_, binary)| (format!("{NATIVE_BIN_DIR}/{binary}"), program_path(binary)))
         .collect())
+}
+
+/// Where the build leaves native program `binary`.
+pub fn program_path(binary: &str) -> PathBuf {
+    paths::target_dir()
+        .join(paths::KERNEL_TARGET)
+        .join(kernel::PROFILE)
+        .join(binary)
 }

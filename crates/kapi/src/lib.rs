@@ -199,8 +199,10 @@ pub trait Process {
     #[rights(READ)]
     fn ids(&self, caller: Badge) -> Result<(u64, u64), KError>;
     /// Adds a dispatcher on CPU `cpu` (at most one per CPU per process) that starts at `rip`
-    /// with stack `rsp` (see `k42_abi::kernel::first_entry`). Returns its CommID.
-    #[rights(CONTROL)]
+    /// with stack `rsp` (see `k42_abi::kernel::first_entry`). Returns its CommID. WRITE, so a
+    /// process can spread itself over CPUs (a server: one dispatcher on each CPU it serves):
+    /// only it knows addresses in its own space.
+    #[rights(WRITE)]
     fn add_dispatcher(
         &mut self,
         caller: Badge,

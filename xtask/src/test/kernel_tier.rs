@@ -61,6 +61,33 @@ const CRASHES: [Crash; 2] = [
     },
 ];
 
+/// The name the hostile executables are installed under.
+const BAD_PROGRAM: &str = "hostile";
+
+/// Native executables the loader must refuse: truncated, not ELF at all, and a real program
+/// whose entry point was moved outside every executable segment.
+fn bad_executables() -> Vec<(&'static str, Vec<u8>)> {
+    let real = std::fs::read(crate::native::program_path("utest")).unwrap_or_default();
+    let truncated = real
+        .get(..real.len().min(3000))
+        .unwrap_or_default()
+        .to_vec();
+    let mut bad_entry = real.clone();
+    /// `e_entry`'s offset in an ELF64 header.
+    const E_ENTRY: usize = 24;
+    if bad_entry.len() > E_ENTRY + 8 {
+        bad_entry[E_ENTRY..E_ENTRY + 8].copy_from_slice(&0x7fff_0000_0000u64.to_le_bytes());
+    }
+    vec![
+        ("native.refuses_truncated_elf", truncated),
+        (
+            "native.refuses_non_elf",
+            b"#!/bin/sh\necho not an ELF\n".to_vec(),
+        ),
+        ("native.refuses_entry_outside_code", bad_entry),
+    ]
+}
+
 /// The native test program (user/bin/utest) and the CPU counts it runs at.
 const NATIVE_TEST_ENTRY: &str = "utest";
 const NATIVE_SMP: [u32; 2] = [1, 4];
@@ -151,6 +178,39 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
                     );
                 }
             }
+        }
+    }
+
+    // Hostile native executables: the loader refuses them with a diagnostic, the bootstrap
+    // reports it and the run ends with "not found" status — no kernel failure, no hang.
+    for (case, bytes) in bad_executables() {
+        let label = format!("kernel-{}", case.replace('.', "-"));
+        let mut w = k42_cpio::Writer::new();
+        w.dir("/k42", 0o755).dir("/k42/bin", 0o755);
+        w.file(&format!("/k42/bin/{BAD_PROGRAM}"), 0o755, &bytes);
+        let outcome = boot(
+            ctx,
+            Os::K42,
+            &image,
+            vec![BAD_PROGRAM.into()],
+            vec![w.finish()],
+            &label,
+        );
+        let verdict = outcome.and_then(|o| {
+            let refused = o.log.contains("not a loadable native program");
+            match (o.status_line(), refused) {
+                (Some(status), true) if status == k42_abi::runner::STATUS_NOT_FOUND => Ok(()),
+                (status, _) => Err(format!(
+                    "expected the loader's refusal and status {}, got status {status:?} \
+                     (refusal logged: {refused}); {}",
+                    k42_abi::runner::STATUS_NOT_FOUND,
+                    logs_hint(&label)
+                )),
+            }
+        });
+        match verdict {
+            Ok(()) => report.pass(case),
+            Err(why) => report.fail(case, &why),
         }
     }
 
