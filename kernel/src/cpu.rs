@@ -49,6 +49,9 @@ pub struct Cpu {
     pub running: Option<u64>,
     /// I/O port ranges open in this CPU's TSS bitmap (the running process's grants).
     pub io_open: Vec<(u16, u16)>,
+    /// No dispatcher timer here is due before this (kernel-clock ns): entries skip the timer
+    /// scan until then. Lowered when a timer is set, recomputed by the scan.
+    pub next_timer: u64,
 }
 
 /// A CPU: its state, its mailbox and its counters.
@@ -83,6 +86,7 @@ pub fn init(apic_ids: &[u32]) {
                     dispatchers: BTreeMap::new(),
                     running: None,
                     io_open: Vec::new(),
+                    next_timer: u64::MAX,
                 }),
                 mailbox: Mutex::new(Vec::new()),
                 call: Mutex::new(crate::kobj::CallCx {

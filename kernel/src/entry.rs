@@ -91,10 +91,10 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
             Mail::Reply(reply) => crate::kcall::ppc::replied(cpu, reply, frame, origin),
         }
     }
-    if !cpu.dispatchers.values().any(|d| d.timer.is_some()) {
+    let now = cpu::now();
+    if now < cpu.next_timer {
         return;
     }
-    let now = cpu::now();
     let due: Vec<u64> = cpu
         .dispatchers
         .iter()
@@ -108,6 +108,12 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
         }
         switch::wake(cpu, comm, frame, origin);
     }
+    cpu.next_timer = cpu
+        .dispatchers
+        .values()
+        .filter_map(|d| d.timer)
+        .min()
+        .unwrap_or(u64::MAX);
 }
 
 fn tick(cpu: &mut Cpu, frame: &mut UserFrame) {

@@ -81,5 +81,8 @@ pub fn timer(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     let me = me(cpu)?;
     let d = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
     d.timer = (frame.rdi != 0).then_some(frame.rdi);
+    if let Some(deadline) = d.timer {
+        cpu.next_timer = cpu.next_timer.min(deadline);
+    }
     Ok(Next::Return)
 }

@@ -1,7 +1,8 @@
 //! The K42-only benchmark figures of issue #3, measured in ring 3 against the real kernel: the
-//! null PPC round trip to a user-level server (`Echo::whoami`, one result word) and the null
-//! object call on a kernel object (`Process::ids`), each with the kernel counters it moved per
-//! call (kernel entries = ring transitions in and out, address-space switches, upcalls).
+//! null PPC round trip to a user-level server (`Echo::whoami`, one result word), the null
+//! object call on a kernel object (`Process::ids`) and the null kernel call (TIMER cancel), each
+//! with the kernel counters it moved per call (kernel entries = ring transitions in and out,
+//! address-space switches, upcalls, time in the kernel).
 //!
 //! Prints one JSON line per figure on the console, in the format of the Linux benchmark
 //! programs (`bench/bench.h`: name, unit, iterations, median, min, max over batches), so
@@ -148,6 +149,12 @@ fn main(env: Env) -> u32 {
         return 1;
     };
     print(&mut out, "kernel_object_null_call", &kernel);
+    // The cheapest kernel call there is (cancel a timer that is not set): the cost of a ring
+    // transition and the kernel's entry path alone, K42's counterpart of Linux's getppid.
+    let Some(null) = measure(&mut boot, cpu, || k42_sys::kcall::timer(0) == 0) else {
+        return 1;
+    };
+    print(&mut out, "null_kernel_call", &null);
     let _ = echo_process.exit(0);
     0
 }
