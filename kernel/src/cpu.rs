@@ -18,8 +18,9 @@ use spin::{Mutex, Once};
 
 use crate::dispatcher::Dispatcher;
 
-/// Most dispatchers one CPU holds.
-pub const MAX_DISPATCHERS: usize = 256;
+/// Most dispatchers one CPU holds (the policy scans its table on every event, so this stays
+/// small).
+pub const MAX_DISPATCHERS: usize = 64;
 
 /// What another CPU (or this one, from outside its entry path) asks of a CPU.
 pub enum Mail {

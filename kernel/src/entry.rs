@@ -61,10 +61,10 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
     let mail: Vec<Mail> = {
         let mut mailbox = slot.mailbox.lock();
         if mailbox.is_empty() {
-            Vec::new()
-        } else {
-            core::mem::take(&mut *mailbox)
+            drop(mailbox);
+            return timers(cpu, frame);
         }
+        core::mem::take(&mut *mailbox)
     };
     let origin = if cpu.running.is_some() {
         Origin::Interrupt
@@ -91,6 +91,16 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
             Mail::Reply(reply) => crate::kcall::ppc::replied(cpu, reply, frame, origin),
         }
     }
+    timers(cpu, frame);
+}
+
+/// Wakes the dispatchers whose timers are due (nothing to scan before the earliest deadline).
+fn timers(cpu: &mut Cpu, frame: &mut UserFrame) {
+    let origin = if cpu.running.is_some() {
+        Origin::Interrupt
+    } else {
+        Origin::Call
+    };
     let now = cpu::now();
     if now < cpu.next_timer {
         return;
