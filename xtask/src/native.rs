@@ -12,11 +12,14 @@ use k42_abi::kernel::NATIVE_BIN_DIR;
 use crate::{kernel, paths};
 
 /// Each native program: its cargo package and its binary name (its name under `/k42/bin`).
-pub const PROGRAMS: [(&str, &str); 5] = [
+pub const PROGRAMS: [(&str, &str); 8] = [
     ("k42-bootstrap", "bootstrap"),
     ("k42-console", "console"),
     ("k42-echo", "echo"),
     ("k42-ppcbench", "ppcbench"),
+    ("k42-overflow", "overflow"),
+    ("k42-spinner", "spinner"),
+    ("k42-ticker", "ticker"),
     ("k42-utest", "utest"),
 ];
 

@@ -29,8 +29,14 @@ pub fn yield_(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
             }
             d.run = Run::Blocked;
             d.context = Context::Call(*frame);
+            // Blocked, it accepts calls again: those it told to retry may.
+            let waiters = core::mem::take(&mut d.retry_waiters);
             switch::leave(cpu);
-            cpu.sched.block(switch::policy_id(me), now)
+            let decision = cpu.sched.block(switch::policy_id(me), now);
+            for waiter in waiters {
+                super::ppc::notify_retry(cpu, waiter, frame, Origin::Call);
+            }
+            decision
         }
         yield_mode::IDLE => {
             d.run = Run::Idle;

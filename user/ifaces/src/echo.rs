@@ -15,6 +15,9 @@ use crate::FIRST_SERVER_INTERFACE;
 /// Interface id of [`Echo`].
 pub const ECHO_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 1;
 
+/// The longest [`Echo::hold`] holds its lock.
+pub const MAX_HOLD_MS: u64 = 1000;
+
 /// Rights the echo server gives its spawner: [`Echo::echo`] and [`Echo::whoami`] but not
 /// CONTROL, so [`Echo::privileged`] (and giving access) is refused.
 pub const SPAWNER_RIGHTS: Rights = Rights::READ.union(Rights::WRITE);
@@ -42,6 +45,15 @@ pub trait Echo {
     /// Needs CONTROL, which the spawner is not given: a call that must be refused.
     #[rights(CONTROL)]
     fn privileged(&mut self, caller: Badge) -> Result<(), Infallible>;
+    /// The CPU the server's dispatcher runs on (the one that ran this call).
+    #[rights(READ)]
+    fn cpu(&self, caller: Badge) -> Result<u64, Infallible>;
+    /// Blocks the call briefly inside the server: a new server thread takes a lock and holds it
+    /// for `ms` milliseconds (at most [`MAX_HOLD_MS`]), sleeping, while the call's thread waits
+    /// for the lock; the holder still has work after it lets go, so the server answers while it
+    /// has a thread left to run. Returns how long the call waited for the lock, in µs.
+    #[rights(READ)]
+    fn hold(&self, caller: Badge, ms: u64) -> Result<u64, Infallible>;
 }
 
 const _: () = assert!(EchoMethod::INTERFACE_ID == ECHO_INTERFACE);

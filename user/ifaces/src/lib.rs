@@ -1,6 +1,7 @@
 //! The interfaces of the native K42 servers, declared once with `k42_idl::interface` and shared
 //! by each server (`user/bin/console`, `user/bin/echo`) and its clients, plus the start-up
-//! conventions that tie the bootstrap, the servers and the programs together ([`start`]).
+//! conventions that tie the bootstrap, the servers and the programs together ([`start`]) and
+//! the test helpers' messages ([`ticker`]).
 //!
 //! A pure `no_std` crate (the generated code needs only `k42-rights`), so it is tested on the
 //! host. The kernel's own interfaces are in `k42-kapi`; interface ids here start at
@@ -10,6 +11,7 @@
 pub mod console;
 pub mod echo;
 pub mod start;
+pub mod ticker;
 
 use k42_rights::{FIRST_SEQ, XHandle};
 

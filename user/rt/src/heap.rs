@@ -8,3 +8,13 @@ use crate::layout::{HEAP_BASE, HEAP_LIMIT, HEAP_STEP};
 
 #[global_allocator]
 static HEAP: GrowingHeap = GrowingHeap::new(HEAP_BASE, HEAP_LIMIT, HEAP_STEP);
+
+/// Bytes of the heap in use.
+pub(crate) fn used() -> usize {
+    HEAP.used()
+}
+
+/// Bytes of address space the heap has mapped.
+pub(crate) fn mapped() -> u64 {
+    HEAP.mapped()
+}

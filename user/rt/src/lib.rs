@@ -11,12 +11,18 @@
 //! - a global allocator over a growing, demand-paged heap (`heap.rs`), so `alloc` works;
 //! - [`log!`]: a formatted line into the kernel log under the process's name;
 //! - a panic handler that logs the message and location and exits with [`PANIC_STATUS`];
-//! - async messages from the dispatcher's ring ([`ring`]);
-//! - the PPC server loop ([`server::serve`]) and fresh memory ([`memory`]);
-//! - the kernel clock ([`clock`]) and an optional fault reporter ([`trap`]).
+//! - user-level threads ([`thread`]: spawn and join, park and unpark, yield, sleep) run by a
+//!   scheduler per dispatcher (`sched.rs`), and the spin-then-block queue lock
+//!   [`sync::FairBLock`];
+//! - async messages from the dispatcher's ring ([`ring`]), waited for by blocking the thread;
+//! - the PPC server loop ([`server::serve`]), each call on a thread, and fresh memory
+//!   ([`memory`]);
+//! - the kernel clock ([`clock`]) and the fault reporter ([`trap`]), which names a thread that
+//!   overflowed its stack.
 //!
-//! It is single-threaded for now: one context per dispatcher, plus upcalls. Threads (the
-//! user-level scheduler) come later on `k42_sys::thread`. The address-space layout the runtime
+//! Before `main` runs, [`start`] makes the running code the thread `main` of the first
+//! dispatcher and installs its INTERRUPT and TRAP entries (on an upcall stack mapped for it):
+//! from then on the dispatcher is the thread scheduler's. The address-space layout the runtime
 //! reserves is in [`layout`].
 #![no_std]
 
@@ -32,7 +38,10 @@ mod panic;
 pub mod ppc;
 pub mod process;
 pub mod ring;
+mod sched;
 pub mod server;
+pub mod sync;
+pub mod thread;
 pub mod trap;
 mod upcall_stack;
 
@@ -60,11 +69,15 @@ macro_rules! entry {
     };
 }
 
-/// Runs the program: records the process's handle (for logs, panics and exit), calls `main` and
-/// exits with its status. Called only by the code [`entry!`] generates.
+/// Runs the program: records the process's handle (for logs, panics and exit), starts the thread
+/// runtime, calls `main` on the thread `main` and exits with its status (whatever other threads
+/// are still running). Called only by the code [`entry!`] generates.
 #[doc(hidden)]
 pub fn start(first: k42_sys::entry::FirstEntry, main: fn(Env) -> u32) -> ! {
     process::set_own(first.process);
+    if let Err(e) = sched::init() {
+        panic!("cannot start the thread runtime: {e}");
+    }
     let status = main(Env::from_first_entry(&first));
     process::exit(status)
 }

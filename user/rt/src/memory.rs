@@ -17,3 +17,14 @@ pub fn map_anon(addr: u64, len: u64) -> Result<&'static mut [u8], MapError> {
 pub fn unmap(region: &'static mut [u8]) -> Result<(), MapError> {
     vm::unmap_fresh(region)
 }
+
+/// Bytes of the heap in use (allocated blocks and their bookkeeping).
+pub fn heap_used() -> usize {
+    crate::heap::used()
+}
+
+/// Bytes of address space the heap has mapped so far (demand-paged: only touched pages are
+/// backed).
+pub fn heap_mapped() -> u64 {
+    crate::heap::mapped()
+}

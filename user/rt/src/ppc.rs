@@ -16,10 +16,10 @@
 use k42_abi::kernel::{KERNEL_COMM_ID, Status, soft};
 use k42_rights::XHandle;
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply, Transport, decode_reply};
+use k42_sys::critical;
 use k42_sys::kcall::{self, PpcOutcome, UNDECODABLE_REPLY};
-use k42_sys::page::Page;
 
-use crate::ring;
+use crate::sched;
 
 /// The reply of a PPC that returned, or the transport error.
 fn finish(out: PpcOutcome) -> Reply {
@@ -59,19 +59,24 @@ impl Ppc {
 }
 
 impl Transport for Ppc {
-    /// Calls until the server takes the call: after each `Retry`, blocks until IPC_RETRY. Inside
-    /// an upcall (upcalls disabled, e.g. a server calling another server while it serves), the
-    /// dispatcher may not block, so `Retry` is returned as `Transport(Retry)` instead.
+    /// Calls until the server takes the call: after each `Retry`, blocks the calling thread
+    /// until IPC_RETRY (the dispatcher's other threads run meanwhile). With upcalls disabled
+    /// (in an upcall handler, or a critical section), nothing may block, so `Retry` is returned
+    /// as `Transport(Retry)` instead.
     fn call(&mut self, handle: XHandle, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
         loop {
+            // Upcalls stay disabled from the call to the wait, so no IPC_RETRY can be taken
+            // (by an INTERRUPT upcall) between the `Retry` and the wait's count of them.
+            let upcalls = critical::disable();
             let out = kcall::ppc_call(self.comm_id, handle.to_word(), method, args);
-            if out.status != Status::Retry as u64 || Page::current().disabled() {
+            if out.status != Status::Retry as u64 || !upcalls.outermost() {
+                drop(upcalls);
                 return finish(out);
             }
-            // The kernel remembered us as a waiter when it said Retry; IPC_RETRY may already be
-            // pending (then this returns at once), or a stale one makes us retry early, which
-            // only costs one more Retry.
-            ring::block_until(soft::IPC_RETRY);
+            // Counted before any look at the pending bits: one pending now (maybe an old one,
+            // which only costs one more `Retry`) ends the wait.
+            let seen = sched::with(|s| s.epoch(soft::IPC_RETRY));
+            sched::wait_for(soft::IPC_RETRY, None, |s| s.epoch(soft::IPC_RETRY) != seen);
         }
     }
 }

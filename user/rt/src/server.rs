@@ -1,63 +1,66 @@
-//! The PPC server loop (DESIGN §2.3): a server dispatcher has no loop of its own. [`serve`] sets
-//! up the upcall stack and the IPC_CALL and INTERRUPT entries, then goes idle; the kernel enters
-//! it at IPC_CALL for each call (disabled, on the upcall stack, with the caller's badge), the
-//! handler runs, and PPC_RETURN with WAIT sends the reply and makes the dispatcher idle and
-//! enabled again in one step. Nothing of a call survives it but what the handler stored.
+//! The PPC server loop (DESIGN §2.3): a server dispatcher has no loop of its own. [`serve`]
+//! installs the handler and the IPC_CALL entry and ends the calling thread; the kernel enters
+//! the dispatcher at IPC_CALL for each call (disabled, on the upcall stack, with the caller's
+//! badge).
 //!
-//! The handler must not block: the kernel refuses YIELD(BLOCK) while a call is being served (it
-//! runs on the caller's time). Servers answer "would block" instead (DESIGN §2.3).
+//! **Each call runs on a thread.** The upcall hands the call to a server thread — a pooled one
+//! waiting for work, or a new one — queues it first and runs the scheduler. The handler runs on
+//! that thread with upcalls enabled, so it may block briefly (on a
+//! [`FairBLock`](crate::sync::FairBLock) another thread holds, say): the dispatcher runs its
+//! other threads meanwhile. It never waits on a client's behalf for anything longer: servers
+//! answer "would block" instead, and the client's thread waits in its own process.
+//!
+//! **The reply.** The server thread leaves the reply with the scheduler and goes back to the
+//! pool. If the dispatcher then has nothing ready, the idle loop answers with PPC_RETURN(WAIT):
+//! reply and sleep in one step, the dispatcher idle and enabled for the next call. If other
+//! threads are ready, the reply goes without WAIT and the dispatcher carries on with them on its
+//! own time (until then, new callers get `Retry` and are told when it is idle again). While a
+//! call is being served the kernel refuses YIELD(BLOCK/IDLE), so a dispatcher whose threads all
+//! wait then yields to the kernel until one is ready.
 
 use alloc::boxed::Box;
+use alloc::format;
 
-use k42_abi::kernel::{Entry, yield_mode};
+use k42_abi::kernel::Entry;
 use k42_rights::wire::{ARG_WORDS, DispatchError, Interface, Reply, encode_reply, meta};
 use k42_rights::{Badge, XHandle, XObjectTable};
-use k42_sys::kcall;
-use k42_sys::page::Page;
+use k42_sys::critical;
 use k42_sys::upcall::{self, IncomingCall};
-use spin::Mutex;
 
-use crate::{log, upcall_stack};
+use crate::sched;
+use crate::sync::FairBLock;
 
 /// What a server does with one call: `(badge, handle, method, args)` to a reply.
 pub type Handler = dyn FnMut(Badge, XHandle, u64, &[u64; ARG_WORDS]) -> Reply + Send;
 
-/// The handler [`serve`] installed. Locked only by the one upcall running at a time (upcalls are
-/// disabled while one runs), and by `serve` before any can run.
-static HANDLER: Mutex<Option<Box<Handler>>> = Mutex::new(None);
+/// The handler [`serve`] installed. One call is served at a time per dispatcher (the kernel's
+/// rule), so the lock only orders dispatchers of one server process.
+static HANDLER: FairBLock<Option<Box<Handler>>> = FairBLock::new(None);
 
-/// The `DispatchError::Transport` code of a call that came while no handler was installed or
-/// the handler was in use (neither happens with one dispatcher; it keeps the reply honest).
+/// The `DispatchError::Transport` code of a call that came while no handler was installed.
 pub const NOT_SERVING: u64 = u64::MAX - 1;
 
-/// Serves calls with `handler` for the rest of the process's life.
+/// Serves calls with `handler` for the rest of the process's life; the calling thread ends
+/// (the process lives on, serving).
 ///
 /// # Panics
 ///
-/// If the upcall stack cannot be mapped or the kernel refuses an entry vector: a server that
-/// cannot take calls has nothing else to do.
+/// If the kernel refuses the IPC_CALL entry: a server that cannot take calls has nothing else
+/// to do.
 pub fn serve<H>(handler: H) -> !
 where
     H: FnMut(Badge, XHandle, u64, &[u64; ARG_WORDS]) -> Reply + Send + 'static,
 {
     *HANDLER.lock() = Some(Box::new(handler));
-    if let Err(e) = upcall_stack::ensure() {
-        panic!("server: cannot map the upcall stack: {e:?}");
+    {
+        let _upcalls = critical::disable();
+        sched::with(|s| s.server.drop_unread_messages = true);
     }
-    // No upcall until the set-up is complete and this context is gone: one coming in between
-    // (an INTERRUPT at a preemption) would take this context as a saved one and drop it.
-    // YIELD(IDLE) below enables upcalls again, atomically with going to sleep.
-    let page = Page::current();
-    page.set_disabled(true);
     upcall::set_call_handler(on_call);
-    upcall::set_interrupt_handler(on_interrupt);
-    for vector in [Entry::Interrupt, Entry::IpcCall] {
-        if let Err(e) = upcall::install(vector) {
-            panic!("server: cannot install the {vector:?} entry: {e:?}");
-        }
+    if let Err(e) = upcall::install(Entry::IpcCall) {
+        panic!("server: cannot install the IPC_CALL entry: {e:?}");
     }
-    // The main context ends here: from now on the dispatcher lives in upcalls.
-    idle()
+    crate::thread::exit()
 }
 
 /// Serves `table`'s objects of interface `I`, plus the generic give-access and release calls
@@ -72,34 +75,85 @@ where
     })
 }
 
-/// Sleeps until the next upcall, forever. A refusal (the kernel says a call is still being
-/// served) is logged once; then the dispatcher keeps yielding its quantum and asking again.
-fn idle() -> ! {
-    let mut logged = false;
-    loop {
-        let status = kcall::yield_idle();
-        if !logged {
-            log!("server: YIELD(IDLE) refused with status {status}");
-            logged = true;
-        }
-        kcall::yield_now(yield_mode::YIELD);
-    }
-}
-
-/// A context the kernel moved into the save area at this upcall (the dispatcher was blocked or
-/// preempted when it came) belongs to a thread; this runtime has none yet, so it is dropped.
-/// The thread scheduler will take it here instead.
-fn drop_saved_context(page: Page) {
-    if page.take_saved().is_some() {
-        log!("server: dropped the context saved at an upcall (no threads yet)");
-    }
-}
-
-/// The IPC_CALL upcall: run the handler, reply, go idle.
+/// The IPC_CALL upcall: the call goes to a server thread, then the scheduler runs.
 fn on_call(call: &IncomingCall) -> ! {
-    drop_saved_context(Page::current());
-    let reply = match HANDLER.try_lock() {
-        Some(mut guard) => match guard.as_mut() {
+    // A thread blocked in the kernel when the call came is in the save area: it continues later.
+    sched::take_interrupted(false);
+    let call = *call;
+    let pooled = sched::with(|s| {
+        s.server.serving = true;
+        s.server.call = Some(call);
+        let pooled = s.server.pool.pop();
+        if let Some(t) = &pooled {
+            s.unpark(t, true);
+        }
+        pooled.is_some()
+    });
+    if !pooled {
+        let name = sched::with(|s| {
+            s.server.made += 1;
+            format!("server-{}", s.server.made)
+        });
+        if let Err(e) = sched::spawn_locked(name, Box::new(server_thread), true) {
+            // No thread, no way to run the call: answer it from here instead of never.
+            crate::log!("server: no thread for a call ({e}); refused");
+            sched::with(|s| {
+                s.server.call = None;
+                s.server.reply = Some((
+                    call.token,
+                    encode_reply(&Err(DispatchError::Transport(NOT_SERVING))),
+                ));
+            });
+        }
+    }
+    sched::idle_loop()
+}
+
+/// A server thread: runs the calls it is handed, one at a time, and waits in the pool between.
+/// It starts with a call waiting for it (`on_call`); after each, it leaves the reply with the
+/// scheduler, joins the pool and parks until the next call is handed to it.
+fn server_thread() {
+    let me = {
+        let _upcalls = critical::disable();
+        sched::current_locked()
+    };
+    let mut reply = None;
+    loop {
+        let call = {
+            let _upcalls = critical::disable();
+            if let Some(reply) = reply.take() {
+                sched::with(|s| {
+                    s.server.reply = Some(reply);
+                    if !s
+                        .server
+                        .pool
+                        .iter()
+                        .any(|t| alloc::sync::Arc::ptr_eq(t, &me))
+                    {
+                        s.server.pool.push(me.clone());
+                    }
+                });
+                sched::park_locked(&me);
+            }
+            sched::with(|s| s.server.call.take())
+        };
+        let Some(call) = call else {
+            // Woken without a call (a stray permit): wait in the pool again, nothing to send.
+            let _upcalls = critical::disable();
+            sched::with(|s| {
+                if !s
+                    .server
+                    .pool
+                    .iter()
+                    .any(|t| alloc::sync::Arc::ptr_eq(t, &me))
+                {
+                    s.server.pool.push(me.clone());
+                }
+            });
+            sched::park_locked(&me);
+            continue;
+        };
+        let answer = match HANDLER.lock().as_mut() {
             Some(handler) => handler(
                 Badge(call.badge),
                 XHandle::from_word(call.handle),
@@ -107,27 +161,7 @@ fn on_call(call: &IncomingCall) -> ! {
                 &call.args,
             ),
             None => Err(DispatchError::Transport(NOT_SERVING)),
-        },
-        None => Err(DispatchError::Transport(NOT_SERVING)),
-    };
-    let status = kcall::ppc_return_and_wait(call.token, &encode_reply(&reply));
-    // Only a refused return comes back (e.g. NotWaiting: the caller is gone).
-    log!("server: PPC_RETURN refused with status {status}");
-    idle()
-}
-
-/// The INTERRUPT upcall of an idle server: soft interrupts it has no use for (async messages,
-/// a retry notice, a preemption request) are cleared so the kernel lets it sleep.
-fn on_interrupt(_bits: u64) -> ! {
-    let page = Page::current();
-    drop_saved_context(page);
-    page.take_pending(u64::MAX);
-    while let Some(msg) = page.pop_async() {
-        log!(
-            "server: dropped an async message (badge {}, method {:#x})",
-            msg.badge,
-            msg.method
-        );
+        };
+        reply = Some((call.token, encode_reply(&answer)));
     }
-    idle()
 }

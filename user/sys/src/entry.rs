@@ -75,6 +75,8 @@ extern "C" fn first_entry(
     // read-write for the life of the process (`k42_abi::kernel::first_entry`).
     let page = unsafe { Page::from_addr(page) };
     crate::vm::set_own_memory(memory);
+    // The kernel's initial stack is the first thread's (`thread`).
+    crate::thread::adopt_initial_stack();
     let first = FirstEntry {
         process,
         memory,

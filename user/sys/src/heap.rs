@@ -4,10 +4,10 @@
 //! `#[global_allocator]`, with its range from its address-space layout.
 //!
 //! Growth needs no allocation and makes one kernel call while the heap lock is held. The lock is
-//! a spin lock and the runtime is single-threaded per dispatcher for now: an upcall handler that
-//! allocates while the code it interrupted holds the lock would spin forever, so upcall
-//! handlers run only when no other context of the dispatcher can hold it (the server loop drops
-//! its main context first; threads will need a per-thread or upcall-safe path).
+//! a spin lock taken only with upcalls disabled (`critical::disable`): an upcall handler, or
+//! another thread the upcall switches to, can then never find it held by the code it
+//! interrupted on the same dispatcher (it would spin forever); other dispatchers of the process
+//! wait for a holder that is running, or resumed soon after a preemption.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
@@ -16,7 +16,7 @@ use k42_kapi::prot;
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
-use crate::vm;
+use crate::{critical, vm};
 
 /// Bytes the list allocator may need beyond a request for its own bookkeeping (a hole header
 /// before and after the block).
@@ -56,11 +56,13 @@ impl GrowingHeap {
 
     /// Bytes mapped so far.
     pub fn mapped(&self) -> u64 {
+        let _upcalls = critical::disable();
         self.state.lock().mapped
     }
 
     /// Bytes in use.
     pub fn used(&self) -> usize {
+        let _upcalls = critical::disable();
         self.state.lock().heap.used()
     }
 
@@ -105,6 +107,7 @@ impl GrowingHeap {
 // `grow`), under one lock, so blocks never overlap and each is returned exactly as allocated.
 unsafe impl GlobalAlloc for GrowingHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _upcalls = critical::disable();
         let mut state = self.state.lock();
         loop {
             if state.mapped != 0
@@ -120,6 +123,7 @@ unsafe impl GlobalAlloc for GrowingHeap {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if let Some(block) = NonNull::new(ptr) {
+            let _upcalls = critical::disable();
             // SAFETY: the GlobalAlloc contract: `ptr` came from `alloc` with this `layout`.
             unsafe { self.state.lock().heap.deallocate(block, layout) }
         }

@@ -50,6 +50,7 @@ impl Page {
     ///
     /// ABI assumption: the kernel loads user GS base with the page address whenever it runs a
     /// dispatcher, including at upcalls, and `this` is the word at offset 0.
+    #[inline]
     pub fn current() -> Self {
         const _: () = assert!(page_offset::THIS == 0);
         let this: u64;
@@ -68,11 +69,13 @@ impl Page {
     }
 
     /// The page's user address.
+    #[inline]
     pub fn addr(self) -> u64 {
         self.base as u64
     }
 
     /// The word at byte `offset` of the page.
+    #[inline]
     fn word(self, offset: usize) -> &'static AtomicU64 {
         assert!(offset + WORD <= size_of::<DispatcherPage>() && offset.is_multiple_of(WORD));
         // SAFETY: `base` is a mapped, aligned page that outlives every use (constructor
@@ -82,15 +85,18 @@ impl Page {
         unsafe { &*((self.base + offset) as *const AtomicU64) }
     }
 
+    #[inline]
     fn load(self, offset: usize) -> u64 {
         self.word(offset).load(Ordering::Acquire)
     }
 
+    #[inline]
     fn store(self, offset: usize, value: u64) {
         self.word(offset).store(value, Ordering::Release);
     }
 
     /// Whether upcalls are disabled (the kernel sets this at every upcall).
+    #[inline]
     pub fn disabled(self) -> bool {
         self.load(page_offset::DISABLED) != 0
     }
@@ -98,16 +104,19 @@ impl Page {
     /// Disables or enables upcalls. Enabling by a plain store may leave a soft interrupt that
     /// arrived meanwhile undelivered until the next kernel entry; RESUME, PPC_RETURN(WAIT) and
     /// YIELD(IDLE) enable atomically with respect to soft interrupts.
+    #[inline]
     pub fn set_disabled(self, disabled: bool) {
         self.store(page_offset::DISABLED, u64::from(disabled));
     }
 
     /// The pending soft-interrupt bits (`k42_abi::kernel::soft`).
+    #[inline]
     pub fn pending(self) -> u64 {
         self.load(page_offset::PENDING)
     }
 
     /// Clears the bits of `mask` in `pending` and returns those of them that were set.
+    #[inline]
     pub fn take_pending(self, mask: u64) -> u64 {
         self.word(page_offset::PENDING)
             .fetch_and(!mask, Ordering::AcqRel)
@@ -115,26 +124,31 @@ impl Page {
     }
 
     /// This dispatcher's CommID.
+    #[inline]
     pub fn comm_id(self) -> u64 {
         self.load(offset_of!(DispatcherPage, comm_id))
     }
 
     /// The CPU this dispatcher runs on.
+    #[inline]
     pub fn cpu(self) -> u64 {
         self.load(offset_of!(DispatcherPage, cpu))
     }
 
     /// TSC ticks per millisecond of the kernel clock.
+    #[inline]
     pub fn tsc_per_ms(self) -> u64 {
         self.load(offset_of!(DispatcherPage, tsc_per_ms))
     }
 
     /// The TSC value the kernel clock counts from.
+    #[inline]
     pub fn boot_tsc(self) -> u64 {
         self.load(offset_of!(DispatcherPage, boot_tsc))
     }
 
     /// The stack pointer every upcall starts with.
+    #[inline]
     pub fn upcall_stack(self) -> u64 {
         self.load(page_offset::UPCALL_STACK)
     }
@@ -187,11 +201,13 @@ impl Page {
     /// Whether the save area holds a live context the kernel moved there at this upcall (the
     /// dispatcher was preempted, or blocked in YIELD, when the upcall came). The runtime must
     /// take it — resume it later, e.g. as a thread — and store 0.
+    #[inline]
     pub fn saved_live(self) -> bool {
         self.load(page_offset::SAVED_LIVE) != 0
     }
 
     /// Sets or clears `saved_live`.
+    #[inline]
     pub fn set_saved_live(self, live: bool) {
         self.store(page_offset::SAVED_LIVE, u64::from(live));
     }
@@ -207,6 +223,7 @@ impl Page {
     }
 
     /// Messages waiting in the async ring.
+    #[inline]
     pub fn async_waiting(self) -> u64 {
         let tail = self.load(page_offset::RING_TAIL);
         tail.wrapping_sub(self.load(page_offset::RING_HEAD))

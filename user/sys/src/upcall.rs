@@ -14,6 +14,10 @@
 //! - `Interrupt`: `rdi` the pending soft-interrupt bits, passed through as the argument;
 //! - `Trap`: no registers (the page's `trap` and `saved` say what happened).
 //!
+//! Before the handler runs, the stack of the thread the upcall interrupted (if one was running)
+//! is set aside for `thread::Context::from_saved` (`thread::note_upcall`): from here on the
+//! dispatcher is on its upcall stack.
+//!
 //! Only these stubs can be installed ([`install`]), so SET_ENTRY never points the kernel at an
 //! arbitrary address from safe code. Handlers live in atomics (not behind a lock): an upcall can
 //! interrupt any code, including code that is changing a handler.
@@ -133,6 +137,7 @@ fn no_handler() -> ! {
 }
 
 extern "C" fn ipc_call_upcall(call: &IncomingCall) -> ! {
+    crate::thread::note_upcall();
     let handler = match CALL_HANDLER.load(Ordering::Acquire) {
         0 => no_handler(),
         // SAFETY: CALL_HANDLER holds only `CallHandler` values cast to usize (set_call_handler).
@@ -142,6 +147,7 @@ extern "C" fn ipc_call_upcall(call: &IncomingCall) -> ! {
 }
 
 extern "C" fn interrupt_upcall(bits: u64) -> ! {
+    crate::thread::note_upcall();
     let handler = match INTERRUPT_HANDLER.load(Ordering::Acquire) {
         0 => no_handler(),
         // SAFETY: INTERRUPT_HANDLER holds only `InterruptHandler` values cast to usize.
@@ -151,6 +157,7 @@ extern "C" fn interrupt_upcall(bits: u64) -> ! {
 }
 
 extern "C" fn trap_upcall() -> ! {
+    crate::thread::note_upcall();
     let handler = match TRAP_HANDLER.load(Ordering::Acquire) {
         0 => no_handler(),
         // SAFETY: TRAP_HANDLER holds only `TrapHandler` values cast to usize.

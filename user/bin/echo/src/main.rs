@@ -1,8 +1,9 @@
 //! The echo server: the far end of the native PPC tests (`user/bin/utest`). Spawned by a test
 //! with the test's badge in `arg0`, it makes one `Echo` object for it (`SPAWNER_HANDLE`, with
 //! `echo::SPAWNER_RIGHTS`) and serves it: `echo` returns the digest of its six arguments,
-//! `whoami` the badge the kernel stamped on the call, and `privileged` needs a right the
-//! spawner was not given.
+//! `whoami` the badge the kernel stamped on the call, `cpu` the CPU it runs on, `hold` blocks
+//! the call on a lock another server thread holds for a while, and `privileged` needs a right
+//! the spawner was not given.
 #![no_std]
 #![no_main]
 
@@ -11,12 +12,20 @@ use core::convert::Infallible;
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::echo::{self, Echo, EchoServer};
 use k42_rights::{Badge, Rights, XObjectTable};
-use k42_rt::{Env, log, server};
+use k42_rt::sync::FairBLock;
+use k42_rt::sys::page::Page;
+use k42_rt::{Env, clock, log, server, thread};
 
 k42_rt::entry!(main);
 
 /// Exit status when the echo object cannot be made as agreed.
 const SETUP_FAILED: u32 = 1;
+/// Nanoseconds per millisecond and per microsecond.
+const NS_PER_MS: u64 = 1_000_000;
+const NS_PER_US: u64 = 1000;
+
+/// The lock `hold` makes its call wait for (it counts the holders that let go of it).
+static HELD: FairBLock<u64> = FairBLock::new(0);
 
 /// The echo object (stateless).
 #[derive(Clone, Copy)]
@@ -43,6 +52,31 @@ impl Echo for Echoer {
     fn privileged(&mut self, caller: Badge) -> Result<(), Infallible> {
         log!("echo: privileged call by {caller}: the rights check let it through");
         Ok(())
+    }
+
+    fn cpu(&self, _caller: Badge) -> Result<u64, Infallible> {
+        Ok(Page::current().cpu())
+    }
+
+    fn hold(&self, _caller: Badge, ms: u64) -> Result<u64, Infallible> {
+        let ms = ms.min(echo::MAX_HOLD_MS);
+        // Detached: it finishes after the reply, on the server's own time.
+        let _holder = thread::spawn("holder", move || {
+            {
+                let mut held = HELD.lock();
+                thread::sleep(ms * NS_PER_MS);
+                *held += 1;
+            }
+            // Still busy after letting go: the reply then goes without WAIT.
+            thread::yield_now();
+            thread::yield_now();
+        });
+        while !HELD.is_locked() {
+            thread::yield_now();
+        }
+        let start = clock::now_ns();
+        drop(HELD.lock());
+        Ok((clock::now_ns() - start) / NS_PER_US)
     }
 }
 

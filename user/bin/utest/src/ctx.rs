@@ -4,6 +4,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt::Display;
 
 use k42_ifaces::SPAWNER_HANDLE;
@@ -11,7 +12,7 @@ use k42_ifaces::echo::EchoClient;
 use k42_kapi::{BootClient, ProcessClient, class};
 use k42_rights::wire::{CallError, DispatchError};
 use k42_rights::{Rights, RightsError, XHandle};
-use k42_rt::{Env, KernelPpc, Ppc};
+use k42_rt::{Env, KernelPpc, Ppc, clock, log, process, ring};
 
 /// The echo server's program name under `/k42/bin`.
 const ECHO_SERVER: &str = "echo";
@@ -111,6 +112,35 @@ impl Ctx {
             .ok_or_else(|| NotPassed::Skipped("no Boot handle from the bootstrap".into()))
     }
 
+    /// Spawns the native program `name` as a process of `class` on CPU `cpu` (or
+    /// `k42_kapi::SAME_CPU`) with the two spawn words, and starts it; its CommID and our
+    /// handle on it.
+    pub fn spawn_helper(
+        &mut self,
+        name: &str,
+        class: u8,
+        cpu: u32,
+        arg0: u64,
+        arg1: u64,
+    ) -> Result<(u64, ProcessClient<KernelPpc>), NotPassed> {
+        let (comm, handle) = self
+            .boot()?
+            .spawn(
+                name.as_ptr() as u64,
+                name.len() as u64,
+                class,
+                arg0,
+                arg1,
+                cpu,
+            )
+            .map_err(|e| failed(&format!("Boot::spawn({name})"), e))?;
+        let mut process = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
+        process
+            .start()
+            .map_err(|e| failed(&format!("Process::start({name})"), e))?;
+        Ok((comm, process))
+    }
+
     /// The echo server, spawned and started (with our badge in `arg0`) on first use.
     pub fn echo(&mut self) -> Result<&EchoChild, NotPassed> {
         if self.echo.is_none() {
@@ -136,4 +166,34 @@ impl Ctx {
             .as_ref()
             .ok_or_else(|| NotPassed::Failed("echo server lost".into()))
     }
+}
+
+/// Waits (this thread only) until the kernel's EXITED message of every process in `pids` came,
+/// or `within_ns` passed; their statuses in the order of `pids`. Other messages are logged and
+/// dropped.
+pub fn wait_exits(pids: &[u64], within_ns: u64) -> Result<Vec<u32>, NotPassed> {
+    let deadline = clock::now_ns().saturating_add(within_ns);
+    let mut statuses: Vec<Option<u32>> = alloc::vec![None; pids.len()];
+    while statuses.iter().any(Option::is_none) {
+        let Some(msg) = ring::wait_message_until(deadline) else {
+            let missing: Vec<u64> = pids
+                .iter()
+                .zip(&statuses)
+                .filter(|(_, s)| s.is_none())
+                .map(|(p, _)| *p)
+                .collect();
+            return Err(NotPassed::Failed(format!(
+                "no EXITED message for pid(s) {missing:?} within {} ms",
+                within_ns / 1_000_000
+            )));
+        };
+        let found = pids
+            .iter()
+            .position(|&pid| process::exited(&msg, pid).is_some());
+        match found {
+            Some(i) => statuses[i] = process::exited(&msg, pids[i]),
+            None => log!("utest: ignored a message while waiting for exits: {msg:?}"),
+        }
+    }
+    Ok(statuses.into_iter().flatten().collect())
 }

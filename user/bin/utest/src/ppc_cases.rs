@@ -1,15 +1,18 @@
 //! Cases on PPC to a user-level server: the echo server (`user/bin/echo`, `k42_ifaces::echo`)
 //! spawned through the `Boot` handle — every argument and result register, the badge the kernel
-//! stamps, the server's own rights check — and the end of that server through our handle on it,
-//! reported by the kernel's EXITED message.
+//! stamps, the server's own rights check, a call that blocks inside the server on a thread —
+//! the end of that server through our handle on it, reported by the kernel's EXITED message,
+//! and a second echo server on another CPU.
 
 use k42_abi::kernel::{Status, comm_pid};
+use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::echo::{EchoClient, digest};
+use k42_kapi::class;
 use k42_rights::wire::{CallError, DispatchError, meta};
 use k42_rights::{Badge, Rights, RightsError, XHandle};
 use k42_rt::{Ppc, clock, process, ring};
 
-use crate::ctx::{Case, Ctx, NotPassed, Outcome, ensure, failed, lacks};
+use crate::ctx::{Case, Ctx, NotPassed, Outcome, ensure, failed, lacks, wait_exits};
 
 /// The cases of this file (the last one ends the shared echo server).
 pub const CASES: &[Case] = &[
@@ -24,6 +27,14 @@ pub const CASES: &[Case] = &[
     Case {
         name: "process.child_exit_reported",
         run: child_exit_reported,
+    },
+    Case {
+        name: "ppc.server_call_blocks_on_fairblock",
+        run: server_call_blocks_on_fairblock,
+    },
+    Case {
+        name: "ppc.cross_cpu",
+        run: cross_cpu,
     },
 ];
 
@@ -96,6 +107,44 @@ fn rights(ctx: &mut Ctx) -> Outcome {
     Ok(())
 }
 
+/// How long `Echo::hold` holds its lock, in ms, and the least the call must then wait (µs):
+/// the holder sleeps 30 ms from just before the call starts waiting.
+const HOLD_MS: u64 = 30;
+const HOLD_WAIT_MIN_US: u64 = 20_000;
+/// The most the call may wait (µs): a lost wake-up would make it hang, or take this long.
+const HOLD_WAIT_MAX_US: u64 = 2_000_000;
+
+/// A call that blocks inside the server: its server thread waits for a FairBLock another server
+/// thread holds while it sleeps, so the server's dispatcher runs its other threads (and yields
+/// to the kernel: it may not sleep while serving) until the lock is handed over. The call must
+/// come back having waited about as long as the lock was held, and the server must go on
+/// answering: right away, while its holder thread finishes after the reply (the caller may get
+/// `Retry` and be told when the server is idle again).
+fn server_call_blocks_on_fairblock(ctx: &mut Ctx) -> Outcome {
+    let pid = ctx.env.pid();
+    let mut echo = ctx.echo()?.client();
+    for round in 0..2 {
+        let waited = echo.hold(HOLD_MS).map_err(|e| failed("Echo::hold", e))?;
+        ensure!(
+            (HOLD_WAIT_MIN_US..=HOLD_WAIT_MAX_US).contains(&waited),
+            "round {round}: the call waited {waited} µs for a lock held {HOLD_MS} ms"
+        );
+        let seen = echo
+            .whoami()
+            .map_err(|e| failed("Echo::whoami after Echo::hold", e))?;
+        ensure!(seen == pid, "after Echo::hold the server saw badge {seen}");
+        let [a, b, c, d, e, f] = ARGS;
+        let got = echo
+            .echo(a, b, c, d, e, f)
+            .map_err(|e| failed("Echo::echo after Echo::hold", e))?;
+        ensure!(
+            got == digest(ARGS),
+            "Echo::echo after Echo::hold gave {got:x?}"
+        );
+    }
+    Ok(())
+}
+
 /// Ending the echo server through our handle on it (DESTROY, as its spawner) brings the
 /// kernel's EXITED message with the status, and its CommID is gone afterwards.
 fn child_exit_reported(ctx: &mut Ctx) -> Outcome {
@@ -135,6 +184,63 @@ fn child_exit_reported(ctx: &mut Ctx) -> Outcome {
             Status::NoSuchTarget as u64
         ))),
         "a call to the ended server gave {gone:?}, not NoSuchTarget"
+    );
+    Ok(())
+}
+
+/// Round trips to the cross-CPU server.
+const CROSS_ROUNDS: u64 = 50;
+/// The status the cross-CPU server is ended with.
+const CROSS_STATUS: u32 = 43;
+
+/// A second echo server on another CPU (`Boot::spawn`'s `cpu`): PPC round trips to it (the
+/// kernel's slow path, by mail between CPUs) carry every argument and result word and our
+/// badge, and the server says it runs on the CPU we chose. Skipped with one CPU.
+fn cross_cpu(ctx: &mut Ctx) -> Outcome {
+    let cpus = ctx.boot()?.cpus().map_err(|e| failed("Boot::cpus", e))?;
+    if cpus < 2 {
+        return Err(NotPassed::Skipped("one CPU".into()));
+    }
+    let here = u32::try_from(ctx.env.page.cpu()).map_err(|e| failed("our CPU", e))?;
+    let there = (here + 1) % cpus;
+    let pid = ctx.env.pid();
+    let (comm, mut process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
+    let outcome = (|| {
+        let mut echo = EchoClient::new(Ppc::new(comm), SPAWNER_HANDLE);
+        for round in 0..CROSS_ROUNDS {
+            let args = ARGS.map(|a| a.rotate_left(round as u32) ^ round);
+            let [a, b, c, d, e, f] = args;
+            let got = echo
+                .echo(a, b, c, d, e, f)
+                .map_err(|e| failed("Echo::echo across CPUs", e))?;
+            let want = digest(args);
+            ensure!(
+                got == want,
+                "round {round}: Echo::echo gave {got:x?}, want {want:x?}"
+            );
+        }
+        let seen = echo
+            .whoami()
+            .map_err(|e| failed("Echo::whoami across CPUs", e))?;
+        ensure!(
+            seen == pid,
+            "the server on CPU {there} saw badge {seen}, our pid is {pid}"
+        );
+        let its = echo.cpu().map_err(|e| failed("Echo::cpu", e))?;
+        ensure!(
+            its == u64::from(there) && its != u64::from(here),
+            "the server runs on CPU {its}; we asked for {there} (we are on {here})"
+        );
+        Ok(())
+    })();
+    process
+        .exit(CROSS_STATUS)
+        .map_err(|e| failed("Process::exit on the cross-CPU server", e))?;
+    let statuses = wait_exits(&[comm_pid(comm)], EXIT_REPORT_NS)?;
+    outcome?;
+    ensure!(
+        statuses == [CROSS_STATUS],
+        "the cross-CPU server exited with {statuses:?}"
     );
     Ok(())
 }

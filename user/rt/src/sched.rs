@@ -1,0 +1,873 @@
+//! The user-level scheduler: one per dispatcher (DESIGN §2.4). The kernel schedules dispatchers
+//! and knows nothing of threads; this runs the threads of one dispatcher on it.
+//!
+//! **State.** Each dispatcher's [`Sched`] holds its threads (a slab of records: the thread's
+//! handle, its suspended context while it is not running, its body before it starts), the ready
+//! queue (FIFO), the current thread, the timer queue over the one kernel TIMER, the threads
+//! waiting for soft interrupts (async messages, IPC retry), and the PPC server's call state.
+//! It is touched only with upcalls disabled (`k42_sys::critical`), so an upcall never finds it
+//! half-changed, and its lock is only ever contended by another dispatcher (a cross-dispatcher
+//! wake-up).
+//!
+//! **Switching** (`k42_sys::thread`): a thread that blocks (parks, yields, finishes) picks the
+//! next ready thread and switches to it directly; the suspended context is stored in its record
+//! *on top of* the next thread's stack, once its registers are really saved. When no thread is
+//! ready, it switches to the idle loop on the upcall stack, which gives the dispatcher back to
+//! the kernel: YIELD(IDLE) — which drops the context and enables upcalls atomically, so a soft
+//! interrupt that came meanwhile re-enters at once — or, while a PPC is being served (the kernel
+//! refuses to let a server sleep on its caller's time), plain YIELD until a thread is ready.
+//!
+//! **Soft interrupts.** Every scheduling step first [`Sched::poll`]s the page's pending bits:
+//! ASYNC and IPC_RETRY wake the threads waiting for them, TIMER (and the clock) wakes the due
+//! sleepers and re-arms the kernel timer for the next deadline, PREEMPT makes the dispatcher
+//! yield to the kernel before it continues. The INTERRUPT upcall (a preemption, or an idle
+//! dispatcher woken) takes the interrupted thread's registers from the save area as that thread's
+//! context (`Context::from_saved`), queues it — at the back after a PREEMPT, at the front
+//! otherwise — and runs the idle loop's step, which polls and picks. Soft interrupts that come
+//! while a thread runs with upcalls enabled are delivered at the next kernel look (the quantum's
+//! end) or found by the thread's next scheduling step, whichever is first.
+//!
+//! **Park and unpark** carry a permit (a per-thread state word: empty, notified, parked,
+//! finished): an unpark before the park makes the park return at once, so no wake-up is lost,
+//! whatever the order. Every blocking primitive of the runtime is a loop around park.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use k42_abi::kernel::{
+    AsyncMessage, COMM_DISPATCHER_BITS, Entry, INITIAL_STACK_SIZE, INITIAL_STACK_TOP, comm_id,
+    comm_pid, soft, yield_mode,
+};
+use k42_rights::wire::REPLY_WORDS;
+use k42_sys::critical;
+use k42_sys::kcall;
+use k42_sys::page::Page;
+use k42_sys::thread::{self as sys_thread, Context, PAGE_SIZE, SavedError, Stack, Target};
+use k42_sys::upcall::{self, IncomingCall};
+use k42_sys::vm::MapError;
+use spin::Mutex;
+
+use crate::layout::{THREAD_STACK_SLOT, THREAD_STACKS_BASE, THREAD_STACKS_LIMIT};
+use crate::{clock, log, upcall_stack};
+
+/// Park states of a thread (its permit).
+const EMPTY: u8 = 0;
+const NOTIFIED: u8 = 1;
+const PARKED: u8 = 2;
+const FINISHED: u8 = 3;
+
+/// Soft-interrupt bits counted in [`Sched::epochs`] (`k42_abi::kernel::soft` has five).
+const SOFT_BITS: usize = 5;
+
+/// A thread: what every handle on it shares.
+#[derive(Debug)]
+pub(crate) struct ThreadInner {
+    /// Its record's index in its dispatcher's table (reused after it ends).
+    pub(crate) slot: u32,
+    /// Its dispatcher's index in the process.
+    pub(crate) dispatcher: usize,
+    /// Unique in the process, never reused.
+    pub(crate) serial: u64,
+    /// Its name, for logs and fault reports.
+    pub(crate) name: String,
+    /// Its permit (park states above).
+    state: AtomicU8,
+    /// Its stack's red page and top.
+    pub(crate) red_page: u64,
+    pub(crate) stack_top: u64,
+}
+
+/// A shared handle on a thread.
+pub(crate) type ThreadRef = Arc<ThreadInner>;
+
+/// Serial numbers of threads.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// One thread's record in its dispatcher's table.
+struct Rec {
+    thread: ThreadRef,
+    /// Its context while it is not running (`None` while it runs, or before its switch-out
+    /// completed).
+    ctx: Option<Context>,
+    /// What it runs, until it starts.
+    body: Option<Box<dyn FnOnce() + Send>>,
+}
+
+/// A PPC reply on its way: the reply token and the five words.
+pub(crate) type Reply = (u64, [u64; REPLY_WORDS]);
+
+/// The PPC server's part of a dispatcher's scheduler (`crate::server`).
+#[derive(Default)]
+pub(crate) struct ServerState {
+    /// The call the IPC_CALL upcall delivered, until a server thread takes it.
+    pub(crate) call: Option<IncomingCall>,
+    /// A call is being served: the kernel forbids YIELD(BLOCK/IDLE) until its reply is sent.
+    pub(crate) serving: bool,
+    /// The reply a server thread left, to send at the next scheduling step (with WAIT if the
+    /// dispatcher then has nothing to run).
+    pub(crate) reply: Option<Reply>,
+    /// Server threads waiting for a call.
+    pub(crate) pool: Vec<ThreadRef>,
+    /// Server threads made so far (for their names).
+    pub(crate) made: u32,
+    /// Async messages no thread waits for are dropped (a server has no one to read them).
+    pub(crate) drop_unread_messages: bool,
+}
+
+/// One dispatcher's scheduler (module comment).
+pub(crate) struct Sched {
+    threads: Vec<Option<Rec>>,
+    free_slots: Vec<u32>,
+    ready: VecDeque<u32>,
+    current: Option<u32>,
+    /// Sleepers by (deadline, sequence number).
+    timers: BTreeMap<(u64, u64), ThreadRef>,
+    timer_seq: u64,
+    /// The deadline the kernel TIMER is armed for (0: none).
+    armed: u64,
+    /// Threads waiting for soft-interrupt bits: (mask, thread).
+    waiters: Vec<(u64, ThreadRef)>,
+    /// How many times each soft-interrupt bit was seen.
+    epochs: [u64; SOFT_BITS],
+    /// PREEMPT was seen and not yet honoured by a YIELD to the kernel.
+    preempt: bool,
+    /// The PPC server's state.
+    pub(crate) server: ServerState,
+}
+
+/// Dispatchers a process can have.
+const MAX_DISPATCHERS: usize = 1 << COMM_DISPATCHER_BITS;
+
+/// The schedulers, by dispatcher index; made on first use.
+static SCHEDS: [Mutex<Option<Box<Sched>>>; MAX_DISPATCHERS] =
+    [const { Mutex::new(None) }; MAX_DISPATCHERS];
+
+/// Runs `f` on this dispatcher's scheduler. Upcalls must be disabled; `f` must not call back
+/// into `with`.
+pub(crate) fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
+    with_at(sys_thread::dispatcher_index(), f)
+}
+
+/// Runs `f` on the scheduler of dispatcher `index` of this process.
+fn with_at<R>(index: usize, f: impl FnOnce(&mut Sched) -> R) -> R {
+    assert!(
+        Page::current().disabled(),
+        "the thread scheduler used with upcalls enabled"
+    );
+    let mut guard = SCHEDS[index].lock();
+    match guard.as_mut() {
+        Some(sched) => f(sched),
+        None => f(guard.insert(new_sched())),
+    }
+}
+
+/// A dispatcher's first scheduler (out of the common path).
+#[cold]
+fn new_sched() -> Box<Sched> {
+    Box::new(Sched::new())
+}
+
+impl Sched {
+    fn new() -> Self {
+        Self {
+            threads: Vec::new(),
+            free_slots: Vec::new(),
+            ready: VecDeque::new(),
+            current: None,
+            timers: BTreeMap::new(),
+            timer_seq: 0,
+            armed: 0,
+            waiters: Vec::new(),
+            epochs: [0; SOFT_BITS],
+            preempt: false,
+            server: ServerState::default(),
+        }
+    }
+
+    fn rec(&mut self, slot: u32) -> &mut Rec {
+        match self.threads.get_mut(slot as usize) {
+            Some(Some(rec)) => rec,
+            _ => panic!("no thread in slot {slot}"),
+        }
+    }
+
+    /// Adds a record; returns its slot.
+    fn insert(&mut self, make: impl FnOnce(u32) -> Rec) -> u32 {
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => {
+                self.threads.push(None);
+                // Lossless in practice: a u32 of threads would need 2^32 stacks.
+                (self.threads.len() - 1) as u32
+            }
+        };
+        self.threads[slot as usize] = Some(make(slot));
+        slot
+    }
+
+    /// The running thread, if the dispatcher is on one.
+    pub(crate) fn current(&mut self) -> Option<ThreadRef> {
+        let slot = self.current?;
+        Some(self.rec(slot).thread.clone())
+    }
+
+    /// Threads alive on this dispatcher.
+    pub(crate) fn live(&self) -> usize {
+        self.threads.iter().filter(|r| r.is_some()).count()
+    }
+
+    /// The thread whose stack's red page holds `addr`, if any: (name, red page).
+    pub(crate) fn red_page_owner(&self, addr: u64) -> Option<(String, u64)> {
+        self.threads.iter().flatten().find_map(|r| {
+            let t = &r.thread;
+            (t.red_page..t.red_page + PAGE_SIZE)
+                .contains(&addr)
+                .then(|| (t.name.clone(), t.red_page))
+        })
+    }
+
+    /// The soft-interrupt bit `bit`'s count of sightings.
+    pub(crate) fn epoch(&self, bit: u64) -> u64 {
+        self.epochs[bit.trailing_zeros() as usize % SOFT_BITS]
+    }
+
+    /// Makes `t` (a thread of this dispatcher) ready if it was parked; in any case it has its
+    /// permit afterwards.
+    pub(crate) fn unpark(&mut self, t: &ThreadInner, front: bool) {
+        if notify(t) {
+            if front {
+                self.ready.push_front(t.slot);
+            } else {
+                self.ready.push_back(t.slot);
+            }
+        }
+    }
+
+    /// Takes the pending soft-interrupt bits and acts on them (module comment).
+    #[inline]
+    pub(crate) fn poll(&mut self) {
+        let page = Page::current();
+        // A plain load first: nothing pending is the common case, and needs no atomic update.
+        let bits = match page.pending() {
+            0 => 0,
+            _ => page.take_pending(u64::MAX),
+        };
+        if bits == 0 {
+            if self.armed != 0 || !self.timers.is_empty() {
+                self.fire_timers();
+            }
+            return;
+        }
+        for (i, epoch) in self.epochs.iter_mut().enumerate() {
+            if bits & (1 << i) != 0 {
+                *epoch += 1;
+            }
+        }
+        if bits & soft::PREEMPT != 0 {
+            self.preempt = true;
+        }
+        if bits & soft::TIMER != 0 {
+            // The kernel disarmed it when it fired.
+            self.armed = 0;
+        }
+        if bits & (soft::ASYNC | soft::IPC_RETRY) != 0 {
+            let mut read_by_a_thread = false;
+            let mut i = 0;
+            while i < self.waiters.len() {
+                if self.waiters[i].0 & bits != 0 {
+                    let (mask, t) = self.waiters.swap_remove(i);
+                    read_by_a_thread |= mask & soft::ASYNC != 0;
+                    self.unpark(&t, false);
+                } else {
+                    i += 1;
+                }
+            }
+            if bits & soft::ASYNC != 0 && self.server.drop_unread_messages && !read_by_a_thread {
+                drop_unread_messages(page);
+            }
+        }
+        self.fire_timers();
+    }
+
+    /// Wakes the sleepers whose deadline passed and arms the kernel timer for the next one.
+    fn fire_timers(&mut self) {
+        if self.timers.is_empty() && self.armed == 0 {
+            return;
+        }
+        let now = clock::now_ns();
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let t = entry.remove();
+            self.unpark(&t, false);
+        }
+        let next = self.timers.first_key_value().map_or(0, |(key, _)| key.0);
+        if next != self.armed {
+            kcall::timer(next);
+            self.armed = next;
+        }
+    }
+
+    /// Adds a sleeper; returns its key (for [`Sched::remove_timer`]).
+    pub(crate) fn add_timer(&mut self, deadline: u64, t: ThreadRef) -> (u64, u64) {
+        self.timer_seq += 1;
+        let key = (deadline.max(1), self.timer_seq);
+        self.timers.insert(key, t);
+        self.fire_timers();
+        key
+    }
+
+    /// Removes a sleeper that woke for another reason (nothing if its timer fired).
+    pub(crate) fn remove_timer(&mut self, key: (u64, u64)) {
+        if self.timers.remove(&key).is_some() {
+            self.fire_timers();
+        }
+    }
+
+    /// Registers `t` as waiting for any of the soft-interrupt bits in `mask`.
+    pub(crate) fn add_waiter(&mut self, mask: u64, t: ThreadRef) {
+        self.waiters.push((mask, t));
+    }
+
+    /// Forgets `t`'s soft-interrupt waits.
+    pub(crate) fn remove_waiter(&mut self, t: &ThreadInner) {
+        self.waiters.retain(|(_, w)| !core::ptr::eq(&**w, t));
+    }
+
+    /// Takes the next ready thread's context and makes it current.
+    fn take_next(&mut self) -> Option<(u32, Context)> {
+        while let Some(slot) = self.ready.pop_front() {
+            match self.rec(slot).ctx.take() {
+                Some(ctx) => {
+                    self.current = Some(slot);
+                    return Some((slot, ctx));
+                }
+                // Only the running thread is ever queued without a context, and it is handled
+                // before this (`reschedule`); a record without one would be lost, so say so.
+                None => log!("sched: thread in slot {slot} was ready without a context"),
+            }
+        }
+        None
+    }
+
+    /// The reply to send before another thread runs (without WAIT: the dispatcher has more to
+    /// do); the call is then no longer being served.
+    fn take_reply(&mut self) -> Option<Reply> {
+        let reply = self.server.reply.take();
+        if reply.is_some() {
+            self.server.serving = false;
+        }
+        reply
+    }
+}
+
+/// Gives `t` its permit; true if it was parked (the caller must queue it).
+fn notify(t: &ThreadInner) -> bool {
+    let mut state = t.state.load(Ordering::Acquire);
+    loop {
+        let next = match state {
+            PARKED | EMPTY => NOTIFIED,
+            _ => return false,
+        };
+        match t
+            .state
+            .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => return state == PARKED,
+            Err(now) => state = now,
+        }
+    }
+}
+
+/// A server's unread async messages: logged and dropped so the ring does not fill.
+fn drop_unread_messages(page: Page) {
+    while let Some(msg) = page.pop_async() {
+        if !is_nudge(&msg) {
+            log!(
+                "server: dropped an async message (badge {}, method {:#x})",
+                msg.badge,
+                msg.method
+            );
+        }
+    }
+}
+
+/// Method word of the runtime's own wake-up message to another dispatcher of its process (a
+/// thread there was made ready): no interface's (their method words have an interface id in
+/// the high half, and none is this large).
+const NUDGE_METHOD: u64 = u64::MAX - 0x4e;
+
+/// Whether `msg` is the runtime's cross-dispatcher wake-up (never shown to programs).
+pub(crate) fn is_nudge(msg: &AsyncMessage) -> bool {
+    msg.method == NUDGE_METHOD && msg.badge == comm_pid(Page::current().comm_id())
+}
+
+/// Makes `t` ready on whichever dispatcher it belongs to (waking that one if it is not this).
+pub(crate) fn unpark(t: &ThreadInner) {
+    let _upcalls = critical::disable();
+    let here = sys_thread::dispatcher_index();
+    if t.dispatcher == here {
+        with(|s| s.unpark(t, false));
+        return;
+    }
+    if notify(t) {
+        with_at(t.dispatcher, |s| s.ready.push_back(t.slot));
+        let me = Page::current().comm_id();
+        let target = comm_id(comm_pid(me), t.dispatcher as u64);
+        let status = kcall::async_send(target, 0, NUDGE_METHOD, &[0; 3]);
+        if !kcall::is_ok(status) {
+            log!(
+                "sched: cannot wake dispatcher {target:#x} for thread {}: status {status}",
+                t.name
+            );
+        }
+    }
+}
+
+/// The running thread. Call with upcalls disabled.
+///
+/// # Panics
+///
+/// Off a thread (in an upcall handler).
+pub(crate) fn current_locked() -> ThreadRef {
+    match with(|s| s.current()) {
+        Some(t) => t,
+        None => panic!("no current thread (called from an upcall handler?)"),
+    }
+}
+
+/// Sends a reply without WAIT: the caller runs, this dispatcher continues later.
+fn send_reply(reply: Reply) {
+    let (token, words) = reply;
+    let status = kcall::ppc_return(token, &words);
+    if !kcall::is_ok(status) {
+        log!("server: PPC_RETURN refused with status {status}");
+    }
+}
+
+/// Gives the processor to the kernel if it asked (PREEMPT), before continuing.
+fn honour_preempt(preempt: bool) {
+    if preempt {
+        kcall::yield_now(yield_mode::YIELD);
+    }
+}
+
+/// The running thread has stopped (queued by a yield, or parked): runs the next ready thread,
+/// or idles, and returns when this thread runs again. Upcalls disabled, before and after.
+pub(crate) fn reschedule() {
+    enum Next {
+        Same,
+        Run(Context),
+        Idle,
+    }
+    let (me, next, reply, preempt) = with(|s| {
+        s.poll();
+        let Some(me) = s.current else {
+            panic!("reschedule off a thread");
+        };
+        let next = if s.ready.front() == Some(&me) {
+            s.ready.pop_front();
+            Next::Same
+        } else {
+            match s.take_next() {
+                Some((_, ctx)) => Next::Run(ctx),
+                None => {
+                    s.current = None;
+                    Next::Idle
+                }
+            }
+        };
+        // The idle loop sends a reply with WAIT itself; before another thread runs, it goes
+        // without.
+        let reply = match next {
+            Next::Idle => None,
+            _ => s.take_reply(),
+        };
+        let preempt = !matches!(next, Next::Idle) && core::mem::take(&mut s.preempt);
+        (me, next, reply, preempt)
+    });
+    honour_preempt(preempt);
+    if let Some(reply) = reply {
+        send_reply(reply);
+    }
+    let store = move |ctx: Context| with(|s| s.rec(me).ctx = Some(ctx));
+    match next {
+        Next::Same => {}
+        Next::Run(ctx) => sys_thread::switch(Target::Thread(ctx), store),
+        Next::Idle => sys_thread::switch(
+            Target::UpcallStack {
+                entry: idle_entry,
+                arg: 0,
+            },
+            store,
+        ),
+    }
+}
+
+/// Parks the running thread `me` (upcalls disabled): returns at once if it has a permit,
+/// otherwise when another thread unparks it.
+pub(crate) fn park_locked(me: &ThreadInner) {
+    loop {
+        if me
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return;
+        }
+        if me
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            break;
+        }
+    }
+    reschedule();
+    // Whoever queued us turned PARKED into NOTIFIED: that wake-up is this one.
+    me.state.store(EMPTY, Ordering::Release);
+}
+
+/// Puts the running thread at the back of the ready queue and runs the others first.
+pub(crate) fn yield_locked() {
+    with(|s| {
+        let Some(me) = s.current else {
+            panic!("yield off a thread");
+        };
+        s.ready.push_back(me);
+    });
+    reschedule();
+}
+
+/// Ends the running thread: its record goes, its stack is recycled once nothing runs on it.
+pub(crate) fn finish_current() -> ! {
+    let upcalls = critical::disable();
+    // Upcalls stay disabled into the next thread, which enables them itself.
+    core::mem::forget(upcalls);
+    let (next, reply) = with(|s| {
+        let Some(me) = s.current.take() else {
+            panic!("finish off a thread");
+        };
+        if let Some(rec) = s.threads[me as usize].take() {
+            rec.thread.state.store(FINISHED, Ordering::Release);
+            s.free_slots.push(me);
+            s.waiters.retain(|(_, w)| !Arc::ptr_eq(w, &rec.thread));
+        }
+        s.poll();
+        match s.take_next() {
+            Some((_, ctx)) => (Target::Thread(ctx), s.take_reply()),
+            None => (
+                Target::UpcallStack {
+                    entry: idle_entry,
+                    arg: 0,
+                },
+                None,
+            ),
+        }
+    });
+    if let Some(reply) = reply {
+        send_reply(reply);
+    }
+    sys_thread::exit(next, recycle_stack)
+}
+
+extern "C" fn idle_entry(_: u64) -> ! {
+    idle_loop()
+}
+
+/// The dispatcher's own loop on its upcall stack, with upcalls disabled: run a ready thread,
+/// or send the pending reply with WAIT, or give the processor back to the kernel.
+pub(crate) fn idle_loop() -> ! {
+    enum Act {
+        Run(Context, Option<Reply>, bool),
+        ReplyAndWait(Reply),
+        Yield,
+        Idle,
+    }
+    let mut refusals_logged = false;
+    loop {
+        let act = with(|s| {
+            s.poll();
+            if let Some((_, ctx)) = s.take_next() {
+                let reply = s.take_reply();
+                return Act::Run(ctx, reply, core::mem::take(&mut s.preempt));
+            }
+            s.preempt = false;
+            if let Some(reply) = s.take_reply() {
+                Act::ReplyAndWait(reply)
+            } else if s.server.serving {
+                Act::Yield
+            } else {
+                Act::Idle
+            }
+        });
+        match act {
+            Act::Run(ctx, reply, preempt) => {
+                honour_preempt(preempt);
+                if let Some(reply) = reply {
+                    send_reply(reply);
+                }
+                sys_thread::enter(Target::Thread(ctx))
+            }
+            Act::ReplyAndWait((token, words)) => {
+                let status = kcall::ppc_return_and_wait(token, &words);
+                // Only a refused return comes back (e.g. NotWaiting: the caller is gone).
+                log!("server: PPC_RETURN refused with status {status}");
+            }
+            Act::Yield => {
+                kcall::yield_now(yield_mode::YIELD);
+            }
+            Act::Idle => {
+                let status = kcall::yield_idle();
+                if !refusals_logged {
+                    log!("sched: YIELD(IDLE) refused with status {status}");
+                    refusals_logged = true;
+                }
+                kcall::yield_now(yield_mode::YIELD);
+            }
+        }
+    }
+}
+
+/// At an upcall: if the save area holds the context of the thread that was running, makes it
+/// that thread's and queues the thread (at the back if `back`). A context that cannot be taken
+/// because its stack overflowed ends the process (`crate::trap`).
+pub(crate) fn take_interrupted(back: bool) {
+    let page = Page::current();
+    if !page.saved_live() {
+        return;
+    }
+    let regs = page.saved();
+    page.set_saved_live(false);
+    match Context::from_saved(&regs) {
+        Ok(ctx) => with(|s| match s.current.take() {
+            Some(me) => {
+                s.rec(me).ctx = Some(ctx);
+                if back {
+                    s.ready.push_back(me);
+                } else {
+                    s.ready.push_front(me);
+                }
+            }
+            None => log!("sched: an interrupted context with no current thread was dropped"),
+        }),
+        Err(SavedError::NoThread) => {
+            log!(
+                "sched: dropped a context saved off any thread (rip {:#x})",
+                regs.rip
+            )
+        }
+        Err(SavedError::OutOfStack { red_page, rsp, .. }) => crate::trap::overflowed(red_page, rsp),
+    }
+}
+
+/// The INTERRUPT upcall: soft interrupts are pending (`bits`), and the thread that was running,
+/// if any, is in the save area.
+fn on_interrupt(bits: u64) -> ! {
+    take_interrupted(bits & soft::PREEMPT != 0);
+    idle_loop()
+}
+
+/// The pending hook of `k42_sys::critical::enable`: soft interrupts found when a thread enabled
+/// upcalls are handled here as at an INTERRUPT upcall, with the thread still running.
+fn pending_hook() {
+    let woke = with(|s| {
+        let before = s.ready.len();
+        s.poll();
+        s.ready.len() != before || s.preempt
+    });
+    if woke {
+        // Let the woken threads (and, after a PREEMPT, the kernel) run first.
+        yield_locked();
+    }
+}
+
+/// The thread stacks no thread uses, for reuse (any dispatcher's).
+static FREE_STACKS: Mutex<Vec<Stack>> = Mutex::new(Vec::new());
+/// The next stack slot never used.
+static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
+
+/// A stack for a new thread: a recycled one, or a fresh slot. Upcalls disabled.
+fn take_stack() -> Result<Stack, MapError> {
+    if let Some(stack) = FREE_STACKS.lock().pop() {
+        return Ok(stack);
+    }
+    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+    let base = slot
+        .checked_mul(THREAD_STACK_SLOT)
+        .filter(|offset| offset + THREAD_STACK_SLOT <= THREAD_STACKS_LIMIT)
+        .map(|offset| THREAD_STACKS_BASE + offset)
+        .ok_or(k42_rights::wire::CallError::Method(k42_kapi::KError::Full))?;
+    Stack::map(base, THREAD_STACK_SLOT)
+}
+
+/// A finished thread's stack back to the pool (runs on the next thread's stack).
+fn recycle_stack(stack: Stack) {
+    FREE_STACKS.lock().push(stack);
+}
+
+/// Stack slots mapped so far, and how many of all stacks are free.
+pub(crate) fn stack_counts() -> (u64, usize) {
+    let _upcalls = critical::disable();
+    (NEXT_SLOT.load(Ordering::Relaxed), FREE_STACKS.lock().len())
+}
+
+/// Makes a thread that will run `body`; queued at the front if `front` (the server's call
+/// threads), else at the back. Upcalls disabled.
+pub(crate) fn spawn_locked(
+    name: String,
+    body: Box<dyn FnOnce() + Send>,
+    front: bool,
+) -> Result<ThreadRef, MapError> {
+    let stack = take_stack()?;
+    let dispatcher = sys_thread::dispatcher_index();
+    let (red_page, stack_top) = (stack.red_page(), stack.top());
+    let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+    Ok(with(move |s| {
+        let mut made = None;
+        let slot = s.insert(|slot| {
+            let thread = Arc::new(ThreadInner {
+                slot,
+                dispatcher,
+                serial,
+                name,
+                state: AtomicU8::new(EMPTY),
+                red_page,
+                stack_top,
+            });
+            made = Some(thread.clone());
+            Rec {
+                thread,
+                ctx: Some(Context::new(stack, thread_entry, u64::from(slot))),
+                body: Some(body),
+            }
+        });
+        if front {
+            s.ready.push_front(slot);
+        } else {
+            s.ready.push_back(slot);
+        }
+        match made {
+            Some(thread) => thread,
+            None => unreachable!("insert makes the record"),
+        }
+    }))
+}
+
+/// Where every thread starts (upcalls disabled, as after any switch).
+extern "C" fn thread_entry(slot: u64) -> ! {
+    // Lossless: the slot came from a u32 (spawn_locked).
+    let body = with(|s| s.rec(slot as u32).body.take());
+    critical::enable();
+    if let Some(body) = body {
+        body();
+    }
+    finish_current()
+}
+
+/// Why the thread runtime could not start.
+pub(crate) enum InitError {
+    /// The upcall stack could not be mapped.
+    UpcallStack(MapError),
+    /// The kernel refused an entry vector.
+    Entry(upcall::InstallError),
+}
+
+impl core::fmt::Display for InitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::UpcallStack(e) => write!(f, "cannot map the upcall stack: {e}"),
+            Self::Entry(e) => write!(f, "the kernel refused an entry vector: {e:?}"),
+        }
+    }
+}
+
+/// Makes the running code (the first entry's) the thread "main" of this dispatcher and installs
+/// the INTERRUPT and TRAP entries: called once, by `crate::start`, before the program's `main`.
+pub(crate) fn init() -> Result<(), InitError> {
+    upcall_stack::ensure().map_err(InitError::UpcallStack)?;
+    upcall::set_interrupt_handler(on_interrupt);
+    upcall::set_trap_handler(crate::trap::on_trap);
+    critical::set_pending_hook(pending_hook);
+    {
+        let _upcalls = critical::disable();
+        let dispatcher = sys_thread::dispatcher_index();
+        with(|s| {
+            let slot = s.insert(|slot| Rec {
+                thread: Arc::new(ThreadInner {
+                    slot,
+                    dispatcher,
+                    serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+                    name: String::from("main"),
+                    state: AtomicU8::new(EMPTY),
+                    red_page: INITIAL_STACK_TOP - INITIAL_STACK_SIZE - PAGE_SIZE,
+                    stack_top: INITIAL_STACK_TOP,
+                }),
+                ctx: None,
+                body: None,
+            });
+            s.current = Some(slot);
+        });
+    }
+    for vector in [Entry::Interrupt, Entry::Trap] {
+        upcall::install(vector).map_err(InitError::Entry)?;
+    }
+    Ok(())
+}
+
+/// Blocks the running thread until `ready` holds — checked now and whenever one of the
+/// soft-interrupt bits in `mask` arrives — or until the kernel clock passes `deadline` (then
+/// false). `ready` runs with upcalls disabled and the scheduler locked, after the pending bits
+/// were taken, so a wake-up cannot slip between the check and the wait. Off a thread (in an
+/// upcall handler, where nothing may block the dispatcher), it waits by polling the page with
+/// YIELD(BLOCK) instead.
+pub(crate) fn wait_for(
+    mask: u64,
+    deadline: Option<u64>,
+    mut ready: impl FnMut(&mut Sched) -> bool,
+) -> bool {
+    let _upcalls = critical::disable();
+    let past = |deadline: Option<u64>| deadline.is_some_and(|d| clock::now_ns() >= d);
+    let Some(me) = with(|s| s.current()) else {
+        loop {
+            if with(|s| {
+                s.poll();
+                ready(s)
+            }) {
+                return true;
+            }
+            if past(deadline) {
+                return false;
+            }
+            kcall::yield_now(yield_mode::BLOCK);
+        }
+    };
+    let key = deadline.map(|d| with(|s| s.add_timer(d, me.clone())));
+    let outcome = loop {
+        let decided = with(|s| {
+            s.poll();
+            if ready(s) {
+                Some(true)
+            } else if past(deadline) {
+                Some(false)
+            } else {
+                s.add_waiter(mask, me.clone());
+                None
+            }
+        });
+        if let Some(outcome) = decided {
+            break outcome;
+        }
+        park_locked(&me);
+        with(|s| s.remove_waiter(&me));
+    };
+    if let Some(key) = key {
+        with(|s| s.remove_timer(key));
+    }
+    outcome
+}
