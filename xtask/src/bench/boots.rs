@@ -1,19 +1,20 @@
 //! One benchmark boot: the machine in the runner's configuration (plus `-icount`
 //! in the primary mode), its console split by program (`../guest.rs`'s parser) and
 //! each program's result lines checked against the plan; or, on K42, the banner's
-//! figures. What comes back is a `results.rs` [`Boot`], problems included, so a
-//! failed boot is recorded rather than lost.
+//! figures and the result lines of its native `ppcbench`. What comes back is a
+//! `results.rs` [`Boot`], problems included, so a failed boot is recorded rather
+//! than lost.
 //!
-//! `mod.rs` runs the boots in order; `../test/bench_tier.rs` uses [`collect`] on
-//! its sanity boot.
+//! `mod.rs` runs the boots in order; `../test/bench_tier.rs` uses [`collect`] and
+//! [`collect_native`] on its sanity boots.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::footprint;
 use super::programs::{self, Plan};
 use super::record::{self, Record};
 use super::results::{Boot, Mode, Purpose};
+use super::{catalog, footprint};
 use crate::cli::{self, Os};
 use crate::{guest, qemu};
 
@@ -30,7 +31,8 @@ pub struct Target<'a> {
     pub kernel: &'a Path,
     /// The initramfs (with the programs and driver for Linux).
     pub initrd: PathBuf,
-    /// What the driver runs (`None` on K42: it boots to its banner).
+    /// What the driver runs (`None` on K42: its initramfs names `ppcbench` as the
+    /// program, which runs after the banner).
     pub plan: Option<&'a Plan>,
     /// What the boot is for.
     pub purpose: Purpose,
@@ -124,18 +126,92 @@ pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> B
                     .map(|p| format!("{p}; {}", qemu::logs_hint(&label))),
             );
         }
-        None => match footprint::k42_frames(&outcome.log) {
-            Some((free, managed)) => {
-                boot.k42_free_mib = Some(free);
-                boot.k42_managed_mib = Some(managed);
+        None => {
+            match footprint::k42_frames(&outcome.log) {
+                Some((free, managed)) => {
+                    boot.k42_free_mib = Some(free);
+                    boot.k42_managed_mib = Some(managed);
+                }
+                None => boot.problems.push(format!(
+                    "no `frames:` banner line on the log port; {}",
+                    qemu::logs_hint(&label)
+                )),
             }
-            None => boot.problems.push(format!(
-                "no `frames:` banner line on the log port; {}",
-                qemu::logs_hint(&label)
-            )),
-        },
+            let (records, problems) = collect_native(&outcome);
+            boot.records = records;
+            let mut problems: Vec<String> = problems.into_iter().map(|p| p.text).collect();
+            if outcome.status_line().is_some() && boot.status != 0 {
+                problems.push(format!(
+                    "{}: exited with status {}",
+                    catalog::PPCBENCH_PROGRAM,
+                    boot.status
+                ));
+            }
+            boot.problems.extend(
+                problems
+                    .into_iter()
+                    .map(|p| format!("{p}; {}", qemu::logs_hint(&label))),
+            );
+        }
     }
     boot
+}
+
+/// A problem with K42's `ppcbench` lines, and the figure it concerns (`None`: a
+/// malformed line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeProblem {
+    /// The figure (`NAME` of `NAME` or `NAME.COUNTER`).
+    pub figure: Option<String>,
+    /// What is wrong, starting with the program's name.
+    pub text: String,
+}
+
+/// The well-formed result lines of K42's `ppcbench` on the console, and every
+/// problem: a malformed line, a required figure or one of its counters missing, a
+/// counter line without its figure. Figures the catalog does not name are kept.
+pub fn collect_native(outcome: &qemu::Outcome) -> (Vec<Record>, Vec<NativeProblem>) {
+    let program = catalog::PPCBENCH_PROGRAM;
+    let console = String::from_utf8_lossy(&outcome.console);
+    let (records, errors) = record::parse(&console);
+    let mut problems: Vec<NativeProblem> = errors
+        .into_iter()
+        .map(|e| NativeProblem {
+            figure: None,
+            text: format!("{program}: {e}"),
+        })
+        .collect();
+    let mut about = |name: &str, text: String| {
+        problems.push(NativeProblem {
+            figure: Some(record::native_figure(name).to_string()),
+            text: format!("{program}: {text}"),
+        });
+    };
+    let mut good = Vec::new();
+    for r in records {
+        match record::check_native(&r) {
+            Ok(()) => good.push(r),
+            Err(why) => about(&r.name, format!("{}: {why}", r.name)),
+        }
+    }
+    let has = |name: &str| good.iter().any(|r: &Record| r.name == name);
+    for native in catalog::NATIVE.iter().filter(|n| n.required) {
+        let mut wanted = vec![native.name.to_string()];
+        wanted.extend(
+            catalog::COUNTERS
+                .iter()
+                .map(|c| catalog::counter_name(native.name, c.suffix)),
+        );
+        for name in wanted.iter().filter(|n| !has(n)) {
+            about(name, format!("no result line for {name}"));
+        }
+    }
+    for r in good.iter().filter(|r| r.name.contains('.')) {
+        if !has(record::native_figure(&r.name)) {
+            about(&r.name, format!("{} without its figure", r.name));
+        }
+    }
+    (good, problems)
 }
 
 /// Each step's checked records (by step name), and every problem: a step that
@@ -184,4 +260,78 @@ pub fn collect(outcome: &qemu::Outcome, plan: &Plan) -> (Vec<(String, Vec<Record
         out.push((name.clone(), good));
     }
     (out, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(console: &str) -> qemu::Outcome {
+        qemu::Outcome {
+            console: console.as_bytes().to_vec(),
+            log: String::new(),
+            qemu_exit: Some(0),
+            timed_out: None,
+            first_log_byte: None,
+            init_start: None,
+            elapsed: Duration::from_secs(1),
+        }
+    }
+
+    fn line(name: &str, unit: &str, median: f64) -> String {
+        format!(
+            "{{\"name\":\"{name}\",\"unit\":\"{unit}\",\"iterations\":2000,\"median\":{median},\"min\":{median},\"max\":{median}}}\n"
+        )
+    }
+
+    fn figure(name: &str, counts: [f64; 4]) -> String {
+        let mut out = line(name, catalog::NS, 1000.0);
+        for (counter, v) in catalog::COUNTERS.iter().zip(counts) {
+            out += &line(
+                &catalog::counter_name(name, counter.suffix),
+                catalog::PER_CALL,
+                v,
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn native_lines_are_collected_and_checked() {
+        let good = figure("ppc_null_roundtrip", [2.0, 2.0, 1.0, 2324.0])
+            + &figure("kernel_object_null_call", [1.0, 0.0, 0.0, 899.0])
+            + &figure("null_kernel_call", [1.0, 0.0, 0.0, 479.0]);
+        let (records, problems) = collect_native(&outcome(&format!("noise\n{good}")));
+        assert_eq!(records.len(), 15);
+        assert!(problems.is_empty(), "{problems:?}");
+
+        // A required counter missing, a time of zero, a stray counter, a broken line.
+        let bad = figure("ppc_null_roundtrip", [2.0, 2.0, 1.0, 2324.0])
+            .replace("kernel_ns", "other")
+            + &line("kernel_object_null_call", catalog::NS, 0.0)
+            + &line("ghost.upcalls", catalog::PER_CALL, 1.0)
+            + "{broken\n";
+        let (records, problems) = collect_native(&outcome(&bad));
+        assert_eq!(records.len(), 6);
+        let of = |figure: Option<&str>| {
+            problems
+                .iter()
+                .filter(|p| p.figure.as_deref() == figure)
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of(Some("ppc_null_roundtrip")),
+            ["ppcbench: no result line for ppc_null_roundtrip.kernel_ns"]
+        );
+        let object = of(Some("kernel_object_null_call"));
+        assert!(object[0].contains("finite and positive"), "{object:?}");
+        // The rejected line, then the figure and its counters missing.
+        assert_eq!(object.len(), 2 + catalog::COUNTERS.len());
+        assert_eq!(
+            of(Some("ghost")),
+            ["ppcbench: ghost.upcalls without its figure"]
+        );
+        assert_eq!(of(None).len(), 1);
+    }
 }

@@ -226,6 +226,109 @@ pub const MEM_FREE: &str = "mem_free";
 /// See [`MEM_FREE`].
 pub const MEM_AVAILABLE: &str = "mem_available";
 
+/// The native K42 benchmark program (`user/bin/ppcbench`, installed at `/k42/bin`): every K42
+/// boot of `cargo xtask bench` runs it (argv `["ppcbench"]`) after its banner. It takes no
+/// arguments and prints the result lines of `bench/bench.h`: per figure, one line in [`NS`]
+/// (median, min and max over its batches), then one line `NAME.COUNTER` per kernel counter,
+/// in [`PER_CALL`].
+pub const PPCBENCH_PROGRAM: &str = "ppcbench";
+/// The unit of ppcbench's counter lines: events (or, for `kernel_ns`, ns) per call.
+pub const PER_CALL: &str = "per_call";
+
+/// A figure ppcbench prints that the tables know by name (it may print more: each is
+/// recorded and shown under its own name).
+#[derive(Debug, Clone, Copy)]
+pub struct Native {
+    /// Its name in result lines (its counters are `NAME.COUNTER`).
+    pub name: &'static str,
+    /// What it measures, for the README.
+    pub what: &'static str,
+    /// Whether a K42 boot without it has a problem (the figures the issue asks for).
+    pub required: bool,
+    /// Per call, by design (not a timing): kernel entries, address-space switches and
+    /// upcalls, in the order of [`COUNTERS`]' first three.
+    pub design: [u64; DESIGN_COUNTERS],
+}
+
+/// The counters of [`COUNTERS`] that have a value by design.
+pub const DESIGN_COUNTERS: usize = 3;
+
+/// The figures the tables name, in the order ppcbench prints them.
+pub const NATIVE: [Native; 3] = [
+    Native {
+        name: "ppc_null_roundtrip",
+        what: "null PPC round trip to a user-level server (`Echo::whoami`, same CPU)",
+        required: true,
+        // Call: in, switch to the server's space, upcall; return: in, switch back.
+        design: [2, 2, 1],
+    },
+    Native {
+        name: "kernel_object_null_call",
+        what: "null call on a kernel object (`Process::ids`)",
+        required: true,
+        design: [1, 0, 0],
+    },
+    Native {
+        name: "null_kernel_call",
+        what: "null kernel call (cancel a timer that is not set)",
+        required: false,
+        design: [1, 0, 0],
+    },
+];
+
+/// One of ppcbench's per-call counters.
+#[derive(Debug, Clone, Copy)]
+pub struct Counter {
+    /// The suffix of its result line (`NAME.SUFFIX`).
+    pub suffix: &'static str,
+    /// What it counts, for the README.
+    pub what: &'static str,
+    /// Its unit in the README.
+    pub unit: &'static str,
+}
+
+/// Per-call units in the README.
+pub const PER_CALL_README: &str = "per call";
+
+/// ppcbench's counters, in the order it prints them.
+pub const COUNTERS: [Counter; 4] = [
+    Counter {
+        suffix: "kernel_entries",
+        what: "kernel entries (ring transitions: each one in and one out)",
+        unit: PER_CALL_README,
+    },
+    Counter {
+        suffix: "space_switches",
+        what: "address-space switches",
+        unit: PER_CALL_README,
+    },
+    Counter {
+        suffix: "upcalls",
+        what: "upcalls",
+        unit: PER_CALL_README,
+    },
+    Counter {
+        suffix: "kernel_ns",
+        what: "time in the kernel",
+        unit: NS,
+    },
+];
+
+/// The native figure named `name`, if the catalog knows it.
+pub fn native(name: &str) -> Option<&'static Native> {
+    NATIVE.iter().find(|n| n.name == name)
+}
+
+/// The counter with `suffix`, if the catalog knows it.
+pub fn counter(suffix: &str) -> Option<&'static Counter> {
+    COUNTERS.iter().find(|c| c.suffix == suffix)
+}
+
+/// The counter line of `figure` for `counter`.
+pub fn counter_name(figure: &str, counter: &str) -> String {
+    format!("{figure}.{counter}")
+}
+
 /// Programs in `bench/helpers/`: installed next to the benchmarks, never run as one
 /// (`nop` is what fork_exec_exit execs).
 pub const HELPERS: [&str; 1] = ["nop"];
@@ -273,6 +376,21 @@ mod tests {
             ]
         );
         assert_eq!(sdet_users(2), [2, 4]);
+        for (i, n) in NATIVE.iter().enumerate() {
+            assert!(NATIVE[..i].iter().all(|o| o.name != n.name), "{}", n.name);
+            assert!(
+                find(n.name).is_none(),
+                "{} is also a Linux benchmark",
+                n.name
+            );
+            assert!(!n.name.contains('.'));
+        }
+        assert_eq!(
+            native("ppc_null_roundtrip").map(|n| n.design),
+            Some([2, 2, 1])
+        );
+        assert_eq!(counter("upcalls").map(|c| c.unit), Some("per call"));
+        assert_eq!(counter_name("x", "upcalls"), "x.upcalls");
         assert_eq!(sdet_name(4), "sdet_4");
     }
 }

@@ -1,13 +1,15 @@
 //! `cargo xtask bench`: the benchmarks of `bench/` on Debian's Linux, and what K42
-//! can already report (boot time, free memory, image size), side by side in the
-//! runner's one QEMU configuration, in two modes — `-icount` (primary: guest time
-//! counts instructions, repeatable) and plain TCG wall time (secondary) — with the
-//! boots interleaved (Linux, K42, Linux, K42 …) over several runs.
+//! can already report (boot time, free memory, image size, and its own figures from
+//! the native `ppcbench`: the null PPC round trip and kernel object call with their
+//! kernel counters), side by side in the runner's one QEMU configuration, in two
+//! modes — `-icount` (primary: guest time counts instructions, repeatable) and plain
+//! TCG wall time (secondary) — with the boots interleaved (Linux, K42, Linux, K42 …)
+//! over several runs.
 //!
 //! It writes `docs/bench/results.json` (raw), `docs/bench/README.md` (tables) and
 //! `docs/bench/ratios.svg` (chart). Modules: `catalog` (what runs, with which
 //! counts), `programs` (build, pack, driver script), `boots` (one boot → raw
-//! record), `record` (result lines), `footprint` (K42's banner, image sizes),
+//! record), `record` (result lines, K42's included), `footprint` (K42's banner, image sizes),
 //! `host` (where it ran), `results` (the JSON model), `stats` + `summary`
 //! (medians, rows, repeatability), `report` (README), `chart` (SVG). The test
 //! tier's sanity check (`../test/bench_tier.rs`) runs the same programs with tiny
@@ -134,15 +136,20 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         }),
         None => None,
     };
-    // K42 boots the plain base image: no argv, so it prints its banner and powers off.
+    // K42 boots the base image with argv ["ppcbench"], as Linux boots get theirs: it
+    // prints its banner (the footprint figures), runs the native benchmark and powers off.
     let k42_initrd = dir.join("k42.cpio");
-    rootfs::build(&tools.busybox, &rootfs::Spec::default(), &k42_initrd)?;
+    let k42_spec = rootfs::Spec {
+        argv: Some(vec![catalog::PPCBENCH_PROGRAM.to_string()]),
+        ..rootfs::Spec::default()
+    };
+    rootfs::build(&tools.busybox, &k42_spec, &k42_initrd)?;
     let k42_target = |smp| Target {
         os: Os::K42,
         kernel: &k42_kernel,
         initrd: k42_initrd.clone(),
         plan: None,
-        purpose: Purpose::Footprint,
+        purpose: Purpose::Native,
         smp,
     };
     let pairs = [

@@ -8,10 +8,23 @@
 //! name, unit and iteration count, and plausible figures (finite, positive,
 //! min <= median <= max). No timing threshold: a slow figure is still a figure.
 //!
+//! K42's native program (`catalog::PPCBENCH_PROGRAM`) prints lines of the same form
+//! without being told names or counts: [`check_native`] checks their form (figures in
+//! ns, per-call counters that may be zero), and [`check_design`] the counters that
+//! K42's design fixes (a PPC round trip is two kernel entries, two address-space
+//! switches and one upcall) — the test tier's check, not the benchmark's.
+//!
 //! `mod.rs` collects a boot's records; `../test/bench_tier.rs` runs [`check`] on
 //! every line of the sanity boot.
 
 use serde::{Deserialize, Serialize};
+
+use super::catalog::{self, Native};
+
+/// How far a measured per-call count may sit from its design value: a timer tick
+/// that lands inside the timed loop is a kernel entry too (and may preempt), which
+/// adds a small fraction per call; a design change moves a count by a whole one.
+pub const DESIGN_TOLERANCE: f64 = 0.05;
 
 /// One result line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,11 +86,24 @@ pub fn check(record: &Record, expected: &Expected) -> Result<(), String> {
             record.iterations, expected.iterations
         ));
     }
+    plausible(record)
+}
+
+/// Finite figures in order (min <= median <= max), positive — or, for a per-call
+/// count, not negative (a kernel object call switches no address space).
+fn plausible(record: &Record) -> Result<(), String> {
+    let counts = record.unit == catalog::PER_CALL;
     let figures = [record.min, record.median, record.max];
-    if !figures.iter().all(|f| f.is_finite() && *f > 0.0) {
+    if !figures
+        .iter()
+        .all(|f| f.is_finite() && (*f > 0.0 || (counts && *f == 0.0)))
+    {
         return Err(format!(
-            "figures must be finite and positive: min {} median {} max {}",
-            record.min, record.median, record.max
+            "figures must be finite and {}: min {} median {} max {}",
+            if counts { "not negative" } else { "positive" },
+            record.min,
+            record.median,
+            record.max
         ));
     }
     if !(record.min <= record.median && record.median <= record.max) {
@@ -87,6 +113,49 @@ pub fn check(record: &Record, expected: &Expected) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The figure a native line belongs to: `NAME` for a figure, `NAME` of `NAME.COUNTER`.
+pub fn native_figure(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(figure, _)| figure)
+}
+
+/// Whether `record` is a well-formed line of K42's native program: a figure in ns, or
+/// a counter `NAME.COUNTER` per call; some iterations; plausible figures.
+pub fn check_native(record: &Record) -> Result<(), String> {
+    let unit = if record.name.contains('.') {
+        catalog::PER_CALL
+    } else {
+        catalog::NS
+    };
+    if record.unit != unit {
+        return Err(format!("unit {}, expected {unit}", record.unit));
+    }
+    if record.iterations == 0 {
+        return Err("0 iterations".into());
+    }
+    plausible(record)
+}
+
+/// Whether `records` show `native`'s per-call counts by design (to
+/// [`DESIGN_TOLERANCE`]).
+pub fn check_design(records: &[Record], native: &Native) -> Result<(), String> {
+    let mut wrong = Vec::new();
+    for (counter, want) in catalog::COUNTERS.iter().zip(native.design) {
+        let name = catalog::counter_name(native.name, counter.suffix);
+        match records.iter().find(|r| r.name == name) {
+            None => wrong.push(format!("no {name} line")),
+            Some(r) if (r.median - want as f64).abs() > DESIGN_TOLERANCE => {
+                wrong.push(format!("{name} {}, by design {want}", r.median));
+            }
+            Some(_) => {}
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +206,13 @@ mod tests {
         assert!(with(|r| r.max = f64::NAN).is_err());
         assert!(with(|r| r.median = 400.0).is_err());
         assert!(with(|r| r.min = 360.0).is_err());
+        // Zero is a count, not a time.
+        let mut count = good.clone();
+        count.unit = catalog::PER_CALL.into();
+        count.min = 0.0;
+        let mut want = expected();
+        want.unit = catalog::PER_CALL.into();
+        assert_eq!(check(&count, &want), Ok(()));
         // Equal figures (icount can repeat exactly) are fine.
         assert_eq!(
             with(|r| {
@@ -145,5 +221,50 @@ mod tests {
             }),
             Ok(())
         );
+    }
+
+    const PPCBENCH: &str = r#"k42-run: init-start
+{"name":"ppc_null_roundtrip","unit":"ns","iterations":2000,"median":2820.70,"min":2802.23,"max":2820.70}
+{"name":"ppc_null_roundtrip.kernel_entries","unit":"per_call","iterations":2000,"median":2.00,"min":2.00,"max":2.00}
+{"name":"ppc_null_roundtrip.space_switches","unit":"per_call","iterations":2000,"median":2.00,"min":2.00,"max":2.00}
+{"name":"ppc_null_roundtrip.upcalls","unit":"per_call","iterations":2000,"median":1.00,"min":1.00,"max":1.00}
+{"name":"ppc_null_roundtrip.kernel_ns","unit":"per_call","iterations":2000,"median":2324.01,"min":2324.01,"max":2324.01}
+{"name":"kernel_object_null_call.space_switches","unit":"per_call","iterations":2000,"median":0.00,"min":0.00,"max":0.00}
+"#;
+
+    #[test]
+    fn native_lines_are_figures_and_counts() {
+        let (records, errors) = parse(PPCBENCH);
+        assert!(errors.is_empty());
+        assert_eq!(records.len(), 6);
+        for r in &records {
+            assert_eq!(check_native(r), Ok(()), "{}", r.name);
+        }
+        assert_eq!(native_figure(&records[1].name), "ppc_null_roundtrip");
+        assert_eq!(native_figure(&records[0].name), "ppc_null_roundtrip");
+        let mut wrong = records[0].clone();
+        wrong.unit = catalog::PER_CALL.into();
+        assert!(check_native(&wrong).is_err());
+        let mut zero_time = records[0].clone();
+        zero_time.min = 0.0;
+        assert!(check_native(&zero_time).is_err());
+        let mut none = records[5].clone();
+        none.iterations = 0;
+        assert!(check_native(&none).is_err());
+    }
+
+    #[test]
+    fn design_counts_are_checked_with_a_tick_of_slack() {
+        let (mut records, _) = parse(PPCBENCH);
+        let ppc = catalog::native("ppc_null_roundtrip").expect("in the catalog");
+        assert_eq!(check_design(&records, ppc), Ok(()));
+        records[1].median = 2.01; // a timer tick inside the loop
+        assert_eq!(check_design(&records, ppc), Ok(()));
+        records[3].median = 2.0; // an upcall too many
+        let why = check_design(&records, ppc).expect_err("wrong upcalls");
+        assert!(why.contains("upcalls 2, by design 1"), "{why}");
+        let object = catalog::native("kernel_object_null_call").expect("in the catalog");
+        let why = check_design(&records, object).expect_err("lines missing");
+        assert!(why.contains("no kernel_object_null_call.kernel_entries line"));
     }
 }

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use super::catalog::{self, Better, Scale};
 use super::results::{Mode, Results};
 use super::stats::Summary;
-use super::summary::{self, Row};
+use super::summary::{self, OnlyRow, Row};
 
 /// Figures at or above this print without decimals; below [`ONE_DECIMAL`], two.
 const NO_DECIMALS: f64 = 100.0;
@@ -80,6 +80,31 @@ fn benchmark_table(out: &mut String, rows: &[Row]) {
     }
 }
 
+/// The K42-only table: both modes side by side, each with its spread.
+fn k42_only_table(out: &mut String, results: &Results, rows: &[OnlyRow]) {
+    let vcpus = |n: u32| format!("{n} vCPU{}", if n == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "| OS | figure | unit | `-icount` ({}) | `-icount` across runs | wall time ({}) | \
+         wall across runs |\n|---|---|---|---|---|---|---|",
+        vcpus(results.setup.icount_smp),
+        vcpus(results.setup.smp)
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.os,
+            r.name,
+            r.unit,
+            summary_cell(r.icount, &r.missing),
+            spread_cell(r.icount),
+            summary_cell(r.wall, &r.missing),
+            spread_cell(r.wall)
+        );
+    }
+}
+
 fn footprint_table(out: &mut String, rows: &[(String, Row)]) {
     out.push_str(
         "| figure | mode | unit | Linux | Linux across runs | K42 | K42/Linux |\n\
@@ -142,8 +167,11 @@ pub fn render(results: &Results) -> String {
         "## How to read this\n\n\
          - **Where K42 stands.** K42 cannot run Linux programs yet (the Linux personality is \
          issue #4), so every benchmark's K42 cell says \"not yet\" — never a made-up figure, and no \
-         benchmark is dropped. What K42 can already report is in *Boot and footprint*: its boot \
-         time, its free memory after boot and its image size.\n\
+         benchmark is dropped. What K42 can already report is in *Boot and footprint* (its boot \
+         time, its free memory after boot and its image size) and in *K42-only figures*: its \
+         null PPC round trip and kernel object call with the kernel counters behind them, \
+         measured by its native `ppcbench` in every K42 boot, beside Linux's pipe round trip \
+         and getppid from the same runs.\n\
          - **Two modes, both TCG** (KVM does not run ring 3 correctly on these machines). \
          `-icount shift=0,sleep=off` (primary): guest time counts guest instructions, one \
          nanosecond each, so figures repeat from run to run but hide costly events (TLB \
@@ -165,30 +193,38 @@ pub fn render(results: &Results) -> String {
 
     let repeat = summary::icount_repeat(results);
     out.push_str("## Did the `-icount` figures repeat?\n\n");
-    if repeat.compared == 0 {
+    let per_os = repeat
+        .counts
+        .iter()
+        .filter(|c| c.1 > 0)
+        .map(|(os, compared, identical)| format!("{identical} of {compared} {os} figures"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    if repeat.compared() == 0 {
         out.push_str("Not checked: fewer than two runs.\n\n");
-    } else if repeat.identical == repeat.compared {
+    } else if repeat.identical() == repeat.compared() {
         let _ = writeln!(
             out,
-            "Yes: all {} Linux figures were exactly the same in every run.\n",
-            repeat.compared
+            "Yes: all figures were exactly the same in every run ({per_os}).\n"
         );
     } else {
-        let largest = repeat.differing.first().map_or(0.0, |d| d.2);
+        let largest = repeat.differing.first().map_or(0.0, |d| d.spread);
         let _ = writeln!(
             out,
-            "Not exactly{}: {} of {} Linux figures were identical in every run; the others \
-             differed by (largest first, max−min over median):\n",
+            "Not exactly{}: {per_os} were identical in every run; the others differed by \
+             (largest first, max−min over median):\n",
             if largest < NEARLY_PERCENT {
                 format!(", but all within {largest:.2}%")
             } else {
                 String::new()
             },
-            repeat.identical,
-            repeat.compared
         );
-        for (name, smp, spread) in &repeat.differing {
-            let _ = writeln!(out, "- {name} ({smp} vCPU): {spread:.4}%");
+        for d in &repeat.differing {
+            let _ = writeln!(
+                out,
+                "- {} {} ({} vCPU): {:.4}%",
+                d.os, d.name, d.smp, d.spread
+            );
         }
         out.push('\n');
     }
@@ -228,10 +264,35 @@ pub fn render(results: &Results) -> String {
          backtraces); its in-memory size is the fairer comparison.\n\n",
     );
 
-    out.push_str("## K42-only figures\n\n| figure | unit | K42 |\n|---|---|---|\n");
-    for r in summary::k42_only_rows() {
-        let _ = writeln!(out, "| {} | {} | {} |", r.name, r.unit, r.k42_missing);
-    }
+    out.push_str("## K42-only figures\n\n");
+    k42_only_table(&mut out, results, &summary::k42_only_rows(results));
+    let iterations = results
+        .boots
+        .iter()
+        .flat_map(|b| &b.records)
+        .find(|r| r.name == catalog::NATIVE[0].name)
+        .map_or_else(|| "N".to_string(), |r| r.iterations.to_string());
+    let _ = writeln!(
+        out,
+        "\nK42's figures come from its native program `user/bin/{}`, which every K42 boot \
+         runs after its banner (argv `[\"{}\"]`): it times batches of {iterations} calls after a \
+         warm-up and prints the median, min and max over its batches; each cell is the median \
+         over the runs of those medians. The counters are the kernel's own (read through the \
+         Boot object before and after all batches, on the calling CPU, the reads' own kernel \
+         entries taken out), divided by the calls: kernel entries are ring transitions (each one in \
+         and one out), address-space switches are CR3 loads, upcalls are entries into a \
+         dispatcher at one of its vectors, and kernel time is TSC time in the kernel's entry \
+         handler (under `-icount`, guest instructions). Their design values — a PPC round trip \
+         is two kernel entries, two address-space switches and one upcall; a kernel object \
+         call one entry and neither — are checked by `cargo xtask test --tier bench`; a timer \
+         tick inside a timed loop adds a fraction of an entry. Under `-icount` every guest \
+         instruction costs 1 ns whatever it does, so what a CR3 load costs in TLB refills \
+         shows only in the wall-time column. The PPC round trip goes to a server spawned on \
+         the caller's CPU. Linux's rows are its figures from the same runs' boots (the \
+         benchmarks tables), at the same vCPUs.",
+        catalog::PPCBENCH_PROGRAM,
+        catalog::PPCBENCH_PROGRAM,
+    );
 
     let _ = writeln!(
         out,
@@ -263,9 +324,10 @@ pub fn render(results: &Results) -> String {
         catalog::sdet_loops(Scale::Full)
     );
     out.push_str(
-        "\nNot yet measured: time to a shell prompt, and the per-operation kernel counters \
-         the issue asks for (ring transitions, address-space switches, TLB flushes), which \
-         need K42's counters (issue #3) and a way to read Linux's in the guest.\n",
+        "\nNot yet measured: time to a shell prompt; TLB flushes per operation (K42 counts \
+         them, ppcbench does not print them yet); and Linux's per-operation kernel counters \
+         (ring transitions, address-space switches), which need a way to read them in the \
+         guest.\n",
     );
     out
 }
@@ -289,8 +351,27 @@ mod tests {
         assert!(text.contains(
             "| null_syscall | 2 | ns | lower | 359 | identical in 2 runs | not yet (issue #4) | — |"
         ));
-        assert!(text.contains("Not exactly, but all within 0.00%: 1 of 2"));
-        assert!(text.contains("PPC round trip"));
+        assert!(text.contains(
+            "Not exactly, but all within 0.00%: 2 of 3 Linux figures and 12 of 12 K42 figures"
+        ));
+        assert!(text.contains("- Linux fork_exit (1 vCPU): "));
+        assert!(text.contains(
+            "| OS | figure | unit | `-icount` (1 vCPU) | `-icount` across runs | wall time (2 vCPUs) |"
+        ));
+        assert!(text.contains(
+            "| K42 | `ppc_null_roundtrip`: null PPC round trip to a user-level server \
+             (`Echo::whoami`, same CPU) | ns | 2821 | identical in 2 runs | 21002 | 21001–21002 (±0.0%, 2 runs) |"
+        ));
+        assert!(text.contains("| K42 | `ppc_null_roundtrip`: upcalls | per call | 1.00 |"));
+        assert!(text.contains(
+            "| Linux | beside it: getppid (`null_syscall`) | ns | 359 | identical in 2 runs | 359 |"
+        ));
+        assert!(
+            text.contains(
+                "| syscall reflection to the Linux personality | ns | not yet (issue #4) |"
+            )
+        );
+        assert!(text.contains("batches of 1 calls"));
         assert!(text.contains("ratios.svg"));
     }
 }

@@ -41,8 +41,8 @@ pub enum Purpose {
     Suite,
     /// Linux with one vCPU: meminfo and SDET only.
     Sdet,
-    /// K42: boot to its banner and power off (all it can run yet).
-    Footprint,
+    /// K42: its banner (the footprint figures), then the native `ppcbench`.
+    Native,
 }
 
 /// One boot.
@@ -68,7 +68,7 @@ pub struct Boot {
     pub init_start_s: Option<f64>,
     /// Host seconds from QEMU's start to its end.
     pub elapsed_s: f64,
-    /// Every result line, in order.
+    /// Every result line, in order (on K42, ppcbench's).
     pub records: Vec<Record>,
     /// K42's free frames after boot, MiB (from its banner).
     pub k42_free_mib: Option<u64>,

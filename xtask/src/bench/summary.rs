@@ -1,13 +1,16 @@
 //! The tables, computed from the raw results alone: per mode, one row per
 //! benchmark (and vCPU count) with Linux's and K42's figures over the runs and
-//! their ratio; the boot and footprint rows; the K42-only rows; and whether the
-//! `-icount` figures repeated exactly from run to run.
+//! their ratio; the boot and footprint rows; the K42-only rows (ppcbench's figures
+//! and counters in both modes, with Linux's pipe round trip and getppid of the same
+//! runs beside them); and whether the `-icount` figures repeated exactly from run
+//! to run.
 //!
 //! Where K42 has no figure the row says why ("not yet (issue #4)"): a benchmark
 //! is never dropped and never given a made-up number. `report.rs` and `chart.rs`
 //! draw these rows.
 
 use super::catalog::{self, Better};
+use super::record;
 use super::results::{Boot, Mode, Purpose, Results};
 use super::stats::Summary;
 
@@ -76,10 +79,11 @@ type Key = (String, String, u32);
 /// Figures with one value per boot that reported them.
 type Figures = Vec<(Key, Vec<f64>)>;
 
-/// Every benchmark figure of `os` in `mode`, in first-seen order.
+/// Every benchmark figure of `os` in `mode`, in first-seen order (K42's native
+/// program's figures are not benchmarks of `bench/`: see [`k42_only_rows`]).
 fn figures(results: &Results, os: &str, mode: Mode) -> Figures {
     let mut out: Figures = Vec::new();
-    for boot in boots(results, os, mode) {
+    for boot in boots(results, os, mode).filter(|b| b.purpose != Purpose::Native) {
         for r in boot.records.iter().filter(|r| !is_footprint(&r.name)) {
             let key = (r.name.clone(), r.unit.clone(), boot.smp);
             match out.iter_mut().find(|(k, _)| *k == key) {
@@ -217,62 +221,246 @@ pub fn size_rows(results: &Results) -> Vec<Row> {
     ]
 }
 
-/// The K42-only figures, none of which exist yet.
-pub fn k42_only_rows() -> Vec<Row> {
-    let row = |name: &str, missing: &str| Row {
-        name: name.into(),
-        unit: catalog::NS.into(),
-        better: Better::Lower,
-        smp: None,
-        linux: None,
-        k42: None,
-        k42_missing: missing.into(),
+/// A row of the K42-only table: one figure in both modes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnlyRow {
+    /// Whose figure: K42's, or Linux's of the same runs, beside it.
+    pub os: &'static str,
+    /// What is measured.
+    pub name: String,
+    /// The unit of the figures.
+    pub unit: String,
+    /// Over the `-icount` runs.
+    pub icount: Option<Summary>,
+    /// Over the wall-time runs.
+    pub wall: Option<Summary>,
+    /// What a cell without a figure says.
+    pub missing: String,
+}
+
+/// The OS names of the K42-only table and the repeat counts.
+pub const K42: &str = "K42";
+/// See [`K42`].
+pub const LINUX: &str = "Linux";
+/// What a K42-only cell says when a boot gave no figure.
+const NO_FIGURE: &str = "no figure (see the problems in results.json)";
+/// The native figure Linux's figures sit beside.
+const PPC_FIGURE: &str = "ppc_null_roundtrip";
+/// Linux's figures beside the PPC round trip (issue #6): benchmark name, label.
+const BESIDE_PPC: [(&str, &str); 2] = [
+    (
+        "pipe_latency",
+        "beside it: pipe ping-pong round trip, 1 byte (`pipe_latency`)",
+    ),
+    ("null_syscall", "beside it: getppid (`null_syscall`)"),
+];
+
+/// The vCPUs of `mode`'s main boots.
+fn mode_smp(results: &Results, mode: Mode) -> u32 {
+    match mode {
+        Mode::Icount => results.setup.icount_smp,
+        Mode::Wall => results.setup.smp,
+    }
+}
+
+/// K42's native figures of `mode` by line name, one value (the run's median) per
+/// boot, in first-seen order.
+fn native_figures(results: &Results, mode: Mode) -> Vec<(String, Vec<f64>)> {
+    let mut out: Vec<(String, Vec<f64>)> = Vec::new();
+    for boot in boots(results, "k42", mode).filter(|b| b.purpose == Purpose::Native) {
+        for r in &boot.records {
+            match out.iter_mut().find(|(name, _)| *name == r.name) {
+                Some((_, values)) => values.push(r.median),
+                None => out.push((r.name.clone(), vec![r.median])),
+            }
+        }
+    }
+    out
+}
+
+/// The K42-only figures: every figure of K42's native program (the catalog's
+/// required ones even when missing) with its per-call counters, in both modes;
+/// Linux's pipe round trip and getppid from the same runs beside the PPC round
+/// trip; the upcall, which the PPC round trip contains; and what is not yet
+/// measurable.
+pub fn k42_only_rows(results: &Results) -> Vec<OnlyRow> {
+    let per_mode = [
+        native_figures(results, Mode::Icount),
+        native_figures(results, Mode::Wall),
+    ];
+    let native = |mode: usize, name: &str| {
+        per_mode[mode]
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| Summary::of(v))
     };
-    vec![
-        row(
-            "PPC round trip (protected procedure call)",
-            "not yet (issue #3)",
-        ),
-        row("upcall to a dispatcher", "not yet (issue #3)"),
-        row(
-            "syscall reflection to the Linux personality",
-            "not yet (issue #4)",
-        ),
-    ]
+    let linux_sets =
+        Mode::ALL.map(|mode| (figures(results, "linux", mode), mode_smp(results, mode)));
+    // Linux's benchmark `name` in mode `mode` (0: -icount, 1: wall), at that mode's vCPUs.
+    let linux = |mode: usize, name: &str| {
+        let (set, smp) = &linux_sets[mode];
+        set.iter()
+            .find(|((n, unit, s), _)| n == name && unit == catalog::NS && s == smp)
+            .and_then(|(_, v)| Summary::of(v))
+    };
+    let seen: Vec<&str> = per_mode
+        .iter()
+        .flatten()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    // The catalog's figures first, in its order, then any other the program printed.
+    let mut figures: Vec<&str> = catalog::NATIVE
+        .iter()
+        .filter(|n| n.required || seen.contains(&n.name))
+        .map(|n| n.name)
+        .collect();
+    for name in seen.iter().map(|n| record::native_figure(n)) {
+        if !figures.contains(&name) {
+            figures.push(name);
+        }
+    }
+    let k42_row = |name: String, unit: &str, line: &str| OnlyRow {
+        os: K42,
+        name,
+        unit: unit.into(),
+        icount: native(0, line),
+        wall: native(1, line),
+        missing: NO_FIGURE.into(),
+    };
+    let mut rows = Vec::new();
+    for figure in figures {
+        let label = catalog::native(figure).map_or_else(
+            || format!("`{figure}`"),
+            |n| format!("`{figure}`: {}", n.what),
+        );
+        rows.push(k42_row(label, catalog::NS, figure));
+        let mut suffixes: Vec<&str> = catalog::COUNTERS.iter().map(|c| c.suffix).collect();
+        for name in &seen {
+            if let Some((f, suffix)) = name.split_once('.')
+                && f == figure
+                && !suffixes.contains(&suffix)
+            {
+                suffixes.push(suffix);
+            }
+        }
+        for suffix in suffixes {
+            let (what, unit) = catalog::counter(suffix)
+                .map_or((suffix, catalog::PER_CALL_README), |c| (c.what, c.unit));
+            rows.push(k42_row(
+                format!("`{figure}`: {what}"),
+                unit,
+                &catalog::counter_name(figure, suffix),
+            ));
+        }
+        if figure == PPC_FIGURE {
+            for (name, label) in BESIDE_PPC {
+                rows.push(OnlyRow {
+                    os: LINUX,
+                    name: label.into(),
+                    unit: catalog::NS.into(),
+                    icount: linux(0, name),
+                    wall: linux(1, name),
+                    missing: "not run (see --filter)".into(),
+                });
+            }
+        }
+    }
+    let not_measured = |name: &str, unit: &str, missing: &str| OnlyRow {
+        os: K42,
+        name: name.into(),
+        unit: unit.into(),
+        icount: None,
+        wall: None,
+        missing: missing.into(),
+    };
+    rows.push(not_measured(
+        "upcall to a dispatcher",
+        "—",
+        "exactly one inside each PPC round trip (its `upcalls` row); not timed alone",
+    ));
+    rows.push(not_measured(
+        "syscall reflection to the Linux personality",
+        catalog::NS,
+        NEEDS_PERSONALITY,
+    ));
+    rows
+}
+
+/// A figure whose `-icount` runs differed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Differing {
+    /// Whose.
+    pub os: &'static str,
+    /// Its name.
+    pub name: String,
+    /// vCPUs of its boots.
+    pub smp: u32,
+    /// max − min over the median, percent.
+    pub spread: f64,
 }
 
 /// How well the `-icount` figures repeated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Repeat {
-    /// Linux figures with more than one run.
-    pub compared: usize,
-    /// Of those, how many were exactly the same in every run.
-    pub identical: usize,
-    /// The others: name, vCPUs and spread in percent, largest first.
-    pub differing: Vec<(String, u32, f64)>,
+    /// Per OS: figures with more than one run, and of those how many were exactly
+    /// the same in every run.
+    pub counts: Vec<(&'static str, usize, usize)>,
+    /// The others, largest spread first.
+    pub differing: Vec<Differing>,
 }
 
-/// Whether Linux's `-icount` figures repeated exactly across runs.
+impl Repeat {
+    /// Figures compared, all OSes.
+    pub fn compared(&self) -> usize {
+        self.counts.iter().map(|c| c.1).sum()
+    }
+
+    /// Figures identical in every run, all OSes.
+    pub fn identical(&self) -> usize {
+        self.counts.iter().map(|c| c.2).sum()
+    }
+}
+
+/// Whether the `-icount` figures repeated exactly across runs: Linux's benchmarks,
+/// and K42's (its native program's figures and counters, and any benchmark).
 pub fn icount_repeat(results: &Results) -> Repeat {
     let mut repeat = Repeat {
-        compared: 0,
-        identical: 0,
+        counts: vec![(LINUX, 0, 0), (K42, 0, 0)],
         differing: Vec::new(),
     };
-    for row in benchmark_rows(results, Mode::Icount) {
-        let Some(s) = row.linux.filter(|s| s.runs > 1) else {
+    let smp = results.setup.icount_smp;
+    let benchmarks = benchmark_rows(results, Mode::Icount);
+    let mut figures: Vec<(&'static str, String, u32, Option<Summary>)> = Vec::new();
+    for row in &benchmarks {
+        let smp = row.smp.unwrap_or(0);
+        figures.push((LINUX, row.name.clone(), smp, row.linux));
+        figures.push((K42, row.name.clone(), smp, row.k42));
+    }
+    for (name, values) in native_figures(results, Mode::Icount) {
+        figures.push((K42, name, smp, Summary::of(&values)));
+    }
+    for (os, name, smp, summary) in figures {
+        let Some(s) = summary.filter(|s| s.runs > 1) else {
             continue;
         };
-        repeat.compared += 1;
+        let Some(count) = repeat.counts.iter_mut().find(|c| c.0 == os) else {
+            continue;
+        };
+        count.1 += 1;
         if s.identical {
-            repeat.identical += 1;
+            count.2 += 1;
         } else {
-            repeat
-                .differing
-                .push((row.name.clone(), row.smp.unwrap_or(0), s.spread_percent()));
+            repeat.differing.push(Differing {
+                os,
+                name,
+                smp,
+                spread: s.spread_percent(),
+            });
         }
     }
-    repeat.differing.sort_by(|a, b| b.2.total_cmp(&a.2));
+    repeat
+        .differing
+        .sort_by(|a, b| b.spread.total_cmp(&a.spread));
     repeat
 }
 
@@ -300,11 +488,14 @@ pub(super) mod tests {
             os: os.into(),
             mode,
             purpose: if os == "k42" {
-                Purpose::Footprint
+                Purpose::Native
             } else {
                 Purpose::Suite
             },
-            smp: 2,
+            smp: match mode {
+                Mode::Icount => 1,
+                Mode::Wall => 2,
+            },
             qemu_command: "qemu".into(),
             status: 0,
             problems: Vec::new(),
@@ -334,10 +525,39 @@ pub(super) mod tests {
                         record(catalog::MEM_FREE, catalog::KIB, 460_800.0),
                         record(catalog::MEM_AVAILABLE, catalog::KIB, 462_848.0),
                         record("null_syscall", "ns", 359.1),
+                        record("pipe_latency", "ns", 13_200.0),
                         record("fork_exit", "ns", 100_000.0 + f64::from(run)),
                     ],
                 ));
-                boots.push(boot(run, "k42", mode, Vec::new()));
+                // ppcbench: the PPC round trip repeats under icount, not in wall time;
+                // one figure the catalog does not know.
+                let ppc = match mode {
+                    Mode::Icount => 2820.7,
+                    Mode::Wall => 21_000.0 + f64::from(run),
+                };
+                let counts = |name: &str, [entries, switches, upcalls]: [f64; 3], ns| {
+                    vec![
+                        record(
+                            &format!("{name}.kernel_entries"),
+                            catalog::PER_CALL,
+                            entries,
+                        ),
+                        record(
+                            &format!("{name}.space_switches"),
+                            catalog::PER_CALL,
+                            switches,
+                        ),
+                        record(&format!("{name}.upcalls"), catalog::PER_CALL, upcalls),
+                        record(&format!("{name}.kernel_ns"), catalog::PER_CALL, ns),
+                    ]
+                };
+                let mut native = vec![record("ppc_null_roundtrip", "ns", ppc)];
+                native.extend(counts("ppc_null_roundtrip", [2.0, 2.0, 1.0], 2324.0));
+                native.push(record("kernel_object_null_call", "ns", 1125.1));
+                native.extend(counts("kernel_object_null_call", [1.0, 0.0, 0.0], 899.7));
+                native.push(record("new_figure", "ns", 50.0));
+                native.push(record("new_figure.tlb_flushes", catalog::PER_CALL, 0.0));
+                boots.push(boot(run, "k42", mode, native));
             }
         }
         Results {
@@ -374,13 +594,14 @@ pub(super) mod tests {
     fn rows_keep_every_benchmark_and_say_why_k42_has_none() {
         let results = sample();
         let rows = benchmark_rows(&results, Mode::Icount);
-        assert_eq!(rows.len(), 2);
+        // K42's native figures are not benchmarks of bench/.
+        assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].name, "null_syscall");
         assert_eq!(rows[0].linux.map(|s| s.median), Some(359.1));
         assert_eq!(rows[0].k42, None);
         assert_eq!(rows[0].ratio(), None);
         assert_eq!(rows[0].k42_missing, NEEDS_PERSONALITY);
-        assert_eq!(rows[1].linux.map(|s| s.median), Some(100_001.5));
+        assert_eq!(rows[2].linux.map(|s| s.median), Some(100_001.5));
     }
 
     #[test]
@@ -400,8 +621,89 @@ pub(super) mod tests {
     #[test]
     fn icount_repeats_are_counted() {
         let repeat = icount_repeat(&sample());
-        assert_eq!((repeat.compared, repeat.identical), (2, 1));
-        assert_eq!(repeat.differing[0].0, "fork_exit");
-        assert!(repeat.differing[0].2 > 0.0);
+        // Linux: null_syscall and pipe_latency repeat, fork_exit does not; K42: all
+        // twelve native lines repeat.
+        assert_eq!(repeat.counts, vec![(LINUX, 3, 2), (K42, 12, 12)]);
+        assert_eq!((repeat.compared(), repeat.identical()), (15, 14));
+        assert_eq!(repeat.differing.len(), 1);
+        assert_eq!(repeat.differing[0].os, LINUX);
+        assert_eq!(repeat.differing[0].name, "fork_exit");
+        assert_eq!(repeat.differing[0].smp, 1);
+        assert!(repeat.differing[0].spread > 0.0);
+    }
+
+    #[test]
+    fn k42_only_rows_have_both_modes_counters_and_linux_beside() {
+        let rows = k42_only_rows(&sample());
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        let at = |needle: &str| {
+            names
+                .iter()
+                .position(|n| n.contains(needle))
+                .unwrap_or_else(|| panic!("no row {needle} in {names:?}"))
+        };
+        let ppc = &rows[0];
+        assert_eq!(ppc.os, K42);
+        assert!(
+            ppc.name
+                .starts_with("`ppc_null_roundtrip`: null PPC round trip")
+        );
+        assert_eq!(ppc.unit, "ns");
+        assert!(
+            ppc.icount
+                .is_some_and(|s| s.identical && s.median == 2820.7)
+        );
+        assert!(
+            ppc.wall
+                .is_some_and(|s| !s.identical && s.median == 21_001.5)
+        );
+        // Its counters, in the catalog's order and units.
+        assert!(rows[1].name.contains("kernel entries"));
+        assert_eq!(rows[1].unit, "per call");
+        assert_eq!(rows[1].icount.map(|s| s.median), Some(2.0));
+        assert_eq!(rows[3].wall.map(|s| s.median), Some(1.0));
+        assert_eq!(rows[4].unit, "ns");
+        assert_eq!(rows[4].icount.map(|s| s.median), Some(2324.0));
+        // Linux beside it, from the same runs, at each mode's vCPUs.
+        let pipe = &rows[at("pipe_latency")];
+        assert_eq!(pipe.os, LINUX);
+        assert_eq!(at("pipe_latency"), 5);
+        assert_eq!(pipe.icount.map(|s| s.median), Some(13_200.0));
+        assert_eq!(pipe.wall.map(|s| s.median), Some(13_200.0));
+        assert_eq!(rows[at("getppid")].icount.map(|s| s.median), Some(359.1));
+        // Zero counts are figures; the unknown figure and counter are kept.
+        let object = at("`kernel_object_null_call`: null call");
+        assert_eq!(rows[object + 2].icount.map(|s| s.median), Some(0.0));
+        let new = names
+            .iter()
+            .position(|n| *n == "`new_figure`")
+            .expect("the unknown figure's row");
+        assert!(rows[new + 1].name.contains("kernel entries"));
+        assert!(rows[new + 1].icount.is_none());
+        assert_eq!(rows[new + 1].missing, NO_FIGURE);
+        let flushes = &rows[at("new_figure`: tlb_flushes")];
+        assert!(flushes.icount.is_some());
+        assert_eq!(flushes.unit, "per call");
+        // The upcall is in the PPC round trip; reflection waits for issue #4.
+        let upcall = &rows[at("upcall to a dispatcher")];
+        assert!(upcall.icount.is_none() && upcall.missing.contains("exactly one"));
+        let reflection = rows.last().expect("rows");
+        assert!(reflection.name.contains("syscall reflection"));
+        assert_eq!(reflection.missing, NEEDS_PERSONALITY);
+    }
+
+    #[test]
+    fn required_native_figures_show_even_when_missing() {
+        let mut results = sample();
+        for b in &mut results.boots {
+            b.records.retain(|r| !r.name.starts_with("kernel_object"));
+        }
+        let rows = k42_only_rows(&results);
+        let object = rows
+            .iter()
+            .find(|r| r.name.starts_with("`kernel_object_null_call`: null call"))
+            .expect("a row");
+        assert!(object.icount.is_none() && object.wall.is_none());
+        assert_eq!(object.missing, NO_FIGURE);
     }
 }

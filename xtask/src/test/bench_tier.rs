@@ -4,21 +4,25 @@
 //! expected result is a case `bench.linux.PROGRAM.NAME` that passes when its JSON
 //! line is well formed, has the expected name, unit and iteration count, and
 //! plausible figures (finite, > 0, min <= median <= max); a program that did not
-//! run or exited non-zero fails as `bench.linux.PROGRAM`. On K42, one boot checks
-//! that the banner figures the benchmarks read (`bench.k42.footprint`) are still
-//! there, and each program is skipped until the Linux personality lands.
+//! run or exited non-zero fails as `bench.linux.PROGRAM`. On K42, one boot runs the
+//! native `ppcbench` as the benchmarks do and checks that the banner figures they read
+//! are still there (`bench.k42.footprint`), that each figure's lines are well formed
+//! (`bench.k42.ppcbench.FIGURE`: the figure in ns and its per-call counters), and that
+//! the counters K42's design fixes hold (`bench.k42.ppcbench.FIGURE.design`: a PPC round
+//! trip is 2 kernel entries, 2 address-space switches and 1 upcall) — counts, not
+//! timings; each program of `bench/` is skipped there until the Linux personality lands.
 //!
 //! The programs and the checks are `../bench/`'s own (`programs.rs`, `boots.rs`,
-//! `record.rs`); the boots go through `boot.rs`.
+//! `record.rs`, `catalog.rs`); the boots go through `boot.rs`.
 
 use super::Context;
-use super::boot::{boot, boot_medium};
+use super::boot::boot;
 use super::report::Report;
 use crate::bench::catalog::{self, Scale};
-use crate::bench::{boots, programs};
+use crate::bench::{boots, programs, record};
 use crate::cli::{self, Os};
-use crate::qemu::{self, logs_hint};
-use crate::{kernel, linux, paths, rootfs};
+use crate::qemu::logs_hint;
+use crate::{kernel, linux};
 
 /// Why the benchmark programs are skipped on K42 for now.
 const K42_SKIP: &str = "needs the Linux personality (issue #4)";
@@ -26,7 +30,7 @@ const K42_SKIP: &str = "needs the Linux personality (issue #4)";
 /// The bench tier.
 pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     if ctx.args.os.includes(Os::K42) {
-        k42_footprint(ctx, report);
+        k42_native(ctx, report);
         for program in catalog::programs() {
             report.skip(&format!("bench.k42.{program}"), K42_SKIP);
         }
@@ -108,45 +112,103 @@ fn linux_sanity(ctx: &Context<'_>, report: &mut Report) {
     }
 }
 
-/// K42 booted to its banner: the free-frames line `cargo xtask bench` reads.
-fn k42_footprint(ctx: &Context<'_>, report: &mut Report) {
-    let case = "bench.k42.footprint";
-    let label = "bench-k42-footprint";
-    let result = (|| {
-        let image = kernel::build()?;
-        let initrd = paths::work("test")?.join(format!("{label}.cpio"));
-        // No argv: K42 prints its banner and powers off, as in the benchmarks.
-        rootfs::build(&ctx.tools.busybox, &rootfs::Spec::default(), &initrd)?;
-        let medium = qemu::Medium::Direct {
-            kernel: image,
-            initrd,
-            cmdline: qemu::cmdline(Os::K42, cli::DEFAULT_LOG, &[]),
-        };
-        boot_medium(ctx, Os::K42, medium, label, cli::DEFAULT_SMP)
-    })();
-    match result {
-        Err(why) => report.fail(case, &why),
-        Ok(outcome) => match (
-            outcome.problem(),
-            crate::bench::footprint_of(&outcome.log),
-            outcome.init_start,
-        ) {
-            (Some(problem), _, _) => report.fail(case, &format!("{problem}; {}", logs_hint(label))),
-            (None, None, _) => report.fail(
-                case,
-                &format!(
-                    "no `frames: N MiB free of M MiB managed` line; {}",
-                    logs_hint(label)
-                ),
+/// K42 booted with `ppcbench`, as in the benchmarks: the free-frames line of its
+/// banner, then each figure's lines and design counts.
+fn k42_native(ctx: &Context<'_>, report: &mut Report) {
+    let footprint = "bench.k42.footprint";
+    let prefix = format!("bench.k42.{}", catalog::PPCBENCH_PROGRAM);
+    let label = "bench-k42-ppcbench";
+    let outcome = match kernel::build().and_then(|image| {
+        boot(
+            ctx,
+            Os::K42,
+            &image,
+            vec![catalog::PPCBENCH_PROGRAM.to_string()],
+            Vec::new(),
+            label,
+        )
+    }) {
+        Ok(outcome) => outcome,
+        Err(why) => {
+            report.fail(footprint, &why);
+            return report.fail(&prefix, &why);
+        }
+    };
+    match (
+        outcome.problem(),
+        crate::bench::footprint_of(&outcome.log),
+        outcome.init_start,
+    ) {
+        (Some(problem), _, _) => {
+            report.fail(footprint, &format!("{problem}; {}", logs_hint(label)));
+        }
+        (None, None, _) => report.fail(
+            footprint,
+            &format!(
+                "no `frames: N MiB free of M MiB managed` line; {}",
+                logs_hint(label)
             ),
-            (None, _, None) => {
-                report.fail(case, &format!("no init-start marker; {}", logs_hint(label)));
+        ),
+        (None, _, None) => {
+            report.fail(
+                footprint,
+                &format!("no init-start marker; {}", logs_hint(label)),
+            );
+        }
+        (None, Some((free, managed)), Some(_)) if free == 0 || free > managed => report.fail(
+            footprint,
+            &format!("implausible: {free} MiB free of {managed} MiB managed"),
+        ),
+        (None, Some(_), Some(_)) => report.pass(footprint),
+    }
+
+    let (records, problems) = boots::collect_native(&outcome);
+    // Every figure the catalog requires or the program printed, in that order.
+    let mut figures: Vec<&str> = catalog::NATIVE
+        .iter()
+        .filter(|n| n.required)
+        .map(|n| n.name)
+        .collect();
+    for r in &records {
+        let figure = record::native_figure(&r.name);
+        if !figures.contains(&figure) {
+            figures.push(figure);
+        }
+    }
+    let about = |figure: &str, p: &boots::NativeProblem| p.figure.as_deref() == Some(figure);
+    for figure in &figures {
+        let case = format!("{prefix}.{figure}");
+        let mine: Vec<&str> = problems
+            .iter()
+            .filter(|p| about(figure, p))
+            .map(|p| p.text.as_str())
+            .collect();
+        if mine.is_empty() {
+            report.pass(&case);
+        } else {
+            report.fail(&case, &format!("{}; {}", mine.join("\n"), logs_hint(label)));
+        }
+        if let Some(native) = catalog::native(figure) {
+            let case = format!("{case}.design");
+            match record::check_design(&records, native) {
+                Ok(()) => report.pass(&case),
+                Err(why) => report.fail(&case, &format!("{why}; {}", logs_hint(label))),
             }
-            (None, Some((free, managed)), Some(_)) if free == 0 || free > managed => report.fail(
-                case,
-                &format!("implausible: {free} MiB free of {managed} MiB managed"),
-            ),
-            (None, Some(_), Some(_)) => report.pass(case),
-        },
+        }
+    }
+    // What no figure owns (a malformed line, a non-zero exit) fails the program.
+    let mut rest: Vec<String> = problems
+        .iter()
+        .filter(|p| !figures.iter().any(|f| about(f, p)))
+        .map(|p| p.text.clone())
+        .collect();
+    if outcome.status_line().is_some() && outcome.runner_status() != 0 {
+        rest.push(format!("exited with status {}", outcome.runner_status()));
+    }
+    if !rest.is_empty() {
+        report.fail(
+            &prefix,
+            &format!("{}; {}", rest.join("\n"), logs_hint(label)),
+        );
     }
 }
