@@ -58,7 +58,8 @@ pub enum Command {
     ///
     /// Boots are interleaved (Linux, K42, Linux, K42 ...) over --runs runs. K42
     /// cannot run Linux programs yet (issue #4): its benchmark cells say "not yet",
-    /// and its boots measure boot time and free memory only.
+    /// and its boots measure boot time, free memory and the native `ppcbench` figures (PPC round trip,
+    /// kernel calls, with the kernel's counters).
     Bench(BenchArgs),
 }
 
