@@ -106,79 +106,25 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
 
     // One CPU, the default, and several: per-CPU set-up must hold for each.
     for smp in KTEST_SMP {
-        let label = format!("kernel-ktest-smp{smp}");
-        let outcome = boot_smp(
-            ctx,
-            Os::K42,
-            &image,
-            vec![KTEST_ENTRY.into()],
-            Vec::new(),
-            &label,
-            smp,
-        );
         let prefix = if smp == cli::DEFAULT_SMP {
             "kernel".to_string()
         } else {
             format!("kernel.smp{smp}")
         };
-        match outcome {
-            Err(why) => report.fail(&format!("{prefix}.ktest"), &why),
-            Ok(outcome) => {
-                let console = String::from_utf8_lossy(&outcome.console);
-                let (cases, problem) = ktest_results(&console, &outcome);
-                for (name, verdict) in cases {
-                    let full = format!("{prefix}.{name}");
-                    match verdict {
-                        Verdict::Ok => report.pass(&full),
-                        Verdict::Failed(why) => report.fail(&full, why),
-                        Verdict::Skipped(why) => report.skip(&full, why),
-                    }
-                }
-                if let Some(problem) = problem {
-                    report.fail(
-                        &format!("{prefix}.ktest"),
-                        &format!("{problem}; {}", logs_hint(&label)),
-                    );
-                }
-            }
-        }
+        run_cases(ctx, &image, KTEST_ENTRY, smp, &prefix, report);
     }
 
     // The native K42 tests (user mode, dispatchers, PPC, rights: user/bin/utest), started by
     // the bootstrap task, at one CPU and at several.
     for smp in NATIVE_SMP {
-        let label = format!("kernel-utest-smp{smp}");
-        let prefix = format!("native.smp{smp}");
-        let outcome = boot_smp(
+        run_cases(
             ctx,
-            Os::K42,
             &image,
-            vec![NATIVE_TEST_ENTRY.into()],
-            Vec::new(),
-            &label,
+            NATIVE_TEST_ENTRY,
             smp,
+            &format!("native.smp{smp}"),
+            report,
         );
-        match outcome {
-            Err(why) => report.fail(&format!("{prefix}.utest"), &why),
-            Ok(outcome) => {
-                let console = String::from_utf8_lossy(&outcome.console);
-                let (cases, problem) = ktest_results(&console, &outcome);
-                for (name, verdict) in cases {
-                    let full = format!("{prefix}.{name}");
-                    match verdict {
-                        Verdict::Ok => report.pass(&full),
-                        Verdict::Failed(why) => report.fail(&full, why),
-                        Verdict::Skipped(why) => report.skip(&full, why),
-                    }
-                }
-                if let Some(problem) = problem {
-                    report.fail(
-                        &format!("{prefix}.utest"),
-                        &format!("{problem}; {}", logs_hint(&label)),
-                    );
-                }
-            }
-        }
     }
 
     // Hostile native executables: the loader refuses them with a diagnostic, the bootstrap
@@ -236,6 +182,46 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
                 Err(why) => report.fail(crash.case, &format!("{why}; {}", logs_hint(&label))),
             },
         }
+    }
+}
+
+/// Boots `entry` (a program printing result lines: `ktest`, `utest`) with `smp` CPUs and
+/// reports each line as a case `PREFIX.NAME`; a boot problem fails `PREFIX.ENTRY`.
+fn run_cases(
+    ctx: &Context<'_>,
+    image: &std::path::Path,
+    entry: &str,
+    smp: u32,
+    prefix: &str,
+    report: &mut Report,
+) {
+    let label = format!("kernel-{entry}-smp{smp}");
+    let whole = format!("{prefix}.{entry}");
+    let outcome = boot_smp(
+        ctx,
+        Os::K42,
+        image,
+        vec![entry.into()],
+        Vec::new(),
+        &label,
+        smp,
+    );
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(why) => return report.fail(&whole, &why),
+    };
+    let console = String::from_utf8_lossy(&outcome.console);
+    let (cases, problem) = ktest_results(&console, &outcome);
+    for (name, verdict) in cases {
+        let full = format!("{prefix}.{name}");
+        match verdict {
+            Verdict::Ok => report.pass(&full),
+            Verdict::Failed(why) => report.fail(&full, why),
+            Verdict::Skipped(why) => report.skip(&full, why),
+        }
+    }
+    if let Some(problem) = problem {
+        report.fail(&whole, &format!("{problem}; {}", logs_hint(&label)));
     }
 }
 
