@@ -2,9 +2,10 @@
 //!
 //! The hardware crate (`k42_hal`) brings the machine up and calls `kmain` with
 //! paging, traps, the heap and the tick ready. From here the kernel logs its boot
-//! banner, unpacks the initramfs and starts the program the runner asked for —
-//! for now one of the built-in entries (`run`), until user mode and the Linux
-//! personality arrive (issues #3 and #4).
+//! banner, starts the other CPUs, unpacks the initramfs and starts the program the
+//! runner asked for (`run`): a built-in entry, or a native program through the
+//! bootstrap task, after which the kernel only answers entries from user mode
+//! (`entry`). Linux programs wait for the personality (issue #4).
 #![no_std]
 #![no_main]
 

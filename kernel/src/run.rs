@@ -1,9 +1,10 @@
-//! Starting "init": the program the runner named in the initramfs. Until user
-//! mode and the Linux personality exist (issues #3, #4), only built-in entries
-//! run: `ktest [FILTER...]` (the in-kernel tests), `ktest-fault` (a
-//! deliberate kernel page fault, to prove the exception report) and
-//! `ktest-overflow` (a runaway recursion, to prove the stack guard page). The run ends
-//! with the runner's status line and the `isa-debug-exit` verdict.
+//! Starting "init": the program the runner named in the initramfs. Built-in
+//! entries run in the kernel: `ktest [FILTER...]` (the in-kernel tests),
+//! `ktest-fault` (a deliberate kernel page fault, to prove the exception report)
+//! and `ktest-overflow` (a runaway recursion, to prove the stack guard page). A
+//! native program (`/k42/bin/NAME`) starts the bootstrap task, which starts the
+//! servers and then it; Linux programs wait for the personality (issue #4). The run
+//! ends with the runner's status line and the `isa-debug-exit` verdict.
 
 use core::fmt::Write;
 

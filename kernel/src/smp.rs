@@ -1,6 +1,6 @@
 //! Bringing up the other CPUs: each AP the MADT lists is started by the hardware
 //! crate, one at a time, and arrives in `ap_main` with its own GDT, TSS, IDT,
-//! guarded stacks and tick. There it idles until dispatchers exist (issue #3).
+//! guarded stacks and tick. There it runs the dispatchers placed on it (`switch::start_cpu`).
 
 use crate::mm;
 

@@ -1,5 +1,6 @@
-//! The periodic tick: counts timer interrupts per CPU. Scheduling of dispatchers
-//! will hang off it (issue #3); for now it proves the local APIC timer runs.
+//! The periodic tick taken in ring 0 (a CPU idling in the kernel, or the in-kernel tests):
+//! counts timer interrupts per CPU, which proves the local APIC timer runs. Ticks taken while
+//! a dispatcher runs go to the scheduler policy instead (`entry.rs`).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
