@@ -45,6 +45,14 @@ pub fn print(
         mm.total as u64 * page / MIB,
         initrd / 1024
     );
+    let (smep, smap) = k42_hal::user::smep_smap();
+    let on = |b: bool| if b { "on" } else { "off" };
+    log::info!(
+        "user mode: FSGSBASE {} (wrfsbase for Linux TLS), SMEP {}, SMAP {}",
+        on(k42_hal::user::fsgsbase()),
+        on(smep),
+        on(smap)
+    );
     let (heap, _) = k42_hal::heap::usage();
     log::info!(
         "heap: {} MiB; boot to kernel main took {} us",

@@ -131,11 +131,21 @@ impl Shared {
 
     /// Puts `frame` in the save area (and marks it live), for an upcall that interrupts it.
     pub fn save_context(&self, frame: &UserFrame) {
+        self.save(frame, true);
+    }
+
+    /// Puts a Linux program's registers at its `syscall` in the save area, not marked live: the
+    /// SVC upcall returns to them with REFLECT_RETURN, nobody else takes them.
+    pub fn save_syscall(&self, frame: &UserFrame) {
+        self.save(frame, false);
+    }
+
+    fn save(&self, frame: &UserFrame, live: bool) {
         let words = saved_words(frame);
         for (i, w) in words.iter().enumerate() {
             self.store(page_offset::SAVED + i * WORD, *w);
         }
-        self.store(page_offset::SAVED_LIVE, 1);
+        self.store(page_offset::SAVED_LIVE, u64::from(live));
     }
 
     /// The registers in the save area, for RESUME (`make_safe` applies on the way out).

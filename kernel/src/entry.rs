@@ -29,6 +29,11 @@ const PF_INSTRUCTION: u64 = 1 << 4;
 /// status for a death by SIGSEGV (128 + 11), so runners read it the same way.
 pub const FAULT_KILL_STATUS: u32 = 128 + 11;
 
+/// The exit status of a Linux process the kernel kills for a `syscall` it cannot reflect (no SVC
+/// entry, or the dispatcher disabled: a personality bug): Linux's status for a death by SIGSYS
+/// (128 + 31).
+pub const SYSCALL_KILL_STATUS: u32 = 128 + 31;
+
 /// Registers the handler with the hardware crate.
 pub fn init() {
     k42_hal::user::set_entry_handler(on_user_entry);

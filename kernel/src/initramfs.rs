@@ -1,7 +1,8 @@
 //! The initramfs the loader handed over, unpacked into an in-memory tree (newc
 //! cpio, plain or gzip, concatenated archives — `k42_cpio`). The file server
-//! will serve it as its ramfs (issue #4); today the kernel reads the runner's
-//! argv from it.
+//! will serve it as its ramfs (issue #4); today the kernel loads native programs
+//! and reads the runner's argv from it, and hands its files to user level through
+//! `Boot::read_file` (`kobj/boot.rs`) until that server exists.
 
 use k42_cpio::Tree;
 use spin::Once;

@@ -2,14 +2,18 @@
 //! `k42-elf` (a static ELF executable; anything malformed is refused, never trusted), into a new
 //! process with one stopped dispatcher whose first entry carries the registers
 //! `k42_abi::kernel::first_entry` describes. Linux programs are loaded by the Linux personality
-//! in user space instead (issue #4); the kernel only ever loads these.
+//! in user space instead (issue #4); the kernel only ever loads native images. A Linux process
+//! ([`ProcessKind::Linux`]) is one whose native image is the personality, which must then lie
+//! wholly in `[PERSONALITY_BASE, PERSONALITY_LIMIT)`: that range is how the kernel tells the
+//! personality's kernel calls from the program's Linux `syscall`s (`kcall/reflect.rs`).
 
 use alloc::format;
 use alloc::sync::Arc;
+use core::ops::Range;
 
 use k42_abi::kernel::{
     COMM_DISPATCHER_BITS, DISPATCHER_PAGE_BASE, INITIAL_STACK_SIZE, INITIAL_STACK_TOP,
-    NATIVE_BIN_DIR, comm_id,
+    NATIVE_BIN_DIR, PERSONALITY_BASE, PERSONALITY_LIMIT, comm_id,
 };
 use k42_hal::user::{PageFrame, USER_TOP, UserFrame};
 use k42_kapi::KError;
@@ -27,6 +31,26 @@ use crate::{initramfs, mm};
 const MAX_IMAGE_BYTES: u64 = 256 * 1024 * 1024;
 /// Process ids must leave room for the dispatcher index in a 32-bit scheduler id.
 const MAX_PID: u64 = 1 << (u32::BITS - COMM_DISPATCHER_BITS);
+
+/// What kind of process `spawn` makes, which decides where its image must lie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessKind {
+    /// A native K42 program: anywhere in user space.
+    Native,
+    /// A Linux process: the image is the Linux personality, and a `syscall` from outside it is
+    /// reflected.
+    Linux,
+}
+
+impl ProcessKind {
+    /// Where every segment of the image, and its entry point, must lie.
+    pub fn image_range(self) -> Range<u64> {
+        match self {
+            Self::Native => USER_MIN..USER_TOP,
+            Self::Linux => PERSONALITY_BASE..PERSONALITY_LIMIT,
+        }
+    }
+}
 
 /// A process made by `spawn`, not started.
 pub struct Spawned {
@@ -77,8 +101,9 @@ fn prot_of(p: k42_elf::Prot) -> Prot {
     prot
 }
 
-/// Builds `name`'s memory from its ELF image; returns the space and the entry point.
-fn load_image(name: &str) -> Result<(Space, u64), KError> {
+/// Builds `name`'s memory from its ELF image, which must lie in `range`; returns the space and
+/// the entry point.
+fn load_image(name: &str, range: &Range<u64>) -> Result<(Space, u64), KError> {
     let path = format!("{NATIVE_BIN_DIR}/{name}");
     let bytes = initramfs::file(&path).ok_or(KError::NotFound)?;
     let options = k42_elf::Options {
@@ -94,6 +119,30 @@ fn load_image(name: &str) -> Result<(Space, u64), KError> {
     })?;
     if plan.kind != k42_elf::Kind::Exec || plan.interp.is_some() {
         log::warn!("{path}: native programs are static ET_EXEC images");
+        return Err(KError::BadExecutable);
+    }
+    let outside = plan
+        .segments()
+        .iter()
+        .map(|seg| seg.map_range())
+        .find(|map| map.start < range.start || map.end > range.end);
+    if let Some(map) = outside {
+        log::warn!(
+            "{path}: segment [{:#x}, {:#x}) lies outside [{:#x}, {:#x}), where this image must be",
+            map.start,
+            map.end,
+            range.start,
+            range.end
+        );
+        return Err(KError::BadExecutable);
+    }
+    if !range.contains(&plan.entry) {
+        log::warn!(
+            "{path}: entry point {:#x} lies outside [{:#x}, {:#x}), where this image must be",
+            plan.entry,
+            range.start,
+            range.end
+        );
         return Err(KError::BadExecutable);
     }
     let mut space = Space::new()?;
@@ -132,19 +181,21 @@ fn load_image(name: &str) -> Result<(Space, u64), KError> {
     Ok((space, plan.entry))
 }
 
-/// Loads `/k42/bin/NAME` into a new stopped process of `class` whose first dispatcher will run
-/// on `cpu`; `spawner` (a process id, and its dispatcher to tell of the exit) gets a handle on
-/// it with every right. `spawner` 0 is the kernel itself (the bootstrap task).
+/// Loads `/k42/bin/NAME` into a new stopped process of `class` and `kind` whose first
+/// dispatcher will run on `cpu`; `spawner` (a process id, and its dispatcher to tell of the
+/// exit) gets a handle on it with every right. `spawner` 0 is the kernel itself (the bootstrap
+/// task).
 pub fn spawn(
     name: &str,
     class: Class,
+    kind: ProcessKind,
     args: [u64; 2],
     spawner: u64,
     spawner_comm: u64,
     cpu: usize,
 ) -> Result<Spawned, KError> {
-    let (space, entry) = load_image(name)?;
-    let process = Process::create(name, class, space);
+    let (space, entry) = load_image(name, &kind.image_range())?;
+    let process = Process::create(name, class, space, kind == ProcessKind::Linux);
     let fail = |process: &Arc<Process>, e: KError| {
         if let Some(space) = process.space.lock().take() {
             space.destroy();
@@ -179,7 +230,15 @@ pub fn spawn(
     (first.rcx, first.r8, first.r9) = (args[0], args[1], DISPATCHER_PAGE_BASE);
     let dispatcher = new_dispatcher(&process, comm, cpu, DISPATCHER_PAGE_BASE, first)
         .map_err(|e| fail(&process, e))?;
-    log::debug!("loaded {name} as pid {} (CommID {comm:#x})", process.pid);
+    log::debug!(
+        "loaded {name} as pid {} (CommID {comm:#x}){}",
+        process.pid,
+        if process.linux {
+            ", a Linux process"
+        } else {
+            ""
+        }
+    );
     Ok(Spawned {
         comm,
         handle: theirs,

@@ -1,6 +1,8 @@
 //! Processes: an address space, its dispatchers, the I/O ports it was granted, and who to tell
 //! when it ends. The kernel knows nothing else about a process (no files, no credentials, no
 //! parent tree: those are the servers'); its process id is the badge every call it makes carries.
+//! One bit more: whether it is a *Linux process* (made by `Boot::spawn_linux`), whose program
+//! code's `syscall`s the kernel reflects to the personality (`kcall/reflect.rs`).
 //!
 //! Process ids are never reused (a 64-bit counter), so a badge can never come to name another
 //! process while some server still holds rights granted to the old one.
@@ -43,6 +45,9 @@ pub struct Process {
     pub name: String,
     /// The priority class of its dispatchers.
     pub class: k42_sched::Class,
+    /// A Linux process: its image is the Linux personality, and a `syscall` from outside the
+    /// personality's range is reflected to its SVC entry. Fixed at spawn.
+    pub linux: bool,
     /// Its memory; `None` once torn down.
     pub space: Mutex<Option<Space>>,
     /// I/O port ranges it may use from ring 3.
@@ -62,12 +67,13 @@ static PROCESSES: RwLock<BTreeMap<u64, Arc<Process>>> = RwLock::new(BTreeMap::ne
 
 impl Process {
     /// A new, stopped process with an empty space and no dispatchers, registered by its id.
-    pub fn create(name: &str, class: k42_sched::Class, space: Space) -> Arc<Self> {
+    pub fn create(name: &str, class: k42_sched::Class, space: Space, linux: bool) -> Arc<Self> {
         let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
         let p = Arc::new(Self {
             pid,
             name: String::from(name),
             class,
+            linux,
             space: Mutex::new(Some(space)),
             io_ports: Mutex::new(Vec::new()),
             dispatchers: Mutex::new(Vec::new()),

@@ -7,6 +7,10 @@
 //! dispatcher saves its FPU state and FS base; entering one loads its space, FPU state, FS base,
 //! GS base (its dispatcher page) and I/O ports, then either resumes its kept registers or enters
 //! it at an upcall.
+//!
+//! User code may set its own FS base with `wrfsbase` (CR4.FSGSBASE, on where the CPU has it: a
+//! Linux program's TLS). That writes the same MSR `leave` reads, so the value user code chose is
+//! what is kept. The GS base is not kept: it is the dispatcher page, set again at every `load`.
 
 use k42_abi::kernel::{Entry, soft};
 use k42_hal::user::{self, UserFrame};

@@ -4,6 +4,10 @@
 //! user-level scheduler share. `docs/kernel-interface.md` explains each call; the kernel
 //! (`kernel/src/kcall/`) and the user-level runtime (`user/sys`) both take them from here.
 //!
+//! Also the one rule of Linux processes: where the Linux personality lies
+//! ([`PERSONALITY_BASE`]), which tells a reflected Linux `syscall` ([`Entry::Svc`]) from the
+//! personality's own kernel calls.
+//!
 //! Everything else a program asks of the kernel — create a process, map memory, start it, grant
 //! an I/O port — is an object call: a PPC to [`KERNEL_COMM_ID`] with a handle, checked against
 //! the kernel's XObject tables exactly as a server checks its own (interfaces in `k42-kapi`).
@@ -41,7 +45,13 @@ pub mod call {
     /// dispatcher page has the clock's TSC rate), 0 to cancel. The TIMER soft interrupt fires at
     /// or after it.
     pub const TIMER: u64 = 7;
-    /// Reserved for the Linux personality: return to the program after a reflected syscall.
+    /// Returns to the program after a reflected syscall (see [`Entry::Svc`](super::Entry::Svc)):
+    /// restores the save area's registers with `rax` replaced by `rdi` (the syscall's result)
+    /// and clears `disabled`, atomically with respect to soft interrupts exactly like
+    /// [`RESUME`] (a pending soft interrupt is delivered at INTERRUPT instead, with the
+    /// program's registers — the result already in `rax` — in the save area and `saved_live` =
+    /// 1, as for any interrupted context). Only a Linux process may use it (`NOT_PERMITTED`
+    /// otherwise).
     pub const REFLECT_RETURN: u64 = 8;
     /// Number of kernel calls.
     pub const COUNT: u64 = 9;
@@ -145,7 +155,16 @@ pub enum Entry {
     IpcReturn = 5,
     /// Reserved: a PPC that failed after the call was made.
     IpcFault = 6,
-    /// Reserved for the Linux personality: a reflected Linux `syscall`.
+    /// A reflected Linux `syscall` (Linux processes only; see [`PERSONALITY_BASE`]): the kernel
+    /// saves the program's registers in the page's `saved` — `rip` the address after the
+    /// `syscall` instruction, `rflags`, `rax` the Linux syscall number, `rcx` and `r11` as the
+    /// CPU left them (that is, `rip` and `rflags`), every other register as it was — sets
+    /// `saved_live` = 0 and `disabled`, and enters here with `rsp` = `upcall_stack` and every
+    /// other general register 0 (`rcx` and `r11` aside, which hold the entry's `rip` and
+    /// `rflags` as at every upcall; the FPU/SSE registers and the FS base are left as the
+    /// program had them). The personality runs the call and goes back with
+    /// [`call::REFLECT_RETURN`]. A Linux `syscall` while the dispatcher is disabled, or with no
+    /// SVC entry or no upcall stack set, kills the process (status 128 + SIGSYS = 159).
     Svc = 7,
 }
 
@@ -245,7 +264,7 @@ pub const ASYNC_RING_SLOTS: usize = 32;
 /// Written by the kernel: `this`, `comm_id`, `cpu`, `tsc_per_ms`, `trap`, `saved` (at upcalls),
 /// `ring` slots and `ring_tail`, and bits into `pending` (atomically). Written by the dispatcher:
 /// `disabled` (the kernel sets it at every upcall, the dispatcher clears it through
-/// [`call::RESUME`] or by storing 0), `pending` (clearing bits it handled), `upcall_stack`,
+/// [`call::RESUME`], [`call::REFLECT_RETURN`] or by storing 0), `pending` (clearing bits it handled), `upcall_stack`,
 /// `saved` (before RESUME), `ring_head`. The kernel reads every word it uses again each time and
 /// trusts none of them beyond their own dispatcher.
 #[repr(C)]
@@ -271,7 +290,8 @@ pub struct DispatcherPage {
     pub boot_tsc: u64,
     /// The last TRAP's details.
     pub trap: TrapInfo,
-    /// The interrupted registers at INTERRUPT, TRAP and PGFLT upcalls; RESUME restores them.
+    /// The interrupted registers at INTERRUPT, TRAP and PGFLT upcalls, and the Linux program's
+    /// at SVC; RESUME (REFLECT_RETURN, after SVC) restores them.
     pub saved: SavedRegs,
     /// 1 when the kernel moved a live context (preempted, or blocked in YIELD) into `saved` at
     /// this upcall; the runtime takes it (to resume it later, e.g. as a thread) and stores 0.
@@ -286,6 +306,44 @@ pub struct DispatcherPage {
 
 /// Where dispatcher pages go in every process (dispatcher `i` at `+ i × 4 KiB`).
 pub const DISPATCHER_PAGE_BASE: u64 = 0x0000_7f00_0000_0000;
+
+/// Where the Linux personality (`/k42/bin/linux`, a native program) is linked in a Linux
+/// process: its image lies in `[PERSONALITY_BASE, PERSONALITY_LIMIT)`, and the kernel refuses
+/// to load one that does not. In a Linux process a `syscall` whose return RIP (the address
+/// after the instruction) lies outside that range is program code's and is reflected to the
+/// dispatcher's [`Entry::Svc`]; one from inside it is the personality's own kernel call.
+///
+/// Why just below 2 GiB: native code is built with the target's `kernel` code model and static
+/// relocations (`.cargo/config.toml`), whose absolute references reach only addresses below
+/// 2 GiB, so the personality must be linked there too; and Linux leaves this range to the
+/// program only once its brk heap has grown past 1.75 GiB (non-PIE programs load at 4 MiB,
+/// PIEs and mmap go high), as a vDSO-like mapping should.
+pub const PERSONALITY_BASE: u64 = 0x7000_0000;
+/// One past the end of the personality's range (see [`PERSONALITY_BASE`]).
+pub const PERSONALITY_LIMIT: u64 = 0x8000_0000;
+
+const _: () = assert!(PERSONALITY_BASE < PERSONALITY_LIMIT);
+const _: () = assert!(PERSONALITY_LIMIT <= DISPATCHER_PAGE_BASE);
+const _: () = assert!(PERSONALITY_LIMIT <= 1 << 31);
+const _: () = assert!(NATIVE_LOAD_BASE < PERSONALITY_BASE);
+
+/// The range the user-level runtime (`k42_rt::layout`) keeps for itself in every process: its
+/// heap, upcall and thread stacks, and a native program's own fixed mappings. With the native
+/// image (or the personality's), the dispatcher pages and the initial stack, it is all the
+/// memory native Rust code refers to; in a Linux process everything else is the program's
+/// (`k42_sys::foreign` copies only there).
+pub const RUNTIME_BASE: u64 = 0x0000_1000_0000_0000;
+/// One past the end of the runtime's range (see [`RUNTIME_BASE`]).
+pub const RUNTIME_LIMIT: u64 = 0x0000_4000_0000_0000;
+
+const _: () = assert!(PERSONALITY_LIMIT <= RUNTIME_BASE);
+const _: () = assert!(RUNTIME_LIMIT <= DISPATCHER_PAGE_BASE);
+
+/// Whether `rip` (a `syscall`'s return address) lies in the personality's range: in a Linux
+/// process such a `syscall` is a kernel call, any other is a Linux one and is reflected.
+pub const fn is_personality_rip(rip: u64) -> bool {
+    PERSONALITY_BASE <= rip && rip < PERSONALITY_LIMIT
+}
 
 /// Byte offsets in [`DispatcherPage`], for assembly and for the kernel's atomic accesses.
 pub mod page_offset {
@@ -333,3 +391,25 @@ pub const INITIAL_STACK_SIZE: u64 = 256 * 1024;
 pub const NATIVE_BIN_DIR: &str = "/k42/bin";
 /// Where native programs are linked (the user linker script's base).
 pub const NATIVE_LOAD_BASE: u64 = 0x40_0000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personality_range_boundaries() {
+        assert!(!is_personality_rip(PERSONALITY_BASE - 1));
+        assert!(is_personality_rip(PERSONALITY_BASE));
+        assert!(is_personality_rip(PERSONALITY_LIMIT - 1));
+        assert!(!is_personality_rip(PERSONALITY_LIMIT));
+        assert!(!is_personality_rip(0));
+        assert!(!is_personality_rip(NATIVE_LOAD_BASE));
+        assert!(!is_personality_rip(DISPATCHER_PAGE_BASE));
+        assert!(!is_personality_rip(u64::MAX));
+    }
+
+    #[test]
+    fn svc_is_an_entry() {
+        assert_eq!(Entry::from_word(Entry::Svc as u64), Some(Entry::Svc));
+    }
+}

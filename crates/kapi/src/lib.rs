@@ -5,7 +5,9 @@
 //! (`k42_abi::kernel::KERNEL_COMM_ID`).
 //!
 //! These are the kernel's objects beyond its handful of kernel calls (`k42_abi::kernel::call`):
-//! making and starting processes, their memory, their I/O ports, and the bootstrap's authority.
+//! making and starting processes (native ones, and Linux ones under the personality
+//! [`PERSONALITY_PROGRAM`]), their memory, their I/O ports, and the bootstrap's authority —
+//! including reading the initramfs until the file server exists ([`Boot::read_file`]).
 //! Handles name an entry in the kernel's XObject table for the interface; the kernel keeps the
 //! interface in the handle's index (see [`kernel_handle`]), so one handle word finds its table.
 #![no_std]
@@ -132,8 +134,36 @@ pub mod counter {
     /// TSC ticks spent in the kernel's entry handler (under QEMU `-icount`, guest
     /// instructions): the kernel's share of the work a call does.
     pub const KERNEL_TSC: u32 = 6;
+    /// Linux `syscall`s reflected to a Linux process's SVC entry.
+    pub const REFLECTIONS: u32 = 7;
     /// Counters there are.
-    pub const COUNT: u32 = 7;
+    pub const COUNT: u32 = 8;
+}
+
+/// What [`Boot::read_file`] found at a path.
+pub mod file_kind {
+    /// A regular file; its content is the file's bytes.
+    pub const REGULAR: u64 = 1;
+    /// A symbolic link (never followed); its content is the link's target.
+    pub const SYMLINK: u64 = 2;
+    /// A directory; it has no content to read.
+    pub const DIRECTORY: u64 = 3;
+}
+
+/// The Linux personality's program name under `/k42/bin` (`k42_abi::kernel::NATIVE_BIN_DIR`):
+/// [`Boot::spawn_linux`] loads it.
+pub const PERSONALITY_PROGRAM: &str = "linux";
+
+/// The bytes [`Boot::read_file`] copies of content `size` bytes long, from `offset`, into a
+/// buffer of `buf_len` bytes: `offset..offset + min(buf_len, size - offset)`, empty when
+/// `offset` is at or past the end. Never overflows.
+pub const fn read_window(size: u64, offset: u64, buf_len: u64) -> core::ops::Range<u64> {
+    if offset >= size {
+        return size..size;
+    }
+    let left = size - offset;
+    let n = if buf_len < left { buf_len } else { left };
+    offset..offset + n
 }
 
 /// What the kernel tells a process's spawner in an async message when the process ends:
@@ -175,6 +205,39 @@ pub trait Boot {
     /// (more than `len` means it was cut short).
     #[rights(READ)]
     fn argv(&self, caller: Badge, addr: u64, len: u64) -> Result<u64, KError>;
+    // New methods go below: a method's number is its place in this trait.
+    /// Like [`spawn`](Boot::spawn) of the personality (`/k42/bin/`[`PERSONALITY_PROGRAM`]) as
+    /// class APPLICATION, but the process is a *Linux process*: a `syscall` from its program
+    /// code is reflected to the dispatcher's SVC entry (`k42_abi::kernel::Entry::Svc`). The
+    /// image must lie wholly in `[PERSONALITY_BASE, PERSONALITY_LIMIT)`
+    /// (`k42_abi::kernel`), entry point included; otherwise `BadExecutable`. Returns the
+    /// CommID and the caller's handle on the process (all rights), as `spawn` does.
+    #[rights(CONTROL)]
+    fn spawn_linux(
+        &mut self,
+        caller: Badge,
+        arg0: u64,
+        arg1: u64,
+        cpu: u32,
+    ) -> Result<(u64, u64), KError>;
+    /// Reads the initramfs, the stage before the file server exists: the personality's exec,
+    /// and later the ramfs server, read the files through this. Looks the absolute path (the
+    /// caller's `path_len` bytes at `path_addr`) up exactly as the archive names it — no
+    /// symlink is followed, `..` is refused — and returns `(kind, size)` ([`file_kind`]). For
+    /// a regular file or a symlink (whose content is its target) it copies
+    /// [`read_window`]`(size, offset, buf_len)` of the content to the caller's memory at
+    /// `buf_addr`; a directory copies nothing (size 0). `NotFound` if there is no such entry
+    /// (devices, FIFOs and sockets included), `BadAddress` for a bad user range.
+    #[rights(READ)]
+    fn read_file(
+        &self,
+        caller: Badge,
+        path_addr: u64,
+        path_len: u64,
+        offset: u64,
+        buf_addr: u64,
+        buf_len: u64,
+    ) -> Result<(u64, u64), KError>;
 }
 
 /// A process. Its spawner holds a handle with every right; the process itself holds one with
@@ -224,4 +287,55 @@ pub trait Memory {
     /// Changes the protection of `addr..addr+len`, which must be wholly mapped.
     #[rights(WRITE)]
     fn protect(&mut self, caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_window_clips_to_the_content_and_the_buffer() {
+        assert_eq!(read_window(10, 0, 100), 0..10);
+        assert_eq!(read_window(10, 0, 4), 0..4);
+        assert_eq!(read_window(10, 8, 4), 8..10);
+        assert_eq!(read_window(10, 9, 1), 9..10);
+        assert_eq!(read_window(10, 10, 4), 10..10);
+        assert_eq!(read_window(10, 11, 4), 10..10);
+        assert_eq!(read_window(10, 3, 0), 3..3);
+        assert_eq!(read_window(0, 0, 4), 0..0);
+    }
+
+    #[test]
+    fn read_window_never_overflows() {
+        assert_eq!(
+            read_window(u64::MAX, u64::MAX - 1, u64::MAX),
+            u64::MAX - 1..u64::MAX
+        );
+        assert_eq!(read_window(u64::MAX, 1, u64::MAX), 1..u64::MAX);
+        assert_eq!(read_window(5, u64::MAX, u64::MAX), 5..5);
+    }
+
+    #[test]
+    fn new_boot_methods_come_last() {
+        let names: [&str; 7] = BootMethod::ALL.map(|m| m.name());
+        assert_eq!(
+            names,
+            [
+                "spawn",
+                "shutdown",
+                "counter",
+                "cpus",
+                "argv",
+                "spawn_linux",
+                "read_file"
+            ]
+        );
+        assert_eq!(BootMethod::SpawnLinux.rights(), k42_rights::Rights::CONTROL);
+        assert_eq!(BootMethod::ReadFile.rights(), k42_rights::Rights::READ);
+    }
+
+    #[test]
+    fn counters_are_numbered_densely() {
+        assert_eq!(counter::REFLECTIONS + 1, counter::COUNT);
+    }
 }

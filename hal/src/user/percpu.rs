@@ -2,7 +2,20 @@
 //! top and a scratch slot for the user RSP), and the model-specific registers that make
 //! `syscall`/`sysret` work: EFER.SCE, STAR, LSTAR, SFMASK. Also the CPU features user mode needs
 //! on: SSE state (CR4.OSFXSR) and, where the CPU has them, SMEP and SMAP — the kernel never
-//! touches user addresses directly (`copy.rs` goes through the direct map), so SMAP costs nothing.
+//! touches user addresses directly (`copy.rs` goes through the direct map), so SMAP costs nothing
+//! — and FSGSBASE, so user code sets its own FS base with `wrfsbase` (a Linux program's TLS).
+//!
+//! With FSGSBASE on, user code can put any value in the FS and GS bases, so the kernel must never
+//! trust them. It does not: every entry from ring 3 (`syscall`, and `trap.S`'s traps whose saved
+//! CS has RPL 3) runs `swapgs` first and every exit last, entries from ring 0 never do, and ring 0
+//! reaches this block only through the GS base that `swapgs` brought in (the kernel's, set by
+//! `init_cpu`). The user's GS base only ever sits in KERNEL_GS_BASE while the kernel runs; the
+//! kernel writes it (the dispatcher page) and never reads through it. The user's FS base is
+//! saved and restored per dispatcher as a value (`read_fs_base`/`write_fs_base` read and write
+//! the MSR, which is what `wrfsbase` writes) and never used as an address. The one window with a
+//! user GS base in ring 0 — the few instructions of `entry.S` between `syscall` and `swapgs`, or
+//! `swapgs` and `sysret`/`iret`, with interrupts off — can only be hit by an NMI or machine
+//! check, which the kernel treats as fatal.
 
 use alloc::boxed::Box;
 
@@ -36,6 +49,7 @@ struct CpuLocal {
 /// CPUID leaf 7 EBX bits.
 const CPUID_SMEP: u32 = 1 << 7;
 const CPUID_SMAP: u32 = 1 << 20;
+const CPUID_FSGSBASE: u32 = 1 << 0;
 
 /// Sets up this CPU for user mode; `entry` is the stack entries from ring 3 land on.
 pub(crate) fn init_cpu(entry: KernelStack, iomap: *mut u8) {
@@ -94,6 +108,13 @@ pub(crate) fn init_cpu(entry: KernelStack, iomap: *mut u8) {
     // SAFETY: ring 0 never executes from or reads/writes user pages: kernel code is in the
     // upper half, and user memory is copied through the direct map (`copy.rs`).
     unsafe { Cr4::update(|f| f.insert(protect)) };
+    if features & CPUID_FSGSBASE != 0 {
+        // SAFETY: this only lets ring 3 read and write its own FS and GS bases with
+        // `rdfsbase`/`wrfsbase`/`rdgsbase`/`wrgsbase`; the kernel never trusts either (see the
+        // module comment: `swapgs` on every entry from ring 3 and only then, the user FS base
+        // kept as a value per dispatcher, the user GS base never read through).
+        unsafe { Cr4::update(|f| f.insert(Cr4Flags::FSGSBASE)) };
+    }
 }
 
 /// Whether SMEP and SMAP are on on this CPU.
@@ -103,6 +124,12 @@ pub fn smep_smap() -> (bool, bool) {
         cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION),
         cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION),
     )
+}
+
+/// Whether user code may use `rdfsbase`/`wrfsbase`/`rdgsbase`/`wrgsbase` on this CPU
+/// (CR4.FSGSBASE, set by `init_cpu` when the CPU has it).
+pub fn fsgsbase() -> bool {
+    Cr4::read().contains(Cr4Flags::FSGSBASE)
 }
 
 fn local() -> *const CpuLocal {

@@ -4,10 +4,13 @@
 //! Thin entry, safe dispatch: `dispatch` looks the number up in one declarative table; each
 //! handler is `fn(&mut Cpu, &mut UserFrame) -> Result<Next, Status>`, and this one place turns
 //! the result into registers. One file per family: `ppc.rs` (call, return), `async_send.rs`,
-//! `sched.rs` (yield, handoff, timer), `upcall.rs` (set entry, resume).
+//! `sched.rs` (yield, handoff, timer), `upcall.rs` (set entry, resume), `reflect.rs` (a Linux
+//! process's `syscall` from program code, which is not a kernel call at all but is reflected to
+//! the personality before this table is consulted; and the personality's reflect return).
 
 pub mod async_send;
 pub mod ppc;
+mod reflect;
 mod sched;
 mod upcall;
 
@@ -39,11 +42,19 @@ const CALLS: [(u64, &str, Handler); call::COUNT as usize] = [
     (call::SET_ENTRY, "set_entry", upcall::set_entry),
     (call::RESUME, "resume", upcall::resume),
     (call::TIMER, "timer", sched::timer),
-    (call::REFLECT_RETURN, "reflect_return", reserved),
+    (
+        call::REFLECT_RETURN,
+        "reflect_return",
+        reflect::reflect_return,
+    ),
 ];
 
-/// Runs the kernel call the frame names and writes its status.
+/// Runs the kernel call the frame names and writes its status; a Linux program's `syscall` is
+/// reflected to its personality instead.
 pub fn dispatch(cpu: &mut Cpu, frame: &mut UserFrame) {
+    if reflect::reflected(cpu, frame) {
+        return;
+    }
     let number = frame.rax;
     let result = CALLS
         .iter()
@@ -63,11 +74,6 @@ pub fn dispatch(cpu: &mut Cpu, frame: &mut UserFrame) {
     if let Some(comm) = cpu.running {
         switch::preempt_if_asked(cpu, comm, frame);
     }
-}
-
-/// Calls reserved for the Linux personality (issue #4).
-fn reserved(_: &mut Cpu, _: &mut UserFrame) -> Result<Next, Status> {
-    Err(Status::NotPermitted)
 }
 
 /// The running dispatcher's CommID: every kernel call comes from one.

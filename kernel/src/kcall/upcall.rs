@@ -1,7 +1,8 @@
 //! SET_ENTRY and RESUME: the two ends of an upcall. SET_ENTRY says where the kernel enters the
 //! dispatcher for each reason; RESUME is the return from an upcall — restore the registers the
 //! runtime left in the save area and clear `disabled` in one step, so a soft interrupt that
-//! arrives in between cannot be lost (it is delivered at INTERRUPT instead).
+//! arrives in between cannot be lost (it is delivered at INTERRUPT instead). REFLECT_RETURN
+//! (`reflect.rs`) is the same return with the syscall's result put in `rax`.
 
 use k42_abi::kernel::{Entry, Status};
 use k42_hal::user::{USER_TOP, UserFrame};
@@ -26,8 +27,21 @@ pub fn set_entry(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
 /// The kernel call.
 pub fn resume(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     let me = me(cpu)?;
+    resume_with(cpu, me, frame, |_| {})
+}
+
+/// Resumes running dispatcher `me` with the save area's registers, changed by `adjust`, and
+/// clears `disabled`; a pending soft interrupt enters it at INTERRUPT instead, with those
+/// registers in the save area.
+pub fn resume_with(
+    cpu: &mut Cpu,
+    me: u64,
+    frame: &mut UserFrame,
+    adjust: impl FnOnce(&mut UserFrame),
+) -> Result<Next, Status> {
     let d = cpu.dispatchers.get(&me).ok_or(Status::NotPermitted)?;
     *frame = d.shared.saved_context();
+    adjust(frame);
     d.shared.set_disabled(false);
     switch::interrupt_if_pending(cpu, me, frame);
     Ok(Next::Switched)

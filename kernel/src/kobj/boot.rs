@@ -1,22 +1,90 @@
 //! The Boot object (`k42_kapi::Boot`): the bootstrap's authority to start programs from the
-//! initramfs, read the run's argv and counters, and end the run. The kernel gives it to the
-//! bootstrap task only; the bootstrap may give access to others (with at most its rights).
+//! initramfs — native ones, and Linux processes under the personality (`spawn_linux`) — read
+//! the run's argv, the counters and (until the file server exists) the initramfs's files, and
+//! end the run. The kernel gives it to the bootstrap task only; the bootstrap may give access to
+//! others (with at most its rights).
 
 use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
 
-use k42_kapi::KError;
+use k42_kapi::{KError, file_kind, read_window};
 use k42_rights::Badge;
 use k42_sched::Class;
 
 use super::{Effect, effect};
+use crate::loader::ProcessKind;
 
 /// Longest program name `spawn` takes.
 const MAX_NAME: u64 = 64;
+/// Longest path `read_file` takes (Linux's PATH_MAX, the terminating NUL included there).
+const MAX_PATH: u64 = 4096;
 
 /// The bootstrap's authority, as a kernel object.
 #[derive(Clone)]
 pub struct BootObj;
+
+/// The CPU a spawn names: `SAME_CPU` is the caller's.
+fn spawn_cpu(cpu: u32) -> Result<usize, KError> {
+    if cpu == k42_kapi::SAME_CPU {
+        Ok(crate::cpu::this().index)
+    } else if crate::cpu::get(cpu as usize).is_some() {
+        Ok(cpu as usize)
+    } else {
+        Err(KError::BadArgument)
+    }
+}
+
+/// The caller's `len` bytes at `addr`.
+fn copy_from_caller(caller: Badge, addr: u64, len: u64) -> Result<Vec<u8>, KError> {
+    let mut buf = vec![0u8; len as usize];
+    let from = crate::process::lookup(caller.0).ok_or(KError::WrongState)?;
+    from.with_space(|s| s.copy_in(addr, &mut buf))
+        .ok_or(KError::WrongState)??;
+    Ok(buf)
+}
+
+/// Copies `window` of `content` (clipped by `k42_kapi::read_window`) to the caller's memory at
+/// `addr`.
+fn copy_to_caller(
+    caller: Badge,
+    addr: u64,
+    content: &[u8],
+    window: core::ops::Range<u64>,
+) -> Result<(), KError> {
+    if window.is_empty() {
+        return Ok(());
+    }
+    let bytes = content
+        .get(window.start as usize..window.end as usize)
+        .ok_or(KError::BadArgument)?;
+    let to = crate::process::lookup(caller.0).ok_or(KError::WrongState)?;
+    to.with_space(|s| s.copy_out(addr, bytes))
+        .ok_or(KError::WrongState)?
+}
+
+/// Loads `/k42/bin/NAME` as a process of `kind` for the caller, and queues its dispatcher.
+fn spawn_for(
+    caller: Badge,
+    name: &str,
+    class: Class,
+    kind: ProcessKind,
+    args: [u64; 2],
+    cpu: u32,
+) -> Result<(u64, u64), KError> {
+    let cpu = spawn_cpu(cpu)?;
+    let spawned = crate::loader::spawn(
+        name,
+        class,
+        kind,
+        args,
+        caller.0,
+        super::calling_comm(),
+        cpu,
+    )?;
+    effect(Effect::Add(alloc::boxed::Box::new(spawned.dispatcher)));
+    Ok((spawned.comm, spawned.handle.to_word()))
+}
 
 impl k42_kapi::Boot for BootObj {
     #[allow(clippy::too_many_arguments)] // the interface's six argument words
@@ -30,13 +98,6 @@ impl k42_kapi::Boot for BootObj {
         arg1: u64,
         cpu: u32,
     ) -> Result<(u64, u64), KError> {
-        let cpu = if cpu == k42_kapi::SAME_CPU {
-            crate::cpu::this().index
-        } else if crate::cpu::get(cpu as usize).is_some() {
-            cpu as usize
-        } else {
-            return Err(KError::BadArgument);
-        };
         if name_len == 0 || name_len > MAX_NAME {
             return Err(KError::BadArgument);
         }
@@ -45,24 +106,12 @@ impl k42_kapi::Boot for BootObj {
             k42_kapi::class::APPLICATION => Class::Application,
             _ => return Err(KError::BadArgument),
         };
-        let mut name = vec![0u8; name_len as usize];
-        let from = crate::process::lookup(caller.0).ok_or(KError::WrongState)?;
-        from.with_space(|s| s.copy_in(name_addr, &mut name))
-            .ok_or(KError::WrongState)??;
+        let name = copy_from_caller(caller, name_addr, name_len)?;
         let name = String::from_utf8(name).map_err(|_| KError::BadArgument)?;
         if name.contains('/') || name.starts_with('.') {
             return Err(KError::BadArgument);
         }
-        let spawned = crate::loader::spawn(
-            &name,
-            class,
-            [arg0, arg1],
-            caller.0,
-            super::calling_comm(),
-            cpu,
-        )?;
-        effect(Effect::Add(alloc::boxed::Box::new(spawned.dispatcher)));
-        Ok((spawned.comm, spawned.handle.to_word()))
+        spawn_for(caller, &name, class, ProcessKind::Native, [arg0, arg1], cpu)
     }
 
     fn shutdown(&mut self, _caller: Badge, status: u32) -> Result<(), KError> {
@@ -82,10 +131,62 @@ impl k42_kapi::Boot for BootObj {
 
     fn argv(&self, caller: Badge, addr: u64, len: u64) -> Result<u64, KError> {
         let argv = crate::initramfs::argv_bytes().unwrap_or(&[]);
-        let n = argv.len().min(len as usize);
-        let to = crate::process::lookup(caller.0).ok_or(KError::WrongState)?;
-        to.with_space(|s| s.copy_out(addr, &argv[..n]))
-            .ok_or(KError::WrongState)??;
-        Ok(argv.len() as u64)
+        let size = argv.len() as u64;
+        copy_to_caller(caller, addr, argv, read_window(size, 0, len))?;
+        Ok(size)
+    }
+
+    fn spawn_linux(
+        &mut self,
+        caller: Badge,
+        arg0: u64,
+        arg1: u64,
+        cpu: u32,
+    ) -> Result<(u64, u64), KError> {
+        spawn_for(
+            caller,
+            k42_kapi::PERSONALITY_PROGRAM,
+            Class::Application,
+            ProcessKind::Linux,
+            [arg0, arg1],
+            cpu,
+        )
+    }
+
+    fn read_file(
+        &self,
+        caller: Badge,
+        path_addr: u64,
+        path_len: u64,
+        offset: u64,
+        buf_addr: u64,
+        buf_len: u64,
+    ) -> Result<(u64, u64), KError> {
+        if path_len == 0 || path_len > MAX_PATH {
+            return Err(KError::BadArgument);
+        }
+        let path = copy_from_caller(caller, path_addr, path_len)?;
+        let path = core::str::from_utf8(&path).map_err(|_| KError::BadArgument)?;
+        if !path.starts_with('/') {
+            return Err(KError::BadArgument);
+        }
+        let node = crate::initramfs::tree()
+            .and_then(|t| t.lookup(path))
+            .ok_or(KError::NotFound)?;
+        let (kind, content): (u64, &[u8]) = match &node.kind {
+            k42_cpio::NodeKind::File(data) => (file_kind::REGULAR, data),
+            k42_cpio::NodeKind::Symlink(target) => (file_kind::SYMLINK, target.as_bytes()),
+            k42_cpio::NodeKind::Dir(_) => (file_kind::DIRECTORY, &[]),
+            // Devices, FIFOs and sockets are the servers' to present, not files to read.
+            _ => return Err(KError::NotFound),
+        };
+        let size = content.len() as u64;
+        copy_to_caller(
+            caller,
+            buf_addr,
+            content,
+            read_window(size, offset, buf_len),
+        )?;
+        Ok((kind, size))
     }
 }

@@ -1,0 +1,76 @@
+//! Reflection (DESIGN §2.6): in a Linux process, a `syscall` from the program's code is not a
+//! K42 kernel call but a Linux system call, and the kernel hands it to the process's own Linux
+//! personality at the dispatcher's SVC entry, with the program's registers in the save area.
+//! The personality runs the call and goes back with REFLECT_RETURN, the result in `rdi`.
+//!
+//! Program code is told from personality code by the return RIP alone: a `syscall` whose next
+//! instruction lies in `[PERSONALITY_BASE, PERSONALITY_LIMIT)` is the personality's kernel
+//! call (`k42_abi::kernel::is_personality_rip`). Program code that jumps there, or maps code
+//! there, gains nothing it did not have: the kernel calls act on handles the process holds and
+//! badges it cannot forge, and the badge is the process's whichever code runs.
+
+use k42_abi::kernel::{Entry, Status, is_personality_rip};
+use k42_hal::user::UserFrame;
+use k42_kapi::counter;
+
+use super::{Next, me};
+use crate::cpu::{self, Cpu};
+use crate::entry::{SYSCALL_KILL_STATUS, exit_process};
+use crate::switch;
+
+/// If the running dispatcher is a Linux process's and the `syscall` came from program code,
+/// reflects it (or, when it cannot be, kills the process) and returns `true`; the frame then
+/// holds what runs next. `false`: an ordinary kernel call.
+pub fn reflected(cpu: &mut Cpu, frame: &mut UserFrame) -> bool {
+    let Some(comm) = cpu.running else {
+        return false;
+    };
+    let Some(d) = cpu.dispatchers.get(&comm) else {
+        return false;
+    };
+    // After `syscall`, the frame's rip is the address after the instruction.
+    if !d.shared.process.linux || is_personality_rip(frame.rip) {
+        return false;
+    }
+    cpu::this().count(counter::REFLECTIONS);
+    let why = if d.shared.disabled() {
+        Some("while disabled")
+    } else if d.entries[Entry::Svc as usize] == 0 {
+        Some("with no SVC entry")
+    } else if d.shared.upcall_stack() == 0 {
+        Some("with no upcall stack")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        let process = d.shared.process.clone();
+        log::error!(
+            "Linux process {} (pid {}) killed: syscall {} at rip {:#x} cannot be reflected {why}",
+            process.name,
+            process.pid,
+            frame.rax,
+            frame.rip
+        );
+        exit_process(cpu, &process, SYSCALL_KILL_STATUS, frame);
+        return true;
+    }
+    // rcx and r11 are the CPU's copies of rip and rflags: saved as they are, so REFLECT_RETURN
+    // gives the program back every register but rax bit for bit.
+    d.shared.save_syscall(frame);
+    switch::upcall(cpu, comm, Entry::Svc, frame, |_| {});
+    true
+}
+
+/// The kernel call: back to the program with the result (`rdi`) in `rax`.
+pub fn reflect_return(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
+    let me = me(cpu)?;
+    let linux = cpu
+        .dispatchers
+        .get(&me)
+        .is_some_and(|d| d.shared.process.linux);
+    if !linux {
+        return Err(Status::NotPermitted);
+    }
+    let result = frame.rdi;
+    super::upcall::resume_with(cpu, me, frame, |f| f.rax = result)
+}
