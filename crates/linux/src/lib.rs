@@ -1,0 +1,43 @@
+//! The pure logic of the Linux personality, host-tested here and built into the personality
+//! (`user/bin/linux`) for `x86_64-unknown-none`.
+//!
+//! The personality (`DESIGN.md` §2.6) is a native K42 program mapped into every Linux process: the
+//! kernel reflects the Linux program's `syscall`s to it, and it serves them in the program's own
+//! address space. What it decides without touching the kernel lives in this crate, so it can be
+//! tested on the host like the other `crates/`:
+//!
+//! - [`errno`]: the typed [`Errno`], [`SysResult`], and [`to_return`], the one place an error
+//!   becomes `-errno` in `rax`;
+//! - [`sysno`]: syscall names by number, for the "-ENOSYS plus one log line naming the call" rule;
+//! - [`stack`]: the initial process stack Linux's `create_elf_tables` builds (argc, argv, envp,
+//!   the auxiliary vector, the strings and AT_RANDOM's bytes);
+//! - [`mmap_space`]: the personality's map of the program's address space with one protection and
+//!   kind per range, the rules of mmap/munmap/mprotect/mremap, and [`mmap_space::Brk`];
+//! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
+//!   `PATH` search.
+//!
+//! Every Linux number (errno values, `__NR_*`, `AT_*`, `PROT_*`, `PATH_MAX`) comes from the
+//! `linux-raw-sys` crate, re-exported as [`raw`] so the personality names the same constants.
+//! What the UAPI headers do not carry (the page size, `MAX_ARG_STRLEN`, `MAXSYMLINKS`,
+//! `MAX_ERRNO`) is defined once, documented with its kernel source.
+
+#![no_std]
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod errno;
+pub mod mmap_space;
+pub mod path;
+pub mod stack;
+pub mod sysno;
+
+pub use errno::{Errno, SysResult, to_return};
+/// linux-raw-sys (features `general`, `errno`, `auxvec`, `no_std`): the source of every Linux
+/// number in this crate, re-exported for the personality.
+pub use linux_raw_sys as raw;
+
+/// The x86_64 page size (4 KiB). Not in the UAPI headers (user space asks `AT_PAGESZ`); the
+/// personality passes it as `AT_PAGESZ` and every range in [`mmap_space`] is a multiple of it.
+pub const PAGE_SIZE: u64 = 4096;
