@@ -56,3 +56,6 @@ const _: () = assert!(
 const _: () = assert!(THREAD_STACKS_BASE + THREAD_STACKS_LIMIT <= PROGRAM_BASE);
 const _: () = assert!(THREAD_STACK_SLOT.is_multiple_of(4096));
 const _: () = assert!(PROGRAM_BASE < k42_abi::kernel::DISPATCHER_PAGE_BASE);
+// Everything above lies in the range the ABI reserves for the runtime.
+const _: () = assert!(HEAP_BASE >= k42_abi::kernel::RUNTIME_BASE);
+const _: () = assert!(PROGRAM_BASE < k42_abi::kernel::RUNTIME_LIMIT);

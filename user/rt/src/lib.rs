@@ -17,6 +17,8 @@
 //! - async messages from the dispatcher's ring ([`ring`]), waited for by blocking the thread;
 //! - the PPC server loop ([`server::serve`]), each call on a thread, and fresh memory
 //!   ([`memory`]);
+//! - foreign program code on a thread ([`program`]): the Linux personality runs the Linux
+//!   program as one of its threads and serves its reflected syscalls;
 //! - the kernel clock ([`clock`]) and the fault reporter ([`trap`]), which names a thread that
 //!   overflowed its stack.
 //!
@@ -37,6 +39,7 @@ pub mod memory;
 mod panic;
 pub mod ppc;
 pub mod process;
+pub mod program;
 pub mod ring;
 mod sched;
 pub mod server;

@@ -39,8 +39,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use k42_abi::kernel::{
-    AsyncMessage, COMM_DISPATCHER_BITS, Entry, INITIAL_STACK_SIZE, INITIAL_STACK_TOP, comm_id,
-    comm_pid, soft, yield_mode,
+    AsyncMessage, COMM_DISPATCHER_BITS, Entry, INITIAL_STACK_SIZE, INITIAL_STACK_TOP, SavedRegs,
+    comm_id, comm_pid, soft, yield_mode,
 };
 use k42_rights::wire::REPLY_WORDS;
 use k42_sys::critical;
@@ -95,6 +95,11 @@ struct Rec {
     ctx: Option<Context>,
     /// What it runs, until it starts.
     body: Option<Box<dyn FnOnce() + Send>>,
+    /// It runs foreign program code (a Linux program, `crate::program`), not its own stack's.
+    in_program: bool,
+    /// The program's registers while the thread is not in program code: at a syscall, or when
+    /// an upcall interrupted the program.
+    program: Option<SavedRegs>,
 }
 
 /// A PPC reply on its way: the reply token and the five words.
@@ -363,6 +368,42 @@ impl Sched {
             self.server.serving = false;
         }
         reply
+    }
+}
+
+/// The running thread's slot and whether it is in program code (`crate::program`). Upcalls
+/// disabled.
+pub(crate) fn current_slot(s: &mut Sched) -> Option<u32> {
+    s.current
+}
+
+impl Sched {
+    /// Marks thread `slot` as in program code (or not), with the program's registers kept
+    /// while it is not.
+    pub(crate) fn set_program(&mut self, slot: u32, in_program: bool, regs: Option<SavedRegs>) {
+        let rec = self.rec(slot);
+        rec.in_program = in_program;
+        rec.program = regs;
+    }
+
+    /// Takes thread `slot`'s kept program registers.
+    pub(crate) fn take_program(&mut self, slot: u32) -> Option<SavedRegs> {
+        self.rec(slot).program.take()
+    }
+
+    /// The running thread `me` was interrupted with `ctx` as its context: queue it (at the back
+    /// if `back`).
+    pub(crate) fn requeue_current(&mut self, ctx: Context, back: bool) {
+        let Some(me) = self.current.take() else {
+            log!("sched: an interrupted context with no current thread was dropped");
+            return;
+        };
+        self.rec(me).ctx = Some(ctx);
+        if back {
+            self.ready.push_back(me);
+        } else {
+            self.ready.push_front(me);
+        }
     }
 }
 
@@ -644,6 +685,9 @@ pub(crate) fn take_interrupted(back: bool) {
     }
     let regs = page.saved();
     page.set_saved_live(false);
+    if with(|s| s.current.is_some_and(|me| s.rec(me).in_program)) {
+        return crate::program::interrupted(regs, back);
+    }
     match Context::from_saved(&regs) {
         Ok(ctx) => with(|s| match s.current.take() {
             Some(me) => {
@@ -745,6 +789,8 @@ pub(crate) fn spawn_locked(
                 thread,
                 ctx: Some(Context::new(stack, thread_entry, u64::from(slot))),
                 body: Some(body),
+                in_program: false,
+                program: None,
             }
         });
         if front {
@@ -810,6 +856,8 @@ pub(crate) fn init() -> Result<(), InitError> {
                 }),
                 ctx: None,
                 body: None,
+                in_program: false,
+                program: None,
             });
             s.current = Some(slot);
         });

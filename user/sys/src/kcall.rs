@@ -214,6 +214,19 @@ pub unsafe fn resume() -> u64 {
     call2(call::RESUME, 0, 0)
 }
 
+/// REFLECT_RETURN: back to the Linux program after a reflected syscall — the save area's
+/// registers with `rax` = `result`, `disabled` cleared in the same step (as RESUME). Returns
+/// only if the kernel refused (not a Linux process), with the status.
+///
+/// # Safety
+///
+/// As for [`resume`]: the save area must hold the program context the SVC upcall delivered (or
+/// one the personality made for the program on purpose, e.g. at exec), which runs on the
+/// program's own stack and code, never on anything the runtime still uses.
+pub unsafe fn reflect_return(result: u64) -> u64 {
+    call2(call::REFLECT_RETURN, result, 0)
+}
+
 /// The `DispatchError::Transport` code a transport reports when a PPC succeeded but its reply's
 /// status word is none `k42_rights::wire::decode_reply` knows (client and server disagree on
 /// the wire format). Chosen outside every [`Status`] value, which the other transport codes are.

@@ -321,6 +321,21 @@ impl Context {
         Ok(Self { rsp: at, stack })
     }
 
+    /// A fresh start of `entry(arg)` at the top of the stack of the thread the last upcall
+    /// interrupted, abandoning whatever that stack held: for a thread that was running foreign
+    /// program code (a Linux program, on its own stack), whose thread stack is idle meanwhile.
+    /// Call in an upcall handler, upcalls disabled.
+    pub fn fresh_on_interrupted(entry: ThreadEntry, arg: u64) -> Result<Self, SavedError> {
+        assert!(
+            Page::current().disabled(),
+            "Context::fresh_on_interrupted with upcalls enabled"
+        );
+        let Some(stack) = slots().lock().interrupted.take() else {
+            return Err(SavedError::NoThread);
+        };
+        Ok(Self::new(stack, entry, arg))
+    }
+
     /// The stack the thread runs on.
     pub fn stack(&self) -> &Stack {
         &self.stack

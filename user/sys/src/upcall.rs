@@ -12,7 +12,9 @@
 //!   arguments, `rax` the reply token — stored into an [`IncomingCall`] on the upcall stack,
 //!   whose address is the handler's one argument;
 //! - `Interrupt`: `rdi` the pending soft-interrupt bits, passed through as the argument;
-//! - `Trap`: no registers (the page's `trap` and `saved` say what happened).
+//! - `Trap`: no registers (the page's `trap` and `saved` say what happened);
+//! - `Svc`: no registers (a Linux process's program made a `syscall`: its registers are in the
+//!   page's `saved`; the Linux personality serves it, `k42_rt::program`).
 //!
 //! Before the handler runs, the stack of the thread the upcall interrupted (if one was running)
 //! is set aside for `thread::Context::from_saved` (`thread::note_upcall`): from here on the
@@ -57,16 +59,20 @@ pub type CallHandler = fn(&IncomingCall) -> !;
 pub type InterruptHandler = fn(u64) -> !;
 /// Handles a TRAP upcall (details in the page).
 pub type TrapHandler = fn() -> !;
+/// Handles an SVC upcall (the program's registers in the page's save area).
+pub type SvcHandler = fn() -> !;
 
 /// Registered handlers, as `fn` addresses (0: none). Each holds only values of its own type.
 static CALL_HANDLER: AtomicUsize = AtomicUsize::new(0);
 static INTERRUPT_HANDLER: AtomicUsize = AtomicUsize::new(0);
 static TRAP_HANDLER: AtomicUsize = AtomicUsize::new(0);
+static SVC_HANDLER: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" {
     fn k42_sys_ipc_call_stub();
     fn k42_sys_interrupt_stub();
     fn k42_sys_trap_stub();
+    fn k42_sys_svc_stub();
 }
 
 global_asm!(
@@ -113,6 +119,16 @@ global_asm!(
     "    call {trap}",
     "    ud2",
     ".size k42_sys_trap_stub, . - k42_sys_trap_stub",
+    // SVC: nothing in registers either (the program's are in the save area).
+    ".globl k42_sys_svc_stub",
+    ".type k42_sys_svc_stub, @function",
+    ".balign 16",
+    "k42_sys_svc_stub:",
+    "    xor ebp, ebp",
+    "    and rsp, -16",
+    "    call {svc}",
+    "    ud2",
+    ".size k42_sys_svc_stub, . - k42_sys_svc_stub",
     ".popsection",
     size = const size_of::<IncomingCall>(),
     badge = const offset_of!(IncomingCall, badge),
@@ -123,6 +139,7 @@ global_asm!(
     ipc_call = sym ipc_call_upcall,
     interrupt = sym interrupt_upcall,
     trap = sym trap_upcall,
+    svc = sym svc_upcall,
 );
 
 // The stub writes the six arguments by hand, 8 bytes apart.
@@ -166,6 +183,16 @@ extern "C" fn trap_upcall() -> ! {
     handler()
 }
 
+extern "C" fn svc_upcall() -> ! {
+    crate::thread::note_upcall();
+    let handler = match SVC_HANDLER.load(Ordering::Acquire) {
+        0 => no_handler(),
+        // SAFETY: SVC_HANDLER holds only `SvcHandler` values cast to usize.
+        f => unsafe { core::mem::transmute::<usize, SvcHandler>(f) },
+    };
+    handler()
+}
+
 /// Registers the IPC_CALL handler (replacing any earlier one).
 pub fn set_call_handler(handler: CallHandler) {
     CALL_HANDLER.store(handler as usize, Ordering::Release);
@@ -179,6 +206,11 @@ pub fn set_interrupt_handler(handler: InterruptHandler) {
 /// Registers the TRAP handler (replacing any earlier one).
 pub fn set_trap_handler(handler: TrapHandler) {
     TRAP_HANDLER.store(handler as usize, Ordering::Release);
+}
+
+/// Registers the SVC handler (replacing any earlier one).
+pub fn set_svc_handler(handler: SvcHandler) {
+    SVC_HANDLER.store(handler as usize, Ordering::Release);
 }
 
 /// Why [`install`] refused.
@@ -204,6 +236,7 @@ pub fn install(vector: Entry) -> Result<(), InstallError> {
             &INTERRUPT_HANDLER,
         ),
         Entry::Trap => (k42_sys_trap_stub as *const () as usize, &TRAP_HANDLER),
+        Entry::Svc => (k42_sys_svc_stub as *const () as usize, &SVC_HANDLER),
         other => return Err(InstallError::NoStub(other)),
     };
     if handler.load(Ordering::Acquire) == 0 {

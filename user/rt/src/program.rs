@@ -1,0 +1,131 @@
+//! Foreign program code on a thread: how the Linux personality (`user/bin/linux`) runs a Linux
+//! program inside its own process (DESIGN §2.6). The program is one of the runtime's threads
+//! whose registers, while it runs program code, are the program's — on the program's stack, with
+//! the program's FS — and whose own (personality) stack is idle meanwhile.
+//!
+//! - [`run`] turns the calling thread into the program thread and enters the program with the
+//!   registers given (REFLECT_RETURN from a save area the runtime filled).
+//! - When the program executes `syscall`, the kernel reflects it to the SVC entry with the
+//!   program's registers in the save area (`k42_abi::kernel::Entry::Svc`). The runtime keeps
+//!   them in the thread's record and starts the installed [`SyscallHandler`] afresh at the top
+//!   of the thread's own stack, with upcalls enabled: a handler that blocks (a read of an empty
+//!   pipe, a sleep) blocks this thread only, and the dispatcher runs others. When the handler
+//!   returns, the registers it left go back to the program through REFLECT_RETURN.
+//! - When an upcall interrupts program code (a preemption, a soft interrupt), the program's
+//!   registers cannot become a frame on the thread's stack as a native thread's do
+//!   (`Context::from_saved`): they belong to another stack. They are kept in the record instead
+//!   and the thread's context becomes a fresh start of "resume the program" on its own stack, so
+//!   the scheduler treats it like any other ready thread.
+//!
+//! It sits next to `sched.rs` (the records and the ready queue) and `k42_sys::upcall` (the SVC
+//! stub); `k42_sys::foreign` has the program's memory and FS base.
+
+use k42_abi::kernel::{Entry, SavedRegs};
+use k42_sys::critical;
+use k42_sys::foreign;
+use k42_sys::page::Page;
+use k42_sys::thread::{self as sys_thread, Context, Target};
+use k42_sys::upcall::{self, InstallError};
+use spin::Once;
+
+use crate::log;
+use crate::sched::{self, with};
+
+/// Serves one syscall: `regs` are the program's registers at its `syscall` (`rax` the number);
+/// whatever the handler leaves in them — `rax` the result, or a whole new context after an exec
+/// or a signal — is what the program continues with.
+pub type SyscallHandler = fn(&mut SavedRegs);
+
+/// The installed handler.
+static HANDLER: Once<SyscallHandler> = Once::new();
+
+/// Installs `handler` for the program's syscalls and points this dispatcher's SVC entry at the
+/// runtime's stub. Call before [`run`].
+pub fn install(handler: SyscallHandler) -> Result<(), InstallError> {
+    HANDLER.call_once(|| handler);
+    upcall::set_svc_handler(on_svc);
+    upcall::install(Entry::Svc)
+}
+
+/// Makes the calling thread the program's and enters the program with `regs`. Never returns:
+/// from here on the thread runs program code and, at each syscall, the handler.
+///
+/// # Panics
+///
+/// Off a thread, or if the kernel refuses REFLECT_RETURN (not a Linux process).
+pub fn run(regs: SavedRegs) -> ! {
+    // Upcalls stay disabled until REFLECT_RETURN enables them with the program running.
+    core::mem::forget(critical::disable());
+    let me = with(sched::current_slot).expect("program::run off a thread");
+    with(|s| s.set_program(me, true, None));
+    enter(&regs)
+}
+
+/// Continues the program with `regs` (upcalls disabled, the thread marked in program code).
+fn enter(regs: &SavedRegs) -> ! {
+    let status = foreign::continue_program(regs);
+    panic!(
+        "cannot continue the program at {:#x}: status {status}",
+        regs.rip
+    );
+}
+
+/// The SVC upcall: the program thread made a syscall.
+fn on_svc() -> ! {
+    let regs = Page::current().saved();
+    let me = with(|s| {
+        let me = sched::current_slot(s)?;
+        s.set_program(me, false, Some(regs));
+        Some(me)
+    });
+    let Some(me) = me else {
+        panic!(
+            "a program syscall with no program thread (rip {:#x})",
+            regs.rip
+        );
+    };
+    match Context::fresh_on_interrupted(syscall_entry, u64::from(me)) {
+        Ok(ctx) => sys_thread::enter(Target::Thread(ctx)),
+        Err(e) => panic!("a program syscall off the program thread's stack: {e:?}"),
+    }
+}
+
+/// Where the program thread serves a syscall: at the top of its own stack, upcalls disabled.
+extern "C" fn syscall_entry(slot: u64) -> ! {
+    // Lossless: the slot came from a u32 (on_svc).
+    let slot = slot as u32;
+    let Some(mut regs) = with(|s| s.take_program(slot)) else {
+        panic!("the program thread lost its registers at a syscall");
+    };
+    critical::enable();
+    let Some(handler) = HANDLER.get() else {
+        panic!("a program syscall with no handler installed");
+    };
+    handler(&mut regs);
+    core::mem::forget(critical::disable());
+    with(|s| s.set_program(slot, true, None));
+    enter(&regs)
+}
+
+/// An upcall interrupted program code with `regs` (`sched::take_interrupted`): keep them and
+/// queue the thread to resume the program later (at the back if `back`).
+pub(crate) fn interrupted(regs: SavedRegs, back: bool) {
+    let Some(me) = with(sched::current_slot) else {
+        log!("program: an interrupted program context with no thread was dropped");
+        return;
+    };
+    with(|s| s.set_program(me, true, Some(regs)));
+    match Context::fresh_on_interrupted(resume_entry, u64::from(me)) {
+        Ok(ctx) => with(|s| s.requeue_current(ctx, back)),
+        Err(e) => log!("program: cannot keep the interrupted program: {e:?}"),
+    }
+}
+
+/// Where an interrupted program thread continues when it is scheduled again.
+extern "C" fn resume_entry(slot: u64) -> ! {
+    // Lossless: the slot came from a u32 (interrupted).
+    let Some(regs) = with(|s| s.take_program(slot as u32)) else {
+        panic!("the program thread lost its registers while interrupted");
+    };
+    enter(&regs)
+}
