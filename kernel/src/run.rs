@@ -1,10 +1,11 @@
 //! Starting "init": the program the runner named in the initramfs. Built-in
 //! entries run in the kernel: `ktest [FILTER...]` (the in-kernel tests),
 //! `ktest-fault` (a deliberate kernel page fault, to prove the exception report)
-//! and `ktest-overflow` (a runaway recursion, to prove the stack guard page). A
-//! native program (`/k42/bin/NAME`) starts the bootstrap task, which starts the
-//! servers and then it; Linux programs wait for the personality (issue #4). The run
-//! ends with the runner's status line and the `isa-debug-exit` verdict.
+//! and `ktest-overflow` (a runaway recursion, to prove the stack guard page). Any
+//! other program starts the bootstrap task, which starts the servers and then the
+//! program: a native one (`/k42/bin/NAME`) itself, a Linux one under the Linux
+//! personality (`user/bin/bootstrap` decides which). The run ends with the runner's
+//! status line and the `isa-debug-exit` verdict.
 
 use core::fmt::Write;
 
@@ -27,8 +28,8 @@ pub fn start(ctx: &ktest::Context<'_>) -> ! {
     let status = match argv.as_deref() {
         None => {
             log::info!(
-                "no program to run ({} absent): the interactive shell comes with the Linux \
-                 personality (issues #4, #5); powering off",
+                "no program to run ({} absent): the interactive shell needs console input \
+                 and fork (issues #4, #5); powering off",
                 k42_abi::runner::ARGV_PATH
             );
             0
@@ -36,14 +37,7 @@ pub fn start(ctx: &ktest::Context<'_>) -> ! {
         Some([KTEST, filters @ ..]) => ktest::run_all(ctx, filters),
         Some([KTEST_FAULT, ..]) => ktest_fault(),
         Some([KTEST_OVERFLOW, ..]) => ktest_overflow(),
-        Some([program, ..]) if native_program(program) => start_native(),
-        Some([program, ..]) => {
-            log::error!(
-                "cannot run {program}: Linux programs need the Linux personality (issue #4); \
-                 built-in entries are `{KTEST}`, `{KTEST_FAULT}` and `{KTEST_OVERFLOW}`"
-            );
-            STATUS_NOT_FOUND
-        }
+        Some([_, ..]) => start_native(),
         Some([]) => {
             log::error!("{} holds no program name", k42_abi::runner::ARGV_PATH);
             STATUS_NOT_FOUND
@@ -55,25 +49,18 @@ pub fn start(ctx: &ktest::Context<'_>) -> ! {
 /// The bootstrap task every native run starts with.
 const BOOTSTRAP: &str = "bootstrap";
 
-/// Whether `program` names a native K42 program (`/k42/bin/NAME`, or just `NAME`) in the
-/// initramfs: those runs start the bootstrap task, which starts the servers and then it.
-fn native_program(program: &str) -> bool {
-    let name = program
-        .strip_prefix(k42_abi::kernel::NATIVE_BIN_DIR)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .unwrap_or(program);
-    !name.contains('/')
-        && initramfs::file(&alloc::format!(
-            "{}/{name}",
-            k42_abi::kernel::NATIVE_BIN_DIR
-        ))
-        .is_some()
-}
-
 /// Starts the bootstrap task (with the Boot object) on this CPU and enters user mode.
 fn start_native() -> ! {
     let me = crate::cpu::this();
-    let spawned = crate::loader::spawn(BOOTSTRAP, k42_sched::Class::System, [0, 0], 0, 0, me.index);
+    let spawned = crate::loader::spawn(
+        BOOTSTRAP,
+        k42_sched::Class::System,
+        crate::loader::ProcessKind::Native,
+        [0, 0],
+        0,
+        0,
+        me.index,
+    );
     let mut spawned = match spawned {
         Ok(s) => s,
         Err(e) => {

@@ -355,6 +355,33 @@ pub enum CaseVerdict {
     Skipped(String),
 }
 
+/// The run of a program that was a boot's only program (K42 runs each guest program as the
+/// run's program, with no driver script): the whole console is its output, `status` its exit
+/// status from the status line.
+pub fn parse_single(console: &str, status: Option<u8>) -> ProgramRun {
+    let mut run = ProgramRun {
+        began: true,
+        status: status.map(i32::from),
+        ..ProgramRun::default()
+    };
+    for line in console.lines() {
+        run.output.push_str(line);
+        run.output.push('\n');
+        if let Some((case, verdict)) = testfmt::parse_line(line) {
+            run.cases.push((case.to_string(), verdict_of(verdict)));
+        }
+    }
+    run
+}
+
+fn verdict_of(verdict: Verdict<'_>) -> CaseVerdict {
+    match verdict {
+        Verdict::Ok => CaseVerdict::Ok,
+        Verdict::Failed(why) => CaseVerdict::Failed(why.to_string()),
+        Verdict::Skipped(why) => CaseVerdict::Skipped(why.to_string()),
+    }
+}
+
 /// Attributes the console of the driver boot to the programs named `names`.
 pub fn parse(console: &str, names: &[String]) -> Vec<ProgramRun> {
     let mut runs: Vec<ProgramRun> = vec![ProgramRun::default(); names.len()];
@@ -386,12 +413,7 @@ pub fn parse(console: &str, names: &[String]) -> Vec<ProgramRun> {
         runs[i].output.push_str(line);
         runs[i].output.push('\n');
         if let Some((case, verdict)) = testfmt::parse_line(line) {
-            let verdict = match verdict {
-                Verdict::Ok => CaseVerdict::Ok,
-                Verdict::Failed(why) => CaseVerdict::Failed(why.to_string()),
-                Verdict::Skipped(why) => CaseVerdict::Skipped(why.to_string()),
-            };
-            runs[i].cases.push((case.to_string(), verdict));
+            runs[i].cases.push((case.to_string(), verdict_of(verdict)));
         }
     }
     runs

@@ -1,7 +1,9 @@
 //! The guest tier: the programs of `tests/guest/` built and run in one Linux boot,
 //! cases `guest.linux.PROGRAM.CASE`, each program that did not run or finish
-//! cleanly a failure of its own; on K42 each program is skipped until the Linux
-//! personality lands.
+//! cleanly a failure of its own. On K42 the programs the Linux personality can run
+//! so far ([`K42_READY`]) run one boot each, as the run's program, with the same
+//! verdicts (`guest.k42.PROGRAM.CASE`); the others are skipped, saying what they
+//! wait for.
 //!
 //! `../guest.rs` finds, builds and packs the programs and splits the console by
 //! program; the boot goes through `boot.rs`.
@@ -11,43 +13,89 @@ use super::report::Report;
 use super::{Context, REASON_LINES};
 use crate::cli::Os;
 use crate::guest::{self, CaseVerdict};
-use crate::linux;
 use crate::qemu::logs_hint;
+use crate::{kernel, linux};
 
-/// Why guest programs are skipped on K42 for now.
-const K42_GUEST_SKIP: &str = "needs the Linux personality (issue #4)";
+/// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
+/// others needs a file system, fork or a shell first.
+const K42_READY: [&str; 1] = ["personality"];
+/// Why the other guest programs are skipped on K42 for now.
+const K42_GUEST_SKIP: &str =
+    "needs the file server, fork or signals (issues #4, #5): not run on K42 yet";
 
-/// The guest tier: every program in one Linux boot; skipped on K42 for now.
+/// The guest tier: every program in one Linux boot; the K42-ready ones one K42 boot each.
 pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     let programs = match guest::discover() {
         Ok(programs) => programs,
         Err(why) => return report.fail("guest.discover", &why),
     };
-    if ctx.args.os.includes(Os::K42) {
-        for p in &programs {
-            report.skip(&format!("guest.k42.{}", p.name), K42_GUEST_SKIP);
-        }
-    }
-    if !ctx.args.os.includes(Os::Linux) {
-        return;
-    }
-    let os = Os::Linux;
-    let prefix = format!("guest.{}", os.name());
     let (built, failed) = match guest::build_all(&programs) {
         Ok(result) => result,
-        Err(why) => return report.fail(&format!("{prefix}.build"), &why),
+        Err(why) => return report.fail("guest.build", &why),
     };
-    for (program, why) in &failed {
-        report.fail(&format!("{prefix}.{}", program.name), &why.to_string());
+    for os in [Os::Linux, Os::K42] {
+        if !ctx.args.os.includes(os) {
+            continue;
+        }
+        for (program, why) in &failed {
+            report.fail(
+                &format!("guest.{}.{}", os.name(), program.name),
+                &why.to_string(),
+            );
+        }
     }
     if built.is_empty() {
         return;
     }
+    if ctx.args.os.includes(Os::K42) {
+        run_k42(ctx, report, &built);
+    }
+    if ctx.args.os.includes(Os::Linux) {
+        run_linux(ctx, report, &built);
+    }
+}
+
+/// Each K42-ready program in a K42 boot of its own, as the run's program.
+fn run_k42(ctx: &Context<'_>, report: &mut Report, built: &[guest::Built]) {
+    let archive = match guest::archive(built) {
+        Ok(archive) => archive,
+        Err(why) => return report.fail("guest.k42.build", &why),
+    };
+    let kernel = match kernel::build() {
+        Ok(kernel) => kernel,
+        Err(why) => return report.fail("guest.k42.build", &why),
+    };
+    for b in built {
+        let name = &b.program.name;
+        if !K42_READY.contains(&name.as_str()) {
+            report.skip(&format!("guest.k42.{name}"), K42_GUEST_SKIP);
+            continue;
+        }
+        let mut argv = vec![b.program.install_path()];
+        argv.extend(b.program.args.iter().cloned());
+        let label = format!("guest-k42-{name}");
+        let outcome = match boot(ctx, Os::K42, &kernel, argv, vec![archive.clone()], &label) {
+            Ok(outcome) => outcome,
+            Err(why) => {
+                report.fail(&format!("guest.k42.{name}"), &why);
+                continue;
+            }
+        };
+        let console = String::from_utf8_lossy(&outcome.console);
+        let run = guest::parse_single(&console, outcome.status_line());
+        judge(report, "guest.k42", name, &run, outcome.problem(), &label);
+    }
+}
+
+/// Every program in one Linux boot, under the driver script.
+fn run_linux(ctx: &Context<'_>, report: &mut Report, built: &[guest::Built]) {
+    let os = Os::Linux;
+    let prefix = format!("guest.{}", os.name());
     let Some(vmlinuz) = ctx.tools.vmlinuz.as_deref() else {
         return report.fail(&format!("{prefix}.boot"), "no Linux kernel image");
     };
     let image = linux::kernel_image(vmlinuz);
-    let archive = match guest::archive(&built) {
+    let archive = match guest::archive(built) {
         Ok(archive) => archive,
         Err(why) => return report.fail(&format!("{prefix}.build"), &why),
     };
@@ -61,51 +109,7 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     let runs = guest::parse(&console, &names);
     let boot_problem = outcome.problem();
     for (name, run) in names.iter().zip(&runs) {
-        let program = format!("{prefix}.{name}");
-        let mut case_failed = false;
-        for (case, verdict) in &run.cases {
-            let full = format!("{program}.{case}");
-            match verdict {
-                CaseVerdict::Ok => report.pass(&full),
-                CaseVerdict::Failed(why) => {
-                    case_failed = true;
-                    report.fail(&full, why);
-                }
-                CaseVerdict::Skipped(why) => report.skip(&full, why),
-            }
-        }
-        let tail = || {
-            let lines: Vec<&str> = run.output.lines().collect();
-            match lines[lines.len().saturating_sub(REASON_LINES)..].join("\n") {
-                text if text.trim().is_empty() => "(none)".to_string(),
-                text => text,
-            }
-        };
-        let problem = if !run.began {
-            Some(format!(
-                "did not run ({})",
-                boot_problem
-                    .clone()
-                    .unwrap_or_else(|| "the driver never reached it".into())
-            ))
-        } else if run.status.is_none() {
-            Some(format!(
-                "did not finish ({})",
-                boot_problem.clone().unwrap_or_else(|| "no end line".into())
-            ))
-        } else if let (true, Some(status)) = (run.cases.is_empty(), run.status) {
-            Some(format!("printed no result line (exit status {status})"))
-        } else if let (Some(status @ 1..), false) = (run.status, case_failed) {
-            Some(format!("exited with status {status} though no case failed"))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            report.fail(
-                &program,
-                &format!("{problem}; {}\nlast output:\n{}", logs_hint(label), tail()),
-            );
-        }
+        judge(report, &prefix, name, run, boot_problem.clone(), label);
     }
     if let Some(problem) = boot_problem
         && runs.iter().all(|r| r.status.is_some())
@@ -113,6 +117,63 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
         report.fail(
             &format!("{prefix}.boot"),
             &format!("{problem}; {}", logs_hint(label)),
+        );
+    }
+}
+
+/// The verdicts of one program's run: its cases, and a failure of its own if it did not run,
+/// did not finish, printed no result, or failed without a failed case.
+fn judge(
+    report: &mut Report,
+    prefix: &str,
+    name: &str,
+    run: &guest::ProgramRun,
+    boot_problem: Option<String>,
+    label: &str,
+) {
+    let program = format!("{prefix}.{name}");
+    let mut case_failed = false;
+    for (case, verdict) in &run.cases {
+        let full = format!("{program}.{case}");
+        match verdict {
+            CaseVerdict::Ok => report.pass(&full),
+            CaseVerdict::Failed(why) => {
+                case_failed = true;
+                report.fail(&full, why);
+            }
+            CaseVerdict::Skipped(why) => report.skip(&full, why),
+        }
+    }
+    let tail = || {
+        let lines: Vec<&str> = run.output.lines().collect();
+        match lines[lines.len().saturating_sub(REASON_LINES)..].join("\n") {
+            text if text.trim().is_empty() => "(none)".to_string(),
+            text => text,
+        }
+    };
+    let problem = if !run.began {
+        Some(format!(
+            "did not run ({})",
+            boot_problem
+                .clone()
+                .unwrap_or_else(|| "the driver never reached it".into())
+        ))
+    } else if run.status.is_none() {
+        Some(format!(
+            "did not finish ({})",
+            boot_problem.clone().unwrap_or_else(|| "no end line".into())
+        ))
+    } else if let (true, Some(status)) = (run.cases.is_empty(), run.status) {
+        Some(format!("printed no result line (exit status {status})"))
+    } else if let (Some(status @ 1..), false) = (run.status, case_failed) {
+        Some(format!("exited with status {status} though no case failed"))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        report.fail(
+            &program,
+            &format!("{problem}; {}\nlast output:\n{}", logs_hint(label), tail()),
         );
     }
 }

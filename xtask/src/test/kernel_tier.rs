@@ -88,6 +88,52 @@ fn bad_executables() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// Where the hostile Linux executables are installed (off `PATH`, so argv\[0\] names them by path
+/// and the bootstrap hands them to the Linux personality).
+const BAD_LINUX_PATH: &str = "/k42/hostile/program";
+/// The personality's log line for an ELF it refuses.
+const LINUX_REFUSAL: &str = "not an executable this system runs";
+
+/// Linux executables the personality's exec must refuse (ENOEXEC, run status 127), made from
+/// Debian's static busybox: truncated, not ELF, the entry point outside every segment, and a
+/// segment claiming 64 TiB.
+fn bad_linux_executables(busybox: &std::path::Path) -> Vec<(&'static str, Vec<u8>)> {
+    let real = std::fs::read(busybox).unwrap_or_default();
+    let truncated = real
+        .get(..real.len().min(3000))
+        .unwrap_or_default()
+        .to_vec();
+    /// `e_entry`'s offset in an ELF64 header, and `e_phoff`'s.
+    const E_ENTRY: usize = 24;
+    const E_PHOFF: usize = 32;
+    /// `p_memsz`'s offset in an ELF64 program header.
+    const P_MEMSZ: usize = 40;
+    let word = |b: &[u8], at: usize| {
+        b.get(at..at + 8)
+            .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+    };
+    let mut bad_entry = real.clone();
+    if bad_entry.len() > E_ENTRY + 8 {
+        bad_entry[E_ENTRY..E_ENTRY + 8].copy_from_slice(&0x7fff_0000_0000u64.to_le_bytes());
+    }
+    let mut huge = real.clone();
+    let memsz = usize::try_from(word(&real, E_PHOFF))
+        .unwrap_or(usize::MAX)
+        .saturating_add(P_MEMSZ);
+    if huge.len() > memsz.saturating_add(8) {
+        huge[memsz..memsz + 8].copy_from_slice(&(1u64 << 46).to_le_bytes());
+    }
+    vec![
+        ("linux.refuses_truncated_elf", truncated),
+        (
+            "linux.refuses_non_elf",
+            b"\x7fELG not an executable at all".to_vec(),
+        ),
+        ("linux.refuses_entry_outside_code", bad_entry),
+        ("linux.refuses_huge_segment", huge),
+    ]
+}
+
 /// The native test program (user/bin/utest) and the CPU counts it runs at.
 const NATIVE_TEST_ENTRY: &str = "utest";
 const NATIVE_SMP: [u32; 2] = [1, 4];
@@ -129,21 +175,44 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
 
     // Hostile native executables: the loader refuses them with a diagnostic, the bootstrap
     // reports it and the run ends with "not found" status — no kernel failure, no hang.
-    for (case, bytes) in bad_executables() {
+    let native = bad_executables().into_iter().map(|(case, bytes)| {
+        (
+            case,
+            bytes,
+            format!("/k42/bin/{BAD_PROGRAM}"),
+            BAD_PROGRAM,
+            "not a loadable native program",
+        )
+    });
+    // The same for Linux executables: the personality's exec refuses them.
+    let linux = bad_linux_executables(&ctx.tools.busybox)
+        .into_iter()
+        .map(|(case, bytes)| {
+            (
+                case,
+                bytes,
+                BAD_LINUX_PATH.to_string(),
+                BAD_LINUX_PATH,
+                LINUX_REFUSAL,
+            )
+        });
+    for (case, bytes, path, argv0, refusal) in native.chain(linux) {
         let label = format!("kernel-{}", case.replace('.', "-"));
         let mut w = k42_cpio::Writer::new();
-        w.dir("/k42", 0o755).dir("/k42/bin", 0o755);
-        w.file(&format!("/k42/bin/{BAD_PROGRAM}"), 0o755, &bytes);
+        w.dir("/k42", 0o755)
+            .dir("/k42/bin", 0o755)
+            .dir("/k42/hostile", 0o755);
+        w.file(&path, 0o755, &bytes);
         let outcome = boot(
             ctx,
             Os::K42,
             &image,
-            vec![BAD_PROGRAM.into()],
+            vec![argv0.into()],
             vec![w.finish()],
             &label,
         );
         let verdict = outcome.and_then(|o| {
-            let refused = o.log.contains("not a loadable native program");
+            let refused = o.log.contains(refusal);
             match (o.status_line(), refused) {
                 (Some(status), true) if status == k42_abi::runner::STATUS_NOT_FOUND => Ok(()),
                 (status, _) => Err(format!(

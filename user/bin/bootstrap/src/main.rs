@@ -6,11 +6,15 @@
 //! 2. spawns the console server `/k42/bin/console` (SYSTEM) with its own badge in `arg0`, grants
 //!    it the COM1 ports and starts it; the server makes the console object for it as
 //!    `k42_ifaces::SPAWNER_HANDLE`;
-//! 3. spawns the program argv\[0\] names (its last path component, under `/k42/bin`) as an
-//!    APPLICATION with `arg0` = the console server's CommID and `arg1` = its own CommID, gives
-//!    the program access to the console (WRITE) and to its `Boot` object (READ, CONTROL: test
-//!    programs spawn helpers), starts it and sends it those handles in the start-up message
-//!    (`k42_ifaces::start`);
+//! 3. spawns the program argv\[0\] names as an APPLICATION with `arg0` = the console server's
+//!    CommID and `arg1` = its own CommID, gives the program access to the console (WRITE) and
+//!    to its `Boot` object, starts it and sends it those handles in the start-up message
+//!    (`k42_ifaces::start`). Which program: argv\[0\] is looked up as a shell would, along
+//!    `PATH` (`k42_abi::runner::ENVIRONMENT`), with the native directory `/k42/bin` searched
+//!    last ([`classify`]). A native program gets READ and CONTROL on `Boot` (test programs
+//!    spawn helpers); anything else is a Linux program, run by the Linux personality
+//!    (`Boot::spawn_linux`, `user/bin/linux`), which gets READ — it reads the program and argv
+//!    through it until the file server exists;
 //! 4. waits for the program's EXITED message and ends the run with its status
 //!    (`Boot::shutdown`). If anything before fails, the run ends with
 //!    `k42_abi::runner::STATUS_NOT_FOUND`, as a shell reports a program it cannot start.
@@ -24,8 +28,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use k42_abi::kernel::NATIVE_BIN_DIR;
 use k42_abi::kernel::comm_pid;
-use k42_abi::runner::{CONSOLE_UART_PORT, STATUS_NOT_FOUND};
+use k42_abi::runner::{CONSOLE_UART_PORT, ENVIRONMENT, STATUS_NOT_FOUND};
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::start::{HANDLES_METHOD, StartHandles};
 use k42_kapi::{BootClient, ProcessClient, class};
@@ -45,8 +50,21 @@ const UART_PORTS: u16 = 8;
 const ARGV_BUFFER: usize = 4096;
 /// The program's rights on the console.
 const PROGRAM_CONSOLE_RIGHTS: Rights = Rights::WRITE;
-/// The program's rights on the `Boot` object: read argv and counters, spawn helpers.
+/// A native program's rights on the `Boot` object: read argv and counters, spawn helpers.
 const PROGRAM_BOOT_RIGHTS: Rights = Rights::READ.union(Rights::CONTROL);
+/// The Linux personality's rights on the `Boot` object: read argv and the initramfs.
+const PERSONALITY_BOOT_RIGHTS: Rights = Rights::READ;
+/// `PATH` when the run's environment has none.
+const DEFAULT_PATH: &str = "/bin:/usr/bin";
+
+/// What argv\[0\] names.
+#[derive(Debug, PartialEq, Eq)]
+enum Program<'a> {
+    /// The native program of this name under `/k42/bin`.
+    Native(&'a str),
+    /// A Linux program (the personality finds it, or reports it missing).
+    Linux,
+}
 
 /// Why the run cannot go on, for the log.
 type Failure = String;
@@ -66,19 +84,26 @@ fn main(env: Env) -> u32 {
 fn run(env: &Env) -> Result<u32, Failure> {
     let mut boot = k42_rt::boot(env.arg0);
     let argv = read_argv(&mut boot)?;
-    let program = program_name(&argv)?;
+    let first = first_arg(&argv)?;
+    let kind = classify(&mut boot, first);
     let console = start_console(&mut boot, env.pid())?;
 
-    let (comm, handle) = boot
-        .spawn(
-            program.as_ptr() as u64,
-            program.len() as u64,
+    let (program, boot_rights) = match kind {
+        Program::Native(name) => (name, PROGRAM_BOOT_RIGHTS),
+        Program::Linux => (first, PERSONALITY_BOOT_RIGHTS),
+    };
+    let spawned = match kind {
+        Program::Native(name) => boot.spawn(
+            name.as_ptr() as u64,
+            name.len() as u64,
             class::APPLICATION,
             console,
             env.comm_id,
             k42_kapi::SAME_CPU,
-        )
-        .map_err(|e| format!("cannot spawn {program}: {e}"))?;
+        ),
+        Program::Linux => boot.spawn_linux(console, env.comm_id, k42_kapi::SAME_CPU),
+    };
+    let (comm, handle) = spawned.map_err(|e| format!("cannot spawn {program}: {e}"))?;
     let pid = comm_pid(comm);
     let handles = StartHandles {
         console: meta::give_access(
@@ -89,13 +114,8 @@ fn run(env: &Env) -> Result<u32, Failure> {
         )
         .map_err(|e| format!("cannot give {program} the console: {e}"))?,
         boot: Some(
-            meta::give_access(
-                &mut boot.transport,
-                boot.handle,
-                Badge(pid),
-                PROGRAM_BOOT_RIGHTS,
-            )
-            .map_err(|e| format!("cannot give {program} the Boot object: {e}"))?,
+            meta::give_access(&mut boot.transport, boot.handle, Badge(pid), boot_rights)
+                .map_err(|e| format!("cannot give {program} the Boot object: {e}"))?,
         ),
     };
     let mut process = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
@@ -136,14 +156,48 @@ fn read_argv(boot: &mut BootClient<KernelPpc>) -> Result<Vec<u8>, Failure> {
     }
 }
 
-/// The program argv\[0\] names: its last path component (`/k42/bin/utest` → `utest`), which
-/// `Boot::spawn` looks up under `/k42/bin`.
-fn program_name(argv: &[u8]) -> Result<&str, Failure> {
+/// argv\[0\].
+fn first_arg(argv: &[u8]) -> Result<&str, Failure> {
     let first = argv.split(|&b| b == 0).next().unwrap_or_default();
-    let path = core::str::from_utf8(first).map_err(|_| "argv[0] is not UTF-8")?;
-    match path.rsplit('/').next() {
-        Some(name) if !name.is_empty() => Ok(name),
-        _ => Err(format!("argv[0] {path:?} names no program")),
+    let first = core::str::from_utf8(first).map_err(|_| "argv[0] is not UTF-8")?;
+    if first.is_empty() {
+        return Err(String::from("argv[0] is empty"));
+    }
+    Ok(first)
+}
+
+/// Whether a file (of any kind) is at `path` in the initramfs.
+fn exists(boot: &mut BootClient<KernelPpc>, path: &str) -> bool {
+    boot.read_file(path.as_ptr() as u64, path.len() as u64, 0, 0, 0)
+        .is_ok()
+}
+
+/// What argv\[0\] names, as a shell would find it with `/k42/bin` at the end of `PATH`: a
+/// path under `/k42/bin/` is native; any other path is Linux; a bare name is Linux if `PATH`
+/// finds it, else native if `/k42/bin` has it, else Linux (whose personality reports it
+/// missing, with the shell's status).
+fn classify<'a>(boot: &mut BootClient<KernelPpc>, first: &'a str) -> Program<'a> {
+    if let Some(name) = first
+        .strip_prefix(NATIVE_BIN_DIR)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        return Program::Native(name);
+    }
+    if first.contains('/') {
+        return Program::Linux;
+    }
+    let path_var = ENVIRONMENT
+        .iter()
+        .find_map(|v| v.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    let on_path = path_var
+        .split(':')
+        .filter(|dir| !dir.is_empty())
+        .any(|dir| exists(boot, &format!("{dir}/{first}")));
+    if !on_path && exists(boot, &format!("{NATIVE_BIN_DIR}/{first}")) {
+        Program::Native(first)
+    } else {
+        Program::Linux
     }
 }
 

@@ -1,0 +1,233 @@
+//! The fd table and open-file descriptions (DESIGN §2.6: personality-local state): `close`,
+//! `dup`, `dup2`, `dup3` and `fcntl` are served here without any server. A descriptor names an
+//! [`OpenFile`] (shared by `dup`s, as Linux shares the open file description: status flags and
+//! offset) plus its own close-on-exec flag. For now every open file is the console; the file
+//! and pipe servers add their kinds (issue #4 item 4, issue #5).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use k42_linux::raw::general as g;
+use k42_linux::{Errno, SysResult};
+
+use crate::state::Linux;
+use crate::table::Args;
+
+/// Most descriptors a process may have (Linux's default `RLIMIT_NOFILE` soft limit).
+pub const MAX_FDS: usize = 1024;
+
+/// What an open file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The console: the console server's object.
+    Console,
+}
+
+/// An open file description.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// What it is.
+    pub kind: Kind,
+    /// Status flags (`O_APPEND`, `O_NONBLOCK`, …) and the access mode.
+    pub flags: AtomicU32,
+}
+
+impl OpenFile {
+    fn new(kind: Kind, flags: u32) -> Arc<Self> {
+        Arc::new(Self {
+            kind,
+            flags: AtomicU32::new(flags),
+        })
+    }
+
+    /// Whether it was opened for reading.
+    pub fn readable(&self) -> bool {
+        let mode = self.flags.load(Ordering::Relaxed) & g::O_ACCMODE;
+        mode == g::O_RDONLY || mode == g::O_RDWR
+    }
+
+    /// Whether it was opened for writing.
+    pub fn writable(&self) -> bool {
+        let mode = self.flags.load(Ordering::Relaxed) & g::O_ACCMODE;
+        mode == g::O_WRONLY || mode == g::O_RDWR
+    }
+}
+
+/// One descriptor.
+#[derive(Clone, Debug)]
+struct Slot {
+    file: Arc<OpenFile>,
+    cloexec: bool,
+}
+
+/// The fd table.
+#[derive(Debug, Default)]
+pub struct FdTable {
+    slots: Vec<Option<Slot>>,
+}
+
+impl FdTable {
+    /// stdin, stdout and stderr on the console (one open file description, read-write, as a
+    /// terminal's three descriptors are after a login).
+    pub fn with_console() -> Self {
+        let console = OpenFile::new(Kind::Console, g::O_RDWR);
+        let slot = Some(Slot {
+            file: console,
+            cloexec: false,
+        });
+        Self {
+            slots: alloc::vec![slot.clone(), slot.clone(), slot],
+        }
+    }
+
+    /// The open file `fd` names.
+    pub fn get(&self, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+        self.slot(fd).map(|s| s.file.clone())
+    }
+
+    fn slot(&self, fd: u64) -> Result<&Slot, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .and_then(Option::as_ref)
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Installs `slot` at the lowest free descriptor at or above `min`.
+    fn install_from(&mut self, min: usize, slot: Slot) -> Result<u64, Errno> {
+        let free = (min..MAX_FDS).find(|&i| self.slots.get(i).is_none_or(Option::is_none));
+        let fd = free.ok_or(Errno::EMFILE)?;
+        self.place(fd, slot);
+        Ok(fd as u64)
+    }
+
+    fn place(&mut self, fd: usize, slot: Slot) {
+        if self.slots.len() <= fd {
+            self.slots.resize(fd + 1, None);
+        }
+        self.slots[fd] = Some(slot);
+    }
+}
+
+/// A descriptor number the program passed, as an index (`EBADF` when it cannot be one).
+fn index(fd: u64) -> Result<usize, Errno> {
+    // Descriptors are C ints: the upper half of the register is ignored, as Linux does.
+    let fd = fd as u32 as i32;
+    usize::try_from(fd)
+        .ok()
+        .filter(|&i| i < MAX_FDS)
+        .ok_or(Errno::EBADF)
+}
+
+/// `close(fd)`.
+pub fn close(linux: &Linux, args: &Args) -> SysResult {
+    let fd = index(args[0])?;
+    let mut fds = linux.fds.lock();
+    match fds.slots.get_mut(fd).and_then(Option::take) {
+        Some(_) => Ok(0),
+        None => Err(Errno::EBADF),
+    }
+}
+
+/// `dup(oldfd)`.
+pub fn dup(linux: &Linux, args: &Args) -> SysResult {
+    let mut fds = linux.fds.lock();
+    let slot = fds.slot(index(args[0])? as u64)?.clone();
+    fds.install_from(
+        0,
+        Slot {
+            cloexec: false,
+            ..slot
+        },
+    )
+}
+
+/// `dup2(oldfd, newfd)`: `newfd` when they are equal and `oldfd` is open.
+pub fn dup2(linux: &Linux, args: &Args) -> SysResult {
+    let (old, new) = (index(args[0])?, index(args[1])?);
+    let mut fds = linux.fds.lock();
+    let slot = fds.slot(old as u64)?.clone();
+    if old != new {
+        fds.place(
+            new,
+            Slot {
+                cloexec: false,
+                ..slot
+            },
+        );
+    }
+    Ok(new as u64)
+}
+
+/// `dup3(oldfd, newfd, flags)`: `EINVAL` when they are equal or `flags` has more than
+/// `O_CLOEXEC`.
+pub fn dup3(linux: &Linux, args: &Args) -> SysResult {
+    let (old, new) = (index(args[0])?, index(args[1])?);
+    let flags = args[2] as u32;
+    if old == new || flags & !g::O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut fds = linux.fds.lock();
+    let slot = fds.slot(old as u64)?.clone();
+    fds.place(
+        new,
+        Slot {
+            cloexec: flags & g::O_CLOEXEC != 0,
+            ..slot
+        },
+    );
+    Ok(new as u64)
+}
+
+/// Status flags `F_SETFL` may change (Linux's `SETFL_MASK`, less the ones that need a file
+/// system: `O_DIRECT`, `O_NOATIME`).
+const SETFL_MASK: u32 = g::O_APPEND | g::O_NONBLOCK | g::FASYNC;
+
+/// `fcntl(fd, cmd, arg)`: descriptor duplication and flags.
+pub fn fcntl(linux: &Linux, args: &Args) -> SysResult {
+    let fd = index(args[0])?;
+    let cmd = args[1] as u32;
+    let arg = args[2];
+    let mut fds = linux.fds.lock();
+    let slot = fds.slot(fd as u64)?.clone();
+    match cmd {
+        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            let min = usize::try_from(arg as u32 as i32)
+                .ok()
+                .filter(|&m| m < MAX_FDS)
+                .ok_or(Errno::EINVAL)?;
+            fds.install_from(
+                min,
+                Slot {
+                    cloexec: cmd == g::F_DUPFD_CLOEXEC,
+                    ..slot
+                },
+            )
+        }
+        g::F_GETFD => Ok(if slot.cloexec {
+            u64::from(g::FD_CLOEXEC)
+        } else {
+            0
+        }),
+        g::F_SETFD => {
+            fds.place(
+                fd,
+                Slot {
+                    cloexec: arg as u32 & g::FD_CLOEXEC != 0,
+                    ..slot
+                },
+            );
+            Ok(0)
+        }
+        g::F_GETFL => Ok(u64::from(slot.file.flags.load(Ordering::Relaxed))),
+        g::F_SETFL => {
+            let file = &slot.file;
+            let old = file.flags.load(Ordering::Relaxed);
+            let new = (old & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
+            file.flags.store(new, Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -1,0 +1,381 @@
+//! The program's memory (DESIGN §2.5, issue #4 item 2): `brk`, `mmap`, `munmap`, `mprotect`,
+//! `madvise`, `mremap` for anonymous memory. The personality keeps the map of the program's
+//! address space (`k42_linux::mmap_space`: the host-tested rules of splitting, protection and
+//! placement) and asks the kernel's `Memory` object to make each change; the kernel's regions
+//! and page tables follow. Mapping a file needs the file server (issue #4 item 4) and is
+//! refused with `ENODEV` until then.
+//!
+//! The map is also what makes program pointers checkable (`uaccess.rs`, [`Mem::check`]).
+//! Ranges the personality and the runtime live in can never be mapped, unmapped or protected
+//! by the program ([`program_may_use`]).
+
+use alloc::vec::Vec;
+
+use k42_abi::kernel::{DISPATCHER_PAGE_BASE, PERSONALITY_BASE, PERSONALITY_LIMIT};
+use k42_kapi::{MemoryClient, prot as kprot};
+use k42_linux::mmap_space::{Brk, BrkChange, MmapSpace, Range, check_range, page_ceil};
+use k42_linux::raw::general as g;
+use k42_linux::{Errno, PAGE_SIZE, SysResult};
+use k42_rt::layout::HEAP_BASE;
+use k42_rt::{KernelPpc, log};
+
+use crate::layout::{BRK_MAX, MMAP_CEILING, MMAP_FLOOR, STACK_SIZE, STACK_TOP};
+use crate::state::Linux;
+use crate::table::Args;
+use crate::uaccess;
+
+pub use k42_linux::mmap_space::Kind;
+
+/// Linux protection bits.
+const PROT_READ: u8 = g::PROT_READ as u8;
+const PROT_WRITE: u8 = g::PROT_WRITE as u8;
+const PROT_EXEC: u8 = g::PROT_EXEC as u8;
+/// Read and write.
+pub const PROT_RW: u8 = PROT_READ | PROT_WRITE;
+
+/// What an access needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reading.
+    Read,
+    /// Writing.
+    Write,
+}
+
+/// The program's memory state.
+#[derive(Debug, Default)]
+pub struct Mem {
+    /// Every mapping of the program.
+    pub space: MmapSpace,
+    /// The brk heap, once the image is loaded.
+    pub brk: Option<Brk>,
+}
+
+impl Mem {
+    /// Nothing mapped yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `[start, start + len)` as mapped with `prot` (replacing what was recorded there).
+    pub fn record(&mut self, start: u64, len: u64, prot: u8, kind: Kind) {
+        if let Err(e) = self.space.insert_fixed(start, len, prot, kind) {
+            log!("linux: cannot record {start:#x}+{len:#x}: {e}");
+        }
+    }
+
+    /// Starts the brk heap at the end of the image (rounded up to a page, as Linux does).
+    pub fn start_brk(&mut self, image_end: u64) {
+        let start = page_ceil(image_end).unwrap_or(image_end);
+        let mut limit = start.saturating_add(BRK_MAX);
+        if start < PERSONALITY_BASE {
+            limit = limit.min(PERSONALITY_BASE);
+        }
+        self.brk = Some(Brk::new(start, limit));
+    }
+
+    /// `Ok` if every byte of `[addr, addr + len)` is mapped with the access; `EFAULT` otherwise.
+    pub fn check(&self, addr: u64, len: u64, access: Access) -> Result<(), Errno> {
+        let end = uaccess::end(addr, len)?;
+        let need = match access {
+            Access::Read => PROT_READ,
+            Access::Write => PROT_WRITE,
+        };
+        let mut cursor = addr;
+        while cursor < end {
+            let range = self.space.lookup(cursor).ok_or(Errno::EFAULT)?;
+            if range.prot & need == 0 {
+                return Err(Errno::EFAULT);
+            }
+            cursor = range.end;
+        }
+        Ok(())
+    }
+}
+
+/// The kernel's protection bits for Linux's.
+pub fn kernel_prot(linux_prot: u8) -> u8 {
+    let mut p = 0;
+    for (l, k) in [
+        (PROT_READ, kprot::READ),
+        (PROT_WRITE, kprot::WRITE),
+        (PROT_EXEC, kprot::EXEC),
+    ] {
+        if linux_prot & l != 0 {
+            p |= k;
+        }
+    }
+    p
+}
+
+/// Linux's protection bits for an ELF segment's.
+pub fn elf_prot(p: k42_elf::Prot) -> u8 {
+    let mut out = 0;
+    for (e, l) in [
+        (k42_elf::Prot::READ, PROT_READ),
+        (k42_elf::Prot::WRITE, PROT_WRITE),
+        (k42_elf::Prot::EXEC, PROT_EXEC),
+    ] {
+        if p.contains(e) {
+            out |= l;
+        }
+    }
+    out
+}
+
+/// Whether the program may have `[start, end)`: not the personality's image, not the runtime's
+/// heap and stacks, not the dispatcher pages or the personality's first stack, nothing above
+/// the program's stack.
+pub fn program_may_use(start: u64, end: u64) -> bool {
+    let forbidden = [
+        (PERSONALITY_BASE, PERSONALITY_LIMIT),
+        (HEAP_BASE, MMAP_FLOOR),
+        (DISPATCHER_PAGE_BASE, STACK_TOP - STACK_SIZE),
+        (STACK_TOP, u64::MAX),
+    ];
+    start < end && forbidden.iter().all(|&(lo, hi)| end <= lo || start >= hi)
+}
+
+fn memory(linux: &Linux) -> MemoryClient<KernelPpc> {
+    MemoryClient::new(KernelPpc, linux.memory)
+}
+
+/// Maps fresh zero-filled memory in the kernel.
+fn kernel_map(linux: &Linux, start: u64, len: u64, prot: u8) -> Result<(), Errno> {
+    memory(linux)
+        .map(start, len, kernel_prot(prot))
+        .map_err(|_| Errno::ENOMEM)
+}
+
+/// Unmaps the pieces the map removed.
+fn kernel_unmap(linux: &Linux, pieces: &[Range]) {
+    for piece in pieces {
+        if let Err(e) = memory(linux).unmap(piece.start, piece.len()) {
+            log!(
+                "linux: the kernel refused to unmap {:#x}+{:#x}: {e}",
+                piece.start,
+                piece.len()
+            );
+        }
+    }
+}
+
+/// `brk(addr)`: the new break, or the old one when refused (Linux's convention).
+pub fn brk(linux: &Linux, args: &Args) -> SysResult {
+    let mut mem = linux.mem.lock();
+    let Mem { space, brk } = &mut *mem;
+    let Some(brk) = brk.as_mut() else {
+        return Ok(0);
+    };
+    let old = brk.current;
+    let (new, change) = brk.set(args[0], space);
+    match change {
+        BrkChange::None => {}
+        BrkChange::Map { start, len } => {
+            if kernel_map(linux, start, len, PROT_RW).is_err() {
+                brk.set(old, space);
+                return Ok(old);
+            }
+        }
+        BrkChange::Unmap { start, len } => {
+            if let Err(e) = memory(linux).unmap(start, len) {
+                log!("linux: the kernel refused to unmap brk pages {start:#x}+{len:#x}: {e}");
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// The `mmap` flags this personality understands; any other bit is ignored, as Linux ignores
+/// unknown flags for `MAP_PRIVATE`/`MAP_SHARED`.
+const MAP_TYPE: u32 = g::MAP_TYPE;
+
+/// `mmap(addr, len, prot, flags, fd, offset)`: anonymous mappings.
+pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
+    let (hint, len, prot, flags) = (args[0], args[1], args[2] as u32, args[3] as u32);
+    let offset = args[5];
+    match flags & MAP_TYPE {
+        g::MAP_PRIVATE | g::MAP_SHARED | g::MAP_SHARED_VALIDATE => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    if len == 0 || prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & g::MAP_ANONYMOUS == 0 {
+        // The fd must be open: a bad one is EBADF before anything else, as on Linux.
+        linux.fds.lock().get(args[4])?;
+        return Err(Errno::ENODEV);
+    }
+    if !offset.is_multiple_of(PAGE_SIZE) {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
+    let prot = prot as u8;
+    let kind = if flags & MAP_TYPE == g::MAP_PRIVATE {
+        Kind::AnonPrivate
+    } else {
+        Kind::AnonShared
+    };
+    let mut mem = linux.mem.lock();
+    let fixed = flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0;
+    let start = if fixed {
+        let (start, end) = check_range(hint, len)?;
+        if !program_may_use(start, end) {
+            return Err(Errno::ENOMEM);
+        }
+        if flags & g::MAP_FIXED_NOREPLACE != 0 {
+            mem.space.insert(start, len, prot, kind)?;
+        } else {
+            let removed = mem.space.insert_fixed(start, len, prot, kind)?;
+            kernel_unmap(linux, &removed);
+        }
+        start
+    } else {
+        let hint = if program_may_use(hint, hint.saturating_add(len)) {
+            hint
+        } else {
+            0
+        };
+        let start = mem
+            .space
+            .find_free(len, hint, MMAP_FLOOR, MMAP_CEILING)
+            .ok_or(Errno::ENOMEM)?;
+        mem.space.insert(start, len, prot, kind)?;
+        start
+    };
+    if let Err(e) = kernel_map(linux, start, len, prot) {
+        mem.space.remove(start, len);
+        return Err(e);
+    }
+    Ok(start)
+}
+
+/// `munmap(addr, len)`.
+pub fn munmap(linux: &Linux, args: &Args) -> SysResult {
+    let (start, end) = check_range(args[0], args[1]).map_err(|_| Errno::EINVAL)?;
+    if !program_may_use(start, end) {
+        return Err(Errno::EINVAL);
+    }
+    let removed = linux.mem.lock().space.remove(start, end - start);
+    kernel_unmap(linux, &removed);
+    Ok(0)
+}
+
+/// `mprotect(addr, len, prot)`.
+pub fn mprotect(linux: &Linux, args: &Args) -> SysResult {
+    let (addr, len, prot) = (args[0], args[1], args[2] as u32);
+    // PROT_GROWSDOWN/UP ask to extend the change to a stack's whole mapping; the one stack is
+    // mapped whole, so the bits change nothing.
+    let prot = prot & !(g::PROT_GROWSDOWN | g::PROT_GROWSUP);
+    if prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let prot = prot as u8;
+    let mut mem = linux.mem.lock();
+    let changed = mem.space.protect(addr, len, prot)?;
+    for piece in &changed {
+        if memory(linux)
+            .protect(piece.start, piece.len(), kernel_prot(prot))
+            .is_err()
+        {
+            return Err(Errno::ENOMEM);
+        }
+    }
+    Ok(0)
+}
+
+/// `madvise(addr, len, advice)`: `MADV_DONTNEED` drops the pages of private anonymous memory
+/// (they read as zero afterwards, as on Linux); other advice is accepted and changes nothing.
+pub fn madvise(linux: &Linux, args: &Args) -> SysResult {
+    let (addr, len, advice) = (args[0], args[1], args[2] as u32);
+    if len == 0 && addr.is_multiple_of(PAGE_SIZE) {
+        return Ok(0);
+    }
+    let (start, end) = check_range(addr, len)?;
+    let mem = linux.mem.lock();
+    let mut pieces: Vec<Range> = Vec::new();
+    let mut cursor = start;
+    while cursor < end {
+        let r = mem.space.lookup(cursor).ok_or(Errno::ENOMEM)?;
+        pieces.push(Range {
+            start: cursor,
+            end: r.end.min(end),
+            ..r
+        });
+        cursor = r.end;
+    }
+    if advice != g::MADV_DONTNEED {
+        return Ok(0);
+    }
+    for piece in pieces {
+        if piece.kind == Kind::AnonShared {
+            continue;
+        }
+        // Fresh pages in place of the old ones: unmap, then map again with the same protection.
+        kernel_unmap(linux, &[piece]);
+        kernel_map(linux, piece.start, piece.len(), piece.prot)?;
+    }
+    Ok(0)
+}
+
+/// Bytes copied at once when `mremap` moves a mapping.
+const MOVE_CHUNK: u64 = 64 * 1024;
+
+/// `mremap(old, old_len, new_len, flags, new_addr)`: shrinking, growing in place, and moving
+/// with `MREMAP_MAYMOVE` (the contents copied; `MREMAP_FIXED` and `MREMAP_DONTUNMAP` not yet).
+pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
+    let (old, old_len, new_len, flags) = (args[0], args[1], args[2], args[3] as u32);
+    if flags & !g::MREMAP_MAYMOVE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !old.is_multiple_of(PAGE_SIZE) || new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old_len = page_ceil(old_len).ok_or(Errno::EINVAL)?;
+    let new_len = page_ceil(new_len).ok_or(Errno::ENOMEM)?;
+    let mut mem = linux.mem.lock();
+    let range = mem.space.covering(old, old_len).ok_or(Errno::EFAULT)?;
+    if new_len <= old_len {
+        let removed = mem.space.remove(old + new_len, old_len - new_len);
+        kernel_unmap(linux, &removed);
+        return Ok(old);
+    }
+    let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+    if old + old_len == range.end
+        && mem.space.is_free(range.end, grow_end)
+        && program_may_use(old, grow_end)
+    {
+        let extra = grow_end - range.end;
+        kernel_map(linux, range.end, extra, range.prot)?;
+        mem.record(range.end, extra, range.prot, range.kind);
+        return Ok(old);
+    }
+    if flags & g::MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let to = mem
+        .space
+        .find_free(new_len, 0, MMAP_FLOOR, MMAP_CEILING)
+        .ok_or(Errno::ENOMEM)?;
+    kernel_map(linux, to, new_len, PROT_RW)?;
+    mem.record(to, new_len, PROT_RW, range.kind);
+    if range.prot & PROT_READ != 0 {
+        let mut done = 0;
+        while done < old_len {
+            let n = (old_len - done).min(MOVE_CHUNK);
+            let mut buf = alloc::vec![0u8; n as usize];
+            uaccess::read_locked(&mem, old + done, &mut buf)?;
+            uaccess::write_locked(&mem, to + done, &buf)?;
+            done += n;
+        }
+    }
+    let removed = mem.space.remove(old, old_len);
+    kernel_unmap(linux, &removed);
+    if range.prot != PROT_RW {
+        memory(linux)
+            .protect(to, new_len, kernel_prot(range.prot))
+            .map_err(|_| Errno::ENOMEM)?;
+        mem.record(to, new_len, range.prot, range.kind);
+    }
+    Ok(to)
+}

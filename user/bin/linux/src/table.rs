@@ -1,0 +1,139 @@
+//! The syscall table: every Linux syscall the personality serves, by number, in one declarative
+//! list ([`CALLS`]), and [`serve`] — the handler `k42_rt::program` runs for each reflected
+//! syscall — which looks the number up, calls the handler with the six argument registers and
+//! turns its `SysResult` into `rax` in the one place errors become `-errno`
+//! (`k42_linux::to_return`). A number with no handler is `-ENOSYS` and one log line naming the
+//! call (once per number, so a program probing in a loop does not flood the log).
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use k42_abi::kernel::SavedRegs;
+use k42_linux::raw::general as nr;
+use k42_linux::{Errno, SysResult, sysno, to_return};
+use k42_rt::log;
+
+use crate::calls::{info, io, proc, signal, time};
+use crate::state::{self, Linux};
+use crate::{fd, mem};
+
+/// The six argument registers, in the order of the x86_64 syscall convention (rdi, rsi, rdx,
+/// r10, r8, r9).
+pub type Args = [u64; 6];
+/// A syscall handler.
+pub type Handler = fn(&Linux, &Args) -> SysResult;
+
+/// Every syscall served, by number.
+const CALLS: &[(u32, Handler)] = &[
+    // fd.rs: the fd table.
+    (nr::__NR_close, fd::close),
+    (nr::__NR_dup, fd::dup),
+    (nr::__NR_dup2, fd::dup2),
+    (nr::__NR_dup3, fd::dup3),
+    (nr::__NR_fcntl, fd::fcntl),
+    // calls/io.rs: reading and writing open files.
+    (nr::__NR_read, io::read),
+    (nr::__NR_write, io::write),
+    (nr::__NR_readv, io::readv),
+    (nr::__NR_writev, io::writev),
+    (nr::__NR_pread64, io::pread64),
+    (nr::__NR_pwrite64, io::pwrite64),
+    (nr::__NR_lseek, io::lseek),
+    (nr::__NR_ioctl, io::ioctl),
+    // mem.rs: the program's memory.
+    (nr::__NR_brk, mem::brk),
+    (nr::__NR_mmap, mem::mmap),
+    (nr::__NR_munmap, mem::munmap),
+    (nr::__NR_mprotect, mem::mprotect),
+    (nr::__NR_madvise, mem::madvise),
+    (nr::__NR_mremap, mem::mremap),
+    // calls/proc.rs: the process and its thread.
+    (nr::__NR_exit, proc::exit),
+    (nr::__NR_exit_group, proc::exit_group),
+    (nr::__NR_getpid, proc::getpid),
+    (nr::__NR_getppid, proc::getppid),
+    (nr::__NR_gettid, proc::gettid),
+    (nr::__NR_getuid, proc::getuid),
+    (nr::__NR_geteuid, proc::getuid),
+    (nr::__NR_getgid, proc::getgid),
+    (nr::__NR_getegid, proc::getgid),
+    (nr::__NR_getpgrp, proc::getpgrp),
+    (nr::__NR_getpgid, proc::getpgid),
+    (nr::__NR_getsid, proc::getpgid),
+    (nr::__NR_set_tid_address, proc::set_tid_address),
+    (nr::__NR_set_robust_list, proc::set_robust_list),
+    (nr::__NR_arch_prctl, proc::arch_prctl),
+    (nr::__NR_prlimit64, proc::prlimit64),
+    (nr::__NR_getrlimit, proc::getrlimit),
+    (nr::__NR_sched_yield, proc::sched_yield),
+    (nr::__NR_umask, proc::umask),
+    // calls/signal.rs: dispositions and masks (delivery comes with issue #5).
+    (nr::__NR_rt_sigaction, signal::rt_sigaction),
+    (nr::__NR_rt_sigprocmask, signal::rt_sigprocmask),
+    (nr::__NR_sigaltstack, signal::sigaltstack),
+    // calls/time.rs: clocks and sleeping.
+    (nr::__NR_clock_gettime, time::clock_gettime),
+    (nr::__NR_clock_getres, time::clock_getres),
+    (nr::__NR_gettimeofday, time::gettimeofday),
+    (nr::__NR_time, time::time),
+    (nr::__NR_nanosleep, time::nanosleep),
+    (nr::__NR_clock_nanosleep, time::clock_nanosleep),
+    // calls/info.rs: what the system is.
+    (nr::__NR_uname, info::uname),
+    (nr::__NR_getrandom, info::getrandom),
+    (nr::__NR_sysinfo, info::sysinfo),
+];
+
+/// One past the highest syscall number the table can hold (x86_64 numbers end below it).
+const MAX_NR: usize = 512;
+
+/// [`CALLS`] indexed by number.
+static BY_NUMBER: [Option<Handler>; MAX_NR] = by_number();
+
+const fn by_number() -> [Option<Handler>; MAX_NR] {
+    let mut table: [Option<Handler>; MAX_NR] = [None; MAX_NR];
+    let mut i = 0;
+    while i < CALLS.len() {
+        let (number, handler) = CALLS[i];
+        assert!(
+            (number as usize) < MAX_NR,
+            "a syscall number beyond the table"
+        );
+        assert!(table[number as usize].is_none(), "a syscall listed twice");
+        table[number as usize] = Some(handler);
+        i += 1;
+    }
+    table
+}
+
+/// Which unsupported numbers were logged already.
+static LOGGED: [AtomicU64; MAX_NR / 64] = [const { AtomicU64::new(0) }; MAX_NR / 64];
+
+/// Serves one reflected syscall (`k42_rt::program::SyscallHandler`).
+pub fn serve(regs: &mut SavedRegs) {
+    let number = regs.rax;
+    let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+    let handler = usize::try_from(number)
+        .ok()
+        .and_then(|n| BY_NUMBER.get(n).copied().flatten());
+    let result = match handler {
+        Some(handler) => handler(state::get(), &args),
+        None => unsupported(number),
+    };
+    regs.rax = to_return(result);
+}
+
+/// `-ENOSYS`, and the log line the first time a number is seen.
+fn unsupported(number: u64) -> SysResult {
+    let first = usize::try_from(number)
+        .ok()
+        .filter(|&n| n < MAX_NR)
+        .is_none_or(|n| {
+            let bit = 1u64 << (n % 64);
+            LOGGED[n / 64].fetch_or(bit, Ordering::Relaxed) & bit == 0
+        });
+    if first {
+        let name = sysno::name(number).unwrap_or("unknown");
+        log!("linux: syscall {name} ({number}) is not supported yet: ENOSYS");
+    }
+    Err(Errno::ENOSYS)
+}
