@@ -13,7 +13,9 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -121,6 +123,20 @@ static void writes_and_fds(void) {
     CHECK("dupfd_min", high == HIGH_FD + 5 && fcntl(high, F_GETFD) == FD_CLOEXEC, "got %d", high);
     close(high);
     close(HIGH_FD);
+    struct stat st;
+    CHECK("fstat_stdout", fstat(STDOUT_FILENO, &st) == 0 && S_ISCHR(st.st_mode),
+          "fstat: %s, mode %o", strerror(errno), st.st_mode);
+    /* musl here predates statx(): the raw call, with struct statx's offsets of stx_mode
+     * and stx_rdev_major from linux/stat.h. */
+    unsigned char sx[256] = {0};
+    long sr = syscall(SYS_statx, STDOUT_FILENO, "", AT_EMPTY_PATH, 0x7ffU, sx);
+    uint16_t sx_mode;
+    uint32_t sx_rdev_major;
+    memcpy(&sx_mode, sx + 0x1c, sizeof sx_mode);
+    memcpy(&sx_rdev_major, sx + 0x80, sizeof sx_rdev_major);
+    CHECK("statx_empty_path", sr == 0 && S_ISCHR(sx_mode) && sx_rdev_major == major(st.st_rdev),
+          "statx: %ld (%s), mode %o, rdev major %u", sr, strerror(errno), sx_mode, sx_rdev_major);
+    CHECK_ERR("fstat_bad_fd", fstat(99, &st), EBADF);
     CHECK("close", close(d) == 0, "close: %s", strerror(errno));
     CHECK_ERR("close_twice", close(d), EBADF);
 }

@@ -13,6 +13,7 @@
 //!   the auxiliary vector, the strings and AT_RANDOM's bytes);
 //! - [`mmap_space`]: the personality's map of the program's address space with one protection and
 //!   kind per range, the rules of mmap/munmap/mprotect/mremap, and [`mmap_space::Brk`];
+//! - [`stat`]: file metadata encoded as the kernel's `struct stat` and `struct statx`;
 //! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
 //!   `PATH` search.
 //!
@@ -31,6 +32,7 @@ pub mod errno;
 pub mod mmap_space;
 pub mod path;
 pub mod stack;
+pub mod stat;
 pub mod sysno;
 
 pub use errno::{Errno, SysResult, to_return};

@@ -12,7 +12,7 @@ use k42_linux::raw::general as nr;
 use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
-use crate::calls::{info, io, proc, signal, time};
+use crate::calls::{info, io, proc, signal, stat, time};
 use crate::state::{self, Linux};
 use crate::{fd, mem};
 
@@ -39,6 +39,10 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_pwrite64, io::pwrite64),
     (nr::__NR_lseek, io::lseek),
     (nr::__NR_ioctl, io::ioctl),
+    // calls/stat.rs: file metadata.
+    (nr::__NR_fstat, stat::fstat),
+    (nr::__NR_newfstatat, stat::newfstatat),
+    (nr::__NR_statx, stat::statx),
     // mem.rs: the program's memory.
     (nr::__NR_brk, mem::brk),
     (nr::__NR_mmap, mem::mmap),
