@@ -9,10 +9,19 @@ use spin::Once;
 
 /// The unpacked initramfs, kept for the life of the kernel: programs are loaded from it.
 static TREE: Once<Option<Tree>> = Once::new();
+/// The archive as the loader handed it over (its frames stay reserved), for the file server
+/// (`Boot::read_initramfs`), which unpacks it into its own ramfs.
+static ARCHIVE: Once<&'static [u8]> = Once::new();
 
-/// Unpacks the archive once and keeps the tree.
-pub fn init(archive: &[u8]) -> Option<&'static Tree> {
+/// Unpacks the archive once and keeps the tree and the archive.
+pub fn init(archive: &'static [u8]) -> Option<&'static Tree> {
+    ARCHIVE.call_once(|| archive);
     TREE.call_once(|| unpack(archive)).as_ref()
+}
+
+/// The archive as loaded (empty if there was none).
+pub fn archive() -> &'static [u8] {
+    ARCHIVE.get().copied().unwrap_or(&[])
 }
 
 /// The kept tree, if there is one.

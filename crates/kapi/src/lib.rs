@@ -238,6 +238,18 @@ pub trait Boot {
         buf_addr: u64,
         buf_len: u64,
     ) -> Result<(u64, u64), KError>;
+    /// Copies [`read_window`]`(size, offset, len)` of the initramfs archive as the loader handed
+    /// it over (newc cpio, possibly several concatenated, possibly gzip) to the caller's `len`
+    /// bytes at `addr`; returns the archive's size. The file server unpacks it into its ramfs,
+    /// with every entry's metadata (`k42_cpio`).
+    #[rights(READ)]
+    fn read_initramfs(
+        &self,
+        caller: Badge,
+        offset: u64,
+        addr: u64,
+        len: u64,
+    ) -> Result<u64, KError>;
 }
 
 /// A process. Its spawner holds a handle with every right; the process itself holds one with
@@ -317,7 +329,7 @@ mod tests {
 
     #[test]
     fn new_boot_methods_come_last() {
-        let names: [&str; 7] = BootMethod::ALL.map(|m| m.name());
+        let names: [&str; 8] = BootMethod::ALL.map(|m| m.name());
         assert_eq!(
             names,
             [
@@ -327,7 +339,8 @@ mod tests {
                 "cpus",
                 "argv",
                 "spawn_linux",
-                "read_file"
+                "read_file",
+                "read_initramfs"
             ]
         );
         assert_eq!(BootMethod::SpawnLinux.rights(), k42_rights::Rights::CONTROL);

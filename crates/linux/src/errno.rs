@@ -230,6 +230,17 @@ impl Errno {
     }
 }
 
+/// An errno is a server method's error word as it is (`1..=MAX_ERRNO`), so a file server's
+/// answer reaches the program unchanged.
+impl k42_rights::wire::Word for Errno {
+    fn to_word(self) -> u64 {
+        u64::from(self.0)
+    }
+    fn from_word(word: u64) -> Option<Self> {
+        u16::try_from(word).ok().and_then(Errno::new)
+    }
+}
+
 impl fmt::Debug for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}({})", self.name(), self.0)

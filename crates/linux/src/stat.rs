@@ -60,6 +60,14 @@ pub const fn encode_dev((major, minor): (u32, u32)) -> u64 {
     (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
 }
 
+/// Linux's `new_decode_dev`: (major, minor) of an encoded device number.
+pub const fn decode_dev(dev: u64) -> (u32, u32) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    // Lossless: Linux device numbers are 12+20 bits wide (and 32 each in the new encoding).
+    (major as u32, minor as u32)
+}
+
 fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
     buf[at..at + bytes.len()].copy_from_slice(bytes);
 }
@@ -119,6 +127,35 @@ impl Stat {
             put(&mut b, nsec, &u64::from(t.nsec).to_le_bytes());
         }
         b
+    }
+
+    /// A [`Stat`] back from `struct stat` bytes (as a server sent them), `None` if too short.
+    pub fn from_stat_bytes(b: &[u8]) -> Option<Stat> {
+        if b.len() < STAT_BYTES {
+            return None;
+        }
+        let w = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default());
+        let h = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default());
+        let t = |sec: usize, nsec: usize| Timespec {
+            sec: w(sec) as i64,
+            // Lossless for what `to_stat_bytes` wrote: nanoseconds below 10⁹.
+            nsec: w(nsec) as u32,
+        };
+        Some(Stat {
+            dev: decode_dev(w(offset_of!(stat, st_dev))),
+            ino: w(offset_of!(stat, st_ino)),
+            nlink: w(offset_of!(stat, st_nlink)),
+            mode: h(offset_of!(stat, st_mode)),
+            uid: h(offset_of!(stat, st_uid)),
+            gid: h(offset_of!(stat, st_gid)),
+            rdev: decode_dev(w(offset_of!(stat, st_rdev))),
+            size: w(offset_of!(stat, st_size)),
+            blksize: w(offset_of!(stat, st_blksize)) as u32,
+            blocks: w(offset_of!(stat, st_blocks)),
+            atime: t(offset_of!(stat, st_atime), offset_of!(stat, st_atime_nsec)),
+            mtime: t(offset_of!(stat, st_mtime), offset_of!(stat, st_mtime_nsec)),
+            ctime: t(offset_of!(stat, st_ctime), offset_of!(stat, st_ctime_nsec)),
+        })
     }
 
     /// The kernel's `struct statx` bytes, every basic field filled (`STATX_BASIC_STATS`; no
@@ -249,6 +286,23 @@ mod tests {
             u32::from_le_bytes(b[offset_of!(statx, stx_mask)..][..4].try_into().unwrap()),
             g::STATX_BASIC_STATS
         );
+    }
+
+    #[test]
+    fn stat_bytes_round_trip() {
+        let s = Stat {
+            rdev: (4, 64),
+            ..sample()
+        };
+        assert_eq!(Stat::from_stat_bytes(&s.to_stat_bytes()), Some(s));
+        assert_eq!(Stat::from_stat_bytes(&[0; 10]), None);
+    }
+
+    #[test]
+    fn device_numbers_round_trip() {
+        for dev in [(0, 0), (1, 3), (4, 64), (0x1234, 0x56789), (0xfff, 0xff)] {
+            assert_eq!(decode_dev(encode_dev(dev)), dev);
+        }
     }
 
     #[test]

@@ -189,4 +189,22 @@ impl k42_kapi::Boot for BootObj {
         )?;
         Ok((kind, size))
     }
+
+    fn read_initramfs(
+        &self,
+        caller: Badge,
+        offset: u64,
+        buf_addr: u64,
+        buf_len: u64,
+    ) -> Result<u64, KError> {
+        let archive = crate::initramfs::archive();
+        let size = archive.len() as u64;
+        copy_to_caller(
+            caller,
+            buf_addr,
+            archive,
+            read_window(size, offset, buf_len),
+        )?;
+        Ok(size)
+    }
 }
