@@ -3,7 +3,8 @@
 //! DispatcherPage`: disabled flag, soft-interrupt bits, save area, async ring).
 //!
 //! Two halves: [`Shared`] is what any CPU may touch (the page — through atomics and the ring
-//! lock — and the names), found through the CommID registry; [`Dispatcher`] is the CPU-owned
+//! lock, and the PPC data area, copied frame to frame by the PPC path while both dispatchers
+//! are off the CPU or in the kernel — and the names), found through the CommID registry; [`Dispatcher`] is the CPU-owned
 //! rest (registers, run state, entry vector, PPC links), kept in that CPU's `cpu::Cpu`.
 
 use alloc::collections::BTreeMap;
@@ -83,6 +84,7 @@ impl Shared {
     }
 
     /// The page frame (to map it).
+    #[inline]
     pub fn page(&self) -> &PageFrame {
         self.page
             .as_ref()
@@ -90,29 +92,35 @@ impl Shared {
     }
 
     /// The badge of calls from this dispatcher: its process id.
+    #[inline]
     pub fn badge(&self) -> u64 {
         self.process.pid
     }
 
+    #[inline]
     fn load(&self, offset: usize) -> u64 {
         self.page().atomic(offset).load(Ordering::Acquire)
     }
 
+    #[inline]
     fn store(&self, offset: usize, value: u64) {
         self.page().atomic(offset).store(value, Ordering::Release);
     }
 
     /// Whether the dispatcher asked not to be entered at upcalls.
+    #[inline]
     pub fn disabled(&self) -> bool {
         self.load(page_offset::DISABLED) != 0
     }
 
     /// Sets or clears the disabled flag.
+    #[inline]
     pub fn set_disabled(&self, disabled: bool) {
         self.store(page_offset::DISABLED, u64::from(disabled));
     }
 
     /// The pending soft-interrupt bits.
+    #[inline]
     pub fn pending(&self) -> u64 {
         self.load(page_offset::PENDING)
     }
@@ -125,6 +133,7 @@ impl Shared {
     }
 
     /// The stack pointer upcalls start with.
+    #[inline]
     pub fn upcall_stack(&self) -> u64 {
         self.load(page_offset::UPCALL_STACK)
     }
@@ -163,6 +172,16 @@ impl Shared {
         self.store(base, info.vector);
         self.store(base + WORD, info.error_code);
         self.store(base + 2 * WORD, info.address);
+    }
+
+    /// Copies the first `len` bytes (at most `PPC_DATA_BYTES`, which the PPC path checked) of
+    /// this dispatcher's PPC data area into `to`'s, frame to frame through the direct map: a
+    /// call's bytes into its server, a reply's into its caller. Nothing for 0 bytes.
+    pub fn copy_ppc_data(&self, to: &Shared, len: usize) {
+        if len != 0 {
+            to.page()
+                .copy_range_from(self.page(), page_offset::PPC_DATA, len);
+        }
     }
 
     /// Appends `msg` to the async ring and posts ASYNC; `Full` leaves everything unchanged.

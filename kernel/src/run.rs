@@ -4,8 +4,10 @@
 //! and `ktest-overflow` (a runaway recursion, to prove the stack guard page). Any
 //! other program starts the bootstrap task, which starts the servers and then the
 //! program: a native one (`/k42/bin/NAME`) itself, a Linux one under the Linux
-//! personality (`user/bin/bootstrap` decides which). The run ends with the runner's
-//! status line and the `isa-debug-exit` verdict.
+//! personality (`user/bin/bootstrap` decides which). With no program named (no argv
+//! file), the run is the interactive shell, `k42_abi::runner::INTERACTIVE_SHELL`, started
+//! the same way (`Boot::argv` answers it). The run ends with the runner's status line
+//! and the `isa-debug-exit` verdict.
 
 use core::fmt::Write;
 
@@ -28,11 +30,11 @@ pub fn start(ctx: &ktest::Context<'_>) -> ! {
     let status = match argv.as_deref() {
         None => {
             log::info!(
-                "no program to run ({} absent): the interactive shell needs console input \
-                 and fork (issues #4, #5); powering off",
-                k42_abi::runner::ARGV_PATH
+                "no program named ({} absent): starting the interactive shell {}",
+                k42_abi::runner::ARGV_PATH,
+                k42_abi::runner::INTERACTIVE_SHELL
             );
-            0
+            start_native()
         }
         Some([KTEST, filters @ ..]) => ktest::run_all(ctx, filters),
         Some([KTEST_FAULT, ..]) => ktest_fault(),

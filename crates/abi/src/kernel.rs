@@ -1,8 +1,9 @@
 //! The kernel interface's numbers and layouts: the kernel calls a `syscall` from native K42 code
 //! names in `rax`, their registers and status codes, the entry vector a dispatcher is entered
 //! at, its soft-interrupt bits, and the dispatcher page the kernel and the dispatcher's
-//! user-level scheduler share. `docs/kernel-interface.md` explains each call; the kernel
-//! (`kernel/src/kcall/`) and the user-level runtime (`user/sys`) both take them from here.
+//! user-level scheduler share (with its PPC data area, the bytes a PPC carries beside its
+//! words). `docs/kernel-interface.md` explains each call; the kernel (`kernel/src/kcall/`) and
+//! the user-level runtime (`user/sys`) both take them from here.
 //!
 //! Also the one rule of Linux processes: where the Linux personality lies
 //! ([`PERSONALITY_BASE`]), which tells a reflected Linux `syscall` ([`Entry::Svc`]) from the
@@ -15,12 +16,27 @@
 /// Kernel call numbers (`rax` at `syscall`).
 pub mod call {
     /// Synchronous protected procedure call. In: `rdi` target CommID, `rsi` handle word, `rdx`
-    /// method word, `r10 r8 r9 r12 r13 r14` the six argument words. Out: `rax` a
-    /// [`Status`](super::Status); on `OK`, `rdi rsi rdx r10 r8` the server's five reply words.
-    /// Other registers are preserved.
+    /// method word, `r10 r8 r9 r12 r13 r14` the six argument words, `r15` how many bytes of the
+    /// caller's [`ppc_data`](super::DispatcherPage::ppc_data) go with the call (0 ..=
+    /// [`PPC_DATA_BYTES`](super::PPC_DATA_BYTES); more is `BAD_ARGUMENT`). Out: `rax` a
+    /// [`Status`](super::Status); on `OK`, `rdi rsi rdx r10 r8` the server's five reply words and
+    /// `r15` how many bytes of reply data are now at the start of the caller's `ppc_data` (0 when
+    /// the reply carries none, and on every other status, when `ppc_data` is unchanged). Other
+    /// registers are preserved.
+    ///
+    /// The kernel copies the bytes page to page: the first `r15` bytes of the caller's
+    /// `ppc_data` into the server's before it enters the server at
+    /// [`IpcCall`](super::Entry::IpcCall), and the reply's bytes from the server's `ppc_data`
+    /// into the caller's at the server's [`PPC_RETURN`]. There is no kernel message buffer, and
+    /// neither side ever reads the other's memory. A caller must not change its `ppc_data`
+    /// while its call runs (its dispatcher is not running then; another dispatcher of its
+    /// process could, and would only garble its own data).
     pub const PPC_CALL: u64 = 0;
     /// A server answers the call it was entered for. In: `rdi` the reply token it was entered
-    /// with, `rsi rdx r10 r8 r9` the five reply words, `r12` [`ReturnFlags`](super::return_flags).
+    /// with, `rsi rdx r10 r8 r9` the five reply words, `r12` [`ReturnFlags`](super::return_flags),
+    /// `r13` how many bytes at the start of the server's
+    /// [`ppc_data`](super::DispatcherPage::ppc_data) go back to the caller (0 ..=
+    /// [`PPC_DATA_BYTES`](super::PPC_DATA_BYTES); more is `BAD_ARGUMENT`, and nothing is sent).
     /// The processor goes back to the caller at once; the server continues after this call later
     /// (`rax` = status), or, with `WAIT`, is idle until its next upcall.
     pub const PPC_RETURN: u64 = 1;
@@ -149,7 +165,10 @@ pub enum Entry {
     /// thread; completion arrives as the PGFLT_DONE soft interrupt.
     PageFault = 3,
     /// A PPC arrives: `rdi` badge, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14`
-    /// the arguments, `rax` the reply token for [`call::PPC_RETURN`]. Every other register is 0.
+    /// the arguments, `r15` how many bytes the caller sent (they are at the start of this
+    /// dispatcher's [`ppc_data`](DispatcherPage::ppc_data), 0 ..= [`PPC_DATA_BYTES`]), `rax` the
+    /// reply token for [`call::PPC_RETURN`]. Every other register is 0. The bytes are the
+    /// server's to copy out before anything else uses its `ppc_data` (its own calls, its reply).
     IpcCall = 4,
     /// Reserved: an asynchronous PPC's reply.
     IpcReturn = 5,
@@ -262,11 +281,13 @@ pub const ASYNC_RING_SLOTS: usize = 32;
 /// index × 4 KiB in its process; user GS base points at it while the dispatcher runs.
 ///
 /// Written by the kernel: `this`, `comm_id`, `cpu`, `tsc_per_ms`, `trap`, `saved` (at upcalls),
-/// `ring` slots and `ring_tail`, and bits into `pending` (atomically). Written by the dispatcher:
-/// `disabled` (the kernel sets it at every upcall, the dispatcher clears it through
-/// [`call::RESUME`], [`call::REFLECT_RETURN`] or by storing 0), `pending` (clearing bits it handled), `upcall_stack`,
-/// `saved` (before RESUME), `ring_head`. The kernel reads every word it uses again each time and
-/// trusts none of them beyond their own dispatcher.
+/// `ring` slots and `ring_tail`, bits into `pending` (atomically), and `ppc_data` (a call's
+/// bytes at the IPC_CALL upcall, a reply's into a caller waiting in PPC_CALL). Written by the
+/// dispatcher: `disabled` (the kernel sets it at every upcall, the dispatcher clears it through
+/// [`call::RESUME`], [`call::REFLECT_RETURN`] or by storing 0), `pending` (clearing bits it
+/// handled), `upcall_stack`, `saved` (before RESUME), `ring_head`, `ppc_data` (before its
+/// PPC_CALL or PPC_RETURN). The kernel reads every word it uses again each time and trusts none
+/// of them beyond their own dispatcher.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct DispatcherPage {
@@ -302,6 +323,38 @@ pub struct DispatcherPage {
     pub ring_tail: u64,
     /// The async ring.
     pub ring: [AsyncMessage; ASYNC_RING_SLOTS],
+    /// The PPC data area: bytes a call or a reply carries beside its words (DESIGN §2.3's PPC
+    /// page, one per dispatcher). [`call::PPC_CALL`]'s `r15` and [`call::PPC_RETURN`]'s `r13`
+    /// say how many of its first bytes go; the kernel copies them into the other side's area.
+    pub ppc_data: [u8; PPC_DATA_BYTES],
+}
+
+/// Bytes of a dispatcher page's PPC data area ([`DispatcherPage::ppc_data`]): the most one PPC
+/// carries each way beside its words. The largest power of two the page has room for.
+pub const PPC_DATA_BYTES: usize = 2048;
+
+/// Argument words of a PPC ([`call::PPC_CALL`]'s `r10 r8 r9 r12 r13 r14`).
+pub const PPC_ARG_WORDS: usize = 6;
+
+/// A client transport that carries bytes in the PPC data area ([`DispatcherPage::ppc_data`])
+/// beside a call's words: `k42_rt::Ppc` over the real kernel call, or a test's direct transport
+/// on the host. Interface crates send and receive bytes through it around their generated,
+/// word-only client stubs without depending on the runtime (e.g. the console's `Writer`).
+///
+/// `H` and `R` are the interface layer's handle and reply types (`k42_rights::XHandle` and
+/// `k42_rights::wire::Reply`: this crate depends on neither).
+pub trait PpcDataTransport<H, R> {
+    /// One call of `method` on `handle` with `args`, `send` (at most [`PPC_DATA_BYTES`]) in the
+    /// data area: the reply, and how many bytes of the reply's data were copied to the front of
+    /// `recv` (bytes past `recv.len()` are dropped: pass [`PPC_DATA_BYTES`] for all of them).
+    fn call_with_data(
+        &mut self,
+        handle: H,
+        method: u64,
+        args: &[u64; PPC_ARG_WORDS],
+        send: &[u8],
+        recv: &mut [u8],
+    ) -> (R, usize);
 }
 
 /// Where dispatcher pages go in every process (dispatcher `i` at `+ i × 4 KiB`).
@@ -367,9 +420,16 @@ pub mod page_offset {
     pub const RING_TAIL: usize = offset_of!(DispatcherPage, ring_tail);
     /// `ring`.
     pub const RING: usize = offset_of!(DispatcherPage, ring);
+    /// `ppc_data`.
+    pub const PPC_DATA: usize = offset_of!(DispatcherPage, ppc_data);
 }
 
 const _: () = assert!(core::mem::size_of::<DispatcherPage>() <= 4096);
+// The data area is the largest power of two that fits: twice as much would not.
+const _: () = assert!(PPC_DATA_BYTES.is_power_of_two());
+const _: () = assert!(page_offset::PPC_DATA + 2 * PPC_DATA_BYTES > 4096);
+// Word-aligned, so the kernel and the runtime may copy it in words.
+const _: () = assert!(page_offset::PPC_DATA.is_multiple_of(8));
 const _: () = assert!(ASYNC_RING_SLOTS.is_power_of_two());
 
 /// The first entry of a process's first dispatcher, at the ELF entry point: the registers.

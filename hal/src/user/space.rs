@@ -91,6 +91,16 @@ impl PageFrame {
         unsafe { core::ptr::copy_nonoverlapping(src, dst, PAGE_SIZE as usize) };
     }
 
+    /// Copies `len` bytes at `offset` of `other` to the same offset of this frame (panics past
+    /// the end: a kernel bug). A PPC's data goes from one dispatcher page to another so.
+    pub fn copy_range_from(&self, other: &PageFrame, offset: usize, len: usize) {
+        let (dst, src) = (self.ptr(offset, len), other.ptr(offset, len));
+        // SAFETY: both ranges lie in owned frames' direct-map windows (checked by `ptr`); no Rust
+        // reference to frame memory exists (user code may write it concurrently, which only
+        // changes which bytes are copied); `copy` allows the ranges to overlap (the same frame).
+        unsafe { core::ptr::copy(src, dst, len) };
+    }
+
     /// The 8-byte word at `offset` (8-aligned) as an atomic, for fields shared with user code
     /// (a dispatcher's disabled flag and soft-interrupt bits).
     pub fn atomic(&self, offset: usize) -> &AtomicU64 {

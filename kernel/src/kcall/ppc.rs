@@ -9,24 +9,37 @@
 //! and loads it again. Two ring transitions and two address-space switches per round trip; no
 //! kernel message buffer, no policy decision.
 //!
+//! Bulk data: a call may carry up to `PPC_DATA_BYTES` in the caller's dispatcher page
+//! (`ppc_data`, `r15` = how many), a reply as many in the server's (`r13`). The kernel copies
+//! exactly that many bytes frame to frame through the direct map (`Shared::copy_ppc_data`) —
+//! into the server's page before it is entered at IPC_CALL, into the caller's at PPC_RETURN —
+//! while both dispatchers are stopped (in the kernel, or blocked in the call), so neither page
+//! changes under the copy. Nothing is buffered or allocated; a word-only call pays a test.
+//!
 //! A target that is disabled or busy (running, or with a thread of its own ready to resume)
 //! fails the call with `Retry` and remembers the caller, who gets the IPC_RETRY soft interrupt
 //! when the target is idle again — never a kernel wait queue.
 //!
 //! Slow path — the target lives on another CPU: the call goes by mail; the caller blocks in its
 //! policy (AwaitingReply); on the target's CPU the server is made runnable with the upcall ready,
-//! runs on its own time, and its reply goes back by mail.
+//! runs on its own time, and its reply goes back by mail. The call's bytes are copied on the
+//! server's CPU when the call arrives (from the blocked caller's page, which the mail keeps
+//! alive), the reply's on the server's CPU at its PPC_RETURN (into the still blocked caller's
+//! page, before the reply is mailed): each copy is made while the server's page is certain to
+//! hold them, and the caller's page is reached through the direct map from any CPU.
 //!
 //! Calls to `KERNEL_COMM_ID` are object calls on kernel objects (`kobj`), answered at once.
 
-use k42_abi::kernel::{Entry, KERNEL_COMM_ID, Status, return_flags, soft};
+use alloc::sync::Arc;
+
+use k42_abi::kernel::{Entry, KERNEL_COMM_ID, PPC_DATA_BYTES, Status, return_flags, soft};
 use k42_hal::user::UserFrame;
 use k42_kapi::counter;
 use k42_rights::wire::{ARG_WORDS, REPLY_WORDS, encode_reply};
 
 use super::{Next, me};
 use crate::cpu::{self, Cpu, Mail};
-use crate::dispatcher::{Context, Run, Serving};
+use crate::dispatcher::{Context, Run, Serving, Shared};
 use crate::switch::{self, Origin};
 
 /// A call on its way to another CPU.
@@ -37,6 +50,10 @@ pub struct RemoteCall {
     handle: u64,
     method: u64,
     args: [u64; ARG_WORDS],
+    /// Bytes of the caller's `ppc_data` the call carries.
+    len: usize,
+    /// The caller's page, to copy them from on arrival (`None` when `len` is 0).
+    from: Option<Arc<Shared>>,
 }
 
 /// A reply (or failure) on its way back to the caller's CPU.
@@ -44,6 +61,18 @@ pub struct RemoteReply {
     caller: u64,
     status: Status,
     words: [u64; REPLY_WORDS],
+    /// Bytes of reply data already copied into the caller's `ppc_data`.
+    len: usize,
+}
+
+/// A data length from a register: at most `PPC_DATA_BYTES`.
+fn data_len(word: u64) -> Result<usize, Status> {
+    if word <= PPC_DATA_BYTES as u64 {
+        // Lossless: at most PPC_DATA_BYTES.
+        Ok(word as usize)
+    } else {
+        Err(Status::BadArgument)
+    }
 }
 
 fn args_of(frame: &UserFrame) -> [u64; ARG_WORDS] {
@@ -60,23 +89,40 @@ fn set_call_registers(
     handle: u64,
     method: u64,
     a: &[u64; ARG_WORDS],
+    len: usize,
 ) {
     (f.rdi, f.rsi, f.rdx) = (badge, handle, method);
     (f.r10, f.r8, f.r9, f.r12, f.r13, f.r14) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    f.r15 = len as u64;
     f.rax = token;
 }
 
-/// Writes a reply into a caller's kept registers.
-fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS]) {
+/// Writes a reply into a caller's kept registers (`len` bytes of reply data, already in its
+/// page).
+fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS], len: usize) {
     f.rax = status as u64;
     (f.rdi, f.rsi, f.rdx, f.r10, f.r8) = (w[0], w[1], w[2], w[3], w[4]);
+    f.r15 = len as u64;
     f.clobber_for_sysret();
 }
 
-/// The kernel call.
+/// Copies `len` (> 0) bytes of PPC data from dispatcher `from`'s page to `to`'s, both of this
+/// CPU. Out of line: the word-only path pays one test for it.
+#[cold]
+fn copy_data(cpu: &Cpu, from: u64, to: u64, len: usize) {
+    if let (Some(from), Some(to)) = (cpu.dispatchers.get(&from), cpu.dispatchers.get(&to)) {
+        from.shared.copy_ppc_data(&to.shared, len);
+    }
+}
+
+/// The kernel call. `r15` is taken as the data length and cleared at once: a refused call
+/// leaves the caller's registers as they were but for `rax` (the status) and `r15` (0 bytes of
+/// reply data), and a reply sets it again.
 pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     let me = me(cpu)?;
     cpu::this().count(counter::PPC_CALLS);
+    let len = core::mem::take(&mut frame.r15);
+    let len = data_len(len)?;
     let target = frame.rdi;
     if target == KERNEL_COMM_ID {
         return kernel_object_call(cpu, me, frame);
@@ -84,21 +130,18 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     if target == me {
         return Err(Status::BadArgument);
     }
-    let badge = cpu
-        .dispatchers
-        .get(&me)
-        .map(|d| d.shared.badge())
-        .ok_or(Status::NotPermitted)?;
     if !cpu.dispatchers.contains_key(&target) {
         let shared = crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?;
-        return remote(cpu, me, badge, shared.cpu, frame);
+        return remote(cpu, me, shared.cpu, len, frame);
     }
     if !accepts_call(cpu, target) {
         remember_retry(cpu, target, me);
         return Err(Status::Retry);
     }
     let (handle, method, args) = (frame.rsi, frame.rdx, args_of(frame));
+    // The caller is this CPU's running dispatcher: one lookup for its badge and its state.
     let caller = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
+    let badge = caller.shared.badge();
     caller.calling = Some(target);
     caller.context = Context::Call(*frame);
     switch::leave(cpu);
@@ -112,8 +155,12 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     );
     switch::load(cpu, target);
     switch::upcall(cpu, target, Entry::IpcCall, frame, |f| {
-        set_call_registers(f, badge, me, handle, method, &args)
+        set_call_registers(f, badge, me, handle, method, &args, len)
     });
+    // Neither side runs before this call returns to user mode.
+    if len != 0 {
+        copy_data(cpu, me, target, len);
+    }
     Ok(Next::Switched)
 }
 
@@ -158,6 +205,7 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     let me = me(cpu)?;
     let token = frame.rdi;
     let wait = frame.r12 & return_flags::WAIT != 0;
+    let len = data_len(frame.r13)?;
     let server = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
     let serving = server
         .serving
@@ -179,21 +227,15 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     switch::leave(cpu);
     let now = cpu::now();
     if serving.remote {
-        // The server ran on its own time: tell the policy what it does next.
-        let decision = if wait {
-            cpu.sched.block(switch::policy_id(me), now)
-        } else {
-            cpu.sched.yield_now(now)
-        };
-        send_reply(token, Status::Ok, words);
-        if let Ok(d) = decision {
-            switch::apply(cpu, d, frame, Origin::Call);
-        }
+        reply_remote(cpu, me, (token, words, len), wait, now, frame);
     } else {
+        if len != 0 {
+            copy_data(cpu, me, token, len);
+        }
         if let Some(c) = cpu.dispatchers.get_mut(&token) {
             c.calling = None;
             if let Context::Call(f) = &mut c.context {
-                set_reply(f, Status::Ok, &words);
+                set_reply(f, Status::Ok, &words, len);
             }
         }
         switch::enter(cpu, token, frame);
@@ -205,6 +247,31 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
         notify_retry(cpu, waiter, frame, Origin::Call);
     }
     Ok(Next::Switched)
+}
+
+/// PPC_RETURN of a call that came by mail (out of line: the same-CPU path stays small).
+#[inline(never)]
+fn reply_remote(
+    cpu: &mut Cpu,
+    me: u64,
+    (token, words, len): (u64, [u64; REPLY_WORDS], usize),
+    wait: bool,
+    now: u64,
+    frame: &mut UserFrame,
+) {
+    // The server ran on its own time: tell the policy what it does next.
+    let decision = if wait {
+        cpu.sched.block(switch::policy_id(me), now)
+    } else {
+        cpu.sched.yield_now(now)
+    };
+    // The caller waits blocked on its CPU: the reply's bytes go into its page from here,
+    // while this server's page still holds them.
+    let from = cpu.dispatchers.get(&me).map(|s| &*s.shared);
+    send_reply(token, Status::Ok, words, from.map(|s| (s, len)));
+    if let Ok(d) = decision {
+        switch::apply(cpu, d, frame, Origin::Call);
+    }
 }
 
 /// Tells `waiter` (on any CPU) that a dispatcher that refused it may take calls again.
@@ -223,24 +290,42 @@ pub fn notify_retry(cpu: &mut Cpu, waiter: u64, frame: &mut UserFrame, origin: O
 /// The server running `serving`'s call is gone: the caller's PPC fails with `NoSuchTarget`.
 pub fn fail_caller(cpu: &mut Cpu, serving: Serving, frame: &mut UserFrame) {
     if serving.remote {
-        send_reply(serving.caller, Status::NoSuchTarget, [0; REPLY_WORDS]);
+        send_reply(serving.caller, Status::NoSuchTarget, [0; REPLY_WORDS], None);
         return;
     }
     if let Some(c) = cpu.dispatchers.get_mut(&serving.caller) {
         c.calling = None;
         if let Context::Call(f) = &mut c.context {
-            set_reply(f, Status::NoSuchTarget, &[0; REPLY_WORDS]);
+            set_reply(f, Status::NoSuchTarget, &[0; REPLY_WORDS], 0);
         }
     }
     let _ = frame;
 }
 
-fn send_reply(caller: u64, status: Status, words: [u64; REPLY_WORDS]) {
-    if let Some(other) = crate::dispatcher::lookup(caller).and_then(|s| cpu::get(s.cpu)) {
+/// Mails a reply to `caller`'s CPU; with `data` = (the server's page, n), the reply's `n` bytes
+/// go into the caller's page first.
+fn send_reply(
+    caller: u64,
+    status: Status,
+    words: [u64; REPLY_WORDS],
+    data: Option<(&Shared, usize)>,
+) {
+    let Some(shared) = crate::dispatcher::lookup(caller) else {
+        return;
+    };
+    let len = match data {
+        Some((from, len)) => {
+            from.copy_ppc_data(&shared, len);
+            len
+        }
+        None => 0,
+    };
+    if let Some(other) = cpu::get(shared.cpu) {
         other.post(Mail::Reply(RemoteReply {
             caller,
             status,
             words,
+            len,
         }));
     }
 }
@@ -249,20 +334,22 @@ fn send_reply(caller: u64, status: Status, words: [u64; REPLY_WORDS]) {
 fn remote(
     cpu: &mut Cpu,
     me: u64,
-    badge: u64,
     target_cpu: usize,
+    len: usize,
     frame: &mut UserFrame,
 ) -> Result<Next, Status> {
     let other = cpu::get(target_cpu).ok_or(Status::NoSuchTarget)?;
+    let caller = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
     let call = RemoteCall {
         caller: me,
-        badge,
+        badge: caller.shared.badge(),
         target: frame.rdi,
         handle: frame.rsi,
         method: frame.rdx,
         args: args_of(frame),
+        len,
+        from: (len != 0).then(|| caller.shared.clone()),
     };
-    let caller = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
     caller.run = Run::AwaitingReply;
     caller.context = Context::Call(*frame);
     switch::leave(cpu);
@@ -276,13 +363,17 @@ fn remote(
 /// The slow path, server's side: a call arrived by mail.
 pub fn arrive(cpu: &mut Cpu, call: RemoteCall, frame: &mut UserFrame) {
     if !cpu.dispatchers.contains_key(&call.target) {
-        send_reply(call.caller, Status::NoSuchTarget, [0; REPLY_WORDS]);
+        send_reply(call.caller, Status::NoSuchTarget, [0; REPLY_WORDS], None);
         return;
     }
     if !accepts_call(cpu, call.target) {
         remember_retry(cpu, call.target, call.caller);
-        send_reply(call.caller, Status::Retry, [0; REPLY_WORDS]);
+        send_reply(call.caller, Status::Retry, [0; REPLY_WORDS], None);
         return;
+    }
+    // The caller is blocked awaiting the reply, so its page holds the call's bytes.
+    if let (Some(from), Some(to)) = (&call.from, cpu.dispatchers.get(&call.target)) {
+        from.copy_ppc_data(&to.shared, call.len);
     }
     begin_serving(
         cpu,
@@ -301,9 +392,10 @@ pub fn arrive(cpu: &mut Cpu, call: RemoteCall, frame: &mut UserFrame) {
             call.handle,
             call.method,
             &call.args,
+            call.len,
         )
     }) {
-        send_reply(call.caller, Status::NoSuchTarget, [0; REPLY_WORDS]);
+        send_reply(call.caller, Status::NoSuchTarget, [0; REPLY_WORDS], None);
         return;
     }
     if let Some(t) = cpu.dispatchers.get_mut(&call.target) {
@@ -329,7 +421,7 @@ pub fn replied(cpu: &mut Cpu, reply: RemoteReply, frame: &mut UserFrame, origin:
         return;
     }
     if let Context::Call(f) = &mut c.context {
-        set_reply(f, reply.status, &reply.words);
+        set_reply(f, reply.status, &reply.words, reply.len);
     }
     c.run = Run::Runnable;
     if let Ok(d) = cpu.sched.wake(switch::policy_id(reply.caller), cpu::now()) {
@@ -347,7 +439,7 @@ fn kernel_object_call(cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> Result<N
         .ok_or(Status::NotPermitted)?;
     let (reply, effects) = crate::kobj::call(badge, me, frame.rsi, frame.rdx, &args_of(frame));
     let words = encode_reply(&reply);
-    set_reply(frame, Status::Ok, &words);
+    set_reply(frame, Status::Ok, &words, 0);
     for effect in effects {
         crate::kobj::apply(cpu, effect, frame);
     }

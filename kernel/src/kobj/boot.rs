@@ -15,6 +15,19 @@ use k42_sched::Class;
 use super::{Effect, effect};
 use crate::loader::ProcessKind;
 
+/// The argv of a run whose runner named no program: `k42_abi::runner::INTERACTIVE_SHELL` and
+/// its NUL, as the argv file would hold it.
+const INTERACTIVE_ARGV: [u8; k42_abi::runner::INTERACTIVE_SHELL.len() + 1] = {
+    let shell = k42_abi::runner::INTERACTIVE_SHELL.as_bytes();
+    let mut argv = [0u8; k42_abi::runner::INTERACTIVE_SHELL.len() + 1];
+    let mut i = 0;
+    while i < shell.len() {
+        argv[i] = shell[i];
+        i += 1;
+    }
+    argv
+};
+
 /// Longest program name `spawn` takes.
 const MAX_NAME: u64 = 64;
 /// Longest path `read_file` takes (Linux's PATH_MAX, the terminating NUL included there).
@@ -130,7 +143,8 @@ impl k42_kapi::Boot for BootObj {
     }
 
     fn argv(&self, caller: Badge, addr: u64, len: u64) -> Result<u64, KError> {
-        let argv = crate::initramfs::argv_bytes().unwrap_or(&[]);
+        // No argv file: the runner named no program, and the run is the interactive shell.
+        let argv = crate::initramfs::argv_bytes().unwrap_or(&INTERACTIVE_ARGV);
         let size = argv.len() as u64;
         copy_to_caller(caller, addr, argv, read_window(size, 0, len))?;
         Ok(size)

@@ -25,6 +25,38 @@ pub const START_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 2;
 /// Method word of the message that carries [`StartHandles`].
 pub const HANDLES_METHOD: u64 = method_word(START_INTERFACE, 0);
 
+/// Method word of the message that tells a Linux program's personality where the file server
+/// is ([`FsStart`]), sent right after the handles message.
+pub const FS_METHOD: u64 = method_word(START_INTERFACE, 1);
+
+/// Where a Linux program's files are: the file server and its handle on the root (READ,
+/// matched to the program).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FsStart {
+    /// The file server's CommID.
+    pub comm: u64,
+    /// The program's handle on the root directory.
+    pub root: XHandle,
+}
+
+impl FsStart {
+    /// The message payload.
+    pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
+        [self.comm, self.root.to_word(), 0]
+    }
+
+    /// What `msg` carries, if it is the file-server message of the spawner `spawner_comm`.
+    pub fn from_message(msg: &AsyncMessage, spawner_comm: u64) -> Option<Self> {
+        if msg.method != FS_METHOD || msg.badge != comm_pid(spawner_comm) {
+            return None;
+        }
+        Some(Self {
+            comm: msg.payload[0],
+            root: XHandle::from_word(msg.payload[1]),
+        })
+    }
+}
+
 /// Payload positions of the handles message.
 const CONSOLE_WORD: usize = 0;
 const BOOT_WORD: usize = 1;

@@ -7,7 +7,8 @@
 //! - [`Env`]: the first entry's handles and words, with clients for the kernel's objects
 //!   ([`Env::process`], [`Env::memory`], [`boot`]);
 //! - transports ([`ppc`]): [`KernelPpc`] for kernel objects, [`Ppc`] for servers (with the retry
-//!   protocol);
+//!   protocol, and up to `PPC_DATA_BYTES` each way in the dispatcher page's PPC data area:
+//!   [`Ppc::call_with_data`]);
 //! - a global allocator over a growing, demand-paged heap (`heap.rs`), so `alloc` works;
 //! - [`log!`]: a formatted line into the kernel log under the process's name;
 //! - a panic handler that logs the message and location and exits with [`PANIC_STATUS`];
@@ -15,7 +16,8 @@
 //!   scheduler per dispatcher (`sched.rs`), and the spin-then-block queue lock
 //!   [`sync::FairBLock`];
 //! - async messages from the dispatcher's ring ([`ring`]), waited for by blocking the thread;
-//! - the PPC server loop ([`server::serve`]), each call on a thread, and fresh memory
+//! - the PPC server loop ([`server::serve`]), each call on a thread, with the call's data and
+//!   the reply's ([`server::take_call_data`], [`server::set_reply_data`]), and fresh memory
 //!   ([`memory`]);
 //! - foreign program code on a thread ([`program`]): the Linux personality runs the Linux
 //!   program as one of its threads and serves its reflected syscalls;
@@ -50,7 +52,7 @@ mod upcall_stack;
 
 pub use env::{Env, boot};
 pub use panic::PANIC_STATUS;
-pub use ppc::{KernelPpc, Ppc};
+pub use ppc::{KernelPpc, Ppc, WithData};
 
 /// The layers below, for programs that need their types (`sys::page::Page`, the interfaces).
 pub use k42_kapi as kapi;

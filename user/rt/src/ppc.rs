@@ -7,17 +7,26 @@
 //! Kernel-call failures (a `Status` other than `Ok`) become `DispatchError::Transport(status)`;
 //! a reply whose status word no decoder knows becomes `Transport(UNDECODABLE_REPLY)`.
 //!
+//! **Bulk data.** [`Ppc::call_with_data`] also carries up to `PPC_DATA_BYTES` each way in the
+//! dispatcher page's PPC data area (`k42_abi::kernel::DispatcherPage::ppc_data`): it fills the
+//! area, calls and reads the reply's bytes inside one critical section, so no other thread of
+//! the dispatcher can use the area in between, and fills it again for each retry (other threads
+//! run while it waits). The generated stubs stay word-only: [`Ppc::with_data`] is a transport
+//! for one stub call whose data travels beside its words, and `Ppc` implements
+//! `k42_abi::kernel::PpcDataTransport` for interface crates (the console's `Writer`).
+//!
 //! Soundness caveat: a few kernel methods take an address in the caller's memory and read or
 //! write it (`Boot::spawn`'s name, `Boot::argv`'s buffer, `Process::log`'s line). The generated
 //! stubs take those as plain words, so a wrong address passed through them can make the kernel
 //! write where Rust does not expect it. The runtime passes only live buffers it owns (e.g.
 //! [`crate::log!`]); programs should do the same: pass `slice.as_ptr()` and `slice.len()`.
 
-use k42_abi::kernel::{KERNEL_COMM_ID, Status, soft};
+use k42_abi::kernel::{KERNEL_COMM_ID, PPC_DATA_BYTES, PpcDataTransport, Status, soft};
 use k42_rights::XHandle;
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply, Transport, decode_reply};
 use k42_sys::critical;
 use k42_sys::kcall::{self, PpcOutcome, UNDECODABLE_REPLY};
+use k42_sys::page::Page;
 
 use crate::sched;
 
@@ -55,6 +64,92 @@ impl Ppc {
     /// A transport to dispatcher `comm_id`.
     pub const fn new(comm_id: u64) -> Self {
         Self { comm_id }
+    }
+
+    /// One call, as [`Transport::call`], that also carries `send` (at most `PPC_DATA_BYTES`:
+    /// more fails with `Transport(BadArgument)`, nothing sent) to the server in the PPC data
+    /// area, and copies the reply's bytes to the front of `recv`; the reply, and how many bytes
+    /// were copied (the reply's bytes past `recv.len()` are dropped: pass `PPC_DATA_BYTES` for
+    /// all of them). Retries as `call` does, refilling the area each time.
+    pub fn call_with_data(
+        &mut self,
+        handle: XHandle,
+        method: u64,
+        args: &[u64; ARG_WORDS],
+        send: &[u8],
+        recv: &mut [u8],
+    ) -> (Reply, usize) {
+        if send.len() > PPC_DATA_BYTES {
+            return (Err(DispatchError::Transport(Status::BadArgument as u64)), 0);
+        }
+        loop {
+            // Fill, call and read in one critical section: no other thread of this dispatcher
+            // touches the area in between (and, as in `call`, no IPC_RETRY is taken before the
+            // wait counts them).
+            let upcalls = critical::disable();
+            let page = Page::current();
+            page.write_ppc_data(send);
+            let (out, received) =
+                kcall::ppc_call_data(self.comm_id, handle.to_word(), method, args, send.len());
+            if out.status != Status::Retry as u64 || !upcalls.outermost() {
+                let copied = received.min(recv.len());
+                page.read_ppc_data(&mut recv[..copied]);
+                drop(upcalls);
+                return (finish(out), copied);
+            }
+            let seen = sched::with(|s| s.epoch(soft::IPC_RETRY));
+            sched::wait_for(soft::IPC_RETRY, None, |s| s.epoch(soft::IPC_RETRY) != seen);
+        }
+    }
+
+    /// A transport for generated-stub calls whose data travels beside their words: each call
+    /// goes through [`Ppc::call_with_data`] with `send`, its reply's bytes landing in `recv`
+    /// ([`WithData::received`] says how many).
+    pub fn with_data<'a>(&'a mut self, send: &'a [u8], recv: &'a mut [u8]) -> WithData<'a> {
+        WithData {
+            ppc: self,
+            send,
+            recv,
+            received: 0,
+        }
+    }
+}
+
+/// A [`Ppc`] whose calls carry data ([`Ppc::with_data`]).
+pub struct WithData<'a> {
+    ppc: &'a mut Ppc,
+    send: &'a [u8],
+    recv: &'a mut [u8],
+    received: usize,
+}
+
+impl WithData<'_> {
+    /// How many bytes of reply data the last call copied into the receive buffer.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+}
+
+impl Transport for WithData<'_> {
+    fn call(&mut self, handle: XHandle, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
+        let (reply, received) =
+            self.ppc
+                .call_with_data(handle, method, args, self.send, &mut self.recv[..]);
+        self.received = received;
+        reply
+    }
+}
+
+impl PpcDataTransport<XHandle, Reply> for Ppc {
+    fn call_with_data(
+        &mut self,
+        handle: XHandle,
+        method: u64,
+        args: &[u64; ARG_WORDS],
+        send: &[u8],
+        recv: &mut [u8],
+    ) -> (Reply, usize) {
+        Ppc::call_with_data(self, handle, method, args, send, recv)
     }
 }
 

@@ -4,10 +4,11 @@
 //! **State.** Each dispatcher's [`Sched`] holds its threads (a slab of records: the thread's
 //! handle, its suspended context while it is not running, its body before it starts), the ready
 //! queue (FIFO), the current thread, the timer queue over the one kernel TIMER, the threads
-//! waiting for soft interrupts (async messages, IPC retry), and the PPC server's call state.
-//! It is touched only with upcalls disabled (`k42_sys::critical`), so an upcall never finds it
-//! half-changed, and its lock is only ever contended by another dispatcher (a cross-dispatcher
-//! wake-up).
+//! waiting for soft interrupts (async messages, IPC retry), and the PPC server's call state
+//! (the call, its bytes and its reply's, which go into the page's data area when the reply is
+//! taken to be sent, upcalls disabled until its PPC_RETURN). It is touched only with upcalls
+//! disabled (`k42_sys::critical`), so an upcall never finds it half-changed, and its lock is
+//! only ever contended by another dispatcher (a cross-dispatcher wake-up).
 //!
 //! **Switching** (`k42_sys::thread`): a thread that blocks (parks, yields, finishes) picks the
 //! next ready thread and switches to it directly; the suspended context is stored in its record
@@ -42,12 +43,12 @@ use k42_abi::kernel::{
     AsyncMessage, COMM_DISPATCHER_BITS, Entry, INITIAL_STACK_SIZE, INITIAL_STACK_TOP, SavedRegs,
     comm_id, comm_pid, soft, yield_mode,
 };
-use k42_rights::wire::REPLY_WORDS;
+use k42_rights::wire::{ARG_WORDS, REPLY_WORDS};
 use k42_sys::critical;
 use k42_sys::kcall;
 use k42_sys::page::Page;
 use k42_sys::thread::{self as sys_thread, Context, PAGE_SIZE, SavedError, Stack, Target};
-use k42_sys::upcall::{self, IncomingCall};
+use k42_sys::upcall;
 use k42_sys::vm::MapError;
 use spin::Mutex;
 
@@ -102,14 +103,40 @@ struct Rec {
     program: Option<SavedRegs>,
 }
 
-/// A PPC reply on its way: the reply token and the five words.
+/// A call waiting for a server thread: the words of `k42_sys::upcall::IncomingCall` a handler
+/// needs (its data, if any, is already in the server state's `data`).
+#[derive(Clone, Copy)]
+pub(crate) struct Call {
+    pub(crate) badge: u64,
+    pub(crate) handle: u64,
+    pub(crate) method: u64,
+    pub(crate) args: [u64; ARG_WORDS],
+    pub(crate) token: u64,
+}
+
+/// A PPC reply on its way: the reply token and the five words. Its data, if any, is the
+/// server state's `reply_data`.
 pub(crate) type Reply = (u64, [u64; REPLY_WORDS]);
 
-/// The PPC server's part of a dispatcher's scheduler (`crate::server`).
+/// A reply ready to send: token, words, and how many bytes of data [`Sched::take_reply`] put
+/// in the page's data area.
+pub(crate) type Staged = (u64, [u64; REPLY_WORDS], usize);
+
+/// The PPC server's part of a dispatcher's scheduler (`crate::server`). One call is served at a
+/// time (the kernel's rule), so the call's data and its reply's live here, beside it.
 #[derive(Default)]
 pub(crate) struct ServerState {
     /// The call the IPC_CALL upcall delivered, until a server thread takes it.
-    pub(crate) call: Option<IncomingCall>,
+    pub(crate) call: Option<Call>,
+    /// The bytes the call brought in the page's data area (copied out by the upcall), until
+    /// the handler takes them; emptied when its reply is left.
+    pub(crate) data: Vec<u8>,
+    /// The bytes the handler set for its reply (at most `PPC_DATA_BYTES`), written into the
+    /// page's data area when the reply is taken to be sent.
+    pub(crate) reply_data: Vec<u8>,
+    /// The serial number of the thread running the call's handler (0: none): only it may use
+    /// the data.
+    pub(crate) handler: u64,
     /// A call is being served: the kernel forbids YIELD(BLOCK/IDLE) until its reply is sent.
     pub(crate) serving: bool,
     /// The reply a server thread left, to send at the next scheduling step (with WAIT if the
@@ -360,14 +387,18 @@ impl Sched {
         None
     }
 
-    /// The reply to send before another thread runs (without WAIT: the dispatcher has more to
-    /// do); the call is then no longer being served.
-    fn take_reply(&mut self) -> Option<Reply> {
-        let reply = self.server.reply.take();
-        if reply.is_some() {
-            self.server.serving = false;
+    /// The reply to send now (with WAIT or not), its data already in the page's data area for
+    /// the PPC_RETURN that follows with upcalls still disabled (so no thread can use the area
+    /// in between); the call is then no longer being served.
+    fn take_reply(&mut self) -> Option<Staged> {
+        let (token, words) = self.server.reply.take()?;
+        self.server.serving = false;
+        let len = self.server.reply_data.len();
+        if len != 0 {
+            Page::current().write_ppc_data(&self.server.reply_data);
+            self.server.reply_data.clear();
         }
-        reply
+        Some((token, words, len))
     }
 }
 
@@ -482,10 +513,15 @@ pub(crate) fn current_locked() -> ThreadRef {
     }
 }
 
+/// The running thread's serial number, if the dispatcher is on a thread. Upcalls disabled.
+pub(crate) fn current_serial() -> Option<u64> {
+    with(|s| s.current().map(|t| t.serial))
+}
+
 /// Sends a reply without WAIT: the caller runs, this dispatcher continues later.
-fn send_reply(reply: Reply) {
-    let (token, words) = reply;
-    let status = kcall::ppc_return(token, &words);
+fn send_reply(reply: Staged) {
+    let (token, words, len) = reply;
+    let status = kcall::ppc_return(token, &words, len);
     if !kcall::is_ok(status) {
         log!("server: PPC_RETURN refused with status {status}");
     }
@@ -625,8 +661,8 @@ extern "C" fn idle_entry(_: u64) -> ! {
 /// or send the pending reply with WAIT, or give the processor back to the kernel.
 pub(crate) fn idle_loop() -> ! {
     enum Act {
-        Run(Context, Option<Reply>, bool),
-        ReplyAndWait(Reply),
+        Run(Context, Option<Staged>, bool),
+        ReplyAndWait(Staged),
         Yield,
         Idle,
     }
@@ -655,8 +691,8 @@ pub(crate) fn idle_loop() -> ! {
                 }
                 sys_thread::enter(Target::Thread(ctx))
             }
-            Act::ReplyAndWait((token, words)) => {
-                let status = kcall::ppc_return_and_wait(token, &words);
+            Act::ReplyAndWait((token, words, len)) => {
+                let status = kcall::ppc_return_and_wait(token, &words, len);
                 // Only a refused return comes back (e.g. NotWaiting: the caller is gone).
                 log!("server: PPC_RETURN refused with status {status}");
             }

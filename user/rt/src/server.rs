@@ -17,14 +17,24 @@
 //! own time (until then, new callers get `Retry` and are told when it is idle again). While a
 //! call is being served the kernel refuses YIELD(BLOCK/IDLE), so a dispatcher whose threads all
 //! wait then yields to the kernel until one is ready.
+//!
+//! **Bulk data.** A call may bring up to `PPC_DATA_BYTES` in the dispatcher page's data area
+//! (`k42_abi::kernel::DispatcherPage::ppc_data`). The IPC_CALL upcall copies them into the
+//! call's record before any thread runs; the handler's thread takes them with
+//! [`take_call_data`] and may give its reply bytes with [`set_reply_data`], which the runtime
+//! writes into the area when it sends the reply, upcalls disabled until that PPC_RETURN. The
+//! generated dispatch stays word-only: an interface says in its docs which methods carry data
+//! this way.
 
 use alloc::boxed::Box;
 use alloc::format;
+use alloc::vec::Vec;
 
-use k42_abi::kernel::Entry;
+use k42_abi::kernel::{Entry, PPC_DATA_BYTES};
 use k42_rights::wire::{ARG_WORDS, DispatchError, Interface, Reply, encode_reply, meta};
 use k42_rights::{Badge, XHandle, XObjectTable};
 use k42_sys::critical;
+use k42_sys::page::Page;
 use k42_sys::upcall::{self, IncomingCall};
 
 use crate::sched;
@@ -75,11 +85,64 @@ where
     })
 }
 
+/// Why [`set_reply_data`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataError {
+    /// More than `PPC_DATA_BYTES`.
+    TooLong,
+    /// The calling thread is not running a call's handler.
+    NoCall,
+}
+
+/// The bytes the call this server thread is running brought in the PPC data area (empty for a
+/// call without data, off a handler's thread, or when taken already: they are moved out).
+pub fn take_call_data() -> Vec<u8> {
+    let _upcalls = critical::disable();
+    let me = sched::current_serial();
+    sched::with(|s| {
+        if me.is_some_and(|me| me == s.server.handler) {
+            core::mem::take(&mut s.server.data)
+        } else {
+            Vec::new()
+        }
+    })
+}
+
+/// Sets the bytes the reply of the call this server thread is running carries back in the PPC
+/// data area (replacing any set before): at most `PPC_DATA_BYTES`. A slice is copied, a `Vec`
+/// (say, the call's own bytes from [`take_call_data`]) is kept as it is.
+pub fn set_reply_data(bytes: impl Into<Vec<u8>>) -> Result<(), DataError> {
+    let data = bytes.into();
+    if data.len() > PPC_DATA_BYTES {
+        return Err(DataError::TooLong);
+    }
+    let _upcalls = critical::disable();
+    let me = sched::current_serial();
+    sched::with(|s| {
+        if me.is_some_and(|me| me == s.server.handler) {
+            s.server.reply_data = data;
+            Ok(())
+        } else {
+            Err(DataError::NoCall)
+        }
+    })
+}
+
 /// The IPC_CALL upcall: the call goes to a server thread, then the scheduler runs.
-fn on_call(call: &IncomingCall) -> ! {
+fn on_call(incoming: &IncomingCall) -> ! {
+    // The call's bytes leave the page first: everything after may use the area.
+    if incoming.data_len != 0 {
+        copy_call_data(incoming.data_len);
+    }
+    let call = sched::Call {
+        badge: incoming.badge,
+        handle: incoming.handle,
+        method: incoming.method,
+        args: incoming.args,
+        token: incoming.token,
+    };
     // A thread blocked in the kernel when the call came is in the save area: it continues later.
     sched::take_interrupted(false);
-    let call = *call;
     let pooled = sched::with(|s| {
         s.server.serving = true;
         s.server.call = Some(call);
@@ -99,6 +162,7 @@ fn on_call(call: &IncomingCall) -> ! {
             crate::log!("server: no thread for a call ({e}); refused");
             sched::with(|s| {
                 s.server.call = None;
+                s.server.data.clear();
                 s.server.reply = Some((
                     call.token,
                     encode_reply(&Err(DispatchError::Transport(NOT_SERVING))),
@@ -124,6 +188,9 @@ fn server_thread() {
             if let Some(reply) = reply.take() {
                 sched::with(|s| {
                     s.server.reply = Some(reply);
+                    // The handler is done: bytes it did not take go, its reply's stay.
+                    s.server.handler = 0;
+                    s.server.data.clear();
                     if !s
                         .server
                         .pool
@@ -135,7 +202,14 @@ fn server_thread() {
                 });
                 sched::park_locked(&me);
             }
-            sched::with(|s| s.server.call.take())
+            sched::with(|s| {
+                let call = s.server.call.take();
+                if call.is_some() {
+                    // The call's data is this thread's (`take_call_data`, `set_reply_data`).
+                    s.server.handler = me.serial;
+                }
+                call
+            })
         };
         let Some(call) = call else {
             // Woken without a call (a stray permit): wait in the pool again, nothing to send.
@@ -164,4 +238,23 @@ fn server_thread() {
         };
         reply = Some((call.token, encode_reply(&answer)));
     }
+}
+
+/// Copies a call's `len` bytes out of the page's data area into the server's state, at the
+/// IPC_CALL upcall (upcalls disabled). Out of line: a word-only call pays one test for it.
+#[cold]
+fn copy_call_data(len: u64) {
+    // The kernel sends at most PPC_DATA_BYTES; more is not trusted with an index.
+    let len = usize::try_from(len).map_or(PPC_DATA_BYTES, |n| n.min(PPC_DATA_BYTES));
+    sched::with(|s| {
+        let server = &mut s.server;
+        if server.data.capacity() == 0 {
+            // The handler took the last call's bytes: reuse the buffer the last reply's went
+            // out of (sent and emptied by now), rather than allocate.
+            core::mem::swap(&mut server.data, &mut server.reply_data);
+        }
+        server.data.clear();
+        server.data.resize(len, 0);
+        Page::current().read_ppc_data(&mut server.data);
+    });
 }

@@ -10,9 +10,12 @@
 //!   the ABI says they are preserved: that costs nothing (the compiler treats them as scratch
 //!   across any call anyway) and keeps these stubs correct if the kernel ever writes them.
 //! - Callee-saved registers used as inputs (`r12 r13 r14`, for PPC_CALL's last arguments and
-//!   PPC_RETURN's flags) are plain inputs: the ABI promises "other registers are preserved", and
-//!   declaring them clobbered would make every caller save and restore them. **The kernel must
-//!   preserve `rbx rbp rsp r12 r13 r14 r15` across every call that returns.**
+//!   PPC_RETURN's flags and reply-data length) are plain inputs: the ABI promises "other
+//!   registers are preserved", and declaring them clobbered would make every caller save and
+//!   restore them. **The kernel must preserve `rbx rbp rsp r12 r13 r14 r15` across every call
+//!   that returns**, with one exception: PPC_CALL's `r15` (bytes of data sent in, received
+//!   out), which is therefore an in-and-out operand of its stub — for a word-only call the stub
+//!   sends 0 and drops what comes back.
 //! - No `nomem`: object calls make the kernel read and write this process's memory (a log line,
 //!   the argv buffer), so each call is a compiler memory barrier. `nostack`: the kernel never
 //!   touches the user stack, and upcalls run on the page's `upcall_stack`, not here.
@@ -23,7 +26,9 @@
 
 use core::arch::asm;
 
-use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, Status, call, return_flags, yield_mode};
+use k42_abi::kernel::{
+    ASYNC_PAYLOAD_WORDS, PPC_ARG_WORDS, PPC_DATA_BYTES, Status, call, return_flags, yield_mode,
+};
 use k42_rights::wire::{ARG_WORDS, REPLY_WORDS};
 
 /// What a PPC_CALL returned: the kernel's status word, and, when it is [`Status::Ok`], the
@@ -38,18 +43,55 @@ pub struct PpcOutcome {
 
 // The register lists below are written for these sizes.
 const _: () = assert!(ARG_WORDS == 6 && REPLY_WORDS == 5 && ASYNC_PAYLOAD_WORDS == 3);
+const _: () = assert!(ARG_WORDS == PPC_ARG_WORDS);
 
-/// PPC_CALL: a synchronous protected procedure call to dispatcher `target`.
+/// PPC_CALL: a synchronous protected procedure call to dispatcher `target`, carrying words only.
 ///
 /// In: `rdi` target CommID, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14` the six
-/// argument words. Out: `rax` status; on OK, `rdi rsi rdx r10 r8` the reply words.
+/// argument words, `r15` = 0 (no data). Out: `rax` status; on OK, `rdi rsi rdx r10 r8` the reply
+/// words (reply data, if the server sent any, is left in the page unread).
 pub fn ppc_call(target: u64, handle: u64, method: u64, args: &[u64; ARG_WORDS]) -> PpcOutcome {
+    ppc_call_raw(target, handle, method, args, 0).0
+}
+
+/// PPC_CALL with data: as [`ppc_call`], and the first `send_len` bytes of this dispatcher's
+/// `ppc_data` ([`crate::page::Page::write_ppc_data`] puts them there) go to the server. Returns
+/// the outcome and how many bytes of reply data are now at the start of `ppc_data`
+/// ([`crate::page::Page::read_ppc_data`]; 0 unless the status is OK). A `send_len` over
+/// `PPC_DATA_BYTES` fails with `BadArgument`.
+///
+/// The page's data area is shared by every thread of the dispatcher: fill it, call and read
+/// the reply with upcalls disabled throughout (`crate::critical`), as `k42_rt::Ppc` does.
+pub fn ppc_call_data(
+    target: u64,
+    handle: u64,
+    method: u64,
+    args: &[u64; ARG_WORDS],
+    send_len: usize,
+) -> (PpcOutcome, usize) {
+    let (out, received) = ppc_call_raw(target, handle, method, args, send_len as u64);
+    // The kernel reports at most PPC_DATA_BYTES; a larger word would be a kernel bug, and is
+    // clamped rather than trusted with an index.
+    (out, (received as usize).min(PPC_DATA_BYTES))
+}
+
+/// PPC_CALL with `r15` = `send_len`; the outcome and `r15` after the call.
+#[inline(always)]
+fn ppc_call_raw(
+    target: u64,
+    handle: u64,
+    method: u64,
+    args: &[u64; ARG_WORDS],
+    send_len: u64,
+) -> (PpcOutcome, u64) {
     let status: u64;
+    let received: u64;
     let (w0, w1, w2, w3, w4): (u64, u64, u64, u64, u64);
     // SAFETY: PPC_CALL per `k42_abi::kernel::call::PPC_CALL`; every register the kernel or the
-    // `syscall` instruction writes is an output or clobbered (module comment), r12–r14 are
-    // preserved by the ABI, and the call touches no memory of ours except what an object method
-    // is documented to read or write.
+    // `syscall` instruction writes is an output or clobbered (module comment; r15 is in and
+    // out), r12–r14 are preserved by the ABI, and the call touches no memory of ours except
+    // what an object method is documented to read or write and the page's `ppc_data`, which
+    // this crate reads and writes only through raw pointers (`crate::page`).
     unsafe {
         asm!(
             "syscall",
@@ -63,29 +105,33 @@ pub fn ppc_call(target: u64, handle: u64, method: u64, args: &[u64; ARG_WORDS]) 
             in("r12") args[3],
             in("r13") args[4],
             in("r14") args[5],
+            inlateout("r15") send_len => received,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),
         );
     }
-    PpcOutcome {
+    let out = PpcOutcome {
         status,
         words: [w0, w1, w2, w3, w4],
-    }
+    };
+    (out, received)
 }
 
 /// PPC_RETURN with `flags` (`k42_abi::kernel::return_flags`): answers the call this dispatcher
 /// was entered for with reply token `token`.
 ///
-/// In: `rdi` token, `rsi rdx r10 r8 r9` the reply words, `r12` flags. Without `WAIT` the caller
-/// runs at once and this returns later with the status; with `WAIT` it returns only if the
-/// kernel refused the return (e.g. `NotWaiting`).
-fn ppc_return_flags(token: u64, words: &[u64; REPLY_WORDS], flags: u64) -> u64 {
+/// In: `rdi` token, `rsi rdx r10 r8 r9` the reply words, `r12` flags, `r13` bytes of reply data
+/// at the start of the page's `ppc_data`. Without `WAIT` the caller runs at once and this
+/// returns later with the status; with `WAIT` it returns only if the kernel refused the return
+/// (e.g. `NotWaiting`, or `BadArgument` for more than `PPC_DATA_BYTES`).
+fn ppc_return_flags(token: u64, words: &[u64; REPLY_WORDS], data_len: usize, flags: u64) -> u64 {
     let status: u64;
     // SAFETY: PPC_RETURN per `k42_abi::kernel::call::PPC_RETURN`; outputs and clobbers as in the
-    // module comment, r12 preserved by the ABI. With WAIT the kernel drops this context (it never
-    // resumes here unless the call failed), which is fine: nothing after the asm relies on
-    // anything but its outputs.
+    // module comment, r12 and r13 preserved by the ABI; the kernel reads the page's `ppc_data`,
+    // which this crate writes only through raw pointers. With WAIT the kernel drops this context
+    // (it never resumes here unless the call failed), which is fine: nothing after the asm
+    // relies on anything but its outputs.
     unsafe {
         asm!(
             "syscall",
@@ -97,6 +143,7 @@ fn ppc_return_flags(token: u64, words: &[u64; REPLY_WORDS], flags: u64) -> u64 {
             inlateout("r8") words[3] => _,
             inlateout("r9") words[4] => _,
             in("r12") flags,
+            in("r13") data_len as u64,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),
@@ -105,16 +152,18 @@ fn ppc_return_flags(token: u64, words: &[u64; REPLY_WORDS], flags: u64) -> u64 {
     status
 }
 
-/// PPC_RETURN: answers the call with reply token `token`; the caller runs at once and this
-/// dispatcher continues here later (the status word is returned then).
-pub fn ppc_return(token: u64, words: &[u64; REPLY_WORDS]) -> u64 {
-    ppc_return_flags(token, words, 0)
+/// PPC_RETURN: answers the call with reply token `token`, the first `data_len` bytes of the
+/// page's `ppc_data` going back with the words; the caller runs at once and this dispatcher
+/// continues here later (the status word is returned then).
+pub fn ppc_return(token: u64, words: &[u64; REPLY_WORDS], data_len: usize) -> u64 {
+    ppc_return_flags(token, words, data_len, 0)
 }
 
-/// PPC_RETURN with `WAIT`: answers the call and makes this dispatcher idle (enabled, next
-/// entered at an upcall). Returns only when the kernel refused the return, with its status.
-pub fn ppc_return_and_wait(token: u64, words: &[u64; REPLY_WORDS]) -> u64 {
-    ppc_return_flags(token, words, return_flags::WAIT)
+/// PPC_RETURN with `WAIT`: answers the call (with `data_len` bytes of `ppc_data`, as
+/// [`ppc_return`]) and makes this dispatcher idle (enabled, next entered at an upcall). Returns
+/// only when the kernel refused the return, with its status.
+pub fn ppc_return_and_wait(token: u64, words: &[u64; REPLY_WORDS], data_len: usize) -> u64 {
+    ppc_return_flags(token, words, data_len, return_flags::WAIT)
 }
 
 /// A kernel call with up to two argument words (`rdi`, `rsi`) and only a status back.

@@ -6,7 +6,14 @@
 //! Who writes what is the ABI's rule: the kernel writes `this comm_id cpu tsc_per_ms boot_tsc
 //! trap saved(at upcalls) ring(slots) ring_tail` and sets bits in `pending`; the dispatcher
 //! writes `disabled upcall_stack saved(before RESUME) saved_live ring_head` and clears bits in
-//! `pending`. The async ring is single-producer (the kernel, serialized by its own lock) and
+//! `pending`; both write `ppc_data`, the PPC data area (the kernel at the IPC_CALL upcall and
+//! into a caller waiting in PPC_CALL, the dispatcher before its PPC_CALL or PPC_RETURN). The
+//! data area is the one exception to "every word is an atomic": it is copied in and out with
+//! plain memory copies ([`Page::write_ppc_data`], [`Page::read_ppc_data`]), which is sound
+//! because nothing uses it concurrently — the kernel copies it only while the dispatcher is
+//! stopped, and only the dispatcher's own code (checked) uses it, one thread at a time. The
+//! dispatcher's threads share it, so the runtime fills it, calls and reads the reply with
+//! upcalls disabled. The async ring is single-producer (the kernel, serialized by its own lock) and
 //! single-consumer (this dispatcher): the kernel writes slot `ring_tail % ASYNC_RING_SLOTS` and
 //! then advances `ring_tail`; [`Page::pop_async`] reads slot `ring_head % ASYNC_RING_SLOTS` and
 //! then advances `ring_head`, which frees the slot.
@@ -19,7 +26,8 @@ use core::mem::{offset_of, size_of};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_abi::kernel::{
-    ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, SavedRegs, TrapInfo, page_offset,
+    ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, PPC_DATA_BYTES, SavedRegs, TrapInfo,
+    page_offset,
 };
 
 /// Bytes of one page word.
@@ -251,5 +259,59 @@ impl Page {
         // Release: our reads of the slot happen before the kernel may reuse it.
         self.store(page_offset::RING_HEAD, head.wrapping_add(1));
         Some(msg)
+    }
+
+    /// The start of the PPC data area (`ppc_data`), after checking that this is the page of
+    /// the dispatcher running this code (module comment: only it and the kernel use the area).
+    #[inline]
+    fn own_data_area(self) -> *mut u8 {
+        assert!(
+            self == Self::current(),
+            "the PPC data area of another dispatcher's page"
+        );
+        (self.base + page_offset::PPC_DATA) as *mut u8
+    }
+
+    /// Copies `bytes` to the start of the PPC data area (`ppc_data`), for this dispatcher's
+    /// next PPC_CALL (`kcall::ppc_call_data`) or PPC_RETURN to send.
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` is longer than `PPC_DATA_BYTES`, or this is not the running dispatcher's
+    /// page.
+    pub fn write_ppc_data(self, bytes: &[u8]) {
+        assert!(
+            bytes.len() <= PPC_DATA_BYTES,
+            "{} bytes do not fit the PPC data area",
+            bytes.len()
+        );
+        let area = self.own_data_area();
+        // SAFETY: `area..area + PPC_DATA_BYTES` lies in this mapped, writable page, which
+        // outlives every use (constructor contract; layout asserted), and `bytes` fits. Nothing
+        // else touches the area meanwhile: no Rust reference to it exists (this type makes
+        // none, so `bytes` cannot overlap it), only this dispatcher's own code uses it (checked
+        // above), one thread at a time on its one CPU, and the kernel copies it only while the
+        // dispatcher is stopped (in its PPC_CALL or PPC_RETURN, or not yet entered at
+        // IPC_CALL); the kernel call that sends the bytes is a compiler barrier after this.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), area, bytes.len()) };
+    }
+
+    /// Copies the first `buf.len()` bytes of the PPC data area into `buf`: the bytes a PPC
+    /// brought (a call's at the IPC_CALL upcall, a reply's after `kcall::ppc_call_data`).
+    ///
+    /// # Panics
+    ///
+    /// If `buf` is longer than `PPC_DATA_BYTES`, or this is not the running dispatcher's page.
+    pub fn read_ppc_data(self, buf: &mut [u8]) {
+        assert!(
+            buf.len() <= PPC_DATA_BYTES,
+            "{} bytes are more than the PPC data area",
+            buf.len()
+        );
+        let area = self.own_data_area();
+        // SAFETY: as in `write_ppc_data`; the kernel wrote the bytes before it entered or
+        // resumed this dispatcher (from another CPU, before the mail that made it do so), and
+        // the kernel call or upcall that brought them is a compiler barrier before this.
+        unsafe { core::ptr::copy_nonoverlapping(area, buf.as_mut_ptr(), buf.len()) };
     }
 }

@@ -417,6 +417,8 @@ pub(crate) fn adopt_initial_stack() {
 }
 
 /// An upcall began (upcalls are disabled): the running stack, if any, is the interrupted one.
+/// Inline: every upcall stub's handler starts here.
+#[inline]
 pub(crate) fn note_upcall() {
     let mut s = slots().lock();
     s.interrupted = s.running.take();

@@ -9,8 +9,9 @@
 //!
 //! Stubs exist for the vectors the runtime uses:
 //! - `IpcCall`: `rdi` badge, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14` the
-//!   arguments, `rax` the reply token — stored into an [`IncomingCall`] on the upcall stack,
-//!   whose address is the handler's one argument;
+//!   arguments, `r15` the bytes of data in the page's `ppc_data`, `rax` the reply token —
+//!   stored into an [`IncomingCall`] on the upcall stack, whose address is the handler's one
+//!   argument (the handler copies the data out before anything else uses the area);
 //! - `Interrupt`: `rdi` the pending soft-interrupt bits, passed through as the argument;
 //! - `Trap`: no registers (the page's `trap` and `saved` say what happened);
 //! - `Svc`: no registers (a Linux process's program made a `syscall`: its registers are in the
@@ -48,6 +49,11 @@ pub struct IncomingCall {
     pub args: [u64; ARG_WORDS],
     /// The reply token for PPC_RETURN.
     pub token: u64,
+    /// How many bytes the caller sent: they are at the start of this dispatcher's `ppc_data`
+    /// (`Page::read_ppc_data`), at most `PPC_DATA_BYTES`.
+    pub data_len: u64,
+    /// Keeps the size a multiple of 16 (the stub's stack alignment); always 0.
+    pub reserved: u64,
 }
 
 // The stub reserves the struct on the stack and keeps rsp 16-byte aligned at its `call`.
@@ -95,6 +101,8 @@ global_asm!(
     "    mov [rsp + {args} + 32], r13",
     "    mov [rsp + {args} + 40], r14",
     "    mov [rsp + {token}], rax",
+    "    mov [rsp + {data_len}], r15",
+    "    mov qword ptr [rsp + {reserved}], 0",
     "    mov rdi, rsp",
     "    call {ipc_call}",
     "    ud2",
@@ -136,6 +144,8 @@ global_asm!(
     method = const offset_of!(IncomingCall, method),
     args = const offset_of!(IncomingCall, args),
     token = const offset_of!(IncomingCall, token),
+    data_len = const offset_of!(IncomingCall, data_len),
+    reserved = const offset_of!(IncomingCall, reserved),
     ipc_call = sym ipc_call_upcall,
     interrupt = sym interrupt_upcall,
     trap = sym trap_upcall,

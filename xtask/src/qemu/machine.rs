@@ -93,16 +93,28 @@ impl Medium {
     }
 }
 
-/// Where the program's console goes.
+/// Where the program's console goes, and what it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Console {
     /// QEMU owns the terminal: raw bytes both ways (no PROGRAM, stdin a terminal).
     Interactive,
     /// Read from a pipe, "\r\n" -> "\n", kept in
-    /// [`Outcome::console`](super::Outcome::console) and copied to `echo`.
+    /// [`Outcome::console`](super::Outcome::console) and copied to `echo`. The runner's stdin,
+    /// when it is not a terminal (a pipe or a file: `printf 'echo hi\nexit 3\n' | cargo xtask
+    /// run`), is the console's input, copied to COM1 once the guest's init starts; from a
+    /// terminal, the console gets no input.
     Program {
         /// Where to copy the console as it comes, if anywhere.
         echo: Option<Echo>,
+    },
+    /// Like [`Console::Program`], but the console's input is exactly `input` (then end of
+    /// input), sent once the guest's init starts: the test tiers' scripted terminal. Empty
+    /// `input`: none at all.
+    Scripted {
+        /// Where to copy the console as it comes, if anywhere.
+        echo: Option<Echo>,
+        /// What is typed.
+        input: &'static [u8],
     },
 }
 

@@ -10,6 +10,12 @@
 //! they come, and the markers and the status line of `k42_abi::runner` are read from
 //! it (`pumps.rs`).
 //!
+//! Console input outside interactive mode (the runner's piped stdin, or a test's
+//! script: [`Console`]) goes to QEMU through a pipe, written only once the init marker
+//! came on the log port: QEMU moves input into the UART's FIFO as soon as it has room,
+//! and a guest that resets the FIFO while it sets the port up (Linux's 8250 driver does,
+//! when the console is first opened) would drop those first bytes.
+//!
 //! The verdict (`Outcome::runner_status`, `outcome.rs`) follows `k42_abi::runner`:
 //! the program's status from the status line, or RUNNER_KERNEL_FAILURE,
 //! RUNNER_TIMEOUT or RUNNER_NO_STATUS. QEMU's own exit code is never taken as
@@ -82,33 +88,47 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
         eprintln!("xtask: interactive console: Ctrl-A X ends QEMU, Ctrl-A C toggles its monitor");
     }
 
+    let input = console_input(opts.console);
     let mut cmd = Command::new(QEMU);
     cmd.args(&qemu_args).stderr(Stdio::inherit());
     if interactive {
         cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit());
     } else {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+        let stdin = if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        cmd.stdin(stdin).stdout(Stdio::piped());
     }
     let start = Instant::now();
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
     let qemu_done = Arc::new(AtomicBool::new(false));
+    let init_seen = Arc::new(AtomicBool::new(false));
 
     let console_thread = child.stdout.take().map(|stdout| {
         let echo = match opts.console {
-            Console::Program { echo } => echo,
+            Console::Program { echo } | Console::Scripted { echo, .. } => echo,
             Console::Interactive => None,
         };
         std::thread::spawn(move || pump_console(stdout, echo))
     });
     let log_thread = {
         let done = Arc::clone(&qemu_done);
+        let seen = Arc::clone(&init_seen);
         let echo = opts.echo_log;
         // The terminal is raw while QEMU owns it: "\n" alone would not return the carriage.
         let crlf = interactive && std::io::stderr().is_terminal();
-        std::thread::spawn(move || pump_log(listener, done, start, echo, crlf))
+        std::thread::spawn(move || pump_log(listener, done, seen, start, echo, crlf))
     };
+    if let (Some(input), Some(to_qemu)) = (input, child.stdin.take()) {
+        let done = Arc::clone(&qemu_done);
+        let seen = Arc::clone(&init_seen);
+        // Not joined: copying the runner's stdin may wait on it for as long as it stays open.
+        std::thread::spawn(move || feed_console(input, to_qemu, seen, done));
+    }
 
     let mut timed_out = None;
     let status = loop {
@@ -151,6 +171,45 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
         init_start: log.init_start,
         elapsed,
     })
+}
+
+/// Where console input comes from outside interactive mode.
+enum Input {
+    /// The runner's stdin, copied until its end.
+    Stdin,
+    /// These bytes.
+    Bytes(&'static [u8]),
+}
+
+/// The console input `console` asks for, if any.
+fn console_input(console: Console) -> Option<Input> {
+    match console {
+        Console::Interactive => None,
+        Console::Program { .. } => (!std::io::stdin().is_terminal()).then_some(Input::Stdin),
+        Console::Scripted { input, .. } => (!input.is_empty()).then_some(Input::Bytes(input)),
+    }
+}
+
+/// Writes `input` to QEMU's stdin (COM1) once the init marker came (module comment), then
+/// closes it: the end of input. Gives up if QEMU ends first.
+fn feed_console(
+    input: Input,
+    mut to_qemu: std::process::ChildStdin,
+    init_seen: Arc<AtomicBool>,
+    qemu_done: Arc<AtomicBool>,
+) {
+    use std::io::Write;
+    while !init_seen.load(Ordering::SeqCst) {
+        if qemu_done.load(Ordering::SeqCst) {
+            return;
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+    // A guest that ended without reading its input closes the pipe: nothing to report.
+    let _ = match input {
+        Input::Stdin => std::io::copy(&mut std::io::stdin().lock(), &mut to_qemu).map(|_| ()),
+        Input::Bytes(bytes) => to_qemu.write_all(bytes),
+    };
 }
 
 /// A fresh private directory for the log socket (Unix socket paths are limited to

@@ -97,10 +97,12 @@ fn write_echo(echo: Option<Echo>, bytes: &[u8]) {
 }
 
 /// Accepts QEMU's connection to the log socket, then copies the log port to
-/// stderr (if `echo`) and keeps it, timing the first byte and the init marker.
+/// stderr (if `echo`) and keeps it, timing the first byte and the init marker (and
+/// raising `init_seen` at the marker).
 pub(super) fn pump_log(
     listener: UnixListener,
     qemu_done: Arc<AtomicBool>,
+    init_seen: Arc<AtomicBool>,
     start: Instant,
     echo: bool,
     crlf: bool,
@@ -145,6 +147,7 @@ pub(super) fn pump_log(
                 && String::from_utf8_lossy(line).contains(INIT_START_MARKER)
             {
                 result.init_start = Some(now);
+                init_seen.store(true, Ordering::SeqCst);
             }
             line_start += newline + 1;
         }

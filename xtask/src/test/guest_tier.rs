@@ -5,10 +5,14 @@
 //! verdicts (`guest.k42.PROGRAM.CASE`); the others are skipped, saying what they
 //! wait for.
 //!
+//! On each OS, one more boot names no program — the interactive shell — and types a
+//! script on its console ([`INTERACTIVE_INPUT`]): case `guest.OS.interactive_sh`, which
+//! needs the shell's output and exit status (the console's input side, the tty).
+//!
 //! `../guest.rs` finds, builds and packs the programs and splits the console by
 //! program; the boot goes through `boot.rs`.
 
-use super::boot::boot;
+use super::boot::{boot, boot_typed};
 use super::report::Report;
 use super::{Context, REASON_LINES};
 use crate::cli::Os;
@@ -18,13 +22,25 @@ use crate::{kernel, linux};
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 1] = ["personality"];
+const K42_READY: [&str; 4] = ["personality", "tty", "files", "env"];
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str =
     "needs the file server, fork or signals (issues #4, #5): not run on K42 yet";
 
-/// The guest tier: every program in one Linux boot; the K42-ready ones one K42 boot each.
+/// What is typed on the interactive shell's console, and what its run must show: a line the
+/// shell computed (not the echo of what was typed) and the status `exit` gave.
+const INTERACTIVE_INPUT: &[u8] = b"echo $((6*7))\nexit 5\n";
+const INTERACTIVE_LINE: &str = "42";
+const INTERACTIVE_STATUS: u8 = 5;
+
+/// The guest tier: every program in one Linux boot; the K42-ready ones one K42 boot each;
+/// the interactive shell on each OS.
 pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
+    for os in [Os::Linux, Os::K42] {
+        if ctx.args.os.includes(os) {
+            interactive_sh(ctx, report, os);
+        }
+    }
     let programs = match guest::discover() {
         Ok(programs) => programs,
         Err(why) => return report.fail("guest.discover", &why),
@@ -52,6 +68,44 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     }
     if ctx.args.os.includes(Os::Linux) {
         run_linux(ctx, report, &built);
+    }
+}
+
+/// Boots `os` with no program named (its interactive shell), types [`INTERACTIVE_INPUT`]
+/// and checks the shell's answer and exit status.
+fn interactive_sh(ctx: &Context<'_>, report: &mut Report, os: Os) {
+    let case = format!("guest.{}.interactive_sh", os.name());
+    let label = format!("guest-{}-interactive-sh", os.name());
+    let kernel = match os {
+        Os::K42 => kernel::build(),
+        Os::Linux => ctx
+            .tools
+            .vmlinuz
+            .as_deref()
+            .map(linux::kernel_image)
+            .ok_or_else(|| "no Linux kernel image".to_string()),
+    };
+    let outcome = kernel.and_then(|k| boot_typed(ctx, os, &k, None, INTERACTIVE_INPUT, &label));
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(why) => return report.fail(&case, &why),
+    };
+    let console = String::from_utf8_lossy(&outcome.console);
+    let answered = console
+        .lines()
+        .any(|l| l.trim_end_matches('\r') == INTERACTIVE_LINE);
+    let status = outcome.status_line();
+    match (outcome.problem(), answered, status) {
+        (None, true, Some(INTERACTIVE_STATUS)) => report.pass(&case),
+        (problem, _, _) => report.fail(
+            &case,
+            &format!(
+                "expected a line `{INTERACTIVE_LINE}` and status {INTERACTIVE_STATUS}; got \
+                 the line: {answered}, status {status:?}{}; {}",
+                problem.map(|p| format!(" ({p})")).unwrap_or_default(),
+                logs_hint(&label)
+            ),
+        ),
     }
 }
 

@@ -2,19 +2,24 @@
 //! SYSTEM) with `arg0` = its handle on the kernel's `Boot` object (`k42_kapi::Boot`), the one
 //! authority to start programs and end the run. It
 //!
-//! 1. reads the run's argv (`Boot::argv`; the runner wrote it, `k42_abi::runner::ARGV_PATH`);
+//! 1. reads the run's argv (`Boot::argv`; the runner wrote it, `k42_abi::runner::ARGV_PATH`;
+//!    when it names no program the kernel answers `k42_abi::runner::INTERACTIVE_SHELL`);
 //! 2. spawns the console server `/k42/bin/console` (SYSTEM) with its own badge in `arg0`, grants
 //!    it the COM1 ports and starts it; the server makes the console object for it as
 //!    `k42_ifaces::SPAWNER_HANDLE`;
 //! 3. spawns the program argv\[0\] names as an APPLICATION with `arg0` = the console server's
-//!    CommID and `arg1` = its own CommID, gives the program access to the console (WRITE) and
-//!    to its `Boot` object, starts it and sends it those handles in the start-up message
-//!    (`k42_ifaces::start`). Which program: argv\[0\] is looked up as a shell would, along
-//!    `PATH` (`k42_abi::runner::ENVIRONMENT`), with the native directory `/k42/bin` searched
-//!    last ([`classify`]). A native program gets READ and CONTROL on `Boot` (test programs
+//!    CommID and `arg1` = its own CommID, gives the program access to the console (READ and
+//!    WRITE: the terminal's input, settings and output) and to its `Boot` object, starts it
+//!    and sends it those handles in the start-up message (`k42_ifaces::start`). Which
+//!    program: argv\[0\] is looked up as a shell would, along `PATH`
+//!    (`k42_abi::runner::ENVIRONMENT`), with the native directory `/k42/bin` searched last
+//!    ([`classify`]). A native program gets READ and CONTROL on `Boot` (test programs
 //!    spawn helpers); anything else is a Linux program, run by the Linux personality
 //!    (`Boot::spawn_linux`, `user/bin/linux`), which gets READ — it reads the program and argv
-//!    through it until the file server exists;
+//!    through it. For a Linux program it also starts the file server `/k42/bin/fs` (SYSTEM,
+//!    with READ on `Boot` to read the initramfs), sets the program's credentials there (root,
+//!    as on the Linux runner), gives it the root directory and tells it so in a second
+//!    start-up message (`k42_ifaces::start::FsStart`);
 //! 4. waits for the program's EXITED message and ends the run with its status
 //!    (`Boot::shutdown`). If anything before fails, the run ends with
 //!    `k42_abi::runner::STATUS_NOT_FOUND`, as a shell reports a program it cannot start.
@@ -32,7 +37,8 @@ use k42_abi::kernel::NATIVE_BIN_DIR;
 use k42_abi::kernel::comm_pid;
 use k42_abi::runner::{CONSOLE_UART_PORT, ENVIRONMENT, STATUS_NOT_FOUND};
 use k42_ifaces::SPAWNER_HANDLE;
-use k42_ifaces::start::{HANDLES_METHOD, StartHandles};
+use k42_ifaces::fs::{self, FsClient};
+use k42_ifaces::start::{FS_METHOD, FsStart, HANDLES_METHOD, StartHandles};
 use k42_kapi::{BootClient, ProcessClient, class};
 use k42_rights::wire::meta;
 use k42_rights::{Badge, Rights, XHandle};
@@ -42,14 +48,19 @@ use k42_rt::{Env, KernelPpc, Ppc, log, ring};
 
 k42_rt::entry!(main);
 
+/// The file server's program name under `/k42/bin`.
+const FS_SERVER: &str = "fs";
+/// The run's program's user and group: root, as on the Linux runner.
+const ROOT_ID: u64 = 0;
 /// The console server's program name under `/k42/bin`.
 const CONSOLE_SERVER: &str = "console";
 /// I/O ports of a 16550 UART from its base: the console server's grant.
 const UART_PORTS: u16 = 8;
 /// First size of the argv buffer; a longer argv is read again at its full length.
 const ARGV_BUFFER: usize = 4096;
-/// The program's rights on the console.
-const PROGRAM_CONSOLE_RIGHTS: Rights = Rights::WRITE;
+/// The program's rights on the console: its input and settings (READ), output and settings
+/// (WRITE).
+const PROGRAM_CONSOLE_RIGHTS: Rights = Rights::READ.union(Rights::WRITE);
 /// A native program's rights on the `Boot` object: read argv and counters, spawn helpers.
 const PROGRAM_BOOT_RIGHTS: Rights = Rights::READ.union(Rights::CONTROL);
 /// The Linux personality's rights on the `Boot` object: read argv and the initramfs.
@@ -87,6 +98,11 @@ fn run(env: &Env) -> Result<u32, Failure> {
     let first = first_arg(&argv)?;
     let kind = classify(&mut boot, first);
     let console = start_console(&mut boot, env.pid())?;
+    // Linux programs have files: the file server runs beside them.
+    let fs = match kind {
+        Program::Linux => Some(start_fs(&mut boot, env)?),
+        Program::Native(_) => None,
+    };
 
     let (program, boot_rights) = match kind {
         Program::Native(name) => (name, PROGRAM_BOOT_RIGHTS),
@@ -118,6 +134,10 @@ fn run(env: &Env) -> Result<u32, Failure> {
                 .map_err(|e| format!("cannot give {program} the Boot object: {e}"))?,
         ),
     };
+    let fs_start = match fs {
+        Some(fs) => Some(equip_for_files(fs, pid).map_err(|e| format!("{program}: {e}"))?),
+        None => None,
+    };
     let mut process = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
     process
         .start()
@@ -128,13 +148,22 @@ fn run(env: &Env) -> Result<u32, Failure> {
     if !kcall::is_ok(sent) {
         return Err(format!("cannot send {program} its handles: status {sent}"));
     }
+    if let Some(fs_start) = fs_start {
+        let sent = kcall::async_send(comm, 0, FS_METHOD, &fs_start.to_payload());
+        if !kcall::is_ok(sent) {
+            return Err(format!("cannot tell {program} its files: status {sent}"));
+        }
+    }
     log!("bootstrap: started {program} (pid {pid})");
 
     let message = ring::wait_message_where(
         |msg| exited(msg, pid).is_some(),
         |msg| match exited(&msg, comm_pid(console)) {
             Some(status) => log!("bootstrap: the console server exited with status {status}"),
-            None => log!("bootstrap: unexpected message {msg:?}"),
+            None => match fs.and_then(|fs| exited(&msg, comm_pid(fs))) {
+                Some(status) => log!("bootstrap: the file server exited with status {status}"),
+                None => log!("bootstrap: unexpected message {msg:?}"),
+            },
         },
     );
     Ok(exited(&message, pid).unwrap_or(u32::from(STATUS_NOT_FOUND)))
@@ -199,6 +228,58 @@ fn classify<'a>(boot: &mut BootClient<KernelPpc>, first: &'a str) -> Program<'a>
     } else {
         Program::Linux
     }
+}
+
+/// Spawns and starts the file server (SYSTEM) with a `Boot` handle to read the initramfs
+/// through; returns its CommID.
+fn start_fs(boot: &mut BootClient<KernelPpc>, env: &Env) -> Result<u64, Failure> {
+    let (comm, handle) = boot
+        .spawn(
+            FS_SERVER.as_ptr() as u64,
+            FS_SERVER.len() as u64,
+            class::SYSTEM,
+            env.pid(),
+            env.comm_id,
+            k42_kapi::SAME_CPU,
+        )
+        .map_err(|e| format!("cannot spawn the file server: {e}"))?;
+    let pid = comm_pid(comm);
+    let handles = StartHandles {
+        console: XHandle::NULL,
+        boot: Some(
+            meta::give_access(&mut boot.transport, boot.handle, Badge(pid), Rights::READ)
+                .map_err(|e| format!("cannot give the file server the Boot object: {e}"))?,
+        ),
+    };
+    ProcessClient::new(KernelPpc, XHandle::from_word(handle))
+        .start()
+        .map_err(|e| format!("cannot start the file server: {e}"))?;
+    let sent = kcall::async_send(comm, 0, HANDLES_METHOD, &handles.to_payload());
+    if !kcall::is_ok(sent) {
+        return Err(format!(
+            "cannot send the file server its handles: status {sent}"
+        ));
+    }
+    Ok(comm)
+}
+
+/// Tells the file server the Linux program `pid`'s credentials (root: the run's program is
+/// root on both OSes) and gives it the root directory; returns what the program is told.
+fn equip_for_files(fs: u64, pid: u64) -> Result<FsStart, Failure> {
+    let mut root = FsClient::new(Ppc::new(fs), SPAWNER_HANDLE);
+    root.set_credentials(pid, ROOT_ID, ROOT_ID)
+        .map_err(|e| format!("the file server refused its credentials: {e}"))?;
+    let handle = meta::give_access(
+        &mut root.transport,
+        SPAWNER_HANDLE,
+        Badge(pid),
+        fs::PROGRAM_ROOT_RIGHTS,
+    )
+    .map_err(|e| format!("cannot give it the root directory: {e}"))?;
+    Ok(FsStart {
+        comm: fs,
+        root: handle,
+    })
 }
 
 /// Spawns, equips and starts the console server; returns its CommID.

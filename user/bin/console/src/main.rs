@@ -4,12 +4,26 @@
 //! passes its own badge in `arg0`, for which the server makes the console object with
 //! `SPAWNER_HANDLE` — the bootstrap then gives the program access.
 //!
+//! `write` carries its bytes in the call's words, `write_data` in the PPC data area (up to
+//! `PPC_DATA_BYTES` a call, taken with `k42_rt::server::take_call_data`): the clients' `Writer`
+//! uses the latter.
+//!
 //! Output is what the kernel's console (`kernel/src/console.rs`) did before user mode: "\n" goes
 //! out as "\r\n", as a tty with default settings (ONLCR) shows it, which the runner undoes. The
 //! UART itself was set up by the kernel at boot (8N1, FIFOs on, interrupts off); transmit is
 //! polled, like the kernel's.
+//!
+//! The console is a terminal (`tty.rs`): writes go through the line discipline's output
+//! processing (so "\n" → "\r\n" is `ONLCR`, and a program may turn it off), and input — the
+//! UART's receive side, polled every 10 ms — goes through Linux's N_TTY line discipline
+//! (`k42_tty`): echo, editing, signals, and `read`, `tcgets`/`tcsets`, `get_winsize`/
+//! `set_winsize` and `notify` for clients.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
+
+mod tty;
 
 use k42_abi::runner::CONSOLE_UART_PORT;
 use k42_ifaces::SPAWNER_HANDLE;
@@ -45,6 +59,11 @@ impl Uart {
         }
         outb(CONSOLE_UART_PORT + REG_DATA, byte);
     }
+
+    /// Sends `bytes` through the terminal's output processing ("\n" as "\r\n" by default).
+    fn put_all(self, bytes: &[u8]) {
+        tty::write(bytes);
+    }
 }
 
 impl Console for Uart {
@@ -59,13 +78,42 @@ impl Console for Uart {
         w4: u64,
     ) -> Result<u8, ConsoleError> {
         let (bytes, n) = console::unpack(len, [w0, w1, w2, w3, w4])?;
-        for &byte in &bytes[..n] {
-            if byte == b'\n' {
-                self.put(b'\r');
-            }
-            self.put(byte);
-        }
+        self.put_all(&bytes[..n]);
         Ok(len)
+    }
+
+    fn write_data(&mut self, _caller: Badge, len: u64) -> Result<u64, ConsoleError> {
+        let bytes = server::take_call_data();
+        if bytes.len() as u64 != len {
+            return Err(ConsoleError::DataMismatch);
+        }
+        self.put_all(&bytes);
+        Ok(len)
+    }
+
+    fn read(&mut self, caller: Badge, want: u64, got: u64) -> Result<u64, ConsoleError> {
+        tty::read(caller, want, got)
+    }
+
+    fn tcgets(&mut self, _caller: Badge) -> Result<u64, ConsoleError> {
+        tty::tcgets()
+    }
+
+    fn tcsets(&mut self, _caller: Badge, flush: bool, len: u64) -> Result<(), ConsoleError> {
+        tty::tcsets(flush, len)
+    }
+
+    fn get_winsize(&mut self, _caller: Badge) -> Result<u64, ConsoleError> {
+        Ok(tty::get_winsize())
+    }
+
+    fn set_winsize(&mut self, _caller: Badge, winsize: u64) -> Result<(), ConsoleError> {
+        tty::set_winsize(winsize);
+        Ok(())
+    }
+
+    fn notify(&mut self, caller: Badge, comm: u64) -> Result<(), ConsoleError> {
+        tty::register(caller, comm)
     }
 }
 
@@ -79,5 +127,6 @@ fn main(env: Env) -> u32 {
             return SETUP_FAILED;
         }
     }
+    tty::spawn_poller();
     server::serve_table::<ConsoleServer<Uart>>(table)
 }

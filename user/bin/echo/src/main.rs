@@ -2,11 +2,16 @@
 //! with the test's badge in `arg0`, it makes one `Echo` object for it (`SPAWNER_HANDLE`, with
 //! `echo::SPAWNER_RIGHTS`) and serves it: `echo` returns the digest of its six arguments,
 //! `whoami` the badge the kernel stamped on the call, `cpu` the CPU it runs on, `hold` blocks
-//! the call on a lock another server thread holds for a while, and `privileged` needs a right
-//! the spawner was not given.
+//! the call on a lock another server thread holds for a while, `privileged` needs a right
+//! the spawner was not given, `echo_data` answers bytes in the PPC data area with their count,
+//! digest and a predictable reply of data (through `k42_rt::server`'s data accessors),
+//! `bounce` sends them straight back, and `busy` keeps the server busy after its reply, so calls meanwhile get `Retry`.
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
 use core::convert::Infallible;
 
 use k42_ifaces::SPAWNER_HANDLE;
@@ -77,6 +82,38 @@ impl Echo for Echoer {
         let start = clock::now_ns();
         drop(HELD.lock());
         Ok((clock::now_ns() - start) / NS_PER_US)
+    }
+
+    fn echo_data(&self, _caller: Badge, reply_len: u64) -> Result<(u64, u64), Infallible> {
+        let received = server::take_call_data();
+        let reply: Vec<u8> = (0..echo::reply_len(reply_len))
+            .map(|i| echo::reply_byte(&received, i))
+            .collect();
+        if let Err(e) = server::set_reply_data(reply) {
+            log!("echo: reply data refused: {e:?}");
+        }
+        Ok((received.len() as u64, echo::data_digest(&received)))
+    }
+
+    fn bounce(&self, _caller: Badge) -> Result<u64, Infallible> {
+        let data = server::take_call_data();
+        let len = data.len() as u64;
+        if let Err(e) = server::set_reply_data(data) {
+            log!("echo: reply data refused: {e:?}");
+        }
+        Ok(len)
+    }
+
+    fn busy(&self, _caller: Badge, ms: u64) -> Result<(), Infallible> {
+        let until = clock::now_ns() + ms.min(echo::MAX_HOLD_MS) * NS_PER_MS;
+        // Detached, and always ready: the reply goes without WAIT, and the dispatcher stays
+        // runnable (so not idle, refusing calls) until the thread ends.
+        let _busy = thread::spawn("busy", move || {
+            while clock::now_ns() < until {
+                thread::yield_now();
+            }
+        });
+        Ok(())
     }
 }
 

@@ -157,6 +157,7 @@ pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
     let real = path::follow(&absolute, |p| read_link(linux, p), path::MAXSYMLINKS)
         .map_err(|e| ExecError::File(found.clone(), e))?;
     let image = read_whole(linux, &real).map_err(|e| ExecError::File(found.clone(), e))?;
+    *linux.exe.lock() = real.clone();
 
     let opts = Options {
         user_top: MMAP_CEILING,

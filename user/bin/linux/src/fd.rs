@@ -1,16 +1,24 @@
 //! The fd table and open-file descriptions (DESIGN §2.6: personality-local state): `close`,
 //! `dup`, `dup2`, `dup3` and `fcntl` are served here without any server. A descriptor names an
 //! [`OpenFile`] (shared by `dup`s, as Linux shares the open file description: status flags and
-//! offset) plus its own close-on-exec flag. For now every open file is the console; the file
-//! and pipe servers add their kinds (issue #4 item 4, issue #5).
+//! offset) plus its own close-on-exec flag. An open file is the console, one of the memory
+//! devices the personality implements itself, or a file or directory of the file server (its
+//! node, `crate::files`); pipes come with issue #5.
+//!
+//! An open file description that goes away may release a server node (a PPC): the table's lock
+//! is always let go first, so no call is made under it.
 
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use spin::Mutex;
+
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 
+use crate::files::Node;
 use crate::state::Linux;
 use crate::table::Args;
 
@@ -20,8 +28,20 @@ pub const MAX_FDS: usize = 1024;
 /// What an open file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// The console: the console server's object.
+    /// The console: the console server's object (`/dev/console`, `/dev/tty`, `/dev/ttyS0`).
     Console,
+    /// `/dev/null`: reads end at once, writes vanish.
+    Null,
+    /// `/dev/zero`: reads zeros, writes vanish.
+    Zero,
+    /// `/dev/full`: reads zeros, writes fail with `ENOSPC`.
+    Full,
+    /// `/dev/random`, `/dev/urandom`: reads random bytes, writes vanish.
+    Random,
+    /// A regular file (or FIFO or socket node, until those exist) of the file server.
+    File,
+    /// A directory of the file server.
+    Dir,
 }
 
 /// An open file description.
@@ -31,14 +51,29 @@ pub struct OpenFile {
     pub kind: Kind,
     /// Status flags (`O_APPEND`, `O_NONBLOCK`, …) and the access mode.
     pub flags: AtomicU32,
+    /// The file offset (a directory's: the listing's cookie).
+    pub offset: Mutex<u64>,
+    /// The file server's node, for files, directories and device nodes opened by path.
+    pub node: Option<Arc<Node>>,
+    /// The absolute path it was opened by (for `fchdir`).
+    pub path: String,
 }
 
 impl OpenFile {
-    fn new(kind: Kind, flags: u32) -> Arc<Self> {
+    /// A new open file description.
+    pub fn new(kind: Kind, flags: u32, node: Option<Arc<Node>>, path: String) -> Arc<Self> {
         Arc::new(Self {
             kind,
             flags: AtomicU32::new(flags),
+            offset: Mutex::new(0),
+            node,
+            path,
         })
+    }
+
+    /// The status flags and access mode.
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
     }
 
     /// Whether it was opened for reading.
@@ -71,7 +106,7 @@ impl FdTable {
     /// stdin, stdout and stderr on the console (one open file description, read-write, as a
     /// terminal's three descriptors are after a login).
     pub fn with_console() -> Self {
-        let console = OpenFile::new(Kind::Console, g::O_RDWR);
+        let console = OpenFile::new(Kind::Console, g::O_RDWR, None, String::from("/dev/console"));
         let slot = Some(Slot {
             file: console,
             cloexec: false,
@@ -94,19 +129,28 @@ impl FdTable {
             .ok_or(Errno::EBADF)
     }
 
+    /// Installs `file` at the lowest free descriptor.
+    pub fn install(&mut self, file: Arc<OpenFile>, cloexec: bool) -> Result<u64, Errno> {
+        self.install_from(0, Slot { file, cloexec })
+    }
+
     /// Installs `slot` at the lowest free descriptor at or above `min`.
     fn install_from(&mut self, min: usize, slot: Slot) -> Result<u64, Errno> {
         let free = (min..MAX_FDS).find(|&i| self.slots.get(i).is_none_or(Option::is_none));
         let fd = free.ok_or(Errno::EMFILE)?;
-        self.place(fd, slot);
+        // The slot was free: nothing is replaced.
+        drop(self.place(fd, slot));
         Ok(fd as u64)
     }
 
-    fn place(&mut self, fd: usize, slot: Slot) {
+    /// Puts `slot` at `fd`; returns what was there, for the caller to drop once the table's
+    /// lock is let go (module comment).
+    #[must_use]
+    fn place(&mut self, fd: usize, slot: Slot) -> Option<Slot> {
         if self.slots.len() <= fd {
             self.slots.resize(fd + 1, None);
         }
-        self.slots[fd] = Some(slot);
+        self.slots[fd].replace(slot)
     }
 }
 
@@ -123,8 +167,9 @@ fn index(fd: u64) -> Result<usize, Errno> {
 /// `close(fd)`.
 pub fn close(linux: &Linux, args: &Args) -> SysResult {
     let fd = index(args[0])?;
-    let mut fds = linux.fds.lock();
-    match fds.slots.get_mut(fd).and_then(Option::take) {
+    let taken = linux.fds.lock().slots.get_mut(fd).and_then(Option::take);
+    // Dropped here, with the table's lock let go (module comment).
+    match taken {
         Some(_) => Ok(0),
         None => Err(Errno::EBADF),
     }
@@ -148,15 +193,17 @@ pub fn dup2(linux: &Linux, args: &Args) -> SysResult {
     let (old, new) = (index(args[0])?, index(args[1])?);
     let mut fds = linux.fds.lock();
     let slot = fds.slot(old as u64)?.clone();
-    if old != new {
+    let replaced = (old != new).then(|| {
         fds.place(
             new,
             Slot {
                 cloexec: false,
                 ..slot
             },
-        );
-    }
+        )
+    });
+    drop(fds);
+    drop(replaced);
     Ok(new as u64)
 }
 
@@ -170,13 +217,15 @@ pub fn dup3(linux: &Linux, args: &Args) -> SysResult {
     }
     let mut fds = linux.fds.lock();
     let slot = fds.slot(old as u64)?.clone();
-    fds.place(
+    let replaced = fds.place(
         new,
         Slot {
             cloexec: flags & g::O_CLOEXEC != 0,
             ..slot
         },
     );
+    drop(fds);
+    drop(replaced);
     Ok(new as u64)
 }
 
@@ -211,13 +260,14 @@ pub fn fcntl(linux: &Linux, args: &Args) -> SysResult {
             0
         }),
         g::F_SETFD => {
-            fds.place(
+            // Replaces the slot with itself: the open file stays referenced.
+            drop(fds.place(
                 fd,
                 Slot {
                     cloexec: arg as u32 & g::FD_CLOEXEC != 0,
                     ..slot
                 },
-            );
+            ));
             Ok(0)
         }
         g::F_GETFL => Ok(u64::from(slot.file.flags.load(Ordering::Relaxed))),

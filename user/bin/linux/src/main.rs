@@ -8,7 +8,8 @@
 //! Start-up, as the bootstrap arranges it for the run's program (`user/bin/bootstrap`):
 //! `arg0` = the console server's CommID, `arg1` = the bootstrap's; the start-up message brings
 //! the console handle and a `Boot` handle (READ), through which the program file and the run's
-//! argv are read from the initramfs until the file server exists.
+//! argv are read from the initramfs; a second message says where the file server is and gives
+//! the root directory (`k42_ifaces::start::FsStart`, `files.rs`).
 #![no_std]
 #![no_main]
 
@@ -17,6 +18,7 @@ extern crate alloc;
 mod calls;
 mod exec;
 mod fd;
+mod files;
 mod layout;
 mod mem;
 mod state;
@@ -24,10 +26,14 @@ mod table;
 mod uaccess;
 
 use k42_abi::runner::STATUS_NOT_FOUND;
-use k42_ifaces::start::StartHandles;
+use k42_ifaces::start::{FsStart, StartHandles};
 use k42_rt::{Env, log, program, ring};
 
 k42_rt::entry!(main);
+
+/// How long to wait for the bootstrap's file-server message after the handles (it is sent at
+/// once; the bound only keeps a broken start from hanging).
+const FS_MESSAGE_WAIT_NS: u64 = 5_000_000_000;
 
 fn main(env: Env) -> u32 {
     let message = ring::wait_message_where(
@@ -41,7 +47,17 @@ fn main(env: Env) -> u32 {
         log!("linux: no Boot handle to read the program with");
         return u32::from(STATUS_NOT_FOUND);
     };
-    state::init(&env, handles.console, boot);
+    let files = ring::wait_message_where_until(
+        k42_rt::clock::now_ns().saturating_add(FS_MESSAGE_WAIT_NS),
+        |msg| FsStart::from_message(msg, env.arg1).is_some(),
+        |msg| log!("linux: ignored a message before the file server's: {msg:?}"),
+    )
+    .and_then(|msg| FsStart::from_message(&msg, env.arg1))
+    .map(files::Files::new);
+    if files.is_none() {
+        log!("linux: no file server: only the console is open");
+    }
+    state::init(&env, handles.console, boot, files);
     let linux = state::get();
     let argv = match exec::run_argv(linux) {
         Ok(argv) => argv,

@@ -7,7 +7,7 @@
 //! a server or the kernel (a handler copies what it needs out first), so a handler that blocks
 //! on a server never holds up another thread's syscall.
 
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_rights::XHandle;
 use k42_rt::Env;
@@ -15,6 +15,7 @@ use spin::{Mutex, Once};
 
 use crate::calls::signal::Signals;
 use crate::fd::FdTable;
+use crate::files::Files;
 use crate::mem::Mem;
 
 /// The personality's state (module comment).
@@ -37,6 +38,10 @@ pub struct Linux {
     pub clear_child_tid: AtomicU64,
     /// The file mode creation mask.
     pub umask: AtomicU64,
+    /// The file server and this process's root and cwd there.
+    pub files: Option<Files>,
+    /// The program's file, as exec found it (`/proc/self/exe`).
+    pub exe: Mutex<alloc::string::String>,
 }
 
 /// The Linux ids of this process until the process server hands them out (issue #4 item 4):
@@ -55,8 +60,11 @@ pub mod ids {
 
 static LINUX: Once<Linux> = Once::new();
 
+/// The umask a process starts with (Linux's default for init).
+const DEFAULT_UMASK: u64 = 0o022;
+
 /// Makes the state (once, at start-up).
-pub fn init(env: &Env, console: XHandle, boot: XHandle) {
+pub fn init(env: &Env, console: XHandle, boot: XHandle, files: Option<Files>) {
     LINUX.call_once(|| Linux {
         console_comm: env.arg0,
         console,
@@ -66,7 +74,9 @@ pub fn init(env: &Env, console: XHandle, boot: XHandle) {
         fds: Mutex::new(FdTable::with_console()),
         signals: Mutex::new(Signals::default()),
         clear_child_tid: AtomicU64::new(0),
-        umask: AtomicU64::new(0o022),
+        umask: AtomicU64::new(DEFAULT_UMASK),
+        files,
+        exe: Mutex::new(alloc::string::String::new()),
     });
 }
 
@@ -79,4 +89,16 @@ pub fn get() -> &'static Linux {
     LINUX
         .get()
         .expect("the personality's state is made at start-up")
+}
+
+impl Linux {
+    /// The umask.
+    pub fn umask(&self) -> u64 {
+        self.umask.load(Ordering::Relaxed)
+    }
+
+    /// The file server, `EIO` if this process was started without one.
+    pub fn files(&self) -> Result<&Files, k42_linux::Errno> {
+        self.files.as_ref().ok_or(k42_linux::Errno::EIO)
+    }
 }

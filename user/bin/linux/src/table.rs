@@ -12,7 +12,7 @@ use k42_linux::raw::general as nr;
 use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
-use crate::calls::{info, io, proc, signal, stat, time};
+use crate::calls::{file, info, io, poll, proc, signal, stat, time};
 use crate::state::{self, Linux};
 use crate::{fd, mem};
 
@@ -39,10 +39,55 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_pwrite64, io::pwrite64),
     (nr::__NR_lseek, io::lseek),
     (nr::__NR_ioctl, io::ioctl),
+    // calls/poll.rs: readiness.
+    (nr::__NR_poll, poll::poll),
+    (nr::__NR_ppoll, poll::ppoll),
+    (nr::__NR_select, poll::select),
+    (nr::__NR_pselect6, poll::pselect6),
     // calls/stat.rs: file metadata.
     (nr::__NR_fstat, stat::fstat),
     (nr::__NR_newfstatat, stat::newfstatat),
     (nr::__NR_statx, stat::statx),
+    (nr::__NR_stat, stat::stat),
+    (nr::__NR_lstat, stat::lstat),
+    // calls/file.rs: the file server's files and directories.
+    (nr::__NR_open, file::open),
+    (nr::__NR_openat, file::openat),
+    (nr::__NR_creat, file::creat),
+    (nr::__NR_getdents64, file::getdents64),
+    (nr::__NR_mkdir, file::mkdir),
+    (nr::__NR_mkdirat, file::mkdirat),
+    (nr::__NR_mknodat, file::mknodat),
+    (nr::__NR_unlink, file::unlink),
+    (nr::__NR_unlinkat, file::unlinkat),
+    (nr::__NR_rmdir, file::rmdir),
+    (nr::__NR_rename, file::rename),
+    (nr::__NR_renameat, file::renameat),
+    (nr::__NR_renameat2, file::renameat2),
+    (nr::__NR_link, file::link),
+    (nr::__NR_linkat, file::linkat),
+    (nr::__NR_symlink, file::symlink),
+    (nr::__NR_symlinkat, file::symlinkat),
+    (nr::__NR_readlink, file::readlink),
+    (nr::__NR_readlinkat, file::readlinkat),
+    (nr::__NR_chmod, file::chmod),
+    (nr::__NR_fchmod, file::fchmod),
+    (nr::__NR_fchmodat, file::fchmodat),
+    (nr::__NR_chown, file::chown),
+    (nr::__NR_lchown, file::lchown),
+    (nr::__NR_fchown, file::fchown),
+    (nr::__NR_fchownat, file::fchownat),
+    (nr::__NR_utimensat, file::utimensat),
+    (nr::__NR_access, file::access),
+    (nr::__NR_faccessat, file::faccessat),
+    (nr::__NR_faccessat2, file::faccessat2),
+    (nr::__NR_truncate, file::truncate),
+    (nr::__NR_ftruncate, file::ftruncate),
+    (nr::__NR_fsync, file::fsync),
+    (nr::__NR_fdatasync, file::fsync),
+    (nr::__NR_getcwd, file::getcwd),
+    (nr::__NR_chdir, file::chdir),
+    (nr::__NR_fchdir, file::fchdir),
     // mem.rs: the program's memory.
     (nr::__NR_brk, mem::brk),
     (nr::__NR_mmap, mem::mmap),

@@ -6,7 +6,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use k42_linux::Errno;
+use k42_linux::{Errno, PAGE_SIZE};
 use k42_rt::sys::foreign;
 
 use crate::mem::{Access, Mem};
@@ -73,6 +73,29 @@ pub fn write_words(linux: &Linux, addr: u64, words: &[u64]) -> Result<(), Errno>
         bytes.extend_from_slice(&word.to_le_bytes());
     }
     write(linux, addr, &bytes)
+}
+
+/// Most bytes one string argument (a path) may have, with its NUL (Linux's `PATH_MAX`).
+pub const MAX_STRING: usize = 4096;
+
+/// A NUL-terminated string at `addr` (without the NUL), at most [`MAX_STRING`] bytes with it
+/// (`ENAMETOOLONG` past that): read a page at a time, so a string ending just before unmapped
+/// memory is fine.
+pub fn read_string(linux: &Linux, addr: u64) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut at = addr;
+    while out.len() < MAX_STRING {
+        let to_page_end = PAGE_SIZE - at % PAGE_SIZE;
+        let chunk = (to_page_end as usize).min(MAX_STRING - out.len());
+        let bytes = read(linux, at, chunk)?;
+        if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&bytes[..nul]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&bytes);
+        at = at.checked_add(chunk as u64).ok_or(Errno::EFAULT)?;
+    }
+    Err(Errno::ENAMETOOLONG)
 }
 
 /// Adds a program-supplied length to a program address, `EFAULT` on overflow.

@@ -1,6 +1,7 @@
 //! The K42-only benchmark figures of issue #3, measured in ring 3 against the real kernel: the
 //! null PPC round trip to a user-level server (`Echo::whoami`, one result word), the null
-//! object call on a kernel object (`Process::ids`) and the null kernel call (TIMER cancel), each
+//! object call on a kernel object (`Process::ids`), the null kernel call (TIMER cancel) and a
+//! PPC round trip carrying a full PPC data area (2 KiB) each way (`Echo::bounce`), each
 //! with the kernel counters it moved per call (kernel entries = ring transitions in and out,
 //! address-space switches, upcalls, time in the kernel).
 //!
@@ -15,6 +16,8 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::vec::Vec;
+
+use k42_abi::kernel::PPC_DATA_BYTES;
 
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::console::{ConsoleClient, Writer};
@@ -155,6 +158,23 @@ fn main(env: Env) -> u32 {
         return 1;
     };
     print(&mut out, "null_kernel_call", &null);
+    // A full data area each way: the server takes the call's bytes and sends them back.
+    let send: Vec<u8> = (0..PPC_DATA_BYTES).map(|i| i as u8).collect();
+    let mut recv = alloc::vec![0u8; PPC_DATA_BYTES];
+    let mut ppc = Ppc::new(echo_comm);
+    let Some(data) = measure(&mut boot, cpu, || {
+        let mut transport = ppc.with_data(&send, &mut recv);
+        let sent = EchoClient::new(&mut transport, SPAWNER_HANDLE).bounce();
+        sent == Ok(PPC_DATA_BYTES as u64) && transport.received() == PPC_DATA_BYTES
+    }) else {
+        log!("ppcbench: the echo server's bounce failed");
+        return 1;
+    };
+    if recv != send {
+        log!("ppcbench: the echo server's bounce changed the data");
+        return 1;
+    }
+    print(&mut out, "ppc_data_roundtrip", &data);
     let _ = echo_process.exit(0);
     0
 }

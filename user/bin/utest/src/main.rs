@@ -1,6 +1,6 @@
 //! The native test program: tests that run in ring 3 against the real kernel — kernel object
 //! calls and their rights checks, memory, PPC to a user-level server (same CPU and across
-//! CPUs), the runtime's user-level threads, and strict scheduling classes — each printed on the
+//! CPUs, words and bulk data), the runtime's user-level threads, and strict scheduling classes — each printed on the
 //! program console in the shared result format (`k42_abi::testfmt`: `test NAME ... ok` or
 //! `... FAILED: why`), as the in-kernel tests (`kernel/src/ktest/`) print theirs, so the xtask's
 //! one parser reads both. Exits 0 when every case that ran passed (and one did), 1 otherwise.
@@ -14,6 +14,7 @@
 extern crate alloc;
 
 mod ctx;
+mod data_cases;
 mod kernel_cases;
 mod memory_cases;
 mod ppc_cases;
@@ -39,12 +40,13 @@ const NO_CONSOLE: u32 = 2;
 /// Bytes of the buffer argv is read into (filters are short).
 const ARGV_BUFFER: usize = 1024;
 
-/// Every case, in the order they run (the PPC cases share one echo server, ended by
+/// Every case, in the order they run (the PPC and data cases share one echo server, ended by
 /// `process.child_exit_reported`; the later cases spawn helpers of their own).
 fn cases() -> impl Iterator<Item = &'static Case> {
     kernel_cases::CASES
         .iter()
         .chain(memory_cases::CASES)
+        .chain(data_cases::CASES)
         .chain(ppc_cases::CASES)
         .chain(thread_cases::CASES)
         .chain(sched_cases::CASES)

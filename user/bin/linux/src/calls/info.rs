@@ -43,12 +43,17 @@ pub fn getrandom(linux: &Linux, args: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mut bytes = alloc::vec![0u8; len];
+    random_bytes(&mut bytes);
+    uaccess::write(linux, args[0], &bytes).map(|()| len as u64)
+}
+
+/// Fills `buf` from the personality's generator (see [`getrandom`]): `/dev/urandom` too.
+pub fn random_bytes(buf: &mut [u8]) {
     let mut x = clock::now_ns() ^ k42_rt::sys::cpu::rdtsc();
-    for chunk in bytes.chunks_mut(8) {
+    for chunk in buf.chunks_mut(8) {
         x = crate::exec::splitmix(x);
         chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
     }
-    uaccess::write(linux, args[0], &bytes).map(|()| len as u64)
 }
 
 /// Words of `struct sysinfo` (x86_64: uptime, loads[3], totalram, freeram, sharedram,

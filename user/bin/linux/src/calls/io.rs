@@ -1,19 +1,33 @@
 //! Reading and writing open files: `read`, `write`, `readv`, `writev`, `pread64`, `pwrite64`,
-//! `lseek`, `ioctl`. The console is the console server's object: writes go to it by PPC (its
-//! `write` carries 40 bytes a call until the per-CPU PPC page exists, issue #3); it has no read
-//! method yet, so reading the console is end-of-file for now (the tty with its line discipline
-//! is issue #4 item 4). The terminal's settings (`TCGETS`/`TCSETS*`) and window size are kept
-//! here until that server owns them.
+//! `lseek`, `ioctl`.
+//!
+//! The console is the console server's object, a terminal with Linux's line discipline
+//! (`user/bin/console`, `k42_ifaces::console`). Writes go to it by PPC with their bytes in the
+//! PPC data area (`Writer`). A read asks the server's `read`, which hands out what is readable
+//! — at most one line in canonical mode, under `VMIN`/`VTIME` in raw mode — a data area at a
+//! time; this side loops until the read(2) is complete. When nothing is readable the server
+//! answers "would block" (servers never wait for a client): the program's thread then waits
+//! here, in its own process, for the server's notification message (registered once, at the
+//! first read), or for `VTIME` when the server says the wait is timed; `O_NONBLOCK` makes it
+//! `EAGAIN` instead. The terminal's settings (`TCGETS`/`TCSETS*`) and window size
+//! (`TIOCGWINSZ`/`TIOCSWINSZ`) are the server's too. Signals the input raises (^C) arrive as
+//! notifications and are only logged until signal delivery exists (issue #5).
 
 use alloc::vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
-use k42_ifaces::console::{ConsoleClient, Writer};
+use k42_abi::kernel::AsyncMessage;
+use k42_ifaces::console::{
+    self, ConsoleClient, ConsoleError, Event, READ_DATA_BYTES, ReadReply, TERMIOS_BYTES, Writer,
+};
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
-use k42_rt::Ppc;
+use k42_rights::wire::CallError;
+use k42_rt::sys::page::Page;
+use k42_rt::{Ppc, clock, log, ring};
 use linux_raw_sys::ioctl;
-use spin::Mutex;
 
+use crate::calls::file;
 use crate::fd::{Kind, OpenFile};
 use crate::state::Linux;
 use crate::table::Args;
@@ -38,22 +52,53 @@ pub fn read(linux: &Linux, args: &Args) -> SysResult {
     read_file(linux, &file, args[1], args[2].min(MAX_RW))
 }
 
-/// `pwrite64`: the console cannot seek.
+/// `pwrite64(fd, buf, count, offset)`: files only (the console cannot seek); the devices
+/// ignore the offset, as Linux's do.
 pub fn pwrite64(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
+    let at = positioned(&file, args[3])?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
     match file.kind {
-        Kind::Console => Err(Errno::ESPIPE),
+        Kind::File => file::write_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
+        _ => write_file(linux, &file, args[1], args[2].min(MAX_RW)),
     }
 }
 
-/// `pread64`: the console cannot seek.
+/// `pread64(fd, buf, count, offset)`.
 pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
-    pwrite64(linux, args)
+    let file = linux.fds.lock().get(args[0])?;
+    let at = positioned(&file, args[3])?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    match file.kind {
+        Kind::File => file::read_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
+        _ => read_file(linux, &file, args[1], args[2].min(MAX_RW)),
+    }
 }
 
-/// `lseek`: the console cannot seek.
+/// The offset of a positioned read or write: `ESPIPE` on the console, `EISDIR` on a
+/// directory, `EINVAL` when negative.
+fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
+    match file.kind {
+        Kind::Console => Err(Errno::ESPIPE),
+        Kind::Dir => Err(Errno::EISDIR),
+        _ if (offset as i64) < 0 => Err(Errno::EINVAL),
+        _ => Ok(offset),
+    }
+}
+
+/// `lseek(fd, offset, whence)`: files and directories move; the memory devices stay at 0 (as
+/// Linux's); the console cannot seek.
 pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
-    pwrite64(linux, args)
+    let file = linux.fds.lock().get(args[0])?;
+    match file.kind {
+        Kind::Console => Err(Errno::ESPIPE),
+        Kind::File | Kind::Dir => file::lseek_file(&file, args[1] as i64, args[2] as u32),
+        Kind::Null | Kind::Zero | Kind::Full | Kind::Random => Ok(0),
+    }
 }
 
 /// `writev(fd, iov, iovcnt)`.
@@ -112,16 +157,142 @@ fn write_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult 
     }
     match file.kind {
         Kind::Console => write_console(linux, addr, len),
+        Kind::File => file::write_file(linux, file, addr, len, None),
+        // Writes vanish, but the buffer must still be the program's to read.
+        Kind::Null | Kind::Zero | Kind::Random => {
+            uaccess::end(addr, len)?;
+            Ok(len)
+        }
+        Kind::Full => Err(Errno::ENOSPC),
+        Kind::Dir => Err(Errno::EISDIR),
     }
 }
 
-fn read_file(_linux: &Linux, file: &OpenFile, _addr: u64, _len: u64) -> SysResult {
+fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
     match file.kind {
-        // End of file until the console server reads (module comment).
-        Kind::Console => Ok(0),
+        Kind::Console => read_console(linux, file, addr, len),
+        Kind::File => file::read_file(linux, file, addr, len, None),
+        Kind::Null => Ok(0),
+        Kind::Zero | Kind::Full => fill(linux, addr, len, |buf| buf.fill(0)),
+        Kind::Random => fill(linux, addr, len, crate::calls::info::random_bytes),
+        Kind::Dir => Err(Errno::EISDIR),
+    }
+}
+
+/// Writes `len` bytes that `make` fills into the program's buffer, a chunk at a time.
+fn fill(linux: &Linux, addr: u64, len: u64, make: impl Fn(&mut [u8])) -> SysResult {
+    uaccess::end(addr, len)?;
+    let mut buf = vec![0u8; (len as usize).min(CHUNK)];
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(CHUNK as u64) as usize;
+        make(&mut buf[..n]);
+        if let Err(e) = uaccess::write(linux, addr + done, &buf[..n]) {
+            return if done == 0 { Err(e) } else { Ok(done) };
+        }
+        done += n as u64;
+    }
+    Ok(done)
+}
+
+/// The console server's client for this process.
+fn console_client(linux: &Linux) -> ConsoleClient<Ppc> {
+    ConsoleClient::new(Ppc::new(linux.console_comm), linux.console)
+}
+
+/// Nanoseconds in one unit of `VTIME` (a tenth of a second).
+const VTIME_UNIT_NS: u64 = 100_000_000;
+
+/// Whether this process has registered for the console's notifications.
+static NOTIFIED: AtomicBool = AtomicBool::new(false);
+
+/// Registers this dispatcher for the console's notifications, once.
+fn register(linux: &Linux) -> Result<(), Errno> {
+    if NOTIFIED.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    console_client(linux)
+        .notify(Page::current().comm_id())
+        .map_err(|e| {
+            log!("linux: the console refused notifications: {e}");
+            Errno::EIO
+        })?;
+    NOTIFIED.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Reads up to `len` bytes from the console into the program's buffer at `addr` (module
+/// comment). A fault after some bytes reports those, as Linux does; before any, `EFAULT`.
+fn read_console(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
+    if len == 0 {
+        return Ok(0);
+    }
+    uaccess::end(addr, len)?;
+    register(linux)?;
+    let nonblock = file.flags.load(Ordering::Relaxed) & g::O_NONBLOCK != 0;
+    let mut client = console_client(linux);
+    let mut buf = vec![0u8; (len as usize).min(READ_DATA_BYTES)];
+    let mut got = 0u64;
+    // The VTIME timer of a timed wait: set at its first answer, over at a byte.
+    let mut deadline = None;
+    loop {
+        let wait = match console::read_input(&mut client, len, got, &mut buf) {
+            Ok(ReadReply::Data { n, line_end }) => {
+                if n != 0 {
+                    if let Err(e) = uaccess::write(linux, addr + got, &buf[..n]) {
+                        return if got == 0 { Err(e) } else { Ok(got) };
+                    }
+                    got += n as u64;
+                    deadline = None;
+                }
+                if line_end || n == 0 || got == len {
+                    return Ok(got);
+                }
+                continue;
+            }
+            Ok(ReadReply::TimedWait { deciseconds }) => Some(*deadline.get_or_insert_with(|| {
+                clock::now_ns().saturating_add(u64::from(deciseconds) * VTIME_UNIT_NS)
+            })),
+            Err(CallError::Method(ConsoleError::WouldBlock)) => None,
+            Err(e) => {
+                log!("linux: console read failed: {e}");
+                return if got == 0 { Err(Errno::EIO) } else { Ok(got) };
+            }
+        };
+        if nonblock {
+            return if got == 0 {
+                Err(Errno::EAGAIN)
+            } else {
+                Ok(got)
+            };
+        }
+        if !wait_for_input(linux, wait) {
+            // VTIME passed: the read is complete with what it has.
+            return Ok(got);
+        }
+    }
+}
+
+/// Blocks the program's thread until the console notifies (true) or the kernel clock reaches
+/// `deadline` (false). A signal the input raised is logged: delivering it is issue #5.
+fn wait_for_input(linux: &Linux, deadline: Option<u64>) -> bool {
+    let console = linux.console_comm;
+    let wanted = |msg: &AsyncMessage| Event::from_message(msg, console).is_some();
+    let other = |msg: AsyncMessage| log!("linux: ignored an async message: {msg:?}");
+    let msg = match deadline {
+        None => Some(ring::wait_message_where(wanted, other)),
+        Some(deadline) => ring::wait_message_where_until(deadline, wanted, other),
+    };
+    match msg.and_then(|m| Event::from_message(&m, console)) {
+        Some(Event::Signal(n)) => {
+            log!("linux: the console raised signal {n}; not delivered yet (issue #5)");
+            true
+        }
+        Some(Event::Input) => true,
+        None => false,
     }
 }
 
@@ -129,10 +300,7 @@ fn read_file(_linux: &Linux, file: &OpenFile, _addr: u64, _len: u64) -> SysResul
 /// Linux does; a fault before any byte is `EFAULT`.
 fn write_console(linux: &Linux, addr: u64, len: u64) -> SysResult {
     uaccess::end(addr, len)?;
-    let mut out = Writer::new(ConsoleClient::new(
-        Ppc::new(linux.console_comm),
-        linux.console,
-    ));
+    let mut out = Writer::new(console_client(linux));
     let mut done = 0u64;
     while done < len {
         let n = (len - done).min(CHUNK as u64) as usize;
@@ -148,55 +316,6 @@ fn write_console(linux: &Linux, addr: u64, len: u64) -> SysResult {
     Ok(done)
 }
 
-/// The console's terminal settings: `struct termios` (the kernel's, 36 bytes) as the program last
-/// set them, starting from Linux's defaults for a serial console (`tty_std_termios`).
-static TERMIOS: Mutex<[u8; TERMIOS_BYTES]> = Mutex::new(default_termios());
-
-/// Bytes of the kernel's `struct termios`: four flag words, the line discipline, `NCCS` control
-/// characters.
-const TERMIOS_BYTES: usize = 4 * 4 + 1 + g::NCCS as usize;
-
-const fn default_termios() -> [u8; TERMIOS_BYTES] {
-    let mut t = [0u8; TERMIOS_BYTES];
-    let words = [
-        g::ICRNL | g::IXON,
-        g::OPOST | g::ONLCR,
-        g::B38400 | g::CS8 | g::CREAD | g::HUPCL,
-        g::ISIG | g::ICANON | g::ECHO | g::ECHOE | g::ECHOK | g::ECHOCTL | g::ECHOKE | g::IEXTEN,
-    ];
-    let mut i = 0;
-    while i < 4 {
-        let b = words[i].to_le_bytes();
-        t[i * 4] = b[0];
-        t[i * 4 + 1] = b[1];
-        t[i * 4 + 2] = b[2];
-        t[i * 4 + 3] = b[3];
-        i += 1;
-    }
-    // c_line 0 (N_TTY); the control characters Linux's INIT_C_CC gives.
-    let cc = 17;
-    let chars: [(u32, u8); 9] = [
-        (g::VINTR, 0x03),
-        (g::VQUIT, 0x1c),
-        (g::VERASE, 0x7f),
-        (g::VKILL, 0x15),
-        (g::VEOF, 0x04),
-        (g::VMIN, 1),
-        (g::VSTART, 0x11),
-        (g::VSTOP, 0x13),
-        (g::VSUSP, 0x1a),
-    ];
-    let mut j = 0;
-    while j < chars.len() {
-        t[cc + chars[j].0 as usize] = chars[j].1;
-        j += 1;
-    }
-    t
-}
-
-/// The console's window size: Linux reports 0×0 for a serial line nobody sized.
-static WINSIZE: Mutex<[u8; 8]> = Mutex::new([0; 8]);
-
 /// `ioctl(fd, request, arg)`: the terminal requests on the console; `ENOTTY` for anything
 /// else, as Linux answers a request the file does not know.
 pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
@@ -205,29 +324,52 @@ pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
     let arg = args[2];
     match (file.kind, request) {
         (Kind::Console, ioctl::TCGETS) => {
-            let t = *TERMIOS.lock();
+            let t = console::tcgets(&mut console_client(linux)).map_err(console_errno)?;
             uaccess::write(linux, arg, &t).map(|()| 0)
         }
         (Kind::Console, ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF) => {
             let mut t = [0u8; TERMIOS_BYTES];
             uaccess::read_into(linux, arg, &mut t)?;
-            *TERMIOS.lock() = t;
+            // Output is written synchronously: nothing is left to drain for TCSETSW.
+            let flush = request == ioctl::TCSETSF;
+            console::tcsets(&mut console_client(linux), &t, flush).map_err(console_errno)?;
             Ok(0)
         }
         (Kind::Console, ioctl::TIOCGWINSZ) => {
-            let w = *WINSIZE.lock();
-            uaccess::write(linux, arg, &w).map(|()| 0)
+            let w = console_client(linux).get_winsize().map_err(console_errno)?;
+            uaccess::write(linux, arg, &w.to_le_bytes()[..WINSIZE_BYTES]).map(|()| 0)
         }
         (Kind::Console, ioctl::TIOCSWINSZ) => {
-            let mut w = [0u8; 8];
-            uaccess::read_into(linux, arg, &mut w)?;
-            *WINSIZE.lock() = w;
+            let mut w = [0u8; size_of::<u64>()];
+            uaccess::read_into(linux, arg, &mut w[..WINSIZE_BYTES])?;
+            console_client(linux)
+                .set_winsize(u64::from_le_bytes(w))
+                .map_err(console_errno)?;
             Ok(0)
         }
         (Kind::Console, ioctl::TIOCGPGRP) => {
             let pgrp = (crate::state::ids::PID as u32).to_le_bytes();
             uaccess::write(linux, arg, &pgrp).map(|()| 0)
         }
+        (Kind::Console, ioctl::TIOCSPGRP) => {
+            // The program's group is the only one on the terminal (issue #5 brings others).
+            let mut pgrp = [0u8; size_of::<i32>()];
+            uaccess::read_into(linux, arg, &mut pgrp)?;
+            match i32::from_le_bytes(pgrp) {
+                p if p < 0 => Err(Errno::EINVAL),
+                p if p as u64 == crate::state::ids::PID => Ok(0),
+                _ => Err(Errno::ESRCH),
+            }
+        }
         _ => Err(Errno::ENOTTY),
     }
+}
+
+/// Bytes of the kernel's `struct winsize`.
+const WINSIZE_BYTES: usize = size_of::<g::winsize>();
+
+/// A failed console call as the errno a terminal ioctl reports.
+fn console_errno(e: CallError<ConsoleError>) -> Errno {
+    log!("linux: console call failed: {e}");
+    Errno::EIO
 }

@@ -1,14 +1,13 @@
-//! File metadata: `fstat`, `newfstatat`, `statx`. An open file's metadata comes from what it
-//! is: the console answers as Linux's `/dev/console` (a character device, 5:1, root's, mode
-//! 0600). Paths name files of the file server (issue #4 item 4); until it exists only the
-//! empty path with `AT_EMPTY_PATH` — "the fd itself" — is served, and any other is `ENOENT`.
+//! File metadata: `fstat`, `newfstatat`, `statx`, `stat`, `lstat`. A file opened by path
+//! answers with its node's metadata from the file server; the console the program started with
+//! answers as Linux's `/dev/console` (a character device, 5:1, root's, mode 0600). Paths are
+//! the file server's to look up (`calls/file.rs`).
 
 use k42_linux::raw::general as g;
 use k42_linux::stat::{Stat, Timespec};
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
-use crate::fd::Kind;
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -20,50 +19,43 @@ const CONSOLE_MODE: u32 = 0o600;
 /// Preferred I/O size reported for every file.
 const BLKSIZE: u32 = 4096;
 
-/// What the open file `fd` is.
-fn stat_fd(linux: &Linux, fd: u64) -> Result<Stat, Errno> {
+/// What the open file `fd` is: its node's metadata from the file server, or, for the console
+/// the program started with, `/dev/console`'s.
+pub fn stat_fd(linux: &Linux, fd: u64) -> Result<Stat, Errno> {
     let file = linux.fds.lock().get(fd)?;
-    Ok(match file.kind {
-        Kind::Console => {
-            let now = clock::now_ns();
-            let t = Timespec {
-                sec: (now / 1_000_000_000) as i64,
-                nsec: (now % 1_000_000_000) as u32,
-            };
-            Stat {
-                dev: (0, 6),
-                ino: 1,
-                nlink: 1,
-                mode: g::S_IFCHR | CONSOLE_MODE,
-                uid: 0,
-                gid: 0,
-                rdev: CONSOLE_RDEV,
-                size: 0,
-                blksize: BLKSIZE,
-                blocks: 0,
-                atime: t,
-                mtime: t,
-                ctime: t,
-            }
-        }
+    if let Some(node) = &file.node {
+        return crate::calls::file::stat_node(node);
+    }
+    let now = clock::now_ns();
+    let t = Timespec {
+        sec: (now / 1_000_000_000) as i64,
+        nsec: (now % 1_000_000_000) as u32,
+    };
+    Ok(Stat {
+        dev: (0, 6),
+        ino: 1,
+        nlink: 1,
+        mode: g::S_IFCHR | CONSOLE_MODE,
+        uid: 0,
+        gid: 0,
+        rdev: CONSOLE_RDEV,
+        size: 0,
+        blksize: BLKSIZE,
+        blocks: 0,
+        atime: t,
+        mtime: t,
+        ctime: t,
     })
 }
 
 /// The file `(dirfd, path, flags)` names: with `AT_EMPTY_PATH` and an empty path, `dirfd`
-/// itself; paths need the file server.
+/// itself; a path is the file server's to look up.
 fn stat_at(linux: &Linux, dirfd: u64, path: u64, flags: u32) -> Result<Stat, Errno> {
     let known = g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW | g::AT_NO_AUTOMOUNT;
     if flags & !(known | g::AT_STATX_SYNC_TYPE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let first = uaccess::read(linux, path, 1)?;
-    if first[0] == 0 {
-        if flags & g::AT_EMPTY_PATH == 0 {
-            return Err(Errno::ENOENT);
-        }
-        return stat_fd(linux, dirfd);
-    }
-    Err(Errno::ENOENT)
+    crate::calls::file::stat_path(linux, dirfd, path, flags)
 }
 
 /// `fstat(fd, statbuf)`.
@@ -82,4 +74,16 @@ pub fn newfstatat(linux: &Linux, args: &Args) -> SysResult {
 pub fn statx(linux: &Linux, args: &Args) -> SysResult {
     let st = stat_at(linux, args[0], args[1], args[2] as u32)?;
     uaccess::write(linux, args[4], &st.to_statx_bytes()).map(|()| 0)
+}
+
+/// `stat(path, statbuf)`.
+pub fn stat(linux: &Linux, args: &Args) -> SysResult {
+    let st = stat_at(linux, g::AT_FDCWD as u64, args[0], 0)?;
+    uaccess::write(linux, args[1], &st.to_stat_bytes()).map(|()| 0)
+}
+
+/// `lstat(path, statbuf)`.
+pub fn lstat(linux: &Linux, args: &Args) -> SysResult {
+    let st = stat_at(linux, g::AT_FDCWD as u64, args[0], g::AT_SYMLINK_NOFOLLOW)?;
+    uaccess::write(linux, args[1], &st.to_stat_bytes()).map(|()| 0)
 }

@@ -1,0 +1,416 @@
+//! Serving the `Fs` interface: each method of `k42_ifaces::fs::Fs` on a [`Node`], over the
+//! ramfs and the credentials table in [`STATE`], and the serve loop that owns the object table.
+//!
+//! **Why a loop around the generated dispatch.** The dispatch hands a method its target node
+//! alone, but three things need the table: an open makes a new node for the caller (the method
+//! leaves it in `State::opened`; the loop inserts it, matched to the caller with the rights the
+//! open allows, and puts its handle in the reply); `rename` and `link` name a second directory
+//! by a handle the caller holds (the loop looks it up for the caller's badge and passes the
+//! method that node's inode, never a number the client made up); and releasing a node must
+//! drop the file system's handle on its inode (an unlinked file lives until its last close).
+//!
+//! One call runs at a time (the runtime serves a dispatcher's calls in turn), so [`STATE`]'s
+//! lock is never contended; no call waits for anything.
+
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use k42_ifaces::fs::{Fs, FsMethod, FsServer};
+use k42_linux::Errno;
+use k42_linux::raw::general as g;
+use k42_ramfs::{Credentials, Dev, Ino, UtimeArg, encode_dirent64};
+use k42_rights::wire::{ARG_WORDS, DispatchError, Reply, meta, method_word, split_method_word};
+use k42_rights::{Badge, Rights, XHandle, XObjectTable};
+use k42_rt::server::{set_reply_data, take_call_data};
+use k42_rt::sync::FairBLock;
+use k42_rt::{log, server};
+
+use crate::now;
+
+/// Most bytes a read or a listing returns per call: the PPC data area.
+const DATA_BYTES: usize = k42_abi::kernel::PPC_DATA_BYTES;
+/// The open flags that give a node READ and WRITE rights.
+const ACCESS_MODE: u32 = g::O_ACCMODE;
+
+/// A node: what a handle on the file server names.
+#[derive(Clone, Copy, Debug)]
+pub struct Node {
+    /// Its inode.
+    ino: Ino,
+    /// The flags it was opened with (the root: `O_RDONLY|O_DIRECTORY`).
+    flags: u32,
+    /// Whether it holds a handle on its inode in the file system (every opened node; not the
+    /// root, which is never freed).
+    counted: bool,
+}
+
+impl Node {
+    /// The root directory.
+    pub fn root(ino: Ino) -> Self {
+        Self {
+            ino,
+            flags: g::O_RDONLY | g::O_DIRECTORY,
+            counted: false,
+        }
+    }
+}
+
+/// The file system and who may use it.
+struct State {
+    fs: k42_ramfs::Fs,
+    /// Credentials by badge (`Fs::set_credentials`).
+    creds: BTreeMap<u64, Credentials>,
+    /// The node the running `open` made, for the loop to insert.
+    opened: Option<Node>,
+}
+
+static STATE: FairBLock<Option<State>> = FairBLock::new(None);
+
+/// Runs `f` on the state with the caller's credentials (`EACCES` for a badge with none).
+fn with_cred<R>(
+    caller: Badge,
+    f: impl FnOnce(&mut k42_ramfs::Fs, &Credentials) -> Result<R, Errno>,
+) -> Result<R, Errno> {
+    let mut guard = STATE.lock();
+    let state = guard.as_mut().ok_or(Errno::EIO)?;
+    let cred = state.creds.get(&caller.0).cloned().ok_or(Errno::EACCES)?;
+    f(&mut state.fs, &cred)
+}
+
+/// The call's data: a path (without NUL).
+fn path() -> Vec<u8> {
+    take_call_data()
+}
+
+/// The call's data split at its first NUL: two paths.
+fn two_paths() -> Result<(Vec<u8>, Vec<u8>), Errno> {
+    let data = take_call_data();
+    let at = data.iter().position(|&b| b == 0).ok_or(Errno::EINVAL)?;
+    Ok((data[..at].to_vec(), data[at + 1..].to_vec()))
+}
+
+/// Replies with `bytes` as the data.
+fn reply_data(bytes: Vec<u8>) -> Result<(), Errno> {
+    set_reply_data(bytes).map_err(|_| Errno::EIO)
+}
+
+/// The inode a path call names, with its `AT_*` flags (`AT_EMPTY_PATH` and no path: the
+/// target itself); the flags the walk does not take (statx's sync types) are dropped.
+fn named(
+    fs: &mut k42_ramfs::Fs,
+    cred: &Credentials,
+    node: &Node,
+    path: &[u8],
+    flags: u64,
+) -> Result<Ino, Errno> {
+    let walk = g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH | g::AT_NO_AUTOMOUNT;
+    fs.lookup(cred, node.ino, path, flags as u32 & walk)
+}
+
+impl Fs for Node {
+    fn open(
+        &mut self,
+        caller: Badge,
+        flags: u64,
+        mode: u64,
+        umask: u64,
+    ) -> Result<(u64, u64, u64, u64), Errno> {
+        let path = path();
+        let flags = flags as u32;
+        let (ino, st) = with_cred(caller, |fs, cred| {
+            let opened = fs.open(
+                cred,
+                self.ino,
+                &path,
+                flags,
+                mode as u32,
+                umask as u32,
+                now(),
+            )?;
+            Ok((opened.ino, fs.stat(opened.ino)?))
+        })?;
+        if let Some(state) = STATE.lock().as_mut() {
+            state.opened = Some(Node {
+                ino,
+                flags,
+                counted: true,
+            });
+        }
+        // The loop puts the new node's handle in the first word.
+        Ok((0, u64::from(st.mode), st.rdev, st.size))
+    }
+
+    fn read(&mut self, caller: Badge, offset: u64, len: u64) -> Result<u64, Errno> {
+        if !readable(self.flags) {
+            return Err(Errno::EBADF);
+        }
+        let mut buf = vec![0u8; (len as usize).min(DATA_BYTES)];
+        let n = with_cred(caller, |fs, _| {
+            fs.read_at(self.ino, offset, &mut buf, now())
+        })?;
+        buf.truncate(n);
+        reply_data(buf)?;
+        Ok(n as u64)
+    }
+
+    fn write(&mut self, caller: Badge, offset: u64, append: u64) -> Result<(u64, u64), Errno> {
+        let data = take_call_data();
+        with_cred(caller, |fs, cred| {
+            let at = if append != 0 {
+                fs.stat(self.ino)?.size
+            } else {
+                offset
+            };
+            let n = fs.write_at(cred, self.ino, at, &data, now())?;
+            Ok((n as u64, at + n as u64))
+        })
+    }
+
+    fn stat(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
+        let path = path();
+        let st = with_cred(caller, |fs, cred| {
+            let ino = named(fs, cred, self, &path, flags)?;
+            fs.stat(ino)
+        })?;
+        reply_data(st.to_linux_bytes().to_vec())
+    }
+
+    fn getdents(&mut self, caller: Badge, cookie: u64, max: u64) -> Result<(u64, u64), Errno> {
+        let max = (max as usize).min(DATA_BYTES);
+        let (bytes, next) = with_cred(caller, |fs, _| {
+            let entries = fs.getdents(self.ino, cookie, max, now())?;
+            let (bytes, count) = encode_dirent64(&entries, max)?;
+            let next = match count {
+                0 => cookie,
+                n => entries[n - 1].next_cookie,
+            };
+            Ok((bytes, next))
+        })?;
+        let n = bytes.len() as u64;
+        reply_data(bytes)?;
+        Ok((next, n))
+    }
+
+    fn truncate(&mut self, caller: Badge, len: u64) -> Result<(), Errno> {
+        with_cred(caller, |fs, cred| fs.ftruncate(cred, self.ino, len, now()))
+    }
+
+    fn mkdir(&mut self, caller: Badge, mode: u64, umask: u64) -> Result<(), Errno> {
+        let path = path();
+        with_cred(caller, |fs, cred| {
+            fs.mkdir(cred, self.ino, &path, mode as u32, umask as u32, now())
+                .map(|_| ())
+        })
+    }
+
+    fn mknod(&mut self, caller: Badge, mode: u64, rdev: u64, umask: u64) -> Result<(), Errno> {
+        let path = path();
+        let (major, minor) = k42_linux::stat::decode_dev(rdev);
+        let dev = Dev { major, minor };
+        with_cred(caller, |fs, cred| {
+            fs.mknod(cred, self.ino, &path, mode as u32, dev, umask as u32, now())
+                .map(|_| ())
+        })
+    }
+
+    fn unlink(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
+        let path = path();
+        with_cred(caller, |fs, cred| {
+            if flags as u32 & g::AT_REMOVEDIR != 0 {
+                fs.rmdir(cred, self.ino, &path, now())
+            } else {
+                fs.unlink(cred, self.ino, &path, now())
+            }
+        })
+    }
+
+    fn rename(&mut self, caller: Badge, new_dir: u64, flags: u64) -> Result<(), Errno> {
+        let (old, new) = two_paths()?;
+        with_cred(caller, |fs, cred| {
+            fs.rename(cred, self.ino, &old, new_dir, &new, flags as u32, now())
+        })
+    }
+
+    fn link(&mut self, caller: Badge, new_dir: u64, flags: u64) -> Result<(), Errno> {
+        let (old, new) = two_paths()?;
+        with_cred(caller, |fs, cred| {
+            fs.link(cred, self.ino, &old, new_dir, &new, flags as u32, now())
+        })
+    }
+
+    fn symlink(&mut self, caller: Badge) -> Result<(), Errno> {
+        let (target, path) = two_paths()?;
+        with_cred(caller, |fs, cred| {
+            fs.symlink(cred, &target, self.ino, &path, now())
+                .map(|_| ())
+        })
+    }
+
+    fn readlink(&mut self, caller: Badge) -> Result<u64, Errno> {
+        let path = path();
+        let target = with_cred(caller, |fs, cred| fs.readlink(cred, self.ino, &path, now()))?;
+        let n = target.len() as u64;
+        reply_data(target)?;
+        Ok(n)
+    }
+
+    fn chmod(&mut self, caller: Badge, mode: u64, flags: u64) -> Result<(), Errno> {
+        let path = path();
+        with_cred(caller, |fs, cred| {
+            let ino = named(fs, cred, self, &path, flags)?;
+            fs.chmod(cred, ino, mode as u32, now())
+        })
+    }
+
+    fn chown(&mut self, caller: Badge, uid: u64, gid: u64, flags: u64) -> Result<(), Errno> {
+        let path = path();
+        let keep = |id: u64| (id as u32 != u32::MAX).then_some(id as u32);
+        with_cred(caller, |fs, cred| {
+            let ino = named(fs, cred, self, &path, flags)?;
+            fs.chown(cred, ino, keep(uid), keep(gid), now())
+        })
+    }
+
+    fn utimens(
+        &mut self,
+        caller: Badge,
+        flags: u64,
+        atime_sec: u64,
+        atime_nsec: u64,
+        mtime_sec: u64,
+        mtime_nsec: u64,
+    ) -> Result<(), Errno> {
+        let path = path();
+        let times = [
+            UtimeArg::from_raw(atime_sec as i64, atime_nsec as i64)?,
+            UtimeArg::from_raw(mtime_sec as i64, mtime_nsec as i64)?,
+        ];
+        with_cred(caller, |fs, cred| {
+            let ino = named(fs, cred, self, &path, flags)?;
+            fs.utimens(cred, ino, Some(times), now())
+        })
+    }
+
+    fn access(&mut self, caller: Badge, mode: u64, flags: u64) -> Result<(), Errno> {
+        let path = path();
+        with_cred(caller, |fs, cred| {
+            let ino = named(
+                fs,
+                cred,
+                self,
+                &path,
+                flags & u64::from(g::AT_SYMLINK_NOFOLLOW),
+            )?;
+            fs.access(cred, ino, mode as u32)
+        })
+    }
+
+    fn set_credentials(
+        &mut self,
+        _caller: Badge,
+        badge: u64,
+        uid: u64,
+        gid: u64,
+    ) -> Result<(), Errno> {
+        let cred = Credentials::user(uid as u32, gid as u32, &[gid as u32]);
+        let mut guard = STATE.lock();
+        let state = guard.as_mut().ok_or(Errno::EIO)?;
+        state.creds.insert(badge, cred);
+        Ok(())
+    }
+}
+
+/// The rights a node opened with `flags` gets for its opener: READ always (metadata, and the
+/// node as a directory for `*at` calls — reading data also needs a readable open, checked by
+/// [`Fs::read`]), WRITE when the open allows writing.
+fn rights_for(flags: u32) -> Rights {
+    if flags & g::O_PATH != 0 {
+        return Rights::READ;
+    }
+    match flags & ACCESS_MODE {
+        g::O_WRONLY | g::O_RDWR => Rights::READ.union(Rights::WRITE),
+        _ => Rights::READ,
+    }
+}
+
+/// Whether a node opened with `flags` may read data.
+fn readable(flags: u32) -> bool {
+    flags & g::O_PATH == 0 && matches!(flags & ACCESS_MODE, g::O_RDONLY | g::O_RDWR)
+}
+
+/// Serves `fs` with `table`'s objects for the rest of the process's life.
+pub fn serve(fs: k42_ramfs::Fs, table: XObjectTable<Node>) -> ! {
+    *STATE.lock() = Some(State {
+        fs,
+        creds: BTreeMap::new(),
+        opened: None,
+    });
+    let mut table = table;
+    server::serve(move |badge, handle, method, args| call(&mut table, badge, handle, method, args))
+}
+
+/// One call (module comment).
+fn call(
+    table: &mut XObjectTable<Node>,
+    badge: Badge,
+    handle: XHandle,
+    method: u64,
+    args: &[u64; ARG_WORDS],
+) -> Reply {
+    let release = method_word(meta::META_INTERFACE, meta::RELEASE);
+    if method == release {
+        let obj = table
+            .release(handle, badge)
+            .map_err(DispatchError::Rights)?;
+        let node = obj.target;
+        if node.counted
+            && let Some(state) = STATE.lock().as_mut()
+            && let Err(e) = state.fs.close_handle(node.ino)
+        {
+            log!("fs: closing inode {} failed: {e}", node.ino);
+        }
+        return Ok([0; 4]);
+    }
+    if split_method_word(method).0 == meta::META_INTERFACE {
+        let reply = meta::dispatch(table, badge, handle, method, args);
+        // A node given to another process is one more holder of its inode.
+        if reply.is_ok()
+            && let Ok(obj) = table.get(handle)
+            && obj.target.counted
+            && let Some(state) = STATE.lock().as_mut()
+        {
+            let _ = state.fs.open_handle(obj.target.ino);
+        }
+        return reply;
+    }
+    let mut args = *args;
+    if method == FsMethod::Rename.number() || method == FsMethod::Link.number() {
+        // The second directory, as the caller holds it: its inode goes to the method.
+        let dir = table
+            .lookup(XHandle::from_word(args[0]), badge, Rights::READ)
+            .map_err(DispatchError::Rights)?;
+        args[0] = dir.target.ino;
+    }
+    let reply = FsServer::<Node>::dispatch(table, badge, handle, method, &args);
+    if method != FsMethod::Open.number() {
+        return reply;
+    }
+    let opened = STATE.lock().as_mut().and_then(|s| s.opened.take());
+    let mut words = reply?;
+    let Some(node) = opened else {
+        return Ok(words);
+    };
+    match table.insert(node, badge, rights_for(node.flags), Rights::NONE) {
+        Ok(new) => {
+            words[0] = new.to_word();
+            Ok(words)
+        }
+        Err(e) => {
+            if let Some(state) = STATE.lock().as_mut() {
+                let _ = state.fs.close_handle(node.ino);
+            }
+            Err(DispatchError::Rights(e))
+        }
+    }
+}

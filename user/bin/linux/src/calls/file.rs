@@ -1,0 +1,611 @@
+//! File calls (issue #4 item 4): `open`/`openat`/`creat`, reading and writing files and
+//! directories (`getdents64`), `lseek`, path-based metadata, the name-space calls (`mkdirat`,
+//! `unlinkat`, `renameat2`, `linkat`, `symlinkat`, `readlinkat`), attributes (`fchmodat`,
+//! `fchownat`, `utimensat`, `faccessat2`), sizes (`truncate`, `ftruncate`), `fsync`, and the
+//! working directory (`getcwd`, `chdir`, `fchdir`). The file server (`user/bin/fs`) decides
+//! every permission with the credentials it holds for this process's badge; the personality
+//! only names nodes and paths. Device nodes open as the personality's own devices
+//! (`crate::fd::Kind`: the memory devices, the console).
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use k42_linux::raw::general as g;
+use k42_linux::{Errno, SysResult, path};
+use k42_rights::XHandle;
+
+use crate::fd::{Kind, OpenFile};
+use crate::files::{self, Node};
+use crate::state::Linux;
+use crate::table::Args;
+use crate::uaccess;
+
+/// `AT_FDCWD` as the register holds it (a C int, -100).
+const AT_FDCWD: i32 = g::AT_FDCWD;
+/// Most bytes one file read or write moves per server call: the PPC data area.
+pub const CHUNK: usize = k42_abi::kernel::PPC_DATA_BYTES;
+
+/// The path argument at `addr`, as bytes (no NUL), `ENOENT` when empty unless `empty_ok`.
+fn path_arg(linux: &Linux, addr: u64, empty_ok: bool) -> Result<Vec<u8>, Errno> {
+    let p = uaccess::read_string(linux, addr)?;
+    if p.is_empty() && !empty_ok {
+        return Err(Errno::ENOENT);
+    }
+    Ok(p)
+}
+
+/// The directory node a `*at` call starts from: the cwd for `AT_FDCWD` (or an absolute path,
+/// which the server walks from the root anyway), else `dirfd`'s, which must be a directory.
+fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Node>, Errno> {
+    let files = linux.files()?;
+    if path.first() == Some(&b'/') {
+        return Ok(files.root.clone());
+    }
+    if dirfd as u32 as i32 == AT_FDCWD {
+        return Ok(files.cwd.lock().0.clone());
+    }
+    let file = linux.fds.lock().get(dirfd)?;
+    match (&file.kind, &file.node) {
+        (Kind::Dir, Some(node)) => Ok(node.clone()),
+        _ if path.is_empty() => file.node.clone().ok_or(Errno::EBADF),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+/// What an open of a device number is in the personality.
+fn device_kind(rdev: (u32, u32)) -> Kind {
+    match rdev {
+        (1, 3) => Kind::Null,
+        (1, 5) => Kind::Zero,
+        (1, 7) => Kind::Full,
+        (1, 8) | (1, 9) => Kind::Random,
+        _ => Kind::Console,
+    }
+}
+
+/// `openat(dirfd, path, flags, mode)`.
+pub fn openat(linux: &Linux, args: &Args) -> SysResult {
+    open_common(linux, args[0], args[1], args[2] as u32, args[3] as u32)
+}
+
+/// `open(path, flags, mode)`.
+pub fn open(linux: &Linux, args: &Args) -> SysResult {
+    open_common(
+        linux,
+        AT_FDCWD as u64,
+        args[0],
+        args[1] as u32,
+        args[2] as u32,
+    )
+}
+
+/// `creat(path, mode)`: `open` with `O_CREAT|O_WRONLY|O_TRUNC`.
+pub fn creat(linux: &Linux, args: &Args) -> SysResult {
+    let flags = g::O_CREAT | g::O_WRONLY | g::O_TRUNC;
+    open_common(linux, AT_FDCWD as u64, args[0], flags, args[1] as u32)
+}
+
+fn open_common(linux: &Linux, dirfd: u64, path_addr: u64, flags: u32, mode: u32) -> SysResult {
+    let path = path_arg(linux, path_addr, false)?;
+    let dir = dir_node(linux, dirfd, &path)?;
+    let umask = linux.umask();
+    let ((handle, st_mode, rdev, _size), _) = files::call(&dir, &path, |c| {
+        c.open(u64::from(flags), u64::from(mode & 0o7777), umask)
+    })?;
+    let node = Arc::new(Node {
+        comm: dir.comm,
+        handle: XHandle::from_word(handle),
+    });
+    let st_mode = st_mode as u32;
+    let kind = match st_mode & g::S_IFMT {
+        g::S_IFDIR => Kind::Dir,
+        g::S_IFCHR => device_kind(k42_linux::stat::decode_dev(rdev)),
+        _ => Kind::File,
+    };
+    let shown = String::from_utf8_lossy(&path).into_owned();
+    let file = OpenFile::new(
+        kind,
+        flags & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC | g::O_CLOEXEC),
+        Some(node),
+        shown,
+    );
+    linux.fds.lock().install(file, flags & g::O_CLOEXEC != 0)
+}
+
+/// Reads up to `len` bytes of the file at its offset (or at `at`, for `pread`): as many server
+/// calls as it takes, stopping at a short one (the end of the file).
+pub fn read_file(
+    linux: &Linux,
+    file: &OpenFile,
+    addr: u64,
+    len: u64,
+    at: Option<u64>,
+) -> SysResult {
+    let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+    uaccess::end(addr, len)?;
+    let mut offset_guard = file.offset.lock();
+    let mut offset = at.unwrap_or(*offset_guard);
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(CHUNK as u64);
+        let (n, bytes) = files::call(node, &[], |c| c.read(offset, want))?;
+        let n = n.min(bytes.len() as u64);
+        uaccess::write(linux, addr + done, &bytes[..n as usize])?;
+        done += n;
+        offset += n;
+        if n < want {
+            break;
+        }
+    }
+    if at.is_none() {
+        *offset_guard = offset;
+    }
+    Ok(done)
+}
+
+/// Writes `len` bytes at `addr` to the file at its offset (or at `at`), appending when opened
+/// with `O_APPEND` (and no `at`).
+pub fn write_file(
+    linux: &Linux,
+    file: &OpenFile,
+    addr: u64,
+    len: u64,
+    at: Option<u64>,
+) -> SysResult {
+    let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+    uaccess::end(addr, len)?;
+    let append = at.is_none() && file.flags() & g::O_APPEND != 0;
+    let mut offset_guard = file.offset.lock();
+    let mut offset = at.unwrap_or(*offset_guard);
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(CHUNK as u64) as usize;
+        let bytes = match uaccess::read(linux, addr + done, n) {
+            Ok(bytes) => bytes,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let ((wrote, end), _) = files::call(node, &bytes, |c| c.write(offset, u64::from(append)))?;
+        done += wrote;
+        offset = end;
+        if wrote < n as u64 {
+            break;
+        }
+    }
+    if at.is_none() {
+        *offset_guard = offset;
+    }
+    Ok(done)
+}
+
+/// `getdents64(fd, dirp, count)`.
+pub fn getdents64(linux: &Linux, args: &Args) -> SysResult {
+    let file = linux.fds.lock().get(args[0])?;
+    if !matches!(file.kind, Kind::Dir) {
+        return Err(Errno::ENOTDIR);
+    }
+    let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+    let max = args[2].min(CHUNK as u64);
+    let mut cookie = file.offset.lock();
+    let ((next, n), bytes) = files::call(node, &[], |c| c.getdents(*cookie, max))?;
+    let n = n.min(bytes.len() as u64) as usize;
+    uaccess::write(linux, args[1], &bytes[..n])?;
+    *cookie = next;
+    Ok(n as u64)
+}
+
+/// `lseek(fd, offset, whence)` on a file or directory (a directory's offset is its cookie,
+/// which only `SEEK_SET` to 0 rewinds, as on Linux's simple file systems).
+pub fn lseek_file(file: &OpenFile, offset: i64, whence: u32) -> SysResult {
+    let mut pos = file.offset.lock();
+    let base: i64 = match whence {
+        g::SEEK_SET => 0,
+        g::SEEK_CUR => *pos as i64,
+        g::SEEK_END => {
+            let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+            stat_node(node)?.size as i64
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = base
+        .checked_add(offset)
+        .filter(|&p| p >= 0)
+        .ok_or(Errno::EINVAL)?;
+    *pos = new as u64;
+    Ok(new as u64)
+}
+
+/// The metadata of `node` itself.
+pub fn stat_node(node: &Node) -> Result<k42_linux::stat::Stat, Errno> {
+    let ((), bytes) = files::call(node, &[], |c| c.stat(u64::from(g::AT_EMPTY_PATH)))?;
+    k42_linux::stat::Stat::from_stat_bytes(&bytes).ok_or(Errno::EIO)
+}
+
+/// Path-named metadata for `newfstatat` and `statx`: `AT_EMPTY_PATH` with an empty path is
+/// `dirfd` itself (which may be any open file: the console answers locally).
+pub fn stat_path(
+    linux: &Linux,
+    dirfd: u64,
+    path_addr: u64,
+    flags: u32,
+) -> Result<k42_linux::stat::Stat, Errno> {
+    let path = path_arg(linux, path_addr, flags & g::AT_EMPTY_PATH != 0)?;
+    if path.is_empty() {
+        return crate::calls::stat::stat_fd(linux, dirfd);
+    }
+    let dir = dir_node(linux, dirfd, &path)?;
+    let ((), bytes) = files::call(&dir, &path, |c| c.stat(u64::from(flags)))?;
+    k42_linux::stat::Stat::from_stat_bytes(&bytes).ok_or(Errno::EIO)
+}
+
+/// Runs a name-space method on the path argument `(dirfd, path_addr)`.
+fn on_path(
+    linux: &Linux,
+    dirfd: u64,
+    path_addr: u64,
+    empty_ok: bool,
+    f: impl FnOnce(
+        &mut k42_ifaces::fs::FsClient<k42_rt::ppc::WithData<'_>>,
+    ) -> Result<(), k42_rights::wire::CallError<Errno>>,
+) -> SysResult {
+    let path = path_arg(linux, path_addr, empty_ok)?;
+    let dir = dir_node(linux, dirfd, &path)?;
+    files::call(&dir, &path, f).map(|((), _)| 0)
+}
+
+/// `mkdirat(dirfd, path, mode)`.
+pub fn mkdirat(linux: &Linux, args: &Args) -> SysResult {
+    let umask = linux.umask();
+    on_path(linux, args[0], args[1], false, |c| {
+        c.mkdir(args[2] & 0o7777, umask)
+    })
+}
+
+/// `mkdir(path, mode)`.
+pub fn mkdir(linux: &Linux, args: &Args) -> SysResult {
+    mkdirat(linux, &[AT_FDCWD as u64, args[0], args[1], 0, 0, 0])
+}
+
+/// `mknodat(dirfd, path, mode, dev)`.
+pub fn mknodat(linux: &Linux, args: &Args) -> SysResult {
+    let umask = linux.umask();
+    on_path(linux, args[0], args[1], false, |c| {
+        c.mknod(args[2], args[3], umask)
+    })
+}
+
+/// `unlinkat(dirfd, path, flags)`.
+pub fn unlinkat(linux: &Linux, args: &Args) -> SysResult {
+    if args[2] as u32 & !g::AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    on_path(linux, args[0], args[1], false, |c| c.unlink(args[2]))
+}
+
+/// `unlink(path)`.
+pub fn unlink(linux: &Linux, args: &Args) -> SysResult {
+    unlinkat(linux, &[AT_FDCWD as u64, args[0], 0, 0, 0, 0])
+}
+
+/// `rmdir(path)`.
+pub fn rmdir(linux: &Linux, args: &Args) -> SysResult {
+    unlinkat(
+        linux,
+        &[
+            AT_FDCWD as u64,
+            args[0],
+            u64::from(g::AT_REMOVEDIR),
+            0,
+            0,
+            0,
+        ],
+    )
+}
+
+/// Two paths as the server takes them.
+struct TwoPaths {
+    /// Where the old one starts.
+    old_dir: Arc<Node>,
+    /// Where the new one starts.
+    new_dir: Arc<Node>,
+    /// `old\0new`.
+    data: Vec<u8>,
+}
+
+/// Two paths as the server takes them: `old\0new`, with the new one's directory node.
+fn two_paths(
+    linux: &Linux,
+    olddirfd: u64,
+    old_addr: u64,
+    newdirfd: u64,
+    new_addr: u64,
+) -> Result<TwoPaths, Errno> {
+    let old = path_arg(linux, old_addr, false)?;
+    let new = path_arg(linux, new_addr, false)?;
+    let old_dir = dir_node(linux, olddirfd, &old)?;
+    let new_dir = dir_node(linux, newdirfd, &new)?;
+    let mut data = old;
+    data.push(0);
+    data.extend_from_slice(&new);
+    Ok(TwoPaths {
+        old_dir,
+        new_dir,
+        data,
+    })
+}
+
+/// `renameat2(olddirfd, old, newdirfd, new, flags)`.
+pub fn renameat2(linux: &Linux, args: &Args) -> SysResult {
+    let p = two_paths(linux, args[0], args[1], args[2], args[3])?;
+    let new_dir = p.new_dir.handle.to_word();
+    files::call(&p.old_dir, &p.data, |c| c.rename(new_dir, args[4])).map(|((), _)| 0)
+}
+
+/// `renameat(olddirfd, old, newdirfd, new)`.
+pub fn renameat(linux: &Linux, args: &Args) -> SysResult {
+    renameat2(linux, &[args[0], args[1], args[2], args[3], 0, 0])
+}
+
+/// `rename(old, new)`.
+pub fn rename(linux: &Linux, args: &Args) -> SysResult {
+    let cwd = AT_FDCWD as u64;
+    renameat2(linux, &[cwd, args[0], cwd, args[1], 0, 0])
+}
+
+/// `linkat(olddirfd, old, newdirfd, new, flags)`.
+pub fn linkat(linux: &Linux, args: &Args) -> SysResult {
+    if args[4] as u32 & !(g::AT_SYMLINK_FOLLOW | g::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = two_paths(linux, args[0], args[1], args[2], args[3])?;
+    let new_dir = p.new_dir.handle.to_word();
+    files::call(&p.old_dir, &p.data, |c| c.link(new_dir, args[4])).map(|((), _)| 0)
+}
+
+/// `link(old, new)`.
+pub fn link(linux: &Linux, args: &Args) -> SysResult {
+    let cwd = AT_FDCWD as u64;
+    linkat(linux, &[cwd, args[0], cwd, args[1], 0, 0])
+}
+
+/// `symlinkat(target, newdirfd, linkpath)`.
+pub fn symlinkat(linux: &Linux, args: &Args) -> SysResult {
+    let target = path_arg(linux, args[0], false)?;
+    let link = path_arg(linux, args[2], false)?;
+    let dir = dir_node(linux, args[1], &link)?;
+    let mut data = target;
+    data.push(0);
+    data.extend_from_slice(&link);
+    files::call(&dir, &data, |c| c.symlink()).map(|((), _)| 0)
+}
+
+/// `symlink(target, linkpath)`.
+pub fn symlink(linux: &Linux, args: &Args) -> SysResult {
+    symlinkat(linux, &[args[0], AT_FDCWD as u64, args[1], 0, 0, 0])
+}
+
+/// `readlinkat(dirfd, path, buf, bufsiz)`: at most `bufsiz` bytes, no NUL, as Linux.
+pub fn readlinkat(linux: &Linux, args: &Args) -> SysResult {
+    if (args[3] as i32) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(linux, args[1], false)?;
+    if let Some(target) = proc_link(linux, args[0], &path)? {
+        let n = target.len().min(args[3] as usize);
+        uaccess::write(linux, args[2], &target.as_bytes()[..n])?;
+        return Ok(n as u64);
+    }
+    let dir = dir_node(linux, args[0], &path)?;
+    let (len, target) = files::call(&dir, &path, |c| c.readlink())?;
+    let n = (len as usize).min(target.len()).min(args[3] as usize);
+    uaccess::write(linux, args[2], &target[..n])?;
+    Ok(n as u64)
+}
+
+/// The few `/proc` links the personality answers itself until a proc server exists:
+/// `/proc/self` (the pid) and `/proc/self/exe` (the program's file). `None` for any other path.
+fn proc_link(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Option<String>, Errno> {
+    let path = String::from_utf8_lossy(path);
+    let absolute = if path.starts_with('/') {
+        path::resolve("/", &path)?
+    } else if dirfd as u32 as i32 == AT_FDCWD {
+        path::resolve(&linux.files()?.cwd.lock().1, &path)?
+    } else {
+        return Ok(None);
+    };
+    Ok(match absolute.as_str() {
+        "/proc/self" => Some(alloc::format!("{}", crate::state::ids::PID)),
+        "/proc/self/exe" => Some(linux.exe.lock().clone()),
+        _ => None,
+    })
+}
+
+/// `readlink(path, buf, bufsiz)`.
+pub fn readlink(linux: &Linux, args: &Args) -> SysResult {
+    readlinkat(linux, &[AT_FDCWD as u64, args[0], args[1], args[2], 0, 0])
+}
+
+/// `fchmodat(dirfd, path, mode, flags)`.
+pub fn fchmodat(linux: &Linux, args: &Args) -> SysResult {
+    let empty = args[3] as u32 & g::AT_EMPTY_PATH != 0;
+    on_path(linux, args[0], args[1], empty, |c| {
+        c.chmod(args[2] & 0o7777, args[3])
+    })
+}
+
+/// `chmod(path, mode)`.
+pub fn chmod(linux: &Linux, args: &Args) -> SysResult {
+    fchmodat(linux, &[AT_FDCWD as u64, args[0], args[1], 0, 0, 0])
+}
+
+/// The node of an open fd, for the `f*` calls.
+fn fd_node(linux: &Linux, fd: u64) -> Result<Arc<Node>, Errno> {
+    linux.fds.lock().get(fd)?.node.clone().ok_or(Errno::EINVAL)
+}
+
+/// `fchmod(fd, mode)`.
+pub fn fchmod(linux: &Linux, args: &Args) -> SysResult {
+    let node = fd_node(linux, args[0])?;
+    let flags = u64::from(g::AT_EMPTY_PATH);
+    files::call(&node, &[], |c| c.chmod(args[1] & 0o7777, flags)).map(|((), _)| 0)
+}
+
+/// `fchownat(dirfd, path, uid, gid, flags)` (`-1`: unchanged).
+pub fn fchownat(linux: &Linux, args: &Args) -> SysResult {
+    let empty = args[4] as u32 & g::AT_EMPTY_PATH != 0;
+    let (uid, gid) = (u64::from(args[2] as u32), u64::from(args[3] as u32));
+    on_path(linux, args[0], args[1], empty, |c| {
+        c.chown(uid, gid, args[4])
+    })
+}
+
+/// `chown(path, uid, gid)`.
+pub fn chown(linux: &Linux, args: &Args) -> SysResult {
+    fchownat(linux, &[AT_FDCWD as u64, args[0], args[1], args[2], 0, 0])
+}
+
+/// `lchown(path, uid, gid)`.
+pub fn lchown(linux: &Linux, args: &Args) -> SysResult {
+    let nofollow = u64::from(g::AT_SYMLINK_NOFOLLOW);
+    fchownat(
+        linux,
+        &[AT_FDCWD as u64, args[0], args[1], args[2], nofollow, 0],
+    )
+}
+
+/// `fchown(fd, uid, gid)`.
+pub fn fchown(linux: &Linux, args: &Args) -> SysResult {
+    let node = fd_node(linux, args[0])?;
+    let (uid, gid) = (u64::from(args[1] as u32), u64::from(args[2] as u32));
+    let flags = u64::from(g::AT_EMPTY_PATH);
+    files::call(&node, &[], |c| c.chown(uid, gid, flags)).map(|((), _)| 0)
+}
+
+/// `utimensat(dirfd, path, times, flags)`: a null `times` is "now" for both.
+pub fn utimensat(linux: &Linux, args: &Args) -> SysResult {
+    let now = u64::from(g::UTIME_NOW);
+    let [a_sec, a_nsec, m_sec, m_nsec] = match args[2] {
+        0 => [0, now, 0, now],
+        addr => uaccess::read_words::<4>(linux, addr)?,
+    };
+    let flags = args[3];
+    if args[1] == 0 {
+        // Linux's utimensat(fd, NULL, …) names the fd itself (futimens).
+        let node = fd_node(linux, args[0])?;
+        let flags = flags | u64::from(g::AT_EMPTY_PATH);
+        return files::call(&node, &[], |c| {
+            c.utimens(flags, a_sec, a_nsec, m_sec, m_nsec)
+        })
+        .map(|((), _)| 0);
+    }
+    on_path(linux, args[0], args[1], false, |c| {
+        c.utimens(flags, a_sec, a_nsec, m_sec, m_nsec)
+    })
+}
+
+/// `faccessat2(dirfd, path, mode, flags)`.
+pub fn faccessat2(linux: &Linux, args: &Args) -> SysResult {
+    if args[2] & !0o7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let empty = args[3] as u32 & g::AT_EMPTY_PATH != 0;
+    on_path(linux, args[0], args[1], empty, |c| {
+        c.access(args[2], args[3])
+    })
+}
+
+/// `faccessat(dirfd, path, mode)`.
+pub fn faccessat(linux: &Linux, args: &Args) -> SysResult {
+    faccessat2(linux, &[args[0], args[1], args[2], 0, 0, 0])
+}
+
+/// `access(path, mode)`.
+pub fn access(linux: &Linux, args: &Args) -> SysResult {
+    faccessat2(linux, &[AT_FDCWD as u64, args[0], args[1], 0, 0, 0])
+}
+
+/// `ftruncate(fd, length)`.
+pub fn ftruncate(linux: &Linux, args: &Args) -> SysResult {
+    let file = linux.fds.lock().get(args[0])?;
+    if (args[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !matches!(file.kind, Kind::File) || !file.writable() {
+        return Err(Errno::EINVAL);
+    }
+    let node = file.node.as_ref().ok_or(Errno::EINVAL)?;
+    files::call(node, &[], |c| c.truncate(args[1])).map(|((), _)| 0)
+}
+
+/// `truncate(path, length)`: open for writing, truncate, close.
+pub fn truncate(linux: &Linux, args: &Args) -> SysResult {
+    if (args[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(linux, args[0], false)?;
+    let dir = dir_node(linux, AT_FDCWD as u64, &path)?;
+    let umask = linux.umask();
+    let ((handle, ..), _) = files::call(&dir, &path, |c| c.open(u64::from(g::O_WRONLY), 0, umask))?;
+    let node = Node {
+        comm: dir.comm,
+        handle: XHandle::from_word(handle),
+    };
+    files::call(&node, &[], |c| c.truncate(args[1])).map(|((), _)| 0)
+}
+
+/// `fsync(fd)`, `fdatasync(fd)`: the ramfs holds everything already; a terminal cannot sync.
+pub fn fsync(linux: &Linux, args: &Args) -> SysResult {
+    let file = linux.fds.lock().get(args[0])?;
+    match file.kind {
+        Kind::File | Kind::Dir => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `getcwd(buf, size)`: the length with the NUL.
+pub fn getcwd(linux: &Linux, args: &Args) -> SysResult {
+    let cwd = linux.files()?.cwd.lock().1.clone();
+    let mut bytes = cwd.into_bytes();
+    bytes.push(0);
+    if (args[1] as usize) < bytes.len() {
+        return Err(Errno::ERANGE);
+    }
+    uaccess::write(linux, args[0], &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// Makes `node` (a directory just opened as `path`) the working directory.
+fn set_cwd(linux: &Linux, node: Arc<Node>, shown: &str) -> Result<(), Errno> {
+    let files = linux.files()?;
+    let mut cwd = files.cwd.lock();
+    let path = path::resolve(&cwd.1, shown)?;
+    let old = core::mem::replace(&mut *cwd, (node, path));
+    drop(cwd);
+    drop(old);
+    Ok(())
+}
+
+/// `chdir(path)`: the directory must be searchable (the server's open with `O_DIRECTORY|O_PATH`
+/// checks it).
+pub fn chdir(linux: &Linux, args: &Args) -> SysResult {
+    let path = path_arg(linux, args[0], false)?;
+    let dir = dir_node(linux, AT_FDCWD as u64, &path)?;
+    let flags = u64::from(g::O_DIRECTORY | g::O_PATH);
+    let ((handle, ..), _) = files::call(&dir, &path, |c| c.open(flags, 0, 0))?;
+    let node = Arc::new(Node {
+        comm: dir.comm,
+        handle: XHandle::from_word(handle),
+    });
+    set_cwd(linux, node, &String::from_utf8_lossy(&path)).map(|()| 0)
+}
+
+/// `fchdir(fd)`.
+pub fn fchdir(linux: &Linux, args: &Args) -> SysResult {
+    let file = linux.fds.lock().get(args[0])?;
+    if !matches!(file.kind, Kind::Dir) {
+        return Err(Errno::ENOTDIR);
+    }
+    let node = file.node.clone().ok_or(Errno::EBADF)?;
+    set_cwd(linux, node, &file.path).map(|()| 0)
+}

@@ -1,0 +1,131 @@
+//! The file server's interface (DESIGN §2.7; issue #4 item 4): the ramfs populated from the
+//! initramfs (`user/bin/fs`), served to Linux programs through their personality.
+//!
+//! **Objects.** Every object is a *node*: a directory or file a client reached. The spawner
+//! (the bootstrap) gets the root; it gives each Linux program access to it, and every
+//! [`Fs::open`] makes a new node object for the caller (matched to its badge, with READ if the
+//! open allows reading, WRITE if it allows writing). Closing is the generic release
+//! (`k42_rights::wire::meta`). A directory node is also where relative paths start: the
+//! personality passes its cwd's or `dirfd`'s node; absolute paths start at the root.
+//!
+//! **Data.** Paths, file contents, `struct stat` and directory records travel in the PPC data
+//! area beside the words (`k42_rt::ppc`, `k42_rt::server`): a method documents what its call
+//! data and reply data hold. Two-path methods send `old\0new`.
+//!
+//! **Credentials.** Every permission check uses the credentials the server holds for the
+//! caller's badge ([`Fs::set_credentials`], which only the root's holder with CONTROL — the
+//! bootstrap, later the process server — may call), never ids a client sends: a badge with no
+//! credentials is refused (`EACCES`).
+//!
+//! Errors are Linux's errno values (`k42_linux::Errno`), returned to the program as they are.
+
+use k42_linux::Errno;
+use k42_rights::{Badge, Rights};
+
+use crate::FIRST_SERVER_INTERFACE;
+
+/// Interface id of [`Fs`].
+pub const FS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 4;
+
+/// Rights the server gives its spawner on the root: use it, and give access to it (CONTROL,
+/// which [`Fs::set_credentials`] also needs).
+pub const SPAWNER_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::CONTROL);
+/// Rights a program gets on the root.
+pub const PROGRAM_ROOT_RIGHTS: Rights = Rights::READ;
+
+/// The file server.
+#[k42_idl::interface(id = 20)]
+pub trait Fs {
+    /// Opens the path in the call data (relative to this directory) with Linux's open `flags`
+    /// and, when it creates, `mode` less `umask`. Returns the new node's handle word, its
+    /// `st_mode`, its device number (`k42_linux::stat::encode_dev`, for device nodes) and its
+    /// size.
+    #[rights(READ)]
+    fn open(
+        &mut self,
+        caller: Badge,
+        flags: u64,
+        mode: u64,
+        umask: u64,
+    ) -> Result<(u64, u64, u64, u64), Errno>;
+    /// Reads up to `len` bytes (at most the data area) at `offset`: the bytes are the reply
+    /// data; returns their count.
+    #[rights(READ)]
+    fn read(&mut self, caller: Badge, offset: u64, len: u64) -> Result<u64, Errno>;
+    /// Writes the call data at `offset` (at the end, atomically, if `append` is 1); returns
+    /// the count written and the offset after it.
+    #[rights(WRITE)]
+    fn write(&mut self, caller: Badge, offset: u64, append: u64) -> Result<(u64, u64), Errno>;
+    /// Metadata of the path in the call data (empty with `AT_EMPTY_PATH`: this node), with
+    /// Linux's `AT_*` `flags`: the reply data is a `k42_linux::stat` encoding — the kernel's
+    /// `struct stat` bytes.
+    #[rights(READ)]
+    fn stat(&mut self, caller: Badge, flags: u64) -> Result<(), Errno>;
+    /// Directory records (`struct linux_dirent64`, at most `max` bytes) from `cookie` (0: the
+    /// start): the reply data; returns the cookie to continue from and the byte count.
+    #[rights(READ)]
+    fn getdents(&mut self, caller: Badge, cookie: u64, max: u64) -> Result<(u64, u64), Errno>;
+    /// Sets this open file's size.
+    #[rights(WRITE)]
+    fn truncate(&mut self, caller: Badge, len: u64) -> Result<(), Errno>;
+    /// Makes the directory the call data names.
+    #[rights(READ)]
+    fn mkdir(&mut self, caller: Badge, mode: u64, umask: u64) -> Result<(), Errno>;
+    /// Makes the node (`mode` with its type, `rdev` encoded) the call data names.
+    #[rights(READ)]
+    fn mknod(&mut self, caller: Badge, mode: u64, rdev: u64, umask: u64) -> Result<(), Errno>;
+    /// Removes the name in the call data (`AT_REMOVEDIR`: a directory).
+    #[rights(READ)]
+    fn unlink(&mut self, caller: Badge, flags: u64) -> Result<(), Errno>;
+    /// Renames `old\0new` (call data): `old` relative to this directory, `new` to the node
+    /// `new_dir` (a handle word the caller holds; the server resolves it), with `RENAME_*`
+    /// flags.
+    #[rights(READ)]
+    fn rename(&mut self, caller: Badge, new_dir: u64, flags: u64) -> Result<(), Errno>;
+    /// Links `old\0new` (call data) as [`Fs::rename`] names them (`AT_SYMLINK_FOLLOW` in
+    /// `flags`).
+    #[rights(READ)]
+    fn link(&mut self, caller: Badge, new_dir: u64, flags: u64) -> Result<(), Errno>;
+    /// Makes `path` a symlink to `target` (call data `target\0path`).
+    #[rights(READ)]
+    fn symlink(&mut self, caller: Badge) -> Result<(), Errno>;
+    /// The target of the symlink the call data names: the reply data; returns its length.
+    #[rights(READ)]
+    fn readlink(&mut self, caller: Badge) -> Result<u64, Errno>;
+    /// Changes the permission bits of the path in the call data (empty with `AT_EMPTY_PATH`:
+    /// this node).
+    #[rights(READ)]
+    fn chmod(&mut self, caller: Badge, mode: u64, flags: u64) -> Result<(), Errno>;
+    /// Changes owner and group (`u32::MAX`: unchanged) as [`Fs::chmod`] names the file.
+    #[rights(READ)]
+    fn chown(&mut self, caller: Badge, uid: u64, gid: u64, flags: u64) -> Result<(), Errno>;
+    /// Sets access and modification times (nanoseconds `UTIME_NOW`/`UTIME_OMIT` as Linux) as
+    /// [`Fs::chmod`] names the file.
+    // Six argument words, the most a PPC carries (`k42_rights::wire::ARG_WORDS`), plus the badge.
+    #[allow(clippy::too_many_arguments)]
+    #[rights(READ)]
+    fn utimens(
+        &mut self,
+        caller: Badge,
+        flags: u64,
+        atime_sec: u64,
+        atime_nsec: u64,
+        mtime_sec: u64,
+        mtime_nsec: u64,
+    ) -> Result<(), Errno>;
+    /// Checks access `mode` (`F_OK`, `R_OK`…) to the path in the call data, with the caller's
+    /// credentials (`AT_EACCESS` changes nothing until real and effective ids differ).
+    #[rights(READ)]
+    fn access(&mut self, caller: Badge, mode: u64, flags: u64) -> Result<(), Errno>;
+    /// Sets the credentials of the process `badge` (uid, gid; its groups are its gid for now).
+    #[rights(CONTROL)]
+    fn set_credentials(
+        &mut self,
+        caller: Badge,
+        badge: u64,
+        uid: u64,
+        gid: u64,
+    ) -> Result<(), Errno>;
+}
+
+const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);
