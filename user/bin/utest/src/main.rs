@@ -1,6 +1,7 @@
 //! The native test program: tests that run in ring 3 against the real kernel — kernel object
 //! calls and their rights checks, memory, PPC to a user-level server (same CPU and across
-//! CPUs, words and bulk data), the runtime's user-level threads, and strict scheduling classes — each printed on the
+//! CPUs, words and bulk data), the runtime's user-level threads, strict scheduling classes, and
+//! the file server's credentials by badge — each printed on the
 //! program console in the shared result format (`k42_abi::testfmt`: `test NAME ... ok` or
 //! `... FAILED: why`), as the in-kernel tests (`kernel/src/ktest/`) print theirs, so the xtask's
 //! one parser reads both. Exits 0 when every case that ran passed (and one did), 1 otherwise.
@@ -15,6 +16,7 @@ extern crate alloc;
 
 mod ctx;
 mod data_cases;
+mod fs_cases;
 mod kernel_cases;
 mod memory_cases;
 mod ppc_cases;
@@ -50,6 +52,7 @@ fn cases() -> impl Iterator<Item = &'static Case> {
         .chain(ppc_cases::CASES)
         .chain(thread_cases::CASES)
         .chain(sched_cases::CASES)
+        .chain(fs_cases::CASES)
 }
 
 fn main(env: Env) -> u32 {
