@@ -5,8 +5,9 @@
 //! the stack and build argv, envp and the auxiliary vector on it (`k42_linux::stack`), and hand
 //! back the registers the program starts with.
 //!
-//! Until the file server exists the file comes from the initramfs through `Boot::read_file`;
-//! only static programs run (a `PT_INTERP` program needs the dynamic linker: later).
+//! The file comes from the file server, which checks the process may execute it (a process
+//! started without one reads the initramfs through `Boot::read_file`); only static programs
+//! run (a `PT_INTERP` program needs the dynamic linker: later).
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -23,6 +24,10 @@ use k42_linux::stack::{self, LoadAuxv};
 use k42_linux::{Errno, path};
 use k42_rt::{KernelPpc, clock};
 
+use k42_abi::kernel::PPC_DATA_BYTES;
+use k42_linux::raw::general as g;
+
+use crate::files::{self, Files, Node};
 use crate::layout::{MMAP_CEILING, STACK_SIZE, STACK_TOP};
 use crate::mem::{self, Kind, Mem, PROT_RW};
 use crate::state::{Linux, ids};
@@ -135,6 +140,65 @@ fn read_whole(linux: &Linux, path: &str) -> Result<Vec<u8>, Errno> {
     Ok(bytes)
 }
 
+/// The program `name` names, read through the file server with this process's credentials:
+/// found along `PATH`, symlinks followed, `EACCES` unless it is a regular file the process may
+/// execute (the server decides). Returns the path found, the real path and the bytes.
+fn from_file_server(files: &Files, name: &str) -> Result<(String, String, Vec<u8>), ExecError> {
+    let root = &files.root;
+    let on_path =
+        |p: &str| files::call(root, p.as_bytes(), |c| c.access(u64::from(g::F_OK), 0)).is_ok();
+    let found = path::search_path(name, path_var(), on_path)
+        .ok_or_else(|| ExecError::File(String::from(name), Errno::ENOENT))?;
+    let fail = |e| ExecError::File(found.clone(), e);
+    let absolute = path::join("/", &found).map_err(fail)?;
+    let link = |p: &str| match files::call(root, p.as_bytes(), |c| c.readlink()) {
+        Ok((len, target)) => {
+            let target = &target[..(len as usize).min(target.len())];
+            Ok(Some(String::from_utf8_lossy(target).into_owned()))
+        }
+        Err(Errno::EINVAL) => Ok(None),
+        Err(e) => Err(e),
+    };
+    let real = path::follow(&absolute, link, path::MAXSYMLINKS).map_err(fail)?;
+    files::call(root, real.as_bytes(), |c| c.access(u64::from(g::X_OK), 0)).map_err(fail)?;
+    let ((handle, mode, _, size), _) = files::call(root, real.as_bytes(), |c| {
+        c.open(u64::from(g::O_RDONLY), 0, 0)
+    })
+    .map_err(fail)?;
+    let node = Node {
+        comm: root.comm,
+        handle: k42_rights::XHandle::from_word(handle),
+    };
+    if mode as u32 & g::S_IFMT != g::S_IFREG {
+        return Err(fail(Errno::EACCES));
+    }
+    let size = usize::try_from(size).map_err(|_| fail(Errno::EFBIG))?;
+    let mut image = Vec::with_capacity(size);
+    while image.len() < size {
+        let want = (size - image.len()).min(PPC_DATA_BYTES) as u64;
+        let offset = image.len() as u64;
+        let (n, bytes) = files::call(&node, &[], |c| c.read(offset, want)).map_err(fail)?;
+        if n == 0 {
+            break;
+        }
+        image.extend_from_slice(&bytes[..(n as usize).min(bytes.len())]);
+    }
+    Ok((found, real, image))
+}
+
+/// The same from the initramfs (`Boot::read_file`), for a process started without a file
+/// server: no permission is checked there.
+fn from_initramfs(linux: &Linux, name: &str) -> Result<(String, String, Vec<u8>), ExecError> {
+    let exists = |p: &str| read_file(linux, p, 0, &mut []).is_ok();
+    let found = path::search_path(name, path_var(), exists)
+        .ok_or_else(|| ExecError::File(String::from(name), Errno::ENOENT))?;
+    let absolute = path::join("/", &found).map_err(|e| ExecError::File(found.clone(), e))?;
+    let real = path::follow(&absolute, |p| read_link(linux, p), path::MAXSYMLINKS)
+        .map_err(|e| ExecError::File(found.clone(), e))?;
+    let image = read_whole(linux, &real).map_err(|e| ExecError::File(found.clone(), e))?;
+    Ok((found, real, image))
+}
+
 /// The value of `PATH` in the run's environment.
 fn path_var() -> &'static str {
     ENVIRONMENT
@@ -150,14 +214,11 @@ pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
         .first()
         .map(|a| String::from_utf8_lossy(a).to_string())
         .unwrap_or_default();
-    let exists = |p: &str| read_file(linux, p, 0, &mut []).is_ok();
-    let found = path::search_path(&name, path_var(), exists)
-        .ok_or_else(|| ExecError::File(name.clone(), Errno::ENOENT))?;
-    let absolute = path::join("/", &found).map_err(|e| ExecError::File(found.clone(), e))?;
-    let real = path::follow(&absolute, |p| read_link(linux, p), path::MAXSYMLINKS)
-        .map_err(|e| ExecError::File(found.clone(), e))?;
-    let image = read_whole(linux, &real).map_err(|e| ExecError::File(found.clone(), e))?;
-    *linux.exe.lock() = real.clone();
+    let (found, real, image) = match linux.files.as_ref() {
+        Some(files) => from_file_server(files, &name)?,
+        None => from_initramfs(linux, &name)?,
+    };
+    *linux.exe.lock() = real;
 
     let opts = Options {
         user_top: MMAP_CEILING,
