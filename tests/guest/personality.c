@@ -159,7 +159,15 @@ static void system_state(void) {
     CHECK("uname", uname(&u) == 0 && strcmp(u.sysname, "Linux") == 0 &&
                        strcmp(u.machine, "x86_64") == 0,
           "%s %s", u.sysname, u.machine);
-    CHECK("getpid", getpid() > 0 && getppid() >= 0, "pid %d", getpid());
+    CHECK("getpid", getpid() > 0 && getppid() > 0 && getppid() != getpid(), "pid %d ppid %d",
+          getpid(), getppid());
+    CHECK("process_group", getpgrp() > 0 && getpgid(0) == getpgrp() && getpgid(getpid()) == getpgrp(),
+          "pgrp %d pgid(0) %d", getpgrp(), getpgid(0));
+    CHECK("session", getsid(0) > 0 && getsid(getpid()) == getsid(0), "sid %d", getsid(0));
+    CHECK("no_supplementary_groups", getgroups(0, NULL) == 0, "%d groups", getgroups(0, NULL));
+    struct utsname host;
+    CHECK("hostname_unset", uname(&host) == 0 && strcmp(host.nodename, "(none)") == 0, "nodename %s",
+          host.nodename);
     CHECK_ERR("enosys", syscall(NO_SUCH_SYSCALL), ENOSYS);
     struct rlimit rl;
     CHECK("rlimit", getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 0, "getrlimit: %s",

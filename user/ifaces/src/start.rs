@@ -57,6 +57,37 @@ impl FsStart {
     }
 }
 
+/// Method word of the message that tells a Linux program's personality where the process
+/// server is and gives its handle there ([`ProcsStart`]), sent after [`FS_METHOD`]'s.
+pub const PROCS_METHOD: u64 = method_word(START_INTERFACE, 2);
+
+/// Where a Linux program's process server is: its CommID and the program's handle (READ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcsStart {
+    /// The process server's CommID.
+    pub comm: u64,
+    /// The program's handle on the process table.
+    pub table: XHandle,
+}
+
+impl ProcsStart {
+    /// The message payload.
+    pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
+        [self.comm, self.table.to_word(), 0]
+    }
+
+    /// What `msg` carries, if it is the process-server message of the spawner `spawner_comm`.
+    pub fn from_message(msg: &AsyncMessage, spawner_comm: u64) -> Option<Self> {
+        if msg.method != PROCS_METHOD || msg.badge != comm_pid(spawner_comm) {
+            return None;
+        }
+        Some(Self {
+            comm: msg.payload[0],
+            table: XHandle::from_word(msg.payload[1]),
+        })
+    }
+}
+
 /// Payload positions of the handles message.
 const CONSOLE_WORD: usize = 0;
 const BOOT_WORD: usize = 1;

@@ -19,7 +19,9 @@
 //!    through it. For a Linux program it also starts the file server `/k42/bin/fs` (SYSTEM,
 //!    with READ on `Boot` to read the initramfs), sets the program's credentials there (root,
 //!    as on the Linux runner), gives it the root directory and tells it so in a second
-//!    start-up message (`k42_ifaces::start::FsStart`);
+//!    start-up message (`k42_ifaces::start::FsStart`); and it starts the process server
+//!    `/k42/bin/procs`, registers the program there (init's child, root) and tells it in a
+//!    third (`ProcsStart`);
 //! 4. waits for the program's EXITED message and ends the run with its status
 //!    (`Boot::shutdown`). If anything before fails, the run ends with
 //!    `k42_abi::runner::STATUS_NOT_FOUND`, as a shell reports a program it cannot start.
@@ -38,7 +40,10 @@ use k42_abi::kernel::comm_pid;
 use k42_abi::runner::{CONSOLE_UART_PORT, ENVIRONMENT, STATUS_NOT_FOUND};
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::fs::{self, FsClient};
-use k42_ifaces::start::{FS_METHOD, FsStart, HANDLES_METHOD, StartHandles};
+use k42_ifaces::procs::{self, ProcsClient};
+use k42_ifaces::start::{
+    FS_METHOD, FsStart, HANDLES_METHOD, PROCS_METHOD, ProcsStart, StartHandles,
+};
 use k42_kapi::{BootClient, ProcessClient, class};
 use k42_rights::wire::meta;
 use k42_rights::{Badge, Rights, XHandle};
@@ -48,6 +53,10 @@ use k42_rt::{Env, KernelPpc, Ppc, log, ring};
 
 k42_rt::entry!(main);
 
+/// The process server's program name under `/k42/bin`.
+const PROCS_SERVER: &str = "procs";
+/// The pid of init, the parent of the run's program (the bootstrap plays it).
+const INIT_PID: u64 = 1;
 /// The file server's program name under `/k42/bin`.
 const FS_SERVER: &str = "fs";
 /// The run's program's user and group: root, as on the Linux runner.
@@ -98,10 +107,13 @@ fn run(env: &Env) -> Result<u32, Failure> {
     let first = first_arg(&argv)?;
     let kind = classify(&mut boot, first);
     let console = start_console(&mut boot, env.pid())?;
-    // Linux programs have files: the file server runs beside them.
-    let fs = match kind {
-        Program::Linux => Some(start_fs(&mut boot, env)?),
-        Program::Native(_) => None,
+    // Linux programs have files and a process table: their servers run beside them.
+    let (fs, procs) = match kind {
+        Program::Linux => (
+            Some(start_fs(&mut boot, env)?),
+            Some(start_server(&mut boot, PROCS_SERVER, env.pid())?),
+        ),
+        Program::Native(_) => (None, None),
     };
 
     let (program, boot_rights) = match kind {
@@ -138,6 +150,10 @@ fn run(env: &Env) -> Result<u32, Failure> {
         Some(fs) => Some(equip_for_files(fs, pid).map_err(|e| format!("{program}: {e}"))?),
         None => None,
     };
+    let procs_start = match procs {
+        Some(procs) => Some(register(procs, pid).map_err(|e| format!("{program}: {e}"))?),
+        None => None,
+    };
     let mut process = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
     process
         .start()
@@ -152,6 +168,14 @@ fn run(env: &Env) -> Result<u32, Failure> {
         let sent = kcall::async_send(comm, 0, FS_METHOD, &fs_start.to_payload());
         if !kcall::is_ok(sent) {
             return Err(format!("cannot tell {program} its files: status {sent}"));
+        }
+    }
+    if let Some(procs_start) = procs_start {
+        let sent = kcall::async_send(comm, 0, PROCS_METHOD, &procs_start.to_payload());
+        if !kcall::is_ok(sent) {
+            return Err(format!(
+                "cannot tell {program} its process server: status {sent}"
+            ));
         }
     }
     log!("bootstrap: started {program} (pid {pid})");
@@ -261,6 +285,50 @@ fn start_fs(boot: &mut BootClient<KernelPpc>, env: &Env) -> Result<u64, Failure>
         ));
     }
     Ok(comm)
+}
+
+/// Spawns and starts the server `name` (SYSTEM) with this task's badge in `arg0` (it makes
+/// its object for us as `SPAWNER_HANDLE`); returns its CommID.
+fn start_server(
+    boot: &mut BootClient<KernelPpc>,
+    name: &str,
+    own_pid: u64,
+) -> Result<u64, Failure> {
+    let (comm, handle) = boot
+        .spawn(
+            name.as_ptr() as u64,
+            name.len() as u64,
+            class::SYSTEM,
+            own_pid,
+            0,
+            k42_kapi::SAME_CPU,
+        )
+        .map_err(|e| format!("cannot spawn {name}: {e}"))?;
+    ProcessClient::new(KernelPpc, XHandle::from_word(handle))
+        .start()
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    Ok(comm)
+}
+
+/// Registers the Linux program `pid` with the process server (init's child, root) and gives it
+/// the table; returns what the program is told.
+fn register(procs: u64, pid: u64) -> Result<ProcsStart, Failure> {
+    let mut table = ProcsClient::new(Ppc::new(procs), SPAWNER_HANDLE);
+    let linux_pid = table
+        .register(pid, INIT_PID, ROOT_ID, ROOT_ID)
+        .map_err(|e| format!("the process server refused it: {e}"))?;
+    let handle = meta::give_access(
+        &mut table.transport,
+        SPAWNER_HANDLE,
+        Badge(pid),
+        procs::PROCESS_RIGHTS,
+    )
+    .map_err(|e| format!("cannot give it the process table: {e}"))?;
+    log!("bootstrap: process {pid} is Linux pid {linux_pid}");
+    Ok(ProcsStart {
+        comm: procs,
+        table: handle,
+    })
 }
 
 /// Tells the file server the Linux program `pid`'s credentials (root: the run's program is

@@ -30,7 +30,7 @@ use k42_linux::raw::general as g;
 use crate::files::{self, Files, Node};
 use crate::layout::{MMAP_CEILING, STACK_SIZE, STACK_TOP};
 use crate::mem::{self, Kind, Mem, PROT_RW};
-use crate::state::{Linux, ids};
+use crate::state::Linux;
 
 /// First size of the argv buffer; a longer argv is read again at its full length.
 const ARGV_BUFFER: usize = 4096;
@@ -255,10 +255,10 @@ pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
         phnum: u64::from(plan.phnum),
         base: 0,
         entry: plan.entry,
-        uid: ids::UID,
-        euid: ids::UID,
-        gid: ids::GID,
-        egid: ids::GID,
+        uid: linux.ids.uid,
+        euid: linux.ids.euid,
+        gid: linux.ids.gid,
+        egid: linux.ids.egid,
         secure: false,
         hwcap: 0,
         hwcap2: 0,

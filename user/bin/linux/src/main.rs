@@ -9,7 +9,8 @@
 //! `arg0` = the console server's CommID, `arg1` = the bootstrap's; the start-up message brings
 //! the console handle and a `Boot` handle (READ), through which the program file and the run's
 //! argv are read from the initramfs; a second message says where the file server is and gives
-//! the root directory (`k42_ifaces::start::FsStart`, `files.rs`).
+//! the root directory (`k42_ifaces::start::FsStart`, `files.rs`), a third where the process
+//! server is (`ProcsStart`; `state.rs` fetches this process's ids from it).
 #![no_std]
 #![no_main]
 
@@ -26,13 +27,13 @@ mod table;
 mod uaccess;
 
 use k42_abi::runner::STATUS_NOT_FOUND;
-use k42_ifaces::start::{FsStart, StartHandles};
+use k42_ifaces::start::{FsStart, ProcsStart, StartHandles};
 use k42_rt::{Env, log, program, ring};
 
 k42_rt::entry!(main);
 
-/// How long to wait for the bootstrap's file-server message after the handles (it is sent at
-/// once; the bound only keeps a broken start from hanging).
+/// How long to wait for each of the bootstrap's server messages after the handles (they are
+/// sent at once; the bound only keeps a broken start from hanging).
 const FS_MESSAGE_WAIT_NS: u64 = 5_000_000_000;
 
 fn main(env: Env) -> u32 {
@@ -57,7 +58,13 @@ fn main(env: Env) -> u32 {
     if files.is_none() {
         log!("linux: no file server: only the console is open");
     }
-    state::init(&env, handles.console, boot, files);
+    let procs = ring::wait_message_where_until(
+        k42_rt::clock::now_ns().saturating_add(FS_MESSAGE_WAIT_NS),
+        |msg| ProcsStart::from_message(msg, env.arg1).is_some(),
+        |msg| log!("linux: ignored a message before the process server's: {msg:?}"),
+    )
+    .and_then(|msg| ProcsStart::from_message(&msg, env.arg1));
+    state::init(&env, handles.console, boot, files, procs);
     let linux = state::get();
     let argv = match exec::run_argv(linux) {
         Ok(argv) => argv,

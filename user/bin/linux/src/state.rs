@@ -13,6 +13,10 @@ use k42_rights::XHandle;
 use k42_rt::Env;
 use spin::{Mutex, Once};
 
+use k42_ifaces::procs::ProcsClient;
+use k42_ifaces::start::ProcsStart;
+use k42_rt::Ppc;
+
 use crate::calls::signal::Signals;
 use crate::fd::FdTable;
 use crate::files::Files;
@@ -42,20 +46,71 @@ pub struct Linux {
     pub files: Option<Files>,
     /// The program's file, as exec found it (`/proc/self/exe`).
     pub exe: Mutex<alloc::string::String>,
+    /// The process server, if this process was registered with one.
+    pub procs: Option<ProcsStart>,
+    /// This process's ids as the process server gave them at start (they change only through
+    /// calls that go to it: setsid, setpgid, setuid… with issue #5).
+    pub ids: Ids,
 }
 
-/// The Linux ids of this process until the process server hands them out (issue #4 item 4):
-/// the run's program is the only Linux process, started by init (pid 1), as on the Linux
-/// runner where `/k42/init` is its parent.
-pub mod ids {
-    /// The process id.
-    pub const PID: u64 = 2;
-    /// Its parent's (init's).
-    pub const PPID: u64 = 1;
-    /// Credentials: the run's program runs as root on both OSes.
-    pub const UID: u64 = 0;
-    /// Its group.
-    pub const GID: u64 = 0;
+/// A process's Linux ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ids {
+    /// Process id.
+    pub pid: u64,
+    /// Parent's.
+    pub ppid: u64,
+    /// Process group.
+    pub pgid: u64,
+    /// Session.
+    pub sid: u64,
+    /// Real and effective user.
+    pub uid: u64,
+    /// Effective user.
+    pub euid: u64,
+    /// Real group.
+    pub gid: u64,
+    /// Effective group.
+    pub egid: u64,
+}
+
+impl Ids {
+    /// The ids of a process started without a process server: init's child, root.
+    pub const FALLBACK: Ids = Ids {
+        pid: 2,
+        ppid: 1,
+        pgid: 2,
+        sid: 2,
+        uid: 0,
+        euid: 0,
+        gid: 0,
+        egid: 0,
+    };
+
+    /// The caller's ids from the process server, or [`Ids::FALLBACK`] without one.
+    pub fn fetch(procs: Option<&ProcsStart>) -> Ids {
+        let Some(procs) = procs else {
+            return Ids::FALLBACK;
+        };
+        let mut client = ProcsClient::new(Ppc::new(procs.comm), procs.table);
+        let ids = client.ids().and_then(|ids| Ok((ids, client.creds()?)));
+        match ids {
+            Ok(((pid, ppid, pgid, sid), (uid, euid, gid, egid))) => Ids {
+                pid,
+                ppid,
+                pgid,
+                sid,
+                uid,
+                euid,
+                gid,
+                egid,
+            },
+            Err(e) => {
+                k42_rt::log!("linux: the process server did not answer ({e}); using fixed ids");
+                Ids::FALLBACK
+            }
+        }
+    }
 }
 
 static LINUX: Once<Linux> = Once::new();
@@ -64,7 +119,14 @@ static LINUX: Once<Linux> = Once::new();
 const DEFAULT_UMASK: u64 = 0o022;
 
 /// Makes the state (once, at start-up).
-pub fn init(env: &Env, console: XHandle, boot: XHandle, files: Option<Files>) {
+pub fn init(
+    env: &Env,
+    console: XHandle,
+    boot: XHandle,
+    files: Option<Files>,
+    procs: Option<ProcsStart>,
+) {
+    let ids = Ids::fetch(procs.as_ref());
     LINUX.call_once(|| Linux {
         console_comm: env.arg0,
         console,
@@ -77,6 +139,8 @@ pub fn init(env: &Env, console: XHandle, boot: XHandle, files: Option<Files>) {
         umask: AtomicU64::new(DEFAULT_UMASK),
         files,
         exe: Mutex::new(alloc::string::String::new()),
+        procs,
+        ids,
     });
 }
 

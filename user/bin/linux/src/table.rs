@@ -102,12 +102,13 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_getppid, proc::getppid),
     (nr::__NR_gettid, proc::gettid),
     (nr::__NR_getuid, proc::getuid),
-    (nr::__NR_geteuid, proc::getuid),
+    (nr::__NR_geteuid, proc::geteuid),
     (nr::__NR_getgid, proc::getgid),
-    (nr::__NR_getegid, proc::getgid),
+    (nr::__NR_getegid, proc::getegid),
+    (nr::__NR_getgroups, proc::getgroups),
     (nr::__NR_getpgrp, proc::getpgrp),
     (nr::__NR_getpgid, proc::getpgid),
-    (nr::__NR_getsid, proc::getpgid),
+    (nr::__NR_getsid, proc::getsid),
     (nr::__NR_set_tid_address, proc::set_tid_address),
     (nr::__NR_set_robust_list, proc::set_robust_list),
     (nr::__NR_arch_prctl, proc::arch_prctl),
@@ -130,6 +131,7 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_uname, info::uname),
     (nr::__NR_getrandom, info::getrandom),
     (nr::__NR_sysinfo, info::sysinfo),
+    (nr::__NR_sethostname, info::sethostname),
 ];
 
 /// One past the highest syscall number the table can hold (x86_64 numbers end below it).

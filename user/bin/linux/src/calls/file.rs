@@ -415,7 +415,7 @@ fn proc_link(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Option<String>, E
         return Ok(None);
     };
     Ok(match absolute.as_str() {
-        "/proc/self" => Some(alloc::format!("{}", crate::state::ids::PID)),
+        "/proc/self" => Some(alloc::format!("{}", linux.ids.pid)),
         "/proc/self/exe" => Some(linux.exe.lock().clone()),
         _ => None,
     })

@@ -1,34 +1,74 @@
-//! What the system is: `uname`, `sysinfo`, `getrandom`. `uname` answers as Linux so programs
-//! that check the kernel version (glibc refuses to run on a kernel older than it was built
-//! for) run; the version string says it is K42.
+//! What the system is: `uname`, `sethostname`, `sysinfo` (the process server's), `getrandom`.
+//! `uname` answers as Linux so programs that check the kernel version (glibc refuses to run
+//! on a kernel older than it was built for) run; the version string says it is K42.
 
+use alloc::vec;
+
+use k42_ifaces::procs::{ProcsClient, UTS_FIELD, UTS_FIELDS};
 use k42_linux::{Errno, SysResult};
-use k42_rt::clock;
+use k42_rights::wire::CallError;
+use k42_rt::{Ppc, clock};
 
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
 
-/// Bytes of each `struct utsname` field (`__NEW_UTS_LEN` + 1).
-const UTS_FIELD: usize = 65;
-/// The six fields: sysname, nodename, release, version, machine, domainname.
-const UTS_FIELDS: [&str; 6] = [
+/// `uname`'s answer without a process server: what `user/bin/procs` answers by default.
+const FALLBACK_UTS: [&str; UTS_FIELDS] = [
     "Linux",
-    "k42",
-    // A release new enough for every C library in Debian's archive to accept.
+    "(none)",
     "6.1.0-k42",
     "#1 K42 in Rust",
     "x86_64",
     "(none)",
 ];
 
-/// `uname(buf)`.
+/// The process server's client, if there is one.
+fn procs(linux: &Linux) -> Option<ProcsClient<Ppc>> {
+    linux
+        .procs
+        .as_ref()
+        .map(|p| ProcsClient::new(Ppc::new(p.comm), p.table))
+}
+
+/// `uname(buf)`: the process server's `struct utsname` (the host name is its).
 pub fn uname(linux: &Linux, args: &Args) -> SysResult {
-    let mut buf = [0u8; UTS_FIELD * UTS_FIELDS.len()];
-    for (i, field) in UTS_FIELDS.iter().enumerate() {
-        buf[i * UTS_FIELD..i * UTS_FIELD + field.len()].copy_from_slice(field.as_bytes());
+    let mut buf = vec![0u8; UTS_FIELD * UTS_FIELDS];
+    match procs(linux) {
+        Some(mut client) => {
+            let handle = client.handle;
+            let mut with = ProcsClient::new(client.transport.with_data(&[], &mut buf), handle);
+            with.uname().map_err(|_| Errno::EIO)?;
+            if with.transport.received() != UTS_FIELD * UTS_FIELDS {
+                return Err(Errno::EIO);
+            }
+        }
+        None => {
+            for (i, field) in FALLBACK_UTS.iter().enumerate() {
+                buf[i * UTS_FIELD..i * UTS_FIELD + field.len()].copy_from_slice(field.as_bytes());
+            }
+        }
     }
     uaccess::write(linux, args[0], &buf).map(|()| 0)
+}
+
+/// `sethostname(name, len)`: the process server decides (root only).
+pub fn sethostname(linux: &Linux, args: &Args) -> SysResult {
+    let len = usize::try_from(args[1]).map_err(|_| Errno::EINVAL)?;
+    if len >= UTS_FIELD {
+        return Err(Errno::EINVAL);
+    }
+    let name = uaccess::read(linux, args[0], len)?;
+    let mut client = procs(linux).ok_or(Errno::EPERM)?;
+    let handle = client.handle;
+    let mut none = [0u8; 0];
+    ProcsClient::new(client.transport.with_data(&name, &mut none), handle)
+        .sethostname()
+        .map_err(|e| match e {
+            CallError::Method(e) => e,
+            _ => Errno::EIO,
+        })?;
+    Ok(0)
 }
 
 /// Most bytes one `getrandom` call returns (Linux caps a call at 32 MiB; smaller keeps the
@@ -64,9 +104,13 @@ const SYSINFO_WORDS: usize = 14;
 /// personality yet and read 0.
 pub fn sysinfo(linux: &Linux, args: &Args) -> SysResult {
     let mut words = [0u64; SYSINFO_WORDS];
-    words[0] = clock::now_ns() / 1_000_000_000;
+    let (uptime, processes) = match procs(linux) {
+        Some(mut client) => client.sysinfo().map_err(|_| Errno::EIO)?,
+        None => (clock::now_ns() / 1_000_000_000, 1),
+    };
+    words[0] = uptime;
     // procs (u16) in the low bits of word 10; mem_unit (u32) in word 13.
-    words[10] = 1;
+    words[10] = processes.min(u64::from(u16::MAX));
     words[13] = 1;
     uaccess::write_words(linux, args[0], &words).map(|()| 0)
 }

@@ -348,7 +348,7 @@ pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
             Ok(0)
         }
         (Kind::Console, ioctl::TIOCGPGRP) => {
-            let pgrp = (crate::state::ids::PID as u32).to_le_bytes();
+            let pgrp = (linux.ids.pgid as u32).to_le_bytes();
             uaccess::write(linux, arg, &pgrp).map(|()| 0)
         }
         (Kind::Console, ioctl::TIOCSPGRP) => {
@@ -357,7 +357,7 @@ pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
             uaccess::read_into(linux, arg, &mut pgrp)?;
             match i32::from_le_bytes(pgrp) {
                 p if p < 0 => Err(Errno::EINVAL),
-                p if p as u64 == crate::state::ids::PID => Ok(0),
+                p if p as u64 == linux.ids.pgid => Ok(0),
                 _ => Err(Errno::ESRCH),
             }
         }

@@ -1,16 +1,16 @@
 //! The process and its thread: exit, ids, `set_tid_address`, `arch_prctl` (the FS base for the
-//! program's TLS), resource limits, `umask`, `sched_yield`. Until the process server exists
-//! (issue #4 item 4) the ids are the fixed ones of `state::ids`: the run's program as init's
-//! child, as on the Linux runner.
+//! program's TLS), resource limits, `umask`, `sched_yield`. The ids and the umask are the
+//! process server's (`user/bin/procs`); the ids are fetched once at start (`state::Ids`).
 
 use core::sync::atomic::Ordering;
 
+use k42_ifaces::procs::ProcsClient;
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rt::sys::foreign;
-use k42_rt::{process, thread};
+use k42_rt::{Ppc, process, thread};
 
-use crate::state::{Linux, ids};
+use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
 
@@ -28,41 +28,71 @@ pub fn exit(linux: &Linux, args: &Args) -> SysResult {
     exit_group(linux, args)
 }
 
-/// `getpid()`.
-pub fn getpid(_: &Linux, _: &Args) -> SysResult {
-    Ok(ids::PID)
+/// `getpid()`: the ids are the process server's, fetched at start (`state::Ids`).
+pub fn getpid(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.pid)
 }
 
 /// `getppid()`.
-pub fn getppid(_: &Linux, _: &Args) -> SysResult {
-    Ok(ids::PPID)
+pub fn getppid(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.ppid)
 }
 
 /// `gettid()`: the one thread's id is the pid.
-pub fn gettid(_: &Linux, _: &Args) -> SysResult {
-    Ok(ids::PID)
+pub fn gettid(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.pid)
 }
 
-/// `getuid()`, `geteuid()`.
-pub fn getuid(_: &Linux, _: &Args) -> SysResult {
-    Ok(ids::UID)
+/// `getuid()`.
+pub fn getuid(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.uid)
 }
 
-/// `getgid()`, `getegid()`.
-pub fn getgid(_: &Linux, _: &Args) -> SysResult {
-    Ok(ids::GID)
+/// `geteuid()`.
+pub fn geteuid(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.euid)
 }
 
-/// `getpgrp()`: the program leads its own group, as init's child with a controlling tty does.
-pub fn getpgrp(_: &Linux, _: &Args) -> SysResult {
-    Ok(ids::PID)
+/// `getgid()`.
+pub fn getgid(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.gid)
 }
 
-/// `getpgid(pid)`, `getsid(pid)`: 0 or our pid names us; any other pid is no process we know.
-pub fn getpgid(_: &Linux, args: &Args) -> SysResult {
+/// `getegid()`.
+pub fn getegid(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.egid)
+}
+
+/// `getgroups(size, list)`: the supplementary groups. A process started by init has none (as
+/// on Linux, where init never calls setgroups); lists come with setgroups and the process
+/// server (issue #5).
+pub fn getgroups(_linux: &Linux, args: &Args) -> SysResult {
+    if (args[0] as u32 as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `getpgrp()`.
+pub fn getpgrp(linux: &Linux, _: &Args) -> SysResult {
+    Ok(linux.ids.pgid)
+}
+
+/// `getpgid(pid)`: 0 or our pid names us; any other pid is no process we know (until the
+/// process server answers for others, with issue #5).
+pub fn getpgid(linux: &Linux, args: &Args) -> SysResult {
     match args[0] as u32 as i32 {
-        0 => Ok(ids::PID),
-        pid if pid as u64 == ids::PID => Ok(ids::PID),
+        0 => Ok(linux.ids.pgid),
+        pid if pid as u64 == linux.ids.pid => Ok(linux.ids.pgid),
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+/// `getsid(pid)`, as `getpgid`.
+pub fn getsid(linux: &Linux, args: &Args) -> SysResult {
+    match args[0] as u32 as i32 {
+        0 => Ok(linux.ids.sid),
+        pid if pid as u64 == linux.ids.pid => Ok(linux.ids.sid),
         _ => Err(Errno::ESRCH),
     }
 }
@@ -70,7 +100,7 @@ pub fn getpgid(_: &Linux, args: &Args) -> SysResult {
 /// `set_tid_address(tidptr)`: remembered for thread exit; returns the tid.
 pub fn set_tid_address(linux: &Linux, args: &Args) -> SysResult {
     linux.clear_child_tid.store(args[0], Ordering::Relaxed);
-    Ok(ids::PID)
+    Ok(linux.ids.pid)
 }
 
 /// Size of `struct robust_list_head` (three words), the only length Linux accepts.
@@ -143,7 +173,7 @@ fn limit(resource: u32) -> Result<(u64, u64), Errno> {
 /// limits are enforced (a program told its limit changed would be misled).
 pub fn prlimit64(linux: &Linux, args: &Args) -> SysResult {
     let pid = args[0] as u32 as i32;
-    if pid != 0 && pid as u64 != ids::PID {
+    if pid != 0 && pid as u64 != linux.ids.pid {
         return Err(Errno::ESRCH);
     }
     let (soft, hard) = limit(args[1] as u32)?;
@@ -174,8 +204,14 @@ pub fn sched_yield(_: &Linux, _: &Args) -> SysResult {
     Ok(0)
 }
 
-/// `umask(mask)`: returns the old mask.
+/// `umask(mask)`: returns the old mask. The process server keeps it (a forked child inherits
+/// it there); the personality keeps a copy for its own file calls.
 pub fn umask(linux: &Linux, args: &Args) -> SysResult {
     let new = args[0] & 0o777;
+    if let Some(procs) = &linux.procs {
+        ProcsClient::new(Ppc::new(procs.comm), procs.table)
+            .umask(new, 1)
+            .map_err(|_| Errno::EIO)?;
+    }
     Ok(linux.umask.swap(new, Ordering::Relaxed))
 }
