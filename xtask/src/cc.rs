@@ -18,19 +18,31 @@ pub enum Libc {
     Musl,
     /// glibc, through plain `gcc -static` (the `*.glibc.c` guest programs).
     Glibc,
+    /// glibc as a static PIE (`gcc -static-pie`: the `*.pie.c` guest programs), loaded at a
+    /// bias of the loader's choosing and relocating itself.
+    GlibcPie,
 }
 
 impl Libc {
     fn compiler(self) -> &'static str {
         match self {
             Libc::Musl => "musl-gcc",
-            Libc::Glibc => "gcc",
+            Libc::Glibc | Libc::GlibcPie => "gcc",
+        }
+    }
+
+    /// How it links statically.
+    fn link_flag(self) -> &'static str {
+        match self {
+            Libc::Musl | Libc::Glibc => "-static",
+            Libc::GlibcPie => "-static-pie",
         }
     }
 }
 
-/// Flags for every build: static (the initramfs has no loader), optimized, warnings on.
-const FLAGS: [&str; 5] = ["-static", "-O2", "-Wall", "-Wextra", "-std=gnu11"];
+/// Flags for every build besides the static link ([`Libc::link_flag`]: the initramfs has no
+/// loader): optimized, warnings on.
+const FLAGS: [&str; 4] = ["-O2", "-Wall", "-Wextra", "-std=gnu11"];
 
 /// A C string literal for `s`, for a `-D` define.
 pub fn c_string(s: &str) -> String {
@@ -116,7 +128,8 @@ pub fn compile(build: &Build<'_>) -> Result<PathBuf, String> {
         return Ok(build.output.clone());
     }
     let mut cmd = Command::new(build.libc.compiler());
-    cmd.args(FLAGS)
+    cmd.arg(build.libc.link_flag())
+        .args(FLAGS)
         .args(abi_defines())
         .args(&build.defines)
         .args(

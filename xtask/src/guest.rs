@@ -3,7 +3,8 @@
 //! generated busybox `sh` script, and their result lines attributed back to them.
 //!
 //! - `NAME.c` is built with `musl-gcc -static -O2`, `NAME.glibc.c` with `gcc -static
-//!   -O2` (program `NAME-glibc`), `NAME.sh` runs under busybox `sh`;
+//!   -O2` (program `NAME-glibc`), `NAME.pie.c` with `gcc -static-pie -O2` (program
+//!   `NAME-pie`), `NAME.sh` runs under busybox `sh`;
 //! - `NAME.args` (optional, next to the source) holds the program's arguments, one
 //!   per line; a C program gets the same list as `K42_TEST_ARGS` to compare argv with;
 //! - C programs include `k42test.h`, shell programs source the generated
@@ -32,6 +33,7 @@ const SHELL_LIBRARY: &str = "k42test.sh";
 const BEGIN_MARKER: &str = "k42-guest: begin ";
 const END_MARKER: &str = "k42-guest: end ";
 const GLIBC_SUFFIX: &str = ".glibc.c";
+const PIE_SUFFIX: &str = ".pie.c";
 const C_SUFFIX: &str = ".c";
 const SHELL_SUFFIX: &str = ".sh";
 const ARGS_EXTENSION: &str = "args";
@@ -45,6 +47,8 @@ pub enum Kind {
     Musl,
     /// C, static glibc.
     Glibc,
+    /// C, static-PIE glibc.
+    GlibcPie,
     /// A busybox `sh` script.
     Shell,
 }
@@ -69,7 +73,7 @@ impl Program {
     pub fn install_path(&self) -> String {
         match self.kind {
             Kind::Shell => format!("{INSTALL_DIR}/{}{SHELL_SUFFIX}", self.name),
-            Kind::Musl | Kind::Glibc => format!("{INSTALL_DIR}/{}", self.name),
+            Kind::Musl | Kind::Glibc | Kind::GlibcPie => format!("{INSTALL_DIR}/{}", self.name),
         }
     }
 }
@@ -86,6 +90,8 @@ pub fn discover() -> Result<Vec<Program>, String> {
         };
         let (stem, kind) = if let Some(stem) = file.strip_suffix(GLIBC_SUFFIX) {
             (format!("{stem}-glibc"), Kind::Glibc)
+        } else if let Some(stem) = file.strip_suffix(PIE_SUFFIX) {
+            (format!("{stem}-pie"), Kind::GlibcPie)
         } else if let Some(stem) = file.strip_suffix(C_SUFFIX) {
             (stem.to_string(), Kind::Musl)
         } else if let Some(stem) = file.strip_suffix(SHELL_SUFFIX) {
@@ -168,6 +174,7 @@ pub fn build_all(programs: &[Program]) -> Result<(Vec<Built>, Vec<BuildFailure>)
             }
             Kind::Musl => Libc::Musl,
             Kind::Glibc => Libc::Glibc,
+            Kind::GlibcPie => Libc::GlibcPie,
         };
         let mut defines = Vec::new();
         if program.args_file.is_some() {
@@ -282,7 +289,7 @@ fn run_all_script(built: &[Built]) -> String {
                     runner::INTERACTIVE_SHELL.to_string(),
                     b.program.install_path(),
                 ],
-                Kind::Musl | Kind::Glibc => vec![b.program.install_path()],
+                Kind::Musl | Kind::Glibc | Kind::GlibcPie => vec![b.program.install_path()],
             };
             argv.extend(b.program.args.iter().cloned());
             Step {

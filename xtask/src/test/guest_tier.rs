@@ -22,7 +22,7 @@ use crate::{kernel, linux};
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 4] = ["personality", "tty", "files", "env"];
+const K42_READY: [&str; 5] = ["personality", "tty", "files", "env", "loader-pie"];
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str =
     "needs the file server, fork or signals (issues #4, #5): not run on K42 yet";

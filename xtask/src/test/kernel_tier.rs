@@ -134,6 +134,55 @@ fn bad_linux_executables(busybox: &std::path::Path) -> Vec<(&'static str, Vec<u8
     ]
 }
 
+/// The Linux program that touches a guard page (`tests/faults/segv.c`), where it is installed,
+/// the case that boots it, and what the personality logs when it ends it: the status of a
+/// death by SIGSEGV, as on Linux.
+const SEGV_SOURCE: &str = "tests/faults/segv.c";
+const SEGV_PATH: &str = "/k42/faults/segv";
+const SEGV_CASE: &str = "linux.guard_page_fault_is_sigsegv";
+const SEGV_LOG: &str = "SIGSEGV (page fault)";
+/// Linux's status for a death by SIGSEGV (128 + 11).
+const SEGV_STATUS: u8 = 128 + 11;
+
+/// Boots `tests/faults/segv.c` as the run's program: it must end with status 139 and the
+/// personality's log line, after its first output line — not hang, not take the kernel down.
+fn guard_page_fault(ctx: &Context<'_>, image: &std::path::Path) -> Result<(), String> {
+    let out = paths::work("test")?.join("segv");
+    let source = paths::root().join(SEGV_SOURCE);
+    crate::cc::compile(&crate::cc::Build {
+        source: &source,
+        output: out.clone(),
+        libc: crate::cc::Libc::Musl,
+        defines: Vec::new(),
+        include_dirs: Vec::new(),
+        extra_inputs: Vec::new(),
+    })?;
+    let bytes = std::fs::read(&out).map_err(|e| format!("cannot read {}: {e}", out.display()))?;
+    let mut w = k42_cpio::Writer::new();
+    w.dir("/k42", 0o755).dir("/k42/faults", 0o755);
+    w.file(SEGV_PATH, 0o755, &bytes);
+    let label = "kernel-linux-segv";
+    let o = boot(
+        ctx,
+        Os::K42,
+        image,
+        vec![SEGV_PATH.into()],
+        vec![w.finish()],
+        label,
+    )?;
+    let console = String::from_utf8_lossy(&o.console);
+    let ran = console.contains("touching the guard page");
+    let survived = console.contains("survived");
+    match (o.status_line(), o.log.contains(SEGV_LOG), ran, survived) {
+        (Some(SEGV_STATUS), true, true, false) => Ok(()),
+        (status, logged, ran, survived) => Err(format!(
+            "expected status {SEGV_STATUS} and the SIGSEGV log line after the first output; got \
+             status {status:?}, logged {logged}, ran {ran}, survived {survived}; {}",
+            logs_hint(label)
+        )),
+    }
+}
+
 /// The native test program (user/bin/utest) and the CPU counts it runs at.
 const NATIVE_TEST_ENTRY: &str = "utest";
 const NATIVE_SMP: [u32; 2] = [1, 4];
@@ -233,6 +282,11 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     match grub_iso_ktest(ctx, &image) {
         Ok(()) => report.pass(GRUB_ISO_CASE),
         Err(why) => report.fail(GRUB_ISO_CASE, &why),
+    }
+
+    match guard_page_fault(ctx, &image) {
+        Ok(()) => report.pass(SEGV_CASE),
+        Err(why) => report.fail(SEGV_CASE, &why),
     }
 
     for crash in &CRASHES {
