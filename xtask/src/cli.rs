@@ -39,12 +39,14 @@ pub enum Command {
     /// 126 = QEMU ended without a status line (crash, triple fault), 1 = the runner
     /// could not set up the run.
     ///
-    /// On K42, PROGRAM can for now only be a built-in entry: `ktest [FILTER...]`
-    /// (the in-kernel tests), `ktest-fault` (a deliberate kernel page fault) or
-    /// `ktest-overflow` (a deliberate kernel stack overflow),
-    /// until the Linux personality lands (issue #4); anything else ends with
-    /// status 127. With no PROGRAM, K42 prints its boot banner and powers off, and
-    /// Linux starts an interactive busybox shell.
+    /// On K42, PROGRAM is a built-in entry — `ktest [FILTER...]` (the in-kernel
+    /// tests), `ktest-fault` (a deliberate kernel page fault), `ktest-overflow` (a
+    /// deliberate kernel stack overflow) — or a program looked up like a shell would
+    /// along PATH with the native directory /k42/bin last: a Linux program runs
+    /// under the Linux personality, a native one (utest, ppcbench) as itself; one
+    /// that cannot be found or started ends with status 127. With no PROGRAM both
+    /// OSes start an interactive busybox shell (on K42 without fork yet: builtins
+    /// only).
     Run(RunArgs),
     /// Run the test tiers (lint, host, kernel, guest, bench) and print `N passed, M failed`.
     Test(TestArgs),
@@ -212,8 +214,8 @@ pub struct IsoArgs {
     /// The kernel command line.
     #[command(flatten)]
     pub kernel: KernelCmdline,
-    /// The built-in entry the ISO runs, and its arguments (after `--`); without
-    /// one, K42 prints its banner and powers off.
+    /// The program the ISO runs, and its arguments (after `--`), as for `run`;
+    /// without one, the interactive shell.
     #[arg(last = true, value_name = "PROGRAM ARGS")]
     pub program: Vec<String>,
 }

@@ -201,8 +201,9 @@ pub trait Boot {
     #[rights(READ)]
     fn cpus(&self, caller: Badge) -> Result<u32, KError>;
     /// Copies the run's argv (`k42_abi::runner::ARGV_PATH`: the program and its arguments,
-    /// each NUL-terminated) into the caller's `len` bytes at `addr`; returns its full length
-    /// (more than `len` means it was cut short).
+    /// each NUL-terminated; when the runner named no program,
+    /// `k42_abi::runner::INTERACTIVE_SHELL`) into the caller's `len` bytes at `addr`; returns
+    /// its full length (more than `len` means it was cut short).
     #[rights(READ)]
     fn argv(&self, caller: Badge, addr: u64, len: u64) -> Result<u64, KError>;
     // New methods go below: a method's number is its place in this trait.
