@@ -251,6 +251,10 @@ pub trait Boot {
         addr: u64,
         len: u64,
     ) -> Result<u64, KError>;
+    /// Bytes of memory the kernel manages and bytes free in its shared frame pool (each CPU's
+    /// frame cache may hold up to a few hundred KiB more), for `sysinfo` and `free`.
+    #[rights(READ)]
+    fn memory(&self, caller: Badge) -> Result<(u64, u64), KError>;
 }
 
 /// A process. Its spawner holds a handle with every right; the process itself holds one with
@@ -330,7 +334,7 @@ mod tests {
 
     #[test]
     fn new_boot_methods_come_last() {
-        let names: [&str; 8] = BootMethod::ALL.map(|m| m.name());
+        let names: [&str; 9] = BootMethod::ALL.map(|m| m.name());
         assert_eq!(
             names,
             [
@@ -341,7 +345,8 @@ mod tests {
                 "argv",
                 "spawn_linux",
                 "read_file",
-                "read_initramfs"
+                "read_initramfs",
+                "memory"
             ]
         );
         assert_eq!(BootMethod::SpawnLinux.rights(), k42_rights::Rights::CONTROL);

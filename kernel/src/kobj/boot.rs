@@ -221,4 +221,10 @@ impl k42_kapi::Boot for BootObj {
         )?;
         Ok(size)
     }
+
+    fn memory(&self, _caller: Badge) -> Result<(u64, u64), KError> {
+        let (total, free) = crate::mm::with_frames(|f| (f.total_frames(), f.free_frames()));
+        let bytes = |frames: usize| frames as u64 * k42_hal::layout::PAGE_SIZE;
+        Ok((bytes(total), bytes(free)))
+    }
 }

@@ -57,9 +57,10 @@ pub trait Procs {
     /// 64 bytes).
     #[rights(READ)]
     fn sethostname(&mut self, caller: Badge) -> Result<(), Errno>;
-    /// Uptime in seconds and the number of processes.
+    /// Uptime in seconds, the number of processes, and the bytes of memory the kernel manages
+    /// and has free (`Boot::memory`).
     #[rights(READ)]
-    fn sysinfo(&self, caller: Badge) -> Result<(u64, u64), Errno>;
+    fn sysinfo(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);

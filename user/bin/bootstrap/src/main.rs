@@ -111,7 +111,7 @@ fn run(env: &Env) -> Result<u32, Failure> {
     let (fs, procs) = match kind {
         Program::Linux => (
             Some(start_fs(&mut boot, env)?),
-            Some(start_server(&mut boot, PROCS_SERVER, env.pid())?),
+            Some(start_procs(&mut boot, env)?),
         ),
         Program::Native(_) => (None, None),
     };
@@ -287,26 +287,40 @@ fn start_fs(boot: &mut BootClient<KernelPpc>, env: &Env) -> Result<u64, Failure>
     Ok(comm)
 }
 
-/// Spawns and starts the server `name` (SYSTEM) with this task's badge in `arg0` (it makes
-/// its object for us as `SPAWNER_HANDLE`); returns its CommID.
-fn start_server(
-    boot: &mut BootClient<KernelPpc>,
-    name: &str,
-    own_pid: u64,
-) -> Result<u64, Failure> {
+/// Spawns and starts the process server (SYSTEM) with a `Boot` handle (READ: its memory
+/// figures); it makes the table for us as `SPAWNER_HANDLE`. Returns its CommID.
+fn start_procs(boot: &mut BootClient<KernelPpc>, env: &Env) -> Result<u64, Failure> {
     let (comm, handle) = boot
         .spawn(
-            name.as_ptr() as u64,
-            name.len() as u64,
+            PROCS_SERVER.as_ptr() as u64,
+            PROCS_SERVER.len() as u64,
             class::SYSTEM,
-            own_pid,
-            0,
+            env.pid(),
+            env.comm_id,
             k42_kapi::SAME_CPU,
         )
-        .map_err(|e| format!("cannot spawn {name}: {e}"))?;
+        .map_err(|e| format!("cannot spawn the process server: {e}"))?;
+    let handles = StartHandles {
+        console: XHandle::NULL,
+        boot: Some(
+            meta::give_access(
+                &mut boot.transport,
+                boot.handle,
+                Badge(comm_pid(comm)),
+                Rights::READ,
+            )
+            .map_err(|e| format!("cannot give the process server the Boot object: {e}"))?,
+        ),
+    };
     ProcessClient::new(KernelPpc, XHandle::from_word(handle))
         .start()
-        .map_err(|e| format!("cannot start {name}: {e}"))?;
+        .map_err(|e| format!("cannot start the process server: {e}"))?;
+    let sent = kcall::async_send(comm, 0, HANDLES_METHOD, &handles.to_payload());
+    if !kcall::is_ok(sent) {
+        return Err(format!(
+            "cannot send the process server its handles: status {sent}"
+        ));
+    }
     Ok(comm)
 }
 

@@ -5,7 +5,8 @@
 //! entry by naming it. The spawner (the bootstrap) holds the table with CONTROL and registers
 //! each Linux process before it starts; fork will register children the same way (issue #5).
 //!
-//! Start-up: `arg0` = the spawner's badge; the table object is made for it as
+//! Start-up: `arg0` = the spawner's badge, `arg1` its CommID, whose start-up message brings a
+//! `Boot` handle (READ: the memory figures); the table object is made for the spawner as
 //! `SPAWNER_HANDLE`.
 #![no_std]
 #![no_main]
@@ -17,11 +18,13 @@ use alloc::vec;
 
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::procs::{self, Procs, ProcsServer, UTS_FIELD, UTS_FIELDS};
+use k42_ifaces::start::StartHandles;
+use k42_kapi::BootClient;
 use k42_linux::Errno;
-use k42_rights::{Badge, Rights, XObjectTable};
+use k42_rights::{Badge, Rights, XHandle, XObjectTable};
 use k42_rt::server::{set_reply_data, take_call_data};
 use k42_rt::sync::FairBLock;
-use k42_rt::{Env, clock, log, server};
+use k42_rt::{Env, KernelPpc, clock, log, ring, server};
 
 k42_rt::entry!(main);
 
@@ -162,15 +165,31 @@ impl Procs for Root {
         Ok(())
     }
 
-    fn sysinfo(&self, caller: Badge) -> Result<(u64, u64), Errno> {
+    fn sysinfo(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
         with_caller(caller, |_| Ok(()))?;
         let procs = TABLE.lock().by_badge.len() as u64 + 1;
-        Ok((clock::now_ns() / NS_PER_SEC, procs))
+        let (total, free) = match BOOT.get() {
+            Some(&boot) => BootClient::new(KernelPpc, boot)
+                .memory()
+                .map_err(|_| Errno::EIO)?,
+            None => (0, 0),
+        };
+        Ok((clock::now_ns() / NS_PER_SEC, procs, total, free))
     }
 }
 
+/// The `Boot` handle (READ) the spawner sent, for the memory figures of `sysinfo`.
+static BOOT: spin::Once<XHandle> = spin::Once::new();
+
 fn main(env: Env) -> u32 {
     let spawner = Badge(env.arg0);
+    let message = ring::wait_message_where(
+        |msg| StartHandles::from_message(msg, env.arg1).is_some(),
+        |msg| log!("procs: ignored a message before the start-up one: {msg:?}"),
+    );
+    if let Some(boot) = StartHandles::from_message(&message, env.arg1).and_then(|h| h.boot) {
+        BOOT.call_once(|| boot);
+    }
     let mut table = XObjectTable::new();
     match table.insert(Root, spawner, procs::SPAWNER_RIGHTS, Rights::NONE) {
         Ok(handle) if handle == SPAWNER_HANDLE => {}

@@ -100,15 +100,17 @@ pub fn random_bytes(buf: &mut [u8]) {
 /// bufferram, totalswap, freeswap, procs+pad, totalhigh, freehigh, mem_unit+pad).
 const SYSINFO_WORDS: usize = 14;
 
-/// `sysinfo(info)`: the uptime and one process; memory figures are not known to the
-/// personality yet and read 0.
+/// `sysinfo(info)`: the uptime, the processes and the memory figures, from the process
+/// server (no swap, no shared or buffer memory, no load averages yet).
 pub fn sysinfo(linux: &Linux, args: &Args) -> SysResult {
     let mut words = [0u64; SYSINFO_WORDS];
-    let (uptime, processes) = match procs(linux) {
+    let (uptime, processes, total, free) = match procs(linux) {
         Some(mut client) => client.sysinfo().map_err(|_| Errno::EIO)?,
-        None => (clock::now_ns() / 1_000_000_000, 1),
+        None => (clock::now_ns() / 1_000_000_000, 1, 0, 0),
     };
     words[0] = uptime;
+    words[4] = total;
+    words[5] = free;
     // procs (u16) in the low bits of word 10; mem_unit (u32) in word 13.
     words[10] = processes.min(u64::from(u16::MAX));
     words[13] = 1;
