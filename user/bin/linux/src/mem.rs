@@ -8,6 +8,12 @@
 //! The map is also what makes program pointers checkable (`uaccess.rs`, [`Mem::check`]).
 //! Ranges the personality and the runtime live in can never be mapped, unmapped or protected
 //! by the program ([`program_may_use`]).
+//!
+//! The map's lock is held across the kernel's `Memory` calls that change what it records — the
+//! one place the personality holds a lock across an object invocation. It must: a checked copy
+//! (`uaccess`) holds the same lock, so no range can be unmapped between its check and its
+//! copy. It cannot deadlock: the kernel's object calls complete without waiting for anything
+//! at user level.
 
 use alloc::vec::Vec;
 

@@ -115,6 +115,11 @@ fn open_common(linux: &Linux, dirfd: u64, path_addr: u64, flags: u32, mode: u32)
 
 /// Reads up to `len` bytes of the file at its offset (or at `at`, for `pread`): as many server
 /// calls as it takes, stopping at a short one (the end of the file).
+///
+/// The offset is read before and stored after, with no lock held across the server calls (no
+/// lock is held across an object invocation). Two threads reading one open file at once could
+/// then read from the same offset, which Linux serializes (`f_pos_lock`); that comes with
+/// program threads, as a per-file blocking lock.
 pub fn read_file(
     linux: &Linux,
     file: &OpenFile,
@@ -124,24 +129,35 @@ pub fn read_file(
 ) -> SysResult {
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     uaccess::end(addr, len)?;
-    let mut offset_guard = file.offset.lock();
-    let mut offset = at.unwrap_or(*offset_guard);
+    let mut offset = at.unwrap_or_else(|| *file.offset.lock());
     let mut done = 0u64;
-    while done < len {
+    let result = loop {
+        if done >= len {
+            break Ok(());
+        }
         let want = (len - done).min(CHUNK as u64);
-        let (n, bytes) = files::call(node, &[], |c| c.read(offset, want))?;
+        let (n, bytes) = match files::call(node, &[], |c| c.read(offset, want)) {
+            Ok(answer) => answer,
+            Err(e) => break Err(e),
+        };
         let n = n.min(bytes.len() as u64);
-        uaccess::write(linux, addr + done, &bytes[..n as usize])?;
+        if let Err(e) = uaccess::write(linux, addr + done, &bytes[..n as usize]) {
+            break Err(e);
+        }
         done += n;
         offset += n;
         if n < want {
-            break;
+            break Ok(());
         }
-    }
+    };
     if at.is_none() {
-        *offset_guard = offset;
+        *file.offset.lock() = offset;
     }
-    Ok(done)
+    // What was read counts, as Linux reports a read cut short by a fault.
+    match result {
+        Err(e) if done == 0 => Err(e),
+        _ => Ok(done),
+    }
 }
 
 /// Writes `len` bytes at `addr` to the file at its offset (or at `at`), appending when opened
@@ -156,27 +172,35 @@ pub fn write_file(
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     uaccess::end(addr, len)?;
     let append = at.is_none() && file.flags() & g::O_APPEND != 0;
-    let mut offset_guard = file.offset.lock();
-    let mut offset = at.unwrap_or(*offset_guard);
+    let mut offset = at.unwrap_or_else(|| *file.offset.lock());
     let mut done = 0u64;
-    while done < len {
+    let result = loop {
+        if done >= len {
+            break Ok(());
+        }
         let n = (len - done).min(CHUNK as u64) as usize;
         let bytes = match uaccess::read(linux, addr + done, n) {
             Ok(bytes) => bytes,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
+            Err(e) => break Err(e),
         };
-        let ((wrote, end), _) = files::call(node, &bytes, |c| c.write(offset, u64::from(append)))?;
-        done += wrote;
-        offset = end;
-        if wrote < n as u64 {
-            break;
+        match files::call(node, &bytes, |c| c.write(offset, u64::from(append))) {
+            Ok(((wrote, end), _)) => {
+                done += wrote;
+                offset = end;
+                if wrote < n as u64 {
+                    break Ok(());
+                }
+            }
+            Err(e) => break Err(e),
         }
-    }
+    };
     if at.is_none() {
-        *offset_guard = offset;
+        *file.offset.lock() = offset;
     }
-    Ok(done)
+    match result {
+        Err(e) if done == 0 => Err(e),
+        _ => Ok(done),
+    }
 }
 
 /// `getdents64(fd, dirp, count)`.
@@ -187,25 +211,30 @@ pub fn getdents64(linux: &Linux, args: &Args) -> SysResult {
     }
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     let max = args[2].min(CHUNK as u64);
-    let mut cookie = file.offset.lock();
-    let ((next, n), bytes) = files::call(node, &[], |c| c.getdents(*cookie, max))?;
+    let cookie = *file.offset.lock();
+    let ((next, n), bytes) = files::call(node, &[], |c| c.getdents(cookie, max))?;
     let n = n.min(bytes.len() as u64) as usize;
     uaccess::write(linux, args[1], &bytes[..n])?;
-    *cookie = next;
+    *file.offset.lock() = next;
     Ok(n as u64)
 }
 
 /// `lseek(fd, offset, whence)` on a file or directory (a directory's offset is its cookie,
 /// which only `SEEK_SET` to 0 rewinds, as on Linux's simple file systems).
 pub fn lseek_file(file: &OpenFile, offset: i64, whence: u32) -> SysResult {
-    let mut pos = file.offset.lock();
-    let base: i64 = match whence {
-        g::SEEK_SET => 0,
-        g::SEEK_CUR => *pos as i64,
+    // The size is asked before the offset's lock is taken: no lock across a server call.
+    let end = match whence {
         g::SEEK_END => {
             let node = file.node.as_ref().ok_or(Errno::EBADF)?;
-            stat_node(node)?.size as i64
+            Some(stat_node(node)?.size as i64)
         }
+        _ => None,
+    };
+    let mut pos = file.offset.lock();
+    let base: i64 = match (whence, end) {
+        (g::SEEK_SET, _) => 0,
+        (g::SEEK_CUR, _) => *pos as i64,
+        (g::SEEK_END, Some(end)) => end,
         _ => return Err(Errno::EINVAL),
     };
     let new = base
