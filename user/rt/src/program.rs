@@ -6,7 +6,9 @@
 //! - [`run`] turns the calling thread into the program thread and enters the program with the
 //!   registers given (REFLECT_RETURN from a save area the runtime filled).
 //! - When the program executes `syscall`, the kernel reflects it to the SVC entry with the
-//!   program's registers in the save area (`k42_abi::kernel::Entry::Svc`). The runtime keeps
+//!   program's registers in the save area (`k42_abi::kernel::Entry::Svc`). A call the
+//!   [`FastHandler`] answers at once (no blocking, no lock, no allocation: the id getters) goes
+//!   straight back with REFLECT_RETURN from the upcall stack. For any other the runtime keeps
 //!   them in the thread's record and starts the installed [`SyscallHandler`] afresh at the top
 //!   of the thread's own stack, with upcalls enabled: a handler that blocks (a read of an empty
 //!   pipe, a sleep) blocks this thread only, and the dispatcher runs others. When the handler
@@ -36,13 +38,20 @@ use crate::sched::{self, with};
 /// or a signal — is what the program continues with.
 pub type SyscallHandler = fn(&mut SavedRegs);
 
-/// The installed handler.
-static HANDLER: Once<SyscallHandler> = Once::new();
+/// Answers a syscall on the upcall stack, upcalls disabled, if it can without blocking, taking
+/// a lock or allocating (the id getters): `Some(rax)`. `None` sends it to the
+/// [`SyscallHandler`] on the program thread. It gets the syscall number (the program's `rax`).
+pub type FastHandler = fn(u64) -> Option<u64>;
 
-/// Installs `handler` for the program's syscalls and points this dispatcher's SVC entry at the
-/// runtime's stub. Call before [`run`].
-pub fn install(handler: SyscallHandler) -> Result<(), InstallError> {
+/// The installed handlers.
+static HANDLER: Once<SyscallHandler> = Once::new();
+static FAST: Once<FastHandler> = Once::new();
+
+/// Installs `handler` (and `fast`, tried first) for the program's syscalls and points this
+/// dispatcher's SVC entry at the runtime's stub. Call before [`run`].
+pub fn install(handler: SyscallHandler, fast: FastHandler) -> Result<(), InstallError> {
     HANDLER.call_once(|| handler);
+    FAST.call_once(|| fast);
     upcall::set_svc_handler(on_svc);
     upcall::install(Entry::Svc)
 }
@@ -70,9 +79,18 @@ fn enter(regs: &SavedRegs) -> ! {
     );
 }
 
-/// The SVC upcall: the program thread made a syscall.
+/// The SVC upcall: the program thread made a syscall. One the fast handler answers goes
+/// straight back to the program (the thread stays in program code, its stack untouched); any
+/// other restarts the thread in the syscall handler.
 fn on_svc() -> ! {
-    let regs = Page::current().saved();
+    let page = Page::current();
+    let number = page.saved_word(core::mem::offset_of!(SavedRegs, rax));
+    if let Some(result) = FAST.get().and_then(|fast| fast(number)) {
+        sys_thread::resume_interrupted();
+        let status = foreign::return_to_program(result);
+        panic!("cannot return to the program after syscall {number}: status {status}");
+    }
+    let regs = page.saved();
     let me = with(|s| {
         let me = sched::current_slot(s)?;
         s.set_program(me, false, Some(regs));

@@ -77,6 +77,21 @@ fn program_range(addr: u64, len: usize) -> Result<(u64, u64), NotProgramMemory> 
 /// The end of user space (47-bit addresses).
 const USER_TOP: u64 = 1 << 47;
 
+/// Returns to the program from an SVC upcall with `result` in `rax` and every other register
+/// as the kernel saved them at the `syscall` (REFLECT_RETURN with the save area untouched):
+/// the fast path for a call answered on the upcall stack. Returns only if refused, with the
+/// status: `BadArgument` (without asking the kernel) when the save area's `rip` is in the
+/// personality's range, i.e. it does not hold a program context.
+pub fn return_to_program(result: u64) -> u64 {
+    let rip = Page::current().saved_word(core::mem::offset_of!(SavedRegs, rip));
+    if (PERSONALITY_BASE..PERSONALITY_LIMIT).contains(&rip) {
+        return Status::BadArgument as u64;
+    }
+    // SAFETY: the save area holds a program context (the `rip` check above): the registers
+    // the kernel saved at the program's `syscall`, on the program's stack and code.
+    unsafe { kcall::reflect_return(result) }
+}
+
 /// Copies `dst.len()` bytes of program memory at `src` into `dst`.
 ///
 /// Safe because the range is checked to be none of the memory native code refers to

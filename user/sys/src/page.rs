@@ -176,6 +176,18 @@ impl Page {
         }
     }
 
+    /// One register of the save area, at its offset in [`SavedRegs`] (e.g.
+    /// `offset_of!(SavedRegs, rax)`): the SVC fast path reads the number and the return address
+    /// alone.
+    #[inline]
+    pub fn saved_word(self, field: usize) -> u64 {
+        assert!(
+            field.is_multiple_of(size_of::<u64>()) && field < size_of::<SavedRegs>(),
+            "not a register of the save area"
+        );
+        self.load(page_offset::SAVED + field)
+    }
+
     /// The save area: the registers an INTERRUPT, TRAP or PGFLT upcall interrupted (or that the
     /// kernel moved there from a blocked context; see [`Page::saved_live`]).
     pub fn saved(self) -> SavedRegs {

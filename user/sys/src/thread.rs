@@ -424,6 +424,16 @@ pub(crate) fn note_upcall() {
     s.interrupted = s.running.take();
 }
 
+/// Undoes [`note_upcall`] for an upcall handler that goes straight back to the interrupted
+/// code (a syscall answered on the upcall stack, `k42_rt::program`): the interrupted stack is
+/// the running one again. Call with upcalls disabled, before leaving the handler.
+pub fn resume_interrupted() {
+    let mut s = slots().lock();
+    if s.running.is_none() {
+        s.running = s.interrupted.take();
+    }
+}
+
 /// Whether this dispatcher runs on a thread's stack (not on its upcall stack). Call with
 /// upcalls disabled.
 pub fn on_thread_stack() -> bool {

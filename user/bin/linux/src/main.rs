@@ -80,7 +80,7 @@ fn main(env: Env) -> u32 {
             return e.exit_status();
         }
     };
-    if let Err(e) = program::install(table::serve) {
+    if let Err(e) = program::install(table::serve, table::fast) {
         log!("linux: cannot install the SVC entry: {e:?}");
         return u32::from(STATUS_NOT_FOUND);
     }

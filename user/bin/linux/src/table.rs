@@ -134,6 +134,30 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_sethostname, info::sethostname),
 ];
 
+/// A fast call's answer from the state.
+type FastAnswer = fn(&Linux) -> u64;
+
+/// Calls answered on the upcall stack (`k42_rt::program::FastHandler`): they read only state
+/// fixed at start (`state::Ids`), take no lock and cannot block, so they skip the program
+/// thread's restart — the cost of `getppid` is then the reflection alone.
+const FAST_CALLS: &[(u32, FastAnswer)] = &[
+    (nr::__NR_getpid, |l| l.ids.pid),
+    (nr::__NR_getppid, |l| l.ids.ppid),
+    (nr::__NR_gettid, |l| l.ids.pid),
+    (nr::__NR_getuid, |l| l.ids.uid),
+    (nr::__NR_geteuid, |l| l.ids.euid),
+    (nr::__NR_getgid, |l| l.ids.gid),
+    (nr::__NR_getegid, |l| l.ids.egid),
+    (nr::__NR_getpgrp, |l| l.ids.pgid),
+];
+
+/// The fast path (`k42_rt::program::FastHandler`).
+pub fn fast(number: u64) -> Option<u64> {
+    let number = u32::try_from(number).ok()?;
+    let (_, answer) = FAST_CALLS.iter().find(|(n, _)| *n == number)?;
+    Some(answer(state::get()))
+}
+
 /// One past the highest syscall number the table can hold (x86_64 numbers end below it).
 const MAX_NR: usize = 512;
 
