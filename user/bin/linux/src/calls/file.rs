@@ -53,6 +53,28 @@ fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Node>, Errno> 
     }
 }
 
+/// The absolute path `path` names from `dirfd` (lexically: `..` after a symlink may differ
+/// from the server's walk), for `fchdir` and `getcwd`: from `/`, the cwd, or `dirfd`'s own.
+fn absolute_path(linux: &Linux, dirfd: u64, path: &[u8]) -> String {
+    let path = String::from_utf8_lossy(path);
+    let base = if path.starts_with('/') {
+        String::from("/")
+    } else if dirfd as u32 as i32 == AT_FDCWD {
+        linux
+            .files()
+            .map(|f| f.cwd.lock().1.clone())
+            .unwrap_or_else(|_| String::from("/"))
+    } else {
+        linux
+            .fds
+            .lock()
+            .get(dirfd)
+            .map(|f| f.path.clone())
+            .unwrap_or_else(|_| String::from("/"))
+    };
+    path::resolve(&base, &path).unwrap_or_else(|_| path.into_owned())
+}
+
 /// What an open of a device number is in the personality.
 fn device_kind(rdev: (u32, u32)) -> Kind {
     match rdev {
@@ -103,7 +125,7 @@ fn open_common(linux: &Linux, dirfd: u64, path_addr: u64, flags: u32, mode: u32)
         g::S_IFCHR => device_kind(k42_linux::stat::decode_dev(rdev)),
         _ => Kind::File,
     };
-    let shown = String::from_utf8_lossy(&path).into_owned();
+    let shown = absolute_path(linux, dirfd, &path);
     let file = OpenFile::new(
         kind,
         flags & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC | g::O_CLOEXEC),
