@@ -8,8 +8,8 @@
 //! this CPU itself, and it is dropped while the CPU idles.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_kapi::counter;
@@ -45,7 +45,7 @@ pub struct Cpu {
     /// The scheduling policy (`k42-sched`), by dispatcher CommID.
     pub sched: Scheduler<MAX_DISPATCHERS>,
     /// The dispatchers this CPU runs, by CommID.
-    pub dispatchers: BTreeMap<u64, Dispatcher>,
+    pub dispatchers: Dispatchers,
     /// The dispatcher whose registers the CPU holds (in the entry frame) right now.
     pub running: Option<u64>,
     /// I/O port ranges open in this CPU's TSS bitmap (the running process's grants).
@@ -53,6 +53,79 @@ pub struct Cpu {
     /// No dispatcher timer here is due before this (kernel-clock ns): entries skip the timer
     /// scan until then. Lowered when a timer is set, recomputed by the scan.
     pub next_timer: u64,
+}
+
+/// The dispatchers of one CPU by CommID, iterated in CommID order like a map. Looked up several
+/// times on every kernel entry, and few (at most `MAX_DISPATCHERS`), so kept as a sorted array
+/// of CommIDs beside their dispatchers: a lookup is a binary search of one short array, or
+/// less when it is for the dispatcher found last (an entry looks the running one up repeatedly).
+#[derive(Default)]
+pub struct Dispatchers {
+    comms: Vec<u64>,
+    dispatchers: Vec<Dispatcher>,
+    /// Where the last lookup found its dispatcher: a hint, checked against `comms` before use
+    /// (so one made stale by an insertion or removal costs only the search).
+    last: Cell<usize>,
+}
+
+impl Dispatchers {
+    #[inline]
+    fn index(&self, comm: u64) -> Option<usize> {
+        let last = self.last.get();
+        if self.comms.get(last) == Some(&comm) {
+            return Some(last);
+        }
+        let i = self.comms.binary_search(&comm).ok()?;
+        self.last.set(i);
+        Some(i)
+    }
+
+    /// Dispatcher `comm`, if it is here.
+    #[inline]
+    pub fn get(&self, comm: &u64) -> Option<&Dispatcher> {
+        self.index(*comm).and_then(|i| self.dispatchers.get(i))
+    }
+
+    /// Dispatcher `comm`, if it is here, to change.
+    #[inline]
+    pub fn get_mut(&mut self, comm: &u64) -> Option<&mut Dispatcher> {
+        self.index(*comm).and_then(|i| self.dispatchers.get_mut(i))
+    }
+
+    /// Whether dispatcher `comm` is here.
+    #[inline]
+    pub fn contains_key(&self, comm: &u64) -> bool {
+        self.index(*comm).is_some()
+    }
+
+    /// Adds `d` as `comm`, returning the one it replaces.
+    pub fn insert(&mut self, comm: u64, d: Dispatcher) -> Option<Dispatcher> {
+        match self.comms.binary_search(&comm) {
+            Ok(i) => Some(core::mem::replace(&mut self.dispatchers[i], d)),
+            Err(i) => {
+                self.comms.insert(i, comm);
+                self.dispatchers.insert(i, d);
+                None
+            }
+        }
+    }
+
+    /// Removes dispatcher `comm`.
+    pub fn remove(&mut self, comm: &u64) -> Option<Dispatcher> {
+        let i = self.index(*comm)?;
+        self.comms.remove(i);
+        Some(self.dispatchers.remove(i))
+    }
+
+    /// CommIDs and dispatchers, in CommID order.
+    pub fn iter(&self) -> impl Iterator<Item = (&u64, &Dispatcher)> {
+        self.comms.iter().zip(&self.dispatchers)
+    }
+
+    /// The dispatchers, in CommID order.
+    pub fn values(&self) -> impl Iterator<Item = &Dispatcher> {
+        self.dispatchers.iter()
+    }
 }
 
 /// A CPU: its state, its mailbox and its counters.
@@ -84,7 +157,7 @@ pub fn init(apic_ids: &[u32]) {
                 state: Mutex::new(Cpu {
                     index,
                     sched: Scheduler::new(Config::default()),
-                    dispatchers: BTreeMap::new(),
+                    dispatchers: Dispatchers::default(),
                     running: None,
                     io_open: Vec::new(),
                     next_timer: u64::MAX,

@@ -150,20 +150,17 @@ impl Shared {
     }
 
     fn save(&self, frame: &UserFrame, live: bool) {
-        let words = saved_words(frame);
-        for (i, w) in words.iter().enumerate() {
-            self.store(page_offset::SAVED + i * WORD, *w);
+        let area = self.page().atomics::<SAVED_WORDS>(page_offset::SAVED);
+        for (slot, w) in area.iter().zip(saved_words(frame)) {
+            slot.store(w, Ordering::Release);
         }
         self.store(page_offset::SAVED_LIVE, u64::from(live));
     }
 
     /// The registers in the save area, for RESUME (`make_safe` applies on the way out).
     pub fn saved_context(&self) -> UserFrame {
-        let mut words = [0u64; SAVED_WORDS];
-        for (i, w) in words.iter_mut().enumerate() {
-            *w = self.load(page_offset::SAVED + i * WORD);
-        }
-        frame_of_saved(&words)
+        let area = self.page().atomics::<SAVED_WORDS>(page_offset::SAVED);
+        frame_of_saved(&area.each_ref().map(|w| w.load(Ordering::Acquire)))
     }
 
     /// Records what a TRAP upcall reports.

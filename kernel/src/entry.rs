@@ -43,7 +43,7 @@ fn on_user_entry(frame: &mut UserFrame) {
     let start = k42_hal::time::rdtsc();
     let slot = cpu::this();
     slot.count(counter::KERNEL_ENTRIES);
-    crate::tlb::service();
+    crate::tlb::service_on(slot);
     let mut cpu = slot.state.lock();
     match frame.vector {
         SYSCALL_VECTOR => crate::kcall::dispatch(&mut cpu, frame),
@@ -101,15 +101,18 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
 
 /// Wakes the dispatchers whose timers are due (nothing to scan before the earliest deadline).
 fn timers(cpu: &mut Cpu, frame: &mut UserFrame) {
+    if cpu.next_timer == u64::MAX {
+        return; // no timer set: not even the clock to read
+    }
+    let now = cpu::now();
+    if now < cpu.next_timer {
+        return;
+    }
     let origin = if cpu.running.is_some() {
         Origin::Interrupt
     } else {
         Origin::Call
     };
-    let now = cpu::now();
-    if now < cpu.next_timer {
-        return;
-    }
     let due: Vec<u64> = cpu
         .dispatchers
         .iter()

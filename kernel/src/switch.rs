@@ -10,8 +10,9 @@
 //!
 //! User code may set its own FS base with `wrfsbase` (CR4.FSGSBASE, on where the CPU has it: a
 //! Linux program's TLS). That writes the same MSR `leave` reads, so the value user code chose is
-//! what is kept. The GS base is not kept: it is the dispatcher page, set again at every `load`.
+//! what is kept. The GS base is not kept: it is the dispatcher page, set again at every load.
 
+use alloc::vec::Vec;
 use k42_abi::kernel::{Entry, soft};
 use k42_hal::user::{self, UserFrame};
 use k42_kapi::counter;
@@ -19,7 +20,7 @@ use k42_sched::{Decision, DispatcherId};
 use spin::MutexGuard;
 
 use crate::cpu::{self, Cpu, Slot};
-use crate::dispatcher::{Context, Run};
+use crate::dispatcher::{Context, Dispatcher, Run};
 
 /// How the registers in the entry frame got there, which decides how they are resumed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,9 +44,15 @@ pub fn leave(cpu: &mut Cpu) {
         return;
     };
     if let Some(d) = cpu.dispatchers.get_mut(&comm) {
-        d.fpu.save();
-        d.fs_base = user::read_fs_base();
+        keep_machine_state(d);
     }
+}
+
+/// Saves the FPU state and FS base of dispatcher `d`, leaving the CPU: `leave` for a caller
+/// that has it at hand (and clears `Cpu::running` itself).
+pub fn keep_machine_state(d: &mut Dispatcher) {
+    d.fpu.save();
+    d.fs_base = user::read_fs_base();
 }
 
 /// Keeps the running dispatcher's registers (the frame) in its context, then leaves it.
@@ -68,9 +75,18 @@ pub fn upcall(
     frame: &mut UserFrame,
     set: impl FnOnce(&mut UserFrame),
 ) -> bool {
-    let Some(d) = cpu.dispatchers.get_mut(&comm) else {
-        return false;
-    };
+    cpu.dispatchers
+        .get(&comm)
+        .is_some_and(|d| upcall_into(d, entry, frame, set))
+}
+
+/// `upcall` for a dispatcher already looked up.
+pub fn upcall_into(
+    d: &Dispatcher,
+    entry: Entry,
+    frame: &mut UserFrame,
+    set: impl FnOnce(&mut UserFrame),
+) -> bool {
     let rip = d.entries[entry as usize];
     if rip == 0 {
         return false;
@@ -83,14 +99,11 @@ pub fn upcall(
     true
 }
 
-/// Loads dispatcher `comm`'s machine state on this CPU (space, FPU, FS and GS bases, I/O
-/// ports) and makes it the running one; its registers are the caller's to put in the frame.
-/// `false` if there is no such dispatcher here.
-pub fn load(cpu: &mut Cpu, comm: u64) -> bool {
+/// Loads dispatcher `d`'s machine state on this CPU (space, FPU, FS and GS bases, I/O ports;
+/// `io_open` is the CPU's `Cpu::io_open`); the caller makes it the running one (`Cpu::running`)
+/// and puts its registers in the frame.
+pub fn load_machine_state(d: &Dispatcher, io_open: &mut Vec<(u16, u16)>) {
     let slot = cpu::this();
-    let Some(d) = cpu.dispatchers.get_mut(&comm) else {
-        return false;
-    };
     let process = d.shared.process.clone();
     if process.with_space(|s| s.activate()) == Some(true) {
         slot.count(counter::SPACE_SWITCHES);
@@ -99,38 +112,34 @@ pub fn load(cpu: &mut Cpu, comm: u64) -> bool {
     user::write_fs_base(d.fs_base);
     user::write_user_gs_base(d.shared.page_addr);
     let ports = process.io_ports.lock();
-    if *ports != cpu.io_open {
-        for &(first, n) in &cpu.io_open {
+    if *ports != *io_open {
+        for &(first, n) in io_open.iter() {
             user::io_permit(first, n, false);
         }
         for &(first, n) in ports.iter() {
             user::io_permit(first, n, true);
         }
-        cpu.io_open = ports.clone();
+        *io_open = ports.clone();
     }
-    drop(ports);
-    cpu.running = Some(comm);
-    true
 }
 
 /// Loads dispatcher `comm` and puts its registers (or an upcall into it) in the frame.
 pub fn enter(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
-    if !load(cpu, comm) {
-        return;
-    }
     let Some(d) = cpu.dispatchers.get_mut(&comm) else {
         return;
     };
+    load_machine_state(d, &mut cpu.io_open);
+    cpu.running = Some(comm);
     match core::mem::replace(&mut d.context, Context::None) {
         Context::Call(f) => *frame = f,
         Context::Preempted(f) => {
             *frame = f;
-            interrupt_if_pending(cpu, comm, frame);
+            interrupt_if_pending_in(d, frame);
         }
         Context::None => {
             // Idle and woken: only an upcall can give it something to do.
             let pending = d.shared.pending();
-            if !upcall(cpu, comm, Entry::Interrupt, frame, |f| f.rdi = pending) {
+            if !upcall_into(d, Entry::Interrupt, frame, |f| f.rdi = pending) {
                 log::warn!("dispatcher {comm:#x} woke idle with no INTERRUPT entry");
             }
         }
@@ -140,15 +149,19 @@ pub fn enter(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
 /// If the running dispatcher `comm` is enabled and soft interrupts are pending, moves its
 /// interrupted registers (the frame) to its save area and enters it at INTERRUPT.
 pub fn interrupt_if_pending(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
-    let Some(d) = cpu.dispatchers.get(&comm) else {
-        return;
-    };
+    if let Some(d) = cpu.dispatchers.get(&comm) {
+        interrupt_if_pending_in(d, frame);
+    }
+}
+
+/// `interrupt_if_pending` for a running dispatcher already looked up.
+pub fn interrupt_if_pending_in(d: &Dispatcher, frame: &mut UserFrame) {
     let pending = d.shared.pending();
     if pending == 0 || d.shared.disabled() || d.entries[Entry::Interrupt as usize] == 0 {
         return;
     }
     d.shared.save_context(frame);
-    upcall(cpu, comm, Entry::Interrupt, frame, |f| f.rdi = pending);
+    upcall_into(d, Entry::Interrupt, frame, |f| f.rdi = pending);
 }
 
 /// Like `interrupt_if_pending`, but only when PREEMPT is among the pending bits: after a kernel

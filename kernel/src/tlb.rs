@@ -22,11 +22,16 @@ static DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// Flushes this CPU's TLB if another CPU asked for it.
 pub fn service() {
-    let me = cpu::this().index.min(MAX_CPUS - 1);
+    service_on(cpu::this());
+}
+
+/// `service` for a caller that has this CPU's slot at hand (every kernel entry).
+pub fn service_on(this: &cpu::Slot) {
+    let me = this.index.min(MAX_CPUS - 1);
     let wanted = REQUESTED[me].load(Ordering::Acquire);
     if DONE[me].load(Ordering::Acquire) < wanted {
         k42_hal::paging::flush_user_tlb();
-        cpu::this().count(counter::TLB_FLUSHES);
+        this.count(counter::TLB_FLUSHES);
         DONE[me].store(wanted, Ordering::Release);
     }
 }

@@ -56,6 +56,7 @@ impl PageFrame {
         self.paddr
     }
 
+    #[inline]
     fn ptr(&self, offset: usize, len: usize) -> *mut u8 {
         let end = offset.checked_add(len);
         assert!(
@@ -103,6 +104,7 @@ impl PageFrame {
 
     /// The 8-byte word at `offset` (8-aligned) as an atomic, for fields shared with user code
     /// (a dispatcher's disabled flag and soft-interrupt bits).
+    #[inline]
     pub fn atomic(&self, offset: usize) -> &AtomicU64 {
         assert!(
             offset.is_multiple_of(8),
@@ -113,6 +115,21 @@ impl PageFrame {
         // freed only by consuming `self`); every kernel access to shared words is atomic, and
         // user code's accesses are outside the Rust memory model.
         unsafe { AtomicU64::from_ptr(ptr) }
+    }
+
+    /// The `N` consecutive 8-byte words from `offset` (8-aligned) as atomics: one bounds check
+    /// for a run of shared words (a dispatcher's save area) instead of one per word.
+    #[inline]
+    pub fn atomics<const N: usize>(&self, offset: usize) -> &[AtomicU64; N] {
+        assert!(
+            offset.is_multiple_of(8),
+            "unaligned atomic words at {offset:#x}"
+        );
+        let ptr = self.ptr(offset, N * 8) as *const [AtomicU64; N];
+        // SAFETY: as in `atomic`, for each of the `N` words: aligned, inside the owned frame
+        // (checked by `ptr` for the whole run), valid for as long as `self`; `AtomicU64` has
+        // the layout of `u64`, so the run is a valid `[AtomicU64; N]`.
+        unsafe { &*ptr }
     }
 
     /// Returns the frame to the allocator. It must be mapped in no user space any more.

@@ -32,7 +32,8 @@ pub enum Next {
 /// A kernel call handler.
 type Handler = fn(&mut Cpu, &mut UserFrame) -> Result<Next, Status>;
 
-/// The kernel calls, by number.
+/// The kernel calls, by number: entry `i` is call `i` (checked below), so a call is found by
+/// indexing.
 const CALLS: [(u64, &str, Handler); call::COUNT as usize] = [
     (call::PPC_CALL, "ppc_call", ppc::call),
     (call::PPC_RETURN, "ppc_return", ppc::ret),
@@ -49,6 +50,14 @@ const CALLS: [(u64, &str, Handler); call::COUNT as usize] = [
     ),
 ];
 
+const _: () = {
+    let mut i = 0;
+    while i < CALLS.len() {
+        assert!(CALLS[i].0 == i as u64, "CALLS is indexed by call number");
+        i += 1;
+    }
+};
+
 /// Runs the kernel call the frame names and writes its status; a Linux program's `syscall` is
 /// reflected to its personality instead.
 pub fn dispatch(cpu: &mut Cpu, frame: &mut UserFrame) {
@@ -56,9 +65,9 @@ pub fn dispatch(cpu: &mut Cpu, frame: &mut UserFrame) {
         return;
     }
     let number = frame.rax;
-    let result = CALLS
-        .iter()
-        .find(|(n, ..)| *n == number)
+    let result = usize::try_from(number)
+        .ok()
+        .and_then(|n| CALLS.get(n))
         .map_or(Err(Status::NoSuchCall), |(_, _, handler)| {
             handler(cpu, frame)
         });

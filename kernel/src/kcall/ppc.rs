@@ -39,7 +39,7 @@ use k42_rights::wire::{ARG_WORDS, REPLY_WORDS, encode_reply};
 
 use super::{Next, me};
 use crate::cpu::{self, Cpu, Mail};
-use crate::dispatcher::{Context, Run, Serving, Shared};
+use crate::dispatcher::{Context, Dispatcher, Run, Serving, Shared};
 use crate::switch::{self, Origin};
 
 /// A call on its way to another CPU.
@@ -130,31 +130,38 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     if target == me {
         return Err(Status::BadArgument);
     }
-    if !cpu.dispatchers.contains_key(&target) {
+    let Some(t) = cpu.dispatchers.get(&target) else {
         let shared = crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?;
         return remote(cpu, me, shared.cpu, len, frame);
-    }
-    if !accepts_call(cpu, target) {
+    };
+    if !accepts(t) {
         remember_retry(cpu, target, me);
         return Err(Status::Retry);
     }
     let (handle, method, args) = (frame.rsi, frame.rdx, args_of(frame));
-    // The caller is this CPU's running dispatcher: one lookup for its badge and its state.
+    // The caller is this CPU's running dispatcher: one lookup for its badge and its state (and
+    // it leaves the CPU here, as `switch::leave` would).
     let caller = cpu.dispatchers.get_mut(&me).ok_or(Status::NotPermitted)?;
     let badge = caller.shared.badge();
     caller.calling = Some(target);
     caller.context = Context::Call(*frame);
-    switch::leave(cpu);
-    begin_serving(
-        cpu,
-        target,
+    switch::keep_machine_state(caller);
+    cpu.running = None;
+    // One lookup of the target, too (it is here: looked up above).
+    let t = cpu
+        .dispatchers
+        .get_mut(&target)
+        .ok_or(Status::NoSuchTarget)?;
+    begin_serving_in(
+        t,
         Serving {
             caller: me,
             remote: false,
         },
     );
-    switch::load(cpu, target);
-    switch::upcall(cpu, target, Entry::IpcCall, frame, |f| {
+    switch::load_machine_state(t, &mut cpu.io_open);
+    cpu.running = Some(target);
+    switch::upcall_into(t, Entry::IpcCall, frame, |f| {
         set_call_registers(f, badge, me, handle, method, &args, len)
     });
     // Neither side runs before this call returns to user mode.
@@ -167,14 +174,17 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
 /// Whether `target` (of this CPU) can be entered at IPC_CALL now: enabled, with an IPC_CALL
 /// entry, and idle or blocked (its own threads have nothing ready to run).
 fn accepts_call(cpu: &Cpu, target: u64) -> bool {
-    cpu.dispatchers.get(&target).is_some_and(|t| {
-        t.serving.is_none()
-            && t.calling.is_none()
-            && matches!(t.run, Run::Idle | Run::Blocked)
-            && !t.shared.disabled()
-            && t.entries[Entry::IpcCall as usize] != 0
-            && t.shared.upcall_stack() != 0
-    })
+    cpu.dispatchers.get(&target).is_some_and(accepts)
+}
+
+/// `accepts_call` for a target already looked up.
+fn accepts(t: &Dispatcher) -> bool {
+    t.serving.is_none()
+        && t.calling.is_none()
+        && matches!(t.run, Run::Idle | Run::Blocked)
+        && !t.shared.disabled()
+        && t.entries[Entry::IpcCall as usize] != 0
+        && t.shared.upcall_stack() != 0
 }
 
 fn remember_retry(cpu: &mut Cpu, target: u64, waiter: u64) {
@@ -188,9 +198,13 @@ fn remember_retry(cpu: &mut Cpu, target: u64, waiter: u64) {
 /// Marks `target` as running a call; a context it kept while blocked moves to its save area
 /// (`saved_live`), for its runtime to resume later.
 fn begin_serving(cpu: &mut Cpu, target: u64, serving: Serving) {
-    let Some(t) = cpu.dispatchers.get_mut(&target) else {
-        return;
-    };
+    if let Some(t) = cpu.dispatchers.get_mut(&target) {
+        begin_serving_in(t, serving);
+    }
+}
+
+/// `begin_serving` for a target already looked up.
+fn begin_serving_in(t: &mut Dispatcher, serving: Serving) {
     if let Context::Call(kept) | Context::Preempted(kept) =
         core::mem::replace(&mut t.context, Context::None)
     {
@@ -224,7 +238,9 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
         server.run = Run::Runnable;
     }
     let waiters = core::mem::take(&mut server.retry_waiters);
-    switch::leave(cpu);
+    // The server is the running dispatcher: it leaves the CPU (`switch::leave`).
+    switch::keep_machine_state(server);
+    cpu.running = None;
     let now = cpu::now();
     if serving.remote {
         reply_remote(cpu, me, (token, words, len), wait, now, frame);

@@ -57,20 +57,18 @@ pub fn reflected(cpu: &mut Cpu, frame: &mut UserFrame) -> bool {
     // rcx and r11 are the CPU's copies of rip and rflags: saved as they are, so REFLECT_RETURN
     // gives the program back every register but rax bit for bit.
     d.shared.save_syscall(frame);
-    switch::upcall(cpu, comm, Entry::Svc, frame, |_| {});
+    switch::upcall_into(d, Entry::Svc, frame, |_| {});
     true
 }
 
 /// The kernel call: back to the program with the result (`rdi`) in `rax`.
 pub fn reflect_return(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     let me = me(cpu)?;
-    let linux = cpu
+    let d = cpu
         .dispatchers
         .get(&me)
-        .is_some_and(|d| d.shared.process.linux);
-    if !linux {
-        return Err(Status::NotPermitted);
-    }
+        .filter(|d| d.shared.process.linux)
+        .ok_or(Status::NotPermitted)?;
     let result = frame.rdi;
-    super::upcall::resume_with(cpu, me, frame, |f| f.rax = result)
+    super::upcall::resume_into(d, frame, |f| f.rax = result)
 }

@@ -9,6 +9,7 @@ use k42_hal::user::{USER_TOP, UserFrame};
 
 use super::{Next, me};
 use crate::cpu::Cpu;
+use crate::dispatcher::Dispatcher;
 use crate::switch;
 
 /// The kernel call.
@@ -40,9 +41,18 @@ pub fn resume_with(
     adjust: impl FnOnce(&mut UserFrame),
 ) -> Result<Next, Status> {
     let d = cpu.dispatchers.get(&me).ok_or(Status::NotPermitted)?;
+    resume_into(d, frame, adjust)
+}
+
+/// `resume_with` for the running dispatcher, already looked up.
+pub fn resume_into(
+    d: &Dispatcher,
+    frame: &mut UserFrame,
+    adjust: impl FnOnce(&mut UserFrame),
+) -> Result<Next, Status> {
     *frame = d.shared.saved_context();
     adjust(frame);
     d.shared.set_disabled(false);
-    switch::interrupt_if_pending(cpu, me, frame);
+    switch::interrupt_if_pending_in(d, frame);
     Ok(Next::Switched)
 }
