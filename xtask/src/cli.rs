@@ -58,10 +58,10 @@ pub enum Command {
     /// Run the benchmarks of bench/ on Linux and what K42 can report, side by side,
     /// under -icount and plain TCG; write docs/bench/{results.json,README.md,ratios.svg}.
     ///
-    /// Boots are interleaved (Linux, K42, Linux, K42 ...) over --runs runs. K42
-    /// cannot run Linux programs yet (issue #4): its benchmark cells say "not yet",
-    /// and its boots measure boot time, free memory and the native `ppcbench` figures (PPC round trip,
-    /// kernel calls, with the kernel's counters).
+    /// Boots are interleaved (Linux, K42, Linux, K42 ...) over --runs runs. K42 runs
+    /// the benchmark programs its Linux personality can (no fork, pipes, signals or
+    /// threads yet: those cells say "not yet" and why), one boot per program, and its
+    /// native `ppcbench` (PPC round trip, kernel calls, with the kernel's counters).
     Bench(BenchArgs),
 }
 

@@ -1,12 +1,13 @@
 //! One benchmark boot: the machine in the runner's configuration (plus `-icount`
 //! in the primary mode), its console split by program (`../guest.rs`'s parser) and
 //! each program's result lines checked against the plan; or, on K42, the banner's
-//! figures and the result lines of its native `ppcbench`. What comes back is a
-//! `results.rs` [`Boot`], problems included, so a failed boot is recorded rather
-//! than lost.
+//! figures and either the result lines of its native `ppcbench` or those of the one
+//! program of `bench/` the boot runs as its program (no driver script: K42 has no
+//! fork yet). What comes back is a `results.rs` [`Boot`], problems included, so a
+//! failed boot is recorded rather than lost.
 //!
-//! `mod.rs` runs the boots in order; `../test/bench_tier.rs` uses [`collect`] and
-//! [`collect_native`] on its sanity boots.
+//! `mod.rs` runs the boots in order; `../test/bench_tier.rs` uses [`collect`],
+//! [`collect_alone`] and [`collect_native`] on its sanity boots.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,15 +30,37 @@ pub struct Target<'a> {
     pub os: Os,
     /// Its image.
     pub kernel: &'a Path,
-    /// The initramfs (with the programs and driver for Linux).
+    /// The initramfs (with the programs, and the driver for Linux), whose argv
+    /// file names what [`Target::work`] says.
     pub initrd: PathBuf,
-    /// What the driver runs (`None` on K42: its initramfs names `ppcbench` as the
-    /// program, which runs after the banner).
-    pub plan: Option<&'a Plan>,
+    /// What runs.
+    pub work: Work<'a>,
     /// What the boot is for.
     pub purpose: Purpose,
     /// vCPUs.
     pub smp: u32,
+}
+
+/// What a boot runs, as its initramfs names it.
+#[derive(Debug, Clone, Copy)]
+pub enum Work<'a> {
+    /// Linux: the driver script runs the plan's steps.
+    Driver(&'a Plan),
+    /// K42: the plan's one step is the run's program.
+    Alone(&'a Plan),
+    /// K42: the native `ppcbench`, after the banner.
+    Native,
+}
+
+impl Work<'_> {
+    /// The run's program and its arguments.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Work::Driver(_) => programs::driver_argv(),
+            Work::Alone(plan) => plan.steps.first().map_or_else(Vec::new, |s| s.argv.clone()),
+            Work::Native => vec![catalog::PPCBENCH_PROGRAM.to_string()],
+        }
+    }
 }
 
 /// How to run it.
@@ -71,8 +94,15 @@ pub fn qemu_args(m: &qemu::Machine) -> Vec<String> {
 /// Boots `target` in `mode` as run `run` and records what came out.
 pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> Boot {
     let m = machine(target, mode, settings);
+    let program = match target.work {
+        Work::Alone(plan) => plan
+            .steps
+            .first()
+            .map_or_else(String::new, |s| format!("-{}", s.name)),
+        Work::Driver(_) | Work::Native => String::new(),
+    };
     let label = format!(
-        "bench-{run}-{}-{}-{:?}-smp{}",
+        "bench-{run}-{}-{}-{:?}{program}-smp{}",
         mode.name(),
         target.os.name(),
         target.purpose,
@@ -86,6 +116,7 @@ pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> B
         purpose: target.purpose,
         smp: target.smp,
         qemu_command: qemu::shell_words(qemu::QEMU, &qemu_args(&m)),
+        argv: target.work.argv(),
         status: k42_abi::runner::RUNNER_NO_STATUS,
         problems: Vec::new(),
         init_start_s: None,
@@ -116,27 +147,32 @@ pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> B
         boot.problems
             .push(format!("{problem}; {}", qemu::logs_hint(&label)));
     }
-    match target.plan {
-        Some(plan) => {
-            let (records, problems) = collect(&outcome, plan);
-            boot.records = records.into_iter().flat_map(|(_, r)| r).collect();
-            boot.problems.extend(
-                problems
-                    .into_iter()
-                    .map(|p| format!("{p}; {}", qemu::logs_hint(&label))),
-            );
+    let banner = |boot: &mut Boot| match footprint::k42_frames(&outcome.log) {
+        Some((free, managed)) => {
+            boot.k42_free_mib = Some(free);
+            boot.k42_managed_mib = Some(managed);
         }
-        None => {
-            match footprint::k42_frames(&outcome.log) {
-                Some((free, managed)) => {
-                    boot.k42_free_mib = Some(free);
-                    boot.k42_managed_mib = Some(managed);
-                }
-                None => boot.problems.push(format!(
-                    "no `frames:` banner line on the log port; {}",
-                    qemu::logs_hint(&label)
-                )),
-            }
+        None => boot.problems.push(format!(
+            "no `frames:` banner line on the log port; {}",
+            qemu::logs_hint(&label)
+        )),
+    };
+    let steps = |boot: &mut Boot, (records, problems): Collected| {
+        boot.records = records.into_iter().flat_map(|(_, r)| r).collect();
+        boot.problems.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("{p}; {}", qemu::logs_hint(&label))),
+        );
+    };
+    match target.work {
+        Work::Driver(plan) => steps(&mut boot, collect(&outcome, plan)),
+        Work::Alone(plan) => {
+            banner(&mut boot);
+            steps(&mut boot, collect_alone(&outcome, plan));
+        }
+        Work::Native => {
+            banner(&mut boot);
             let (records, problems) = collect_native(&outcome);
             boot.records = records;
             let mut problems: Vec<String> = problems.into_iter().map(|p| p.text).collect();
@@ -156,6 +192,9 @@ pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> B
     }
     boot
 }
+
+/// Each step's checked records (by step name), and every problem.
+pub type Collected = (Vec<(String, Vec<Record>)>, Vec<String>);
 
 /// A problem with K42's `ppcbench` lines, and the figure it concerns (`None`: a
 /// malformed line).
@@ -216,13 +255,28 @@ pub fn collect_native(outcome: &qemu::Outcome) -> (Vec<Record>, Vec<NativeProble
 
 /// Each step's checked records (by step name), and every problem: a step that
 /// did not run or exited non-zero, a malformed line, a missing or unexpected result.
-pub fn collect(outcome: &qemu::Outcome, plan: &Plan) -> (Vec<(String, Vec<Record>)>, Vec<String>) {
+pub fn collect(outcome: &qemu::Outcome, plan: &Plan) -> Collected {
     let names = programs::step_names(plan);
     let console = String::from_utf8_lossy(&outcome.console);
     let runs = guest::parse(&console, &names);
+    check_runs(plan, &names, &runs)
+}
+
+/// [`collect`] for a boot whose program was `plan`'s one step, run with no driver
+/// (K42): the whole console is its output, the status line its exit status.
+pub fn collect_alone(outcome: &qemu::Outcome, plan: &Plan) -> Collected {
+    debug_assert_eq!(plan.steps.len(), 1, "one program per boot");
+    let names = programs::step_names(plan);
+    let console = String::from_utf8_lossy(&outcome.console);
+    let runs = vec![guest::parse_single(&console, outcome.status_line())];
+    check_runs(plan, &names, &runs)
+}
+
+/// Each step's records checked against `plan`, and every problem.
+fn check_runs(plan: &Plan, names: &[String], runs: &[guest::ProgramRun]) -> Collected {
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    for ((name, run), expected) in names.iter().zip(&runs).zip(&plan.expected) {
+    for ((name, run), expected) in names.iter().zip(runs).zip(&plan.expected) {
         let last_output = || {
             let lines: Vec<&str> = run.output.lines().collect();
             lines[lines.len().saturating_sub(super::REASON_LINES)..].join("\n")
@@ -294,6 +348,36 @@ mod tests {
             );
         }
         out
+    }
+
+    #[test]
+    fn a_program_run_alone_is_checked_as_under_the_driver() {
+        let plans = programs::k42_plans(catalog::Scale::Sanity, &|n| n.contains("stat"));
+        let plan = &plans[0];
+        let ran = |console: &str, status: &str| {
+            let mut o = outcome(console);
+            o.log = format!("k42-run: init-start\nk42-run: exit-status {status}\n");
+            collect_alone(&o, plan)
+        };
+        let stat = line("stat", "ns", 15_000.0).replace("2000", "2");
+        let fstat = line("fstat", "ns", 10_000.0).replace("2000", "2");
+        let (records, problems) = ran(&format!("{stat}{fstat}"), "0");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(records[0].0, "syscalls");
+        assert_eq!(records[0].1.len(), 2);
+
+        // A failed operation: the figure before it is kept, the rest is a problem.
+        let (records, problems) = ran(
+            &format!("{stat}bench: fstat: fstat: Function not implemented\n"),
+            "1",
+        );
+        assert_eq!(records[0].1.len(), 1);
+        assert!(problems[0].starts_with("syscalls: exited with status 1:"));
+        assert!(problems[0].contains("Function not implemented"));
+        assert_eq!(problems[1], "syscalls: no result line for fstat");
+        // No status line: the program did not finish.
+        let (_, problems) = collect_alone(&outcome(&stat), plan);
+        assert!(problems[0].starts_with("syscalls: did not finish"));
     }
 
     #[test]

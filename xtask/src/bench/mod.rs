@@ -1,10 +1,13 @@
-//! `cargo xtask bench`: the benchmarks of `bench/` on Debian's Linux, and what K42
-//! can already report (boot time, free memory, image size, and its own figures from
-//! the native `ppcbench`: the null PPC round trip and kernel object call with their
-//! kernel counters), side by side in the runner's one QEMU configuration, in two
-//! modes — `-icount` (primary: guest time counts instructions, repeatable) and plain
-//! TCG wall time (secondary) — with the boots interleaved (Linux, K42, Linux, K42 …)
-//! over several runs.
+//! `cargo xtask bench`: the benchmarks of `bench/` on Debian's Linux and on K42 —
+//! those K42's Linux personality can run (`catalog::K42_PROGRAMS`; the others need
+//! fork, pipes, signals or threads, issue #5) — plus what only K42 reports (boot
+//! time, free memory, image size, and its own figures from the native `ppcbench`:
+//! the null PPC round trip and kernel object call with their kernel counters), side
+//! by side in the runner's one QEMU configuration, in two modes — `-icount`
+//! (primary: guest time counts instructions, repeatable) and plain TCG wall time
+//! (secondary) — with the boots interleaved (Linux, K42, Linux, K42 …) over several
+//! runs. Linux runs its programs under a driver script; K42, which has no fork yet,
+//! boots once per program, each as the run's program with the driver's argv.
 //!
 //! It writes `docs/bench/results.json` (raw), `docs/bench/README.md` (tables) and
 //! `docs/bench/ratios.svg` (chart). Modules: `catalog` (what runs, with which
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::cli::{BenchArgs, Os};
 use crate::{kernel, linux, paths, prereq, rootfs};
 
-use boots::{Settings, Target};
+use boots::{Settings, Target, Work};
 use catalog::Scale;
 use programs::{Parts, Plan};
 use results::{Images, Mode, Purpose, Results, Setup};
@@ -60,6 +63,9 @@ const BENCH_PROBLEM: i32 = 1;
 const RESULTS_JSON: &str = "results.json";
 const README: &str = "README.md";
 const CHART: &str = "ratios.svg";
+/// The programs' archive without a driver, under the work directory, for running one
+/// K42 benchmark boot by hand (`cargo xtask run --initrd`).
+pub const K42_PROGRAMS_CPIO: &str = "programs.cpio";
 
 /// `cargo xtask bench`; returns the exit status.
 pub fn run(args: &BenchArgs) -> Result<i32, String> {
@@ -101,6 +107,8 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
     let sdet_one = (args.smp != 1)
         .then(|| programs::plan(scale, 1, sdet_only, &wanted))
         .filter(|p| p.steps.len() > 1);
+    // K42's programs of bench/, one boot each; the same plans in both modes (no SDET).
+    let k42_plans = programs::k42_plans(scale, &wanted);
 
     let dir = paths::work("bench")?;
     let linux_initrd = |plan: &Plan, name: &str| -> Result<PathBuf, String> {
@@ -118,7 +126,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
             os: Os::Linux,
             kernel: &linux_kernel,
             initrd: linux_initrd(plan, name)?,
-            plan: Some(plan),
+            work: Work::Driver(plan),
             purpose: Purpose::Suite,
             smp,
         })
@@ -130,7 +138,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
             os: Os::Linux,
             kernel: &linux_kernel,
             initrd: linux_initrd(plan, "linux-sdet.cpio")?,
-            plan: Some(plan),
+            work: Work::Driver(plan),
             purpose: Purpose::Sdet,
             smp: 1,
         }),
@@ -148,13 +156,43 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         os: Os::K42,
         kernel: &k42_kernel,
         initrd: k42_initrd.clone(),
-        plan: None,
+        work: Work::Native,
         purpose: Purpose::Native,
         smp,
     };
+    // Each K42 program boots the base image, the programs (no driver script) and its
+    // argv. The programs' archive is also left on its own for `cargo xtask run --initrd`.
+    let programs_archive = programs::programs_archive(&installs)?;
+    let programs_cpio = dir.join(K42_PROGRAMS_CPIO);
+    std::fs::write(&programs_cpio, &programs_archive)
+        .map_err(|e| format!("cannot write {}: {e}", programs_cpio.display()))?;
+    let mut k42_program_initrds = Vec::new();
+    for plan in &k42_plans {
+        let step = &plan.steps[0];
+        let out = dir.join(format!("k42-{}.cpio", step.name));
+        let spec = rootfs::Spec {
+            extra: vec![programs_archive.clone()],
+            argv: Some(step.argv.clone()),
+            ..rootfs::Spec::default()
+        };
+        rootfs::build(&tools.busybox, &spec, &out)?;
+        k42_program_initrds.push((plan, out));
+    }
+    let mode_targets = |mode, linux, smp| {
+        let mut targets = vec![linux, k42_target(smp)];
+        targets.extend(k42_program_initrds.iter().map(|(plan, initrd)| Target {
+            os: Os::K42,
+            kernel: &k42_kernel,
+            initrd: initrd.clone(),
+            work: Work::Alone(plan),
+            purpose: Purpose::Program,
+            smp,
+        }));
+        (mode, targets)
+    };
     let pairs = [
-        (Mode::Icount, [icount_target, k42_target(ICOUNT_SMP)]),
-        (Mode::Wall, [wall_target, k42_target(args.smp)]),
+        mode_targets(Mode::Icount, icount_target, ICOUNT_SMP),
+        mode_targets(Mode::Wall, wall_target, args.smp),
     ];
 
     let settings = Settings {

@@ -2,7 +2,9 @@
 //! built static with musl (through `../cc.rs`, like the guest tests), packed with
 //! the data files under `/k42/bench/` in an archive appended to the shared root
 //! file system, and a driver script (`../guest.rs`'s generator) that runs the
-//! programs the [`Plan`] names between begin and end lines.
+//! programs the [`Plan`] names between begin and end lines. K42 has no fork yet, so
+//! it gets no driver: [`k42_plans`] gives one plan of one step per program it runs,
+//! each step the run's program of a boot of its own, with the same argv.
 //!
 //! `catalog.rs` says what to run with which counts; `mod.rs` and
 //! `../test/bench_tier.rs` boot the result.
@@ -101,13 +103,6 @@ pub struct Parts {
 /// The plan of a boot with `smp` vCPUs at `scale`, keeping the benchmarks whose
 /// name `wanted` accepts.
 pub fn plan(scale: Scale, smp: u32, parts: Parts, wanted: &dyn Fn(&str) -> bool) -> Plan {
-    let reps = catalog::reps(scale).to_string();
-    let program_path = |p: &str| format!("{INSTALL_DIR}/{p}");
-    let expect = |name: &str, unit: &str, iterations| Expected {
-        name: name.to_string(),
-        unit: unit.to_string(),
-        iterations,
-    };
     let mut plan = Plan {
         steps: vec![Step {
             name: catalog::MEMINFO_PROGRAM.into(),
@@ -119,25 +114,14 @@ pub fn plan(scale: Scale, smp: u32, parts: Parts, wanted: &dyn Fn(&str) -> bool)
         ]],
     };
     let mut add = |program: &str, runs: Vec<Expected>| {
-        if runs.is_empty() {
-            return;
+        if let Some(step) = step(scale, program, &runs) {
+            plan.steps.push(step);
+            plan.expected.push(runs);
         }
-        let mut argv = vec![program_path(program), reps.clone()];
-        argv.extend(runs.iter().map(|e| format!("{}={}", e.name, e.iterations)));
-        plan.steps.push(Step {
-            name: program.to_string(),
-            argv,
-        });
-        plan.expected.push(runs);
     };
     if parts.micro {
         for program in catalog::programs() {
-            let runs = catalog::BENCHMARKS
-                .iter()
-                .filter(|b| b.program == program && wanted(b.name))
-                .map(|b| expect(b.name, b.unit, b.iterations(scale)))
-                .collect();
-            add(program, runs);
+            add(program, micro_runs(scale, program, wanted));
         }
     }
     if parts.sdet {
@@ -152,18 +136,86 @@ pub fn plan(scale: Scale, smp: u32, parts: Parts, wanted: &dyn Fn(&str) -> bool)
     plan
 }
 
-/// The archive of the programs, the data files and the driver script for `plan`.
-pub fn archive(installs: &[Install], plan: &Plan) -> Result<Vec<u8>, String> {
+/// The plans of K42's boots at `scale`: one per program K42 runs
+/// (`catalog::K42_PROGRAMS`) that has a benchmark `wanted` accepts, each of one step
+/// whose argv is the one the Linux driver gives that program. No meminfo: K42's
+/// free memory is read from its banner.
+pub fn k42_plans(scale: Scale, wanted: &dyn Fn(&str) -> bool) -> Vec<Plan> {
+    catalog::programs()
+        .into_iter()
+        .filter(|p| catalog::runs_on_k42(p))
+        .filter_map(|program| {
+            let runs = micro_runs(scale, program, wanted);
+            step(scale, program, &runs).map(|step| Plan {
+                steps: vec![step],
+                expected: vec![runs],
+            })
+        })
+        .collect()
+}
+
+/// Where `program` is installed.
+fn program_path(program: &str) -> String {
+    format!("{INSTALL_DIR}/{program}")
+}
+
+fn expect(name: &str, unit: &str, iterations: u64) -> Expected {
+    Expected {
+        name: name.to_string(),
+        unit: unit.to_string(),
+        iterations,
+    }
+}
+
+/// The microbenchmarks of `program` that `wanted` accepts, at `scale`.
+fn micro_runs(scale: Scale, program: &str, wanted: &dyn Fn(&str) -> bool) -> Vec<Expected> {
+    catalog::BENCHMARKS
+        .iter()
+        .filter(|b| b.program == program && wanted(b.name))
+        .map(|b| expect(b.name, b.unit, b.iterations(scale)))
+        .collect()
+}
+
+/// The step that runs `program` for `runs` (`PROGRAM REPS NAME=ITERATIONS...`), or
+/// none when there is nothing to run.
+fn step(scale: Scale, program: &str, runs: &[Expected]) -> Option<Step> {
+    if runs.is_empty() {
+        return None;
+    }
+    let mut argv = vec![program_path(program), catalog::reps(scale).to_string()];
+    argv.extend(runs.iter().map(|e| format!("{}={}", e.name, e.iterations)));
+    Some(Step {
+        name: program.to_string(),
+        argv,
+    })
+}
+
+/// The archive of the programs and the data files, without a driver script: what
+/// K42's boots add to the base image (and what `cargo xtask run --initrd` takes to
+/// run one of them by hand).
+pub fn programs_archive(installs: &[Install]) -> Result<Vec<u8>, String> {
     let mut w = Writer::new();
-    rootfs::add_parents(&mut w, &format!("{INSTALL_DIR}/{DRIVER}"));
+    add_programs(&mut w, installs)?;
+    Ok(w.finish())
+}
+
+fn add_programs(w: &mut Writer, installs: &[Install]) -> Result<(), String> {
+    rootfs::add_parents(w, &format!("{INSTALL_DIR}/{DRIVER}"));
     for data in catalog::DATA_FILES {
-        rootfs::add_parents(&mut w, &format!("{INSTALL_DIR}/{DATA_SUBDIR}/{data}"));
+        rootfs::add_parents(w, &format!("{INSTALL_DIR}/{DATA_SUBDIR}/{data}"));
     }
     for i in installs {
         let data =
             std::fs::read(&i.file).map_err(|e| format!("cannot read {}: {e}", i.file.display()))?;
         w.file(&i.path, i.mode, &data);
     }
+    Ok(())
+}
+
+/// The archive of the programs, the data files and the driver script for `plan`.
+pub fn archive(installs: &[Install], plan: &Plan) -> Result<Vec<u8>, String> {
+    let mut w = Writer::new();
+    add_programs(&mut w, installs)?;
     let script = guest::driver_script(
         "cargo xtask bench (xtask/src/bench/programs.rs)",
         &plan.steps,
@@ -230,5 +282,39 @@ mod tests {
             only.steps[1].argv[2..],
             ["fork_exit=200", "fork_exec_exit=100"]
         );
+    }
+
+    #[test]
+    fn k42_runs_each_of_its_programs_alone_with_the_drivers_argv() {
+        let linux = plan(
+            Scale::Quick,
+            1,
+            Parts {
+                micro: true,
+                sdet: false,
+            },
+            &|_| true,
+        );
+        let k42 = k42_plans(Scale::Quick, &|_| true);
+        let names: Vec<&str> = k42.iter().map(|p| p.steps[0].name.as_str()).collect();
+        assert_eq!(names, ["syscalls", "mmap"]);
+        for p in &k42 {
+            assert_eq!((p.steps.len(), p.expected.len()), (1, 1));
+            let same = linux
+                .steps
+                .iter()
+                .zip(&linux.expected)
+                .find(|(s, _)| s.name == p.steps[0].name)
+                .expect("Linux runs it too");
+            assert_eq!((same.0, same.1), (&p.steps[0], &p.expected[0]));
+        }
+        assert_eq!(k42[0].expected[0].len(), 7);
+        let only = k42_plans(Scale::Sanity, &|n| n.contains("stat"));
+        assert_eq!(only.len(), 1);
+        assert_eq!(
+            only[0].steps[0].argv,
+            ["/k42/bench/syscalls", "3", "stat=2", "fstat=2"]
+        );
+        assert!(k42_plans(Scale::Full, &|n| n.contains("fork")).is_empty());
     }
 }

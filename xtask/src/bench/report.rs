@@ -165,13 +165,19 @@ pub fn render(results: &Results) -> String {
     );
     out.push_str(
         "## How to read this\n\n\
-         - **Where K42 stands.** K42 cannot run Linux programs yet (the Linux personality is \
-         issue #4), so every benchmark's K42 cell says \"not yet\" — never a made-up figure, and no \
-         benchmark is dropped. What K42 can already report is in *Boot and footprint* (its boot \
-         time, its free memory after boot and its image size) and in *K42-only figures*: its \
-         null PPC round trip and kernel object call with the kernel counters behind them, \
-         measured by its native `ppcbench` in every K42 boot, beside Linux's pipe round trip \
-         and getppid from the same runs.\n\
+         - **Where K42 stands.** K42 runs static Linux programs through its Linux personality \
+         (issue #4), with files from its file server, but has no fork, pipes, signal delivery \
+         or threads yet (issue #5). So it runs the benchmarks of `bench/syscalls.c` and \
+         `bench/mmap.c`; every other K42 cell says \"not yet\" with the reason — never a \
+         made-up figure, and no benchmark is dropped. With no fork there is no driver script \
+         on K42: each of its programs is booted on its own as the run's program, with exactly \
+         the argv Linux's driver gives it (`PROGRAM REPS NAME=ITERATIONS…`), so both OSes run \
+         the same binary with the same counts; each K42 cell is the median over the runs of \
+         those boots (the `argv` of every boot is in `results.json`). Besides, K42 reports \
+         *Boot and footprint* (its boot time, its free memory after boot and its image size, \
+         from its boot with the native `ppcbench`) and *K42-only figures*: its null PPC round \
+         trip and kernel object call with the kernel counters behind them, beside Linux's pipe \
+         round trip and getppid from the same runs.\n\
          - **Two modes, both TCG** (KVM does not run ring 3 correctly on these machines). \
          `-icount shift=0,sleep=off` (primary): guest time counts guest instructions, one \
          nanosecond each, so figures repeat from run to run but hide costly events (TLB \
@@ -274,8 +280,8 @@ pub fn render(results: &Results) -> String {
         .map_or_else(|| "N".to_string(), |r| r.iterations.to_string());
     let _ = writeln!(
         out,
-        "\nK42's figures come from its native program `user/bin/{}`, which every K42 boot \
-         runs after its banner (argv `[\"{}\"]`): it times batches of {iterations} calls after a \
+        "\nK42's figures come from its native program `user/bin/{}`, which one K42 boot per \
+         run and mode runs after its banner (argv `[\"{}\"]`): it times batches of {iterations} calls after a \
          warm-up and prints the median, min and max over its batches; each cell is the median \
          over the runs of those medians. The counters are the kernel's own (read through the \
          Boot object before and after all batches, on the calling CPU, the reads' own kernel \
@@ -289,7 +295,11 @@ pub fn render(results: &Results) -> String {
          instruction costs 1 ns whatever it does, so what a CR3 load costs in TLB refills \
          shows only in the wall-time column. The PPC round trip goes to a server spawned on \
          the caller's CPU. Linux's rows are its figures from the same runs' boots (the \
-         benchmarks tables), at the same vCPUs.",
+         benchmarks tables), at the same vCPUs. The syscall reflection row is K42's \
+         `null_syscall` from the benchmarks tables: a getppid from Linux program code, which \
+         the kernel reflects to the Linux personality in the same process and the personality \
+         answers from its own state, with no server call (two kernel entries: the reflection \
+         and the return; `docs/linux-personality.md`).",
         catalog::PPCBENCH_PROGRAM,
         catalog::PPCBENCH_PROGRAM,
     );
@@ -297,22 +307,31 @@ pub fn render(results: &Results) -> String {
     let _ = writeln!(
         out,
         "\n## What each benchmark does\n\n\
-         Programs in `bench/` (C, static, musl), each run as `PROGRAM REPS NAME=ITERATIONS…`; \
-         the figure is per operation unless the unit is a rate. Iterations per batch: full run \
-         / `--quick`; batches per program run: {} / {}.\n\n\
-         | benchmark | program | what | iterations |\n|---|---|---|---|",
+         Programs in `bench/` (C, static, musl), each run as `PROGRAM REPS NAME=ITERATIONS…` \
+         — on Linux by a driver script in one boot, on K42 one program per boot as the run's \
+         program; the figure is per operation unless the unit is a rate. Iterations per batch: \
+         full run / `--quick`; batches per program run: {} / {}.\n\n\
+         | benchmark | program | what | iterations | on K42 |\n|---|---|---|---|---|",
         catalog::reps(Scale::Full),
         catalog::reps(Scale::Quick)
     );
+    let on_k42 = |program: &str| {
+        if catalog::runs_on_k42(program) {
+            "yes".to_string()
+        } else {
+            summary::k42_not_yet()
+        }
+    };
     for b in &catalog::BENCHMARKS {
         let _ = writeln!(
             out,
-            "| {} | `bench/{}.c` | {} | {} / {} |",
+            "| {} | `bench/{}.c` | {} | {} / {} | {} |",
             b.name,
             b.program,
             b.what,
             b.iterations(Scale::Full),
-            b.iterations(Scale::Quick)
+            b.iterations(Scale::Quick),
+            on_k42(b.program)
         );
     }
     let _ = writeln!(
@@ -320,8 +339,18 @@ pub fn render(results: &Results) -> String {
         "| sdet_N | `bench/sdet.c` | N busybox `sh` users at once, each running \
          `bench/sdet/user.sh` (mkdir, awk, sed, cp, ls, cat, grep, sort, uniq, wc, a \
          compile-like sed/awk/sort pipeline, rm, checking its results) in its own /tmp \
-         directory; N = vCPUs and 2 × vCPUs; scripts per hour | {} rounds per user |",
-        catalog::sdet_loops(Scale::Full)
+         directory; N = vCPUs and 2 × vCPUs; scripts per hour | {} rounds per user | {} |",
+        catalog::sdet_loops(Scale::Full),
+        on_k42(catalog::SDET_PROGRAM)
+    );
+    let _ = writeln!(
+        out,
+        "\nTo run one K42 benchmark boot by hand, after a `cargo xtask bench` (which leaves the \
+         programs' archive in `target/k42/bench/{}`), give its argv from `results.json`: \
+         `cargo xtask run --icount --smp 1 --initrd target/k42/bench/{} -- \
+         /k42/bench/syscalls 3 null_syscall=20000`.",
+        super::K42_PROGRAMS_CPIO,
+        super::K42_PROGRAMS_CPIO
     );
     out.push_str(
         "\nNot yet measured: time to a shell prompt; TLB flushes per operation (K42 counts \
@@ -349,11 +378,24 @@ mod tests {
         let text = render(&summary::tests::sample());
         assert!(text.contains("cargo xtask bench --quick"));
         assert!(text.contains(
-            "| null_syscall | 2 | ns | lower | 359 | identical in 2 runs | not yet (issue #4) | — |"
+            "| null_syscall | 1 | ns | lower | 359 | identical in 2 runs | 3087 | 8.596 |"
         ));
         assert!(text.contains(
-            "Not exactly, but all within 0.00%: 2 of 3 Linux figures and 12 of 12 K42 figures"
+            "| null_syscall | 2 | ns | lower | 359 | identical in 2 runs | 4202 | 11.700 |"
         ));
+        assert!(text.contains(
+            "| pipe_latency | 1 | ns | lower | 13200 | identical in 2 runs | \
+             not yet: needs fork/pipes/signals/threads (issue #5) | — |"
+        ));
+        assert!(text.contains(
+            "Not exactly, but all within 0.00%: 2 of 3 Linux figures and 13 of 13 K42 figures"
+        ));
+        assert!(
+            text.contains(
+                "| null_syscall | `bench/syscalls.c` | getppid() | 100000 / 20000 | yes |"
+            )
+        );
+        assert!(text.contains("| fork_exit | `bench/proc.c` | fork, child _exit(0), parent waitpid | 1000 / 200 | not yet: needs fork/pipes/signals/threads (issue #5) |"));
         assert!(text.contains("- Linux fork_exit (1 vCPU): "));
         assert!(text.contains(
             "| OS | figure | unit | `-icount` (1 vCPU) | `-icount` across runs | wall time (2 vCPUs) |"
@@ -366,11 +408,10 @@ mod tests {
         assert!(text.contains(
             "| Linux | beside it: getppid (`null_syscall`) | ns | 359 | identical in 2 runs | 359 |"
         ));
-        assert!(
-            text.contains(
-                "| syscall reflection to the Linux personality | ns | not yet (issue #4) |"
-            )
-        );
+        assert!(text.contains(
+            "round trip (`null_syscall` on K42; Linux's is beside the PPC round trip) | ns | \
+             3087 | identical in 2 runs | 4202 | 4201–4202 (±0.0%, 2 runs) |"
+        ));
         assert!(text.contains("batches of 1 calls"));
         assert!(text.contains("ratios.svg"));
     }

@@ -43,6 +43,9 @@ pub enum Purpose {
     Sdet,
     /// K42: its banner (the footprint figures), then the native `ppcbench`.
     Native,
+    /// K42: one program of `bench/` as the run's program (no driver script: K42 has
+    /// no fork yet), with the argv the Linux driver gives it.
+    Program,
 }
 
 /// One boot.
@@ -60,6 +63,10 @@ pub struct Boot {
     pub smp: u32,
     /// QEMU's command line (the log socket's path is a placeholder).
     pub qemu_command: String,
+    /// The run's program and its arguments, as the initramfs names them (Linux: the
+    /// driver script; K42: `ppcbench`, or a program of `bench/` and its arguments).
+    #[serde(default)]
+    pub argv: Vec<String>,
     /// The runner's status (the driver script's; 0 when every step ran).
     pub status: i32,
     /// Why the boot did not end as planned, or a step failed.
@@ -68,7 +75,7 @@ pub struct Boot {
     pub init_start_s: Option<f64>,
     /// Host seconds from QEMU's start to its end.
     pub elapsed_s: f64,
-    /// Every result line, in order (on K42, ppcbench's).
+    /// Every result line, in order (on K42, ppcbench's or the program's).
     pub records: Vec<Record>,
     /// K42's free frames after boot, MiB (from its banner).
     pub k42_free_mib: Option<u64>,

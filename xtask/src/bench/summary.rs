@@ -5,17 +5,31 @@
 //! runs beside them); and whether the `-icount` figures repeated exactly from run
 //! to run.
 //!
-//! Where K42 has no figure the row says why ("not yet (issue #4)"): a benchmark
-//! is never dropped and never given a made-up number. `report.rs` and `chart.rs`
-//! draw these rows.
+//! K42's benchmark figures come from its boots that run one program of `bench/`
+//! each (`Purpose::Program`). Where K42 has no figure the row says why ("not yet:
+//! needs fork/pipes/signals/threads (issue #5)", or that its boot gave none): a
+//! benchmark is never dropped and never given a made-up number. `report.rs` and
+//! `chart.rs` draw these rows.
 
 use super::catalog::{self, Better};
 use super::record;
 use super::results::{Boot, Mode, Purpose, Results};
 use super::stats::Summary;
 
-/// Why a Linux program has no K42 figure yet.
-pub const NEEDS_PERSONALITY: &str = "not yet (issue #4)";
+/// What a K42 cell says for a benchmark K42 cannot run yet.
+pub fn k42_not_yet() -> String {
+    format!("not yet: {}", catalog::K42_NOT_YET)
+}
+
+/// What the K42 cell of the benchmark `name` says when it has no figure: why K42
+/// does not run it yet, or that its boots gave none.
+pub fn k42_missing(name: &str) -> String {
+    if catalog::benchmark_runs_on_k42(name) {
+        NO_FIGURE.into()
+    } else {
+        k42_not_yet()
+    }
+}
 const KIB_PER_MIB: f64 = 1024.0;
 const BYTES_PER_MIB: f64 = 1024.0 * 1024.0;
 const MIB: &str = "MiB";
@@ -79,8 +93,9 @@ type Key = (String, String, u32);
 /// Figures with one value per boot that reported them.
 type Figures = Vec<(Key, Vec<f64>)>;
 
-/// Every benchmark figure of `os` in `mode`, in first-seen order (K42's native
-/// program's figures are not benchmarks of `bench/`: see [`k42_only_rows`]).
+/// Every benchmark figure of `os` in `mode`, in first-seen order: Linux's suite and
+/// SDET boots, K42's program boots (K42's native program's figures are not
+/// benchmarks of `bench/`: see [`k42_only_rows`]).
 fn figures(results: &Results, os: &str, mode: Mode) -> Figures {
     let mut out: Figures = Vec::new();
     for boot in boots(results, os, mode).filter(|b| b.purpose != Purpose::Native) {
@@ -118,14 +133,15 @@ pub fn benchmark_rows(results: &Results, mode: Mode) -> Vec<Row> {
             smp: Some(key.2),
             linux: find(&linux, key),
             k42: find(&k42, key),
-            k42_missing: NEEDS_PERSONALITY.into(),
+            k42_missing: k42_missing(&key.0),
         })
         .collect()
 }
 
-/// The boot and memory rows of `mode`.
+/// The boot and memory rows of `mode`, from each run's main boot of each OS (Linux's
+/// suite, K42's native boot: each boots with no program of its own yet run).
 pub fn boot_rows(results: &Results, mode: Mode) -> Vec<Row> {
-    let main = |b: &&Boot| b.purpose != Purpose::Sdet && b.status == 0;
+    let main = |b: &&Boot| matches!(b.purpose, Purpose::Suite | Purpose::Native) && b.status == 0;
     let init_start = |os| {
         let v: Vec<f64> = boots(results, os, mode)
             .filter(main)
@@ -242,8 +258,12 @@ pub struct OnlyRow {
 pub const K42: &str = "K42";
 /// See [`K42`].
 pub const LINUX: &str = "Linux";
-/// What a K42-only cell says when a boot gave no figure.
+/// What a cell says when a boot gave no figure.
 const NO_FIGURE: &str = "no figure (see the problems in results.json)";
+/// What a cell says when `--filter` left its benchmark out.
+const NOT_RUN: &str = "not run (see --filter)";
+/// The benchmark that times a Linux syscall reflected to K42's personality.
+const REFLECTION_FIGURE: &str = "null_syscall";
 /// The native figure Linux's figures sit beside.
 const PPC_FIGURE: &str = "ppc_null_roundtrip";
 /// Linux's figures beside the PPC round trip (issue #6): benchmark name, label.
@@ -294,15 +314,17 @@ pub fn k42_only_rows(results: &Results) -> Vec<OnlyRow> {
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| Summary::of(v))
     };
-    let linux_sets =
-        Mode::ALL.map(|mode| (figures(results, "linux", mode), mode_smp(results, mode)));
-    // Linux's benchmark `name` in mode `mode` (0: -icount, 1: wall), at that mode's vCPUs.
-    let linux = |mode: usize, name: &str| {
-        let (set, smp) = &linux_sets[mode];
+    let sets = |os| Mode::ALL.map(|mode| (figures(results, os, mode), mode_smp(results, mode)));
+    let (linux_sets, k42_sets) = (sets("linux"), sets("k42"));
+    // A benchmark `name` of `os`'s sets in mode `mode` (0: -icount, 1: wall), at
+    // that mode's vCPUs.
+    let benchmark = |sets: &[(Figures, u32); 2], mode: usize, name: &str| {
+        let (set, smp) = &sets[mode];
         set.iter()
             .find(|((n, unit, s), _)| n == name && unit == catalog::NS && s == smp)
             .and_then(|(_, v)| Summary::of(v))
     };
+    let linux = |mode: usize, name: &str| benchmark(&linux_sets, mode, name);
     let seen: Vec<&str> = per_mode
         .iter()
         .flatten()
@@ -360,7 +382,7 @@ pub fn k42_only_rows(results: &Results) -> Vec<OnlyRow> {
                     unit: catalog::NS.into(),
                     icount: linux(0, name),
                     wall: linux(1, name),
-                    missing: "not run (see --filter)".into(),
+                    missing: NOT_RUN.into(),
                 });
             }
         }
@@ -378,11 +400,26 @@ pub fn k42_only_rows(results: &Results) -> Vec<OnlyRow> {
         "—",
         "exactly one inside each PPC round trip (its `upcalls` row); not timed alone",
     ));
-    rows.push(not_measured(
-        "syscall reflection to the Linux personality",
-        catalog::NS,
-        NEEDS_PERSONALITY,
-    ));
+    rows.push(OnlyRow {
+        os: K42,
+        name: format!(
+            "syscall reflection to the Linux personality: getppid from a Linux program, round \
+             trip (`{REFLECTION_FIGURE}` on K42; Linux's is beside the PPC round trip)"
+        ),
+        unit: catalog::NS.into(),
+        icount: benchmark(&k42_sets, 0, REFLECTION_FIGURE),
+        wall: benchmark(&k42_sets, 1, REFLECTION_FIGURE),
+        missing: if results
+            .setup
+            .filter
+            .as_deref()
+            .is_some_and(|f| !REFLECTION_FIGURE.contains(f))
+        {
+            NOT_RUN.into()
+        } else {
+            NO_FIGURE.into()
+        },
+    });
     rows
 }
 
@@ -497,6 +534,7 @@ pub(super) mod tests {
                 Mode::Wall => 2,
             },
             qemu_command: "qemu".into(),
+            argv: vec!["program".into()],
             status: 0,
             problems: Vec::new(),
             init_start_s: Some(f64::from(run)),
@@ -507,7 +545,9 @@ pub(super) mod tests {
         }
     }
 
-    /// Two runs: null_syscall repeats exactly under icount, fork_exit does not.
+    /// Two runs: null_syscall repeats exactly under icount, fork_exit does not; K42
+    /// runs null_syscall in a program boot of its own (repeating under icount), whose
+    /// boot time and free memory the boot rows leave out.
     pub(in crate::bench) fn sample() -> Results {
         let size = |b| ImageSize {
             path: "x".into(),
@@ -558,6 +598,20 @@ pub(super) mod tests {
                 native.push(record("new_figure", "ns", 50.0));
                 native.push(record("new_figure.tlb_flushes", catalog::PER_CALL, 0.0));
                 boots.push(boot(run, "k42", mode, native));
+                let getppid = match mode {
+                    Mode::Icount => 3087.0,
+                    Mode::Wall => 4200.0 + f64::from(run),
+                };
+                let mut program = boot(
+                    run,
+                    "k42",
+                    mode,
+                    vec![record("null_syscall", "ns", getppid)],
+                );
+                program.purpose = Purpose::Program;
+                program.init_start_s = Some(100.0);
+                program.k42_free_mib = Some(1);
+                boots.push(program);
             }
         }
         Results {
@@ -598,10 +652,20 @@ pub(super) mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].name, "null_syscall");
         assert_eq!(rows[0].linux.map(|s| s.median), Some(359.1));
-        assert_eq!(rows[0].k42, None);
-        assert_eq!(rows[0].ratio(), None);
-        assert_eq!(rows[0].k42_missing, NEEDS_PERSONALITY);
+        assert_eq!(rows[0].k42.map(|s| s.median), Some(3087.0));
+        assert_eq!(rows[0].ratio(), Some(3087.0 / 359.1));
+        // A benchmark K42 cannot run yet, and one it runs whose boots gave nothing.
+        assert_eq!(rows[1].name, "pipe_latency");
+        assert_eq!(rows[1].k42, None);
+        assert_eq!(rows[1].ratio(), None);
+        assert_eq!(
+            rows[1].k42_missing,
+            "not yet: needs fork/pipes/signals/threads (issue #5)"
+        );
+        assert_eq!(k42_missing("stat"), NO_FIGURE);
         assert_eq!(rows[2].linux.map(|s| s.median), Some(100_001.5));
+        let wall = benchmark_rows(&results, Mode::Wall);
+        assert_eq!(wall[0].k42.map(|s| (s.median, s.runs)), Some((4201.5, 2)));
     }
 
     #[test]
@@ -621,10 +685,10 @@ pub(super) mod tests {
     #[test]
     fn icount_repeats_are_counted() {
         let repeat = icount_repeat(&sample());
-        // Linux: null_syscall and pipe_latency repeat, fork_exit does not; K42: all
-        // twelve native lines repeat.
-        assert_eq!(repeat.counts, vec![(LINUX, 3, 2), (K42, 12, 12)]);
-        assert_eq!((repeat.compared(), repeat.identical()), (15, 14));
+        // Linux: null_syscall and pipe_latency repeat, fork_exit does not; K42: its
+        // null_syscall and all twelve native lines repeat.
+        assert_eq!(repeat.counts, vec![(LINUX, 3, 2), (K42, 13, 13)]);
+        assert_eq!((repeat.compared(), repeat.identical()), (16, 15));
         assert_eq!(repeat.differing.len(), 1);
         assert_eq!(repeat.differing[0].os, LINUX);
         assert_eq!(repeat.differing[0].name, "fork_exit");
@@ -684,12 +748,14 @@ pub(super) mod tests {
         let flushes = &rows[at("new_figure`: tlb_flushes")];
         assert!(flushes.icount.is_some());
         assert_eq!(flushes.unit, "per call");
-        // The upcall is in the PPC round trip; reflection waits for issue #4.
+        // The upcall is in the PPC round trip; reflection is K42's getppid.
         let upcall = &rows[at("upcall to a dispatcher")];
         assert!(upcall.icount.is_none() && upcall.missing.contains("exactly one"));
         let reflection = rows.last().expect("rows");
         assert!(reflection.name.contains("syscall reflection"));
-        assert_eq!(reflection.missing, NEEDS_PERSONALITY);
+        assert_eq!(reflection.os, K42);
+        assert_eq!(reflection.icount.map(|s| s.median), Some(3087.0));
+        assert_eq!(reflection.wall.map(|s| s.median), Some(4201.5));
     }
 
     #[test]
