@@ -110,8 +110,13 @@ fn run(env: &Env) -> Result<u32, Failure> {
     // Linux programs have files and a process table: their servers run beside them.
     let (fs, procs) = match kind {
         Program::Linux => (
-            Some(start_fs(&mut boot, env)?),
-            Some(start_procs(&mut boot, env)?),
+            Some(start_server(&mut boot, env, FS_SERVER, "file server")?),
+            Some(start_server(
+                &mut boot,
+                env,
+                PROCS_SERVER,
+                "process server",
+            )?),
         ),
         Program::Native(_) => (None, None),
     };
@@ -254,52 +259,26 @@ fn classify<'a>(boot: &mut BootClient<KernelPpc>, first: &'a str) -> Program<'a>
     }
 }
 
-/// Spawns and starts the file server (SYSTEM) with a `Boot` handle to read the initramfs
-/// through; returns its CommID.
-fn start_fs(boot: &mut BootClient<KernelPpc>, env: &Env) -> Result<u64, Failure> {
+/// Spawns and starts the server `program` (SYSTEM: `what` names it in errors) with this task's
+/// badge in `arg0` and CommID in `arg1`, and sends it a `Boot` handle with READ in the start-up
+/// message: the file server reads the initramfs through it, the process server its memory
+/// figures. Each makes its root object for us as `SPAWNER_HANDLE`. Returns its CommID.
+fn start_server(
+    boot: &mut BootClient<KernelPpc>,
+    env: &Env,
+    program: &str,
+    what: &str,
+) -> Result<u64, Failure> {
     let (comm, handle) = boot
         .spawn(
-            FS_SERVER.as_ptr() as u64,
-            FS_SERVER.len() as u64,
+            program.as_ptr() as u64,
+            program.len() as u64,
             class::SYSTEM,
             env.pid(),
             env.comm_id,
             k42_kapi::SAME_CPU,
         )
-        .map_err(|e| format!("cannot spawn the file server: {e}"))?;
-    let pid = comm_pid(comm);
-    let handles = StartHandles {
-        console: XHandle::NULL,
-        boot: Some(
-            meta::give_access(&mut boot.transport, boot.handle, Badge(pid), Rights::READ)
-                .map_err(|e| format!("cannot give the file server the Boot object: {e}"))?,
-        ),
-    };
-    ProcessClient::new(KernelPpc, XHandle::from_word(handle))
-        .start()
-        .map_err(|e| format!("cannot start the file server: {e}"))?;
-    let sent = kcall::async_send(comm, 0, HANDLES_METHOD, &handles.to_payload());
-    if !kcall::is_ok(sent) {
-        return Err(format!(
-            "cannot send the file server its handles: status {sent}"
-        ));
-    }
-    Ok(comm)
-}
-
-/// Spawns and starts the process server (SYSTEM) with a `Boot` handle (READ: its memory
-/// figures); it makes the table for us as `SPAWNER_HANDLE`. Returns its CommID.
-fn start_procs(boot: &mut BootClient<KernelPpc>, env: &Env) -> Result<u64, Failure> {
-    let (comm, handle) = boot
-        .spawn(
-            PROCS_SERVER.as_ptr() as u64,
-            PROCS_SERVER.len() as u64,
-            class::SYSTEM,
-            env.pid(),
-            env.comm_id,
-            k42_kapi::SAME_CPU,
-        )
-        .map_err(|e| format!("cannot spawn the process server: {e}"))?;
+        .map_err(|e| format!("cannot spawn the {what}: {e}"))?;
     let handles = StartHandles {
         console: XHandle::NULL,
         boot: Some(
@@ -309,17 +288,15 @@ fn start_procs(boot: &mut BootClient<KernelPpc>, env: &Env) -> Result<u64, Failu
                 Badge(comm_pid(comm)),
                 Rights::READ,
             )
-            .map_err(|e| format!("cannot give the process server the Boot object: {e}"))?,
+            .map_err(|e| format!("cannot give the {what} the Boot object: {e}"))?,
         ),
     };
     ProcessClient::new(KernelPpc, XHandle::from_word(handle))
         .start()
-        .map_err(|e| format!("cannot start the process server: {e}"))?;
+        .map_err(|e| format!("cannot start the {what}: {e}"))?;
     let sent = kcall::async_send(comm, 0, HANDLES_METHOD, &handles.to_payload());
     if !kcall::is_ok(sent) {
-        return Err(format!(
-            "cannot send the process server its handles: status {sent}"
-        ));
+        return Err(format!("cannot send the {what} its handles: status {sent}"));
     }
     Ok(comm)
 }
