@@ -171,7 +171,7 @@ impl<F: Copy> Cow<F> {
                 return Err(CowError::Busy);
             }
         }
-        let collapse = Collapse {
+        let mut collapse = Collapse {
             node,
             child,
             direction,
@@ -182,6 +182,7 @@ impl<F: Copy> Cow<F> {
         let vanishing = self.at(collapse.vanishing());
         vanishing.state = State::Collapsing;
         vanishing.generation += 1;
+        collapse.shadowed += self.merge_hidden(node, child, direction);
         self.at(node).in_collapse = true;
         self.at(child).in_collapse = true;
         Ok(collapse)
@@ -218,6 +219,12 @@ impl<F: Copy> Cow<F> {
         let step = match collapse.direction {
             // The child is the survivor: its own copy wins; the lone node's copy leaves.
             Direction::Down => match survivor.pages.entry(page) {
+                // The leaf hides the page (it discarded it): the lone node's copy leaves.
+                Entry::Vacant(_) if survivor.hidden.contains(&page) => {
+                    self.limbo.park(frame);
+                    self.sub_frames(1);
+                    CollapseStep::Shadowed { page, frame }
+                }
                 Entry::Vacant(hole) => {
                     hole.insert(frame);
                     CollapseStep::Moved { page }
@@ -229,7 +236,7 @@ impl<F: Copy> Cow<F> {
                 }
             },
             // The child is the vanishing node: its copy replaces the lone node's.
-            Direction::Up => match survivor.pages.insert(page, frame) {
+            Direction::Up => match survivor.put(page, frame) {
                 Some(old) => {
                     survivor.generation += 1;
                     self.limbo.park(old);
@@ -279,6 +286,48 @@ impl<F: Copy> Cow<F> {
             frames_freed: collapse.shadowed,
             lone,
         })
+    }
+
+    /// Carries the hidden (discarded) pages across a collapse as it begins, so the merged node
+    /// hides what the child hid and what the lone node hid where the child holds nothing.
+    /// Down: the lone node's hidden pages join the leaf's (its pages then never fill a page the
+    /// leaf hides: `collapse_step`). Up: the child's hidden pages join the lone node's, and the
+    /// lone node's copies of them leave the tree (only the child's subtree could see them, and
+    /// it hid them). Searches cannot tell: they restart at the vanishing node.
+    /// Returns how many frames left the tree.
+    fn merge_hidden(&mut self, node: NodeId, child: NodeId, direction: Direction) -> usize {
+        match direction {
+            Direction::Down => {
+                let hidden = self.at(node).hidden.clone();
+                let leaf = self.at(child);
+                let hidden: alloc::vec::Vec<u64> = hidden
+                    .into_iter()
+                    .filter(|page| !leaf.pages.contains_key(page))
+                    .collect();
+                leaf.hidden.extend(hidden);
+                0
+            }
+            Direction::Up => {
+                let hidden = self.at(child).hidden.clone();
+                let lone = self.at(node);
+                let mut shadowed = alloc::vec::Vec::new();
+                for page in hidden {
+                    if let Some(frame) = lone.pages.remove(&page) {
+                        shadowed.push(frame);
+                    }
+                    lone.hidden.insert(page);
+                }
+                if !shadowed.is_empty() {
+                    lone.generation += 1;
+                }
+                let count = shadowed.len();
+                for frame in shadowed {
+                    self.limbo.park(frame);
+                }
+                self.sub_frames(count);
+                count
+            }
+        }
     }
 
     /// A whole collapse of interior node `node` (begin, every step, finish).

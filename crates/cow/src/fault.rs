@@ -243,11 +243,12 @@ impl<F: Copy> Cow<F> {
             return Step::Found(plan);
         }
         match node.parent {
-            Some(parent) => {
+            // A discarded page reads as zero here, as if no ancestor held it.
+            Some(parent) if !node.hidden.contains(&search.page) => {
                 search.at = parent;
                 Step::Continue
             }
-            None => {
+            _ => {
                 search.found = Some(Found {
                     source: None,
                     plan: Plan::ZeroFill,
@@ -314,6 +315,7 @@ impl<F: Copy> Cow<F> {
             Plan::Copy { .. } | Plan::ZeroFill => {
                 let frame = new.ok_or(CowError::MissingFrame)?;
                 leaf.pages.insert(search.page, frame);
+                leaf.hidden.remove(&search.page);
                 self.add_frames(1);
                 Ok(Commit::Mapped(Mapping {
                     frame,

@@ -113,6 +113,7 @@
 extern crate alloc;
 
 mod collapse;
+mod discard;
 mod error;
 mod fault;
 mod limbo;
@@ -120,6 +121,7 @@ mod node;
 mod tree;
 
 pub use collapse::{Collapse, CollapseStep, Collapsed, Direction};
+pub use discard::Discarded;
 pub use error::CowError;
 pub use fault::{Access, Commit, Fault, Frames, Mapping, Plan, Search, Step};
 pub use node::{Kind, NodeId, State};

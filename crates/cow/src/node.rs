@@ -1,6 +1,6 @@
 //! The nodes of the tree (FCMs) and their ids, kinds and states.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 /// Names one node of a [`Cow`](crate::Cow) tree.
@@ -58,6 +58,10 @@ pub(crate) struct Node<F> {
     pub children: Vec<NodeId>,
     /// Page index in the memory object → frame.
     pub pages: BTreeMap<u64, F>,
+    /// Pages this node shows as zero whatever its ancestors hold (a leaf's discarded range,
+    /// carried up by forks and collapses): a search that reaches such a page here stops with a
+    /// zero fill. Never a page `pages` holds (a page put in the node leaves this set).
+    pub hidden: BTreeSet<u64>,
     /// Taking part (either side) in a collapse that has begun and not finished.
     pub in_collapse: bool,
 }
@@ -71,8 +75,17 @@ impl<F> Node<F> {
             parent,
             children: Vec::new(),
             pages: BTreeMap::new(),
+            hidden: BTreeSet::new(),
             in_collapse: false,
         }
+    }
+}
+
+impl<F> Node<F> {
+    /// Puts `frame` in as page `page` (no longer hidden here); returns the frame it replaced.
+    pub fn put(&mut self, page: u64, frame: F) -> Option<F> {
+        self.hidden.remove(&page);
+        self.pages.insert(page, frame)
     }
 }
 

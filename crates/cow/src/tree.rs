@@ -221,6 +221,7 @@ impl<F: Copy> Cow<F> {
         };
         let x = self.at(leaf);
         let pages = mem::take(&mut x.pages);
+        let hidden = mem::take(&mut x.hidden);
         x.generation += 1;
         let moved = pages.len();
         if adopt {
@@ -228,9 +229,17 @@ impl<F: Copy> Cow<F> {
             let mut shadowed = Vec::new();
             let pn = self.at(p);
             for (page, frame) in pages {
+                pn.hidden.remove(&page);
                 if let Some(old) = pn.pages.insert(page, frame) {
                     shadowed.push(old);
                 }
+            }
+            // What the leaf discarded, only it could see in `p`: it goes, and `p` hides it.
+            for page in hidden {
+                if let Some(old) = pn.pages.remove(&page) {
+                    shadowed.push(old);
+                }
+                pn.hidden.insert(page);
             }
             pn.generation += 1;
             let replaced = shadowed.len();
@@ -250,6 +259,7 @@ impl<F: Copy> Cow<F> {
         }
         let mut inner = Node::new(Kind::Interior, parent);
         inner.pages = pages;
+        inner.hidden = hidden;
         inner.children.push(leaf);
         let n = self.insert_node(inner);
         let child = self.insert_node(Node::new(Kind::Leaf, Some(n)));
@@ -491,6 +501,9 @@ impl<F: Copy> Cow<F> {
                     level,
                 }));
             }
+            if node.hidden.contains(&page) {
+                return Ok(None);
+            }
             match node.parent {
                 Some(p) => {
                     at = p;
@@ -514,6 +527,9 @@ impl<F: Copy + Ord> Cow<F> {
             let node = self.get(id).map_err(|_| "an id from ids() is stale")?;
             nodes += 1;
             frames += node.pages.len();
+            if node.pages.keys().any(|page| node.hidden.contains(page)) {
+                return Err("a node both holds and hides a page");
+            }
             for frame in node.pages.values() {
                 if !seen.insert(frame) {
                     return Err("a frame is held twice");

@@ -166,6 +166,26 @@ impl World {
         }
     }
 
+    /// Discards a random page range of a random process (munmap, exec): it reads zeros after.
+    fn discard(&mut self, rng: &mut Rng) {
+        let i = rng.below(self.procs.len() as u64) as usize;
+        let start = rng.below(PAGES);
+        let end = start + 1 + rng.below(PAGES - start);
+        match self.cow.discard(self.procs[i].leaf, start..end) {
+            Ok(d) => {
+                self.procs[i]
+                    .mem
+                    .retain(|page, _| !(start..end).contains(page));
+                self.count("discard");
+                if d.hidden > 0 {
+                    self.count("discard hid an ancestor's page");
+                }
+            }
+            Err(CowError::Busy) => self.count("discard busy"),
+            Err(e) => panic!("discard: {e}"),
+        }
+    }
+
     fn collapse_op(&mut self, rng: &mut Rng) {
         if let Some(mut col) = self.collapse.take() {
             if rng.chance(1, 4) {
@@ -336,8 +356,9 @@ fn random_fork_write_read_exit_against_a_model_of_every_process() {
         let mut rng = Rng::new(seed);
         let mut world = World::new();
         for _ in 0..400 {
-            match rng.below(20) {
+            match rng.below(21) {
                 0..=1 => world.fork(&mut rng),
+                20 => world.discard(&mut rng),
                 2..=5 => world.fault(&mut rng, Access::Write),
                 6..=7 => world.fault(&mut rng, Access::Read),
                 8 => world.exit(&mut rng),
@@ -368,6 +389,8 @@ fn random_fork_write_read_exit_against_a_model_of_every_process() {
         "search retry",
         "search committed",
         "fault restart",
+        "discard",
+        "discard hid an ancestor's page",
     ] {
         assert!(
             totals.get(what).copied().unwrap_or(0) > 0,
