@@ -219,6 +219,12 @@ pub fn exit_process(cpu: &mut Cpu, process: &Arc<Process>, status: u32, frame: &
         return;
     }
     let comms = process.dispatchers.lock().clone();
+    if comms.is_empty() {
+        // Never given a dispatcher (a fork child its parent gave up on): nothing runs it, so
+        // nothing else would ever tear it down.
+        teardown(cpu, process, frame);
+        return;
+    }
     let mut told = Vec::new();
     for comm in comms {
         let Some(shared) = crate::dispatcher::lookup(comm) else {

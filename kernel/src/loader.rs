@@ -30,7 +30,7 @@ use crate::{initramfs, mm};
 /// Largest total memory a native program's segments may ask for.
 const MAX_IMAGE_BYTES: u64 = 256 * 1024 * 1024;
 /// Process ids must leave room for the dispatcher index in a 32-bit scheduler id.
-const MAX_PID: u64 = 1 << (u32::BITS - COMM_DISPATCHER_BITS);
+pub const MAX_PID: u64 = 1 << (u32::BITS - COMM_DISPATCHER_BITS);
 
 /// What kind of process `spawn` makes, which decides where its image must lie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,6 +37,15 @@ pub struct Watcher {
     pub handle: u64,
 }
 
+/// A fork child waiting for its memory (`Process::fork`).
+#[derive(Clone, Copy, Debug)]
+pub struct ForkPending {
+    /// The parent's pid.
+    pub parent: u64,
+    /// The child's handle word on its own Process object.
+    pub own: u64,
+}
+
 /// A process.
 pub struct Process {
     /// Its id: the badge of its calls.
@@ -58,6 +67,10 @@ pub struct Process {
     pub life: Mutex<Life>,
     /// Who is told when it ends.
     pub watcher: Mutex<Option<Watcher>>,
+    /// For a fork child made by `Memory::new_child`: the parent's pid, the only caller its
+    /// `fork_from_caller` accepts, and the child's own Process handle word, for its first
+    /// entry. Cleared once the fork is done.
+    pub fork: Mutex<Option<ForkPending>>,
     /// Dispatchers not yet removed; the CPU that removes the last one tears the process down.
     live: AtomicUsize,
 }
@@ -79,6 +92,7 @@ impl Process {
             dispatchers: Mutex::new(Vec::new()),
             life: Mutex::new(Life::Stopped),
             watcher: Mutex::new(None),
+            fork: Mutex::new(None),
             live: AtomicUsize::new(0),
         });
         PROCESSES.write().insert(pid, p.clone());

@@ -1,19 +1,27 @@
 //! A process's memory: its regions (`k42-vm`: one protection each), the pages behind them and
-//! the page tables (`k42_hal::user::AddressSpace`, a cache of the two). Anonymous memory only:
-//! zero-filled on first touch. This is the seed of DESIGN §2.5's Region → FCM → FR → PM → HAT
-//! chain: here the "FCM" of every anonymous region is this table of pages, and copy-on-write
-//! memory objects with fork trees replace it with the Linux personality (issues #4, #5).
+//! the page tables (`k42_hal::user::AddressSpace`, a cache of the two). Anonymous memory,
+//! zero-filled on first touch, is one copy-on-write memory object per process: a leaf of its
+//! fork family's tree (`cow.rs`, over `k42-cow`), indexed by virtual page. [`Space::fork`] makes
+//! the child's leaf and write-protects the parent's mappings; a fault copies a shared page on
+//! write; `unmap` discards the leaf's pages there (hiding an ancestor's, so the range reads zeros
+//! again); the end of a process collapses the chain it leaves. This is DESIGN §2.5's Region →
+//! FCM → FR → PM → HAT chain with one FCM per address space; file-backed FRs and MAP_SHARED
+//! memory come with mmap of files.
 //!
 //! The kernel reaches user memory only through here: a copy faults missing pages in first (as
 //! the CPU would), then copies through the direct map (`UserSlice`).
 
-use alloc::collections::BTreeMap;
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
 
+use k42_cow::NodeId;
 use k42_hal::user::{AddressSpace, PageFrame, USER_TOP, UserFlags, UserSlice};
 use k42_kapi::KError;
 use k42_vm::{Bounds, PAGE_SIZE, Policy, Prot, RegionMap, VRange};
 
+use crate::cow::{Family, FamilyRef};
 use crate::mm;
+use crate::shared::SharedRef;
 
 /// Lowest user address that may be mapped: page 0 and the rest of the first 64 KiB stay unmapped
 /// so null-pointer accesses fault (Linux's `mmap_min_addr`).
@@ -25,12 +33,37 @@ const BOUNDS: Bounds = Bounds {
 };
 
 /// What backs a region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backing {
-    /// Anonymous zero-fill memory; its pages are in `Space::pages`.
+    /// Anonymous zero-fill memory: the space's copy-on-write leaf.
     Anon,
+    /// Shared anonymous memory (`shared.rs`): the same pages in every region naming the
+    /// object, fork children's included.
+    Shared(SharedRef),
     /// A kernel-owned page mapped in (a dispatcher page): not this space's to allocate or free.
     Kernel,
+}
+
+/// What an unmap let go of: to be freed (dropped) only once no CPU's TLB can reach it, after
+/// the shootdown.
+#[must_use = "frames must go back once the TLBs are clean"]
+#[derive(Default)]
+pub struct Released {
+    frames: Vec<PageFrame>,
+    shared: Vec<SharedRef>,
+}
+
+impl Released {
+    /// Frames that left the space for good.
+    pub fn frames(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Gives everything back (after the shootdown).
+    pub fn free(self) {
+        self.frames.into_iter().for_each(mm::free_page);
+        drop(self.shared);
+    }
 }
 
 /// How a fault touched memory.
@@ -48,8 +81,16 @@ pub enum Access {
 pub struct Space {
     hw: AddressSpace,
     regions: RegionMap<Backing>,
-    /// The anonymous pages faulted in so far, by user address.
-    pages: BTreeMap<u64, PageFrame>,
+    /// The fork family's tree and frames, and this space's leaf in it.
+    family: FamilyRef,
+    leaf: NodeId,
+    /// The anonymous pages the page tables map (user addresses).
+    mapped: BTreeSet<u64>,
+}
+
+/// The copy-on-write tree's index of the page at `addr`.
+const fn page_index(addr: u64) -> u64 {
+    addr / PAGE_SIZE
 }
 
 fn prot_flags(prot: Prot) -> UserFlags {
@@ -77,11 +118,75 @@ impl Space {
     /// An empty space.
     pub fn new() -> Result<Self, KError> {
         let hw = mm::with_frames(AddressSpace::new).map_err(|_| KError::NoMemory)?;
+        let (family, leaf) = Family::new();
         Ok(Self {
             hw,
             regions: RegionMap::new(BOUNDS),
-            pages: BTreeMap::new(),
+            family,
+            leaf,
+            mapped: BTreeSet::new(),
         })
+    }
+
+    /// A copy-on-write copy of this space for a forked child: every anonymous region with the
+    /// same protection, its pages shared until either side writes; kernel pages (dispatcher
+    /// pages) are left out. This space's writable mappings become read-only, so the caller must
+    /// flush the TLBs of every CPU running it before the parent runs on.
+    pub fn fork(&mut self) -> Result<Space, KError> {
+        let hw = mm::with_frames(AddressSpace::new).map_err(|_| KError::NoMemory)?;
+        let mut regions = self.regions.clone();
+        let kernel: Vec<VRange> = self
+            .regions
+            .iter()
+            .filter(|r| r.backing == Backing::Kernel)
+            .map(|r| r.range)
+            .collect();
+        for range in kernel {
+            regions.unmap(range);
+        }
+        let leaf = match self.family.lock().fork(self.leaf) {
+            Ok(leaf) => leaf,
+            Err(e) => {
+                log::error!("fork of a copy-on-write space: {e}");
+                mm::with_frames(|f| hw.destroy(f));
+                return Err(KError::WrongState);
+            }
+        };
+        for &page in &self.mapped {
+            let anon = self
+                .regions
+                .find(page)
+                .is_some_and(|r| r.backing == Backing::Anon);
+            if anon
+                && let Some((_, flags)) = self.hw.lookup(page)
+                && flags.writable
+            {
+                let shared = UserFlags {
+                    writable: false,
+                    ..flags
+                };
+                let _ = self.hw.protect(page, shared);
+            }
+        }
+        Ok(Space {
+            hw,
+            regions,
+            family: self.family.clone(),
+            leaf,
+            mapped: BTreeSet::new(),
+        })
+    }
+
+    /// The fork family this space belongs to (for tests: it outlives the space).
+    pub fn family(&self) -> FamilyRef {
+        self.family.clone()
+    }
+
+    /// The longest copy-on-write chain in this space's fork family, and the frames the family
+    /// holds (for tests and statistics).
+    pub fn cow_stats(&self) -> (usize, usize) {
+        let family = self.family.lock();
+        (family.longest_chain(), family.frames_held())
     }
 
     /// Loads the page tables on this CPU.
@@ -110,6 +215,21 @@ impl Space {
         Ok(())
     }
 
+    /// Maps a new shared anonymous object at `addr..addr+len`, which must be free.
+    pub fn map_shared(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), KError> {
+        let range = range(addr, len)?;
+        self.regions
+            .insert(
+                range,
+                prot,
+                Backing::Shared(SharedRef::new()),
+                0,
+                Policy::FixedNoReplace,
+            )
+            .map(drop)
+            .map_err(|_| KError::Exists)
+    }
+
     /// Maps a kernel-owned page (read-write, never executable) at `addr`, which must be free.
     pub fn map_kernel_page(&mut self, addr: u64, page: &PageFrame) -> Result<(), KError> {
         let range = range(addr, PAGE_SIZE)?;
@@ -124,10 +244,10 @@ impl Space {
             .map_err(|_| KError::NoMemory)
     }
 
-    /// Unmaps `addr..addr+len` (holes are fine) and returns its anonymous pages, for the caller
-    /// to free once no CPU's TLB can still reach them (after the shootdown). Kernel pages in the
+    /// Unmaps `addr..addr+len` (holes are fine) and returns what it let go of, for the caller
+    /// to free once no CPU's TLB can still reach it (after the shootdown). Kernel pages in the
     /// range are refused: they go with their dispatcher.
-    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<alloc::vec::Vec<PageFrame>, KError> {
+    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<Released, KError> {
         let range = range(addr, len)?;
         if self
             .regions
@@ -136,27 +256,32 @@ impl Space {
         {
             return Err(KError::BadArgument);
         }
-        let mut freed = alloc::vec::Vec::new();
+        let mut released = Released::default();
         for piece in self.regions.unmap(range) {
-            self.drop_pages(piece.range, &mut freed);
+            self.drop_pages(piece.range, &mut released.frames);
+            if let Backing::Shared(object) = piece.backing {
+                released.shared.push(object);
+            }
         }
-        Ok(freed)
+        Ok(released)
     }
 
-    fn drop_pages(&mut self, range: VRange, freed: &mut alloc::vec::Vec<PageFrame>) {
-        let doomed: alloc::vec::Vec<u64> = self
-            .pages
+    /// Unmaps the anonymous pages of `range` from the page tables and discards them from the
+    /// leaf, collecting the frames nobody sees any more.
+    fn drop_pages(&mut self, range: VRange, freed: &mut Vec<PageFrame>) {
+        let doomed: Vec<u64> = self
+            .mapped
             .range(range.start()..range.end())
-            .map(|(&a, _)| a)
+            .copied()
             .collect();
         for addr in doomed {
             if self.hw.unmap(addr).is_ok() {
                 crate::cpu::this().count(k42_kapi::counter::TLB_FLUSHES);
             }
-            if let Some(page) = self.pages.remove(&addr) {
-                freed.push(page);
-            }
+            self.mapped.remove(&addr);
         }
+        let pages = page_index(range.start())..page_index(range.end());
+        freed.extend(self.family.lock().discard(self.leaf, pages));
     }
 
     /// Changes the protection of `addr..addr+len`, which must be wholly mapped.
@@ -172,19 +297,27 @@ impl Space {
         self.regions
             .protect(range, prot)
             .map_err(|_| KError::BadAddress)?;
-        let present: alloc::vec::Vec<u64> = self
-            .pages
+        let present: Vec<u64> = self
+            .mapped
             .range(range.start()..range.end())
-            .map(|(&a, _)| a)
+            .copied()
             .collect();
         for addr in present {
-            let _ = self.hw.protect(addr, prot_flags(prot));
+            // A copy-on-write page stays read-only: its next write copies it (a shared
+            // object's page is writable whenever its region is; the next write maps it so).
+            let writable = self.hw.lookup(addr).is_some_and(|(_, f)| f.writable);
+            let flags = UserFlags {
+                writable: writable && prot.contains(Prot::WRITE),
+                ..prot_flags(prot)
+            };
+            let _ = self.hw.protect(addr, flags);
         }
         Ok(())
     }
 
     /// Resolves a fault at `addr`: a missing page of an anonymous region that allows `access`
-    /// gets a zeroed frame. `false`: a bad access (no region, wrong protection).
+    /// gets a zeroed frame, or its fork family's shared copy (read-only), or a private copy of
+    /// that (on a write). `false`: a bad access (no region, wrong protection), or memory is out.
     pub fn fault(&mut self, addr: u64, access: Access) -> bool {
         let Some(region) = self.regions.find(addr) else {
             return false;
@@ -194,44 +327,68 @@ impl Space {
             Access::Write => Prot::WRITE,
             Access::Execute => Prot::EXEC,
         };
-        if !region.prot.contains(needed) || region.backing != Backing::Anon {
+        if !region.prot.contains(needed) || region.backing == Backing::Kernel {
             return false;
         }
+        let prot = region.prot;
         let page = addr & !(PAGE_SIZE - 1);
-        if self.pages.contains_key(&page) {
+        if let Some((_, flags)) = self.hw.lookup(page)
+            && (access != Access::Write || flags.writable)
+        {
             // Present and allowed: a stale TLB entry (another CPU changed it); nothing to add.
-            return self.hw.lookup(page).is_some();
+            return true;
         }
-        let flags = prot_flags(region.prot);
-        let Some(frame) = mm::alloc_page() else {
-            log::warn!("out of memory faulting in {page:#x}");
-            return false;
-        };
-        if mm::with_frames(|f| self.hw.map(page, &frame, flags, f)).is_err() {
-            mm::free_page(frame);
-            return false;
+        if let Backing::Shared(object) = &region.backing {
+            // Lossless: a region's offset and range lie in u64 (k42-vm checks both).
+            let index = page_index(region.offset + (page - region.range.start()));
+            let object = object.clone();
+            return self.map_shared_page(&object, index, page, prot).is_ok();
         }
-        self.pages.insert(page, frame);
-        true
+        self.resolve(page, access == Access::Write, prot).is_ok()
     }
 
-    /// The frame behind anonymous page `page`, faulting it in (as a write) if it is missing:
-    /// how the loader fills a program's pages whatever their final protection.
-    fn frame_for_load(&mut self, page: u64) -> Result<&PageFrame, KError> {
-        if !self.pages.contains_key(&page) {
-            let region = self.regions.find(page).ok_or(KError::BadAddress)?;
-            if region.backing != Backing::Anon {
-                return Err(KError::BadAddress);
-            }
-            let flags = prot_flags(region.prot);
-            let frame = mm::alloc_page().ok_or(KError::NoMemory)?;
-            if mm::with_frames(|f| self.hw.map(page, &frame, flags, f)).is_err() {
-                mm::free_page(frame);
-                return Err(KError::NoMemory);
-            }
-            self.pages.insert(page, frame);
+    /// Maps page `index` of shared object `object` at `page` with `prot`.
+    fn map_shared_page(
+        &mut self,
+        object: &SharedRef,
+        index: u64,
+        page: u64,
+        prot: Prot,
+    ) -> Result<(), KError> {
+        if self.mapped.contains(&page) {
+            let _ = self.hw.unmap(page);
         }
-        Ok(&self.pages[&page])
+        let hw = &mut self.hw;
+        object
+            .with_page(index, |frame| {
+                mm::with_frames(|f| hw.map(page, frame, prot_flags(prot), f))
+            })
+            .ok_or(KError::NoMemory)?
+            .map_err(|_| KError::NoMemory)?;
+        self.mapped.insert(page);
+        Ok(())
+    }
+
+    /// Asks the leaf for page `page` (a write makes it the leaf's own) and maps what it gets
+    /// with `prot`, read-only if shared; returns the frame's physical address.
+    fn resolve(&mut self, page: u64, write: bool, prot: Prot) -> Result<u64, KError> {
+        let mut family = self.family.lock();
+        let Some(got) = family.fault(self.leaf, page_index(page), write) else {
+            log::warn!("out of memory faulting in {page:#x}");
+            return Err(KError::NoMemory);
+        };
+        let frame = family.frame(got.paddr).ok_or(KError::WrongState)?;
+        let flags = UserFlags {
+            writable: got.writable && prot.contains(Prot::WRITE),
+            ..prot_flags(prot)
+        };
+        if self.mapped.contains(&page) {
+            // A shared page mapped read-only, now copied (or now the leaf's own): replace it.
+            let _ = self.hw.unmap(page);
+        }
+        mm::with_frames(|f| self.hw.map(page, frame, flags, f)).map_err(|_| KError::NoMemory)?;
+        self.mapped.insert(page);
+        Ok(got.paddr)
     }
 
     /// Writes `bytes` at `addr` from the kernel, ignoring the region's protection (loading a
@@ -243,7 +400,16 @@ impl Space {
             let page = at & !(PAGE_SIZE - 1);
             let offset = (at - page) as usize;
             let n = (PAGE_SIZE as usize - offset).min(bytes.len() - done);
-            self.frame_for_load(page)?
+            let region = self.regions.find(page).ok_or(KError::BadAddress)?;
+            if region.backing != Backing::Anon {
+                return Err(KError::BadAddress);
+            }
+            let prot = region.prot;
+            let paddr = self.resolve(page, true, prot)?;
+            self.family
+                .lock()
+                .frame(paddr)
+                .ok_or(KError::WrongState)?
                 .write(offset, &bytes[done..done + n]);
             done += n;
         }
@@ -259,8 +425,9 @@ impl Space {
         let mut page = addr & !(PAGE_SIZE - 1);
         while page < end {
             let ok = match self.hw.lookup(page) {
-                Some((_, flags)) => access != Access::Write || flags.writable,
-                None => self.fault(page, access),
+                Some((_, flags)) if access != Access::Write || flags.writable => true,
+                // Missing, or shared copy-on-write: the fault path decides.
+                _ => self.fault(page, access),
             };
             if !ok {
                 return Err(KError::BadAddress);
@@ -288,13 +455,15 @@ impl Space {
             .map_err(|_| KError::BadAddress)
     }
 
-    /// Frees everything: page tables, then the anonymous pages. The space must not be loaded on
-    /// any CPU (the kernel switches this CPU to its own tables first).
+    /// Frees everything: page tables, then the leaf (collapsing the fork chain it leaves) and
+    /// the frames nobody else sees. The space must not be loaded on any CPU (the kernel switches
+    /// this CPU to its own tables first).
     pub fn destroy(self) {
-        let Self { hw, pages, .. } = self;
+        let Self {
+            hw, family, leaf, ..
+        } = self;
         mm::with_frames(|f| hw.destroy(f));
-        for (_, page) in pages {
-            mm::free_page(page);
-        }
+        let freed = family.lock().exit(leaf);
+        freed.into_iter().for_each(mm::free_page);
     }
 }

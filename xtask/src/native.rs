@@ -12,7 +12,7 @@ use k42_abi::kernel::NATIVE_BIN_DIR;
 use crate::{kernel, paths};
 
 /// Each native program: its cargo package and its binary name (its name under `/k42/bin`).
-pub const PROGRAMS: [(&str, &str); 11] = [
+pub const PROGRAMS: [(&str, &str); 12] = [
     ("k42-bootstrap", "bootstrap"),
     ("k42-console", "console"),
     ("k42-echo", "echo"),
@@ -24,6 +24,7 @@ pub const PROGRAMS: [(&str, &str); 11] = [
     ("k42-linux-personality", "linux"),
     ("k42-fs", "fs"),
     ("k42-procs", "procs"),
+    ("k42-pipes", "pipes"),
 ];
 
 /// Builds every native program in one cargo run; returns each one's path in the initramfs

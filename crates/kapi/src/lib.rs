@@ -290,6 +290,21 @@ pub trait Process {
         rip: u64,
         rsp: u64,
     ) -> Result<u64, KError>;
+    // New methods go below: a method's number is its place in this trait.
+    /// The second half of a fork (`Memory::new_child` is the first): gives this process — a
+    /// child the *caller* made with `new_child`, not yet forked into — a copy-on-write copy of
+    /// the caller's memory (kernel pages left out) and its first dispatcher, on the caller's
+    /// CPU, stopped, to start at `rip` with stack `rsp` and the first-entry registers of a
+    /// spawned process (`k42_abi::kernel::first_entry`: its own Process and Memory handles, its
+    /// CommID, `arg` as the first argument word). Returns the CommID. Start it with `start`.
+    #[rights(CONTROL)]
+    fn fork_from_caller(
+        &mut self,
+        caller: Badge,
+        rip: u64,
+        rsp: u64,
+        arg: u64,
+    ) -> Result<u64, KError>;
 }
 
 /// A process's address space: anonymous, zero-filled, demand-paged regions.
@@ -304,6 +319,19 @@ pub trait Memory {
     /// Changes the protection of `addr..addr+len`, which must be wholly mapped.
     #[rights(WRITE)]
     fn protect(&mut self, caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError>;
+    // New methods go below: a method's number is its place in this trait.
+    /// The first half of a fork: makes an empty, stopped process of the same kind and class as
+    /// this memory's process, for the caller to give access to (its badge is the returned pid)
+    /// and then fill with `Process::fork_from_caller`. Returns `(pid, handle)`: the caller's
+    /// handle on the new process, with every right. Only the memory's own process may fork
+    /// itself (`BadArgument` otherwise).
+    #[rights(WRITE)]
+    fn new_child(&mut self, caller: Badge) -> Result<(u64, u64), KError>;
+    /// Maps `len` bytes at `addr` (page aligned, not overlapping a mapping) with `prot`, as a
+    /// new *shared* object: zero-filled like `map`, but a fork child's copy of the range names
+    /// the same pages instead of a copy-on-write copy (`mmap(MAP_SHARED | MAP_ANONYMOUS)`).
+    #[rights(WRITE)]
+    fn map_shared(&mut self, caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError>;
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@
 //!   kind per range, the rules of mmap/munmap/mprotect/mremap, and [`mmap_space::Brk`];
 //! - [`stat`]: file metadata encoded as the kernel's `struct stat` and `struct statx`;
 //! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
-//!   `PATH` search.
+//!   `PATH` search;
+//! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
+//!   interpreter gets.
 //!
 //! Every Linux number (errno values, `__NR_*`, `AT_*`, `PROT_*`, `PATH_MAX`) comes from the
 //! `linux-raw-sys` crate, re-exported as [`raw`] so the personality names the same constants.
@@ -31,6 +33,7 @@ extern crate alloc;
 pub mod errno;
 pub mod mmap_space;
 pub mod path;
+pub mod script;
 pub mod stack;
 pub mod stat;
 pub mod sysno;

@@ -21,13 +21,13 @@ impl k42_kapi::Memory for MemObj {
     }
 
     fn unmap(&mut self, _caller: Badge, addr: u64, len: u64) -> Result<(), KError> {
-        let freed = self
+        let released = self
             .0
             .with_space(|s| s.unmap(addr, len))
             .ok_or(KError::WrongState)??;
         // Freed only when no CPU's TLB can reach them any more.
         crate::tlb::shootdown(crate::tlb::cpus_of(&self.0));
-        freed.into_iter().for_each(crate::mm::free_page);
+        released.free();
         Ok(())
     }
 
@@ -38,5 +38,20 @@ impl k42_kapi::Memory for MemObj {
             .ok_or(KError::WrongState)??;
         crate::tlb::shootdown(crate::tlb::cpus_of(&self.0));
         Ok(())
+    }
+
+    fn map_shared(&mut self, _caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError> {
+        let prot = prot_of(prot)?;
+        self.0
+            .with_space(|s| s.map_shared(addr, len, prot))
+            .ok_or(KError::WrongState)?
+    }
+
+    fn new_child(&mut self, caller: Badge) -> Result<(u64, u64), KError> {
+        if caller.0 != self.0.pid {
+            return Err(KError::BadArgument);
+        }
+        let (pid, handle) = crate::fork::new_child(&self.0)?;
+        Ok((pid, handle.to_word()))
     }
 }

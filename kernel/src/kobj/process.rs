@@ -104,4 +104,22 @@ impl k42_kapi::Process for ProcObj {
         }
         Ok(comm)
     }
+
+    fn fork_from_caller(
+        &mut self,
+        caller: Badge,
+        rip: u64,
+        rsp: u64,
+        arg: u64,
+    ) -> Result<u64, KError> {
+        let cpu = crate::cpu::this().index;
+        let (comm, d) = crate::fork::fork_into(&self.0, caller.0, cpu, (rip, rsp, arg))?;
+        // The caller's writable pages are now shared and mapped read-only: every CPU running
+        // it forgets the old entries (this one did, page by page, as it changed them).
+        if let Some(parent) = crate::process::lookup(caller.0) {
+            crate::tlb::shootdown(crate::tlb::cpus_of(&parent));
+        }
+        effect(Effect::Add(alloc::boxed::Box::new(d)));
+        Ok(comm)
+    }
 }

@@ -5,6 +5,7 @@
 //! the tick, the unpacked initramfs, the symbol table.
 
 mod boot;
+mod cow;
 mod memory;
 mod smp;
 
@@ -73,7 +74,11 @@ macro_rules! ensure {
 }
 
 fn all() -> impl Iterator<Item = &'static Case> {
-    memory::CASES.iter().chain(boot::CASES).chain(smp::CASES)
+    memory::CASES
+        .iter()
+        .chain(boot::CASES)
+        .chain(cow::CASES)
+        .chain(smp::CASES)
 }
 
 /// Runs every test whose name contains one of `filters` (all when empty) and

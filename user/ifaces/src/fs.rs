@@ -27,11 +27,17 @@ use crate::FIRST_SERVER_INTERFACE;
 /// Interface id of [`Fs`].
 pub const FS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 4;
 
-/// Rights the server gives its spawner on the root: use it, and give access to it (CONTROL,
-/// which [`Fs::set_credentials`] also needs).
-pub const SPAWNER_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::CONTROL);
-/// Rights a program gets on the root.
-pub const PROGRAM_ROOT_RIGHTS: Rights = Rights::READ;
+/// The right to say which credentials a process's calls carry ([`Fs::set_credentials`]): the
+/// spawner's alone, never a Linux process's, or it could make itself root.
+pub const SET_CREDENTIALS: Rights = Rights::object(0);
+/// Rights the server gives its spawner on the root: use it, give access to it (CONTROL), and
+/// set credentials.
+pub const SPAWNER_RIGHTS: Rights = Rights::READ
+    .union(Rights::WRITE)
+    .union(Rights::CONTROL)
+    .union(SET_CREDENTIALS);
+/// Rights a program gets on the root: use it, and give it on (to a fork child: CONTROL).
+pub const PROGRAM_ROOT_RIGHTS: Rights = Rights::READ.union(Rights::CONTROL);
 
 /// The file server.
 #[k42_idl::interface(id = 20)]
@@ -118,7 +124,7 @@ pub trait Fs {
     #[rights(READ)]
     fn access(&mut self, caller: Badge, mode: u64, flags: u64) -> Result<(), Errno>;
     /// Sets the credentials of the process `badge` (uid, gid; its groups are its gid for now).
-    #[rights(CONTROL)]
+    #[rights(crate::fs::SET_CREDENTIALS)]
     fn set_credentials(
         &mut self,
         caller: Badge,
@@ -126,6 +132,11 @@ pub trait Fs {
         uid: u64,
         gid: u64,
     ) -> Result<(), Errno>;
+    /// Gives the process `badge` the caller's own credentials, if it has none yet (`EEXIST`
+    /// otherwise): how a fork child gets its parent's. A process can hand on only what it has,
+    /// and only to a process nobody has set credentials for (a child it just made).
+    #[rights(READ)]
+    fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno>;
 }
 
 const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);

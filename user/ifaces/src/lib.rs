@@ -1,5 +1,5 @@
 //! The interfaces of the native K42 servers, declared once with `k42_idl::interface` and shared
-//! by each server (`user/bin/console`, `user/bin/echo`, `user/bin/fs`, `user/bin/procs`) and its clients, plus the start-up
+//! by each server (`user/bin/console`, `user/bin/echo`, `user/bin/fs`, `user/bin/procs`, `user/bin/pipes`) and its clients, plus the start-up
 //! conventions that tie the bootstrap, the servers and the programs together ([`start`]) and
 //! the test helpers' messages ([`ticker`]).
 //!
@@ -11,6 +11,7 @@
 pub mod console;
 pub mod echo;
 pub mod fs;
+pub mod pipes;
 pub mod procs;
 pub mod start;
 pub mod ticker;

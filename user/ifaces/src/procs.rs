@@ -3,12 +3,20 @@
 //! The kernel knows none of these (a K42 process is its badge); the personalities ask this
 //! server, which answers every question about the *caller* by the badge the kernel stamped.
 //!
-//! **Objects.** One: the process table, whose root the spawner (the bootstrap, later the
-//! personalities' fork) holds with CONTROL to [`Procs::register`] processes; each registered
-//! Linux process is given access with READ. `uname`'s bytes travel in the PPC data area.
-//! Errors are Linux's errno values.
+//! **Objects.** One: the process table, whose root the spawner (the bootstrap) holds with
+//! CONTROL to [`Procs::register`] processes; each registered Linux process is given access
+//! with READ. A process forks by [`Procs::fork`], which registers the child and hands it its own
+//! handle. `uname`'s bytes travel in the PPC data area. Errors are Linux's errno values.
+//!
+//! **Ends and waits** (issue #5). A process reports its end with [`Procs::exit`] before it
+//! goes; the server keeps it as a zombie until its parent collects it with [`Procs::wait`],
+//! which never blocks: when nothing has ended yet the parent waits in its own process for a
+//! [`ChildEvent`] notification (registered with [`Procs::notify`]) and asks again. The tree's
+//! rules are `k42_ptree`'s, host-tested.
 
+use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, comm_pid};
 use k42_linux::Errno;
+use k42_rights::wire::method_word;
 use k42_rights::{Badge, Rights};
 
 use crate::FIRST_SERVER_INTERFACE;
@@ -61,6 +69,91 @@ pub trait Procs {
     /// and has free (`Boot::memory`).
     #[rights(READ)]
     fn sysinfo(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno>;
+    /// `fork`: registers the K42 process `child_badge` as a new Linux process, the caller's
+    /// child, with the caller's process group, session, credentials and umask. Returns the
+    /// child's pid and the word of the child's own handle on the table (READ, matched to
+    /// `child_badge`: the child uses it instead of its parent's). `EINVAL` if `child_badge` is
+    /// the caller, `EBUSY` if it is registered already.
+    #[rights(READ)]
+    fn fork(&mut self, caller: Badge, child_badge: u64) -> Result<(u64, u64), Errno>;
+    /// Registers the caller's dispatcher `comm` (a CommID of the caller's own process: `EPERM`
+    /// otherwise) for [`NOTIFY_METHOD`] messages: one, a [`ChildEvent`], each time one of its
+    /// children ends.
+    #[rights(READ)]
+    fn notify(&mut self, caller: Badge, comm: u64) -> Result<(), Errno>;
+    /// The caller ends with the Linux wait status `wait_status` (`k42_ptree::WaitStatus`:
+    /// `(code & 0xff) << 8` for an exit, the signal number, `| 0x80` with a core dump, for a
+    /// death by signal): it becomes a zombie for its parent to [`Procs::wait`] for, or is
+    /// reaped at once if its parent is init; its children become init's (their `ids` say
+    /// ppid 1); its parent is notified.
+    #[rights(READ)]
+    fn exit(&mut self, caller: Badge, wait_status: u64) -> Result<(), Errno>;
+    /// Collects an ended child: `selector` is `wait4`'s pid as an i64 word (> 0 that child, -1
+    /// any, 0 the caller's process group, < -1 the group `-selector`), `options` Linux's
+    /// `waitid` bits, validated by the caller (`WEXITED` must be set for ended children to be
+    /// reported, `WNOWAIT` leaves the child waitable; `WNOHANG` changes nothing here: the
+    /// server never blocks). Returns the child's pid and wait status, `(0, 0)` when children
+    /// match but none has ended (wait for a [`ChildEvent`] and call again), `ECHILD` when no
+    /// child matches.
+    #[rights(READ)]
+    fn wait(&mut self, caller: Badge, selector: u64, options: u64) -> Result<(u64, u64), Errno>;
+    /// `getpgid(pid)`: the process group of `pid` (0: the caller), `ESRCH` for none.
+    #[rights(READ)]
+    fn getpgid(&self, caller: Badge, pid: u64) -> Result<u64, Errno>;
+    /// `getsid(pid)`: the session of `pid` (0: the caller), `ESRCH` for none.
+    #[rights(READ)]
+    fn getsid(&self, caller: Badge, pid: u64) -> Result<u64, Errno>;
+    /// `setpgid(pid, pgid)`, both pid_t values sign-extended to words, with Linux's rules
+    /// (`k42_ptree::Tree::setpgid`: `EINVAL`, `ESRCH`, `EPERM`).
+    #[rights(READ)]
+    fn setpgid(&mut self, caller: Badge, pid: u64, pgid: u64) -> Result<(), Errno>;
+    /// `setsid()`: the caller leads a new session and group; returns its id (`EPERM` if it
+    /// leads a group).
+    #[rights(READ)]
+    fn setsid(&mut self, caller: Badge) -> Result<u64, Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);
+
+/// The process server's notification messages: its interface with a method index no method
+/// has (async messages are not dispatched; the word only has to be unmistakable).
+const NOTIFY_INDEX: u32 = u32::MAX;
+/// Method word of the message a registered process ([`Procs::notify`]) is sent when one of its
+/// children ends; the payload is a [`ChildEvent`].
+pub const NOTIFY_METHOD: u64 = method_word(PROCS_INTERFACE, NOTIFY_INDEX);
+/// Payload word 0 of a [`ChildEvent`] message (words 1 and 2: the child's pid and status).
+const EVENT_CHILD_ENDED: u64 = 1;
+
+/// What a process-server notification says: the child `pid` ended with the wait status
+/// `status`. Only a wake-up: the server's table is the truth, so the receiver calls
+/// [`Procs::wait`] to collect it (a notification may be stale, or arrive for a child another
+/// wait collected already).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChildEvent {
+    /// The child's pid.
+    pub pid: u64,
+    /// Its wait status.
+    pub status: u64,
+}
+
+impl ChildEvent {
+    /// The message payload.
+    pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
+        [EVENT_CHILD_ENDED, self.pid, self.status]
+    }
+
+    /// The event `msg` carries, if it is a notification from the process server whose
+    /// dispatcher is `procs_comm` (the badge is the kernel's stamp: nobody else can send one).
+    pub fn from_message(msg: &AsyncMessage, procs_comm: u64) -> Option<Self> {
+        if msg.method != NOTIFY_METHOD
+            || msg.badge != comm_pid(procs_comm)
+            || msg.payload[0] != EVENT_CHILD_ENDED
+        {
+            return None;
+        }
+        Some(Self {
+            pid: msg.payload[1],
+            status: msg.payload[2],
+        })
+    }
+}

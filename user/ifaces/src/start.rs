@@ -88,6 +88,38 @@ impl ProcsStart {
     }
 }
 
+/// Method word of the message that tells a Linux program's personality where the pipe server
+/// is and gives its handle on the pipe factory ([`PipesStart`]), sent after [`PROCS_METHOD`]'s.
+pub const PIPES_METHOD: u64 = method_word(START_INTERFACE, 3);
+
+/// Where a Linux program's pipe server is: its CommID and the program's handle on the factory
+/// (`k42_ifaces::pipes::PROCESS_RIGHTS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PipesStart {
+    /// The pipe server's CommID.
+    pub comm: u64,
+    /// The program's handle on the pipe factory.
+    pub factory: XHandle,
+}
+
+impl PipesStart {
+    /// The message payload.
+    pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
+        [self.comm, self.factory.to_word(), 0]
+    }
+
+    /// What `msg` carries, if it is the pipe-server message of the spawner `spawner_comm`.
+    pub fn from_message(msg: &AsyncMessage, spawner_comm: u64) -> Option<Self> {
+        if msg.method != PIPES_METHOD || msg.badge != comm_pid(spawner_comm) {
+            return None;
+        }
+        Some(Self {
+            comm: msg.payload[0],
+            factory: XHandle::from_word(msg.payload[1]),
+        })
+    }
+}
+
 /// Payload positions of the handles message.
 const CONSOLE_WORD: usize = 0;
 const BOOT_WORD: usize = 1;

@@ -21,6 +21,7 @@
 //!   ([`memory`]);
 //! - foreign program code on a thread ([`program`]): the Linux personality runs the Linux
 //!   program as one of its threads and serves its reflected syscalls;
+//! - [`fork`]: a copy-on-write copy of the process that starts in a function of the caller's;
 //! - the kernel clock ([`clock`]) and the fault reporter ([`trap`]), which names a thread that
 //!   overflowed its stack.
 //!
@@ -34,6 +35,7 @@ extern crate alloc;
 
 pub mod clock;
 mod env;
+pub mod fork;
 mod heap;
 pub mod layout;
 pub mod log;
@@ -80,6 +82,13 @@ macro_rules! entry {
 #[doc(hidden)]
 pub fn start(first: k42_sys::entry::FirstEntry, main: fn(Env) -> u32) -> ! {
     process::set_own(first.process);
+    if let Some(child) = fork::take_child() {
+        if let Err(e) = sched::init_forked() {
+            panic!("cannot start the thread runtime of a fork child: {e}");
+        }
+        let status = child(Env::from_first_entry(&first));
+        process::exit(status)
+    }
     if let Err(e) = sched::init() {
         panic!("cannot start the thread runtime: {e}");
     }

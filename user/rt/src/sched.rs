@@ -873,6 +873,26 @@ impl core::fmt::Display for InitError {
 /// the INTERRUPT and TRAP entries: called once, by `crate::start`, before the program's `main`.
 pub(crate) fn init() -> Result<(), InitError> {
     upcall_stack::ensure().map_err(InitError::UpcallStack)?;
+    init_threads()
+}
+
+/// [`init`] for a forked child (`crate::fork`): its memory is a copy of its parent's, with the
+/// parent's upcall stack and the parent's scheduler state, whose threads do not exist here. The
+/// copied scheduler is dropped unread (leaked: its records' destructors would act on the
+/// parent's behalf) and this dispatcher starts with the one thread that runs now.
+pub(crate) fn init_forked() -> Result<(), InitError> {
+    upcall_stack::adopt();
+    // Upcalls stay disabled until the new scheduler has its thread: the pending hook (set in
+    // the parent, so already here) would otherwise find soft interrupts with no thread running.
+    let _upcalls = critical::disable();
+    let index = sys_thread::dispatcher_index();
+    if let Some(parents) = SCHEDS[index].lock().take() {
+        core::mem::forget(parents);
+    }
+    init_threads()
+}
+
+fn init_threads() -> Result<(), InitError> {
     upcall::set_interrupt_handler(on_interrupt);
     upcall::set_trap_handler(crate::trap::on_trap);
     critical::set_pending_hook(pending_hook);

@@ -40,6 +40,17 @@ pub struct FirstEntry {
     pub page: Page,
 }
 
+unsafe extern "C" {
+    /// The ELF entry below; never called from Rust, only its address is taken.
+    fn _start() -> !;
+}
+
+/// The address of `_start`, where a forked child's first dispatcher enters like a spawned
+/// process's (`k42_rt::fork`).
+pub fn entry_point() -> u64 {
+    _start as *const () as usize as u64
+}
+
 unsafe extern "Rust" {
     /// The program's Rust entry: defined by `k42_rt::entry!` in the program crate.
     fn __k42_user_main(first: FirstEntry) -> !;

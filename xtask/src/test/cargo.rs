@@ -13,7 +13,7 @@ use crate::paths;
 /// The crates that only build for the kernel target: the kernel, the hardware crate, and ring 3's
 /// runtime and native programs (`crate::native` builds those). The pure crates they share with
 /// the host (`k42-ifaces`, `k42-user-build`) stay in the host build and its tests.
-pub(super) const KERNEL_CRATES: [&str; 15] = [
+pub(super) const KERNEL_CRATES: [&str; 16] = [
     "k42-kernel",
     "k42-hal",
     "k42-sys",
@@ -29,6 +29,7 @@ pub(super) const KERNEL_CRATES: [&str; 15] = [
     "k42-linux-personality",
     "k42-fs",
     "k42-procs",
+    "k42-pipes",
 ];
 
 /// Runs `cmd` with stdout and stderr merged into one pipe (so cargo's progress and

@@ -19,13 +19,26 @@ use crate::cli::Os;
 use crate::guest::{self, CaseVerdict};
 use crate::qemu::logs_hint;
 use crate::{kernel, linux};
+use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 5] = ["personality", "tty", "files", "env", "loader-pie"];
+const K42_READY: [&str; 11] = [
+    "personality",
+    "tty",
+    "files",
+    "env",
+    "loader-pie",
+    "exec",
+    "pipes",
+    "fork",
+    "wait",
+    "pipes_fork",
+    "busybox",
+];
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str =
-    "needs the file server, fork or signals (issues #4, #5): not run on K42 yet";
+    "needs threads (clone with CLONE_VM) or signal delivery (issue #5): not run on K42 yet";
 
 /// What is typed on the interactive shell's console, and what its run must show: a line the
 /// shell computed (not the echo of what was typed) and the status `exit` gave.
@@ -125,7 +138,12 @@ fn run_k42(ctx: &Context<'_>, report: &mut Report, built: &[guest::Built]) {
             report.skip(&format!("guest.k42.{name}"), K42_GUEST_SKIP);
             continue;
         }
-        let mut argv = vec![b.program.install_path()];
+        // A script runs under the shell, as the Linux driver runs it.
+        let mut argv = match b.program.kind {
+            guest::Kind::Shell => vec![runner::INTERACTIVE_SHELL.to_string()],
+            _ => Vec::new(),
+        };
+        argv.push(b.program.install_path());
         argv.extend(b.program.args.iter().cloned());
         let label = format!("guest-k42-{name}");
         let outcome = match boot(ctx, Os::K42, &kernel, argv, vec![archive.clone()], &label) {

@@ -21,7 +21,8 @@
 //!    as on the Linux runner), gives it the root directory and tells it so in a second
 //!    start-up message (`k42_ifaces::start::FsStart`); and it starts the process server
 //!    `/k42/bin/procs`, registers the program there (init's child, root) and tells it in a
-//!    third (`ProcsStart`);
+//!    third (`ProcsStart`); and it starts the pipe server `/k42/bin/pipes`, gives the program
+//!    the pipe factory and tells it in a fourth (`PipesStart`);
 //! 4. waits for the program's EXITED message and ends the run with its status
 //!    (`Boot::shutdown`). If anything before fails, the run ends with
 //!    `k42_abi::runner::STATUS_NOT_FOUND`, as a shell reports a program it cannot start.
@@ -40,9 +41,11 @@ use k42_abi::kernel::comm_pid;
 use k42_abi::runner::{CONSOLE_UART_PORT, ENVIRONMENT, STATUS_NOT_FOUND};
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::fs::{self, FsClient};
+use k42_ifaces::pipes;
 use k42_ifaces::procs::{self, ProcsClient};
 use k42_ifaces::start::{
-    FS_METHOD, FsStart, HANDLES_METHOD, PROCS_METHOD, ProcsStart, StartHandles,
+    FS_METHOD, FsStart, HANDLES_METHOD, PIPES_METHOD, PROCS_METHOD, PipesStart, ProcsStart,
+    StartHandles,
 };
 use k42_kapi::{BootClient, ProcessClient, class};
 use k42_rights::wire::meta;
@@ -55,6 +58,8 @@ k42_rt::entry!(main);
 
 /// The process server's program name under `/k42/bin`.
 const PROCS_SERVER: &str = "procs";
+/// The pipe server's program name under `/k42/bin`.
+const PIPES_SERVER: &str = "pipes";
 /// The pid of init, the parent of the run's program (the bootstrap plays it).
 const INIT_PID: u64 = 1;
 /// The file server's program name under `/k42/bin`.
@@ -68,8 +73,8 @@ const UART_PORTS: u16 = 8;
 /// First size of the argv buffer; a longer argv is read again at its full length.
 const ARGV_BUFFER: usize = 4096;
 /// The program's rights on the console: its input and settings (READ), output and settings
-/// (WRITE).
-const PROGRAM_CONSOLE_RIGHTS: Rights = Rights::READ.union(Rights::WRITE);
+/// (WRITE), and giving it on to the processes it forks (CONTROL).
+const PROGRAM_CONSOLE_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::CONTROL);
 /// A native program's rights on the `Boot` object: read argv and counters, spawn helpers.
 const PROGRAM_BOOT_RIGHTS: Rights = Rights::READ.union(Rights::CONTROL);
 /// The Linux personality's rights on the `Boot` object: read argv and the initramfs.
@@ -120,6 +125,10 @@ fn run(env: &Env) -> Result<u32, Failure> {
         ),
         Program::Native(_) => (None, None),
     };
+    let pipes = match kind {
+        Program::Linux => Some(start_server(&mut boot, env, PIPES_SERVER, "pipe server")?),
+        Program::Native(_) => None,
+    };
 
     let (program, boot_rights) = match kind {
         Program::Native(name) => (name, PROGRAM_BOOT_RIGHTS),
@@ -159,6 +168,10 @@ fn run(env: &Env) -> Result<u32, Failure> {
         Some(procs) => Some(register(procs, pid).map_err(|e| format!("{program}: {e}"))?),
         None => None,
     };
+    let pipes_start = match pipes {
+        Some(pipes) => Some(equip_for_pipes(pipes, pid).map_err(|e| format!("{program}: {e}"))?),
+        None => None,
+    };
     let mut process = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
     process
         .start()
@@ -180,6 +193,14 @@ fn run(env: &Env) -> Result<u32, Failure> {
         if !kcall::is_ok(sent) {
             return Err(format!(
                 "cannot tell {program} its process server: status {sent}"
+            ));
+        }
+    }
+    if let Some(pipes_start) = pipes_start {
+        let sent = kcall::async_send(comm, 0, PIPES_METHOD, &pipes_start.to_payload());
+        if !kcall::is_ok(sent) {
+            return Err(format!(
+                "cannot tell {program} its pipe server: status {sent}"
             ));
         }
     }
@@ -319,6 +340,21 @@ fn register(procs: u64, pid: u64) -> Result<ProcsStart, Failure> {
     Ok(ProcsStart {
         comm: procs,
         table: handle,
+    })
+}
+
+/// Gives the Linux program `pid` the pipe factory; returns what the program is told.
+fn equip_for_pipes(pipes: u64, pid: u64) -> Result<PipesStart, Failure> {
+    let factory = meta::give_access(
+        &mut Ppc::new(pipes),
+        SPAWNER_HANDLE,
+        Badge(pid),
+        pipes::PROCESS_RIGHTS,
+    )
+    .map_err(|e| format!("cannot give it the pipe factory: {e}"))?;
+    Ok(PipesStart {
+        comm: pipes,
+        factory,
     })
 }
 

@@ -319,19 +319,35 @@ impl Fs for Node {
         state.creds.insert(badge, cred);
         Ok(())
     }
+
+    fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno> {
+        let mut guard = STATE.lock();
+        let state = guard.as_mut().ok_or(Errno::EIO)?;
+        let cred = state.creds.get(&caller.0).cloned().ok_or(Errno::EACCES)?;
+        match state.creds.entry(badge) {
+            alloc::collections::btree_map::Entry::Occupied(_) => Err(Errno::EEXIST),
+            alloc::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(cred);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The rights a node opened with `flags` gets for its opener: READ always (metadata, and the
 /// node as a directory for `*at` calls — reading data also needs a readable open, checked by
-/// [`Fs::read`]), WRITE when the open allows writing.
+/// [`Fs::read`]), WRITE when the open allows writing, and CONTROL, so the opener can give the
+/// open file on (to a fork child, which shares it as Linux shares an open file description).
 fn rights_for(flags: u32) -> Rights {
-    if flags & g::O_PATH != 0 {
-        return Rights::READ;
-    }
-    match flags & ACCESS_MODE {
-        g::O_WRONLY | g::O_RDWR => Rights::READ.union(Rights::WRITE),
-        _ => Rights::READ,
-    }
+    let data = if flags & g::O_PATH != 0 {
+        Rights::READ
+    } else {
+        match flags & ACCESS_MODE {
+            g::O_WRONLY | g::O_RDWR => Rights::READ.union(Rights::WRITE),
+            _ => Rights::READ,
+        }
+    };
+    data.union(Rights::CONTROL)
 }
 
 /// Whether a node opened with `flags` may read data.

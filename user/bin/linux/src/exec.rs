@@ -1,9 +1,13 @@
-//! Loading the Linux program into this process (DESIGN §2.5: "the personality loads the new
-//! ELF"): find the file (`PATH` search, symlinks followed — busybox's applets are links), read
-//! it, plan its segments with `k42-elf` (every hostile header refused there), map them through
-//! the process's `Memory` object, copy the file bytes in, set each page's final protection, map
-//! the stack and build argv, envp and the auxiliary vector on it (`k42_linux::stack`), and hand
-//! back the registers the program starts with.
+//! Loading a Linux program into this process (DESIGN §2.5: "the personality loads the new
+//! ELF"), for the run's first program (`main.rs`) and for every `execve` (`calls/exec.rs`),
+//! through one loader: find the file (symlinks followed — busybox's applets are links; the
+//! first program along `PATH`), read it, follow its `#!` lines to the binary that runs
+//! (`k42_linux::script`), plan its segments with `k42-elf` (every hostile header refused there)
+//! and build its stack with argv, envp and the auxiliary vector (`k42_linux::stack`) —
+//! [`prepare`], which changes nothing — then map the segments through the process's `Memory`
+//! object, copy the file bytes in, set each page's final protection, map the stack and copy it
+//! in, and hand back the registers the program starts with ([`load`]). `execve` tears the old
+//! image down between the two (`mem::unmap_all`): that is its point of no return.
 //!
 //! The file comes from the file server, which checks the process may execute it (a process
 //! started without one reads the initramfs through `Boot::read_file`); only static programs
@@ -18,10 +22,10 @@ use core::fmt;
 
 use k42_abi::kernel::SavedRegs;
 use k42_abi::runner::{ENVIRONMENT, STATUS_NOT_FOUND};
-use k42_elf::{ElfError, Options, PAGE_SIZE};
+use k42_elf::{ElfError, LoadPlan, Options, PAGE_SIZE};
 use k42_kapi::{BootClient, MemoryClient, file_kind};
-use k42_linux::stack::{self, LoadAuxv};
-use k42_linux::{Errno, path};
+use k42_linux::stack::{self, InitialStack, LoadAuxv};
+use k42_linux::{Errno, path, script};
 use k42_rt::{KernelPpc, clock};
 
 use k42_abi::kernel::PPC_DATA_BYTES;
@@ -52,6 +56,8 @@ pub enum ExecError {
     NotExecutable(String, ElfError),
     /// It needs something not built yet.
     Unsupported(String, &'static str),
+    /// Its arguments and environment do not fit (`E2BIG`) or are malformed.
+    Args(String, Errno),
     /// Setting up its memory failed.
     Memory(String, Errno),
 }
@@ -61,6 +67,18 @@ impl ExecError {
     pub fn exit_status(&self) -> u32 {
         u32::from(STATUS_NOT_FOUND)
     }
+
+    /// The errno `execve` returns for it. A dynamically linked program answers `ENOENT`, as
+    /// Linux does when a program's interpreter (its dynamic linker) is missing — and so a
+    /// shell says "not found" rather than running the binary as a shell script, as it would
+    /// on `ENOEXEC`.
+    pub fn errno(&self) -> Errno {
+        match self {
+            Self::File(_, e) | Self::Args(_, e) | Self::Memory(_, e) => *e,
+            Self::NotExecutable(..) => Errno::ENOEXEC,
+            Self::Unsupported(..) => Errno::ENOENT,
+        }
+    }
 }
 
 impl fmt::Display for ExecError {
@@ -69,6 +87,7 @@ impl fmt::Display for ExecError {
             Self::File(p, e) => write!(f, "{p}: {e}"),
             Self::NotExecutable(p, e) => write!(f, "{p}: not an executable this system runs: {e}"),
             Self::Unsupported(p, what) => write!(f, "{p}: {what}"),
+            Self::Args(p, e) => write!(f, "{p}: its arguments and environment: {e}"),
             Self::Memory(p, e) => write!(f, "{p}: cannot map its memory: {e}"),
         }
     }
@@ -112,7 +131,7 @@ fn read_file(linux: &Linux, path: &str, offset: u64, buf: &mut [u8]) -> Result<(
         .map_err(|_| Errno::ENOENT)
 }
 
-/// The symlink target at `path`, if it is one (for `k42_linux::path::follow`).
+/// The symlink target at `path` in the initramfs, if it is one (for `k42_linux::path::follow`).
 fn read_link(linux: &Linux, path: &str) -> Result<Option<String>, Errno> {
     let mut buf = vec![0u8; LINK_MAX];
     let (kind, size) = read_file(linux, path, 0, &mut buf)?;
@@ -127,7 +146,7 @@ fn read_link(linux: &Linux, path: &str) -> Result<Option<String>, Errno> {
     String::from_utf8(buf).map(Some).map_err(|_| Errno::ENOENT)
 }
 
-/// The whole regular file at `path` (symlinks already resolved).
+/// The whole regular file at `path` in the initramfs (symlinks already resolved).
 fn read_whole(linux: &Linux, path: &str) -> Result<Vec<u8>, Errno> {
     let (kind, size) = read_file(linux, path, 0, &mut [])?;
     match kind {
@@ -140,63 +159,149 @@ fn read_whole(linux: &Linux, path: &str) -> Result<Vec<u8>, Errno> {
     Ok(bytes)
 }
 
-/// The program `name` names, read through the file server with this process's credentials:
-/// found along `PATH`, symlinks followed, `EACCES` unless it is a regular file the process may
-/// execute (the server decides). Returns the path found, the real path and the bytes.
-fn from_file_server(files: &Files, name: &str) -> Result<(String, String, Vec<u8>), ExecError> {
-    let root = &files.root;
-    let on_path =
-        |p: &str| files::call(root, p.as_bytes(), |c| c.access(u64::from(g::F_OK), 0)).is_ok();
-    let found = path::search_path(name, path_var(), on_path)
-        .ok_or_else(|| ExecError::File(String::from(name), Errno::ENOENT))?;
-    let fail = |e| ExecError::File(found.clone(), e);
-    let absolute = path::join("/", &found).map_err(fail)?;
-    let link = |p: &str| match files::call(root, p.as_bytes(), |c| c.readlink()) {
+/// A program file found and read, nothing of the process changed yet.
+pub struct ProgramFile {
+    /// Its absolute path with every symlink resolved (what `/proc/self/exe` will name).
+    pub real: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The magic link to the running program's file, and the directories above it: the
+/// personality answers them itself until a proc server exists (as `readlink` does,
+/// `calls/file.rs`), so `execve("/proc/self/exe")` — busybox re-running itself — finds the
+/// program's file.
+const PROC_SELF_EXE: &str = "/proc/self/exe";
+const PROC_DIRS: [&str; 2] = ["/proc", "/proc/self"];
+
+/// The symlink target at the absolute, symlink-free `p` as the file server answers it (with
+/// the `/proc` links above answered here): `None` when `p` is no symlink.
+fn server_link(root: &Node, exe: &str, p: &str) -> Result<Option<String>, Errno> {
+    if p == PROC_SELF_EXE {
+        return Ok(Some(String::from(exe)));
+    }
+    if PROC_DIRS.contains(&p) {
+        return Ok(None);
+    }
+    match files::call(root, p.as_bytes(), |c| c.readlink()) {
         Ok((len, target)) => {
-            let target = &target[..(len as usize).min(target.len())];
+            let target = &target[..usize::try_from(len).unwrap_or(usize::MAX).min(target.len())];
             Ok(Some(String::from_utf8_lossy(target).into_owned()))
         }
         Err(Errno::EINVAL) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Reads the program at the absolute path `joined` through the file server, with this
+/// process's credentials, as Linux's `do_open_execat` opens it: symlinks followed (the last
+/// one too, unless `nofollow`: then a final symlink is `ELOOP`), `EACCES` unless it is a
+/// regular file the process may execute (the server decides). The file is opened for reading,
+/// so a file with execute but no read permission is refused to a process other than root's
+/// (Linux would run it): the personality, not the kernel, reads the image.
+fn from_file_server(
+    linux: &Linux,
+    files: &Files,
+    joined: &str,
+    nofollow: bool,
+) -> Result<ProgramFile, Errno> {
+    let root = &files.root;
+    let exe = linux.exe.lock().clone();
+    let link = |p: &str| server_link(root, &exe, p);
+    let real = if nofollow {
+        path::follow_parents(joined, link, path::MAXSYMLINKS)?
+    } else {
+        path::follow(joined, link, path::MAXSYMLINKS)?
     };
-    let real = path::follow(&absolute, link, path::MAXSYMLINKS).map_err(fail)?;
-    files::call(root, real.as_bytes(), |c| c.access(u64::from(g::X_OK), 0)).map_err(fail)?;
-    let ((handle, mode, _, size), _) = files::call(root, real.as_bytes(), |c| {
-        c.open(u64::from(g::O_RDONLY), 0, 0)
-    })
-    .map_err(fail)?;
+    if nofollow && real == PROC_SELF_EXE {
+        return Err(Errno::ELOOP);
+    }
+    let flags = g::O_RDONLY | if nofollow { g::O_NOFOLLOW } else { 0 };
+    let ((handle, mode, _, size), _) =
+        files::call(root, real.as_bytes(), |c| c.open(u64::from(flags), 0, 0))?;
     let node = Node {
         comm: root.comm,
         handle: k42_rights::XHandle::from_word(handle),
     };
+    // Only a regular file runs: a directory, device, FIFO or socket is EACCES (may_open).
     if mode as u32 & g::S_IFMT != g::S_IFREG {
-        return Err(fail(Errno::EACCES));
+        return Err(Errno::EACCES);
     }
-    let size = usize::try_from(size).map_err(|_| fail(Errno::EFBIG))?;
-    let mut image = Vec::with_capacity(size);
-    while image.len() < size {
-        let want = (size - image.len()).min(PPC_DATA_BYTES) as u64;
-        let offset = image.len() as u64;
-        let (n, bytes) = files::call(&node, &[], |c| c.read(offset, want)).map_err(fail)?;
+    let at = if nofollow { g::AT_SYMLINK_NOFOLLOW } else { 0 };
+    files::call(root, real.as_bytes(), |c| {
+        c.access(u64::from(g::X_OK), u64::from(at))
+    })?;
+    let size = usize::try_from(size).map_err(|_| Errno::EFBIG)?;
+    let mut bytes = Vec::with_capacity(size);
+    while bytes.len() < size {
+        let want = (size - bytes.len()).min(PPC_DATA_BYTES) as u64;
+        let offset = bytes.len() as u64;
+        let (n, data) = files::call(&node, &[], |c| c.read(offset, want))?;
         if n == 0 {
             break;
         }
-        image.extend_from_slice(&bytes[..(n as usize).min(bytes.len())]);
+        bytes.extend_from_slice(&data[..usize::try_from(n).unwrap_or(0).min(data.len())]);
     }
-    Ok((found, real, image))
+    Ok(ProgramFile { real, bytes })
 }
 
 /// The same from the initramfs (`Boot::read_file`), for a process started without a file
 /// server: no permission is checked there.
-fn from_initramfs(linux: &Linux, name: &str) -> Result<(String, String, Vec<u8>), ExecError> {
-    let exists = |p: &str| read_file(linux, p, 0, &mut []).is_ok();
-    let found = path::search_path(name, path_var(), exists)
-        .ok_or_else(|| ExecError::File(String::from(name), Errno::ENOENT))?;
-    let absolute = path::join("/", &found).map_err(|e| ExecError::File(found.clone(), e))?;
-    let real = path::follow(&absolute, |p| read_link(linux, p), path::MAXSYMLINKS)
-        .map_err(|e| ExecError::File(found.clone(), e))?;
-    let image = read_whole(linux, &real).map_err(|e| ExecError::File(found.clone(), e))?;
-    Ok((found, real, image))
+fn from_initramfs(linux: &Linux, joined: &str) -> Result<ProgramFile, Errno> {
+    let real = path::follow(joined, |p| read_link(linux, p), path::MAXSYMLINKS)?;
+    let bytes = read_whole(linux, &real)?;
+    Ok(ProgramFile { real, bytes })
+}
+
+/// Reads the program `path` names, relative to the absolute, symlink-free directory `base`
+/// when it is relative.
+pub fn read_program(
+    linux: &Linux,
+    base: &str,
+    path: &str,
+    nofollow: bool,
+) -> Result<ProgramFile, Errno> {
+    let joined = path::join(base, path)?;
+    match linux.files.as_ref() {
+        Some(files) => from_file_server(linux, files, &joined, nofollow),
+        None => from_initramfs(linux, &joined),
+    }
+}
+
+/// The working directory's path (`/` without a file server).
+pub fn cwd_path(linux: &Linux) -> String {
+    linux
+        .files
+        .as_ref()
+        .map_or_else(|| String::from("/"), |f| f.cwd.lock().1.clone())
+}
+
+/// Follows `#!` lines from `file` (read from `filename`, which the program is to see as
+/// `argv`) to the binary that runs: its file and the argv it gets. Each interpreter is opened
+/// relative to the working directory, as Linux's `open_exec` does; past
+/// [`script::MAX_REWRITES`] rewrites, `ELOOP`.
+pub fn follow_scripts(
+    linux: &Linux,
+    mut file: ProgramFile,
+    filename: &[u8],
+    mut argv: Vec<Vec<u8>>,
+) -> Result<(ProgramFile, Vec<Vec<u8>>), ExecError> {
+    let shown = |name: &[u8]| String::from_utf8_lossy(name).into_owned();
+    // What the next interpreter gets as its script's path: `execve`'s path first, then each
+    // interpreter's name (Linux's `bprm->interp`).
+    let mut name = filename.to_vec();
+    for _ in 0..=script::MAX_REWRITES {
+        if !script::is_script(&file.bytes) {
+            return Ok((file, argv));
+        }
+        let shebang = script::parse(&file.bytes).map_err(|e| ExecError::File(shown(&name), e))?;
+        argv = script::argv(&shebang, &name, &argv);
+        let interp = shown(&shebang.interp);
+        file = read_program(linux, &cwd_path(linux), &interp, false)
+            .map_err(|e| ExecError::File(interp.clone(), e))?;
+        name = shebang.interp;
+    }
+    Err(ExecError::File(shown(&name), Errno::ELOOP))
 }
 
 /// The value of `PATH` in the run's environment.
@@ -207,48 +312,61 @@ fn path_var() -> &'static str {
         .unwrap_or(DEFAULT_PATH)
 }
 
-/// Loads the program `argv[0]` names with `argv` and the run's environment; returns its first
-/// registers.
-pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
-    let name = argv
-        .first()
-        .map(|a| String::from_utf8_lossy(a).to_string())
-        .unwrap_or_default();
-    let (found, real, image) = match linux.files.as_ref() {
-        Some(files) => from_file_server(files, &name)?,
-        None => from_initramfs(linux, &name)?,
-    };
-    *linux.exe.lock() = real;
+/// Whether `p` names something, for the run's `PATH` search.
+fn exists(linux: &Linux, p: &str) -> bool {
+    match linux.files.as_ref() {
+        Some(files) => files::call(&files.root, p.as_bytes(), |c| {
+            c.access(u64::from(g::F_OK), 0)
+        })
+        .is_ok(),
+        None => read_file(linux, p, 0, &mut []).is_ok(),
+    }
+}
 
+/// A program ready to load: its file read and planned, its stack built — everything that can
+/// fail short of the kernel refusing memory checked, and nothing of the process changed yet
+/// (`execve`'s point of no return comes after this).
+pub struct Prepared {
+    /// The name it was started by, for log lines.
+    name: String,
+    /// Its real path (`/proc/self/exe`).
+    exe: String,
+    image: Vec<u8>,
+    plan: LoadPlan,
+    stack: InitialStack,
+}
+
+/// Plans `file`'s image and builds its initial stack with `argv`, `envp` and `execfn`
+/// (`AT_EXECFN`: the path `execve` was given).
+pub fn prepare(
+    linux: &Linux,
+    name: &str,
+    file: ProgramFile,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    execfn: &[u8],
+) -> Result<Prepared, ExecError> {
     let opts = Options {
         user_top: MMAP_CEILING,
         ..Options::default()
     };
-    let plan =
-        k42_elf::plan(&image, &opts).map_err(|e| ExecError::NotExecutable(found.clone(), e))?;
+    let plan = k42_elf::plan(&file.bytes, &opts)
+        .map_err(|e| ExecError::NotExecutable(String::from(name), e))?;
     if plan.interp.is_some() {
         return Err(ExecError::Unsupported(
-            found,
+            String::from(name),
             "a dynamically linked program (it needs the dynamic linker, not supported yet)",
         ));
     }
-    let mut mem = linux.mem.lock();
-    load_segments(linux, &mut mem, &plan, &image)
-        .map_err(|e| ExecError::Memory(found.clone(), e))?;
-    mem.start_brk(plan.brk_start);
-
-    let stack_bottom = STACK_TOP - STACK_SIZE;
-    map(
-        linux,
-        &mut mem,
-        stack_bottom,
-        STACK_SIZE,
-        PROT_RW,
-        Kind::Stack,
-    )
-    .map_err(|e| ExecError::Memory(found.clone(), e))?;
-    drop(mem);
-
+    for seg in plan.segments() {
+        let range = seg.map_range();
+        if !mem::program_may_use(range.start, range.end) {
+            return Err(ExecError::Memory(String::from(name), Errno::ENOMEM));
+        }
+        if seg.file_bytes(&file.bytes).is_none() {
+            return Err(ExecError::File(String::from(name), Errno::ENOEXEC));
+        }
+    }
     let auxv = stack::auxv_for_load(&LoadAuxv {
         phdr: plan.phdr.unwrap_or(0),
         phent: u64::from(plan.phent),
@@ -267,26 +385,61 @@ pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
         sysinfo_ehdr: None,
     });
     let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    let env: Vec<&[u8]> = ENVIRONMENT.iter().map(|v| v.as_bytes()).collect();
-    let built = stack::build(
+    let env: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+    let stack = stack::build(
         STACK_TOP,
         &args,
         &env,
         &auxv,
         random16(),
         stack::PLATFORM,
-        found.as_bytes(),
+        execfn,
     )
-    .map_err(|e| ExecError::Memory(found.clone(), e))?;
-    crate::uaccess::write(linux, built.rsp, &built.bytes)
-        .map_err(|e| ExecError::Memory(found.clone(), e))?;
+    .map_err(|e| ExecError::Args(String::from(name), e))?;
+    Ok(Prepared {
+        name: String::from(name),
+        exe: file.real,
+        image: file.bytes,
+        plan,
+        stack,
+    })
+}
 
+/// Loads a prepared program into the (empty) program memory `mem`: its segments, the brk heap
+/// after them, the stack with argv, envp and auxv; records its file as `/proc/self/exe`.
+/// Returns the registers it starts with: all zero but `rip`, `rsp` and `rflags`, as Linux's
+/// `start_thread` leaves them. Only the kernel refusing memory can fail here.
+pub fn load(linux: &Linux, mem: &mut Mem, p: Prepared) -> Result<SavedRegs, ExecError> {
+    let fail = |e| ExecError::Memory(p.name.clone(), e);
+    load_segments(linux, mem, &p.plan, &p.image).map_err(fail)?;
+    mem.start_brk(p.plan.brk_start);
+    let stack_bottom = STACK_TOP - STACK_SIZE;
+    map(linux, mem, stack_bottom, STACK_SIZE, PROT_RW, Kind::Stack).map_err(fail)?;
+    crate::uaccess::write_locked(mem, p.stack.rsp, &p.stack.bytes).map_err(fail)?;
+    *linux.exe.lock() = p.exe;
     Ok(SavedRegs {
-        rip: plan.entry,
-        rsp: built.rsp,
+        rip: p.plan.entry,
+        rsp: p.stack.rsp,
         rflags: INITIAL_RFLAGS,
         ..SavedRegs::default()
     })
+}
+
+/// Loads the run's first program, `argv[0]` found along the run's `PATH`, with `argv` and the
+/// run's environment; returns its first registers.
+pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
+    let name = argv
+        .first()
+        .map(|a| String::from_utf8_lossy(a).to_string())
+        .unwrap_or_default();
+    let found = path::search_path(&name, path_var(), |p| exists(linux, p))
+        .ok_or_else(|| ExecError::File(name.clone(), Errno::ENOENT))?;
+    let file =
+        read_program(linux, "/", &found, false).map_err(|e| ExecError::File(found.clone(), e))?;
+    let (file, argv) = follow_scripts(linux, file, found.as_bytes(), argv.to_vec())?;
+    let env: Vec<Vec<u8>> = ENVIRONMENT.iter().map(|v| v.as_bytes().to_vec()).collect();
+    let prepared = prepare(linux, &found, file, &argv, &env, found.as_bytes())?;
+    load(linux, &mut linux.mem.lock(), prepared)
 }
 
 /// The 16 `AT_RANDOM` bytes: the C library's stack-protector canary and pointer guard. Mixed

@@ -42,6 +42,10 @@ pub enum Kind {
     File,
     /// A directory of the file server.
     Dir,
+    /// The read end of a pipe: the pipe server's object (`calls/pipe.rs`).
+    PipeRead,
+    /// The write end of a pipe.
+    PipeWrite,
 }
 
 /// An open file description.
@@ -69,6 +73,22 @@ impl OpenFile {
             node,
             path,
         })
+    }
+
+    /// This description as a fork child re-makes it (`FdTable::for_fork_child`): the same
+    /// everything, with the child's handle on the node; `None` if the node has none.
+    fn for_fork_child(&self, node_for: impl Fn(&Node) -> Option<Arc<Node>>) -> Option<Arc<Self>> {
+        let node = match &self.node {
+            Some(node) => Some(node_for(node)?),
+            None => None,
+        };
+        Some(Arc::new(Self {
+            kind: self.kind,
+            flags: AtomicU32::new(self.flags()),
+            offset: Mutex::new(*self.offset.lock()),
+            node,
+            path: self.path.clone(),
+        }))
     }
 
     /// The status flags and access mode.
@@ -154,6 +174,68 @@ impl FdTable {
     }
 }
 
+impl FdTable {
+    /// Every server node the open files hold, once each: what a fork gives the child access to.
+    pub fn nodes(&self) -> Vec<Arc<Node>> {
+        let mut nodes: Vec<Arc<Node>> = Vec::new();
+        for node in self
+            .slots
+            .iter()
+            .flatten()
+            .filter_map(|s| s.file.node.as_ref())
+        {
+            if !nodes.iter().any(|n| Arc::ptr_eq(n, node)) {
+                nodes.push(node.clone());
+            }
+        }
+        nodes
+    }
+
+    /// A fork child's table, made in the child from its copy of the parent's: the same
+    /// descriptors and flags; each open file description re-made once (descriptors that shared
+    /// one still share it) with the child's own handle for its node (`node_for`; `None` leaves
+    /// the descriptor out). The offset is copied, not shared with the parent: the personality
+    /// keeps it (`OpenFile`), so a parent and child writing one inherited file each have their
+    /// own (Linux shares it).
+    pub fn for_fork_child(&self, node_for: impl Fn(&Node) -> Option<Arc<Node>>) -> FdTable {
+        let mut made: Vec<(*const OpenFile, Option<Arc<OpenFile>>)> = Vec::new();
+        let mut slots = Vec::with_capacity(self.slots.len());
+        for slot in &self.slots {
+            let Some(slot) = slot else {
+                slots.push(None);
+                continue;
+            };
+            let key = Arc::as_ptr(&slot.file);
+            let file = match made.iter().find(|(k, _)| *k == key) {
+                Some((_, file)) => file.clone(),
+                None => {
+                    let file = slot.file.for_fork_child(&node_for);
+                    made.push((key, file.clone()));
+                    file
+                }
+            };
+            slots.push(file.map(|file| Slot {
+                file,
+                cloexec: slot.cloexec,
+            }));
+        }
+        FdTable { slots }
+    }
+
+    /// `execve`'s pass over the table: takes out every descriptor marked close-on-exec and
+    /// returns their open files, for the caller to drop once the table's lock is let go
+    /// (module comment).
+    #[must_use]
+    pub fn take_close_on_exec(&mut self) -> Vec<Arc<OpenFile>> {
+        self.slots
+            .iter_mut()
+            .filter(|s| s.as_ref().is_some_and(|s| s.cloexec))
+            .filter_map(Option::take)
+            .map(|s| s.file)
+            .collect()
+    }
+}
+
 /// A descriptor number the program passed, as an index (`EBADF` when it cannot be one).
 fn index(fd: u64) -> Result<usize, Errno> {
     // Descriptors are C ints: the upper half of the register is ignored, as Linux does.
@@ -162,6 +244,14 @@ fn index(fd: u64) -> Result<usize, Errno> {
         .ok()
         .filter(|&i| i < MAX_FDS)
         .ok_or(Errno::EBADF)
+}
+
+/// Closes every descriptor, as the end of the process does: the table is emptied under its
+/// lock and the open files dropped after it is let go (module comment), so each server sees
+/// its nodes released — a pipe's other end its end of file — before the process is gone.
+pub fn close_all(linux: &Linux) {
+    let taken = core::mem::take(&mut linux.fds.lock().slots);
+    drop(taken);
 }
 
 /// `close(fd)`.
@@ -271,6 +361,11 @@ pub fn fcntl(linux: &Linux, args: &Args) -> SysResult {
             Ok(0)
         }
         g::F_GETFL => Ok(u64::from(slot.file.flags.load(Ordering::Relaxed))),
+        g::F_GETPIPE_SZ if crate::calls::pipe::is_pipe(&slot.file) => {
+            // The pipe server answers: not under the table's lock (module comment).
+            drop(fds);
+            crate::calls::pipe::capacity(&slot.file)
+        }
         g::F_SETFL => {
             let file = &slot.file;
             let old = file.flags.load(Ordering::Relaxed);

@@ -10,7 +10,8 @@
 //! the console handle and a `Boot` handle (READ), through which the program file and the run's
 //! argv are read from the initramfs; a second message says where the file server is and gives
 //! the root directory (`k42_ifaces::start::FsStart`, `files.rs`), a third where the process
-//! server is (`ProcsStart`; `state.rs` fetches this process's ids from it).
+//! server is (`ProcsStart`; `state.rs` fetches this process's ids from it), a fourth where the
+//! pipe server is (`PipesStart`, `calls/pipe.rs`).
 #![no_std]
 #![no_main]
 
@@ -22,12 +23,13 @@ mod fd;
 mod files;
 mod layout;
 mod mem;
+mod procs;
 mod state;
 mod table;
 mod uaccess;
 
 use k42_abi::runner::STATUS_NOT_FOUND;
-use k42_ifaces::start::{FsStart, ProcsStart, StartHandles};
+use k42_ifaces::start::{FsStart, PipesStart, ProcsStart, StartHandles};
 use k42_rt::{Env, log, program, ring};
 
 k42_rt::entry!(main);
@@ -64,7 +66,19 @@ fn main(env: Env) -> u32 {
         |msg| log!("linux: ignored a message before the process server's: {msg:?}"),
     )
     .and_then(|msg| ProcsStart::from_message(&msg, env.arg1));
+    let pipes = ring::wait_message_where_until(
+        k42_rt::clock::now_ns().saturating_add(FS_MESSAGE_WAIT_NS),
+        |msg| PipesStart::from_message(msg, env.arg1).is_some(),
+        |msg| log!("linux: ignored a message before the pipe server's: {msg:?}"),
+    )
+    .and_then(|msg| PipesStart::from_message(&msg, env.arg1));
+    match pipes {
+        Some(pipes) => calls::pipe::started(pipes),
+        None => log!("linux: no pipe server: pipe(2) fails"),
+    }
     state::init(&env, handles.console, boot, files, procs);
+    // Children's ends wake this dispatcher (`procs.rs`), before the program can fork.
+    crate::procs::started(k42_rt::sys::page::Page::current().comm_id());
     let linux = state::get();
     let argv = match exec::run_argv(linux) {
         Ok(argv) => argv,

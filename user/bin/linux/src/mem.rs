@@ -5,6 +5,8 @@
 //! and page tables follow. Mapping a file needs the file server (issue #4 item 4) and is
 //! refused with `ENODEV` until then.
 //!
+//! `execve` empties it ([`unmap_all`]) before the new image is loaded (`exec.rs`).
+//!
 //! The map is also what makes program pointers checkable (`uaccess.rs`, [`Mem::check`]).
 //! Ranges the personality and the runtime live in can never be mapped, unmapped or protected
 //! by the program ([`program_may_use`]).
@@ -99,6 +101,16 @@ impl Mem {
     }
 }
 
+/// Unmaps every range of the program's memory — its image, brk heap, stack and every `mmap` —
+/// and forgets the map and the brk heap: `execve`'s teardown of the old image, past its point
+/// of no return. Only what the map records goes: the personality's image, the runtime's heap
+/// and thread and upcall stacks are never in it ([`program_may_use`]), so they stay.
+pub fn unmap_all(linux: &Linux, mem: &mut Mem) {
+    let ranges: Vec<Range> = mem.space.iter().copied().collect();
+    kernel_unmap(linux, &ranges);
+    *mem = Mem::new();
+}
+
 /// The kernel's protection bits for Linux's.
 pub fn kernel_prot(linux_prot: u8) -> u8 {
     let mut p = 0;
@@ -153,6 +165,17 @@ fn kernel_map(linux: &Linux, start: u64, len: u64, prot: u8) -> Result<(), Errno
         .map_err(|_| Errno::ENOMEM)
 }
 
+/// Maps `len` bytes at `start` for memory of `kind`: shared anonymous memory is one kernel
+/// object whose pages a fork child shares instead of copying (`Memory::map_shared`).
+fn kernel_map_kind(linux: &Linux, start: u64, len: u64, prot: u8, kind: Kind) -> Result<(), Errno> {
+    if kind != Kind::AnonShared {
+        return kernel_map(linux, start, len, prot);
+    }
+    memory(linux)
+        .map_shared(start, len, kernel_prot(prot))
+        .map_err(|_| Errno::ENOMEM)
+}
+
 /// Unmaps the pieces the map removed.
 fn kernel_unmap(linux: &Linux, pieces: &[Range]) {
     for piece in pieces {
@@ -196,7 +219,8 @@ pub fn brk(linux: &Linux, args: &Args) -> SysResult {
 /// unknown flags for `MAP_PRIVATE`/`MAP_SHARED`.
 const MAP_TYPE: u32 = g::MAP_TYPE;
 
-/// `mmap(addr, len, prot, flags, fd, offset)`: anonymous mappings.
+/// `mmap(addr, len, prot, flags, fd, offset)`: anonymous mappings, private (copy-on-write
+/// across fork) or shared (the same pages in a fork child).
 pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     let (hint, len, prot, flags) = (args[0], args[1], args[2] as u32, args[3] as u32);
     let offset = args[5];
@@ -249,7 +273,7 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
         mem.space.insert(start, len, prot, kind)?;
         start
     };
-    if let Err(e) = kernel_map(linux, start, len, prot) {
+    if let Err(e) = kernel_map_kind(linux, start, len, prot, kind) {
         mem.space.remove(start, len);
         return Err(e);
     }
@@ -352,7 +376,7 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
         && program_may_use(old, grow_end)
     {
         let extra = grow_end - range.end;
-        kernel_map(linux, range.end, extra, range.prot)?;
+        kernel_map_kind(linux, range.end, extra, range.prot, range.kind)?;
         mem.record(range.end, extra, range.prot, range.kind);
         return Ok(old);
     }
@@ -363,7 +387,7 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
         .space
         .find_free(new_len, 0, MMAP_FLOOR, MMAP_CEILING)
         .ok_or(Errno::ENOMEM)?;
-    kernel_map(linux, to, new_len, PROT_RW)?;
+    kernel_map_kind(linux, to, new_len, PROT_RW, range.kind)?;
     mem.record(to, new_len, PROT_RW, range.kind);
     if range.prot & PROT_READ != 0 {
         let mut done = 0;

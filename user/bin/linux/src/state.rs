@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_rights::XHandle;
 use k42_rt::Env;
-use spin::{Mutex, Once};
+use spin::{Mutex, RwLock};
 
 use k42_ifaces::procs::ProcsClient;
 use k42_ifaces::start::ProcsStart;
@@ -113,7 +113,10 @@ impl Ids {
     }
 }
 
-static LINUX: Once<Linux> = Once::new();
+/// The state: made once at start-up, and made again by a fork child (`fork.rs`), whose copy of
+/// its parent's holds the parent's handles. The old one is leaked, never dropped: dropping it
+/// would release, in the parent's name, what the parent still holds.
+static LINUX: RwLock<Option<&'static Linux>> = RwLock::new(None);
 
 /// The umask a process starts with (Linux's default for init).
 const DEFAULT_UMASK: u64 = 0o022;
@@ -127,7 +130,7 @@ pub fn init(
     procs: Option<ProcsStart>,
 ) {
     let ids = Ids::fetch(procs.as_ref());
-    LINUX.call_once(|| Linux {
+    install(Linux {
         console_comm: env.arg0,
         console,
         boot,
@@ -144,6 +147,11 @@ pub fn init(
     });
 }
 
+/// Makes `linux` the state (at start-up, and in a fork child).
+pub fn install(linux: Linux) {
+    *LINUX.write() = Some(alloc::boxed::Box::leak(alloc::boxed::Box::new(linux)));
+}
+
 /// The state.
 ///
 /// # Panics
@@ -151,7 +159,7 @@ pub fn init(
 /// Before [`init`].
 pub fn get() -> &'static Linux {
     LINUX
-        .get()
+        .read()
         .expect("the personality's state is made at start-up")
 }
 

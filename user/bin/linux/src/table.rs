@@ -12,7 +12,7 @@ use k42_linux::raw::general as nr;
 use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
-use crate::calls::{file, info, io, poll, proc, signal, stat, time};
+use crate::calls::{exec, file, fork, info, io, pipe, poll, proc, signal, stat, time, wait};
 use crate::state::{self, Linux};
 use crate::{fd, mem};
 
@@ -21,6 +21,21 @@ use crate::{fd, mem};
 pub type Args = [u64; 6];
 /// A syscall handler.
 pub type Handler = fn(&Linux, &Args) -> SysResult;
+/// A handler that may replace the program's whole context (`execve`): it gets the program's
+/// registers, and what it leaves there, with its result in `rax`, is what the program
+/// continues with.
+pub type ContextHandler = fn(&Linux, &Args, &mut SavedRegs) -> SysResult;
+
+/// The calls served by a [`ContextHandler`], looked up before [`CALLS`].
+const CONTEXT_CALLS: &[(u32, ContextHandler)] = &[
+    // calls/exec.rs: a new program in this process.
+    (nr::__NR_execve, exec::execve),
+    (nr::__NR_execveat, exec::execveat),
+    // calls/fork.rs: a new process, resumed in the child from the registers.
+    (nr::__NR_fork, fork::fork),
+    (nr::__NR_vfork, fork::vfork),
+    (nr::__NR_clone, fork::clone),
+];
 
 /// Every syscall served, by number.
 const CALLS: &[(u32, Handler)] = &[
@@ -30,6 +45,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_dup2, fd::dup2),
     (nr::__NR_dup3, fd::dup3),
     (nr::__NR_fcntl, fd::fcntl),
+    // calls/pipe.rs: pipes (their reads and writes go through io.rs).
+    (nr::__NR_pipe, pipe::pipe),
+    (nr::__NR_pipe2, pipe::pipe2),
     // calls/io.rs: reading and writing open files.
     (nr::__NR_read, io::read),
     (nr::__NR_write, io::write),
@@ -116,6 +134,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_getrlimit, proc::getrlimit),
     (nr::__NR_sched_yield, proc::sched_yield),
     (nr::__NR_umask, proc::umask),
+    // calls/wait.rs: collecting children (the process server's).
+    (nr::__NR_wait4, wait::wait4),
+    (nr::__NR_waitid, wait::waitid),
     // calls/signal.rs: dispositions and masks (delivery comes with issue #5).
     (nr::__NR_rt_sigaction, signal::rt_sigaction),
     (nr::__NR_rt_sigprocmask, signal::rt_sigprocmask),
@@ -155,7 +176,13 @@ const FAST_CALLS: &[(u32, FastAnswer)] = &[
 pub fn fast(number: u64) -> Option<u64> {
     let number = u32::try_from(number).ok()?;
     let (_, answer) = FAST_CALLS.iter().find(|(n, _)| *n == number)?;
-    Some(answer(state::get()))
+    let linux = state::get();
+    // A parent other than init may end and leave this process init's: then the server
+    // knows, not the start-up copy (`crate::procs::getppid`).
+    if number == nr::__NR_getppid && linux.ids.ppid != k42_ptree::INIT_PID {
+        return None;
+    }
+    Some(answer(linux))
 }
 
 /// One past the highest syscall number the table can hold (x86_64 numbers end below it).
@@ -187,6 +214,14 @@ static LOGGED: [AtomicU64; MAX_NR / 64] = [const { AtomicU64::new(0) }; MAX_NR /
 pub fn serve(regs: &mut SavedRegs) {
     let number = regs.rax;
     let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+    let context = u32::try_from(number)
+        .ok()
+        .and_then(|n| CONTEXT_CALLS.iter().find(|(c, _)| *c == n));
+    if let Some((_, handler)) = context {
+        let result = handler(state::get(), &args, regs);
+        regs.rax = to_return(result);
+        return;
+    }
     let handler = usize::try_from(number)
         .ok()
         .and_then(|n| BY_NUMBER.get(n).copied().flatten());

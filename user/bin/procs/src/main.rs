@@ -3,7 +3,16 @@
 //! `Procs` interface (`k42_ifaces::procs`). Every question is about the caller, found by the
 //! badge the kernel stamped on the call, so a process can neither read nor change another's
 //! entry by naming it. The spawner (the bootstrap) holds the table with CONTROL and registers
-//! each Linux process before it starts; fork will register children the same way (issue #5).
+//! each Linux process before it starts; a process registers its forked child itself (`fork`).
+//!
+//! The tree's rules — zombies, reparenting to init, which child a wait collects, process
+//! groups and sessions — are `k42_ptree`'s, host-tested; this file maps badges to them and
+//! sends the [`ChildEvent`] notifications. **Why a loop around the generated dispatch**
+//! ([`call`]): the dispatch hands a method its object alone, but two calls need the object
+//! table — a `fork` gives the child its own handle (matched to the child's badge, READ), and an
+//! `exit` releases every entry of the exiting badge, which the kernel may give to a new process.
+//! One call runs at a time (the runtime serves a dispatcher's calls in turn), so [`STATE`]'s
+//! lock is never contended.
 //!
 //! Start-up: `arg0` = the spawner's badge, `arg1` its CommID, whose start-up message brings a
 //! `Boot` handle (READ: the memory figures); the table object is made for the spawner as
@@ -15,27 +24,29 @@ extern crate alloc;
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
+use alloc::vec::Vec;
 
+use k42_abi::kernel::{Status, comm_pid};
 use k42_ifaces::SPAWNER_HANDLE;
-use k42_ifaces::procs::{self, Procs, ProcsServer, UTS_FIELD, UTS_FIELDS};
+use k42_ifaces::procs::{
+    self, ChildEvent, NOTIFY_METHOD, Procs, ProcsMethod, ProcsServer, UTS_FIELD, UTS_FIELDS,
+};
 use k42_ifaces::start::StartHandles;
 use k42_kapi::BootClient;
 use k42_linux::Errno;
+use k42_ptree::{Creds, Pid, Proc, Selector, Tree, WaitOptions, WaitStatus};
+use k42_rights::wire::meta::dispatch_with_meta;
+use k42_rights::wire::{ARG_WORDS, DispatchError, Reply};
 use k42_rights::{Badge, Rights, XHandle, XObjectTable};
 use k42_rt::server::{set_reply_data, take_call_data};
 use k42_rt::sync::FairBLock;
+use k42_rt::sys::kcall;
 use k42_rt::{Env, KernelPpc, clock, log, ring, server};
 
 k42_rt::entry!(main);
 
 /// Exit status when the table object cannot be made as agreed.
 const SETUP_FAILED: u32 = 1;
-/// The pid of init, every first process's parent (the bootstrap plays init).
-const INIT_PID: u64 = 1;
-/// The umask a process starts with.
-const DEFAULT_UMASK: u64 = 0o022;
-/// The permission bits a umask holds.
-const UMASK_BITS: u64 = 0o777;
 /// The host name until `sethostname`: Linux's when nobody set one.
 const DEFAULT_HOSTNAME: &[u8] = b"(none)";
 /// `uname`'s fields other than the host name: sysname, release, version, machine, domain.
@@ -47,29 +58,21 @@ const MACHINE: &[u8] = b"x86_64";
 const DOMAIN: &[u8] = b"(none)";
 const NS_PER_SEC: u64 = 1_000_000_000;
 
-/// One Linux process.
-#[derive(Clone, Debug)]
-struct Proc {
-    pid: u64,
-    ppid: u64,
-    pgid: u64,
-    sid: u64,
-    uid: u64,
-    gid: u64,
-    umask: u64,
+/// The server's state: the tree (`k42_ptree`), who asked to be notified, and the host name.
+struct State {
+    tree: Tree,
+    /// The dispatcher each process registered for [`ChildEvent`]s (`Procs::notify`), by badge.
+    listeners: BTreeMap<u64, u64>,
+    hostname: Vec<u8>,
+    /// The child badge the running `fork` registered, for the loop to give a handle to.
+    forked: Option<u64>,
 }
 
-/// The table.
-struct Table {
-    by_badge: BTreeMap<u64, Proc>,
-    next_pid: u64,
-    hostname: vec::Vec<u8>,
-}
-
-static TABLE: FairBLock<Table> = FairBLock::new(Table {
-    by_badge: BTreeMap::new(),
-    next_pid: INIT_PID + 1,
-    hostname: vec::Vec::new(),
+static STATE: FairBLock<State> = FairBLock::new(State {
+    tree: Tree::new(),
+    listeners: BTreeMap::new(),
+    hostname: Vec::new(),
+    forked: None,
 });
 
 /// The object every handle names (the one table).
@@ -77,13 +80,18 @@ static TABLE: FairBLock<Table> = FairBLock::new(Table {
 struct Root;
 
 /// Runs `f` on the caller's entry (`ESRCH` for a badge not registered).
-fn with_caller<R>(
-    caller: Badge,
-    f: impl FnOnce(&mut Proc) -> Result<R, Errno>,
-) -> Result<R, Errno> {
-    let mut table = TABLE.lock();
-    let entry = table.by_badge.get_mut(&caller.0).ok_or(Errno::ESRCH)?;
-    f(entry)
+fn with_caller<R>(caller: Badge, f: impl FnOnce(&Proc) -> R) -> Result<R, Errno> {
+    STATE.lock().tree.by_badge(caller.0).map(f)
+}
+
+/// A pid_t argument, sign-extended to a word by the client, back as the signed value.
+fn signed(word: u64) -> i64 {
+    word as i64
+}
+
+/// A pid argument of `getpgid`/`getsid` (0: the caller); a negative one names no process.
+fn pid_arg(word: u64) -> Result<Pid, Errno> {
+    Pid::try_from(signed(word)).map_err(|_| Errno::ESRCH)
 }
 
 impl Procs for Root {
@@ -95,52 +103,33 @@ impl Procs for Root {
         uid: u64,
         gid: u64,
     ) -> Result<u64, Errno> {
-        let mut table = TABLE.lock();
-        if table.by_badge.contains_key(&badge) {
-            return Err(Errno::EEXIST);
-        }
-        let pid = table.next_pid;
-        table.next_pid += 1;
-        table.by_badge.insert(
-            badge,
-            Proc {
-                pid,
-                ppid: parent,
-                pgid: pid,
-                sid: pid,
-                uid,
-                gid,
-                umask: DEFAULT_UMASK,
-            },
-        );
-        Ok(pid)
+        STATE
+            .lock()
+            .tree
+            .register(badge, parent, Creds::new(uid, gid))
     }
 
     fn ids(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
-        with_caller(caller, |p| Ok((p.pid, p.ppid, p.pgid, p.sid)))
+        with_caller(caller, |p| (p.pid, p.ppid, p.pgid, p.sid))
     }
 
     fn creds(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
-        with_caller(caller, |p| Ok((p.uid, p.uid, p.gid, p.gid)))
-    }
-
-    fn umask(&mut self, caller: Badge, new: u64, set: u64) -> Result<u64, Errno> {
         with_caller(caller, |p| {
-            let old = p.umask;
-            if set != 0 {
-                p.umask = new & UMASK_BITS;
-            }
-            Ok(old)
+            (p.creds.uid, p.creds.euid, p.creds.gid, p.creds.egid)
         })
     }
 
+    fn umask(&mut self, caller: Badge, new: u64, set: u64) -> Result<u64, Errno> {
+        STATE.lock().tree.umask(caller.0, (set != 0).then_some(new))
+    }
+
     fn uname(&self, caller: Badge) -> Result<(), Errno> {
-        with_caller(caller, |_| Ok(()))?;
         let hostname = {
-            let table = TABLE.lock();
-            match table.hostname.is_empty() {
+            let state = STATE.lock();
+            state.tree.by_badge(caller.0)?;
+            match state.hostname.is_empty() {
                 true => DEFAULT_HOSTNAME.to_vec(),
-                false => table.hostname.clone(),
+                false => state.hostname.clone(),
             }
         };
         let mut buf = vec![0u8; UTS_FIELD * UTS_FIELDS];
@@ -153,21 +142,21 @@ impl Procs for Root {
     }
 
     fn sethostname(&mut self, caller: Badge) -> Result<(), Errno> {
-        let uid = with_caller(caller, |p| Ok(p.uid))?;
-        if uid != 0 {
+        let euid = with_caller(caller, |p| p.creds.euid)?;
+        if euid != 0 {
             return Err(Errno::EPERM);
         }
         let name = take_call_data();
         if name.len() >= UTS_FIELD {
             return Err(Errno::EINVAL);
         }
-        TABLE.lock().hostname = name;
+        STATE.lock().hostname = name;
         Ok(())
     }
 
     fn sysinfo(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
-        with_caller(caller, |_| Ok(()))?;
-        let procs = TABLE.lock().by_badge.len() as u64 + 1;
+        // The running processes, and init.
+        let procs = with_caller(caller, |_| ()).map(|()| STATE.lock().tree.live() as u64 + 1)?;
         let (total, free) = match BOOT.get() {
             Some(&boot) => BootClient::new(KernelPpc, boot)
                 .memory()
@@ -175,6 +164,113 @@ impl Procs for Root {
             None => (0, 0),
         };
         Ok((clock::now_ns() / NS_PER_SEC, procs, total, free))
+    }
+
+    fn fork(&mut self, caller: Badge, child_badge: u64) -> Result<(u64, u64), Errno> {
+        let mut state = STATE.lock();
+        let pid = state.tree.fork(caller.0, child_badge)?;
+        // The loop gives the child its handle and puts it in the reply's second word.
+        state.forked = Some(child_badge);
+        Ok((pid, 0))
+    }
+
+    fn notify(&mut self, caller: Badge, comm: u64) -> Result<(), Errno> {
+        if comm_pid(comm) != caller.0 {
+            return Err(Errno::EPERM);
+        }
+        let mut state = STATE.lock();
+        state.tree.by_badge(caller.0)?;
+        state.listeners.insert(caller.0, comm);
+        Ok(())
+    }
+
+    fn exit(&mut self, caller: Badge, wait_status: u64) -> Result<(), Errno> {
+        let status = WaitStatus(u32::try_from(wait_status).map_err(|_| Errno::EINVAL)?);
+        let send = {
+            let mut state = STATE.lock();
+            let exited = state.tree.exit(caller.0, status)?;
+            state.listeners.remove(&caller.0);
+            exited.notify.and_then(|(_, parent)| {
+                let comm = *state.listeners.get(&parent)?;
+                Some((parent, comm, exited.pid))
+            })
+        };
+        if let Some((parent, comm, pid)) = send {
+            let event = ChildEvent {
+                pid,
+                status: wait_status,
+            };
+            let sent = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
+            if sent == Status::NoSuchTarget as u64 {
+                // The parent's dispatcher is gone: it will never wait.
+                STATE.lock().listeners.remove(&parent);
+            }
+            // Any other failure is a full ring: the parent has messages to wake it already,
+            // and its wait asks the table, which is the truth (`ChildEvent`).
+        }
+        Ok(())
+    }
+
+    fn wait(&mut self, caller: Badge, selector: u64, options: u64) -> Result<(u64, u64), Errno> {
+        let selector = Selector::from_word(selector)?;
+        let options = WaitOptions::from_bits(u32::try_from(options).map_err(|_| Errno::EINVAL)?);
+        let found = STATE.lock().tree.wait(caller.0, selector, options)?;
+        Ok(found.map_or((0, 0), |(pid, status)| (pid, u64::from(status.0))))
+    }
+
+    fn getpgid(&self, caller: Badge, pid: u64) -> Result<u64, Errno> {
+        STATE.lock().tree.getpgid(caller.0, pid_arg(pid)?)
+    }
+
+    fn getsid(&self, caller: Badge, pid: u64) -> Result<u64, Errno> {
+        STATE.lock().tree.getsid(caller.0, pid_arg(pid)?)
+    }
+
+    fn setpgid(&mut self, caller: Badge, pid: u64, pgid: u64) -> Result<(), Errno> {
+        STATE
+            .lock()
+            .tree
+            .setpgid(caller.0, signed(pid), signed(pgid))
+    }
+
+    fn setsid(&mut self, caller: Badge) -> Result<u64, Errno> {
+        STATE.lock().tree.setsid(caller.0)
+    }
+}
+
+/// One call: the generated dispatch, plus what needs the object table (module comment): a
+/// fork's child gets its handle, an exit's caller loses its entries.
+fn call(
+    table: &mut XObjectTable<Root>,
+    badge: Badge,
+    handle: XHandle,
+    method: u64,
+    args: &[u64; ARG_WORDS],
+) -> Reply {
+    let reply = dispatch_with_meta::<ProcsServer<Root>>(table, badge, handle, method, args);
+    if method == ProcsMethod::Exit.number() && reply.is_ok() {
+        // The K42 process id may be used again: nothing of this process's may outlive it.
+        table.release_all_for(badge);
+        return reply;
+    }
+    if method != ProcsMethod::Fork.number() {
+        return reply;
+    }
+    let forked = STATE.lock().forked.take();
+    let mut words = reply?;
+    let Some(child) = forked else {
+        return Ok(words);
+    };
+    match table.insert(Root, Badge(child), procs::PROCESS_RIGHTS, Rights::NONE) {
+        Ok(new) => {
+            words[1] = new.to_word();
+            Ok(words)
+        }
+        Err(e) => {
+            // No handle, no child: undo the registration.
+            let _ = STATE.lock().tree.forget(child);
+            Err(DispatchError::Rights(e))
+        }
     }
 }
 
@@ -198,5 +294,5 @@ fn main(env: Env) -> u32 {
             return SETUP_FAILED;
         }
     }
-    server::serve_table::<ProcsServer<Root>>(table)
+    server::serve(move |badge, handle, method, args| call(&mut table, badge, handle, method, args))
 }

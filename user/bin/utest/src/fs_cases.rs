@@ -1,7 +1,7 @@
 //! Cases on the file server (`user/bin/fs`, `k42_ifaces::fs`): its permission checks use the
-//! credentials it holds for the caller's *badge*, set only through the root with CONTROL —
+//! credentials it holds for the caller's *badge*, set only through the root with `SET_CREDENTIALS` —
 //! a process with no credentials is refused everything, one given uid 1000 gets exactly what
-//! Linux gives uid 1000 on the initramfs's files, and a handle without CONTROL cannot set any.
+//! Linux gives uid 1000 on the initramfs's files, and a program's root handle cannot set any.
 //! The test spawns its own file server (as the bootstrap does for Linux programs) and is its
 //! spawner, so it holds the root with every right.
 
@@ -124,19 +124,20 @@ fn credentials(ctx: &mut Ctx) -> Outcome {
         );
     }
 
-    // A handle without CONTROL cannot hand out credentials, not even its holder's own.
+    // A program's root handle (it may give it on, to a fork child) cannot hand out
+    // credentials, not even its holder's own.
     let weaker = meta::give_access(
         &mut root.transport,
         SPAWNER_HANDLE,
         Badge(pid),
-        Rights::READ,
+        k42_ifaces::fs::PROGRAM_ROOT_RIGHTS,
     )
-    .map_err(|e| failed("give_access(READ)", e))?;
+    .map_err(|e| failed("give_access(PROGRAM_ROOT_RIGHTS)", e))?;
     let mut weak = FsClient::new(Ppc::new(comm), weaker);
     let escalate = weak.set_credentials(pid, 0, 0);
     ensure!(
-        lacks(&escalate, Rights::CONTROL),
-        "set_credentials without CONTROL: {escalate:?}"
+        lacks(&escalate, k42_ifaces::fs::SET_CREDENTIALS),
+        "set_credentials with a program's rights: {escalate:?}"
     );
     let still = open_errno(&mut root, "/etc/passwd", g::O_WRONLY).map_err(|e| failed("open", e))?;
     ensure!(

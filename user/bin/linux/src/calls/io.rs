@@ -27,7 +27,7 @@ use k42_rt::sys::page::Page;
 use k42_rt::{Ppc, clock, log, ring};
 use linux_raw_sys::ioctl;
 
-use crate::calls::file;
+use crate::calls::{file, pipe};
 use crate::fd::{Kind, OpenFile};
 use crate::state::Linux;
 use crate::table::Args;
@@ -79,11 +79,11 @@ pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
     }
 }
 
-/// The offset of a positioned read or write: `ESPIPE` on the console, `EISDIR` on a
+/// The offset of a positioned read or write: `ESPIPE` on the console and pipes, `EISDIR` on a
 /// directory, `EINVAL` when negative.
 fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
     match file.kind {
-        Kind::Console => Err(Errno::ESPIPE),
+        Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
         Kind::Dir => Err(Errno::EISDIR),
         _ if (offset as i64) < 0 => Err(Errno::EINVAL),
         _ => Ok(offset),
@@ -91,11 +91,11 @@ fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
 }
 
 /// `lseek(fd, offset, whence)`: files and directories move; the memory devices stay at 0 (as
-/// Linux's); the console cannot seek.
+/// Linux's); the console and pipes cannot seek.
 pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
     match file.kind {
-        Kind::Console => Err(Errno::ESPIPE),
+        Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
         Kind::File | Kind::Dir => file::lseek_file(&file, args[1] as i64, args[2] as u32),
         Kind::Null | Kind::Zero | Kind::Full | Kind::Random => Ok(0),
     }
@@ -165,6 +165,9 @@ fn write_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult 
         }
         Kind::Full => Err(Errno::ENOSPC),
         Kind::Dir => Err(Errno::EISDIR),
+        Kind::PipeWrite => pipe::write(linux, file, addr, len),
+        // Opened for reading only: the check above answered already.
+        Kind::PipeRead => Err(Errno::EBADF),
     }
 }
 
@@ -179,6 +182,9 @@ fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         Kind::Zero | Kind::Full => fill(linux, addr, len, |buf| buf.fill(0)),
         Kind::Random => fill(linux, addr, len, crate::calls::info::random_bytes),
         Kind::Dir => Err(Errno::EISDIR),
+        Kind::PipeRead => pipe::read(linux, file, addr, len),
+        // Opened for writing only: the check above answered already.
+        Kind::PipeWrite => Err(Errno::EBADF),
     }
 }
 
@@ -360,6 +366,10 @@ pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
                 p if p as u64 == linux.ids.pgid => Ok(0),
                 _ => Err(Errno::ESRCH),
             }
+        }
+        (Kind::PipeRead, ioctl::FIONREAD) => {
+            let n = pipe::buffered(&file)? as u32;
+            uaccess::write(linux, arg, &n.to_le_bytes()).map(|()| 0)
         }
         _ => Err(Errno::ENOTTY),
     }

@@ -1,15 +1,19 @@
 //! The syscall families the personality serves without a server of their own, one file each
 //! (the fd table and memory are `crate::fd` and `crate::mem`, the table is `crate::table`):
-//! reading and writing (`io`), readiness (`poll`), files and directories of the file server (`file`), the process and its thread (`proc`), signal state (`signal`), file metadata (`stat`),
-//! clocks and sleep (`time`), system information and randomness (`info`), and what happens to
+//! a new program in the process (`exec`: `execve`, `execveat`), new processes (`fork`: `fork`, `vfork`, `clone`), reading and writing (`io`), readiness (`poll`), files and directories of the file server (`file`), the process and its thread (`proc`), signal state (`signal`), file metadata (`stat`),
+//! clocks and sleep (`time`), collecting children (`wait`), system information and randomness (`info`), and what happens to
 //! a program that faults (`fault`).
 
+pub mod exec;
 pub mod fault;
 pub mod file;
+pub mod fork;
 pub mod info;
 pub mod io;
+pub mod pipe;
 pub mod poll;
 pub mod proc;
 pub mod signal;
 pub mod stat;
 pub mod time;
+pub mod wait;

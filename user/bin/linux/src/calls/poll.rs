@@ -1,18 +1,25 @@
-//! Readiness: `poll`, `ppoll`, `select`, `pselect6`. Every open file the personality has now is
-//! always ready — files and the memory devices never block (as on Linux), and console output
-//! is written synchronously. Console *input* is reported ready too: a read that follows then
-//! waits for the input in the program's thread (`io.rs`), which is what a program blocked in
-//! poll would do next. Precise console readiness (a timeout that runs out with no key pressed,
-//! `read -t`) needs a readiness query of the console server, and pipes need their server
-//! (issue #5): both come with them. A poll with nothing ready sleeps its timeout.
+//! Readiness: `poll`, `ppoll`, `select`, `pselect6`. Pipe ends are as ready as their server
+//! says (`calls/pipe.rs`: `POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`); every other open file
+//! the personality has now is always ready — files and the memory devices never block (as on
+//! Linux), and console output is written synchronously. Console *input* is reported ready too:
+//! a read that follows then waits for the input in the program's thread (`io.rs`), which is
+//! what a program blocked in poll would do next. Precise console readiness (a timeout that
+//! runs out with no key pressed, `read -t`) needs a readiness query of the console server.
+//!
+//! When nothing is ready and pipe ends are asked about, the program's thread arms a
+//! notification on each and waits for one (or the timeout), then looks again; with no pipe
+//! end asked about, nothing can become ready, and the poll sleeps its timeout. The open files
+//! are taken out of the fd table first: the pipe server is never called under its lock.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
-use k42_rt::thread;
+use k42_rt::{clock, thread};
 
-use crate::fd::MAX_FDS;
+use crate::calls::pipe;
+use crate::fd::{MAX_FDS, OpenFile};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -25,34 +32,71 @@ const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_US: u64 = 1_000;
 const NS_PER_SEC: u64 = 1_000_000_000;
 
+/// The kernel clock at which a wait of `timeout_ns` from now ends (None: never).
+fn deadline(timeout_ns: Option<u64>) -> Option<u64> {
+    timeout_ns.map(|ns| clock::now_ns().saturating_add(ns))
+}
+
+/// The readiness of `file` among `events` (and `POLLHUP`/`POLLERR`, which a pipe end always
+/// reports): a pipe end's from its server, any other file's at once.
+fn revents(file: &OpenFile, events: u16) -> u16 {
+    if pipe::is_pipe(file) {
+        pipe::poll_events(file, events)
+    } else {
+        events & READY
+    }
+}
+
 /// Polls `nfds` entries at `addr`; `timeout_ns` None waits forever.
 fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> SysResult {
     if nfds > MAX_FDS as u64 {
         return Err(Errno::EINVAL);
     }
     let mut bytes = uaccess::read(linux, addr, nfds as usize * POLLFD_BYTES)?;
-    let mut ready = 0u64;
-    {
+    // Each entry's open file (None: a negative fd, ignored; Err: not open), taken out under
+    // the table's lock.
+    let files: Vec<Option<Result<Arc<OpenFile>, Errno>>> = {
         let fds = linux.fds.lock();
-        for entry in bytes.chunks_mut(POLLFD_BYTES) {
-            let fd = i32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
+        bytes
+            .chunks(POLLFD_BYTES)
+            .map(|entry| {
+                let fd = i32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
+                u64::try_from(fd).ok().map(|fd| fds.get(fd))
+            })
+            .collect()
+    };
+    let deadline = deadline(timeout_ns);
+    loop {
+        let mut ready = 0u64;
+        let mut pipes: Vec<(&OpenFile, u16)> = Vec::new();
+        for (entry, file) in bytes.chunks_mut(POLLFD_BYTES).zip(&files) {
             let events = u16::from_le_bytes([entry[4], entry[5]]);
-            let revents = match u64::try_from(fd) {
-                Err(_) => 0,
-                Ok(fd) => match fds.get(fd) {
-                    Ok(_) => events & READY,
-                    Err(_) => g::POLLNVAL as u16,
-                },
+            let revents = match file {
+                None => 0,
+                Some(Ok(file)) => {
+                    if pipe::is_pipe(file) {
+                        pipes.push((file, events));
+                    }
+                    revents(file, events)
+                }
+                Some(Err(_)) => g::POLLNVAL as u16,
             };
             entry[6..8].copy_from_slice(&revents.to_le_bytes());
             ready += u64::from(revents != 0);
         }
+        if ready != 0 || pipes.is_empty() || timeout_ns == Some(0) {
+            uaccess::write(linux, addr, &bytes)?;
+            if ready == 0 && pipes.is_empty() {
+                nap(timeout_ns);
+            }
+            return Ok(ready);
+        }
+        if !pipe::wait_any(&pipes, deadline) {
+            // The timeout ran out with nothing ready: every revents is 0 already.
+            uaccess::write(linux, addr, &bytes)?;
+            return Ok(0);
+        }
     }
-    uaccess::write(linux, addr, &bytes)?;
-    if ready == 0 {
-        nap(timeout_ns);
-    }
-    Ok(ready)
 }
 
 /// Nothing is ready and nothing can become ready (module comment): sleeps the timeout; with
@@ -98,49 +142,86 @@ fn set_words(nfds: usize) -> usize {
     nfds.div_ceil(64)
 }
 
-/// The select core: every valid descriptor in the read and write sets is ready; none has an
-/// exceptional condition; a descriptor not open is `EBADF`.
+/// The `poll` events a descriptor's bit in each of select's three sets stands for (Linux's
+/// `POLLIN_SET`, `POLLOUT_SET`, `POLLEX_SET`).
+const SELECT_EVENTS: [u16; 3] = [
+    (g::POLLIN | g::POLLRDNORM | g::POLLRDBAND | g::POLLHUP | g::POLLERR) as u16,
+    (g::POLLOUT | g::POLLWRNORM | g::POLLWRBAND | g::POLLERR) as u16,
+    g::POLLPRI as u16,
+];
+
+/// The select core: pipe ends are ready as their server says; every other valid descriptor in
+/// the read and write sets is ready and none has an exceptional condition; a descriptor not
+/// open is `EBADF`.
 fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>) -> SysResult {
     let nfds = usize::try_from(nfds as u32 as i32).map_err(|_| Errno::EINVAL)?;
     if nfds > MAX_FDS {
         return Err(Errno::EINVAL);
     }
     let words = set_words(nfds);
-    let mut read_sets: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut asked: Vec<Option<Vec<u8>>> = Vec::new();
     for addr in sets {
-        read_sets.push(match addr {
+        asked.push(match addr {
             0 => None,
             addr => Some(uaccess::read(linux, addr, words * 8)?),
         });
     }
-    let mut ready = 0u64;
+    let is_asked = |fd: usize| {
+        let (byte, bit) = (fd / 8, 1u8 << (fd % 8));
+        asked.iter().flatten().any(|set| set[byte] & bit != 0)
+    };
+    // The open file of every descriptor asked about, taken out under the table's lock.
+    let mut files: Vec<(usize, Arc<OpenFile>)> = Vec::new();
     {
         let fds = linux.fds.lock();
-        for fd in 0..nfds {
+        for fd in (0..nfds).filter(|&fd| is_asked(fd)) {
+            files.push((fd, fds.get(fd as u64)?));
+        }
+    }
+    let deadline = deadline(timeout_ns);
+    loop {
+        let mut result = asked.clone();
+        let mut pipes: Vec<(&OpenFile, u16)> = Vec::new();
+        for (fd, file) in &files {
             let (byte, bit) = (fd / 8, 1u8 << (fd % 8));
-            let asked = read_sets.iter().flatten().any(|set| set[byte] & bit != 0);
-            if asked && fds.get(fd as u64).is_err() {
-                return Err(Errno::EBADF);
+            let wanted: u16 = SELECT_EVENTS
+                .iter()
+                .zip(&asked)
+                .filter(|(_, set)| set.as_ref().is_some_and(|set| set[byte] & bit != 0))
+                .fold(0, |all, (events, _)| all | events);
+            let now = revents(file, wanted);
+            if pipe::is_pipe(file) {
+                pipes.push((file, wanted));
+            }
+            for (set, events) in result.iter_mut().zip(SELECT_EVENTS) {
+                if let Some(set) = set
+                    && now & events == 0
+                {
+                    set[byte] &= !bit;
+                }
             }
         }
-    }
-    for (i, set) in read_sets.iter_mut().enumerate() {
-        if let Some(set) = set {
-            if i == 2 {
-                set.fill(0);
+        let ready: u64 = result
+            .iter()
+            .flatten()
+            .map(|set| set.iter().map(|b| u64::from(b.count_ones())).sum::<u64>())
+            .sum();
+        let timed_out = ready == 0
+            && !pipes.is_empty()
+            && timeout_ns != Some(0)
+            && !pipe::wait_any(&pipes, deadline);
+        if ready != 0 || pipes.is_empty() || timeout_ns == Some(0) || timed_out {
+            for (addr, set) in sets.iter().zip(&result) {
+                if let Some(set) = set {
+                    uaccess::write(linux, *addr, set)?;
+                }
             }
-            ready += set.iter().map(|b| u64::from(b.count_ones())).sum::<u64>();
+            if ready == 0 && pipes.is_empty() {
+                nap(timeout_ns);
+            }
+            return Ok(ready);
         }
     }
-    for (addr, set) in sets.iter().zip(&read_sets) {
-        if let Some(set) = set {
-            uaccess::write(linux, *addr, set)?;
-        }
-    }
-    if ready == 0 {
-        nap(timeout_ns);
-    }
-    Ok(ready)
 }
 
 /// `select(nfds, readfds, writefds, exceptfds, timeout)` (a `struct timeval`).

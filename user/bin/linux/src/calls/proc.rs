@@ -7,6 +7,7 @@ use core::sync::atomic::Ordering;
 use k42_ifaces::procs::ProcsClient;
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
+use k42_ptree::WaitStatus;
 use k42_rt::sys::foreign;
 use k42_rt::{Ppc, process, thread};
 
@@ -17,8 +18,12 @@ use crate::uaccess;
 /// The status byte of an exit: Linux keeps the low 8 bits.
 const STATUS_MASK: u64 = 0xff;
 
-/// `exit_group(status)`: the process ends with `status & 0xff`.
-pub fn exit_group(_linux: &Linux, args: &Args) -> SysResult {
+/// `exit_group(status)`: the process ends with `status & 0xff`. Its descriptors are closed
+/// first, so servers see their ends go (a pipe's reader its end of file), then the process
+/// server is told the wait status (`(status & 0xff) << 8`) for the parent to collect.
+pub fn exit_group(linux: &Linux, args: &Args) -> SysResult {
+    crate::fd::close_all(linux);
+    crate::procs::exited(WaitStatus::exited(args[0]));
     // Lossless: masked to 8 bits.
     process::exit((args[0] & STATUS_MASK) as u32)
 }
@@ -33,9 +38,10 @@ pub fn getpid(linux: &Linux, _: &Args) -> SysResult {
     Ok(linux.ids.pid)
 }
 
-/// `getppid()`.
+/// `getppid()`: init's children answer from the start-up copy, others ask the server, since
+/// their parent may have ended (`crate::procs::getppid`).
 pub fn getppid(linux: &Linux, _: &Args) -> SysResult {
-    Ok(linux.ids.ppid)
+    Ok(crate::procs::getppid(linux))
 }
 
 /// `gettid()`: the one thread's id is the pid.
@@ -78,13 +84,13 @@ pub fn getpgrp(linux: &Linux, _: &Args) -> SysResult {
     Ok(linux.ids.pgid)
 }
 
-/// `getpgid(pid)`: 0 or our pid names us; any other pid is no process we know (until the
-/// process server answers for others, with issue #5).
+/// `getpgid(pid)`: 0 or our pid names us (the start-up copy); another process's group is the
+/// process server's answer (`ESRCH` for none).
 pub fn getpgid(linux: &Linux, args: &Args) -> SysResult {
     match args[0] as u32 as i32 {
         0 => Ok(linux.ids.pgid),
         pid if pid as u64 == linux.ids.pid => Ok(linux.ids.pgid),
-        _ => Err(Errno::ESRCH),
+        pid => crate::procs::getpgid(linux, pid),
     }
 }
 
@@ -93,7 +99,7 @@ pub fn getsid(linux: &Linux, args: &Args) -> SysResult {
     match args[0] as u32 as i32 {
         0 => Ok(linux.ids.sid),
         pid if pid as u64 == linux.ids.pid => Ok(linux.ids.sid),
-        _ => Err(Errno::ESRCH),
+        pid => crate::procs::getsid(linux, pid),
     }
 }
 

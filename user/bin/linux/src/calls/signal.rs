@@ -38,6 +38,40 @@ impl Default for Signals {
     }
 }
 
+/// The handler values `SIG_DFL` and `SIG_IGN` (`include/uapi/asm-generic/signal-defs.h`):
+/// linux-raw-sys has them only as function pointers (`signal_macros`), not as the numbers a
+/// `struct sigaction`'s first word holds.
+const SIG_DFL: u64 = 0;
+const SIG_IGN: u64 = 1;
+
+impl Signals {
+    /// What `execve` does to the signal state (Linux's `flush_signal_handlers(t, 0)` and the
+    /// alternate stack's reset): a caught signal goes back to `SIG_DFL` — its handler is code
+    /// of the image that is going away — an ignored one stays ignored, every action loses its
+    /// flags, restorer and mask; the blocked mask (and, once there is one, the pending set) is
+    /// kept; the alternate stack, an address in the old image, is disabled.
+    pub fn reset_for_exec(&mut self) {
+        for action in &mut self.actions {
+            let handler = if action[0] == SIG_IGN {
+                SIG_IGN
+            } else {
+                SIG_DFL
+            };
+            *action = [handler, 0, 0, 0];
+        }
+        self.altstack = Signals::default().altstack;
+    }
+}
+
+impl Signals {
+    /// Whether signal `sig` would take its default action now: `SIG_DFL` and not blocked
+    /// (what a write to a pipe with no reader asks of `SIGPIPE`, `calls/pipe.rs`).
+    pub fn default_and_unblocked(&self, sig: u32) -> bool {
+        let i = sig as usize - 1;
+        self.actions[i][0] == SIG_DFL && self.blocked & (1 << i) == 0
+    }
+}
+
 /// SIGKILL's and SIGSTOP's bits, which can be neither caught nor blocked.
 const UNBLOCKABLE: u64 = (1 << (g::SIGKILL - 1)) | (1 << (g::SIGSTOP - 1));
 

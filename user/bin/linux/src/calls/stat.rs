@@ -23,6 +23,9 @@ const BLKSIZE: u32 = 4096;
 /// the program started with, `/dev/console`'s.
 pub fn stat_fd(linux: &Linux, fd: u64) -> Result<Stat, Errno> {
     let file = linux.fds.lock().get(fd)?;
+    if crate::calls::pipe::is_pipe(&file) {
+        return crate::calls::pipe::stat(linux, &file);
+    }
     if let Some(node) = &file.node {
         return crate::calls::file::stat_node(node);
     }

@@ -1,0 +1,30 @@
+//! The process server's logic (`user/bin/procs`, interface `k42_ifaces::procs`) as pure,
+//! host-tested code: the tree of Linux processes with zombies and reparenting to init
+//! ([`tree`]), the wait statuses they leave ([`status`]), and which children a wait selects
+//! with Linux's errno rules ([`select`]). The server around it only maps badges to calls and
+//! sends notifications; the Linux personality (`user/bin/linux`) uses [`select`] and
+//! [`status`] to validate `wait4`/`waitid` and to fill what they return.
+//!
+//! Every Linux number comes from linux-raw-sys through `k42_linux::raw`.
+
+#![no_std]
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod select;
+pub mod status;
+pub mod tree;
+
+pub use select::{Selector, WaitOptions};
+pub use status::WaitStatus;
+pub use tree::{
+    Creds, DEFAULT_UMASK, Exited, FIRST_PID, INIT_PID, PID_MAX, Pid, Proc, State, Tree,
+};
+
+#[cfg(test)]
+extern crate std;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,406 @@
+//! The process tree itself: every Linux process the process server knows, by pid, with its
+//! parent, group, session, credentials, umask and whether it is still running or a zombie
+//! holding its wait status; and the K42 badge of each running one, through which the server
+//! finds the caller. The rules are Linux's (`kernel/fork.c`, `kernel/exit.c`, `kernel/sys.c`),
+//! with one simplification: init (pid 1) is not an entry — the bootstrap plays it, never waits,
+//! and so reaps every child of its own at once (an exiting process's children and zombies
+//! become init's).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use k42_linux::Errno;
+
+use crate::select::{Selector, WaitOptions};
+use crate::status::WaitStatus;
+
+/// A Linux process id.
+pub type Pid = u64;
+/// init's pid: the parent of the first processes and of every orphan.
+pub const INIT_PID: Pid = 1;
+/// The first pid given out (init's is taken).
+pub const FIRST_PID: Pid = 2;
+/// Pids wrap after this one (Linux's `PID_MAX_LIMIT` on 64-bit machines, 4 Mi).
+pub const PID_MAX: Pid = 4 * 1024 * 1024;
+/// The umask a process registered by the spawner starts with (Linux's default for init).
+pub const DEFAULT_UMASK: u64 = 0o022;
+/// The permission bits a umask holds.
+const UMASK_BITS: u64 = 0o777;
+
+/// A process's user and group ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Creds {
+    /// Real user.
+    pub uid: u64,
+    /// Effective user.
+    pub euid: u64,
+    /// Real group.
+    pub gid: u64,
+    /// Effective group.
+    pub egid: u64,
+}
+
+impl Creds {
+    /// Real and effective user `uid`, group `gid`.
+    pub const fn new(uid: u64, gid: u64) -> Self {
+        Self {
+            uid,
+            euid: uid,
+            gid,
+            egid: gid,
+        }
+    }
+}
+
+/// Whether a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Running (has a badge).
+    Live,
+    /// Ended, waiting for its parent to collect this status.
+    Zombie(WaitStatus),
+}
+
+/// One Linux process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proc {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its parent's ([`INIT_PID`] once orphaned).
+    pub ppid: Pid,
+    /// Its process group.
+    pub pgid: Pid,
+    /// Its session.
+    pub sid: Pid,
+    /// Its credentials.
+    pub creds: Creds,
+    /// Its file mode creation mask.
+    pub umask: u64,
+    /// Running or a zombie.
+    pub state: State,
+    /// The K42 process it is (the badge its calls carry), while it runs.
+    pub badge: Option<u64>,
+}
+
+/// What an exit did, for the server to act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exited {
+    /// The exiting process's pid.
+    pub pid: Pid,
+    /// Its parent, to notify: the parent's pid and badge; `None` when the parent is init (the
+    /// process was reaped at once).
+    pub notify: Option<(Pid, u64)>,
+    /// Its children, now init's.
+    pub orphans: Vec<Pid>,
+}
+
+/// The process tree (module comment).
+#[derive(Clone, Debug)]
+pub struct Tree {
+    procs: BTreeMap<Pid, Proc>,
+    by_badge: BTreeMap<u64, Pid>,
+    /// Where the search for the next free pid starts.
+    next_pid: Pid,
+    /// The highest pid given out.
+    pid_max: Pid,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tree {
+    /// An empty tree (only init, implicitly).
+    pub const fn new() -> Self {
+        Self::with_pid_max(PID_MAX)
+    }
+
+    /// An empty tree whose pids wrap after `pid_max` (small in tests).
+    pub const fn with_pid_max(pid_max: Pid) -> Self {
+        Self {
+            procs: BTreeMap::new(),
+            by_badge: BTreeMap::new(),
+            next_pid: FIRST_PID,
+            pid_max,
+        }
+    }
+
+    /// The process `pid`, running or a zombie.
+    pub fn get(&self, pid: Pid) -> Option<&Proc> {
+        self.procs.get(&pid)
+    }
+
+    /// The running process whose calls carry `badge` (`ESRCH` for a badge not registered, or
+    /// one whose process exited).
+    pub fn by_badge(&self, badge: u64) -> Result<&Proc, Errno> {
+        self.by_badge
+            .get(&badge)
+            .and_then(|pid| self.procs.get(pid))
+            .ok_or(Errno::ESRCH)
+    }
+
+    fn by_badge_mut(&mut self, badge: u64) -> Result<&mut Proc, Errno> {
+        let pid = *self.by_badge.get(&badge).ok_or(Errno::ESRCH)?;
+        self.procs.get_mut(&pid).ok_or(Errno::ESRCH)
+    }
+
+    /// Running processes (what `sysinfo` counts, with init).
+    pub fn live(&self) -> usize {
+        self.by_badge.len()
+    }
+
+    /// Every process, running or a zombie, by pid.
+    pub fn iter(&self) -> impl Iterator<Item = &Proc> {
+        self.procs.values()
+    }
+
+    /// A free pid: one no process uses as its pid, group or session (Linux does not hand out a
+    /// pid whose group or session lives on), searching up from the last one and wrapping after
+    /// `pid_max` (`EAGAIN` when every one is taken).
+    fn alloc_pid(&mut self) -> Result<Pid, Errno> {
+        let span = self.pid_max.saturating_sub(FIRST_PID) + 1;
+        let mut pid = self.next_pid;
+        for _ in 0..span {
+            if pid > self.pid_max {
+                pid = FIRST_PID;
+            }
+            let used = self.procs.contains_key(&pid)
+                || self.procs.values().any(|p| p.pgid == pid || p.sid == pid);
+            if !used {
+                self.next_pid = pid + 1;
+                return Ok(pid);
+            }
+            pid += 1;
+        }
+        Err(Errno::EAGAIN)
+    }
+
+    /// The spawner registers the K42 process `badge` as a child of `parent` (init, or a running
+    /// process) with `creds`: it leads a new group and session, as init's children do, with
+    /// the default umask. `EEXIST` if `badge` runs already, `ESRCH` for an unknown parent.
+    pub fn register(&mut self, badge: u64, parent: Pid, creds: Creds) -> Result<Pid, Errno> {
+        if self.by_badge.contains_key(&badge) {
+            return Err(Errno::EEXIST);
+        }
+        let parent_runs = self
+            .procs
+            .get(&parent)
+            .is_some_and(|p| p.state == State::Live);
+        if parent != INIT_PID && !parent_runs {
+            return Err(Errno::ESRCH);
+        }
+        let pid = self.alloc_pid()?;
+        self.insert(Proc {
+            pid,
+            ppid: parent,
+            pgid: pid,
+            sid: pid,
+            creds,
+            umask: DEFAULT_UMASK,
+            state: State::Live,
+            badge: Some(badge),
+        });
+        Ok(pid)
+    }
+
+    fn insert(&mut self, proc: Proc) {
+        if let Some(badge) = proc.badge {
+            self.by_badge.insert(badge, proc.pid);
+        }
+        self.procs.insert(proc.pid, proc);
+    }
+
+    /// `fork`: the process `parent_badge` gets the K42 process `child_badge` as its child, with
+    /// its group, session, credentials and umask. Returns the child's pid. `EINVAL` if the two
+    /// are the same process, `EBUSY` if `child_badge` is registered already (it runs as a Linux
+    /// process: a second fork cannot claim it), `ESRCH` if the parent is not registered.
+    pub fn fork(&mut self, parent_badge: u64, child_badge: u64) -> Result<Pid, Errno> {
+        if parent_badge == child_badge {
+            return Err(Errno::EINVAL);
+        }
+        let parent = self.by_badge(parent_badge)?.clone();
+        if self.by_badge.contains_key(&child_badge) {
+            return Err(Errno::EBUSY);
+        }
+        let pid = self.alloc_pid()?;
+        self.insert(Proc {
+            pid,
+            ppid: parent.pid,
+            state: State::Live,
+            badge: Some(child_badge),
+            ..parent
+        });
+        Ok(pid)
+    }
+
+    /// Undoes a [`Tree::fork`] that could not be completed (the server could not give the
+    /// child a handle): the child `badge`, which must have no children, is dropped without a
+    /// trace. `ESRCH` if it is not running, `EBUSY` if it has children.
+    pub fn forget(&mut self, badge: u64) -> Result<(), Errno> {
+        let pid = self.by_badge(badge)?.pid;
+        if self.procs.values().any(|p| p.ppid == pid) {
+            return Err(Errno::EBUSY);
+        }
+        self.by_badge.remove(&badge);
+        self.procs.remove(&pid);
+        Ok(())
+    }
+
+    /// The process `badge` ends with `status`: it becomes a zombie for its parent to collect,
+    /// or is gone at once when its parent is init; its children become init's, and those of
+    /// them that are zombies are reaped (init collects them). Its badge is forgotten (the K42
+    /// process id may be used again). `ESRCH` if it is not running.
+    pub fn exit(&mut self, badge: u64, status: WaitStatus) -> Result<Exited, Errno> {
+        let pid = self.by_badge(badge)?.pid;
+        self.by_badge.remove(&badge);
+        let mut orphans = Vec::new();
+        let mut reaped = Vec::new();
+        for child in self.procs.values_mut().filter(|p| p.ppid == pid) {
+            child.ppid = INIT_PID;
+            orphans.push(child.pid);
+            if matches!(child.state, State::Zombie(_)) {
+                reaped.push(child.pid);
+            }
+        }
+        for child in reaped {
+            self.procs.remove(&child);
+        }
+        let Some(me) = self.procs.get_mut(&pid) else {
+            return Err(Errno::ESRCH);
+        };
+        me.badge = None;
+        let parent = me.ppid;
+        let notify = if parent == INIT_PID {
+            self.procs.remove(&pid);
+            None
+        } else {
+            me.state = State::Zombie(status);
+            self.procs
+                .get(&parent)
+                .and_then(|p| p.badge)
+                .map(|badge| (parent, badge))
+        };
+        Ok(Exited {
+            pid,
+            notify,
+            orphans,
+        })
+    }
+
+    /// `wait` for the process `badge`: the first (lowest-pid) child `selector` matches that has
+    /// ended, if `options` ask for ended children, with its status; it is reaped unless
+    /// `nowait`. `Ok(None)` when children match but none is reportable (the caller waits for
+    /// a notification, or answers 0 under `WNOHANG`); `ECHILD` when no child matches.
+    pub fn wait(
+        &mut self,
+        badge: u64,
+        selector: Selector,
+        options: WaitOptions,
+    ) -> Result<Option<(Pid, WaitStatus)>, Errno> {
+        let me = self.by_badge(badge)?;
+        let (pid, pgid) = (me.pid, me.pgid);
+        let mut matched = false;
+        let mut found = None;
+        for child in self.procs.values().filter(|p| p.ppid == pid) {
+            if !selector.matches(child.pid, child.pgid, pgid) {
+                continue;
+            }
+            matched = true;
+            if let (State::Zombie(status), true) = (child.state, options.exited) {
+                found = Some((child.pid, status));
+                break;
+            }
+        }
+        if !matched {
+            return Err(Errno::ECHILD);
+        }
+        if let (Some((child, _)), false) = (found, options.nowait) {
+            self.procs.remove(&child);
+        }
+        Ok(found)
+    }
+
+    /// The caller's umask; replaced by `new` (its permission bits) when `set`.
+    pub fn umask(&mut self, badge: u64, new: Option<u64>) -> Result<u64, Errno> {
+        let me = self.by_badge_mut(badge)?;
+        let old = me.umask;
+        if let Some(new) = new {
+            me.umask = new & UMASK_BITS;
+        }
+        Ok(old)
+    }
+
+    /// The process a `pid` argument names for the caller: 0 is the caller itself.
+    fn named(&self, badge: u64, pid: Pid) -> Result<&Proc, Errno> {
+        match pid {
+            0 => self.by_badge(badge),
+            pid => self.procs.get(&pid).ok_or(Errno::ESRCH),
+        }
+    }
+
+    /// `getpgid(pid)`: the group of `pid` (0: the caller), zombies included (`ESRCH` for no
+    /// such process).
+    pub fn getpgid(&self, badge: u64, pid: Pid) -> Result<Pid, Errno> {
+        self.by_badge(badge)?;
+        Ok(self.named(badge, pid)?.pgid)
+    }
+
+    /// `getsid(pid)`, as [`Tree::getpgid`].
+    pub fn getsid(&self, badge: u64, pid: Pid) -> Result<Pid, Errno> {
+        self.by_badge(badge)?;
+        Ok(self.named(badge, pid)?.sid)
+    }
+
+    /// `setsid()`: the caller leads a new session and group named by its pid. `EPERM` if a
+    /// group with that id exists (the caller leads one, or a process still in the group it
+    /// once led lives on). Returns the new session id.
+    pub fn setsid(&mut self, badge: u64) -> Result<Pid, Errno> {
+        let pid = self.by_badge(badge)?.pid;
+        if self.procs.values().any(|p| p.pgid == pid) {
+            return Err(Errno::EPERM);
+        }
+        let me = self.by_badge_mut(badge)?;
+        me.sid = pid;
+        me.pgid = pid;
+        Ok(pid)
+    }
+
+    /// `setpgid(pid, pgid)` for the caller (`kernel/sys.c`): `pid` 0 is the caller, `pgid` 0 is
+    /// `pid`. The target must be the caller or a running child of it (`ESRCH`); a child must
+    /// be in the caller's session (`EPERM`); a session leader cannot move (`EPERM`); and the
+    /// group must be the target's own or one that exists in the caller's session (`EPERM`).
+    /// A negative `pgid` is `EINVAL` (the personality passes pid_t values sign-extended).
+    pub fn setpgid(&mut self, badge: u64, pid: i64, pgid: i64) -> Result<(), Errno> {
+        let pgid = Pid::try_from(pgid).map_err(|_| Errno::EINVAL)?;
+        let pid = Pid::try_from(pid).map_err(|_| Errno::ESRCH)?;
+        let me = self.by_badge(badge)?.clone();
+        let target_pid = if pid == 0 { me.pid } else { pid };
+        let target = self.procs.get(&target_pid).ok_or(Errno::ESRCH)?;
+        if target.pid != me.pid {
+            if target.ppid != me.pid || target.state != State::Live {
+                return Err(Errno::ESRCH);
+            }
+            if target.sid != me.sid {
+                return Err(Errno::EPERM);
+            }
+        }
+        if target.sid == target.pid {
+            return Err(Errno::EPERM);
+        }
+        let pgid = if pgid == 0 { target.pid } else { pgid };
+        if pgid != target.pid
+            && !self
+                .procs
+                .values()
+                .any(|p| p.pgid == pgid && p.sid == me.sid)
+        {
+            return Err(Errno::EPERM);
+        }
+        if let Some(target) = self.procs.get_mut(&target_pid) {
+            target.pgid = pgid;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,328 @@
+//! `fork`, `vfork` and `clone` (without `CLONE_VM` threads), at user level as K42 does it
+//! (DESIGN §2.5, issue #5): the personality asks the kernel for an empty child, gives the child's
+//! badge access to every server object this process holds (console, root and working directory,
+//! each open file), registers it with the process server as this process's child, writes what
+//! the child must know into a static ([`PLAN`]), and has the kernel copy this process's memory
+//! copy-on-write into the child (`k42_rt::fork`). The child starts at [`child_main`], which reads
+//! its copy of the plan, re-makes the personality's state with its own handles (`state.rs`), and
+//! resumes the program where it made the call, with 0 in `rax`.
+//!
+//! Only the calling thread continues in the child, as in Linux; the personality runs the
+//! program on one thread, and its other state is behind locks none of which is held across the
+//! fork (handlers copy what they need and let go before calling out).
+//!
+//! `vfork` and `clone(CLONE_VM | CLONE_VFORK)` (glibc's `posix_spawn`) are served as fork: the
+//! child gets a copy, not a share, of the memory, which is all a correct vfork child (one that
+//! only calls `execve` or `_exit`) can tell — except that an error it stores for its parent
+//! before `_exit` is not seen there.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::AtomicU64;
+
+use k42_abi::kernel::SavedRegs;
+use k42_ifaces::start::ProcsStart;
+use k42_linux::raw::general as g;
+use k42_linux::{Errno, SysResult};
+use k42_rights::wire::meta;
+use k42_rights::{Badge, Rights, XHandle};
+use k42_rt::fork::ForkError;
+use k42_rt::sys::foreign;
+use k42_rt::{Env, Ppc, log, program};
+use spin::Mutex;
+
+use crate::files::{Files, Node};
+use crate::state::{self, Ids, Linux};
+use crate::table::Args;
+
+/// What the child finds in its copy of this process's memory.
+struct Plan {
+    /// The program's registers at its call; the child returns 0 from it.
+    regs: SavedRegs,
+    /// The program's FS base (its thread pointer).
+    fs_base: u64,
+    /// The child's handle for each (server CommID, handle word) this process holds.
+    given: BTreeMap<(u64, u64), XHandle>,
+    /// The child's ids.
+    ids: Ids,
+    /// The child's handle on the process table.
+    procs: Option<ProcsStart>,
+    /// `CLONE_CHILD_SETTID`'s and `CLONE_CHILD_CLEARTID`'s address (0: none).
+    child_tid: (u64, u64),
+}
+
+/// Set in the parent only while the kernel copies its memory.
+static PLAN: Mutex<Option<Plan>> = Mutex::new(None);
+
+/// `clone` flags served: the exit signal (the low byte) and these; `CLONE_VM` only with
+/// `CLONE_VFORK`.
+const SERVED: u64 = (g::CLONE_VM
+    | g::CLONE_VFORK
+    | g::CLONE_SETTLS
+    | g::CLONE_PARENT_SETTID
+    | g::CLONE_CHILD_SETTID
+    | g::CLONE_CHILD_CLEARTID) as u64;
+/// The exit signal's bits of `clone`'s flags.
+const EXIT_SIGNAL: u64 = 0xff;
+
+/// `fork()`.
+pub fn fork(linux: &Linux, _args: &Args, regs: &mut SavedRegs) -> SysResult {
+    do_fork(linux, regs, &CloneArgs::default())
+}
+
+/// `vfork()`: a fork (module comment).
+pub fn vfork(linux: &Linux, _args: &Args, regs: &mut SavedRegs) -> SysResult {
+    do_fork(linux, regs, &CloneArgs::default())
+}
+
+/// `clone(flags, stack, parent_tid, child_tid, tls)` — x86_64's argument order.
+pub fn clone(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
+    let flags = args[0];
+    let vm = u64::from(g::CLONE_VM);
+    let vfork = u64::from(g::CLONE_VFORK);
+    if flags & vm != 0 && flags & vfork == 0 {
+        log!("linux: clone with CLONE_VM (a thread): threads are not supported yet");
+        return Err(Errno::ENOSYS);
+    }
+    let unserved = flags & !(SERVED | EXIT_SIGNAL);
+    if unserved != 0 {
+        log!("linux: clone flags {unserved:#x} are not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    let has = |bit: u32| flags & u64::from(bit) != 0;
+    let how = CloneArgs {
+        stack: args[1],
+        parent_tid: if has(g::CLONE_PARENT_SETTID) {
+            args[2]
+        } else {
+            0
+        },
+        child_settid: if has(g::CLONE_CHILD_SETTID) {
+            args[3]
+        } else {
+            0
+        },
+        child_cleartid: if has(g::CLONE_CHILD_CLEARTID) {
+            args[3]
+        } else {
+            0
+        },
+        tls: has(g::CLONE_SETTLS).then_some(args[4]),
+    };
+    do_fork(linux, regs, &how)
+}
+
+/// What `clone` asked beyond a plain fork.
+#[derive(Default)]
+struct CloneArgs {
+    /// The child's stack pointer (0: the parent's).
+    stack: u64,
+    /// Where the parent stores the child's pid (0: nowhere).
+    parent_tid: u64,
+    /// Where the child stores its pid (0: nowhere).
+    child_settid: u64,
+    /// The child's `set_tid_address` pointer (0: none).
+    child_cleartid: u64,
+    /// The child's FS base, if not the parent's.
+    tls: Option<u64>,
+}
+
+/// Every (server CommID, handle) this process holds that its child needs its own of.
+fn held(linux: &Linux) -> Vec<(u64, XHandle)> {
+    let mut held = Vec::new();
+    if linux.console != XHandle::NULL {
+        held.push((linux.console_comm, linux.console));
+    }
+    if let Some(files) = &linux.files {
+        held.push((files.root.comm, files.root.handle));
+        let cwd = files.cwd.lock().0.clone();
+        held.push((cwd.comm, cwd.handle));
+    }
+    let nodes = linux.fds.lock().nodes();
+    held.extend(nodes.iter().map(|n| (n.comm, n.handle)));
+    // The pipe factory (`calls/pipe.rs`), so the child can make pipes of its own.
+    if let Some(factory) = crate::calls::pipe::factory() {
+        held.push((factory.comm, factory.handle));
+    }
+    held.sort_by_key(|&(comm, h)| (comm, h.to_word()));
+    held.dedup();
+    held
+}
+
+/// Takes back every handle given to the child of a fork that failed.
+fn revoke(given: &BTreeMap<(u64, u64), XHandle>) {
+    for (&(comm, _), &handle) in given {
+        if let Err(e) = meta::release(&mut Ppc::new(comm), handle) {
+            log!("linux: cannot take back a handle given to a failed fork's child: {e:?}");
+        }
+    }
+}
+
+/// The fork proper: returns the child's pid in the parent.
+fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
+    let held = held(linux);
+    let mut child_regs = *regs;
+    child_regs.rax = 0;
+    if how.stack != 0 {
+        child_regs.rsp = how.stack;
+    }
+    let fs_base = match how.tls {
+        Some(tls) => tls,
+        None if foreign::fs_base_writable() => foreign::fs_base(),
+        None => 0,
+    };
+    let mut child_pid = 0;
+    let prepare = |badge: u64| -> Result<(), Errno> {
+        let mut given = BTreeMap::new();
+        for &(comm, handle) in &held {
+            match meta::give_access(&mut Ppc::new(comm), handle, Badge(badge), Rights::all()) {
+                Ok(theirs) => {
+                    given.insert((comm, handle.to_word()), theirs);
+                }
+                Err(e) => {
+                    log!(
+                        "linux: fork: cannot give the child handle {handle:?} of {comm:#x}: {e:?}"
+                    );
+                    revoke(&given);
+                    return Err(Errno::EAGAIN);
+                }
+            }
+        }
+        if let Some(files) = &linux.files {
+            // The file server checks the child's calls against its credentials: its parent's.
+            let shared = crate::files::call(&files.root, &[], |fs| fs.share_credentials(badge));
+            if let Err(e) = shared {
+                log!("linux: fork: the file server refused the child's credentials: {e:?}");
+                revoke(&given);
+                return Err(Errno::EAGAIN);
+            }
+        }
+        let (pid, table) = match crate::procs::fork_child(badge) {
+            Ok(registered) => registered,
+            Err(e) => {
+                revoke(&given);
+                return Err(if e == Errno::ENOSYS { Errno::EAGAIN } else { e });
+            }
+        };
+        child_pid = pid;
+        let ids = Ids {
+            pid,
+            ppid: linux.ids.pid,
+            ..linux.ids
+        };
+        let procs = linux.procs.map(|p| ProcsStart { table, ..p });
+        *PLAN.lock() = Some(Plan {
+            regs: child_regs,
+            fs_base,
+            given,
+            ids,
+            procs,
+            child_tid: (how.child_settid, how.child_cleartid),
+        });
+        Ok(())
+    };
+    let forked = k42_rt::fork::fork(child_main, prepare);
+    let plan = PLAN.lock().take();
+    match forked {
+        Ok(_) => {}
+        Err(ForkError::Prepare(e)) => return Err(e),
+        Err(ForkError::Kernel(e)) => {
+            log!("linux: fork: the kernel refused: {e:?}");
+            if let Some(plan) = plan {
+                revoke(&plan.given);
+            }
+            return Err(Errno::ENOMEM);
+        }
+    }
+    if how.parent_tid != 0 {
+        // Lossless: Linux pids are 32-bit.
+        let _ = crate::uaccess::write(linux, how.parent_tid, &(child_pid as u32).to_ne_bytes());
+    }
+    Ok(child_pid)
+}
+
+/// The fork child's first function (`k42_rt::fork`): takes over the state with its own
+/// handles and resumes the program.
+fn child_main(env: Env) -> u32 {
+    let Some(plan) = PLAN.lock().take() else {
+        log!("linux: a fork child found no plan");
+        return u32::from(k42_abi::runner::STATUS_NOT_FOUND);
+    };
+    let parents = state::get();
+    state::install(child_state(parents, &plan, &env));
+    crate::calls::pipe::for_fork_child(|node| {
+        let handle = plan
+            .given
+            .get(&(node.comm, node.handle.to_word()))
+            .copied()?;
+        Some(Arc::new(Node {
+            comm: node.comm,
+            handle,
+        }))
+    });
+    let linux = state::get();
+    if foreign::fs_base_writable() {
+        foreign::set_fs_base(plan.fs_base);
+    }
+    crate::procs::started(env.comm_id);
+    let (settid, cleartid) = plan.child_tid;
+    if settid != 0 {
+        // Lossless: Linux pids are 32-bit.
+        let _ = crate::uaccess::write(linux, settid, &(linux.ids.pid as u32).to_ne_bytes());
+    }
+    linux
+        .clear_child_tid
+        .store(cleartid, core::sync::atomic::Ordering::Relaxed);
+    if let Err(e) = program::install(crate::table::serve, crate::table::fast) {
+        log!("linux: a fork child cannot install the SVC entry: {e:?}");
+        return u32::from(k42_abi::runner::STATUS_NOT_FOUND);
+    }
+    crate::calls::fault::install();
+    program::run(plan.regs)
+}
+
+/// The child's state, made from its copy of the parent's (which it never drops: `state.rs`).
+fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
+    let mine = |comm: u64, handle: XHandle| {
+        plan.given
+            .get(&(comm, handle.to_word()))
+            .copied()
+            .unwrap_or(XHandle::NULL)
+    };
+    let node_for = |node: &Node| {
+        let handle = mine(node.comm, node.handle);
+        (handle != XHandle::NULL).then(|| {
+            Arc::new(Node {
+                comm: node.comm,
+                handle,
+            })
+        })
+    };
+    let files = parents.files.as_ref().and_then(|f| {
+        let root = node_for(&f.root)?;
+        let (cwd, path) = f.cwd.lock().clone();
+        let cwd = node_for(&cwd)?;
+        Some(Files {
+            root,
+            cwd: Mutex::new((cwd, path)),
+        })
+    });
+    let fds = parents.fds.lock().for_fork_child(node_for);
+    Linux {
+        console_comm: parents.console_comm,
+        console: mine(parents.console_comm, parents.console),
+        boot: XHandle::NULL,
+        memory: env.memory,
+        mem: Mutex::new(core::mem::take(&mut *parents.mem.lock())),
+        fds: Mutex::new(fds),
+        signals: Mutex::new(core::mem::take(&mut *parents.signals.lock())),
+        clear_child_tid: AtomicU64::new(0),
+        umask: AtomicU64::new(parents.umask()),
+        files,
+        exe: Mutex::new(String::clone(&parents.exe.lock())),
+        procs: plan.procs,
+        ids: plan.ids,
+    }
+}

@@ -1,0 +1,427 @@
+//! Pipes (issue #5): `pipe`, `pipe2`, and reading, writing, polling and describing pipe ends,
+//! over the pipe server (`user/bin/pipes`, `k42_ifaces::pipes`, its rules in `crates/pipe`).
+//! `io.rs` sends `read`/`write`/`readv`/`writev` on a pipe end here, `poll.rs` its readiness,
+//! `stat.rs` its `fstat`; the fd table (`fd.rs`) holds the ends as `Kind::PipeRead` and
+//! `Kind::PipeWrite`, each with its handle as a `files::Node` (released when the last
+//! descriptor of its open file closes; fork gives it to a child like any node).
+//!
+//! **Blocking without a blocking server.** The server answers `EAGAIN` where Linux would
+//! block. Without `O_NONBLOCK`, the program's thread then arms a notification for the end
+//! (`Pipes::notify`, naming this dispatcher) and waits for the server's message in this
+//! process (`k42_rt::ring`), the dispatcher running its other threads meanwhile, and tries
+//! again. `notify` answers the readiness it saw, so a change between the `EAGAIN` and the
+//! arming is never slept through.
+//!
+//! **Writes.** A call carries 2 KiB, less than `PIPE_BUF`: a write of at most `PIPE_BUF` bytes
+//! is copied from the program first, then sent as one atomic write of one or two pieces (the
+//! first names the whole size; the server takes it only if it all fits and keeps other writers
+//! out until the rest came). A larger write goes a piece at a time, each taking what fits.
+//! A write to a pipe with no reader left fails with `EPIPE`; until signal delivery exists
+//! (issue #5), a program whose `SIGPIPE` is at its default action and not blocked then dies as
+//! by `SIGPIPE` (through `calls/fault.rs`), as on Linux.
+
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use k42_abi::kernel::AsyncMessage;
+use k42_ifaces::pipes::{DATA_BYTES, Notice, PipesClient};
+use k42_ifaces::start::PipesStart;
+use k42_linux::raw::general as g;
+use k42_linux::stat::{Stat, Timespec};
+use k42_linux::{Errno, SysResult};
+use k42_rights::XHandle;
+use k42_rt::ppc::WithData;
+use k42_rt::sys::page::Page;
+use k42_rt::{Ppc, clock, log, ring};
+use spin::Mutex;
+
+use crate::fd::{Kind, OpenFile};
+use crate::files::{self, Node};
+use crate::state::Linux;
+use crate::table::Args;
+use crate::uaccess;
+
+/// Bytes a write may hold to be atomic (Linux's `PIPE_BUF`).
+const PIPE_BUF: u64 = g::PIPE_BUF as u64;
+/// Readiness bits as `poll` reports them: data, room, no writer, no reader.
+const POLLIN: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
+const POLLOUT: u16 = (g::POLLOUT | g::POLLWRNORM) as u16;
+const POLLHUP: u16 = g::POLLHUP as u16;
+const POLLERR: u16 = g::POLLERR as u16;
+/// The flags `pipe2` takes (`O_DIRECT`, packet mode, is not supported: `EINVAL`).
+const PIPE2_FLAGS: u32 = g::O_CLOEXEC | g::O_NONBLOCK;
+/// A pipe's permission bits in `fstat` (Linux's pipefs: owner read and write).
+const PIPE_MODE: u32 = g::S_IRUSR | g::S_IWUSR;
+/// The device number `fstat` reports: Linux's pipefs is an anonymous file system (major 0);
+/// its minor depends on mount order, 12 is what a usual boot gives it.
+const PIPEFS_DEV: (u32, u32) = (0, 12);
+/// Preferred I/O size of a pipe (a page, as Linux reports).
+const BLKSIZE: u32 = 4096;
+const NS_PER_SEC: u64 = 1_000_000_000;
+
+/// This process's handle on the pipe server's factory (`None`: no pipe server). Kept here, not
+/// in `state::Linux`, so the state's other users need not know of it; a fork child puts its
+/// own in with [`for_fork_child`].
+static FACTORY: Mutex<Option<Arc<Node>>> = Mutex::new(None);
+
+/// Start-up: where the pipe server is and this process's factory handle.
+pub fn started(start: PipesStart) {
+    *FACTORY.lock() = Some(Arc::new(Node {
+        comm: start.comm,
+        handle: start.factory,
+    }));
+}
+
+/// The factory handle, for fork to give the child its own (`calls/fork.rs`).
+pub fn factory() -> Option<Arc<Node>> {
+    FACTORY.lock().clone()
+}
+
+/// In a fork child: replaces the parent's factory handle with the child's (`node_for`, as
+/// `FdTable::for_fork_child` takes it). The parent's is forgotten, never dropped: dropping it
+/// would ask the server to release, in the child's name, an entry that is the parent's.
+pub fn for_fork_child(node_for: impl Fn(&Node) -> Option<Arc<Node>>) {
+    let mut factory = FACTORY.lock();
+    let mine = factory.as_deref().and_then(node_for);
+    core::mem::forget(core::mem::replace(&mut *factory, mine));
+}
+
+/// `pipe(fds)`.
+pub fn pipe(linux: &Linux, args: &Args) -> SysResult {
+    pipe2(linux, &[args[0], 0, 0, 0, 0, 0])
+}
+
+/// `pipe2(fds, flags)`: a new pipe from the server's factory, its read end at `fds[0]` and
+/// its write end at `fds[1]`, with `O_CLOEXEC` and `O_NONBLOCK` as asked.
+pub fn pipe2(linux: &Linux, args: &Args) -> SysResult {
+    let flags = args[1] as u32;
+    if flags & !PIPE2_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let factory = factory().ok_or(Errno::ENFILE)?;
+    let (read, write, pipe) = PipesClient::new(Ppc::new(factory.comm), factory.handle)
+        .create()
+        .map_err(files::errno)?;
+    let node = |handle: u64| {
+        Arc::new(Node {
+            comm: factory.comm,
+            handle: XHandle::from_word(handle),
+        })
+    };
+    // Linux's name for a pipe (`/proc/self/fd` links to it).
+    let name = format!("pipe:[{pipe}]");
+    let status = flags & g::O_NONBLOCK;
+    let ends = [
+        OpenFile::new(
+            Kind::PipeRead,
+            g::O_RDONLY | status,
+            Some(node(read)),
+            name.clone(),
+        ),
+        OpenFile::new(
+            Kind::PipeWrite,
+            g::O_WRONLY | status,
+            Some(node(write)),
+            name,
+        ),
+    ];
+    let cloexec = flags & g::O_CLOEXEC != 0;
+    let mut fds = [0u64; 2];
+    for (i, end) in ends.into_iter().enumerate() {
+        let installed = linux.fds.lock().install(end, cloexec);
+        match installed {
+            Ok(fd) => fds[i] = fd,
+            Err(e) => {
+                close_fds(linux, &fds[..i]);
+                return Err(e);
+            }
+        }
+    }
+    // Two C ints.
+    let mut out = Vec::with_capacity(2 * size_of::<i32>());
+    for fd in fds {
+        out.extend_from_slice(&(fd as i32).to_le_bytes());
+    }
+    if let Err(e) = uaccess::write(linux, args[0], &out) {
+        close_fds(linux, &fds);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// Closes descriptors `pipe2` installed before it failed.
+fn close_fds(linux: &Linux, fds: &[u64]) {
+    for &fd in fds {
+        let _ = crate::fd::close(linux, &[fd, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// The end an open file holds (`EBADF` if it is not a pipe end).
+fn end(file: &OpenFile) -> Result<&Node, Errno> {
+    match file.kind {
+        Kind::PipeRead | Kind::PipeWrite => file.node.as_deref().ok_or(Errno::EBADF),
+        _ => Err(Errno::EBADF),
+    }
+}
+
+fn nonblocking(file: &OpenFile) -> bool {
+    file.flags.load(Ordering::Relaxed) & g::O_NONBLOCK != 0
+}
+
+/// One call to the end's server with `send` as the call data; its result and reply data.
+fn call<R>(
+    node: &Node,
+    send: &[u8],
+    f: impl FnOnce(&mut PipesClient<WithData<'_>>) -> Result<R, k42_rights::wire::CallError<Errno>>,
+) -> Result<(R, Vec<u8>), Errno> {
+    let mut ppc = Ppc::new(node.comm);
+    let mut recv = alloc::vec![0u8; DATA_BYTES];
+    let (result, received) = {
+        let mut client = PipesClient::new(ppc.with_data(send, &mut recv), node.handle);
+        let result = f(&mut client);
+        (result, client.transport.received())
+    };
+    recv.truncate(received);
+    Ok((result.map_err(files::errno)?, recv))
+}
+
+/// Reads up to `len` bytes from a pipe's read end into the program's buffer at `addr`: what
+/// is there (at least a byte: waiting for it unless `O_NONBLOCK`), 0 at end of file.
+pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
+    let node = end(file)?;
+    if len == 0 {
+        return Ok(0);
+    }
+    uaccess::end(addr, len)?;
+    let mut got = 0u64;
+    loop {
+        let want = (len - got).min(DATA_BYTES as u64);
+        match call(node, &[], |c| c.read(want)) {
+            Ok((_, bytes)) if bytes.is_empty() => return Ok(got),
+            Ok((_, bytes)) => {
+                if let Err(e) = uaccess::write(linux, addr + got, &bytes) {
+                    return if got == 0 { Err(e) } else { Ok(got) };
+                }
+                got += bytes.len() as u64;
+                // A full piece may have more behind it; anything less emptied the pipe.
+                if got == len || (bytes.len() as u64) < want {
+                    return Ok(got);
+                }
+            }
+            Err(Errno::EAGAIN) if got > 0 => return Ok(got),
+            Err(Errno::EAGAIN) if nonblocking(file) => return Err(Errno::EAGAIN),
+            Err(Errno::EAGAIN) => wait(node, POLLIN)?,
+            Err(e) if got > 0 => {
+                log!("linux: pipe read failed after {got} bytes: {e}");
+                return Ok(got);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One piece of a write: `data` (at most the data area), `atomic` as `Pipes::write` says.
+fn write_piece(node: &Node, data: &[u8], atomic: u64) -> Result<u64, Errno> {
+    call(node, data, |c| c.write(data.len() as u64, atomic)).map(|(n, _)| n)
+}
+
+/// Writes `len` bytes from the program's buffer at `addr` to a pipe's write end (module
+/// comment): all of them unless `O_NONBLOCK` (then what fits, `EAGAIN` for none), a write of
+/// at most `PIPE_BUF` bytes whole or not at all.
+pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
+    let node = end(file)?;
+    if len == 0 {
+        return Ok(0);
+    }
+    uaccess::end(addr, len)?;
+    let nonblock = nonblocking(file);
+    if len <= PIPE_BUF {
+        let data = uaccess::read(linux, addr, len as usize)?;
+        let first = data.len().min(DATA_BYTES);
+        loop {
+            match write_piece(node, &data[..first], len) {
+                Ok(_) => break,
+                Err(Errno::EAGAIN) if nonblock => return Err(Errno::EAGAIN),
+                Err(Errno::EAGAIN) => wait(node, POLLOUT)?,
+                Err(Errno::EPIPE) => return Err(broken_pipe(linux)),
+                Err(e) => return Err(e),
+            }
+        }
+        // The rest always fits: the server made sure of the room and holds the pipe for us.
+        let mut done = first;
+        while done < data.len() {
+            let piece = &data[done..data.len().min(done + DATA_BYTES)];
+            match write_piece(node, piece, 0) {
+                Ok(n) => done += n as usize,
+                Err(Errno::EPIPE) => {
+                    broken_pipe(linux);
+                    break;
+                }
+                Err(e) => {
+                    log!("linux: the rest of an atomic pipe write failed: {e}");
+                    break;
+                }
+            }
+        }
+        return Ok(done as u64);
+    }
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(DATA_BYTES as u64) as usize;
+        let data = match uaccess::read(linux, addr + done, n) {
+            Ok(data) => data,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        match write_piece(node, &data, 0) {
+            Ok(n) => done += n,
+            Err(Errno::EAGAIN) if nonblock => {
+                return if done == 0 {
+                    Err(Errno::EAGAIN)
+                } else {
+                    Ok(done)
+                };
+            }
+            Err(Errno::EAGAIN) => wait(node, POLLOUT)?,
+            Err(Errno::EPIPE) => {
+                let e = broken_pipe(linux);
+                return if done == 0 { Err(e) } else { Ok(done) };
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+/// A write found no reader: a program whose `SIGPIPE` takes its default action dies of it
+/// (module comment); otherwise the write fails with `EPIPE`, as Linux's does once the signal
+/// is ignored, blocked or handled.
+fn broken_pipe(linux: &Linux) -> Errno {
+    if linux.signals.lock().default_and_unblocked(g::SIGPIPE) {
+        crate::calls::fault::die_of_signal(
+            linux,
+            g::SIGPIPE,
+            "SIGPIPE (write to a pipe with no reader)",
+        );
+    }
+    Errno::EPIPE
+}
+
+/// Blocks the program's thread until the end's readiness includes one of `events` (or
+/// `POLLHUP`/`POLLERR`) or may have: a notification came, or the end was ready when armed.
+/// The caller asks again either way.
+fn wait(node: &Node, events: u16) -> Result<(), Errno> {
+    if arm(node, events)? == 0 {
+        wait_notice(node.comm, None);
+    }
+    Ok(())
+}
+
+/// Arms a notification for `events` on the end: returns the readiness among them (and
+/// `POLLHUP`/`POLLERR`) the server saw — nonzero means nothing was armed.
+fn arm(node: &Node, events: u16) -> Result<u16, Errno> {
+    let comm = Page::current().comm_id();
+    let (revents, _) = call(node, &[], |c| c.notify(comm, u64::from(events)))?;
+    Ok(revents as u16 & (events | POLLHUP | POLLERR))
+}
+
+/// Waits for a notification from the pipe server at `comm` until `deadline` (None: for ever);
+/// whether one came. Other messages are logged and dropped (a console's or the process
+/// server's wake-up is only a hint: their state is asked again by whoever waits for it).
+fn wait_notice(comm: u64, deadline: Option<u64>) -> bool {
+    let wanted = |msg: &AsyncMessage| Notice::from_message(msg, comm).is_some();
+    let other = |msg: AsyncMessage| log!("linux: ignored an async message: {msg:?}");
+    match deadline {
+        None => {
+            ring::wait_message_where(wanted, other);
+            true
+        }
+        Some(deadline) => ring::wait_message_where_until(deadline, wanted, other).is_some(),
+    }
+}
+
+/// The readiness of a pipe end among `events` (with `POLLHUP` and `POLLERR`, which `poll`
+/// always reports); `POLLERR` if the server cannot say.
+pub fn poll_events(file: &OpenFile, events: u16) -> u16 {
+    let Ok(node) = end(file) else {
+        return 0;
+    };
+    match call(node, &[], |c| c.status()) {
+        Ok(((revents, ..), _)) => revents as u16 & (events | POLLHUP | POLLERR),
+        Err(e) => {
+            log!("linux: pipe readiness unknown: {e}");
+            POLLERR
+        }
+    }
+}
+
+/// Whether `file` is a pipe end (whose readiness only its server knows).
+pub fn is_pipe(file: &OpenFile) -> bool {
+    matches!(file.kind, Kind::PipeRead | Kind::PipeWrite)
+}
+
+/// `poll`'s wait on pipe ends, once none of them is ready: arms each for its events and
+/// sleeps until one's server notifies or `deadline` passes. True: look again (a notice came,
+/// or an end turned ready while being armed); false: the deadline passed.
+pub fn wait_any(ends: &[(&OpenFile, u16)], deadline: Option<u64>) -> bool {
+    let mut comm = None;
+    for (file, events) in ends {
+        let Ok(node) = end(file) else {
+            continue;
+        };
+        match arm(node, *events) {
+            Ok(0) => comm = Some(node.comm),
+            // Ready already, or the server failed (poll then reports POLLERR).
+            _ => return true,
+        }
+    }
+    match comm {
+        Some(comm) => wait_notice(comm, deadline),
+        None => true,
+    }
+}
+
+/// A pipe end's metadata for `fstat`: a FIFO, owned by this process's user, its inode the
+/// pipe's number.
+pub fn stat(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
+    let node = end(file)?;
+    let ((_, pipe, _, _), _) = call(node, &[], |c| c.status())?;
+    let now = clock::now_ns();
+    let t = Timespec {
+        sec: (now / NS_PER_SEC) as i64,
+        // Lossless: below 10⁹.
+        nsec: (now % NS_PER_SEC) as u32,
+    };
+    Ok(Stat {
+        dev: PIPEFS_DEV,
+        ino: pipe,
+        nlink: 1,
+        mode: g::S_IFIFO | PIPE_MODE,
+        uid: linux.ids.euid as u32,
+        gid: linux.ids.egid as u32,
+        rdev: (0, 0),
+        size: 0,
+        blksize: BLKSIZE,
+        blocks: 0,
+        atime: t,
+        mtime: t,
+        ctime: t,
+    })
+}
+
+/// `F_GETPIPE_SZ`: the pipe's capacity.
+pub fn capacity(file: &OpenFile) -> SysResult {
+    let node = end(file)?;
+    let ((.., capacity), _) = call(node, &[], |c| c.status())?;
+    Ok(capacity)
+}
+
+/// `FIONREAD`: the bytes waiting in the pipe.
+pub fn buffered(file: &OpenFile) -> Result<u64, Errno> {
+    let node = end(file)?;
+    let ((_, _, buffered, _), _) = call(node, &[], |c| c.status())?;
+    Ok(buffered)
+}

@@ -1,0 +1,181 @@
+//! The personality's side of the process server (`user/bin/procs`, `k42_ifaces::procs`): the
+//! calls the rest of the personality makes about this process's place in the process tree —
+//! registering a forked child ([`fork_child`], from the fork code in the parent), taking
+//! notifications of children ending ([`started`]), reporting this process's end
+//! ([`exited`], from `calls/proc.rs` and `calls/fault.rs`), collecting children
+//! ([`wait_child`], for `calls/wait.rs`) and asking about ids that can change under us
+//! ([`getppid`], [`getpgid`], [`getsid`]).
+//!
+//! Every call goes through `state::get()`'s `procs` handle, so a forked child that replaces its
+//! state's handle and ids is at once the child here too. A process started without a process
+//! server has no children and no tree: the calls answer as Linux does for a process alone.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use k42_abi::kernel::{AsyncMessage, Status, soft};
+use k42_ifaces::procs::{ChildEvent, ProcsClient};
+use k42_linux::Errno;
+use k42_ptree::{INIT_PID, Selector, WaitOptions, WaitStatus};
+use k42_rights::XHandle;
+use k42_rights::wire::{CallError, DispatchError};
+use k42_rt::sys::kcall;
+use k42_rt::sys::page::Page;
+use k42_rt::{Ppc, log, ring};
+
+use crate::state::{self, Linux};
+
+/// The process server's client for this process, if it has one.
+fn client(linux: &Linux) -> Option<ProcsClient<Ppc>> {
+    let procs = linux.procs.as_ref()?;
+    Some(ProcsClient::new(Ppc::new(procs.comm), procs.table))
+}
+
+/// The errno a failed call means: the server's own, or `EIO` when it could not be reached or
+/// refused the handle (which only a broken start-up explains).
+fn errno(e: CallError<Errno>) -> Errno {
+    match e {
+        CallError::Method(e) => e,
+        CallError::Failed(_) | CallError::BadReply => Errno::EIO,
+    }
+}
+
+/// `fork` in the parent: registers the K42 process `child_badge` (made by the fork) as this
+/// process's child. Returns the child's Linux pid and the child's own handle on the process
+/// table, for the child's state (`ProcsStart::table`). `ENOSYS` without a process server.
+pub fn fork_child(child_badge: u64) -> Result<(u64, XHandle), Errno> {
+    let mut procs = client(state::get()).ok_or(Errno::ENOSYS)?;
+    let (pid, handle) = procs.fork(child_badge).map_err(errno)?;
+    Ok((pid, XHandle::from_word(handle)))
+}
+
+/// The dispatcher registered for notifications (0: none): a forked child runs on another
+/// dispatcher, so it registers again even though it inherited this word from its parent.
+static NOTIFY_COMM: AtomicU64 = AtomicU64::new(0);
+
+/// Registers the dispatcher `comm` for the server's [`ChildEvent`]s (at start, and by
+/// [`wait_child`] when the current dispatcher has not been). Logs a refusal: a process that
+/// cannot be notified still works, its waits only cannot sleep.
+pub fn started(comm: u64) {
+    let Some(mut procs) = client(state::get()) else {
+        return;
+    };
+    match procs.notify(comm) {
+        Ok(()) => NOTIFY_COMM.store(comm, Ordering::Release),
+        Err(e) => log!("linux: the process server refused notifications: {e}"),
+    }
+}
+
+/// Makes sure this process's current dispatcher is registered (see [`NOTIFY_COMM`]).
+fn ensure_notified() {
+    let comm = Page::current().comm_id();
+    if NOTIFY_COMM.load(Ordering::Acquire) != comm {
+        started(comm);
+    }
+}
+
+/// How many times [`exited`] tries a server that answers "busy" before giving up (only in an
+/// upcall handler, where the thread cannot sleep until it may call again).
+const EXIT_TRIES: usize = 64;
+
+/// Reports this process's end with the Linux wait status `status` (just before it ends), so
+/// its parent can collect it. Callable from the program thread and from the fault handler,
+/// which runs with upcalls disabled: there a busy server's `Retry` cannot be slept on by the
+/// runtime, so this sleeps in the kernel until the retry wake-up and calls again, a bounded
+/// number of times. A failure is logged; the process ends anyway.
+pub fn exited(status: WaitStatus) {
+    let Some(mut procs) = client(state::get()) else {
+        return;
+    };
+    let retry = Status::Retry as u64;
+    let page = Page::current();
+    for _ in 0..EXIT_TRIES {
+        // Taken before the call, so an IPC_RETRY posted after a refusal is still pending when
+        // the kernel is asked to sleep.
+        page.take_pending(soft::IPC_RETRY);
+        match procs.exit(u64::from(status.0)) {
+            Ok(()) => return,
+            Err(CallError::Failed(DispatchError::Transport(s))) if s == retry => {
+                kcall::yield_now(k42_abi::kernel::yield_mode::BLOCK);
+            }
+            Err(e) => {
+                log!("linux: the process server refused the exit ({e})");
+                return;
+            }
+        }
+    }
+    log!("linux: the process server stayed busy; the exit was not reported");
+}
+
+/// One wait for a child (`wait4`, `waitid`): the server collects a matching child that ended
+/// (`Ok(Some((pid, status)))`); when children match but none ended, `Ok(None)` under
+/// `WNOHANG`, otherwise the program's thread sleeps until a child ends (a [`ChildEvent`]) and
+/// asks again. `ECHILD` when no child matches (or there is no process server).
+pub fn wait_child(
+    selector: Selector,
+    options: WaitOptions,
+) -> Result<Option<(u64, WaitStatus)>, Errno> {
+    let linux = state::get();
+    let Some(mut procs) = client(linux) else {
+        return Err(Errno::ECHILD);
+    };
+    // Group 1 is init's, which no Linux process joins.
+    let Some(selector) = selector.to_word() else {
+        return Err(Errno::ECHILD);
+    };
+    let bits = u64::from(options.to_bits());
+    if !options.nohang {
+        ensure_notified();
+    }
+    loop {
+        let (pid, status) = procs.wait(selector, bits).map_err(errno)?;
+        if pid != 0 {
+            // The server stores what `exited` sent, a u32 (`WaitStatus`).
+            let status = u32::try_from(status).map_err(|_| Errno::EIO)?;
+            return Ok(Some((pid, WaitStatus(status))));
+        }
+        if options.nohang {
+            return Ok(None);
+        }
+        wait_for_child_event(linux);
+    }
+}
+
+/// Blocks the program's thread (never the dispatcher) until the process server says a child
+/// ended. Other messages met meanwhile are logged and dropped: the console's are wake-ups
+/// too, and its read asks the server before it waits.
+fn wait_for_child_event(linux: &Linux) {
+    let Some(comm) = linux.procs.as_ref().map(|p| p.comm) else {
+        return;
+    };
+    ring::wait_message_where(
+        |msg: &AsyncMessage| ChildEvent::from_message(msg, comm).is_some(),
+        |msg| log!("linux: ignored an async message while waiting for a child: {msg:?}"),
+    );
+}
+
+/// `getppid()`: init never ends, so a parent of 1 is for good and the start-up copy answers
+/// (`table::fast` does the same on the upcall stack); any other parent may have ended since,
+/// making this process init's, so the server is asked.
+pub fn getppid(linux: &Linux) -> u64 {
+    if linux.ids.ppid == INIT_PID {
+        return INIT_PID;
+    }
+    let ids = client(linux).map(|mut procs| procs.ids());
+    match ids {
+        Some(Ok((_, ppid, _, _))) => ppid,
+        _ => linux.ids.ppid,
+    }
+}
+
+/// `getpgid(pid)` of another process (0 and our own pid are answered from the start-up copy
+/// by `calls/proc.rs`); `ESRCH` without a process server.
+pub fn getpgid(linux: &Linux, pid: i32) -> Result<u64, Errno> {
+    let mut procs = client(linux).ok_or(Errno::ESRCH)?;
+    procs.getpgid(i64::from(pid) as u64).map_err(errno)
+}
+
+/// `getsid(pid)` of another process, as [`getpgid`].
+pub fn getsid(linux: &Linux, pid: i32) -> Result<u64, Errno> {
+    let mut procs = client(linux).ok_or(Errno::ESRCH)?;
+    procs.getsid(i64::from(pid) as u64).map_err(errno)
+}
