@@ -2,7 +2,8 @@
  * fork: a forked child is a copy of its parent that goes its own way, with Linux's results:
  * fork returns the child's pid in the parent and 0 in the child; the child's getppid is the
  * parent; memory (globals, the stack, a large heap block, MAP_PRIVATE mappings) is copied, and
- * each side's writes after the fork stay its own, both ways, while MAP_SHARED memory is shared; descriptors are inherited; vfork and clone (as
+ * each side's writes after the fork stay its own, both ways, while MAP_SHARED memory is shared;
+ * descriptors are inherited, sharing their open file descriptions' offsets; vfork and clone (as
  * glibc's fork and posix_spawn call it) work as fork; many children at once all report;
  * and 1,000 generations of fork-then-exit (each child forks, then its parent exits) end with
  * the memory they used returned (sysinfo's free RAM back within a bound far below what the
@@ -203,6 +204,41 @@ static void test_fds_inherited(void) {
     unlink(path);
 }
 
+static void test_offsets_shared(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/fork-off-%d", getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ssize_t w = write(fd, "0123456789", 10);
+    lseek(fd, 2, SEEK_SET);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b[4] = {0};
+        ssize_t n = read(fd, b, 3);
+        _exit(verdict(n == 3 && !strcmp(b, "234"), 9));
+    }
+    int status = reap(pid);
+    char b[4] = {0};
+    ssize_t n = read(fd, b, 2);
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    CHECK("file_offset_is_shared_with_the_child",
+          w == 10 && status == 0 && n == 2 && !strcmp(b, "56") && at == 7,
+          "child status %#x, parent then read %zd bytes \"%s\" and is at %ld", status, n, b,
+          (long)at);
+    /* A child's seek moves the parent's offset too, and a write there lands where it says. */
+    pid = fork();
+    if (pid == 0)
+        _exit(verdict(lseek(fd, 0, SEEK_SET) == 0 && write(fd, "ab", 2) == 2, 10));
+    status = reap(pid);
+    at = lseek(fd, 0, SEEK_CUR);
+    char all[11] = {0};
+    ssize_t m = pread(fd, all, 10, 0);
+    CHECK("child_seek_and_write_move_the_parents_offset",
+          status == 0 && at == 2 && m == 10 && !strcmp(all, "ab23456789"),
+          "child status %#x, parent at %ld, file \"%s\"", status, (long)at, all);
+    close(fd);
+    unlink(path);
+}
+
 static void test_vfork_and_clone(void) {
     pid_t pid = vfork();
     if (pid == 0)
@@ -298,6 +334,7 @@ int main(void) {
     test_parent_writes_stay_in_parent();
     test_mappings();
     test_fds_inherited();
+    test_offsets_shared();
     test_vfork_and_clone();
     test_many();
     test_generations();

@@ -17,7 +17,9 @@
 //! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
 //!   `PATH` search;
 //! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
-//!   interpreter gets.
+//!   interpreter gets;
+//! - [`seek`]: `lseek`'s arithmetic, for the personality's private offsets and the file
+//!   server's shared ones.
 //!
 //! Every Linux number (errno values, `__NR_*`, `AT_*`, `PROT_*`, `PATH_MAX`) comes from the
 //! `linux-raw-sys` crate, re-exported as [`raw`] so the personality names the same constants.
@@ -34,6 +36,7 @@ pub mod errno;
 pub mod mmap_space;
 pub mod path;
 pub mod script;
+pub mod seek;
 pub mod stack;
 pub mod stat;
 pub mod sysno;

@@ -137,6 +137,21 @@ pub trait Fs {
     /// and only to a process nobody has set credentials for (a child it just made).
     #[rights(READ)]
     fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno>;
+    /// [`Fs::read`] at this open file description's own offset, which it advances. The
+    /// offset is the server's once the client shares the file with another process (a fork
+    /// child): every handle given on from this one moves the same offset, as Linux's open file
+    /// descriptions do.
+    #[rights(READ)]
+    fn read_next(&mut self, caller: Badge, len: u64) -> Result<u64, Errno>;
+    /// [`Fs::write`] at this open file description's offset (its end with `append` 1), which
+    /// it advances; returns the count written.
+    #[rights(WRITE)]
+    fn write_next(&mut self, caller: Badge, append: u64) -> Result<u64, Errno>;
+    /// `lseek` on this open file description's offset: `offset` is an `off_t`, `whence`
+    /// Linux's (`SEEK_SET`, `SEEK_CUR`, `SEEK_END`, `SEEK_DATA`, `SEEK_HOLE`); returns the new
+    /// offset.
+    #[rights(READ)]
+    fn seek(&mut self, caller: Badge, offset: u64, whence: u64) -> Result<u64, Errno>;
 }
 
 const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);

@@ -43,6 +43,10 @@ pub struct Node {
     /// Whether it holds a handle on its inode in the file system (every opened node; not the
     /// root, which is never freed).
     counted: bool,
+    /// Its open file description's offset, in `State::offsets` (0: none, the root). Every
+    /// handle given on from this node names the same one, so a fork child and its parent move
+    /// one offset, as Linux shares an open file description's.
+    ofd: u64,
 }
 
 impl Node {
@@ -52,6 +56,7 @@ impl Node {
             ino,
             flags: g::O_RDONLY | g::O_DIRECTORY,
             counted: false,
+            ofd: NO_OFD,
         }
     }
 }
@@ -63,6 +68,47 @@ struct State {
     creds: BTreeMap<u64, Credentials>,
     /// The node the running `open` made, for the loop to insert.
     opened: Option<Node>,
+    /// Open file descriptions' offsets (the personality's, once a file is shared: `Fs::seek`),
+    /// by id, with the number of handles naming each.
+    offsets: BTreeMap<u64, Ofd>,
+    /// The next open file description's id.
+    next_ofd: u64,
+}
+
+/// No open file description (the root).
+const NO_OFD: u64 = 0;
+
+/// One open file description's offset and how many handles name it.
+struct Ofd {
+    offset: u64,
+    holders: u64,
+}
+
+impl State {
+    /// One more handle names `ofd`.
+    fn hold_ofd(&mut self, ofd: u64) {
+        if let Some(o) = self.offsets.get_mut(&ofd) {
+            o.holders += 1;
+        }
+    }
+
+    /// One handle fewer names `ofd`; the last one takes it away.
+    fn drop_ofd(&mut self, ofd: u64) {
+        if let Some(o) = self.offsets.get_mut(&ofd) {
+            o.holders -= 1;
+            if o.holders == 0 {
+                self.offsets.remove(&ofd);
+            }
+        }
+    }
+
+    /// The offset of `ofd`.
+    fn offset(&self, ofd: u64) -> Result<u64, Errno> {
+        self.offsets
+            .get(&ofd)
+            .map(|o| o.offset)
+            .ok_or(Errno::ESPIPE)
+    }
 }
 
 static STATE: FairBLock<Option<State>> = FairBLock::new(None);
@@ -131,10 +177,20 @@ impl Fs for Node {
             Ok((opened.ino, fs.stat(opened.ino)?))
         })?;
         if let Some(state) = STATE.lock().as_mut() {
+            let ofd = state.next_ofd;
+            state.next_ofd += 1;
+            state.offsets.insert(
+                ofd,
+                Ofd {
+                    offset: 0,
+                    holders: 1,
+                },
+            );
             state.opened = Some(Node {
                 ino,
                 flags,
                 counted: true,
+                ofd,
             });
         }
         // The loop puts the new node's handle in the first word.
@@ -320,6 +376,29 @@ impl Fs for Node {
         Ok(())
     }
 
+    fn read_next(&mut self, caller: Badge, len: u64) -> Result<u64, Errno> {
+        let offset = STATE.lock().as_ref().ok_or(Errno::EIO)?.offset(self.ofd)?;
+        let n = self.read(caller, offset, len)?;
+        set_offset(self.ofd, offset + n);
+        Ok(n)
+    }
+
+    fn write_next(&mut self, caller: Badge, append: u64) -> Result<u64, Errno> {
+        let offset = STATE.lock().as_ref().ok_or(Errno::EIO)?.offset(self.ofd)?;
+        let (n, end) = self.write(caller, offset, append)?;
+        set_offset(self.ofd, end);
+        Ok(n)
+    }
+
+    fn seek(&mut self, caller: Badge, offset: u64, whence: u64) -> Result<u64, Errno> {
+        let current = STATE.lock().as_ref().ok_or(Errno::EIO)?.offset(self.ofd)?;
+        let size = with_cred(caller, |fs, _| Ok(fs.stat(self.ino)?.size))?;
+        // Lossless: the offset word is lseek's off_t, a signed 64-bit value.
+        let new = k42_linux::seek::position(current, size, offset as i64, whence as u32)?;
+        set_offset(self.ofd, new);
+        Ok(new)
+    }
+
     fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno> {
         let mut guard = STATE.lock();
         let state = guard.as_mut().ok_or(Errno::EIO)?;
@@ -355,12 +434,21 @@ fn readable(flags: u32) -> bool {
     flags & g::O_PATH == 0 && matches!(flags & ACCESS_MODE, g::O_RDONLY | g::O_RDWR)
 }
 
+/// Moves open file description `ofd`'s offset to `to` (nothing if it went meanwhile).
+fn set_offset(ofd: u64, to: u64) {
+    if let Some(o) = STATE.lock().as_mut().and_then(|s| s.offsets.get_mut(&ofd)) {
+        o.offset = to;
+    }
+}
+
 /// Serves `fs` with `table`'s objects for the rest of the process's life.
 pub fn serve(fs: k42_ramfs::Fs, table: XObjectTable<Node>) -> ! {
     *STATE.lock() = Some(State {
         fs,
         creds: BTreeMap::new(),
         opened: None,
+        offsets: BTreeMap::new(),
+        next_ofd: NO_OFD + 1,
     });
     let mut table = table;
     server::serve(move |badge, handle, method, args| call(&mut table, badge, handle, method, args))
@@ -382,21 +470,26 @@ fn call(
         let node = obj.target;
         if node.counted
             && let Some(state) = STATE.lock().as_mut()
-            && let Err(e) = state.fs.close_handle(node.ino)
         {
-            log!("fs: closing inode {} failed: {e}", node.ino);
+            state.drop_ofd(node.ofd);
+            if let Err(e) = state.fs.close_handle(node.ino) {
+                log!("fs: closing inode {} failed: {e}", node.ino);
+            }
         }
         return Ok([0; 4]);
     }
     if split_method_word(method).0 == meta::META_INTERFACE {
         let reply = meta::dispatch(table, badge, handle, method, args);
-        // A node given to another process is one more holder of its inode.
+        // A node given to another process is one more holder of its inode and of its open
+        // file description.
         if reply.is_ok()
+            && split_method_word(method).1 == meta::GIVE_ACCESS
             && let Ok(obj) = table.get(handle)
             && obj.target.counted
             && let Some(state) = STATE.lock().as_mut()
         {
             let _ = state.fs.open_handle(obj.target.ino);
+            state.hold_ofd(obj.target.ofd);
         }
         return reply;
     }
@@ -425,6 +518,7 @@ fn call(
         Err(e) => {
             if let Some(state) = STATE.lock().as_mut() {
                 let _ = state.fs.close_handle(node.ino);
+                state.drop_ofd(node.ofd);
             }
             Err(DispatchError::Rights(e))
         }

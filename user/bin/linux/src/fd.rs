@@ -11,7 +11,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use spin::Mutex;
 
@@ -55,8 +55,12 @@ pub struct OpenFile {
     pub kind: Kind,
     /// Status flags (`O_APPEND`, `O_NONBLOCK`, …) and the access mode.
     pub flags: AtomicU32,
-    /// The file offset (a directory's: the listing's cookie).
+    /// The file offset (a directory's: the listing's cookie), while the description is this
+    /// process's alone.
     pub offset: Mutex<u64>,
+    /// Whether the file server keeps the offset instead (`Fs::seek`): set when a fork shares
+    /// the description with a child, so both move one offset, as on Linux.
+    pub server_offset: AtomicBool,
     /// The file server's node, for files, directories and device nodes opened by path.
     pub node: Option<Arc<Node>>,
     /// The absolute path it was opened by (for `fchdir`).
@@ -70,6 +74,7 @@ impl OpenFile {
             kind,
             flags: AtomicU32::new(flags),
             offset: Mutex::new(0),
+            server_offset: AtomicBool::new(false),
             node,
             path,
         })
@@ -86,6 +91,7 @@ impl OpenFile {
             kind: self.kind,
             flags: AtomicU32::new(self.flags()),
             offset: Mutex::new(*self.offset.lock()),
+            server_offset: AtomicBool::new(self.server_offset.load(Ordering::Relaxed)),
             node,
             path: self.path.clone(),
         }))
@@ -175,6 +181,22 @@ impl FdTable {
 }
 
 impl FdTable {
+    /// The open regular files whose offset this process still keeps: a fork hands each one's
+    /// to the file server first (`OpenFile::server_offset`).
+    pub fn private_offsets(&self) -> Vec<Arc<OpenFile>> {
+        let mut files: Vec<Arc<OpenFile>> = Vec::new();
+        for slot in self.slots.iter().flatten() {
+            let f = &slot.file;
+            let private = f.kind == Kind::File
+                && f.node.is_some()
+                && !f.server_offset.load(Ordering::Relaxed);
+            if private && !files.iter().any(|g| Arc::ptr_eq(g, f)) {
+                files.push(f.clone());
+            }
+        }
+        files
+    }
+
     /// Every server node the open files hold, once each: what a fork gives the child access to.
     pub fn nodes(&self) -> Vec<Arc<Node>> {
         let mut nodes: Vec<Arc<Node>> = Vec::new();
@@ -194,9 +216,9 @@ impl FdTable {
     /// A fork child's table, made in the child from its copy of the parent's: the same
     /// descriptors and flags; each open file description re-made once (descriptors that shared
     /// one still share it) with the child's own handle for its node (`node_for`; `None` leaves
-    /// the descriptor out). The offset is copied, not shared with the parent: the personality
-    /// keeps it (`OpenFile`), so a parent and child writing one inherited file each have their
-    /// own (Linux shares it).
+    /// the descriptor out). A regular file's offset is the file server's by then
+    /// (`calls::file::share_offsets`), so parent and child move one offset, as on Linux; a
+    /// directory's listing cookie is copied.
     pub fn for_fork_child(&self, node_for: impl Fn(&Node) -> Option<Arc<Node>>) -> FdTable {
         let mut made: Vec<(*const OpenFile, Option<Arc<OpenFile>>)> = Vec::new();
         let mut slots = Vec::with_capacity(self.slots.len());

@@ -10,6 +10,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult, path};
@@ -151,6 +152,7 @@ pub fn read_file(
 ) -> SysResult {
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     uaccess::end(addr, len)?;
+    let shared = at.is_none() && file.server_offset.load(Ordering::Relaxed);
     let mut offset = at.unwrap_or_else(|| *file.offset.lock());
     let mut done = 0u64;
     let result = loop {
@@ -158,7 +160,12 @@ pub fn read_file(
             break Ok(());
         }
         let want = (len - done).min(CHUNK as u64);
-        let (n, bytes) = match files::call(node, &[], |c| c.read(offset, want)) {
+        let read = if shared {
+            files::call(node, &[], |c| c.read_next(want))
+        } else {
+            files::call(node, &[], |c| c.read(offset, want))
+        };
+        let (n, bytes) = match read {
             Ok(answer) => answer,
             Err(e) => break Err(e),
         };
@@ -172,7 +179,7 @@ pub fn read_file(
             break Ok(());
         }
     };
-    if at.is_none() {
+    if at.is_none() && !shared {
         *file.offset.lock() = offset;
     }
     // What was read counts, as Linux reports a read cut short by a fault.
@@ -194,6 +201,7 @@ pub fn write_file(
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     uaccess::end(addr, len)?;
     let append = at.is_none() && file.flags() & g::O_APPEND != 0;
+    let shared = at.is_none() && file.server_offset.load(Ordering::Relaxed);
     let mut offset = at.unwrap_or_else(|| *file.offset.lock());
     let mut done = 0u64;
     let result = loop {
@@ -205,7 +213,13 @@ pub fn write_file(
             Ok(bytes) => bytes,
             Err(e) => break Err(e),
         };
-        match files::call(node, &bytes, |c| c.write(offset, u64::from(append))) {
+        let wrote = if shared {
+            files::call(node, &bytes, |c| c.write_next(u64::from(append)))
+                .map(|(wrote, data)| ((wrote, 0), data))
+        } else {
+            files::call(node, &bytes, |c| c.write(offset, u64::from(append)))
+        };
+        match wrote {
             Ok(((wrote, end), _)) => {
                 done += wrote;
                 offset = end;
@@ -216,7 +230,7 @@ pub fn write_file(
             Err(e) => break Err(e),
         }
     };
-    if at.is_none() {
+    if at.is_none() && !shared {
         *file.offset.lock() = offset;
     }
     match result {
@@ -244,27 +258,40 @@ pub fn getdents64(linux: &Linux, args: &Args) -> SysResult {
 /// `lseek(fd, offset, whence)` on a file or directory (a directory's offset is its cookie,
 /// which only `SEEK_SET` to 0 rewinds, as on Linux's simple file systems).
 pub fn lseek_file(file: &OpenFile, offset: i64, whence: u32) -> SysResult {
+    if file.server_offset.load(Ordering::Relaxed) {
+        let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+        // Lossless: the word carries lseek's off_t.
+        return Ok(files::call(node, &[], |c| c.seek(offset as u64, u64::from(whence)))?.0);
+    }
+    if file.kind == Kind::Dir && whence != g::SEEK_SET && whence != g::SEEK_CUR {
+        return Err(Errno::EINVAL);
+    }
     // The size is asked before the offset's lock is taken: no lock across a server call.
-    let end = match whence {
-        g::SEEK_END => {
+    let size = match whence {
+        g::SEEK_END | g::SEEK_DATA | g::SEEK_HOLE => {
             let node = file.node.as_ref().ok_or(Errno::EBADF)?;
-            Some(stat_node(node)?.size as i64)
+            stat_node(node)?.size
         }
-        _ => None,
+        _ => 0,
     };
     let mut pos = file.offset.lock();
-    let base: i64 = match (whence, end) {
-        (g::SEEK_SET, _) => 0,
-        (g::SEEK_CUR, _) => *pos as i64,
-        (g::SEEK_END, Some(end)) => end,
-        _ => return Err(Errno::EINVAL),
-    };
-    let new = base
-        .checked_add(offset)
-        .filter(|&p| p >= 0)
-        .ok_or(Errno::EINVAL)?;
-    *pos = new as u64;
-    Ok(new as u64)
+    let new = k42_linux::seek::position(*pos, size, offset, whence)?;
+    *pos = new;
+    Ok(new)
+}
+
+/// Hands the offset of each open regular file this process still keeps to the file server
+/// (before a fork shares them: `calls/fork.rs`).
+pub fn share_offsets(linux: &Linux) -> Result<(), Errno> {
+    let private = linux.fds.lock().private_offsets();
+    for file in private {
+        let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+        let offset = *file.offset.lock();
+        let set = u64::from(g::SEEK_SET);
+        files::call(node, &[], |c| c.seek(offset, set))?;
+        file.server_offset.store(true, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 /// The metadata of `node` itself.

@@ -162,6 +162,12 @@ fn revoke(given: &BTreeMap<(u64, u64), XHandle>) {
 
 /// The fork proper: returns the child's pid in the parent.
 fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
+    // The child shares this process's open file descriptions, offsets included: the file
+    // server keeps them from now on.
+    if let Err(e) = crate::calls::file::share_offsets(linux) {
+        log!("linux: fork: cannot hand a file offset to the file server: {e:?}");
+        return Err(Errno::EAGAIN);
+    }
     let held = held(linux);
     let mut child_regs = *regs;
     child_regs.rax = 0;
