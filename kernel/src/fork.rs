@@ -17,7 +17,7 @@ use k42_rights::{Rights, XHandle};
 use crate::dispatcher::Dispatcher;
 use crate::kobj::{self, MemObj, ProcObj};
 use crate::loader::{MAX_PID, new_dispatcher};
-use crate::process::{ForkPending, Life, Process};
+use crate::process::{ForkPending, Life, Process, Watcher};
 use crate::space::Space;
 
 /// Rights a process holds on itself (as `loader::spawn` gives them).
@@ -50,6 +50,14 @@ pub fn new_child(parent: &Arc<Process>) -> Result<(u64, XHandle), KError> {
         parent: parent.pid,
         own: own.to_word(),
     });
+    // Whoever is told of the parent's end is told of the child's (the bootstrap, for Linux
+    // processes: it has the servers forget a process that ended without saying so). It holds
+    // no handle on the child: the message names it by pid.
+    let watcher = parent.watcher.lock().map(|w| Watcher {
+        comm: w.comm,
+        handle: 0,
+    });
+    *child.watcher.lock() = watcher;
     Ok((child.pid, theirs))
 }
 

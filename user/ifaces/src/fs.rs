@@ -27,8 +27,9 @@ use crate::FIRST_SERVER_INTERFACE;
 /// Interface id of [`Fs`].
 pub const FS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 4;
 
-/// The right to say which credentials a process's calls carry ([`Fs::set_credentials`]): the
-/// spawner's alone, never a Linux process's, or it could make itself root.
+/// The right to say which credentials a process's calls carry ([`Fs::set_credentials`]) and to
+/// forget an ended process ([`Fs::forget`]): the spawner's alone, never a Linux process's, or it
+/// could make itself root.
 pub const SET_CREDENTIALS: Rights = Rights::object(0);
 /// Rights the server gives its spawner on the root: use it, give access to it (CONTROL), and
 /// set credentials.
@@ -152,6 +153,12 @@ pub trait Fs {
     /// offset.
     #[rights(READ)]
     fn seek(&mut self, caller: Badge, offset: u64, whence: u64) -> Result<u64, Errno>;
+    /// The process `badge` has ended: its credentials go, and every handle it still held is
+    /// released as if it had closed it (an unlinked file it held open goes). The spawner says
+    /// so (with [`SET_CREDENTIALS`], the right over processes' standing here) when the kernel
+    /// tells it a process ended.
+    #[rights(crate::fs::SET_CREDENTIALS)]
+    fn forget(&mut self, caller: Badge, badge: u64) -> Result<(), Errno>;
 }
 
 const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);

@@ -38,9 +38,11 @@ pub const PIPES_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 6;
 pub const CREATE: Rights = Rights::object(0);
 /// An end's right to its readiness and notifications (both ends have it).
 pub const POLL: Rights = Rights::object(1);
+/// The right to release a dead process's handles ([`Pipes::forget`]): the spawner's alone.
+pub const REAP: Rights = Rights::object(2);
 
 /// Rights the spawner gets on the factory: make pipes, give access.
-pub const SPAWNER_RIGHTS: Rights = CREATE.union(Rights::CONTROL);
+pub const SPAWNER_RIGHTS: Rights = CREATE.union(Rights::CONTROL).union(REAP);
 /// Rights a Linux process gets on the factory: the same, so it can give it to a child.
 pub const PROCESS_RIGHTS: Rights = CREATE.union(Rights::CONTROL);
 /// Rights on a new read end, for its maker.
@@ -81,6 +83,11 @@ pub trait Pipes {
     /// one of the caller's own (`EPERM` otherwise) — at the first change that makes one true.
     #[rights(crate::pipes::POLL)]
     fn notify(&mut self, caller: Badge, comm: u64, events: u64) -> Result<u64, Errno>;
+    /// On the factory, with [`REAP`]: the process `badge` has ended; every handle it still
+    /// held is released as if it had closed it (its ends' readers see end of file, its
+    /// writers `EPIPE`). The bootstrap says so when the kernel tells it a process ended.
+    #[rights(crate::pipes::REAP)]
+    fn forget(&mut self, caller: Badge, badge: u64) -> Result<(), Errno>;
 }
 
 const _: () = assert!(PipesMethod::INTERFACE_ID == PIPES_INTERFACE);

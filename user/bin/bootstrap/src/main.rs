@@ -41,7 +41,7 @@ use k42_abi::kernel::comm_pid;
 use k42_abi::runner::{CONSOLE_UART_PORT, ENVIRONMENT, STATUS_NOT_FOUND};
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::fs::{self, FsClient};
-use k42_ifaces::pipes;
+use k42_ifaces::pipes::{self, PipesClient};
 use k42_ifaces::procs::{self, ProcsClient};
 use k42_ifaces::start::{
     FS_METHOD, FsStart, HANDLES_METHOD, PIPES_METHOD, PROCS_METHOD, PipesStart, ProcsStart,
@@ -206,17 +206,53 @@ fn run(env: &Env) -> Result<u32, Failure> {
     }
     log!("bootstrap: started {program} (pid {pid})");
 
+    let servers = Servers { fs, pipes };
     let message = ring::wait_message_where(
         |msg| exited(msg, pid).is_some(),
         |msg| match exited(&msg, comm_pid(console)) {
             Some(status) => log!("bootstrap: the console server exited with status {status}"),
             None => match fs.and_then(|fs| exited(&msg, comm_pid(fs))) {
                 Some(status) => log!("bootstrap: the file server exited with status {status}"),
-                None => log!("bootstrap: unexpected message {msg:?}"),
+                None => match ended_process(&msg) {
+                    Some(ended) => servers.forget(ended),
+                    None => log!("bootstrap: unexpected message {msg:?}"),
+                },
             },
         },
     );
     Ok(exited(&message, pid).unwrap_or(u32::from(STATUS_NOT_FOUND)))
+}
+
+/// The servers that keep state per process, by CommID (absent for a native program).
+struct Servers {
+    fs: Option<u64>,
+    pipes: Option<u64>,
+}
+
+impl Servers {
+    /// The kernel said process `pid` ended (a fork child of the program: they inherit the
+    /// bootstrap as the one told): the servers release what it still held — its open files,
+    /// its pipe ends — as its own closes would have, had it ended without closing them (a
+    /// fault, a kill). For a process that closed everything this finds nothing.
+    fn forget(&self, pid: u64) {
+        if let Some(fs) = self.fs
+            && let Err(e) = FsClient::new(Ppc::new(fs), SPAWNER_HANDLE).forget(pid)
+        {
+            log!("bootstrap: the file server did not forget process {pid}: {e}");
+        }
+        if let Some(pipes) = self.pipes
+            && let Err(e) = PipesClient::new(Ppc::new(pipes), SPAWNER_HANDLE).forget(pid)
+        {
+            log!("bootstrap: the pipe server did not forget process {pid}: {e}");
+        }
+    }
+}
+
+/// The pid of the process `msg` reports ended, if it is the kernel's EXITED message.
+fn ended_process(msg: &k42_abi::kernel::AsyncMessage) -> Option<u64> {
+    // EXITED's payload: [status, pid, 0] (`k42_rt::process::exited`).
+    let pid = msg.payload[1];
+    exited(msg, pid).map(|_| pid)
 }
 
 /// The run's argv as the kernel has it: words each followed by a NUL.

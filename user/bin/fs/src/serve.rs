@@ -399,6 +399,14 @@ impl Fs for Node {
         Ok(new)
     }
 
+    fn forget(&mut self, _caller: Badge, badge: u64) -> Result<(), Errno> {
+        // The loop releases the handles (`forget` there): the table is its.
+        if let Some(state) = STATE.lock().as_mut() {
+            state.creds.remove(&badge);
+        }
+        Ok(())
+    }
+
     fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno> {
         let mut guard = STATE.lock();
         let state = guard.as_mut().ok_or(Errno::EIO)?;
@@ -434,6 +442,33 @@ fn readable(flags: u32) -> bool {
     flags & g::O_PATH == 0 && matches!(flags & ACCESS_MODE, g::O_RDONLY | g::O_RDWR)
 }
 
+/// What a released entry's node stops holding: its open file description and its inode.
+fn closed(node: Node) {
+    if node.counted
+        && let Some(state) = STATE.lock().as_mut()
+    {
+        state.drop_ofd(node.ofd);
+        if let Err(e) = state.fs.close_handle(node.ino) {
+            log!("fs: closing inode {} failed: {e}", node.ino);
+        }
+    }
+}
+
+/// Releases every entry the ended process `dead` held (`Fs::forget`, whose rights the
+/// dispatch checked and which dropped its credentials), as its own releases would have.
+fn forget(table: &mut XObjectTable<Node>, dead: Badge) {
+    let held: Vec<XHandle> = table
+        .iter()
+        .filter(|(_, obj)| obj.match_pid() == dead)
+        .map(|(h, _)| h)
+        .collect();
+    for handle in held {
+        if let Ok(obj) = table.release(handle, dead) {
+            closed(obj.target);
+        }
+    }
+}
+
 /// Moves open file description `ofd`'s offset to `to` (nothing if it went meanwhile).
 fn set_offset(ofd: u64, to: u64) {
     if let Some(o) = STATE.lock().as_mut().and_then(|s| s.offsets.get_mut(&ofd)) {
@@ -467,15 +502,7 @@ fn call(
         let obj = table
             .release(handle, badge)
             .map_err(DispatchError::Rights)?;
-        let node = obj.target;
-        if node.counted
-            && let Some(state) = STATE.lock().as_mut()
-        {
-            state.drop_ofd(node.ofd);
-            if let Err(e) = state.fs.close_handle(node.ino) {
-                log!("fs: closing inode {} failed: {e}", node.ino);
-            }
-        }
+        closed(obj.target);
         return Ok([0; 4]);
     }
     if split_method_word(method).0 == meta::META_INTERFACE {
@@ -502,6 +529,9 @@ fn call(
         args[0] = dir.target.ino;
     }
     let reply = FsServer::<Node>::dispatch(table, badge, handle, method, &args);
+    if method == FsMethod::Forget.number() && reply.is_ok() {
+        forget(table, Badge(args[0]));
+    }
     if method != FsMethod::Open.number() {
         return reply;
     }

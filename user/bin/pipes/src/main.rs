@@ -131,6 +131,14 @@ impl Pipes for Obj {
         Ok((u64::from(revents), pipe, buffered as u64, CAPACITY as u64))
     }
 
+    fn forget(&mut self, _caller: Badge, _badge: u64) -> Result<(), Errno> {
+        // The loop releases the entries (`forget` there): the table is its.
+        if *self != Obj::Factory {
+            return Err(Errno::EBADF);
+        }
+        Ok(())
+    }
+
     fn notify(&mut self, caller: Badge, comm: u64, events: u64) -> Result<u64, Errno> {
         let (pipe, side) = self.any_end()?;
         if comm_pid(comm) != caller.0 {
@@ -177,11 +185,7 @@ fn call(
             let obj = table
                 .release(handle, badge)
                 .map_err(DispatchError::Rights)?;
-            if let Obj::End { pipe, side, key } = obj.target
-                && let Err(e) = STATE.lock().pipes.close(pipe, side, key)
-            {
-                log!("pipes: closing an end of pipe {pipe} failed: {e}");
-            }
+            closed(obj.target);
             Ok(().into_words())
         }
         (meta::META_INTERFACE, meta::GIVE_ACCESS) => {
@@ -204,7 +208,36 @@ fn call(
         }
         (meta::META_INTERFACE, _) => meta::dispatch(table, badge, handle, method, args),
         _ if method == PipesMethod::Create.number() => create(table, badge, handle, args),
+        _ if method == PipesMethod::Forget.number() => {
+            let reply = PipesServer::<Obj>::dispatch(table, badge, handle, method, args)?;
+            forget(table, Badge(args[0]));
+            Ok(reply)
+        }
         _ => PipesServer::<Obj>::dispatch(table, badge, handle, method, args),
+    }
+}
+
+/// What a released entry's object stops holding: an end's count at its pipe.
+fn closed(target: Obj) {
+    if let Obj::End { pipe, side, key } = target
+        && let Err(e) = STATE.lock().pipes.close(pipe, side, key)
+    {
+        log!("pipes: closing an end of pipe {pipe} failed: {e}");
+    }
+}
+
+/// Releases every entry the ended process `dead` held (`Pipes::forget`, its rights checked by
+/// the dispatch), as its own releases would have.
+fn forget(table: &mut XObjectTable<Obj>, dead: Badge) {
+    let held: alloc::vec::Vec<XHandle> = table
+        .iter()
+        .filter(|(_, obj)| obj.match_pid() == dead)
+        .map(|(h, _)| h)
+        .collect();
+    for handle in held {
+        if let Ok(obj) = table.release(handle, dead) {
+            closed(obj.target);
+        }
     }
 }
 

@@ -17,6 +17,7 @@ extern crate alloc;
 mod ctx;
 mod data_cases;
 mod fs_cases;
+mod pipes_cases;
 mod kernel_cases;
 mod memory_cases;
 mod ppc_cases;
@@ -53,6 +54,7 @@ fn cases() -> impl Iterator<Item = &'static Case> {
         .chain(thread_cases::CASES)
         .chain(sched_cases::CASES)
         .chain(fs_cases::CASES)
+        .chain(pipes_cases::CASES)
 }
 
 fn main(env: Env) -> u32 {
