@@ -22,6 +22,7 @@ pub mod ksyms;
 pub mod layout;
 pub mod paging;
 pub mod phys;
+pub mod rtc;
 pub mod serial;
 pub mod smp;
 pub mod time;

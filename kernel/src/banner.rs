@@ -16,12 +16,16 @@ pub fn print(
     boot_us: u64,
     initrd: usize,
     mm: Stats,
+    wall: Option<u64>,
 ) {
     log::info!(
         "K42 in Rust {} (x86_64), {cpus} CPU(s)",
         env!("CARGO_PKG_VERSION")
     );
     log::info!("command line: \"{cmdline}\"");
+    if let Some(unix) = wall {
+        log::info!("wall clock: {unix} s since the epoch (CMOS clock, UTC)");
+    }
     for r in map {
         let kind = match r.kind {
             MemKind::Usable => "usable",

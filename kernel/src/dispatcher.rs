@@ -80,6 +80,10 @@ impl Shared {
             core::mem::offset_of!(DispatcherPage, boot_tsc),
             k42_hal::time::boot_tsc(),
         );
+        s.store(
+            core::mem::offset_of!(DispatcherPage, boot_epoch_ns),
+            crate::wall::boot_epoch_ns(),
+        );
         s
     }
 

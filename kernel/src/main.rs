@@ -36,6 +36,7 @@ mod space;
 mod switch;
 mod tick;
 mod tlb;
+mod wall;
 
 use k42_hal::BootInfo;
 
@@ -46,6 +47,7 @@ fn kmain(info: BootInfo) -> ! {
     klog::init(&cmdline);
     k42_hal::trap::set_exception_handler(report::exception);
     tick::start(&info);
+    let wall = wall::init();
     let mm = mm::init(info.frames);
     let apic_ids = madt::apic_ids(info.rsdp);
     banner::print(
@@ -55,6 +57,7 @@ fn kmain(info: BootInfo) -> ! {
         info.boot_us,
         info.initrd.len(),
         mm,
+        wall,
     );
     cpu::init(&apic_ids);
     entry::init();

@@ -309,6 +309,10 @@ pub struct DispatcherPage {
     /// The TSC value the kernel clock counts from: now in ns = (rdtsc − boot_tsc) × 10⁶ /
     /// tsc_per_ms.
     pub boot_tsc: u64,
+    /// The wall clock at `boot_tsc`, in ns since the Unix epoch (UTC), from the CMOS clock the
+    /// kernel read at boot; 0 when it could not be read. Wall time now = this + the kernel
+    /// clock.
+    pub boot_epoch_ns: u64,
     /// The last TRAP's details.
     pub trap: TrapInfo,
     /// The interrupted registers at INTERRUPT, TRAP and PGFLT upcalls, and the Linux program's

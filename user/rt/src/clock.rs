@@ -1,6 +1,6 @@
 //! The kernel clock read in user mode: nanoseconds since the kernel's `boot_tsc`, from `rdtsc`
 //! and the rate the dispatcher page publishes (`DispatcherPage::tsc_per_ms`, `boot_tsc`), the
-//! same clock TIMER deadlines are given in.
+//! same clock TIMER deadlines are given in; and the wall clock ([`wall_ns`]) on top of it.
 
 use k42_sys::cpu::rdtsc;
 use k42_sys::page::Page;
@@ -17,4 +17,11 @@ pub fn now_ns() -> u64 {
     }
     let ticks = u128::from(rdtsc().saturating_sub(page.boot_tsc()));
     u64::try_from(ticks * NS_PER_MS / rate).unwrap_or(u64::MAX)
+}
+
+/// Now, in nanoseconds since the Unix epoch (UTC): the wall clock the kernel read at boot
+/// (`DispatcherPage::boot_epoch_ns`) plus the kernel clock; the kernel clock alone (time since
+/// boot, as if booted at the epoch) when the kernel could not read one.
+pub fn wall_ns() -> u64 {
+    Page::current().boot_epoch_ns().saturating_add(now_ns())
 }

@@ -4,7 +4,7 @@
 //! through a `&DispatcherPage`; the layout comes from the ABI's `page_offset` and `offset_of!`.
 //!
 //! Who writes what is the ABI's rule: the kernel writes `this comm_id cpu tsc_per_ms boot_tsc
-//! trap saved(at upcalls) ring(slots) ring_tail` and sets bits in `pending`; the dispatcher
+//! boot_epoch_ns trap saved(at upcalls) ring(slots) ring_tail` and sets bits in `pending`; the dispatcher
 //! writes `disabled upcall_stack saved(before RESUME) saved_live ring_head` and clears bits in
 //! `pending`; both write `ppc_data`, the PPC data area (the kernel at the IPC_CALL upcall and
 //! into a caller waiting in PPC_CALL, the dispatcher before its PPC_CALL or PPC_RETURN). The
@@ -153,6 +153,12 @@ impl Page {
     #[inline]
     pub fn boot_tsc(self) -> u64 {
         self.load(offset_of!(DispatcherPage, boot_tsc))
+    }
+
+    /// The wall clock at `boot_tsc`, ns since the Unix epoch (0: unknown).
+    #[inline]
+    pub fn boot_epoch_ns(self) -> u64 {
+        self.load(offset_of!(DispatcherPage, boot_epoch_ns))
     }
 
     /// The stack pointer every upcall starts with.
