@@ -124,6 +124,13 @@ fn timers(cpu: &mut Cpu, frame: &mut UserFrame) {
             d.timer = None;
             d.shared.post(soft::TIMER);
         }
+        if origin == Origin::Interrupt && cpu.running == Some(comm) {
+            // Running already (`wake` leaves it be): the timer interrupts it now, as a timer
+            // interrupt would (a Linux program's interval timer must reach code that never
+            // enters the kernel).
+            switch::interrupt_if_pending(cpu, comm, frame);
+            continue;
+        }
         switch::wake(cpu, comm, frame, origin);
     }
     cpu.next_timer = cpu

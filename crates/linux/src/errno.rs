@@ -214,6 +214,14 @@ impl Errno {
     /// headers (and so linux-raw-sys) have only the latter.
     pub const ENOTSUP: Errno = Errno::EOPNOTSUPP;
 
+    /// `ERESTARTSYS` (512), kernel-internal (`include/linux/errno.h`, not UAPI): a blocking
+    /// call a signal interrupted. It never reaches the program: the signal code turns it into
+    /// a restart of the call (no handler ran, or the handler has `SA_RESTART`) or `EINTR`.
+    pub const ERESTARTSYS: Errno = Errno(512);
+    /// `ERESTARTNOHAND` (514), kernel-internal: restart the call only if no handler runs,
+    /// `EINTR` otherwise, whatever `SA_RESTART` says (`poll`, `pause`, `sigsuspend`).
+    pub const ERESTARTNOHAND: Errno = Errno(514);
+
     /// The error number `n`, or `None` outside `1..=`[`MAX_ERRNO`]. Numbers Linux leaves
     /// unassigned inside that range are accepted (they still travel as `-n`).
     pub const fn new(n: u16) -> Option<Errno> {

@@ -19,7 +19,9 @@
 //! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
 //!   interpreter gets;
 //! - [`seek`]: `lseek`'s arithmetic, for the personality's private offsets and the file
-//!   server's shared ones.
+//!   server's shared ones;
+//! - [`signal`]: signal state, the choice of the next signal, default actions, the restart
+//!   rule and the x86_64 `rt_sigframe` layout.
 //!
 //! Every Linux number (errno values, `__NR_*`, `AT_*`, `PROT_*`, `PATH_MAX`) comes from the
 //! `linux-raw-sys` crate, re-exported as [`raw`] so the personality names the same constants.
@@ -37,6 +39,7 @@ pub mod mmap_space;
 pub mod path;
 pub mod script;
 pub mod seek;
+pub mod signal;
 pub mod stack;
 pub mod stat;
 pub mod sysno;

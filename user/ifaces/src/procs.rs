@@ -111,6 +111,16 @@ pub trait Procs {
     /// leads a group).
     #[rights(READ)]
     fn setsid(&mut self, caller: Badge) -> Result<u64, Errno>;
+    /// `kill(pid, sig)` (issue #5): `pid` a pid_t sign-extended to a word (> 0 that process,
+    /// 0 the caller's group, -1 everyone the caller may signal but init and itself, < -1 the
+    /// group `-pid`), `sig` a valid signal number or 0 (existence and permission only; the
+    /// caller checks the range). Each permitted running target but the caller is sent a
+    /// [`SignalEvent`] at the dispatcher it registered ([`Procs::notify`]); returns 1 if the
+    /// caller is itself a target (it raises the signal on itself, synchronously), else 0.
+    /// `ESRCH` when nothing is selected, `EPERM` when the caller may signal none of it
+    /// (`k42_ptree::Tree::kill_targets`).
+    #[rights(READ)]
+    fn kill(&mut self, caller: Badge, pid: u64, sig: u64) -> Result<u64, Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);
@@ -123,6 +133,11 @@ const NOTIFY_INDEX: u32 = u32::MAX;
 pub const NOTIFY_METHOD: u64 = method_word(PROCS_INTERFACE, NOTIFY_INDEX);
 /// Payload word 0 of a [`ChildEvent`] message (words 1 and 2: the child's pid and status).
 const EVENT_CHILD_ENDED: u64 = 1;
+/// Payload word 0 of a [`SignalEvent`] message (word 1: the signal and the sender's uid,
+/// word 2: the sender's pid).
+const EVENT_SIGNAL: u64 = 2;
+/// Where the sender's uid sits in a [`SignalEvent`]'s word 1 (the signal is the low half).
+const UID_SHIFT: u32 = 32;
 
 /// What a process-server notification says: the child `pid` ended with the wait status
 /// `status`. Only a wake-up: the server's table is the truth, so the receiver calls
@@ -154,6 +169,46 @@ impl ChildEvent {
         Some(Self {
             pid: msg.payload[1],
             status: msg.payload[2],
+        })
+    }
+}
+
+/// A signal another process sent with `kill` ([`Procs::kill`]), for the personality to raise
+/// (`SI_USER` with the sender's pid and real uid, as Linux's `siginfo` has them). The badge
+/// of the message is the process server's, so nobody else can forge one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalEvent {
+    /// The signal.
+    pub sig: u32,
+    /// The sender's pid.
+    pub pid: u64,
+    /// The sender's real uid.
+    pub uid: u32,
+}
+
+impl SignalEvent {
+    /// The message payload.
+    pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
+        [
+            EVENT_SIGNAL,
+            u64::from(self.sig) | (u64::from(self.uid) << UID_SHIFT),
+            self.pid,
+        ]
+    }
+
+    /// The event `msg` carries, if it is a signal from the process server at `procs_comm`.
+    pub fn from_message(msg: &AsyncMessage, procs_comm: u64) -> Option<Self> {
+        if msg.method != NOTIFY_METHOD
+            || msg.badge != comm_pid(procs_comm)
+            || msg.payload[0] != EVENT_SIGNAL
+        {
+            return None;
+        }
+        Some(Self {
+            // Lossless: the halves of a word.
+            sig: msg.payload[1] as u32,
+            uid: (msg.payload[1] >> UID_SHIFT) as u32,
+            pid: msg.payload[2],
         })
     }
 }

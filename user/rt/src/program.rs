@@ -19,6 +19,12 @@
 //!   and the thread's context becomes a fresh start of "resume the program" on its own stack, so
 //!   the scheduler treats it like any other ready thread.
 //!
+//! - Before an interrupted program continues, the installed [`ResumeHook`] sees its registers
+//!   (on the thread's own stack, upcalls enabled): the personality delivers a signal that came
+//!   while the program ran there, by changing them (a handler's frame). A fault the personality
+//!   wants to turn into a signal comes the same way: [`trapped`] keeps the faulting registers
+//!   as an interrupted context, so the hook runs before the program does.
+//!
 //! It sits next to `sched.rs` (the records and the ready queue) and `k42_sys::upcall` (the SVC
 //! stub); `k42_sys::foreign` has the program's memory and FS base.
 
@@ -43,9 +49,29 @@ pub type SyscallHandler = fn(&mut SavedRegs);
 /// [`SyscallHandler`] on the program thread. It gets the syscall number (the program's `rax`).
 pub type FastHandler = fn(u64) -> Option<u64>;
 
+/// Sees (and may change) an interrupted program's registers before it continues, on the
+/// program thread's own stack with upcalls enabled: where a signal that arrived while program
+/// code ran is delivered.
+pub type ResumeHook = fn(&mut SavedRegs);
+
 /// The installed handlers.
 static HANDLER: Once<SyscallHandler> = Once::new();
 static FAST: Once<FastHandler> = Once::new();
+static RESUME: Once<ResumeHook> = Once::new();
+
+/// Installs `hook` ([`ResumeHook`]), once.
+pub fn set_resume_hook(hook: ResumeHook) {
+    RESUME.call_once(|| hook);
+}
+
+/// For a TRAP handler whose fault interrupted program code: keeps `regs` as the program
+/// thread's interrupted context and runs the scheduler, so the thread continues through the
+/// [`ResumeHook`] (which decides what the program does next: a signal handler, or death).
+/// Call on the upcall stack with upcalls disabled, the save area already taken.
+pub fn trapped(regs: SavedRegs) -> ! {
+    interrupted(regs, false);
+    sched::idle_loop()
+}
 
 /// Installs `handler` (and `fast`, tried first) for the program's syscalls and points this
 /// dispatcher's SVC entry at the runtime's stub. Call before [`run`].
@@ -142,8 +168,25 @@ pub(crate) fn interrupted(regs: SavedRegs, back: bool) {
 /// Where an interrupted program thread continues when it is scheduled again.
 extern "C" fn resume_entry(slot: u64) -> ! {
     // Lossless: the slot came from a u32 (interrupted).
-    let Some(regs) = with(|s| s.take_program(slot as u32)) else {
+    let slot = slot as u32;
+    let Some(mut regs) = with(|s| s.take_program(slot)) else {
         panic!("the program thread lost its registers while interrupted");
     };
+    if let Some(hook) = RESUME.get() {
+        // The thread runs native code now: an upcall meanwhile interrupts it as a thread.
+        let others = with(|s| {
+            s.set_program(slot, false, None);
+            s.others_ready()
+        });
+        critical::enable();
+        // Threads the upcall woke (the personality's helpers: a timer that raises a signal)
+        // run first, briefly: a program that never blocks would not let them run otherwise.
+        if others {
+            crate::thread::yield_now();
+        }
+        hook(&mut regs);
+        core::mem::forget(critical::disable());
+        with(|s| s.set_program(slot, true, None));
+    }
     enter(&regs)
 }

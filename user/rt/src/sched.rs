@@ -417,6 +417,11 @@ impl Sched {
         rec.program = regs;
     }
 
+    /// Whether any thread is ready to run (besides the running one).
+    pub(crate) fn others_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// Takes thread `slot`'s kept program registers.
     pub(crate) fn take_program(&mut self, slot: u32) -> Option<SavedRegs> {
         self.rec(slot).program.take()

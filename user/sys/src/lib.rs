@@ -15,20 +15,21 @@
 //! - [`critical`]: the dispatcher's `disabled` flag as a scoped guard, enabling again without
 //!   leaving soft interrupts behind;
 //! - [`foreign`]: the Linux program's memory and FS base, for the personality that shares its
-//!   process;
+//!   process; [`fpu`]: the program's FPU/SSE state as FXSAVE images, for its signal frames;
 //! - [`cpu`]: `rdtsc` and I/O-port access (which works only after a `grant_io_ports`);
 //! - [`vm`] and [`heap`]: fresh anonymous mappings and the growing heap over them, because
 //!   turning a kernel-confirmed mapping into Rust memory is where soundness is decided.
 //!
 //! The user-level runtime `k42-rt` (`user/rt`) builds the safe API on top of these; programs
 //! never depend on this crate directly. The code is built soft-float for `x86_64-unknown-none`,
-//! so no FPU or SSE state appears anywhere here.
+//! so no FPU or SSE state appears anywhere here (`fpu` only saves and restores the program's).
 #![no_std]
 
 pub mod cpu;
 pub mod critical;
 pub mod entry;
 pub mod foreign;
+pub mod fpu;
 pub mod heap;
 pub mod kcall;
 pub mod page;

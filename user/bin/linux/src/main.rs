@@ -21,9 +21,11 @@ mod calls;
 mod exec;
 mod fd;
 mod files;
+mod kcounters;
 mod layout;
 mod mem;
 mod procs;
+mod signals;
 mod state;
 mod table;
 mod uaccess;
@@ -99,5 +101,6 @@ fn main(env: Env) -> u32 {
         return u32::from(STATUS_NOT_FOUND);
     }
     calls::fault::install();
+    program::set_resume_hook(signals::on_resume);
     program::run(regs)
 }

@@ -20,7 +20,7 @@ use k42_rights::XHandle;
 use k42_rights::wire::{CallError, DispatchError};
 use k42_rt::sys::kcall;
 use k42_rt::sys::page::Page;
-use k42_rt::{Ppc, log, ring};
+use k42_rt::{Ppc, log};
 
 use crate::state::{self, Linux};
 
@@ -136,21 +136,24 @@ pub fn wait_child(
         if options.nohang {
             return Ok(None);
         }
-        wait_for_child_event(linux);
+        if !wait_for_child_event(linux) {
+            return Err(Errno::ERESTARTSYS);
+        }
     }
 }
 
 /// Blocks the program's thread (never the dispatcher) until the process server says a child
-/// ended. Other messages met meanwhile are logged and dropped: the console's are wake-ups
-/// too, and its read asks the server before it waits.
-fn wait_for_child_event(linux: &Linux) {
+/// ended (true) or a signal is to be delivered (false: the wait returns `ERESTARTSYS`).
+/// Other messages met meanwhile are signals or stale wake-ups (`crate::signals::wait`).
+fn wait_for_child_event(linux: &Linux) -> bool {
     let Some(comm) = linux.procs.as_ref().map(|p| p.comm) else {
-        return;
+        return true;
     };
-    ring::wait_message_where(
-        |msg: &AsyncMessage| ChildEvent::from_message(msg, comm).is_some(),
-        |msg| log!("linux: ignored an async message while waiting for a child: {msg:?}"),
-    );
+    let wanted = |msg: &AsyncMessage| ChildEvent::from_message(msg, comm).is_some();
+    !matches!(
+        crate::signals::wait(linux, None, wanted),
+        crate::signals::Woken::Signal
+    )
 }
 
 /// `getppid()`: init never ends, so a parent of 1 is for good and the start-up copy answers
@@ -167,15 +170,43 @@ pub fn getppid(linux: &Linux) -> u64 {
     }
 }
 
-/// `getpgid(pid)` of another process (0 and our own pid are answered from the start-up copy
-/// by `calls/proc.rs`); `ESRCH` without a process server.
+/// Whether `pid` (a `getpgid`/`getsid` argument) names this process.
+fn is_self(linux: &Linux, pid: i32) -> bool {
+    pid == 0 || i64::from(pid) as u64 == linux.ids.pid
+}
+
+/// `getpgid(pid)` (0: this process), the process server's answer; without one, this process's
+/// start-up ids (it is alone) and `ESRCH` for any other.
 pub fn getpgid(linux: &Linux, pid: i32) -> Result<u64, Errno> {
-    let mut procs = client(linux).ok_or(Errno::ESRCH)?;
+    let Some(mut procs) = client(linux) else {
+        return is_self(linux, pid)
+            .then_some(linux.ids.pgid)
+            .ok_or(Errno::ESRCH);
+    };
     procs.getpgid(i64::from(pid) as u64).map_err(errno)
 }
 
-/// `getsid(pid)` of another process, as [`getpgid`].
-pub fn getsid(linux: &Linux, pid: i32) -> Result<u64, Errno> {
+/// `setpgid(pid, pgid)` (`k42_ptree`'s rules; `ESRCH` without a process server).
+pub fn setpgid(linux: &Linux, pid: i32, pgid: i32) -> Result<(), Errno> {
     let mut procs = client(linux).ok_or(Errno::ESRCH)?;
+    procs
+        .setpgid(i64::from(pid) as u64, i64::from(pgid) as u64)
+        .map_err(errno)
+}
+
+/// `setsid()`: the new session's id (`EPERM` without a process server: the lone process is
+/// taken to lead its group already, as init's children do).
+pub fn setsid(linux: &Linux) -> Result<u64, Errno> {
+    let mut procs = client(linux).ok_or(Errno::EPERM)?;
+    procs.setsid().map_err(errno)
+}
+
+/// `getsid(pid)`, as [`getpgid`].
+pub fn getsid(linux: &Linux, pid: i32) -> Result<u64, Errno> {
+    let Some(mut procs) = client(linux) else {
+        return is_self(linux, pid)
+            .then_some(linux.ids.sid)
+            .ok_or(Errno::ESRCH);
+    };
     procs.getsid(i64::from(pid) as u64).map_err(errno)
 }

@@ -2,7 +2,8 @@
 //! list ([`CALLS`]), and [`serve`] — the handler `k42_rt::program` runs for each reflected
 //! syscall — which looks the number up, calls the handler with the six argument registers and
 //! turns its `SysResult` into `rax` in the one place errors become `-errno`
-//! (`k42_linux::to_return`). A number with no handler is `-ENOSYS` and one log line naming the
+//! (`k42_linux::to_return`), then delivers pending signals (`crate::signals`) before the
+//! program continues. A number with no handler is `-ENOSYS` and one log line naming the
 //! call (once per number, so a program probing in a loop does not flood the log).
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +13,7 @@ use k42_linux::raw::general as nr;
 use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
-use crate::calls::{exec, file, fork, info, io, pipe, poll, proc, signal, stat, time, wait};
+use crate::calls::{exec, file, fork, info, io, pipe, poll, proc, signal, stat, time, timer, wait};
 use crate::state::{self, Linux};
 use crate::{fd, mem};
 
@@ -35,6 +36,14 @@ const CONTEXT_CALLS: &[(u32, ContextHandler)] = &[
     (nr::__NR_fork, fork::fork),
     (nr::__NR_vfork, fork::vfork),
     (nr::__NR_clone, fork::clone),
+    // signals.rs: the end of a signal handler.
+    (nr::__NR_rt_sigreturn, |l, _, regs| {
+        crate::signals::sigreturn(l, regs)
+    }),
+    // calls/signal.rs: the alternate stack's state depends on where the program runs.
+    (nr::__NR_sigaltstack, |l, args, regs| {
+        signal::sigaltstack(l, args, regs.rsp)
+    }),
 ];
 
 /// Every syscall served, by number.
@@ -127,6 +136,8 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_getpgrp, proc::getpgrp),
     (nr::__NR_getpgid, proc::getpgid),
     (nr::__NR_getsid, proc::getsid),
+    (nr::__NR_setpgid, proc::setpgid),
+    (nr::__NR_setsid, proc::setsid),
     (nr::__NR_set_tid_address, proc::set_tid_address),
     (nr::__NR_set_robust_list, proc::set_robust_list),
     (nr::__NR_arch_prctl, proc::arch_prctl),
@@ -137,10 +148,20 @@ const CALLS: &[(u32, Handler)] = &[
     // calls/wait.rs: collecting children (the process server's).
     (nr::__NR_wait4, wait::wait4),
     (nr::__NR_waitid, wait::waitid),
-    // calls/signal.rs: dispositions and masks (delivery comes with issue #5).
+    // calls/signal.rs: dispositions, masks, sending and waiting (delivery: signals.rs).
     (nr::__NR_rt_sigaction, signal::rt_sigaction),
     (nr::__NR_rt_sigprocmask, signal::rt_sigprocmask),
-    (nr::__NR_sigaltstack, signal::sigaltstack),
+    (nr::__NR_rt_sigpending, signal::rt_sigpending),
+    (nr::__NR_rt_sigsuspend, signal::rt_sigsuspend),
+    (nr::__NR_rt_sigtimedwait, signal::rt_sigtimedwait),
+    (nr::__NR_pause, signal::pause),
+    (nr::__NR_kill, signal::kill),
+    (nr::__NR_tkill, signal::tkill),
+    (nr::__NR_tgkill, signal::tgkill),
+    // calls/timer.rs: ITIMER_REAL and alarm.
+    (nr::__NR_alarm, timer::alarm),
+    (nr::__NR_setitimer, timer::setitimer),
+    (nr::__NR_getitimer, timer::getitimer),
     // calls/time.rs: clocks and sleeping.
     (nr::__NR_clock_gettime, time::clock_gettime),
     (nr::__NR_clock_getres, time::clock_getres),
@@ -169,7 +190,6 @@ const FAST_CALLS: &[(u32, FastAnswer)] = &[
     (nr::__NR_geteuid, |l| l.ids.euid),
     (nr::__NR_getgid, |l| l.ids.gid),
     (nr::__NR_getegid, |l| l.ids.egid),
-    (nr::__NR_getpgrp, |l| l.ids.pgid),
 ];
 
 /// The fast path (`k42_rt::program::FastHandler`).
@@ -217,19 +237,25 @@ pub fn serve(regs: &mut SavedRegs) {
     let context = u32::try_from(number)
         .ok()
         .and_then(|n| CONTEXT_CALLS.iter().find(|(c, _)| *c == n));
+    let linux = state::get();
     if let Some((_, handler)) = context {
-        let result = handler(state::get(), &args, regs);
+        let result = handler(linux, &args, regs);
         regs.rax = to_return(result);
+        // A handler's return is no call to restart (Linux's sigreturn clears `orig_ax`).
+        let restartable = (number != u64::from(nr::__NR_rt_sigreturn)).then_some(number);
+        crate::signals::deliver(linux, regs, restartable);
         return;
     }
     let handler = usize::try_from(number)
         .ok()
         .and_then(|n| BY_NUMBER.get(n).copied().flatten());
     let result = match handler {
-        Some(handler) => handler(state::get(), &args),
+        Some(handler) => handler(linux, &args),
         None => unsupported(number),
     };
     regs.rax = to_return(result);
+    // Signals are delivered whenever the program is about to run again (`signals.rs`).
+    crate::signals::deliver(linux, regs, Some(number));
 }
 
 /// `-ENOSYS`, and the log line the first time a number is seen.

@@ -7,8 +7,8 @@
 //!
 //! The tree's rules — zombies, reparenting to init, which child a wait collects, process
 //! groups and sessions — are `k42_ptree`'s, host-tested; this file maps badges to them and
-//! sends the [`ChildEvent`] notifications. **Why a loop around the generated dispatch**
-//! ([`call`]): the dispatch hands a method its object alone, but two calls need the object
+//! sends the [`ChildEvent`] notifications and the [`SignalEvent`]s of `kill`. **Why a loop
+//! around the generated dispatch** ([`call`]): the dispatch hands a method its object alone, but two calls need the object
 //! table — a `fork` gives the child its own handle (matched to the child's badge, READ), and an
 //! `exit` releases every entry of the exiting badge, which the kernel may give to a new process.
 //! One call runs at a time (the runtime serves a dispatcher's calls in turn), so [`STATE`]'s
@@ -29,7 +29,8 @@ use alloc::vec::Vec;
 use k42_abi::kernel::{Status, comm_pid};
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::procs::{
-    self, ChildEvent, NOTIFY_METHOD, Procs, ProcsMethod, ProcsServer, UTS_FIELD, UTS_FIELDS,
+    self, ChildEvent, NOTIFY_METHOD, Procs, ProcsMethod, ProcsServer, SignalEvent, UTS_FIELD,
+    UTS_FIELDS,
 };
 use k42_ifaces::start::StartHandles;
 use k42_kapi::BootClient;
@@ -169,6 +170,11 @@ impl Procs for Root {
     fn fork(&mut self, caller: Badge, child_badge: u64) -> Result<(u64, u64), Errno> {
         let mut state = STATE.lock();
         let pid = state.tree.fork(caller.0, child_badge)?;
+        // Signals sent to the child before it registers itself (`notify`, at its start) go to
+        // its first dispatcher, which the fork makes: a `kill` right after `fork` reaches it.
+        state
+            .listeners
+            .insert(child_badge, k42_abi::kernel::comm_id(child_badge, 0));
         // The loop gives the child its handle and puts it in the reply's second word.
         state.forked = Some(child_badge);
         Ok((pid, 0))
@@ -235,6 +241,38 @@ impl Procs for Root {
 
     fn setsid(&mut self, caller: Badge) -> Result<u64, Errno> {
         STATE.lock().tree.setsid(caller.0)
+    }
+
+    fn kill(&mut self, caller: Badge, pid: u64, sig: u64) -> Result<u64, Errno> {
+        let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+        // Who gets a message: every running target but the caller, at its dispatcher.
+        let (me, sends) = {
+            let state = STATE.lock();
+            let sender = state.tree.by_badge(caller.0)?;
+            let event = SignalEvent {
+                sig,
+                pid: sender.pid,
+                // Linux's uids are 32-bit.
+                uid: sender.creds.uid as u32,
+            };
+            let targets = state.tree.kill_targets(caller.0, signed(pid))?;
+            let me = targets.iter().any(|t| t.badge == Some(caller.0));
+            let sends: Vec<(u64, SignalEvent)> = targets
+                .iter()
+                .filter_map(|t| t.badge.filter(|&b| b != caller.0))
+                .filter_map(|b| state.listeners.get(&b).copied())
+                .map(|comm| (comm, event))
+                .collect();
+            (me, sends)
+        };
+        if sig != 0 {
+            for (comm, event) in sends {
+                // A full ring loses the signal (as a full real-time queue would); a gone
+                // dispatcher is a process ending anyway.
+                let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
+            }
+        }
+        Ok(u64::from(me))
     }
 }
 

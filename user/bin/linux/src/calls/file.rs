@@ -482,7 +482,8 @@ pub fn readlinkat(linux: &Linux, args: &Args) -> SysResult {
 }
 
 /// The few `/proc` links the personality answers itself until a proc server exists:
-/// `/proc/self` (the pid) and `/proc/self/exe` (the program's file). `None` for any other path.
+/// `/proc/self` (the pid), `/proc/self/exe` (the program's file) and `/proc/k42/counters` (the
+/// kernel's counters, `crate::kcounters`). `None` for any other path.
 fn proc_link(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Option<String>, Errno> {
     let path = String::from_utf8_lossy(path);
     let absolute = if path.starts_with('/') {
@@ -495,6 +496,7 @@ fn proc_link(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Option<String>, E
     Ok(match absolute.as_str() {
         "/proc/self" => Some(alloc::format!("{}", linux.ids.pid)),
         "/proc/self/exe" => Some(linux.exe.lock().clone()),
+        crate::kcounters::PATH => crate::kcounters::text(linux),
         _ => None,
     })
 }

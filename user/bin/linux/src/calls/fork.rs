@@ -20,6 +20,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::sync::atomic::AtomicU64;
 
 use k42_abi::kernel::SavedRegs;
@@ -286,6 +287,9 @@ fn child_main(env: Env) -> u32 {
         return u32::from(k42_abi::runner::STATUS_NOT_FOUND);
     }
     crate::calls::fault::install();
+    program::set_resume_hook(crate::signals::on_resume);
+    // Timers are not inherited (the parent's timer thread is not ours).
+    crate::calls::timer::for_fork_child();
     program::run(plan.regs)
 }
 
@@ -297,14 +301,26 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
             .copied()
             .unwrap_or(XHandle::NULL)
     };
+    // One node per handle, as in the parent: a node releases its handle when dropped, and
+    // the parent may reach one handle through several nodes (its root is its first cwd;
+    // `fchdir` shares an fd's node), so two nodes of one handle here would leave the others
+    // stale once one goes (a `cd` in the child released the root it exec'd from).
+    let made: RefCell<BTreeMap<(u64, u64), Arc<Node>>> = RefCell::new(BTreeMap::new());
     let node_for = |node: &Node| {
+        let key = (node.comm, node.handle.to_word());
+        if let Some(known) = made.borrow().get(&key) {
+            return Some(known.clone());
+        }
         let handle = mine(node.comm, node.handle);
-        (handle != XHandle::NULL).then(|| {
-            Arc::new(Node {
-                comm: node.comm,
-                handle,
-            })
-        })
+        if handle == XHandle::NULL {
+            return None;
+        }
+        let made_now = Arc::new(Node {
+            comm: node.comm,
+            handle,
+        });
+        made.borrow_mut().insert(key, made_now.clone());
+        Some(made_now)
     };
     let files = parents.files.as_ref().and_then(|f| {
         let root = node_for(&f.root)?;
@@ -323,7 +339,7 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
         memory: env.memory,
         mem: Mutex::new(core::mem::take(&mut *parents.mem.lock())),
         fds: Mutex::new(fds),
-        signals: Mutex::new(core::mem::take(&mut *parents.signals.lock())),
+        signals: Mutex::new(crate::signals::for_fork_child(&parents.signals)),
         clear_child_tid: AtomicU64::new(0),
         umask: AtomicU64::new(parents.umask()),
         files,

@@ -24,11 +24,12 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rights::wire::CallError;
 use k42_rt::sys::page::Page;
-use k42_rt::{Ppc, clock, log, ring};
+use k42_rt::{Ppc, clock, log};
 use linux_raw_sys::ioctl;
 
 use crate::calls::{file, pipe};
 use crate::fd::{Kind, OpenFile};
+use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -275,31 +276,24 @@ fn read_console(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResul
                 Ok(got)
             };
         }
-        if !wait_for_input(linux, wait) {
+        match wait_for_input(linux, wait) {
+            Woken::Message => {}
             // VTIME passed: the read is complete with what it has.
-            return Ok(got);
+            Woken::Timeout => return Ok(got),
+            // A signal: what was read stands; nothing read restarts or fails with EINTR.
+            Woken::Signal if got == 0 => return Err(Errno::ERESTARTSYS),
+            Woken::Signal => return Ok(got),
         }
     }
 }
 
-/// Blocks the program's thread until the console notifies (true) or the kernel clock reaches
-/// `deadline` (false). A signal the input raised is logged: delivering it is issue #5.
-fn wait_for_input(linux: &Linux, deadline: Option<u64>) -> bool {
+/// Blocks the program's thread until the console notifies, the kernel clock reaches
+/// `deadline`, or a signal is to be delivered (one the input raised, ^C, among them:
+/// `crate::signals::absorb` raises it).
+fn wait_for_input(linux: &Linux, deadline: Option<u64>) -> Woken {
     let console = linux.console_comm;
-    let wanted = |msg: &AsyncMessage| Event::from_message(msg, console).is_some();
-    let other = |msg: AsyncMessage| log!("linux: ignored an async message: {msg:?}");
-    let msg = match deadline {
-        None => Some(ring::wait_message_where(wanted, other)),
-        Some(deadline) => ring::wait_message_where_until(deadline, wanted, other),
-    };
-    match msg.and_then(|m| Event::from_message(&m, console)) {
-        Some(Event::Signal(n)) => {
-            log!("linux: the console raised signal {n}; not delivered yet (issue #5)");
-            true
-        }
-        Some(Event::Input) => true,
-        None => false,
-    }
+    let wanted = |msg: &AsyncMessage| Event::from_message(msg, console) == Some(Event::Input);
+    signals::wait(linux, deadline, wanted)
 }
 
 /// Sends `len` bytes at `addr` to the console. A fault part-way reports what was written, as

@@ -1,6 +1,6 @@
 //! The syscall families the personality serves without a server of their own, one file each
 //! (the fd table and memory are `crate::fd` and `crate::mem`, the table is `crate::table`):
-//! a new program in the process (`exec`: `execve`, `execveat`), new processes (`fork`: `fork`, `vfork`, `clone`), reading and writing (`io`), readiness (`poll`), files and directories of the file server (`file`), the process and its thread (`proc`), signal state (`signal`), file metadata (`stat`),
+//! a new program in the process (`exec`: `execve`, `execveat`), new processes (`fork`: `fork`, `vfork`, `clone`), reading and writing (`io`), readiness (`poll`), files and directories of the file server (`file`), the process and its thread (`proc`), signals: their state, sending and waiting (`signal`), interval timers (`timer`), file metadata (`stat`),
 //! clocks and sleep (`time`), collecting children (`wait`), system information and randomness (`info`), and what happens to
 //! a program that faults (`fault`).
 
@@ -16,4 +16,5 @@ pub mod proc;
 pub mod signal;
 pub mod stat;
 pub mod time;
+pub mod timer;
 pub mod wait;

@@ -34,11 +34,12 @@ use k42_linux::{Errno, SysResult};
 use k42_rights::XHandle;
 use k42_rt::ppc::WithData;
 use k42_rt::sys::page::Page;
-use k42_rt::{Ppc, clock, log, ring};
+use k42_rt::{Ppc, clock, log};
 use spin::Mutex;
 
 use crate::fd::{Kind, OpenFile};
 use crate::files::{self, Node};
+use crate::signals::Woken;
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -212,7 +213,7 @@ pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
             }
             Err(Errno::EAGAIN) if got > 0 => return Ok(got),
             Err(Errno::EAGAIN) if nonblocking(file) => return Err(Errno::EAGAIN),
-            Err(Errno::EAGAIN) => wait(node, POLLIN)?,
+            Err(Errno::EAGAIN) => wait(linux, node, POLLIN)?,
             Err(e) if got > 0 => {
                 log!("linux: pipe read failed after {got} bytes: {e}");
                 return Ok(got);
@@ -244,7 +245,7 @@ pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
             match write_piece(node, &data[..first], len) {
                 Ok(_) => break,
                 Err(Errno::EAGAIN) if nonblock => return Err(Errno::EAGAIN),
-                Err(Errno::EAGAIN) => wait(node, POLLOUT)?,
+                Err(Errno::EAGAIN) => wait(linux, node, POLLOUT)?,
                 Err(Errno::EPIPE) => return Err(broken_pipe(linux)),
                 Err(e) => return Err(e),
             }
@@ -284,7 +285,11 @@ pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
                     Ok(done)
                 };
             }
-            Err(Errno::EAGAIN) => wait(node, POLLOUT)?,
+            Err(Errno::EAGAIN) => {
+                if let Err(e) = wait(linux, node, POLLOUT) {
+                    return if done == 0 { Err(e) } else { Ok(done) };
+                }
+            }
             Err(Errno::EPIPE) => {
                 let e = broken_pipe(linux);
                 return if done == 0 { Err(e) } else { Ok(done) };
@@ -296,26 +301,22 @@ pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
     Ok(done)
 }
 
-/// A write found no reader: a program whose `SIGPIPE` takes its default action dies of it
-/// (module comment); otherwise the write fails with `EPIPE`, as Linux's does once the signal
-/// is ignored, blocked or handled.
+/// A write found no reader: the write fails with `EPIPE` and raises `SIGPIPE`, delivered as
+/// the call returns (`crate::signals`: a program whose `SIGPIPE` takes its default action
+/// dies of it), as Linux's `pipe_write` does.
 fn broken_pipe(linux: &Linux) -> Errno {
-    if linux.signals.lock().default_and_unblocked(g::SIGPIPE) {
-        crate::calls::fault::die_of_signal(
-            linux,
-            g::SIGPIPE,
-            "SIGPIPE (write to a pipe with no reader)",
-        );
-    }
+    let info = crate::signals::own(linux, g::SIGPIPE, g::SI_USER as i32);
+    crate::signals::raise(linux, info, true);
     Errno::EPIPE
 }
 
 /// Blocks the program's thread until the end's readiness includes one of `events` (or
 /// `POLLHUP`/`POLLERR`) or may have: a notification came, or the end was ready when armed.
-/// The caller asks again either way.
-fn wait(node: &Node, events: u16) -> Result<(), Errno> {
-    if arm(node, events)? == 0 {
-        wait_notice(node.comm, None);
+/// The caller asks again either way. A signal to deliver ends the wait with `ERESTARTSYS`
+/// (the call restarts under `SA_RESTART`, fails with `EINTR` otherwise).
+fn wait(linux: &Linux, node: &Node, events: u16) -> Result<(), Errno> {
+    if arm(node, events)? == 0 && wait_notice(linux, node.comm, None) == Notified::Signal {
+        return Err(Errno::ERESTARTSYS);
     }
     Ok(())
 }
@@ -328,18 +329,27 @@ fn arm(node: &Node, events: u16) -> Result<u16, Errno> {
     Ok(revents as u16 & (events | POLLHUP | POLLERR))
 }
 
-/// Waits for a notification from the pipe server at `comm` until `deadline` (None: for ever);
-/// whether one came. Other messages are logged and dropped (a console's or the process
-/// server's wake-up is only a hint: their state is asked again by whoever waits for it).
-fn wait_notice(comm: u64, deadline: Option<u64>) -> bool {
+/// How a wait for a pipe server's notification ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notified {
+    /// A notification came: look again.
+    Notice,
+    /// The deadline passed.
+    Timeout,
+    /// A signal is to be delivered.
+    Signal,
+}
+
+/// Waits for a notification from the pipe server at `comm` until `deadline` (None: for ever)
+/// or a signal (`crate::signals::wait`). Other messages are signals or stale wake-ups (a
+/// console's or the process server's wake-up is only a hint: their state is asked again by
+/// whoever waits for it).
+fn wait_notice(linux: &Linux, comm: u64, deadline: Option<u64>) -> Notified {
     let wanted = |msg: &AsyncMessage| Notice::from_message(msg, comm).is_some();
-    let other = |msg: AsyncMessage| log!("linux: ignored an async message: {msg:?}");
-    match deadline {
-        None => {
-            ring::wait_message_where(wanted, other);
-            true
-        }
-        Some(deadline) => ring::wait_message_where_until(deadline, wanted, other).is_some(),
+    match crate::signals::wait(linux, deadline, wanted) {
+        Woken::Message => Notified::Notice,
+        Woken::Timeout => Notified::Timeout,
+        Woken::Signal => Notified::Signal,
     }
 }
 
@@ -364,9 +374,9 @@ pub fn is_pipe(file: &OpenFile) -> bool {
 }
 
 /// `poll`'s wait on pipe ends, once none of them is ready: arms each for its events and
-/// sleeps until one's server notifies or `deadline` passes. True: look again (a notice came,
-/// or an end turned ready while being armed); false: the deadline passed.
-pub fn wait_any(ends: &[(&OpenFile, u16)], deadline: Option<u64>) -> bool {
+/// sleeps until one's server notifies, `deadline` passes or a signal is to be delivered.
+/// `Notice`: look again (a notice came, or an end turned ready while being armed).
+pub fn wait_any(linux: &Linux, ends: &[(&OpenFile, u16)], deadline: Option<u64>) -> Notified {
     let mut comm = None;
     for (file, events) in ends {
         let Ok(node) = end(file) else {
@@ -375,12 +385,12 @@ pub fn wait_any(ends: &[(&OpenFile, u16)], deadline: Option<u64>) -> bool {
         match arm(node, *events) {
             Ok(0) => comm = Some(node.comm),
             // Ready already, or the server failed (poll then reports POLLERR).
-            _ => return true,
+            _ => return Notified::Notice,
         }
     }
     match comm {
-        Some(comm) => wait_notice(comm, deadline),
-        None => true,
+        Some(comm) => wait_notice(linux, comm, deadline),
+        None => Notified::Notice,
     }
 }
 

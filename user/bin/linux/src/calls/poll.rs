@@ -8,7 +8,8 @@
 //!
 //! When nothing is ready and pipe ends are asked about, the program's thread arms a
 //! notification on each and waits for one (or the timeout), then looks again; with no pipe
-//! end asked about, nothing can become ready, and the poll sleeps its timeout. The open files
+//! end asked about, nothing can become ready, and the poll sleeps its timeout. A signal to
+//! deliver ends either wait: `EINTR` once its handler runs. The open files
 //! are taken out of the fd table first: the pipe server is never called under its lock.
 
 use alloc::sync::Arc;
@@ -16,10 +17,11 @@ use alloc::vec::Vec;
 
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
-use k42_rt::{clock, thread};
+use k42_rt::clock;
 
-use crate::calls::pipe;
+use crate::calls::pipe::{self, Notified};
 use crate::fd::{MAX_FDS, OpenFile};
+use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -87,27 +89,32 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
         if ready != 0 || pipes.is_empty() || timeout_ns == Some(0) {
             uaccess::write(linux, addr, &bytes)?;
             if ready == 0 && pipes.is_empty() {
-                nap(timeout_ns);
+                nap(linux, deadline)?;
             }
             return Ok(ready);
         }
-        if !pipe::wait_any(&pipes, deadline) {
-            // The timeout ran out with nothing ready: every revents is 0 already.
-            uaccess::write(linux, addr, &bytes)?;
-            return Ok(0);
+        match pipe::wait_any(linux, &pipes, deadline) {
+            Notified::Notice => {}
+            Notified::Timeout => {
+                // The timeout ran out with nothing ready: every revents is 0 already.
+                uaccess::write(linux, addr, &bytes)?;
+                return Ok(0);
+            }
+            Notified::Signal => return Err(Errno::ERESTARTNOHAND),
         }
     }
 }
 
-/// Nothing is ready and nothing can become ready (module comment): sleeps the timeout; with
-/// none, sleeps until a signal would interrupt it — forever, until signals exist.
-fn nap(timeout_ns: Option<u64>) {
-    match timeout_ns {
-        Some(0) => {}
-        Some(ns) => thread::sleep(ns),
-        None => loop {
-            thread::sleep(u64::MAX / 2);
-        },
+/// Nothing is ready and nothing can become ready (module comment): sleeps until `deadline`
+/// (None: for ever) or a signal, which ends the call with `ERESTARTNOHAND` (`EINTR` once
+/// its handler runs, as Linux's `poll` and `select` answer).
+fn nap(linux: &Linux, deadline: Option<u64>) -> Result<(), Errno> {
+    loop {
+        match signals::wait(linux, deadline, |_| false) {
+            Woken::Timeout => return Ok(()),
+            Woken::Signal => return Err(Errno::ERESTARTNOHAND),
+            Woken::Message => {}
+        }
     }
 }
 
@@ -130,8 +137,8 @@ fn timespec(linux: &Linux, addr: u64) -> Result<Option<u64>, Errno> {
     Ok(Some(sec.saturating_mul(NS_PER_SEC).saturating_add(nsec)))
 }
 
-/// `ppoll(fds, nfds, timeout, sigmask, sigsetsize)`: the mask changes nothing until signals
-/// are delivered.
+/// `ppoll(fds, nfds, timeout, sigmask, sigsetsize)`: the mask is not applied during the wait
+/// (a departure: a signal it would block can interrupt the call).
 pub fn ppoll(linux: &Linux, args: &Args) -> SysResult {
     let timeout = timespec(linux, args[2])?;
     poll_fds(linux, args[0], args[1], timeout)
@@ -206,10 +213,15 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             .flatten()
             .map(|set| set.iter().map(|b| u64::from(b.count_ones())).sum::<u64>())
             .sum();
-        let timed_out = ready == 0
-            && !pipes.is_empty()
-            && timeout_ns != Some(0)
-            && !pipe::wait_any(&pipes, deadline);
+        let waited = if ready == 0 && !pipes.is_empty() && timeout_ns != Some(0) {
+            pipe::wait_any(linux, &pipes, deadline)
+        } else {
+            Notified::Notice
+        };
+        if waited == Notified::Signal {
+            return Err(Errno::ERESTARTNOHAND);
+        }
+        let timed_out = waited == Notified::Timeout;
         if ready != 0 || pipes.is_empty() || timeout_ns == Some(0) || timed_out {
             for (addr, set) in sets.iter().zip(&result) {
                 if let Some(set) = set {
@@ -217,7 +229,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
                 }
             }
             if ready == 0 && pipes.is_empty() {
-                nap(timeout_ns);
+                nap(linux, deadline)?;
             }
             return Ok(ready);
         }

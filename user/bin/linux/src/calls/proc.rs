@@ -79,28 +79,35 @@ pub fn getgroups(_linux: &Linux, args: &Args) -> SysResult {
     Ok(0)
 }
 
-/// `getpgrp()`.
+/// `getpgrp()`: the process group, as the process server has it (`setpgid` by this process
+/// or, for a child, by its parent changes it, so no copy is kept here).
 pub fn getpgrp(linux: &Linux, _: &Args) -> SysResult {
-    Ok(linux.ids.pgid)
+    crate::procs::getpgid(linux, 0)
 }
 
-/// `getpgid(pid)`: 0 or our pid names us (the start-up copy); another process's group is the
-/// process server's answer (`ESRCH` for none).
+/// `getpgid(pid)`: the process group of `pid` (0: this process), the process server's answer
+/// (`ESRCH` for none).
 pub fn getpgid(linux: &Linux, args: &Args) -> SysResult {
-    match args[0] as u32 as i32 {
-        0 => Ok(linux.ids.pgid),
-        pid if pid as u64 == linux.ids.pid => Ok(linux.ids.pgid),
-        pid => crate::procs::getpgid(linux, pid),
-    }
+    crate::procs::getpgid(linux, args[0] as u32 as i32)
 }
 
 /// `getsid(pid)`, as `getpgid`.
 pub fn getsid(linux: &Linux, args: &Args) -> SysResult {
-    match args[0] as u32 as i32 {
-        0 => Ok(linux.ids.sid),
-        pid if pid as u64 == linux.ids.pid => Ok(linux.ids.sid),
-        pid => crate::procs::getsid(linux, pid),
-    }
+    crate::procs::getsid(linux, args[0] as u32 as i32)
+}
+
+/// `setpgid(pid, pgid)`: the process server applies Linux's rules (`EINVAL` for a negative
+/// pgid, `ESRCH` for a pid that is neither this process nor a child of it, `EPERM` for a
+/// session leader, a child in another session or that has exec'd, or a group in another
+/// session).
+pub fn setpgid(linux: &Linux, args: &Args) -> SysResult {
+    crate::procs::setpgid(linux, args[0] as u32 as i32, args[1] as u32 as i32).map(|()| 0)
+}
+
+/// `setsid()`: this process leads a new session and process group; `EPERM` if it leads a
+/// group already.
+pub fn setsid(linux: &Linux, _: &Args) -> SysResult {
+    crate::procs::setsid(linux)
 }
 
 /// `set_tid_address(tidptr)`: remembered for thread exit; returns the tid.

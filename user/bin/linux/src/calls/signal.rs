@@ -1,112 +1,62 @@
-//! Signal state in the personality (DESIGN §2.6): dispositions (`rt_sigaction`), the blocked
-//! mask (`rt_sigprocmask`) and the alternate stack (`sigaltstack`) are stored exactly as Linux
-//! stores them, so programs that set them up at start (every shell, glibc's abort) behave, even
-//! though no signal is delivered yet (delivery, `rt_sigframe` and `rt_sigreturn` are issue #5).
+//! The signal syscalls (issue #5): dispositions (`rt_sigaction`), the blocked mask
+//! (`rt_sigprocmask`), the alternate stack (`sigaltstack`), sending (`kill`, `tkill`,
+//! `tgkill`), waiting (`rt_sigsuspend`, `pause`, `rt_sigtimedwait`) and `rt_sigpending`. The
+//! state is `k42_linux::signal::State` (pure, host-tested); delivery, the frame and
+//! `rt_sigreturn` are `crate::signals`; the timers that raise SIGALRM are `calls/timer.rs`.
 
 use k42_linux::raw::general as g;
+use k42_linux::signal::{self as sig, Action, AltStack};
 use k42_linux::{Errno, SysResult};
+use k42_rights::wire::CallError;
+use k42_rt::{Ppc, clock};
 
+use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
 
-/// Signals there are (1..=64).
-const SIGNALS: usize = 64;
+/// The personality's signal state (`Linux::signals`).
+pub type Signals = sig::State;
+
 /// Bytes of the kernel's `sigset_t` on x86_64: the only size `rt_sig*` accept.
 const SIGSET_BYTES: u64 = 8;
 /// Words of the kernel's `struct sigaction` (handler, flags, restorer, mask).
 const SIGACTION_WORDS: usize = 4;
-
-/// The signal state.
-#[derive(Debug)]
-pub struct Signals {
-    /// Each signal's `struct sigaction`, as the program set it (index = signal − 1).
-    actions: [[u64; SIGACTION_WORDS]; SIGNALS],
-    /// The blocked mask.
-    blocked: u64,
-    /// The alternate stack (`stack_t`: sp, flags, size).
-    altstack: [u64; 3],
-}
-
-impl Default for Signals {
-    fn default() -> Self {
-        Self {
-            actions: [[0; SIGACTION_WORDS]; SIGNALS],
-            blocked: 0,
-            altstack: [0, u64::from(g::SS_DISABLE), 0],
-        }
-    }
-}
-
-/// The handler values `SIG_DFL` and `SIG_IGN` (`include/uapi/asm-generic/signal-defs.h`):
-/// linux-raw-sys has them only as function pointers (`signal_macros`), not as the numbers a
-/// `struct sigaction`'s first word holds.
-const SIG_DFL: u64 = 0;
-const SIG_IGN: u64 = 1;
-
-impl Signals {
-    /// What `execve` does to the signal state (Linux's `flush_signal_handlers(t, 0)` and the
-    /// alternate stack's reset): a caught signal goes back to `SIG_DFL` — its handler is code
-    /// of the image that is going away — an ignored one stays ignored, every action loses its
-    /// flags, restorer and mask; the blocked mask (and, once there is one, the pending set) is
-    /// kept; the alternate stack, an address in the old image, is disabled.
-    pub fn reset_for_exec(&mut self) {
-        for action in &mut self.actions {
-            let handler = if action[0] == SIG_IGN {
-                SIG_IGN
-            } else {
-                SIG_DFL
-            };
-            *action = [handler, 0, 0, 0];
-        }
-        self.altstack = Signals::default().altstack;
-    }
-}
-
-impl Signals {
-    /// Whether signal `sig` would take its default action now: `SIG_DFL` and not blocked
-    /// (what a write to a pipe with no reader asks of `SIGPIPE`, `calls/pipe.rs`).
-    pub fn default_and_unblocked(&self, sig: u32) -> bool {
-        let i = sig as usize - 1;
-        self.actions[i][0] == SIG_DFL && self.blocked & (1 << i) == 0
-    }
-}
-
-/// SIGKILL's and SIGSTOP's bits, which can be neither caught nor blocked.
-const UNBLOCKABLE: u64 = (1 << (g::SIGKILL - 1)) | (1 << (g::SIGSTOP - 1));
+const NS_PER_SEC: u64 = 1_000_000_000;
 
 /// `rt_sigaction(sig, act, oldact, sigsetsize)`.
 pub fn rt_sigaction(linux: &Linux, args: &Args) -> SysResult {
-    let sig = args[0] as u32;
-    if args[3] != SIGSET_BYTES || sig == 0 || sig as usize > SIGNALS {
+    let signo = args[0] as u32;
+    if args[3] != SIGSET_BYTES || !sig::valid(signo) {
         return Err(Errno::EINVAL);
     }
     let new = match args[1] {
         0 => None,
         addr => {
-            if sig == g::SIGKILL || sig == g::SIGSTOP {
+            if sig::bit(signo) & sig::UNBLOCKABLE != 0 {
                 return Err(Errno::EINVAL);
             }
-            Some(uaccess::read_words::<SIGACTION_WORDS>(linux, addr)?)
+            Some(Action::from_words(uaccess::read_words::<SIGACTION_WORDS>(
+                linux, addr,
+            )?))
         }
     };
     let old = {
         let mut signals = linux.signals.lock();
-        let slot = &mut signals.actions[sig as usize - 1];
-        let old = *slot;
-        if let Some(mut new) = new {
-            new[3] &= !UNBLOCKABLE;
-            *slot = new;
+        let old = signals.action(signo);
+        if let Some(new) = new {
+            signals.set_action(signo, new);
         }
         old
     };
     if args[2] != 0 {
-        uaccess::write_words(linux, args[2], &old)?;
+        uaccess::write_words(linux, args[2], &old.to_words())?;
     }
     Ok(0)
 }
 
-/// `rt_sigprocmask(how, set, oldset, sigsetsize)`.
+/// `rt_sigprocmask(how, set, oldset, sigsetsize)`. A signal it unblocks is delivered at the
+/// end of the call (`table::serve`).
 pub fn rt_sigprocmask(linux: &Linux, args: &Args) -> SysResult {
     if args[3] != SIGSET_BYTES {
         return Err(Errno::EINVAL);
@@ -125,7 +75,7 @@ pub fn rt_sigprocmask(linux: &Linux, args: &Args) -> SysResult {
                 g::SIG_UNBLOCK => old & !set,
                 g::SIG_SETMASK => set,
                 _ => return Err(Errno::EINVAL),
-            } & !UNBLOCKABLE;
+            } & !sig::UNBLOCKABLE;
         }
         old
     };
@@ -135,26 +85,37 @@ pub fn rt_sigprocmask(linux: &Linux, args: &Args) -> SysResult {
     Ok(0)
 }
 
-/// `sigaltstack(ss, old_ss)`.
-pub fn sigaltstack(linux: &Linux, args: &Args) -> SysResult {
+/// `sigaltstack(ss, old_ss)`, with the program's stack pointer `rsp` (a `CONTEXT_CALLS`
+/// handler: `SS_ONSTACK` and `EPERM` depend on where the program runs).
+pub fn sigaltstack(linux: &Linux, args: &Args, rsp: u64) -> SysResult {
     let new = match args[0] {
         0 => None,
         addr => {
-            let ss = uaccess::read_words::<3>(linux, addr)?;
-            let flags = ss[1] as u32;
-            if flags & !(g::SS_DISABLE | g::SS_AUTODISARM) != 0 {
+            let [sp, flags, size] = uaccess::read_words::<3>(linux, addr)?;
+            // Lossless: `ss_flags` is an int.
+            let flags = flags as u32;
+            if flags & !(g::SS_DISABLE | g::SS_AUTODISARM | g::SS_ONSTACK) != 0 {
                 return Err(Errno::EINVAL);
             }
-            if flags & g::SS_DISABLE == 0 && ss[2] < u64::from(g::MINSIGSTKSZ) {
+            // `SS_ONSTACK` is accepted as 0, for old programs (Linux's `do_sigaltstack`).
+            let flags = flags & !g::SS_ONSTACK;
+            if flags & g::SS_DISABLE == 0 && size < u64::from(g::MINSIGSTKSZ) {
                 return Err(Errno::ENOMEM);
             }
-            Some(ss)
+            Some(if flags & g::SS_DISABLE != 0 {
+                AltStack::DISABLED
+            } else {
+                AltStack { sp, flags, size }
+            })
         }
     };
     let old = {
         let mut signals = linux.signals.lock();
-        let old = signals.altstack;
+        let old = signals.altstack.report(rsp);
         if let Some(ss) = new {
+            if signals.altstack.contains(rsp) {
+                return Err(Errno::EPERM);
+            }
             signals.altstack = ss;
         }
         old
@@ -163,4 +124,173 @@ pub fn sigaltstack(linux: &Linux, args: &Args) -> SysResult {
         uaccess::write_words(linux, args[1], &old)?;
     }
     Ok(0)
+}
+
+/// `rt_sigpending(set, sigsetsize)`: the pending signals that are blocked.
+pub fn rt_sigpending(linux: &Linux, args: &Args) -> SysResult {
+    if args[1] > SIGSET_BYTES {
+        return Err(Errno::EINVAL);
+    }
+    signals::pending(linux);
+    let set = {
+        let s = linux.signals.lock();
+        s.pending() & s.blocked
+    };
+    let bytes = set.to_le_bytes();
+    // Lossless: at most 8.
+    uaccess::write(linux, args[0], &bytes[..args[1] as usize])?;
+    Ok(0)
+}
+
+/// A signal number `kill` may send: 0 (checks only) or a valid one.
+fn sendable(signo: u32) -> Result<(), Errno> {
+    if signo == 0 || sig::valid(signo) {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// `kill(pid, sig)`: through the process server, which checks existence and permission and
+/// sends the signal to every other target (`Procs::kill`); when this process is a target it
+/// raises the signal on itself here, so it is delivered before `kill` returns, as on Linux.
+pub fn kill(linux: &Linux, args: &Args) -> SysResult {
+    // Lossless: pid_t and int arguments.
+    let pid = args[0] as u32 as i32;
+    let signo = args[1] as u32;
+    sendable(signo)?;
+    let me = match linux.procs.as_ref() {
+        Some(procs) => {
+            let mut client = k42_ifaces::procs::ProcsClient::new(Ppc::new(procs.comm), procs.table);
+            match client.kill(i64::from(pid) as u64, u64::from(signo)) {
+                Ok(me) => me != 0,
+                Err(CallError::Method(e)) => return Err(e),
+                Err(_) => return Err(Errno::EIO),
+            }
+        }
+        // Alone: only this process exists.
+        None if matches!(pid, 0 | -1) || pid as u64 == linux.ids.pid => true,
+        None => return Err(Errno::ESRCH),
+    };
+    if me && signo != 0 {
+        signals::raise(linux, signals::own(linux, signo, g::SI_USER as i32), false);
+    }
+    Ok(0)
+}
+
+/// The one thread's id is the pid (no `CLONE_THREAD` yet): a signal sent to it.
+fn to_own_thread(linux: &Linux, tid: i32, signo: u32) -> SysResult {
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    sendable(signo)?;
+    if tid as u64 != linux.ids.pid {
+        return Err(Errno::ESRCH);
+    }
+    if signo != 0 {
+        signals::raise(linux, signals::own(linux, signo, g::SI_TKILL), true);
+    }
+    Ok(0)
+}
+
+/// `tkill(tid, sig)`.
+pub fn tkill(linux: &Linux, args: &Args) -> SysResult {
+    to_own_thread(linux, args[0] as u32 as i32, args[1] as u32)
+}
+
+/// `tgkill(tgid, tid, sig)`.
+pub fn tgkill(linux: &Linux, args: &Args) -> SysResult {
+    let tgid = args[0] as u32 as i32;
+    if tgid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tgid as u64 != linux.ids.pid {
+        return Err(Errno::ESRCH);
+    }
+    to_own_thread(linux, args[1] as u32 as i32, args[2] as u32)
+}
+
+/// Sleeps the program's thread until a signal is to be delivered: `ERESTARTNOHAND`, which
+/// becomes `EINTR` once a handler runs (`pause`, `sigsuspend`).
+fn until_signal(linux: &Linux) -> SysResult {
+    loop {
+        if let Woken::Signal = signals::wait(linux, None, |_| false) {
+            return Err(Errno::ERESTARTNOHAND);
+        }
+    }
+}
+
+/// `pause()`.
+pub fn pause(linux: &Linux, _args: &Args) -> SysResult {
+    until_signal(linux)
+}
+
+/// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` as the blocked mask; the handler's
+/// frame records the old one, so its return restores it (`State::saved_mask`).
+pub fn rt_sigsuspend(linux: &Linux, args: &Args) -> SysResult {
+    if args[1] != SIGSET_BYTES {
+        return Err(Errno::EINVAL);
+    }
+    let [mask] = uaccess::read_words::<1>(linux, args[0])?;
+    {
+        let mut s = linux.signals.lock();
+        let old = s.blocked;
+        s.saved_mask = Some(old);
+        s.blocked = mask & !sig::UNBLOCKABLE;
+    }
+    until_signal(linux)
+}
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: takes a pending signal of `set`
+/// without running its handler (its number; its `siginfo` at `info`), waiting up to
+/// `timeout` (null: for ever) — `EAGAIN` when it passes, `EINTR` when another signal is to be
+/// delivered first.
+pub fn rt_sigtimedwait(linux: &Linux, args: &Args) -> SysResult {
+    if args[3] != SIGSET_BYTES {
+        return Err(Errno::EINVAL);
+    }
+    let [set] = uaccess::read_words::<1>(linux, args[0])?;
+    let set = set & !sig::UNBLOCKABLE;
+    let deadline = match args[2] {
+        0 => None,
+        addr => {
+            let [sec, nsec] = uaccess::read_words::<2>(linux, addr)?;
+            if (sec as i64) < 0 || nsec >= NS_PER_SEC {
+                return Err(Errno::EINVAL);
+            }
+            let ns = sec.saturating_mul(NS_PER_SEC).saturating_add(nsec);
+            Some(clock::now_ns().saturating_add(ns))
+        }
+    };
+    linux.signals.lock().waiting = set;
+    let result = loop {
+        signals::pending(linux);
+        let taken = {
+            let mut s = linux.signals.lock();
+            sig::next(s.pending() & set).and_then(|n| s.take(n))
+        };
+        if let Some(info) = taken {
+            if args[1] != 0
+                && let Err(e) = uaccess::write(linux, args[1], &info.to_bytes())
+            {
+                break Err(e);
+            }
+            break Ok(u64::from(info.signo));
+        }
+        let woken = signals::wait_with(
+            linux,
+            deadline,
+            |_| false,
+            |s| s.pending() & set != 0 || s.deliverable() & !set != 0,
+        );
+        match woken {
+            Woken::Timeout => break Err(Errno::EAGAIN),
+            Woken::Signal if linux.signals.lock().pending() & set == 0 => {
+                break Err(Errno::EINTR);
+            }
+            _ => {}
+        }
+    };
+    linux.signals.lock().waiting = 0;
+    result
 }

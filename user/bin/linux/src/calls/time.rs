@@ -1,13 +1,14 @@
 //! Clocks and sleeping: `clock_gettime`, `clock_getres`, `gettimeofday`, `time`, `nanosleep`,
 //! `clock_nanosleep`. Every clock reads the kernel clock (`k42_rt::clock`: TSC-based, ns since
-//! boot, read in user mode from the dispatcher page's rate — no kernel entry). The wall clock
-//! starts at the epoch until a time source exists (no RTC driver yet). A sleep blocks the
+//! boot, read in user mode from the dispatcher page's rate — no kernel entry); the wall clocks
+//! add the time the kernel read from the CMOS clock at boot (`k42_rt::clock::wall_ns`). A sleep blocks the
 //! program's thread in the runtime's scheduler, not the dispatcher.
 
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
-use k42_rt::{clock, thread};
+use k42_rt::clock;
 
+use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -21,10 +22,9 @@ const RESOLUTION_NS: u64 = 1;
 /// Nanoseconds of clock `id`, `EINVAL` for a clock that does not exist.
 fn now(id: u32) -> Result<u64, Errno> {
     match id {
-        g::CLOCK_REALTIME
-        | g::CLOCK_MONOTONIC
+        g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => Ok(clock::wall_ns()),
+        g::CLOCK_MONOTONIC
         | g::CLOCK_MONOTONIC_RAW
-        | g::CLOCK_REALTIME_COARSE
         | g::CLOCK_MONOTONIC_COARSE
         | g::CLOCK_BOOTTIME
         | g::CLOCK_PROCESS_CPUTIME_ID
@@ -63,7 +63,7 @@ pub fn clock_getres(linux: &Linux, args: &Args) -> SysResult {
 
 /// `gettimeofday(tv, tz)`: the time zone, if asked, is UTC.
 pub fn gettimeofday(linux: &Linux, args: &Args) -> SysResult {
-    let ns = clock::now_ns();
+    let ns = clock::wall_ns();
     if args[0] != 0 {
         uaccess::write_words(
             linux,
@@ -79,33 +79,59 @@ pub fn gettimeofday(linux: &Linux, args: &Args) -> SysResult {
 
 /// `time(tloc)`.
 pub fn time(linux: &Linux, args: &Args) -> SysResult {
-    let secs = clock::now_ns() / NS_PER_SEC;
+    let secs = clock::wall_ns() / NS_PER_SEC;
     if args[0] != 0 {
         uaccess::write_words(linux, args[0], &[secs])?;
     }
     Ok(secs)
 }
 
-/// `nanosleep(req, rem)`: sleeps the program's thread; nothing interrupts it yet (signals are
-/// issue #5), so `rem` is never written.
-pub fn nanosleep(linux: &Linux, args: &Args) -> SysResult {
-    let ns = read_timespec(linux, args[0])?;
-    thread::sleep(ns);
+/// Sleeps the program's thread until the kernel clock reaches `deadline` or a signal is to
+/// be delivered (`Err(EINTR)`: nanosleep is never restarted after a handler).
+fn sleep_until(linux: &Linux, deadline: u64) -> Result<(), Errno> {
+    loop {
+        match signals::wait(linux, Some(deadline), |_| false) {
+            Woken::Timeout => return Ok(()),
+            Woken::Signal => return Err(Errno::EINTR),
+            Woken::Message => {}
+        }
+    }
+}
+
+/// A relative sleep of `ns` that writes what is left to `rem` (if not null) when a signal
+/// interrupts it, as Linux's `nanosleep` does.
+fn sleep_relative(linux: &Linux, ns: u64, rem: u64) -> SysResult {
+    let deadline = clock::now_ns().saturating_add(ns);
+    if let Err(e) = sleep_until(linux, deadline) {
+        if rem != 0 {
+            let left = deadline.saturating_sub(clock::now_ns());
+            uaccess::write_words(linux, rem, &[left / NS_PER_SEC, left % NS_PER_SEC])?;
+        }
+        return Err(e);
+    }
     Ok(0)
 }
 
-/// `clock_nanosleep(id, flags, req, rem)`: relative or `TIMER_ABSTIME`.
+/// `nanosleep(req, rem)`: sleeps the program's thread; a signal ends it early with `EINTR`
+/// and the time left in `rem`.
+pub fn nanosleep(linux: &Linux, args: &Args) -> SysResult {
+    let ns = read_timespec(linux, args[0])?;
+    sleep_relative(linux, ns, args[1])
+}
+
+/// `clock_nanosleep(id, flags, req, rem)`: relative or `TIMER_ABSTIME` (which leaves `rem`
+/// alone, as Linux does).
 pub fn clock_nanosleep(linux: &Linux, args: &Args) -> SysResult {
     let id = args[0] as u32;
     if matches!(id, g::CLOCK_THREAD_CPUTIME_ID) {
         return Err(Errno::EINVAL);
     }
-    now(id)?;
+    // How far clock `id` is ahead of the kernel clock the runtime's timers use.
+    let offset = now(id)?.saturating_sub(clock::now_ns());
     let ns = read_timespec(linux, args[2])?;
     if args[1] as u32 & g::TIMER_ABSTIME != 0 {
-        thread::sleep_until(ns);
-    } else {
-        thread::sleep(ns);
+        sleep_until(linux, ns.saturating_sub(offset))?;
+        return Ok(0);
     }
-    Ok(0)
+    sleep_relative(linux, ns, args[3])
 }

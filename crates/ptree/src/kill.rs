@@ -1,0 +1,66 @@
+//! Whom `kill(2)` reaches: the processes a pid argument selects and which of them the caller
+//! may signal, with Linux's errors (`kernel/signal.c`: `kill_something_info`,
+//! `kill_ok_by_cred`). The process server (`user/bin/procs`) sends each permitted running
+//! target its signal; the personality validates the signal number before asking.
+
+use alloc::vec::Vec;
+
+use k42_linux::Errno;
+
+use crate::tree::{Creds, INIT_PID, Pid, State, Tree};
+
+/// One process a kill reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its badge while it runs (`None`: a zombie, which a signal no longer changes).
+    pub badge: Option<u64>,
+}
+
+/// Whether a process with `sender`'s credentials may signal one with `target`'s: root, or a
+/// real or effective user id equal to the target's real (or saved, which is the real here)
+/// user id (Linux's `kill_ok_by_cred`).
+pub fn may_signal(sender: Creds, target: Creds) -> bool {
+    sender.euid == 0
+        || sender.euid == target.uid
+        || sender.euid == target.euid
+        || sender.uid == target.uid
+        || sender.uid == target.euid
+}
+
+impl Tree {
+    /// The processes `kill(pid, …)` from the process `badge` reaches: `pid` > 0 that process,
+    /// 0 the caller's group, -1 every process but init and the caller, < -1 the group `-pid`.
+    /// `ESRCH` when none is selected, `EPERM` when some are but the caller may signal none.
+    pub fn kill_targets(&self, badge: u64, pid: i64) -> Result<Vec<Target>, Errno> {
+        let caller = self.by_badge(badge)?;
+        let (me, creds, own_group) = (caller.pid, caller.creds, caller.pgid);
+        let selected = |p: &&crate::tree::Proc| match pid {
+            0 => p.pgid == own_group,
+            -1 => p.pid != me && p.pid != INIT_PID,
+            // `i64::MIN` names no group.
+            n if n < -1 => n.checked_neg().is_some_and(|g| p.pgid == g as Pid),
+            n => p.pid == n as Pid,
+        };
+        let mut found = false;
+        let mut targets = Vec::new();
+        for p in self.iter().filter(selected) {
+            found = true;
+            if may_signal(creds, p.creds) {
+                targets.push(Target {
+                    pid: p.pid,
+                    badge: match p.state {
+                        State::Live => p.badge,
+                        State::Zombie(_) => None,
+                    },
+                });
+            }
+        }
+        match (found, targets.is_empty()) {
+            (false, _) => Err(Errno::ESRCH),
+            (true, true) => Err(Errno::EPERM),
+            (true, false) => Ok(targets),
+        }
+    }
+}

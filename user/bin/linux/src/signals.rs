@@ -1,0 +1,488 @@
+//! Signal delivery (issue #5): where signals come from, how a blocked call learns of one, and
+//! how a handler is entered and left. The state (actions, mask, the pending sets, the
+//! alternate stack) is `k42_linux::signal::State` in `Linux::signals`; the syscalls that set
+//! it are `calls/signal.rs`.
+//!
+//! - **Sources.** Every signal from outside the program's own calls arrives as an async
+//!   message to this dispatcher: another process's `kill` from the process server
+//!   (`SignalEvent`), a child's end (`ChildEvent` → SIGCHLD), a signal character on the
+//!   console (`console::Event::Signal`), and `ITIMER_REAL` from this process's own timer
+//!   thread (`calls/timer.rs`, [`ALARM_METHOD`]). [`absorb`] turns each into a pending signal.
+//!   The program's own `kill`/`tgkill`/`raise` and a broken pipe raise directly; a fault comes
+//!   from the TRAP upcall (`calls/fault.rs`) through [`fault`].
+//! - **Waking a blocked call.** Every wait of a blocking call goes through [`wait`], which
+//!   takes messages from the ring itself: a message that makes a signal deliverable (pending
+//!   and not blocked) ends the wait with [`Woken::Signal`], and the call returns
+//!   `ERESTARTSYS` (restarted under `SA_RESTART`), `ERESTARTNOHAND` or `EINTR` as Linux's does.
+//! - **Delivery** ([`deliver`]) happens whenever the program is about to run again: at the end
+//!   of every syscall (`table::serve`), and before an interrupted program continues
+//!   (`k42_rt::program`'s resume hook, [`on_resume`]) — a message that arrives while program
+//!   code runs interrupts it (the ASYNC soft interrupt), so the signal is delivered at once.
+//!   Both drain the ring first. One handler frame per return, lowest signal first (faults
+//!   before others); ignored ones are dropped, default actions applied (terminate and core
+//!   end the process with the signal's wait status; stop and continue are ignored until job
+//!   control exists).
+//! - **The frame** is Linux's x86_64 `rt_sigframe` (`k42_linux::signal::Frame`): the return
+//!   address (`SA_RESTORER`), `ucontext` with every general register, `rip`, `rflags`, the
+//!   fault's `err`/`trapno`/`cr2`, the old mask, the alternate stack, a pointer to the FXSAVE
+//!   image of the program's x87/SSE state (`k42_sys::fpu`) just above the frame, and `siginfo`.
+//!   `rt_sigreturn` ([`sigreturn`]) restores all of it. Not saved: the FS and GS bases (a
+//!   handler that changes them keeps the change, as on Linux where they are not in the frame
+//!   either) and AVX state (the kernel keeps AVX off).
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use k42_abi::kernel::{AsyncMessage, SavedRegs, comm_pid};
+use k42_ifaces::console::Event;
+use k42_ifaces::procs::{ChildEvent, SignalEvent};
+use k42_linux::raw::general as g;
+use k42_linux::signal::{
+    self as sig, Action, DefaultAction, FPSTATE_BYTES, Frame, Info, Regs, Restart, SIG_DFL,
+    SIG_IGN, SIGFRAME_BYTES, Trap,
+};
+use k42_linux::{Errno, to_return};
+use k42_rt::sys::fpu::{self, FXSAVE_BYTES, FxState};
+use k42_rt::sys::page::Page;
+use k42_rt::{log, ring};
+use spin::Mutex;
+
+use crate::state::{self, Linux};
+use crate::uaccess;
+
+/// Method word of the personality's own "ITIMER_REAL expired" message, which its timer
+/// thread sends to this dispatcher (badge: this process): no interface's (their method words
+/// carry an interface id in the high half, and none is this large), and not the runtime's
+/// nudge (`u64::MAX - 0x4e`).
+pub const ALARM_METHOD: u64 = u64::MAX - 0x5a;
+
+/// A fault the TRAP upcall turned into a signal, for the resume hook to deliver.
+static FAULT: Mutex<Option<(Info, Trap, &'static str)>> = Mutex::new(None);
+
+/// How often a signal was delivered to a handler (for the log's first line only).
+static DELIVERED: AtomicU64 = AtomicU64::new(0);
+
+/// `SavedRegs` and the frame's register set name the same registers.
+fn to_regs(r: &SavedRegs) -> Regs {
+    Regs {
+        rax: r.rax,
+        rbx: r.rbx,
+        rcx: r.rcx,
+        rdx: r.rdx,
+        rsi: r.rsi,
+        rdi: r.rdi,
+        rbp: r.rbp,
+        rsp: r.rsp,
+        r8: r.r8,
+        r9: r.r9,
+        r10: r.r10,
+        r11: r.r11,
+        r12: r.r12,
+        r13: r.r13,
+        r14: r.r14,
+        r15: r.r15,
+        rip: r.rip,
+        rflags: r.rflags,
+    }
+}
+
+fn from_regs(r: &Regs) -> SavedRegs {
+    SavedRegs {
+        rax: r.rax,
+        rbx: r.rbx,
+        rcx: r.rcx,
+        rdx: r.rdx,
+        rsi: r.rsi,
+        rdi: r.rdi,
+        rbp: r.rbp,
+        rsp: r.rsp,
+        r8: r.r8,
+        r9: r.r9,
+        r10: r.r10,
+        r11: r.r11,
+        r12: r.r12,
+        r13: r.r13,
+        r14: r.r14,
+        r15: r.r15,
+        rip: r.rip,
+        rflags: r.rflags,
+    }
+}
+
+/// Raises `info.signo` on this process (or its thread): dropped if ignored.
+pub fn raise(linux: &Linux, info: Info, thread: bool) {
+    linux.signals.lock().raise(info, thread);
+}
+
+/// A signal with `si_code` `code` sent by this process to itself (`kill`, `raise`, SIGPIPE).
+pub fn own(linux: &Linux, signo: u32, code: i32) -> Info {
+    Info {
+        signo,
+        code,
+        // Linux's pids and uids are 32-bit.
+        pid: linux.ids.pid as u32,
+        uid: linux.ids.uid as u32,
+        ..Info::default()
+    }
+}
+
+/// Turns a message into the signal it means, if any (module comment). Messages that are not
+/// signals (a pipe's or the console's wake-up) are left to whoever waits for them.
+pub fn absorb(linux: &Linux, msg: &AsyncMessage) {
+    if let Some(procs) = linux.procs.as_ref() {
+        if let Some(ev) = SignalEvent::from_message(msg, procs.comm) {
+            let info = Info {
+                signo: ev.sig,
+                code: g::SI_USER as i32,
+                // Linux's pids are 32-bit.
+                pid: ev.pid as u32,
+                uid: ev.uid,
+                ..Info::default()
+            };
+            raise(linux, info, false);
+            return;
+        }
+        if let Some(ev) = ChildEvent::from_message(msg, procs.comm) {
+            child_ended(linux, ev);
+            return;
+        }
+    }
+    if let Some(Event::Signal(n)) = Event::from_message(msg, linux.console_comm) {
+        let info = Info {
+            signo: n,
+            code: g::SI_KERNEL as i32,
+            ..Info::default()
+        };
+        raise(linux, info, false);
+        return;
+    }
+    if msg.method == ALARM_METHOD && msg.badge == comm_pid(Page::current().comm_id()) {
+        let info = Info {
+            signo: g::SIGALRM,
+            code: g::SI_KERNEL as i32,
+            ..Info::default()
+        };
+        raise(linux, info, false);
+    }
+}
+
+/// Bits of a wait status (`k42_ptree::WaitStatus`): the signal of a death, the core flag.
+const STATUS_SIGNAL: u32 = 0x7f;
+const STATUS_CORE: u32 = 0x80;
+/// Where an exit code sits in a wait status.
+const STATUS_CODE_SHIFT: u32 = 8;
+
+/// A child ended: SIGCHLD, with `CLD_EXITED`/`CLD_KILLED`/`CLD_DUMPED` and the status as
+/// Linux's `do_notify_parent` fills them. When SIGCHLD is ignored explicitly or the action has
+/// `SA_NOCLDWAIT`, the child is reaped at once (Linux's auto-reaping) and no signal is sent
+/// for `SIG_IGN`.
+fn child_ended(linux: &Linux, ev: ChildEvent) {
+    // Lossless: the server stores what `exited` sent, a u32.
+    let status = ev.status as u32;
+    let (code, value) = match status & STATUS_SIGNAL {
+        0 => (g::CLD_EXITED, (status >> STATUS_CODE_SHIFT) & 0xff),
+        s if status & STATUS_CORE != 0 => (g::CLD_DUMPED, s),
+        s => (g::CLD_KILLED, s),
+    };
+    let action = linux.signals.lock().action(g::SIGCHLD);
+    if action.handler == SIG_IGN || action.has(g::SA_NOCLDWAIT) {
+        reap(ev.pid);
+    }
+    let info = Info {
+        signo: g::SIGCHLD,
+        code: code as i32,
+        // Linux's pids are 32-bit.
+        pid: ev.pid as u32,
+        uid: 0,
+        status: u64::from(value),
+        ..Info::default()
+    };
+    raise(linux, info, false);
+}
+
+/// Collects the ended child `pid` without telling anyone (auto-reaping).
+fn reap(pid: u64) {
+    let Ok(selector) = k42_ptree::Selector::from_wait4(pid as i32) else {
+        return;
+    };
+    let Ok(options) = k42_ptree::WaitOptions::from_wait4(g::WNOHANG) else {
+        return;
+    };
+    let _ = crate::procs::wait_child(selector, options);
+}
+
+/// Takes every waiting message and absorbs it (delivery's first step).
+fn drain(linux: &Linux) {
+    while let Some(msg) = ring::next_message() {
+        absorb(linux, &msg);
+    }
+}
+
+/// What ended a [`wait`].
+pub enum Woken {
+    /// The message the caller waited for came.
+    Message,
+    /// The deadline passed.
+    Timeout,
+    /// A signal is to be delivered: the call returns (`EINTR` or a restart).
+    Signal,
+}
+
+/// Blocks the program's thread until a message `wanted` accepts arrives (absorbed first, so
+/// a child's end is both a wake-up and SIGCHLD), `deadline` passes, or a signal becomes
+/// deliverable — or, with `interrupt`, whatever it says about the signal state does.
+pub fn wait_with(
+    linux: &Linux,
+    deadline: Option<u64>,
+    mut wanted: impl FnMut(&AsyncMessage) -> bool,
+    interrupt: impl Fn(&sig::State) -> bool,
+) -> Woken {
+    loop {
+        if interrupt(&linux.signals.lock()) || FAULT.lock().is_some() {
+            return Woken::Signal;
+        }
+        let msg = match deadline {
+            None => Some(ring::wait_message()),
+            Some(deadline) => ring::wait_message_until(deadline),
+        };
+        let Some(msg) = msg else {
+            return Woken::Timeout;
+        };
+        absorb(linux, &msg);
+        if wanted(&msg) {
+            return Woken::Message;
+        }
+    }
+}
+
+/// [`wait_with`] interrupted by any deliverable signal.
+pub fn wait(
+    linux: &Linux,
+    deadline: Option<u64>,
+    wanted: impl FnMut(&AsyncMessage) -> bool,
+) -> Woken {
+    wait_with(linux, deadline, wanted, |s| s.deliverable() != 0)
+}
+
+/// Whether a signal is deliverable now (a blocking call checks before it sleeps).
+pub fn pending(linux: &Linux) -> bool {
+    drain(linux);
+    linux.signals.lock().deliverable() != 0
+}
+
+/// The TRAP upcall's fault, for [`on_resume`] (`calls/fault.rs` then hands the registers to
+/// `k42_rt::program::trapped`).
+/// `what` names the fault for the log (`"SIGSEGV (page fault)"`).
+pub fn fault(info: Info, trap: Trap, what: &'static str) {
+    *FAULT.lock() = Some((info, trap, what));
+}
+
+/// `k42_rt::program`'s resume hook: an interrupted (or faulted) program is about to continue.
+pub fn on_resume(regs: &mut SavedRegs) {
+    deliver(state::get(), regs, None);
+}
+
+/// Delivers what is pending and deliverable before the program continues with `regs`, after
+/// syscall `syscall` (its number) or an interruption (None). See the module comment.
+pub fn deliver(linux: &Linux, regs: &mut SavedRegs, syscall: Option<u64>) {
+    drain(linux);
+    let fault = FAULT.lock().take();
+    if let Some((info, trap, what)) = fault {
+        return forced(linux, regs, info, trap, what);
+    }
+    loop {
+        let picked = {
+            let mut s = linux.signals.lock();
+            sig::next(s.deliverable()).and_then(|n| Some((s.take(n)?, s.action(n))))
+        };
+        let Some((info, action)) = picked else {
+            break;
+        };
+        match action.handler {
+            SIG_IGN => continue,
+            SIG_DFL => match sig::default_action(info.signo) {
+                DefaultAction::Terminate | DefaultAction::Core => die(linux, info.signo),
+                DefaultAction::Stop => {
+                    log!(
+                        "linux: signal {} would stop the program: job control does not exist yet; ignored",
+                        info.signo
+                    );
+                    continue;
+                }
+                DefaultAction::Ignore | DefaultAction::Continue => continue,
+            },
+            _ => {
+                restart(regs, syscall, Some(action));
+                if enter_handler(linux, regs, info, action, Trap::default()).is_err() {
+                    die(linux, g::SIGSEGV);
+                }
+                return;
+            }
+        }
+    }
+    restart(regs, syscall, None);
+    let mut s = linux.signals.lock();
+    if let Some(mask) = s.saved_mask.take() {
+        s.blocked = mask;
+    }
+}
+
+/// Applies Linux's restart rule to the interrupted call's result.
+fn restart(regs: &mut SavedRegs, syscall: Option<u64>, handler: Option<Action>) {
+    let Some(number) = syscall else {
+        return;
+    };
+    match sig::restart(regs.rax, handler) {
+        Restart::Keep => {}
+        Restart::Eintr => regs.rax = to_return(Err(Errno::EINTR)),
+        Restart::Again => {
+            regs.rax = number;
+            regs.rip = regs.rip.wrapping_sub(sig::SYSCALL_INSN_BYTES);
+        }
+    }
+}
+
+/// A fault: its handler if one is installed and the signal is not blocked; otherwise the
+/// process dies of it (Linux's `force_sig_info` resets a blocked or ignored fault signal to
+/// its default action).
+fn forced(linux: &Linux, regs: &mut SavedRegs, mut info: Info, trap: Trap, what: &str) {
+    // A page fault on an address the program has mapped is an access its protection refuses
+    // (`SEGV_ACCERR`), whether or not the page was present: Linux decides by the mapping.
+    if info.signo == g::SIGSEGV
+        && info.code == g::SEGV_MAPERR as i32
+        && linux.mem.lock().space.lookup(info.addr).is_some()
+    {
+        info.code = g::SEGV_ACCERR as i32;
+    }
+    let (action, blocked) = {
+        let s = linux.signals.lock();
+        (s.action(info.signo), s.blocked & sig::bit(info.signo) != 0)
+    };
+    if blocked || action.handler == SIG_DFL || action.handler == SIG_IGN {
+        let what = alloc::format!(
+            "{what} at rip {:#x} (address {:#x}, error {:#x})",
+            regs.rip,
+            trap.cr2,
+            trap.err
+        );
+        crate::calls::fault::die_of_signal(linux, info.signo, &what);
+    }
+    if enter_handler(linux, regs, info, action, trap).is_err() {
+        die(linux, g::SIGSEGV);
+    }
+}
+
+/// Ends the process as Linux ends one killed by `signo` (no core: `RLIMIT_CORE` is 0).
+fn die(linux: &Linux, signo: u32) -> ! {
+    crate::calls::fault::die_of_signal(linux, signo, "a signal")
+}
+
+/// Builds the frame for `info` under `action` and points `regs` at the handler. `Err` when
+/// the frame cannot be written (Linux then forces SIGSEGV) or there is no restorer (x86_64
+/// Linux requires `SA_RESTORER`).
+fn enter_handler(
+    linux: &Linux,
+    regs: &mut SavedRegs,
+    info: Info,
+    action: Action,
+    trap: Trap,
+) -> Result<(), Errno> {
+    if !action.has(g::SA_RESTORER) {
+        return Err(Errno::EFAULT);
+    }
+    let (altstack, old_mask) = {
+        let s = linux.signals.lock();
+        (s.altstack, s.saved_mask.unwrap_or(s.blocked))
+    };
+    let (frame_at, fpstate_at, on_alt) = sig::place(regs.rsp, action.has(g::SA_ONSTACK), &altstack);
+    let fx = fpu::save();
+    let frame = Frame {
+        regs: to_regs(regs),
+        mask: old_mask,
+        altstack: altstack.report(regs.rsp),
+        fpstate: fpstate_at,
+        restorer: action.restorer,
+        info,
+        trap,
+    };
+    const _: () = assert!(FPSTATE_BYTES as usize == FXSAVE_BYTES);
+    uaccess::write(linux, fpstate_at, &fx.0)?;
+    uaccess::write(linux, frame_at, &frame.to_bytes())?;
+    {
+        let mut s = linux.signals.lock();
+        s.saved_mask = None;
+        s.blocked = s.handler_mask(info.signo, action);
+        if action.has(g::SA_RESETHAND) {
+            s.actions[info.signo as usize - 1] = Action::default();
+        }
+        if on_alt && altstack.flags & g::SS_AUTODISARM != 0 {
+            s.altstack = sig::AltStack::DISABLED;
+        }
+    }
+    regs.rip = action.handler;
+    regs.rsp = frame_at;
+    regs.rdi = u64::from(info.signo);
+    regs.rsi = frame_at + sig::FRAME_INFO as u64;
+    regs.rdx = frame_at + sig::FRAME_UC as u64;
+    regs.rax = 0;
+    regs.rflags &= !sig::HANDLER_CLEARS;
+    if DELIVERED.fetch_add(1, Ordering::Relaxed) == 0 {
+        log!("linux: delivering signals to the program's handlers");
+    }
+    Ok(())
+}
+
+/// `rt_sigreturn()` (a `table::CONTEXT_CALLS` handler): the handler returned through its
+/// restorer, so `rsp` is just above the frame's return address. Restores the registers, the
+/// mask, the alternate stack and the x87/SSE state; a frame that cannot be read or holds a
+/// state the CPU would refuse ends the process by SIGSEGV, as Linux's `signal_fault` does.
+pub fn sigreturn(linux: &Linux, regs: &mut SavedRegs) -> Result<u64, Errno> {
+    let frame_at = regs.rsp.wrapping_sub(8);
+    let mut bytes = [0u8; SIGFRAME_BYTES];
+    if uaccess::read_into(linux, frame_at, &mut bytes).is_err() {
+        log!("linux: rt_sigreturn with no frame at {frame_at:#x}");
+        die(linux, g::SIGSEGV);
+    }
+    let frame = Frame::from_bytes(&bytes);
+    if frame.fpstate != 0 {
+        let mut fx = FxState::default();
+        let restored = uaccess::read_into(linux, frame.fpstate, &mut fx.0)
+            .ok()
+            .and_then(|()| fpu::restore(&fx).ok());
+        if restored.is_none() {
+            log!(
+                "linux: rt_sigreturn with a bad FPU state at {:#x}",
+                frame.fpstate
+            );
+            die(linux, g::SIGSEGV);
+        }
+    }
+    {
+        let mut s = linux.signals.lock();
+        s.blocked = frame.mask & !sig::UNBLOCKABLE;
+        // Linux's `restore_altstack`: as `sigaltstack` would take it, ignoring a refusal.
+        let [sp, flags, size] = frame.altstack;
+        // Lossless: `ss_flags` is an int.
+        let flags = flags as u32 & !g::SS_ONSTACK;
+        if !s.altstack.contains(regs.rsp)
+            && flags & !(g::SS_DISABLE | g::SS_AUTODISARM) == 0
+            && (flags & g::SS_DISABLE != 0 || size >= u64::from(g::MINSIGSTKSZ))
+        {
+            s.altstack = sig::AltStack { sp, flags, size };
+        }
+    }
+    let mut restored = from_regs(&frame.regs);
+    restored.rflags = (regs.rflags & !sig::USER_FLAGS) | (frame.regs.rflags & sig::USER_FLAGS);
+    *regs = restored;
+    Ok(regs.rax)
+}
+
+/// A fork child's signal state: the parent's actions, mask and alternate stack, nothing
+/// pending (Linux's `copy_process` clears the child's pending set).
+pub fn for_fork_child(parents: &Mutex<sig::State>) -> sig::State {
+    let mut s = parents.lock().clone();
+    s.shared = sig::Pending::default();
+    s.thread = sig::Pending::default();
+    s.saved_mask = None;
+    s.waiting = 0;
+    s
+}
