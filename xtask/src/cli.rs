@@ -45,8 +45,8 @@ pub enum Command {
     /// along PATH with the native directory /k42/bin last: a Linux program runs
     /// under the Linux personality, a native one (utest, ppcbench) as itself; one
     /// that cannot be found or started ends with status 127. With no PROGRAM both
-    /// OSes start an interactive busybox shell (on K42 without fork yet: builtins
-    /// only).
+    /// OSes start an interactive busybox shell (on K42 without job control yet: type
+    /// `set +m` before running external commands and pipelines).
     Run(RunArgs),
     /// Run the test tiers (lint, host, kernel, guest, bench) and print `N passed, M failed`.
     Test(TestArgs),
@@ -59,8 +59,8 @@ pub enum Command {
     /// under -icount and plain TCG; write docs/bench/{results.json,README.md,ratios.svg}.
     ///
     /// Boots are interleaved (Linux, K42, Linux, K42 ...) over --runs runs. K42 runs
-    /// the benchmark programs its Linux personality can (no fork, pipes, signals or
-    /// threads yet: those cells say "not yet" and why), one boot per program, and its
+    /// the benchmark programs its Linux personality can (no signal delivery or threads
+    /// yet: those cells say "not yet" and why), one boot per program, and its
     /// native `ppcbench` (PPC round trip, kernel calls, with the kernel's counters).
     Bench(BenchArgs),
 }

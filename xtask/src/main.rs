@@ -5,13 +5,15 @@
 //! `prereq` (installing what is missing), `kernel` + `ksyms` (the kernel image),
 //! `linux` (Debian's vmlinux), `cc` + `rootfs` (the initramfs and the init wrapper),
 //! `native` (the native K42 programs in it),
-//! `qemu` (booting and the verdict), `guest` (the C and shell guest tests),
+//! `qemu` (booting and the verdict), `guest` (the C and shell guest tests), `compare`
+//! (the same shell scripts under bash and busybox sh, K42 against Linux),
 //! `test` (the tiers and the summary) and `bench` (the benchmarks beside Linux). The contract with the guests is in
 //! `crates/abi/src/runner.rs`.
 
 mod bench;
 mod cc;
 mod cli;
+mod compare;
 mod guest;
 mod iso;
 mod kernel;
@@ -77,6 +79,7 @@ fn run(args: &RunArgs) -> Result<i32, String> {
         extra: Vec::new(),
         argv: has_program.then(|| args.program.clone()),
         initrds: args.initrd.clone(),
+        bash: tools.bash.clone(),
     };
     rootfs::build(&tools.busybox, &spec, &initrd)?;
 

@@ -1,6 +1,6 @@
 //! Makes sure the host has what a run or a test needs — QEMU and its qboot
-//! firmware, Debian's busybox-static, musl-gcc, gcc with static glibc, Debian's
-//! Linux kernel, xz, and Rust's `x86_64-unknown-none` target — and installs what is
+//! firmware, Debian's busybox-static and bash-static, musl-gcc, gcc with static
+//! glibc, Debian's Linux kernel, xz, and Rust's `x86_64-unknown-none` target — and installs what is
 //! missing (as root, through apt-get) or stops with the exact command to run.
 //!
 //! This is what lets a newcomer on a fresh Debian machine type `cargo xtask test`
@@ -18,6 +18,9 @@ use crate::paths;
 pub const QBOOT_ROM: &str = "/usr/share/qemu/qboot.rom";
 /// Where Debian's busybox-static puts busybox (the first that exists wins).
 const BUSYBOX_PATHS: [&str; 2] = ["/usr/bin/busybox", "/bin/busybox"];
+/// Where Debian's bash-static puts its bash (`/bin/bash-static`; the same file through
+/// `/usr/bin` on a merged-/usr system). Both OSes' test boots carry it as `/bin/bash`.
+const BASH_STATIC_PATHS: [&str; 2] = ["/usr/bin/bash-static", "/bin/bash-static"];
 /// Debian installs its kernels as `/boot/vmlinuz-<version>`.
 const BOOT_DIR: &str = "/boot";
 const VMLINUZ_PREFIX: &str = "vmlinuz-";
@@ -29,7 +32,8 @@ const GLIBC_STATIC: &str = "/usr/lib/x86_64-linux-gnu/libc.a";
 /// Which tools a command needs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Needs {
-    /// QEMU, its firmware, busybox and musl-gcc (any boot: the initramfs is shared), and
+    /// QEMU, its firmware, busybox, bash-static and musl-gcc (any boot: the initramfs is
+    /// shared), and
     /// Rust's `x86_64-unknown-none` target, for the native K42 programs in that initramfs.
     pub boot: bool,
     /// Debian's Linux kernel and xz (a boot of `--os linux`).
@@ -49,6 +53,8 @@ pub struct Needs {
 pub struct Tools {
     /// A statically linked busybox.
     pub busybox: PathBuf,
+    /// Debian's statically linked bash, when a boot is needed.
+    pub bash: Option<PathBuf>,
     /// The qboot firmware, when present (else QEMU's default SeaBIOS).
     pub qboot: Option<PathBuf>,
     /// Debian's newest `/boot/vmlinuz-*`, when Linux is needed.
@@ -62,7 +68,7 @@ struct Requirement {
     met: fn() -> bool,
 }
 
-const BOOT_REQUIREMENTS: [Requirement; 4] = [
+const BOOT_REQUIREMENTS: [Requirement; 5] = [
     Requirement {
         what: "qemu-system-x86_64",
         package: "qemu-system-x86",
@@ -77,6 +83,11 @@ const BOOT_REQUIREMENTS: [Requirement; 4] = [
         what: "a static busybox (busybox-static)",
         package: "busybox-static",
         met: || static_busybox().is_some(),
+    },
+    Requirement {
+        what: "a static bash (bash-static)",
+        package: "bash-static",
+        met: || static_bash().is_some(),
     },
     Requirement {
         what: "musl-gcc",
@@ -175,6 +186,11 @@ pub fn ensure(needs: Needs) -> Result<Tools, String> {
     } else {
         static_busybox().unwrap_or_default()
     };
+    let bash = if needs.boot {
+        Some(static_bash().ok_or("no static bash after installing bash-static")?)
+    } else {
+        static_bash()
+    };
     let qboot = Some(PathBuf::from(QBOOT_ROM)).filter(|p| p.is_file());
     let vmlinuz = if needs.linux {
         Some(newest_vmlinuz().ok_or("no /boot/vmlinuz-* after installing linux-image-amd64")?)
@@ -183,6 +199,7 @@ pub fn ensure(needs: Needs) -> Result<Tools, String> {
     };
     Ok(Tools {
         busybox,
+        bash,
         qboot,
         vmlinuz,
     })
@@ -272,6 +289,14 @@ fn is_root() -> bool {
 /// The first busybox in [`BUSYBOX_PATHS`] that is statically linked.
 fn static_busybox() -> Option<PathBuf> {
     BUSYBOX_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| is_static_elf(p))
+}
+
+/// The first bash in [`BASH_STATIC_PATHS`] that is statically linked.
+fn static_bash() -> Option<PathBuf> {
+    BASH_STATIC_PATHS
         .iter()
         .map(PathBuf::from)
         .find(|p| is_static_elf(p))
@@ -374,6 +399,9 @@ mod tests {
         assert!(!is_static_elf(Path::new("/nonexistent/busybox")));
         if let Some(busybox) = static_busybox() {
             assert!(is_static_elf(&busybox));
+        }
+        if let Some(bash) = static_bash() {
+            assert!(is_static_elf(&bash));
         }
     }
 }

@@ -6,6 +6,9 @@
 //!    links, the `/dev` nodes, `/proc`, `/sys`, `/tmp`, `/root`, `/etc` with a root
 //!    and an unprivileged user, the Linux init wrapper at `/k42/init`, and the
 //!    native K42 programs at `/k42/bin/NAME` (`native.rs`; Linux never runs them);
+//!    with Debian's bash-static at `/bin/bash` when the spec asks for it (`cargo xtask
+//!    run` and the test boots do; the benchmarks' boots do not, so the footprint they
+//!    measure stays the same);
 //! 2. the `--rootfs DIR` overlay and any archive another module adds (the guest
 //!    tests, from `guest.rs`);
 //! 3. the run's argv at `k42_abi::runner::ARGV_PATH` (when a program is named),
@@ -41,6 +44,9 @@ const PERMISSION_BITS: u32 = 0o7777;
 
 /// Where busybox lives in the image; every applet link points here.
 const BUSYBOX_PATH: &str = "/bin/busybox";
+/// Where Debian's static bash goes in the image (busybox has no `bash` applet link to
+/// collide with: checked in [`applet_links`]).
+pub const BASH_PATH: &str = "/bin/bash";
 
 /// Character devices of `/dev`: Linux's numbers (Documentation/admin-guide/devices.txt).
 const CHAR_DEVICES: [(&str, u32, u32, u32); 9] = [
@@ -91,11 +97,18 @@ pub struct Spec {
     pub argv: Option<Vec<String>>,
     /// `--initrd FILE`s, appended last, as given.
     pub initrds: Vec<PathBuf>,
+    /// A static bash to install at [`BASH_PATH`] (part of the base image).
+    pub bash: Option<PathBuf>,
 }
 
 /// Builds the initramfs of `spec` into `out`.
 pub fn build(busybox: &Path, spec: &Spec, out: &Path) -> Result<(), String> {
     let mut image = base(busybox)?;
+    if let Some(bash) = &spec.bash {
+        let mut w = Writer::new();
+        w.file(BASH_PATH, EXEC_MODE, &read(bash)?);
+        image.extend(w.finish());
+    }
     if let Some(dir) = &spec.overlay {
         image.extend(overlay(dir)?);
     }
@@ -179,6 +192,11 @@ fn applet_links(busybox: &Path) -> Result<Vec<String>, String> {
         .map(|l| format!("/{}", l.trim().trim_start_matches('/')))
         .filter(|l| l.len() > 1 && l != BUSYBOX_PATH)
         .collect();
+    if links.iter().any(|l| l == BASH_PATH) {
+        return Err(format!(
+            "busybox has a {BASH_PATH} applet link, which would shadow or be shadowed by bash-static"
+        ));
+    }
     // The links must land in directories the base image creates.
     for link in &links {
         let parent = Path::new(link)

@@ -2,8 +2,8 @@
 //! in the primary mode), its console split by program (`../guest.rs`'s parser) and
 //! each program's result lines checked against the plan; or, on K42, the banner's
 //! figures and either the result lines of its native `ppcbench` or those of the one
-//! program of `bench/` the boot runs as its program (no driver script: K42 has no
-//! fork yet). What comes back is a `results.rs` [`Boot`], problems included, so a
+//! program of `bench/` the boot runs as its program (no driver script: one boot per
+//! program, `programs.rs`). What comes back is a `results.rs` [`Boot`], problems included, so a
 //! failed boot is recorded rather than lost.
 //!
 //! `mod.rs` runs the boots in order; `../test/bench_tier.rs` uses [`collect`],
@@ -352,7 +352,13 @@ mod tests {
 
     #[test]
     fn a_program_run_alone_is_checked_as_under_the_driver() {
-        let plans = programs::k42_plans(catalog::Scale::Sanity, &|n| n.contains("stat"));
+        let micro = programs::Parts {
+            micro: true,
+            sdet: false,
+        };
+        let plans = programs::k42_plans(catalog::Scale::Sanity, 1, micro, &|n: &str| {
+            n.contains("stat")
+        });
         let plan = &plans[0];
         let ran = |console: &str, status: &str| {
             let mut o = outcome(console);

@@ -336,6 +336,25 @@ pub fn counter_name(figure: &str, counter: &str) -> String {
     format!("{figure}.{counter}")
 }
 
+/// The counter of kernel entries, by its name in [`EVENT_COUNTERS`].
+pub const KERNEL_ENTRIES: &str = "kernel_entries";
+
+/// K42's kernel counters a benchmark line of `bench/` carries per operation on K42
+/// (`bench/bench.h` reads them around the timed batches from the personality's
+/// `/proc/k42/counters`, `user/bin/linux/src/kcounters.rs`), in the README's column
+/// order, with their column headings; a name not listed here gets a column of its own.
+pub const EVENT_COUNTERS: [(&str, &str); 6] = [
+    (
+        KERNEL_ENTRIES,
+        "kernel entries (ring transitions in and out)",
+    ),
+    ("space_switches", "address-space switches"),
+    ("tlb_flushes", "TLB flushes (besides CR3 loads)"),
+    ("upcalls", "upcalls"),
+    ("ipis", "IPIs"),
+    ("reflections", "reflected syscalls"),
+];
+
 /// Programs in `bench/helpers/`: installed next to the benchmarks, never run as one
 /// (`nop` is what fork_exec_exit execs).
 pub const HELPERS: [&str; 1] = ["nop"];
@@ -344,14 +363,24 @@ pub const HELPERS: [&str; 1] = ["nop"];
 pub const DATA_FILES: [&str; 1] = ["sdet/user.sh"];
 
 /// The programs of `bench/` K42 runs (issue #6): each needs only what the Linux
-/// personality serves now. K42 has no fork yet, so there is no driver script there:
-/// every K42 boot runs one of these as the run's program, with the argv the driver
-/// gives it on Linux (`programs::k42_plans`).
-pub const K42_PROGRAMS: [&str; 2] = ["syscalls", "mmap"];
-/// Why the other programs (and SDET) have no K42 figure yet: checked by hand, each
-/// stops at its first `pipe`, `fork`, `kill` or `clone`, which the personality answers
-/// with ENOSYS.
-pub const K42_NOT_YET: &str = "needs fork/pipes/signals/threads (issue #5)";
+/// personality serves now (fork, execve, wait4 and pipes included: issue #5). Each K42
+/// boot runs one of these as the run's program, with the argv the driver gives it on
+/// Linux (`programs::k42_plans`); K42 boots in a fraction of a second, so a boot per
+/// program costs little and starts every program on a fresh system. SDET (busybox
+/// `sh` users) included: one boot per vCPU count, as Linux's.
+pub const K42_PROGRAMS: [&str; 7] = [
+    "syscalls",
+    "pipe",
+    "ctxsw",
+    "proc",
+    "mmap",
+    "signal",
+    SDET_PROGRAM,
+];
+/// Why `bench/thread.c` has no K42 figure: checked by hand, musl's `pthread_create`
+/// fails at its `clone(CLONE_VM …)`, which the personality refuses.
+pub const K42_THREAD_NOT_YET: &str =
+    "needs threads: clone with CLONE_VM is not served yet (issue #5)";
 /// Why `meminfo` does not run on K42: K42's free memory comes from its boot banner.
 pub const K42_MEMINFO: &str =
     "no /proc/meminfo on K42: its free memory is read from its boot banner";
@@ -361,9 +390,24 @@ pub fn runs_on_k42(program: &str) -> bool {
     K42_PROGRAMS.contains(&program)
 }
 
-/// Whether K42 runs the benchmark named `name`.
-pub fn benchmark_runs_on_k42(name: &str) -> bool {
-    find(name).is_some_and(|b| runs_on_k42(b.program))
+/// Why K42 does not run `program` (a program of `bench/`), or `None` when it does.
+pub fn k42_not_yet(program: &str) -> Option<&'static str> {
+    if runs_on_k42(program) {
+        return None;
+    }
+    Some(match program {
+        "thread" => K42_THREAD_NOT_YET,
+        MEMINFO_PROGRAM => K42_MEMINFO,
+        _ => "not in the K42 list of `xtask/src/bench/catalog.rs`",
+    })
+}
+
+/// The program of `bench/` that gives the result named `name`, if the catalog knows it.
+pub fn program_of(name: &str) -> Option<&'static str> {
+    if name.starts_with(SDET_PREFIX) {
+        return Some(SDET_PROGRAM);
+    }
+    find(name).map(|b| b.program)
 }
 
 /// Every program the catalog names, each once, in first-use order.
@@ -425,7 +469,13 @@ mod tests {
         for program in K42_PROGRAMS {
             assert!(programs().contains(&program), "{program}");
         }
-        assert!(benchmark_runs_on_k42("null_syscall") && benchmark_runs_on_k42("mmap_touch_1m"));
-        assert!(!benchmark_runs_on_k42("fork_exit") && !benchmark_runs_on_k42("sdet_2"));
+        let on_k42 = |name| program_of(name).is_some_and(runs_on_k42);
+        assert!(on_k42("null_syscall") && on_k42("mmap_touch_1m"));
+        assert!(on_k42("fork_exit") && on_k42("sdet_2"));
+        assert!(on_k42("signal_roundtrip"));
+        assert!(!on_k42("thread_create_join") && program_of("nonesuch").is_none());
+        assert_eq!(k42_not_yet("thread"), Some(K42_THREAD_NOT_YET));
+        assert_eq!(k42_not_yet("meminfo"), Some(K42_MEMINFO));
+        assert_eq!(k42_not_yet("ctxsw"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! the primary (`-icount`) tables, drawn with plotters' SVG backend on a log scale
 //! around 1 (parity). A bar left of 1 means K42's figure is smaller; it is green
 //! when that is the better direction for the row and red when not. A row with no
-//! K42 figure shows its reason ("not yet: needs fork/…") where its bar would be, and
+//! K42 figure shows its reason ("not yet: needs threads …") where its bar would be, and
 //! when no benchmark has a ratio the chart says so in its title: never an empty or
 //! made-up chart.
 //!
@@ -199,6 +199,6 @@ mod tests {
         let svg = std::fs::read_to_string(&path).expect("written");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(svg.contains("No benchmark has a K42/Linux ratio"));
-        assert!(svg.contains("not yet: needs fork/pipes/signals/threads (issue #5)"));
+        assert!(svg.contains("no figure (see the problems in results.json)"));
     }
 }

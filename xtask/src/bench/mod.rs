@@ -1,13 +1,14 @@
 //! `cargo xtask bench`: the benchmarks of `bench/` on Debian's Linux and on K42 —
-//! those K42's Linux personality can run (`catalog::K42_PROGRAMS`; the others need
-//! fork, pipes, signals or threads, issue #5) — plus what only K42 reports (boot
+//! those K42's Linux personality can run (`catalog::runs_on_k42`; the others need
+//! threads, issue #5) — plus what only K42 reports (boot
 //! time, free memory, image size, and its own figures from the native `ppcbench`:
 //! the null PPC round trip and kernel object call with their kernel counters), side
 //! by side in the runner's one QEMU configuration, in two modes — `-icount`
 //! (primary: guest time counts instructions, repeatable) and plain TCG wall time
 //! (secondary) — with the boots interleaved (Linux, K42, Linux, K42 …) over several
-//! runs. Linux runs its programs under a driver script; K42, which has no fork yet,
-//! boots once per program, each as the run's program with the driver's argv.
+//! runs. Linux runs its programs under a driver script; K42, which boots in a
+//! fraction of a second, boots once per program, each as the run's program with the
+//! driver's argv.
 //!
 //! It writes `docs/bench/results.json` (raw), `docs/bench/README.md` (tables) and
 //! `docs/bench/ratios.svg` (chart). Modules: `catalog` (what runs, with which
@@ -107,8 +108,15 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
     let sdet_one = (args.smp != 1)
         .then(|| programs::plan(scale, 1, sdet_only, &wanted))
         .filter(|p| p.steps.len() > 1);
-    // K42's programs of bench/, one boot each; the same plans in both modes (no SDET).
-    let k42_plans = programs::k42_plans(scale, &wanted);
+    // K42's programs of bench/, one boot each, with the argv Linux's driver gives them in
+    // the same mode (only SDET's depends on the vCPUs); SDET at one vCPU too, as Linux.
+    let k42_icount_plans = programs::k42_plans(scale, ICOUNT_SMP, all, &wanted);
+    let k42_wall_plans = programs::k42_plans(scale, args.smp, all, &wanted);
+    let k42_sdet_one = if sdet_one.is_some() {
+        programs::k42_plans(scale, 1, sdet_only, &wanted)
+    } else {
+        Vec::new()
+    };
 
     let dir = paths::work("bench")?;
     let linux_initrd = |plan: &Plan, name: &str| -> Result<PathBuf, String> {
@@ -166,34 +174,42 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
     let programs_cpio = dir.join(K42_PROGRAMS_CPIO);
     std::fs::write(&programs_cpio, &programs_archive)
         .map_err(|e| format!("cannot write {}: {e}", programs_cpio.display()))?;
-    let mut k42_program_initrds = Vec::new();
-    for plan in &k42_plans {
+    // One initramfs per distinct argv (the micro plans are the same in both modes).
+    let mut k42_initrds: Vec<(Vec<String>, PathBuf)> = Vec::new();
+    for plan in k42_icount_plans
+        .iter()
+        .chain(&k42_wall_plans)
+        .chain(&k42_sdet_one)
+    {
         let step = &plan.steps[0];
-        let out = dir.join(format!("k42-{}.cpio", step.name));
+        if k42_initrds.iter().any(|(argv, _)| *argv == step.argv) {
+            continue;
+        }
+        let out = dir.join(format!("k42-{}-{}.cpio", step.name, k42_initrds.len()));
         let spec = rootfs::Spec {
             extra: vec![programs_archive.clone()],
             argv: Some(step.argv.clone()),
             ..rootfs::Spec::default()
         };
         rootfs::build(&tools.busybox, &spec, &out)?;
-        k42_program_initrds.push((plan, out));
+        k42_initrds.push((step.argv.clone(), out));
     }
-    let mode_targets = |mode, linux, smp| {
+    let k42_program = |plan, smp| k42_program_target(&k42_kernel, &k42_initrds, plan, smp);
+    let mut pairs = Vec::new();
+    for (mode, linux, plans, smp) in [
+        (Mode::Icount, icount_target, &k42_icount_plans, ICOUNT_SMP),
+        (Mode::Wall, wall_target, &k42_wall_plans, args.smp),
+    ] {
         let mut targets = vec![linux, k42_target(smp)];
-        targets.extend(k42_program_initrds.iter().map(|(plan, initrd)| Target {
-            os: Os::K42,
-            kernel: &k42_kernel,
-            initrd: initrd.clone(),
-            work: Work::Alone(plan),
-            purpose: Purpose::Program,
-            smp,
-        }));
-        (mode, targets)
-    };
-    let pairs = [
-        mode_targets(Mode::Icount, icount_target, ICOUNT_SMP),
-        mode_targets(Mode::Wall, wall_target, args.smp),
-    ];
+        for plan in plans {
+            targets.push(k42_program(plan, smp)?);
+        }
+        pairs.push((mode, targets));
+    }
+    let k42_sdet_targets = k42_sdet_one
+        .iter()
+        .map(|plan| k42_program(plan, 1))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let settings = Settings {
         qboot: tools.qboot.clone(),
@@ -207,7 +223,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
                 boots.push(run_one(target, *mode, run, runs, &settings));
             }
         }
-        if let Some(target) = &sdet_target {
+        for target in sdet_target.iter().chain(&k42_sdet_targets) {
             boots.push(run_one(target, Mode::Wall, run, runs, &settings));
         }
     }
@@ -275,6 +291,29 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         0
     } else {
         BENCH_PROBLEM
+    })
+}
+
+/// The boot of K42's `plan` with `smp` vCPUs, on the initramfs of `initrds` built for its argv.
+fn k42_program_target<'a>(
+    kernel: &'a Path,
+    initrds: &[(Vec<String>, PathBuf)],
+    plan: &'a Plan,
+    smp: u32,
+) -> Result<Target<'a>, String> {
+    let argv = &plan.steps[0].argv;
+    let initrd = initrds
+        .iter()
+        .find(|(a, _)| a == argv)
+        .map(|(_, initrd)| initrd.clone())
+        .ok_or_else(|| format!("no K42 initramfs for {argv:?}"))?;
+    Ok(Target {
+        os: Os::K42,
+        kernel,
+        initrd,
+        work: Work::Alone(plan),
+        purpose: Purpose::Program,
+        smp,
     })
 }
 

@@ -2,9 +2,10 @@
 //! built static with musl (through `../cc.rs`, like the guest tests), packed with
 //! the data files under `/k42/bench/` in an archive appended to the shared root
 //! file system, and a driver script (`../guest.rs`'s generator) that runs the
-//! programs the [`Plan`] names between begin and end lines. K42 has no fork yet, so
-//! it gets no driver: [`k42_plans`] gives one plan of one step per program it runs,
-//! each step the run's program of a boot of its own, with the same argv.
+//! programs the [`Plan`] names between begin and end lines. K42 gets no driver: it
+//! boots in a fraction of a second, so [`k42_plans`] gives one plan of one step per
+//! program it runs, each step the run's program of a boot of its own (a fresh system
+//! for each), with the same argv as Linux's driver gives it.
 //!
 //! `catalog.rs` says what to run with which counts; `mod.rs` and
 //! `../test/bench_tier.rs` boot the result.
@@ -136,20 +137,21 @@ pub fn plan(scale: Scale, smp: u32, parts: Parts, wanted: &dyn Fn(&str) -> bool)
     plan
 }
 
-/// The plans of K42's boots at `scale`: one per program K42 runs
-/// (`catalog::K42_PROGRAMS`) that has a benchmark `wanted` accepts, each of one step
-/// whose argv is the one the Linux driver gives that program. No meminfo: K42's
-/// free memory is read from its banner.
-pub fn k42_plans(scale: Scale, wanted: &dyn Fn(&str) -> bool) -> Vec<Plan> {
-    catalog::programs()
+/// The plans of K42's boots with `smp` vCPUs at `scale`: one per program K42 runs
+/// (`catalog::runs_on_k42`) that has a benchmark `wanted` accepts, among `parts`, each
+/// of one step whose argv is the one the Linux driver gives that program in a boot with
+/// `smp` vCPUs (only SDET's depends on it). No meminfo: K42's free memory is read from
+/// its banner.
+pub fn k42_plans(scale: Scale, smp: u32, parts: Parts, wanted: &dyn Fn(&str) -> bool) -> Vec<Plan> {
+    let linux = plan(scale, smp, parts, wanted);
+    linux
+        .steps
         .into_iter()
-        .filter(|p| catalog::runs_on_k42(p))
-        .filter_map(|program| {
-            let runs = micro_runs(scale, program, wanted);
-            step(scale, program, &runs).map(|step| Plan {
-                steps: vec![step],
-                expected: vec![runs],
-            })
+        .zip(linux.expected)
+        .filter(|(step, _)| catalog::runs_on_k42(&step.name))
+        .map(|(step, runs)| Plan {
+            steps: vec![step],
+            expected: vec![runs],
         })
         .collect()
 }
@@ -286,18 +288,17 @@ mod tests {
 
     #[test]
     fn k42_runs_each_of_its_programs_alone_with_the_drivers_argv() {
-        let linux = plan(
-            Scale::Quick,
-            1,
-            Parts {
-                micro: true,
-                sdet: false,
-            },
-            &|_| true,
-        );
-        let k42 = k42_plans(Scale::Quick, &|_| true);
+        let all = Parts {
+            micro: true,
+            sdet: true,
+        };
+        let linux = plan(Scale::Quick, 1, all, &|_| true);
+        let k42 = k42_plans(Scale::Quick, 1, all, &|_| true);
         let names: Vec<&str> = k42.iter().map(|p| p.steps[0].name.as_str()).collect();
-        assert_eq!(names, ["syscalls", "mmap"]);
+        assert_eq!(
+            names,
+            ["syscalls", "pipe", "ctxsw", "proc", "mmap", "signal", "sdet"]
+        );
         for p in &k42 {
             assert_eq!((p.steps.len(), p.expected.len()), (1, 1));
             let same = linux
@@ -309,12 +310,20 @@ mod tests {
             assert_eq!((same.0, same.1), (&p.steps[0], &p.expected[0]));
         }
         assert_eq!(k42[0].expected[0].len(), 7);
-        let only = k42_plans(Scale::Sanity, &|n| n.contains("stat"));
+        assert_eq!(k42[6].steps[0].argv[2..], ["sdet_1=2", "sdet_2=2"]);
+        let only = k42_plans(Scale::Sanity, 2, all, &|n| n.contains("stat"));
         assert_eq!(only.len(), 1);
         assert_eq!(
             only[0].steps[0].argv,
             ["/k42/bench/syscalls", "3", "stat=2", "fstat=2"]
         );
-        assert!(k42_plans(Scale::Full, &|n| n.contains("fork")).is_empty());
+        let sdet_only = Parts {
+            micro: false,
+            sdet: true,
+        };
+        let sdet = k42_plans(Scale::Full, 2, sdet_only, &|_| true);
+        assert_eq!(sdet.len(), 1);
+        assert_eq!(sdet[0].steps[0].argv[2..], ["sdet_2=2", "sdet_4=2"]);
+        assert!(k42_plans(Scale::Full, 1, all, &|n| n.contains("thread")).is_empty());
     }
 }

@@ -14,8 +14,13 @@
 //! K42's design fixes (a PPC round trip is two kernel entries, two address-space
 //! switches and one upcall) — the test tier's check, not the benchmark's.
 //!
+//! On K42 a line of `bench/` also carries `"counters":{…}`, the kernel's events per
+//! operation ([`Record::counters`]); [`check`] wants them finite and not negative.
+//!
 //! `mod.rs` collects a boot's records; `../test/bench_tier.rs` runs [`check`] on
 //! every line of the sanity boot.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +47,11 @@ pub struct Record {
     pub min: f64,
     /// The largest of them.
     pub max: f64,
+    /// K42's kernel events per operation over the timed batches, by counter name
+    /// (`kernel_entries`, `space_switches`, `tlb_flushes`, …): what `bench/bench.h` read
+    /// from the personality's `/proc/k42/counters` around them. Linux lines have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<BTreeMap<String, f64>>,
 }
 
 /// The records in `output`, in order, and a message for each line that looked like
@@ -86,7 +96,20 @@ pub fn check(record: &Record, expected: &Expected) -> Result<(), String> {
             record.iterations, expected.iterations
         ));
     }
-    plausible(record)
+    plausible(record)?;
+    plausible_counters(record)
+}
+
+/// Counters, when the line has them: each finite and not negative (a count per operation).
+pub fn plausible_counters(record: &Record) -> Result<(), String> {
+    for (name, value) in record.counters.iter().flatten() {
+        if !(value.is_finite() && *value >= 0.0) {
+            return Err(format!(
+                "counter {name} must be finite and not negative: {value}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Finite figures in order (min <= median <= max), positive — or, for a per-call
@@ -187,6 +210,19 @@ mod tests {
         assert_eq!(errors.len(), 1);
         let (_, errors) = parse(&LINE.replace("}", r#","extra":1}"#));
         assert_eq!(errors.len(), 1);
+        // K42's counters ride along; a Linux line has none.
+        let counted = LINE.replace(
+            "}",
+            r#","counters":{"kernel_entries":2.0001,"tlb_flushes":0.0000}}"#,
+        );
+        let (records, errors) = parse(&counted);
+        assert!(errors.is_empty(), "{errors:?}");
+        let counters = records[0].counters.as_ref().expect("counters");
+        assert_eq!(counters.get("kernel_entries"), Some(&2.0001));
+        assert_eq!(check(&records[0], &expected()), Ok(()));
+        assert_eq!(parse(LINE).0[0].counters, None);
+        let negative = counted.replace("2.0001", "-1");
+        assert!(check(&parse(&negative).0[0], &expected()).is_err());
     }
 
     #[test]

@@ -124,6 +124,61 @@ fn footprint_table(out: &mut String, rows: &[(String, Row)]) {
     }
 }
 
+/// K42's kernel events per operation, both modes: a table, or why there is none.
+fn events_section(out: &mut String, results: &Results) {
+    out.push_str(
+        "## K42 kernel events per operation\n\n\
+         What `-icount` timings hide (every instruction costs 1 ns there, a CR3 load or a TLB \
+         flush no more than an add), from K42's kernel counters: `bench/bench.h` reads them \
+         around each benchmark's timed batches — after the warm-up, outside the timing — \
+         through the Linux personality's `/proc/k42/counters` (`user/bin/linux/src/kcounters.rs`: \
+         a link whose target is the text, summed over the CPUs, every process of the boot \
+         counted), and prints the difference per operation: per unit of the figure for times \
+         (ctxsw's per hop), per iteration for rates (pipe_bandwidth's per 64 KiB chunk, \
+         sdet's per round of all its users). The snapshots' own few kernel calls are left in. \
+         Each cell is the median over the runs. Linux has no such column: the path does not \
+         exist there, and its own counters would need perf in the guest.\n\n",
+    );
+    for mode in Mode::ALL {
+        let (columns, rows) = summary::k42_event_rows(results, mode);
+        let _ = writeln!(
+            out,
+            "{}:\n",
+            match mode {
+                Mode::Icount => "Under `-icount`",
+                Mode::Wall => "In wall time",
+            }
+        );
+        if rows.is_empty() {
+            out.push_str("No K42 result line carried counters.\n\n");
+            continue;
+        }
+        let heading = |c: &String| {
+            catalog::EVENT_COUNTERS
+                .iter()
+                .find(|(name, _)| name == c)
+                .map_or(c.as_str(), |(_, heading)| heading)
+                .to_string()
+        };
+        let headings: Vec<String> = columns.iter().map(heading).collect();
+        let _ = writeln!(
+            out,
+            "| benchmark | vCPUs | {} |\n|---|---|{}",
+            headings.join(" | "),
+            "---|".repeat(columns.len())
+        );
+        for r in rows {
+            let cells: Vec<String> = r
+                .counts
+                .iter()
+                .map(|s| s.map_or("—".into(), |s| format!("{:.2}", s.median)))
+                .collect();
+            let _ = writeln!(out, "| {} | {} | {} |", r.name, r.smp, cells.join(" | "));
+        }
+        out.push('\n');
+    }
+}
+
 /// The README for `results`.
 pub fn render(results: &Results) -> String {
     let s = &results.setup;
@@ -166,14 +221,16 @@ pub fn render(results: &Results) -> String {
     out.push_str(
         "## How to read this\n\n\
          - **Where K42 stands.** K42 runs static Linux programs through its Linux personality \
-         (issue #4), with files from its file server, but has no fork, pipes, signal delivery \
-         or threads yet (issue #5). So it runs the benchmarks of `bench/syscalls.c` and \
-         `bench/mmap.c`; every other K42 cell says \"not yet\" with the reason — never a \
-         made-up figure, and no benchmark is dropped. With no fork there is no driver script \
-         on K42: each of its programs is booted on its own as the run's program, with exactly \
+         (issue #4), with files from its file server, and fork, execve, wait, pipes and signal \
+         delivery at user level (issue #5), but no threads yet. So it runs every benchmark but \
+         `bench/thread.c`, SDET included; that K42 cell says \"not yet\" with the reason — \
+         never a made-up figure, and no benchmark is dropped. \
+         Linux runs its programs under a driver script in one boot; K42, which boots in a \
+         fraction of a second, boots once per program, each as the run's program, with exactly \
          the argv Linux's driver gives it (`PROGRAM REPS NAME=ITERATIONS…`), so both OSes run \
-         the same binary with the same counts; each K42 cell is the median over the runs of \
-         those boots (the `argv` of every boot is in `results.json`). Besides, K42 reports \
+         the same binary with the same counts, each program's timed batches inside it; each \
+         K42 cell is the median over the runs of those boots (the `argv` of every boot is in \
+         `results.json`). Besides, K42 reports \
          *Boot and footprint* (its boot time, its free memory after boot and its image size, \
          from its boot with the native `ppcbench`) and *K42-only figures*: its null PPC round \
          trip and kernel object call with the kernel counters behind them, beside Linux's pipe \
@@ -248,6 +305,8 @@ pub fn render(results: &Results) -> String {
         out.push('\n');
     }
 
+    events_section(&mut out, results);
+
     out.push_str("## Boot and footprint\n\n");
     let mut rows: Vec<(String, Row)> = Vec::new();
     for mode in Mode::ALL {
@@ -315,13 +374,7 @@ pub fn render(results: &Results) -> String {
         catalog::reps(Scale::Full),
         catalog::reps(Scale::Quick)
     );
-    let on_k42 = |program: &str| {
-        if catalog::runs_on_k42(program) {
-            "yes".to_string()
-        } else {
-            summary::k42_not_yet()
-        }
-    };
+    let on_k42 = |program: &str| summary::k42_not_yet(program).unwrap_or_else(|| "yes".into());
     for b in &catalog::BENCHMARKS {
         let _ = writeln!(
             out,
@@ -353,10 +406,10 @@ pub fn render(results: &Results) -> String {
         super::K42_PROGRAMS_CPIO
     );
     out.push_str(
-        "\nNot yet measured: time to a shell prompt; TLB flushes per operation (K42 counts \
-         them, ppcbench does not print them yet); and Linux's per-operation kernel counters \
-         (ring transitions, address-space switches), which need a way to read them in the \
-         guest.\n",
+        "\nNot yet measured: time to a shell prompt; TLB flushes in the K42-only table \
+         (ppcbench does not print them yet; the benchmarks of `bench/` do, in *K42 kernel \
+         events per operation*); and Linux's per-operation kernel counters (ring transitions, \
+         address-space switches), which need a way to read them in the guest (perf).\n",
     );
     out
 }
@@ -385,7 +438,7 @@ mod tests {
         ));
         assert!(text.contains(
             "| pipe_latency | 1 | ns | lower | 13200 | identical in 2 runs | \
-             not yet: needs fork/pipes/signals/threads (issue #5) | — |"
+             no figure (see the problems in results.json) | — |"
         ));
         assert!(text.contains(
             "Not exactly, but all within 0.00%: 2 of 3 Linux figures and 13 of 13 K42 figures"
@@ -395,7 +448,18 @@ mod tests {
                 "| null_syscall | `bench/syscalls.c` | getppid() | 100000 / 20000 | yes |"
             )
         );
-        assert!(text.contains("| fork_exit | `bench/proc.c` | fork, child _exit(0), parent waitpid | 1000 / 200 | not yet: needs fork/pipes/signals/threads (issue #5) |"));
+        assert!(text.contains(
+            "| fork_exit | `bench/proc.c` | fork, child _exit(0), parent waitpid | 1000 / 200 | yes |"
+        ));
+        assert!(text.contains(
+            "| signal_roundtrip | `bench/signal.c` | kill(self, SIGUSR1) with a handler | \
+             20000 / 4000 | yes |"
+        ));
+        assert!(text.contains(&format!(
+            "| thread_create_join | `bench/thread.c` | pthread_create + pthread_join (musl) | \
+             2000 / 400 | not yet: {} |",
+            catalog::K42_THREAD_NOT_YET
+        )));
         assert!(text.contains("- Linux fork_exit (1 vCPU): "));
         assert!(text.contains(
             "| OS | figure | unit | `-icount` (1 vCPU) | `-icount` across runs | wall time (2 vCPUs) |"
@@ -413,6 +477,11 @@ mod tests {
              3087 | identical in 2 runs | 4202 | 4201–4202 (±0.0%, 2 runs) |"
         ));
         assert!(text.contains("batches of 1 calls"));
+        assert!(text.contains(
+            "| benchmark | vCPUs | kernel entries (ring transitions in and out) | \
+             address-space switches |"
+        ));
+        assert!(text.contains("| null_syscall | 1 | 2.00 | 0.00 | — |"));
         assert!(text.contains("ratios.svg"));
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! K42's benchmark figures come from its boots that run one program of `bench/`
 //! each (`Purpose::Program`). Where K42 has no figure the row says why ("not yet:
-//! needs fork/pipes/signals/threads (issue #5)", or that its boot gave none): a
+//! needs threads …", from `catalog.rs`, or that its boot gave none): a
 //! benchmark is never dropped and never given a made-up number. `report.rs` and
 //! `chart.rs` draw these rows.
 
@@ -16,19 +16,18 @@ use super::record;
 use super::results::{Boot, Mode, Purpose, Results};
 use super::stats::Summary;
 
-/// What a K42 cell says for a benchmark K42 cannot run yet.
-pub fn k42_not_yet() -> String {
-    format!("not yet: {}", catalog::K42_NOT_YET)
+/// What a K42 cell says for a benchmark of `program` K42 cannot run yet, or `None`
+/// when K42 runs it.
+pub fn k42_not_yet(program: &str) -> Option<String> {
+    catalog::k42_not_yet(program).map(|why| format!("not yet: {why}"))
 }
 
 /// What the K42 cell of the benchmark `name` says when it has no figure: why K42
 /// does not run it yet, or that its boots gave none.
 pub fn k42_missing(name: &str) -> String {
-    if catalog::benchmark_runs_on_k42(name) {
-        NO_FIGURE.into()
-    } else {
-        k42_not_yet()
-    }
+    catalog::program_of(name)
+        .and_then(k42_not_yet)
+        .unwrap_or_else(|| NO_FIGURE.into())
 }
 const KIB_PER_MIB: f64 = 1024.0;
 const BYTES_PER_MIB: f64 = 1024.0 * 1024.0;
@@ -136,6 +135,72 @@ pub fn benchmark_rows(results: &Results, mode: Mode) -> Vec<Row> {
             k42_missing: k42_missing(&key.0),
         })
         .collect()
+}
+
+/// One row of the K42 kernel-events table: a benchmark of `bench/` on K42 and its
+/// counters per operation over the runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    /// The benchmark.
+    pub name: String,
+    /// vCPUs of its boots.
+    pub smp: u32,
+    /// Each column's counter per operation, in [`k42_event_rows`]' column order.
+    pub counts: Vec<Option<Summary>>,
+}
+
+/// K42's kernel events per operation in `mode`: the counter names (the catalog's, then
+/// any other a line carried) and one row per benchmark figure whose lines carried them,
+/// in first-seen order.
+pub fn k42_event_rows(results: &Results, mode: Mode) -> (Vec<String>, Vec<EventRow>) {
+    let mut columns: Vec<String> = catalog::EVENT_COUNTERS
+        .iter()
+        .map(|(name, _)| (*name).to_string())
+        .collect();
+    type Gathered = Vec<((String, u32), Vec<(String, Vec<f64>)>)>;
+    let mut gathered: Gathered = Vec::new();
+    for boot in boots(results, "k42", mode).filter(|b| b.purpose == Purpose::Program) {
+        for r in &boot.records {
+            let Some(counters) = &r.counters else {
+                continue;
+            };
+            let key = (r.name.clone(), boot.smp);
+            let at = match gathered.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    gathered.push((key, Vec::new()));
+                    gathered.len() - 1
+                }
+            };
+            for (name, value) in counters {
+                if !columns.contains(name) {
+                    columns.push(name.clone());
+                }
+                let values = &mut gathered[at].1;
+                match values.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, v)) => v.push(*value),
+                    None => values.push((name.clone(), vec![*value])),
+                }
+            }
+        }
+    }
+    let rows = gathered
+        .into_iter()
+        .map(|((name, smp), values)| EventRow {
+            name,
+            smp,
+            counts: columns
+                .iter()
+                .map(|c| {
+                    values
+                        .iter()
+                        .find(|(n, _)| n == c)
+                        .and_then(|(_, v)| Summary::of(v))
+                })
+                .collect(),
+        })
+        .collect();
+    (columns, rows)
 }
 
 /// The boot and memory rows of `mode`, from each run's main boot of each OS (Linux's
@@ -516,6 +581,7 @@ pub(super) mod tests {
             median,
             min: median,
             max: median,
+            counters: None,
         }
     }
 
@@ -602,12 +668,14 @@ pub(super) mod tests {
                     Mode::Icount => 3087.0,
                     Mode::Wall => 4200.0 + f64::from(run),
                 };
-                let mut program = boot(
-                    run,
-                    "k42",
-                    mode,
-                    vec![record("null_syscall", "ns", getppid)],
+                let mut counted = record("null_syscall", "ns", getppid);
+                counted.counters = Some(
+                    [("kernel_entries", 2.0), ("space_switches", 0.0)]
+                        .into_iter()
+                        .map(|(n, v)| (n.to_string(), v))
+                        .collect(),
                 );
+                let mut program = boot(run, "k42", mode, vec![counted]);
                 program.purpose = Purpose::Program;
                 program.init_start_s = Some(100.0);
                 program.k42_free_mib = Some(1);
@@ -654,18 +722,35 @@ pub(super) mod tests {
         assert_eq!(rows[0].linux.map(|s| s.median), Some(359.1));
         assert_eq!(rows[0].k42.map(|s| s.median), Some(3087.0));
         assert_eq!(rows[0].ratio(), Some(3087.0 / 359.1));
-        // A benchmark K42 cannot run yet, and one it runs whose boots gave nothing.
+        // One K42 runs whose boots gave nothing, and one it cannot run yet.
         assert_eq!(rows[1].name, "pipe_latency");
         assert_eq!(rows[1].k42, None);
         assert_eq!(rows[1].ratio(), None);
-        assert_eq!(
-            rows[1].k42_missing,
-            "not yet: needs fork/pipes/signals/threads (issue #5)"
-        );
+        assert_eq!(rows[1].k42_missing, NO_FIGURE);
         assert_eq!(k42_missing("stat"), NO_FIGURE);
+        assert_eq!(k42_missing("sdet_4"), NO_FIGURE);
+        assert_eq!(
+            k42_missing("thread_create_join"),
+            format!("not yet: {}", catalog::K42_THREAD_NOT_YET)
+        );
         assert_eq!(rows[2].linux.map(|s| s.median), Some(100_001.5));
         let wall = benchmark_rows(&results, Mode::Wall);
         assert_eq!(wall[0].k42.map(|s| (s.median, s.runs)), Some((4201.5, 2)));
+    }
+
+    #[test]
+    fn k42_event_rows_take_medians_per_counter() {
+        let (columns, rows) = k42_event_rows(&sample(), Mode::Icount);
+        assert_eq!(columns.len(), catalog::EVENT_COUNTERS.len());
+        assert_eq!(columns[0], "kernel_entries");
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].name.as_str(), rows[0].smp), ("null_syscall", 1));
+        assert_eq!(
+            rows[0].counts[0].map(|s| (s.median, s.runs)),
+            Some((2.0, 2))
+        );
+        assert_eq!(rows[0].counts[1].map(|s| s.median), Some(0.0));
+        assert!(rows[0].counts[2].is_none());
     }
 
     #[test]

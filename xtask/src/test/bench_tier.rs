@@ -6,11 +6,14 @@
 //! plausible figures (finite, > 0, min <= median <= max); a program that did not
 //! run or exited non-zero fails as `bench.linux.PROGRAM`.
 //!
-//! On K42, each program of `bench/` that K42 runs (`catalog::K42_PROGRAMS`) boots on
-//! its own as the run's program with the same counts, as the benchmarks run it, and
-//! is checked the same way (`bench.k42.PROGRAM.NAME`, `bench.k42.PROGRAM`); the others
-//! are skipped with the reason (fork, pipes, signals or threads: issue #5; meminfo:
-//! K42 reads its free memory from its banner). One more boot runs the native
+//! On K42, each program of `bench/` that K42 runs (`catalog::runs_on_k42`: the
+//! syscalls, pipes, context switches, fork/exec, mmap and SDET) boots on its own as the
+//! run's program with the same counts and vCPUs, as the benchmarks run it, and is
+//! checked the same way (`bench.k42.PROGRAM.NAME`, `bench.k42.PROGRAM`), and each line
+//! must carry the kernel's events per operation (`bench.k42.PROGRAM.NAME.counters`:
+//! every counter of `catalog::EVENT_COUNTERS`, some kernel entries); the others are
+//! skipped with the reason (`catalog::k42_not_yet`: signal delivery and threads, issue
+//! #5; meminfo: K42 reads its free memory from its banner). One more boot runs the native
 //! `ppcbench` as the benchmarks do and checks that the banner figures they read are
 //! still there (`bench.k42.footprint`), that each figure's lines are well formed
 //! (`bench.k42.ppcbench.FIGURE`: the figure in ns and its per-call counters), and that
@@ -92,18 +95,18 @@ fn linux_sanity(ctx: &Context<'_>, report: &mut Report) {
 /// (as `cargo xtask bench` runs it); the others skipped with the reason.
 fn k42_programs(ctx: &Context<'_>, report: &mut Report) {
     let prefix = "bench.k42";
-    let plans = programs::k42_plans(Scale::Sanity, &|_| true);
+    let parts = programs::Parts {
+        micro: true,
+        sdet: true,
+    };
+    let plans = programs::k42_plans(Scale::Sanity, cli::DEFAULT_SMP, parts, &|_| true);
     let built = programs::build()
         .and_then(|installs| programs::programs_archive(&installs))
         .and_then(|archive| Ok((archive, kernel::build()?)));
     for program in catalog::programs() {
         let case = format!("{prefix}.{program}");
         let Some(plan) = plans.iter().find(|p| p.steps[0].name == program) else {
-            let why = if program == catalog::MEMINFO_PROGRAM {
-                catalog::K42_MEMINFO
-            } else {
-                catalog::K42_NOT_YET
-            };
+            let why = catalog::k42_not_yet(program).unwrap_or("no benchmark to run");
             report.skip(&case, why);
             continue;
         };
@@ -126,7 +129,36 @@ fn k42_programs(ctx: &Context<'_>, report: &mut Report) {
         // A boot that did not end as planned is the program's own problem.
         let (checked, mut problems) = boots::collect_alone(&outcome, plan);
         problems.extend(outcome.problem().map(|p| format!("{program}: {p}")));
+        for (_, records) in &checked {
+            for r in records {
+                let case = format!("{prefix}.{program}.{}.counters", r.name);
+                match counted(r) {
+                    Ok(()) => report.pass(&case),
+                    Err(why) => report.fail(&case, &format!("{why}; {}", logs_hint(&label))),
+                }
+            }
+        }
         judge(report, prefix, plan, (checked, problems), &label);
+    }
+}
+
+/// Whether a K42 result line carries the kernel's events per operation (the personality's
+/// `/proc/k42/counters`, read by `bench/bench.h`): every counter the catalog shows, and
+/// some kernel entries (every benchmark's operation enters the kernel). Counts, not timings;
+/// [`record::check`] already found them finite and not negative.
+fn counted(r: &record::Record) -> Result<(), String> {
+    let counters = r
+        .counters
+        .as_ref()
+        .ok_or("no \"counters\" on the line: /proc/k42/counters could not be read")?;
+    for (name, _) in catalog::EVENT_COUNTERS {
+        if !counters.contains_key(name) {
+            return Err(format!("no counter {name} in {counters:?}"));
+        }
+    }
+    match counters.get(catalog::KERNEL_ENTRIES) {
+        Some(entries) if *entries > 0.0 => Ok(()),
+        _ => Err(format!("no kernel entries per operation: {counters:?}")),
     }
 }
 

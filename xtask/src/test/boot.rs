@@ -37,6 +37,7 @@ fn initramfs_with(
         extra,
         argv,
         initrds: Vec::new(),
+        bash: ctx.tools.bash.clone(),
     };
     rootfs::build(&ctx.tools.busybox, &spec, &initrd)?;
     Ok(initrd)

@@ -9,10 +9,14 @@
 //! script on its console ([`INTERACTIVE_INPUT`]): case `guest.OS.interactive_sh`, which
 //! needs the shell's output and exit status (the console's input side, the tty).
 //!
+//! The shell comparison of `tests/compare/` (bash and busybox `sh`, K42 against Linux) is
+//! part of this tier too: `compare_tier.rs`, cases `compare.OS.SCRIPT.SHELL`.
+//!
 //! `../guest.rs` finds, builds and packs the programs and splits the console by
 //! program; the boot goes through `boot.rs`.
 
 use super::boot::{boot, boot_typed};
+use super::compare_tier;
 use super::report::Report;
 use super::{Context, REASON_LINES};
 use crate::cli::Os;
@@ -23,7 +27,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 11] = [
+const K42_READY: [&str; 14] = [
     "personality",
     "tty",
     "files",
@@ -35,15 +39,24 @@ const K42_READY: [&str; 11] = [
     "wait",
     "pipes_fork",
     "busybox",
+    "clock",
+    "signals",
+    "session",
 ];
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str =
     "needs threads (clone with CLONE_VM) or signal delivery (issue #5): not run on K42 yet";
 
-/// What is typed on the interactive shell's console, and what its run must show: a line the
-/// shell computed (not the echo of what was typed) and the status `exit` gave.
-const INTERACTIVE_INPUT: &[u8] = b"echo $((6*7))\nexit 5\n";
-const INTERACTIVE_LINE: &str = "42";
+/// What is typed on the interactive shell's console, and what its run must show: the lines the
+/// shell and the commands it started printed (none of them the echo of what was typed) — a
+/// builtin's arithmetic, a pipeline of two external commands, an external command alone — and
+/// the status `exit` gave. `set +m` first turns the shell's job control off: with it, each
+/// command is put in a process group of its own made the terminal's foreground group, which K42
+/// does not have yet (`setpgid`, and terminal process groups beyond the program's own: issue
+/// #5), so the shell's child gives up with "can't set tty process group" before it runs.
+const INTERACTIVE_INPUT: &[u8] =
+    b"set +m\necho $((6*7))\necho piped | tr a-z A-Z | cat\nls -d /tmp\nexit 5\n";
+const INTERACTIVE_LINES: [&str; 3] = ["42", "PIPED", "/tmp"];
 const INTERACTIVE_STATUS: u8 = 5;
 
 /// The guest tier: every program in one Linux boot; the K42-ready ones one K42 boot each;
@@ -54,6 +67,7 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
             interactive_sh(ctx, report, os);
         }
     }
+    compare_tier::run(ctx, report);
     let programs = match guest::discover() {
         Ok(programs) => programs,
         Err(why) => return report.fail("guest.discover", &why),
@@ -104,17 +118,18 @@ fn interactive_sh(ctx: &Context<'_>, report: &mut Report, os: Os) {
         Err(why) => return report.fail(&case, &why),
     };
     let console = String::from_utf8_lossy(&outcome.console);
-    let answered = console
-        .lines()
-        .any(|l| l.trim_end_matches('\r') == INTERACTIVE_LINE);
+    let missing: Vec<&str> = INTERACTIVE_LINES
+        .into_iter()
+        .filter(|want| !console.lines().any(|l| l.trim_end_matches('\r') == *want))
+        .collect();
     let status = outcome.status_line();
-    match (outcome.problem(), answered, status) {
+    match (outcome.problem(), missing.is_empty(), status) {
         (None, true, Some(INTERACTIVE_STATUS)) => report.pass(&case),
         (problem, _, _) => report.fail(
             &case,
             &format!(
-                "expected a line `{INTERACTIVE_LINE}` and status {INTERACTIVE_STATUS}; got \
-                 the line: {answered}, status {status:?}{}; {}",
+                "expected the lines {INTERACTIVE_LINES:?} and status {INTERACTIVE_STATUS}; \
+                 missing {missing:?}, status {status:?}{}; {}",
                 problem.map(|p| format!(" ({p})")).unwrap_or_default(),
                 logs_hint(&label)
             ),

@@ -11,7 +11,9 @@
 //!   (`kernel_tier.rs`);
 //! - guest: the programs of `tests/guest/` in one Linux boot (`../guest.rs`), cases
 //!   `guest.linux.PROGRAM.CASE`; on K42 each program is skipped until the Linux
-//!   personality lands (`guest_tier.rs`);
+//!   personality lands (`guest_tier.rs`); and the shell comparison of `tests/compare/`
+//!   under bash and busybox `sh`, K42's transcripts against Linux's, cases
+//!   `compare.OS.SCRIPT.SHELL` (`compare_tier.rs`, `../compare.rs`);
 //! - bench: every benchmark program of `bench/` on Linux with tiny counts, each
 //!   result line checked for form and plausibility (no timing threshold); K42's
 //!   banner figures the benchmarks read (`bench_tier.rs`).
@@ -25,6 +27,7 @@
 mod bench_tier;
 mod boot;
 mod cargo;
+mod compare_tier;
 mod guest_tier;
 mod host;
 mod kernel_tier;
@@ -63,12 +66,13 @@ pub fn run(args: &TestArgs) -> Result<i32, String> {
     let has = |t: Tier| tiers.contains(&t);
     let linux_guests = has(Tier::Guest) && args.os.includes(Os::Linux);
     let linux_bench = has(Tier::Bench) && args.os.includes(Os::Linux);
+    let k42_guests = has(Tier::Guest) && args.os.includes(Os::K42);
     let k42_bench = has(Tier::Bench) && args.os.includes(Os::K42);
     let needs = prereq::Needs {
-        boot: has(Tier::Kernel) || linux_guests || has(Tier::Bench),
+        boot: has(Tier::Kernel) || has(Tier::Guest) || has(Tier::Bench),
         linux: linux_guests || linux_bench,
-        glibc: linux_guests,
-        kernel_target: has(Tier::Lint) || has(Tier::Kernel) || k42_bench,
+        glibc: has(Tier::Guest),
+        kernel_target: has(Tier::Lint) || has(Tier::Kernel) || k42_guests || k42_bench,
         lint_tools: has(Tier::Lint),
         iso: has(Tier::Kernel),
     };

@@ -1,0 +1,13 @@
+# Job control in a script: jobs, %N job specs, kill and wait on them. Needs signal delivery
+# (issue #5): skipped on K42 until it exists.
+sleep 10 &
+sleep 10 &
+jobs | wc -l
+kill %1
+wait %1; echo "job 1 -> $?"
+kill %2
+wait; echo "after wait"
+sleep 0.1 &
+wait %1 2>/dev/null; echo "new job 1 -> $?"
+jobs
+echo "no jobs left"
