@@ -72,9 +72,11 @@ pub fn fork<E>(
         *CHILD.lock() = None;
         copied
     };
-    copied
-        .and_then(|_| process.start())
-        .map_err(ForkError::Kernel)?;
+    if let Err(e) = copied.and_then(|_| process.start()) {
+        // Never started: ending it frees what the kernel made for it.
+        let _ = process.exit(0);
+        return Err(ForkError::Kernel(e));
+    }
     Ok(Child { pid, handle })
 }
 
