@@ -297,7 +297,9 @@ mod tests {
         let names: Vec<&str> = k42.iter().map(|p| p.steps[0].name.as_str()).collect();
         assert_eq!(
             names,
-            ["syscalls", "pipe", "ctxsw", "proc", "mmap", "signal", "sdet"]
+            [
+                "syscalls", "pipe", "ctxsw", "proc", "mmap", "signal", "sdet"
+            ]
         );
         for p in &k42 {
             assert_eq!((p.steps.len(), p.expected.len()), (1, 1));
