@@ -44,8 +44,7 @@ const K42_READY: [&str; 14] = [
     "session",
 ];
 /// Why the other guest programs are skipped on K42 for now.
-const K42_GUEST_SKIP: &str =
-    "needs threads (clone with CLONE_VM) or signal delivery (issue #5): not run on K42 yet";
+const K42_GUEST_SKIP: &str = "needs threads (clone with CLONE_VM, issue #5): not run on K42 yet";
 
 /// What is typed on the interactive shell's console, and what its run must show: the lines the
 /// shell and the commands it started printed (none of them the echo of what was typed) — a
