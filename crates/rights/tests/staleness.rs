@@ -144,3 +144,21 @@ fn retain_revokes_what_it_rejects() {
     );
     assert!(table.get(handles[2]).is_ok());
 }
+
+#[test]
+fn take_all_for_hands_back_the_dead_holders_targets() {
+    let mut table = XObjectTable::new();
+    let a1 = table.insert(1, A, ALL, NONE).unwrap();
+    table.insert(2, B, ALL, NONE).unwrap();
+    let a3 = table.insert(3, A, ALL, NONE).unwrap();
+    let given_by_a = table.give_access(a1, A, B, Rights::READ).unwrap();
+    let taken: Vec<i32> = table
+        .take_all_for(A)
+        .into_iter()
+        .map(|o| o.target)
+        .collect();
+    assert_eq!(taken, [1, 3]);
+    assert_eq!(table.get(a3).unwrap_err(), RightsError::Stale(a3));
+    assert_eq!(table.lookup(given_by_a, B, Rights::READ).unwrap().target, 1);
+    assert!(table.take_all_for(A).is_empty());
+}

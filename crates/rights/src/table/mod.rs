@@ -192,9 +192,20 @@ impl<T> XObjectTable<T> {
     /// Releases every entry matched to `badge` (the process died). Entries it gave to others stay:
     /// their receivers keep the access they were given. Returns how many entries went.
     pub fn release_all_for(&mut self, badge: Badge) -> usize {
-        let before = self.len;
-        self.retain(|_, obj| obj.match_pid != badge);
-        before - self.len
+        self.take_all_for(badge).len()
+    }
+
+    /// [`XObjectTable::release_all_for`], returning the released entries, so the server can
+    /// drop its references to their targets as each entry's own release would have.
+    pub fn take_all_for(&mut self, badge: Badge) -> Vec<XObject<T>> {
+        let mut taken = Vec::new();
+        for index in 0..self.slots.len() {
+            if matches!(&self.slots[index], Slot::Occupied(obj) if obj.match_pid == badge) {
+                // Slot indices fit in u32: `insert` never grows the table past that.
+                taken.push(self.vacate(index as u32));
+            }
+        }
+        taken
     }
 
     /// Keeps only the entries `keep` approves; the others are revoked as by [`XObjectTable::revoke`].

@@ -457,15 +457,8 @@ fn closed(node: Node) {
 /// Releases every entry the ended process `dead` held (`Fs::forget`, whose rights the
 /// dispatch checked and which dropped its credentials), as its own releases would have.
 fn forget(table: &mut XObjectTable<Node>, dead: Badge) {
-    let held: Vec<XHandle> = table
-        .iter()
-        .filter(|(_, obj)| obj.match_pid() == dead)
-        .map(|(h, _)| h)
-        .collect();
-    for handle in held {
-        if let Ok(obj) = table.release(handle, dead) {
-            closed(obj.target);
-        }
+    for obj in table.take_all_for(dead) {
+        closed(obj.target);
     }
 }
 

@@ -229,15 +229,8 @@ fn closed(target: Obj) {
 /// Releases every entry the ended process `dead` held (`Pipes::forget`, its rights checked by
 /// the dispatch), as its own releases would have.
 fn forget(table: &mut XObjectTable<Obj>, dead: Badge) {
-    let held: alloc::vec::Vec<XHandle> = table
-        .iter()
-        .filter(|(_, obj)| obj.match_pid() == dead)
-        .map(|(h, _)| h)
-        .collect();
-    for handle in held {
-        if let Ok(obj) = table.release(handle, dead) {
-            closed(obj.target);
-        }
+    for obj in table.take_all_for(dead) {
+        closed(obj.target);
     }
 }
 
