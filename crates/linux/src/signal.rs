@@ -448,30 +448,9 @@ pub fn restart(rax: u64, handler: Option<Action>) -> Restart {
 /// Bytes of the `syscall` instruction (what a restart steps `rip` back over).
 pub const SYSCALL_INSN_BYTES: u64 = 2;
 
-/// The general registers a frame saves and `rt_sigreturn` restores, in `k42_abi`'s
-/// `SavedRegs` order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Regs {
-    pub rax: u64,
-    pub rbx: u64,
-    pub rcx: u64,
-    pub rdx: u64,
-    pub rsi: u64,
-    pub rdi: u64,
-    pub rbp: u64,
-    pub rsp: u64,
-    pub r8: u64,
-    pub r9: u64,
-    pub r10: u64,
-    pub r11: u64,
-    pub r12: u64,
-    pub r13: u64,
-    pub r14: u64,
-    pub r15: u64,
-    pub rip: u64,
-    pub rflags: u64,
-}
+/// The general registers a frame saves and `rt_sigreturn` restores: the registers the kernel
+/// saves for an interrupted context, in its layout, so the personality passes them as they are.
+pub use k42_abi::kernel::SavedRegs as Regs;
 
 /// Bytes of `struct rt_sigframe` on x86_64: `pretcode` (8), `struct ucontext` (304), `struct
 /// siginfo` (128). The FPU state goes separately, below it… in address, above it on the stack.

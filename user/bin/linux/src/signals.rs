@@ -37,8 +37,8 @@ use k42_ifaces::console::Event;
 use k42_ifaces::procs::{ChildEvent, SignalEvent};
 use k42_linux::raw::general as g;
 use k42_linux::signal::{
-    self as sig, Action, DefaultAction, FPSTATE_BYTES, Frame, Info, Regs, Restart, SIG_DFL,
-    SIG_IGN, SIGFRAME_BYTES, Trap,
+    self as sig, Action, DefaultAction, FPSTATE_BYTES, Frame, Info, Restart, SIG_DFL, SIG_IGN,
+    SIGFRAME_BYTES, Trap,
 };
 use k42_linux::{Errno, to_return};
 use k42_rt::sys::fpu::{self, FXSAVE_BYTES, FxState};
@@ -60,53 +60,6 @@ static FAULT: Mutex<Option<(Info, Trap, &'static str)>> = Mutex::new(None);
 
 /// How often a signal was delivered to a handler (for the log's first line only).
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
-
-/// `SavedRegs` and the frame's register set name the same registers.
-fn to_regs(r: &SavedRegs) -> Regs {
-    Regs {
-        rax: r.rax,
-        rbx: r.rbx,
-        rcx: r.rcx,
-        rdx: r.rdx,
-        rsi: r.rsi,
-        rdi: r.rdi,
-        rbp: r.rbp,
-        rsp: r.rsp,
-        r8: r.r8,
-        r9: r.r9,
-        r10: r.r10,
-        r11: r.r11,
-        r12: r.r12,
-        r13: r.r13,
-        r14: r.r14,
-        r15: r.r15,
-        rip: r.rip,
-        rflags: r.rflags,
-    }
-}
-
-fn from_regs(r: &Regs) -> SavedRegs {
-    SavedRegs {
-        rax: r.rax,
-        rbx: r.rbx,
-        rcx: r.rcx,
-        rdx: r.rdx,
-        rsi: r.rsi,
-        rdi: r.rdi,
-        rbp: r.rbp,
-        rsp: r.rsp,
-        r8: r.r8,
-        r9: r.r9,
-        r10: r.r10,
-        r11: r.r11,
-        r12: r.r12,
-        r13: r.r13,
-        r14: r.r14,
-        r15: r.r15,
-        rip: r.rip,
-        rflags: r.rflags,
-    }
-}
 
 /// Raises `info.signo` on this process (or its thread): dropped if ignored.
 pub fn raise(linux: &Linux, info: Info, thread: bool) {
@@ -396,7 +349,7 @@ fn enter_handler(
     let (frame_at, fpstate_at, on_alt) = sig::place(regs.rsp, action.has(g::SA_ONSTACK), &altstack);
     let fx = fpu::save();
     let frame = Frame {
-        regs: to_regs(regs),
+        regs: *regs,
         mask: old_mask,
         altstack: altstack.report(regs.rsp),
         fpstate: fpstate_at,
@@ -470,7 +423,7 @@ pub fn sigreturn(linux: &Linux, regs: &mut SavedRegs) -> Result<u64, Errno> {
             s.altstack = sig::AltStack { sp, flags, size };
         }
     }
-    let mut restored = from_regs(&frame.regs);
+    let mut restored = frame.regs;
     restored.rflags = (regs.rflags & !sig::USER_FLAGS) | (frame.regs.rflags & sig::USER_FLAGS);
     *regs = restored;
     Ok(regs.rax)
