@@ -1,5 +1,4 @@
-# Job control in a script: jobs, %N job specs, kill and wait on them. Needs signal delivery
-# (issue #5): skipped on K42 until it exists.
+# Job control in a script: jobs, %N job specs, kill and wait on them.
 sleep 10 &
 sleep 10 &
 jobs | wc -l

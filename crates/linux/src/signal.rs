@@ -33,6 +33,8 @@ pub const fn bit(sig: u32) -> u64 {
 
 /// SIGKILL's and SIGSTOP's bits, which can be neither caught, ignored nor blocked.
 pub const UNBLOCKABLE: u64 = bit(g::SIGKILL) | bit(g::SIGSTOP);
+/// The signals whose default action stops the process (Linux's `SIG_KERNEL_STOP_MASK`).
+pub const STOP_SIGNALS: u64 = bit(g::SIGSTOP) | bit(g::SIGTSTP) | bit(g::SIGTTIN) | bit(g::SIGTTOU);
 
 /// Whether `sig` is a valid signal number (1..=64).
 pub const fn valid(sig: u32) -> bool {
@@ -308,6 +310,9 @@ pub struct State {
     /// The signals `rt_sigtimedwait` is waiting for (Linux's `real_blocked`): never dropped
     /// as ignored meanwhile.
     pub waiting: u64,
+    /// A SIGCONT was generated since the last stop signal was (job control: what ends a stop,
+    /// whatever SIGCONT's action or mask — Linux resumes at generation).
+    pub continued: bool,
 }
 
 impl Default for State {
@@ -320,6 +325,7 @@ impl Default for State {
             altstack: AltStack::DISABLED,
             saved_mask: None,
             waiting: 0,
+            continued: false,
         }
     }
 }
@@ -331,8 +337,8 @@ impl State {
     }
 
     /// Whether `sig` would be dropped at generation (Linux's `sig_ignored`): not blocked, and
-    /// its handler is `SIG_IGN`, or `SIG_DFL` with a default of ignoring (stop signals count as
-    /// ignored too until job control exists).
+    /// its handler is `SIG_IGN`, or `SIG_DFL` with a default of ignoring (SIGCONT's, which
+    /// resumes the process before it is dropped, counts).
     pub fn ignored(&self, sig: u32) -> bool {
         if (self.blocked | self.waiting) & bit(sig) != 0 {
             return false;
@@ -342,14 +348,26 @@ impl State {
             || (action.handler == SIG_DFL
                 && matches!(
                     default_action(sig),
-                    DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue
+                    DefaultAction::Ignore | DefaultAction::Continue
                 ))
     }
 
     /// Generates `info.signo` for the process (or its thread, `thread`): dropped if ignored.
-    /// True if it is pending now.
+    /// True if it is pending now. As Linux's `prepare_signal` does first, a stop signal
+    /// discards a pending SIGCONT, and SIGCONT discards pending stop signals and marks the
+    /// process [`State::continued`].
     pub fn raise(&mut self, info: Info, thread: bool) -> bool {
-        if !valid(info.signo) || self.ignored(info.signo) {
+        if !valid(info.signo) {
+            return false;
+        }
+        if info.signo == g::SIGCONT {
+            self.discard(STOP_SIGNALS);
+            self.continued = true;
+        } else if STOP_SIGNALS & bit(info.signo) != 0 {
+            self.discard(bit(g::SIGCONT));
+            self.continued = false;
+        }
+        if self.ignored(info.signo) {
             return false;
         }
         if thread {
@@ -373,6 +391,12 @@ impl State {
     /// Takes the pending signal `sig` (the thread's instance first).
     pub fn take(&mut self, sig: u32) -> Option<Info> {
         self.thread.take(sig).or_else(|| self.shared.take(sig))
+    }
+
+    /// Drops the signals of `set` from both pending sets.
+    fn discard(&mut self, set: u64) {
+        self.shared.discard(set);
+        self.thread.discard(set);
     }
 
     /// `rt_sigaction`'s change: a signal whose new action ignores it is dropped from the
@@ -785,6 +809,39 @@ mod tests {
             },
         );
         assert_eq!(s.pending(), 0);
+    }
+
+    #[test]
+    fn sigcont_and_stop_signals_cancel_each_other_at_generation() {
+        let sig = |signo| Info {
+            signo,
+            ..Info::default()
+        };
+        let mut s = State::default();
+        // A default stop signal is pending (its default action applies at delivery).
+        assert!(s.raise(sig(g::SIGTSTP), false));
+        assert!(!s.continued);
+        // SIGCONT, ignored by default, is dropped, but resumes and discards the stop.
+        assert!(!s.raise(sig(g::SIGCONT), false));
+        assert!(s.continued);
+        assert_eq!(s.pending(), 0);
+        // Blocked SIGCONT stays pending; a later stop signal discards it.
+        s.blocked = bit(g::SIGCONT);
+        assert!(s.raise(sig(g::SIGCONT), true));
+        assert!(s.raise(sig(g::SIGSTOP), false));
+        assert!(!s.continued);
+        assert_eq!(s.pending(), bit(g::SIGSTOP));
+        // An ignored stop signal is dropped but still cancels a continue.
+        s.set_action(
+            g::SIGTTIN,
+            Action {
+                handler: SIG_IGN,
+                ..Action::default()
+            },
+        );
+        s.raise(sig(g::SIGCONT), false);
+        assert!(!s.raise(sig(g::SIGTTIN), false));
+        assert!(!s.continued);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The process server's logic (`user/bin/procs`, interface `k42_ifaces::procs`) as pure,
 //! host-tested code: the tree of Linux processes with zombies and reparenting to init
 //! ([`tree`]), the wait statuses they leave ([`status`]), and which children a wait selects
-//! with Linux's errno rules ([`select`]), and whom a `kill` reaches ([`kill`]). The server around it only maps badges to calls and
+//! with Linux's errno rules ([`select`]), whom a `kill` reaches ([`kill`]), and job control: stops, continues, the terminal's
+//! foreground group ([`job`]). The server around it only maps badges to calls and
 //! sends notifications; the Linux personality (`user/bin/linux`) uses [`select`] and
 //! [`status`] to validate `wait4`/`waitid` and to fill what they return.
 //!
@@ -13,11 +14,13 @@
 
 extern crate alloc;
 
+pub mod job;
 pub mod kill;
 pub mod select;
 pub mod status;
 pub mod tree;
 
+pub use job::{Change, Job, Report, Terminal, TerminalView};
 pub use kill::{Target, may_signal};
 pub use select::{Selector, WaitOptions};
 pub use status::WaitStatus;
@@ -28,5 +31,7 @@ pub use tree::{
 #[cfg(test)]
 extern crate std;
 
+#[cfg(test)]
+mod job_tests;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,10 @@ const CORE_FLAG: u32 = 0x80;
 const CODE_SHIFT: u32 = 8;
 /// An exit code keeps its low 8 bits (`exit(256)` is `exit(0)`).
 const CODE_MASK: u32 = 0xff;
+/// The low 7 bits of a stop report (`WIFSTOPPED`), the stop signal above them.
+const STOPPED_MARK: u32 = 0x7f;
+/// The whole status of a continue report (`WIFCONTINUED`).
+const CONTINUED_STATUS: u32 = 0xffff;
 
 /// A Linux wait status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +32,27 @@ impl WaitStatus {
     /// A death by signal `signal`, with a core dump if `core`.
     pub const fn signaled(signal: u32, core: bool) -> Self {
         Self((signal & SIGNAL_MASK) | if core { CORE_FLAG } else { 0 })
+    }
+
+    /// A stop by signal `signal` (`WIFSTOPPED`, `WSTOPSIG`): a report, not an end.
+    pub const fn stopped(signal: u32) -> Self {
+        Self(((signal & CODE_MASK) << CODE_SHIFT) | STOPPED_MARK)
+    }
+
+    /// A continue after a stop (`WIFCONTINUED`): a report, not an end.
+    pub const CONTINUED: Self = Self(CONTINUED_STATUS);
+
+    /// The stop signal, if this is a stop report.
+    pub const fn stop_signal(self) -> Option<u32> {
+        match self.0 & (CODE_MASK | !0xffff) {
+            STOPPED_MARK => Some((self.0 >> CODE_SHIFT) & CODE_MASK),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a continue report.
+    pub const fn is_continued(self) -> bool {
+        self.0 == CONTINUED_STATUS
     }
 
     /// The exit code, if the process exited normally (`WIFEXITED`, `WEXITSTATUS`).
@@ -47,9 +72,16 @@ impl WaitStatus {
         }
     }
 
-    /// `waitid`'s `si_code` and `si_status`: `CLD_EXITED` with the exit code, or
-    /// `CLD_KILLED`/`CLD_DUMPED` with the signal.
+    /// `waitid`'s (and SIGCHLD's) `si_code` and `si_status`: `CLD_EXITED` with the exit
+    /// code, `CLD_KILLED`/`CLD_DUMPED` with the signal, `CLD_STOPPED` with the stop signal,
+    /// `CLD_CONTINUED` with SIGCONT.
     pub const fn siginfo(self) -> (u32, u32) {
+        if let Some(signal) = self.stop_signal() {
+            return (g::CLD_STOPPED, signal);
+        }
+        if self.is_continued() {
+            return (g::CLD_CONTINUED, g::SIGCONT);
+        }
         match self.signal() {
             None => (g::CLD_EXITED, (self.0 >> CODE_SHIFT) & CODE_MASK),
             Some((signal, false)) => (g::CLD_KILLED, signal),

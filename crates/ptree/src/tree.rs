@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 
 use k42_linux::Errno;
 
+use crate::job::{Job, Terminal};
 use crate::select::{Selector, WaitOptions};
 use crate::status::WaitStatus;
 
@@ -80,6 +81,9 @@ pub struct Proc {
     pub state: State,
     /// The K42 process it is (the badge its calls carry), while it runs.
     pub badge: Option<u64>,
+    /// Its job-control state: stopped or not, and what a wait may still report
+    /// (`crate::job`).
+    pub job: Job,
 }
 
 /// What an exit did, for the server to act on.
@@ -92,17 +96,24 @@ pub struct Exited {
     pub notify: Option<(Pid, u64)>,
     /// Its children, now init's.
     pub orphans: Vec<Pid>,
+    /// Badges of running processes to send SIGHUP and then SIGCONT: the members of process
+    /// groups this exit orphaned that have a stopped member, and the terminal's foreground
+    /// group when a session leader that held the terminal exits (`crate::job`).
+    pub hangup: Vec<u64>,
 }
 
 /// The process tree (module comment).
 #[derive(Clone, Debug)]
 pub struct Tree {
-    procs: BTreeMap<Pid, Proc>,
-    by_badge: BTreeMap<u64, Pid>,
+    pub(crate) procs: BTreeMap<Pid, Proc>,
+    pub(crate) by_badge: BTreeMap<u64, Pid>,
     /// Where the search for the next free pid starts.
     next_pid: Pid,
     /// The highest pid given out.
     pid_max: Pid,
+    /// The terminal (the console) as a controlling terminal: whose it is and its foreground
+    /// group (`crate::job`).
+    pub(crate) terminal: Option<Terminal>,
 }
 
 impl Default for Tree {
@@ -124,6 +135,7 @@ impl Tree {
             by_badge: BTreeMap::new(),
             next_pid: FIRST_PID,
             pid_max,
+            terminal: None,
         }
     }
 
@@ -141,7 +153,7 @@ impl Tree {
             .ok_or(Errno::ESRCH)
     }
 
-    fn by_badge_mut(&mut self, badge: u64) -> Result<&mut Proc, Errno> {
+    pub(crate) fn by_badge_mut(&mut self, badge: u64) -> Result<&mut Proc, Errno> {
         let pid = *self.by_badge.get(&badge).ok_or(Errno::ESRCH)?;
         self.procs.get_mut(&pid).ok_or(Errno::ESRCH)
     }
@@ -201,7 +213,11 @@ impl Tree {
             umask: DEFAULT_UMASK,
             state: State::Live,
             badge: Some(badge),
+            job: Job::default(),
         });
+        if parent == INIT_PID {
+            self.give_terminal_if_free(pid);
+        }
         Ok(pid)
     }
 
@@ -230,6 +246,7 @@ impl Tree {
             ppid: parent.pid,
             state: State::Live,
             badge: Some(child_badge),
+            job: Job::default(),
             ..parent
         });
         Ok(pid)
@@ -254,6 +271,7 @@ impl Tree {
     /// process id may be used again). `ESRCH` if it is not running.
     pub fn exit(&mut self, badge: u64, status: WaitStatus) -> Result<Exited, Errno> {
         let pid = self.by_badge(badge)?.pid;
+        let hangup = self.hangups_for_exit(pid);
         self.by_badge.remove(&badge);
         let mut orphans = Vec::new();
         let mut reaped = Vec::new();
@@ -286,13 +304,16 @@ impl Tree {
             pid,
             notify,
             orphans,
+            hangup,
         })
     }
 
-    /// `wait` for the process `badge`: the first (lowest-pid) child `selector` matches that has
-    /// ended, if `options` ask for ended children, with its status; it is reaped unless
-    /// `nowait`. `Ok(None)` when children match but none is reportable (the caller waits for
-    /// a notification, or answers 0 under `WNOHANG`); `ECHILD` when no child matches.
+    /// `wait` for the process `badge`: the first (lowest-pid) child `selector` matches that
+    /// has something `options` ask for — it ended (`exited`), or stopped or continued since
+    /// its last report (`stopped`, `continued`: `crate::job`) — with its status. An ended
+    /// child is reaped and a report consumed unless `nowait`. `Ok(None)` when children match
+    /// but none is reportable (the caller waits for a notification, or answers 0 under
+    /// `WNOHANG`); `ECHILD` when no child matches.
     pub fn wait(
         &mut self,
         badge: u64,
@@ -309,17 +330,29 @@ impl Tree {
             }
             matched = true;
             if let (State::Zombie(status), true) = (child.state, options.exited) {
-                found = Some((child.pid, status));
+                found = Some((child.pid, status, true));
+                break;
+            }
+            if let Some(status) = child.job.reportable(options) {
+                found = Some((child.pid, status, false));
                 break;
             }
         }
         if !matched {
             return Err(Errno::ECHILD);
         }
-        if let (Some((child, _)), false) = (found, options.nowait) {
-            self.procs.remove(&child);
+        match found {
+            Some((child, _, true)) if !options.nowait => {
+                self.procs.remove(&child);
+            }
+            Some((child, _, false)) if !options.nowait => {
+                if let Some(c) = self.procs.get_mut(&child) {
+                    c.job.report = None;
+                }
+            }
+            _ => {}
         }
-        Ok(found)
+        Ok(found.map(|(child, status, _)| (child, status)))
     }
 
     /// The caller's umask; replaced by `new` (its permission bits) when `set`.

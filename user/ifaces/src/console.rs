@@ -48,9 +48,15 @@ pub const READ_DATA_BYTES: usize = PPC_DATA_BYTES;
 /// [`Console::tcgets`] and [`Console::tcsets`] carry it.
 pub const TERMIOS_BYTES: usize = size_of::<k42_linux::raw::general::termios>();
 
+/// The spawner's own right: [`Console::attach_procs`]. Programs are never given it.
+pub const ATTACH: Rights = Rights::object(0);
 /// Rights the console server gives its spawner on the console: read (input, settings), write,
-/// and give access (so the bootstrap can pass them to the program it starts).
-pub const SPAWNER_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::CONTROL);
+/// give access (so the bootstrap can pass them to the program it starts), and attach the
+/// process server.
+pub const SPAWNER_RIGHTS: Rights = Rights::READ
+    .union(Rights::WRITE)
+    .union(Rights::CONTROL)
+    .union(ATTACH);
 
 /// Why a console call failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +158,16 @@ pub trait Console {
     #[rights(READ)]
     fn notify(&mut self, caller: Badge, comm: u64) -> Result<(), ConsoleError> {
         let _ = (caller, comm);
+        Err(ConsoleError::NoInput)
+    }
+    /// The spawner attaches the process server (issue #5): from then on the signals the input
+    /// raises go to the terminal's foreground process group, through
+    /// `k42_ifaces::procs::Procs::terminal_signal` on the table handle `handle` (on which the
+    /// spawner gave this server `TERMINAL`) at the process server's dispatcher `comm`, instead
+    /// of to every registered client as [`Event::Signal`].
+    #[rights(crate::console::ATTACH)]
+    fn attach_procs(&mut self, caller: Badge, comm: u64, handle: u64) -> Result<(), ConsoleError> {
+        let _ = (caller, comm, handle);
         Err(ConsoleError::NoInput)
     }
 }

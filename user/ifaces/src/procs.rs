@@ -13,6 +13,12 @@
 //! which never blocks: when nothing has ended yet the parent waits in its own process for a
 //! [`ChildEvent`] notification (registered with [`Procs::notify`]) and asks again. The tree's
 //! rules are `k42_ptree`'s, host-tested.
+//!
+//! **Job control.** A process reports its own stops and continues ([`Procs::stopped`],
+//! [`Procs::continued`]); the table keeps the terminal's session and foreground group
+//! ([`Procs::terminal`], [`Procs::set_foreground`], [`Procs::acquire_terminal`]), and the
+//! console server, holding [`TERMINAL`], sends the signals its input raises to that group
+//! ([`Procs::terminal_signal`]).
 
 use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, comm_pid};
 use k42_linux::Errno;
@@ -24,10 +30,17 @@ use crate::FIRST_SERVER_INTERFACE;
 /// Interface id of [`Procs`].
 pub const PROCS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 5;
 
-/// Rights the spawner gets on the table: use, register, give access.
-pub const SPAWNER_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::CONTROL);
+/// Rights the spawner gets on the table: use, register, give access, and the terminal's right
+/// to give on to the console server.
+pub const SPAWNER_RIGHTS: Rights = Rights::READ
+    .union(Rights::WRITE)
+    .union(Rights::CONTROL)
+    .union(TERMINAL);
 /// Rights a registered process gets.
 pub const PROCESS_RIGHTS: Rights = Rights::READ;
+/// The terminal's right: [`Procs::terminal_signal`]. The spawner gives it to the console
+/// server, whose input raises the signals.
+pub const TERMINAL: Rights = Rights::object(0);
 
 /// Bytes of one `struct utsname` field (`__NEW_UTS_LEN` + 1).
 pub const UTS_FIELD: usize = 65;
@@ -121,6 +134,39 @@ pub trait Procs {
     /// (`k42_ptree::Tree::kill_targets`).
     #[rights(READ)]
     fn kill(&mut self, caller: Badge, pid: u64, sig: u64) -> Result<u64, Errno>;
+    /// Job control (issue #5): the caller stops with signal `sig` (its personality applies a
+    /// stop signal's default action, and then waits for SIGCONT). Its parent's waits with
+    /// `WUNTRACED` report it once, and the parent is sent a [`ChildEvent`] with the stop
+    /// status (`(sig << 8) | 0x7f`). Returns 1; or 0 — do not stop, the signal is discarded —
+    /// for SIGTSTP, SIGTTIN and SIGTTOU when the caller's process group is orphaned.
+    #[rights(READ)]
+    fn stopped(&mut self, caller: Badge, sig: u64) -> Result<u64, Errno>;
+    /// The caller continued after a stop: its parent's waits with `WCONTINUED` report it once,
+    /// and the parent is sent a [`ChildEvent`] with status `0xffff`. Nothing if it was not
+    /// stopped.
+    #[rights(READ)]
+    fn continued(&mut self, caller: Badge) -> Result<(), Errno>;
+    /// The terminal (the console) as the caller sees it: its foreground process group, the
+    /// session it controls, the caller's group, and 1 if that group is orphaned (0 if not).
+    /// `ENOTTY` unless it is the controlling terminal of the caller's session
+    /// (`k42_ptree::Tree::terminal`).
+    #[rights(READ)]
+    fn terminal(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno>;
+    /// `tcsetpgrp`: the terminal's foreground group becomes `pgrp` (a pid_t sign-extended to a
+    /// word), with `tiocspgrp`'s errors (`EINVAL`, `ENOTTY`, `ESRCH`, `EPERM`); the caller
+    /// checks first whether it is in the background (SIGTTOU).
+    #[rights(READ)]
+    fn set_foreground(&mut self, caller: Badge, pgrp: u64) -> Result<(), Errno>;
+    /// `TIOCSCTTY`: the caller, a session leader, makes the terminal its session's
+    /// controlling terminal; `steal` 1 takes it from another session (root only: `EPERM`
+    /// otherwise, and whenever the caller leads no session).
+    #[rights(READ)]
+    fn acquire_terminal(&mut self, caller: Badge, steal: u64) -> Result<(), Errno>;
+    /// From the console server: its input raised signal `sig` (^C, ^\, ^Z, a window-size
+    /// change); every running process of the terminal's foreground group is sent a
+    /// [`SignalEvent`] marked as the terminal's (`SI_KERNEL`). Returns how many.
+    #[rights(crate::procs::TERMINAL)]
+    fn terminal_signal(&mut self, caller: Badge, sig: u64) -> Result<u64, Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);
@@ -136,6 +182,8 @@ const EVENT_CHILD_ENDED: u64 = 1;
 /// Payload word 0 of a [`SignalEvent`] message (word 1: the signal and the sender's uid,
 /// word 2: the sender's pid).
 const EVENT_SIGNAL: u64 = 2;
+/// Payload word 0 of a [`SignalEvent`] the terminal's input raised (sender pid and uid 0).
+const EVENT_TERMINAL_SIGNAL: u64 = 3;
 /// Where the sender's uid sits in a [`SignalEvent`]'s word 1 (the signal is the low half).
 const UID_SHIFT: u32 = 32;
 
@@ -184,13 +232,19 @@ pub struct SignalEvent {
     pub pid: u64,
     /// The sender's real uid.
     pub uid: u32,
+    /// Raised by the terminal's input (`SI_KERNEL`), not sent by a process (`SI_USER`).
+    pub terminal: bool,
 }
 
 impl SignalEvent {
     /// The message payload.
     pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
         [
-            EVENT_SIGNAL,
+            if self.terminal {
+                EVENT_TERMINAL_SIGNAL
+            } else {
+                EVENT_SIGNAL
+            },
             u64::from(self.sig) | (u64::from(self.uid) << UID_SHIFT),
             self.pid,
         ]
@@ -200,7 +254,7 @@ impl SignalEvent {
     pub fn from_message(msg: &AsyncMessage, procs_comm: u64) -> Option<Self> {
         if msg.method != NOTIFY_METHOD
             || msg.badge != comm_pid(procs_comm)
-            || msg.payload[0] != EVENT_SIGNAL
+            || !matches!(msg.payload[0], EVENT_SIGNAL | EVENT_TERMINAL_SIGNAL)
         {
             return None;
         }
@@ -209,6 +263,7 @@ impl SignalEvent {
             sig: msg.payload[1] as u32,
             uid: (msg.payload[1] >> UID_SHIFT) as u32,
             pid: msg.payload[2],
+            terminal: msg.payload[0] == EVENT_TERMINAL_SIGNAL,
         })
     }
 }

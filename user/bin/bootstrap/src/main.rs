@@ -21,7 +21,8 @@
 //!    as on the Linux runner), gives it the root directory and tells it so in a second
 //!    start-up message (`k42_ifaces::start::FsStart`); and it starts the process server
 //!    `/k42/bin/procs`, registers the program there (init's child, root) and tells it in a
-//!    third (`ProcsStart`); and it starts the pipe server `/k42/bin/pipes`, gives the program
+//!    third (`ProcsStart`), and lets the console server send the terminal's signals through
+//!    it (`Console::attach_procs`, with `TERMINAL` on the table); and it starts the pipe server `/k42/bin/pipes`, gives the program
 //!    the pipe factory and tells it in a fourth (`PipesStart`);
 //! 4. waits for the program's EXITED message and ends the run with its status
 //!    (`Boot::shutdown`). If anything before fails, the run ends with
@@ -40,6 +41,7 @@ use k42_abi::kernel::NATIVE_BIN_DIR;
 use k42_abi::kernel::comm_pid;
 use k42_abi::runner::{CONSOLE_UART_PORT, ENVIRONMENT, STATUS_NOT_FOUND};
 use k42_ifaces::SPAWNER_HANDLE;
+use k42_ifaces::console::ConsoleClient;
 use k42_ifaces::fs::{self, FsClient};
 use k42_ifaces::pipes::{self, PipesClient};
 use k42_ifaces::procs::{self, ProcsClient};
@@ -168,6 +170,9 @@ fn run(env: &Env) -> Result<u32, Failure> {
         Some(procs) => Some(register(procs, pid).map_err(|e| format!("{program}: {e}"))?),
         None => None,
     };
+    if let Some(procs) = procs {
+        attach_terminal(console, procs)?;
+    }
     let pipes_start = match pipes {
         Some(pipes) => Some(equip_for_pipes(pipes, pid).map_err(|e| format!("{program}: {e}"))?),
         None => None,
@@ -377,6 +382,21 @@ fn register(procs: u64, pid: u64) -> Result<ProcsStart, Failure> {
         comm: procs,
         table: handle,
     })
+}
+
+/// Lets the console server raise the terminal's signals in the process server (its
+/// foreground group: job control) and tells it so.
+fn attach_terminal(console: u64, procs: u64) -> Result<(), Failure> {
+    let handle = meta::give_access(
+        &mut Ppc::new(procs),
+        SPAWNER_HANDLE,
+        Badge(comm_pid(console)),
+        procs::TERMINAL,
+    )
+    .map_err(|e| format!("cannot give the console server the terminal's signals: {e}"))?;
+    ConsoleClient::new(Ppc::new(console), SPAWNER_HANDLE)
+        .attach_procs(procs, handle.to_word())
+        .map_err(|e| format!("cannot attach the process server to the console: {e}"))
 }
 
 /// Gives the Linux program `pid` the pipe factory; returns what the program is told.

@@ -28,7 +28,7 @@ mod tty;
 use k42_abi::runner::CONSOLE_UART_PORT;
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::console::{self, Console, ConsoleError, ConsoleServer};
-use k42_rights::{Badge, Rights, XObjectTable};
+use k42_rights::{Badge, Rights, XHandle, XObjectTable};
 use k42_rt::sys::cpu::{inb, outb};
 use k42_rt::{Env, log, server};
 
@@ -114,6 +114,11 @@ impl Console for Uart {
 
     fn notify(&mut self, caller: Badge, comm: u64) -> Result<(), ConsoleError> {
         tty::register(caller, comm)
+    }
+
+    fn attach_procs(&mut self, _caller: Badge, comm: u64, handle: u64) -> Result<(), ConsoleError> {
+        tty::attach_procs(comm, XHandle::from_word(handle));
+        Ok(())
     }
 }
 

@@ -18,9 +18,14 @@
 //! **Reads never wait here** (the server rule, DESIGN §2.3): a read with nothing readable
 //! answers `WouldBlock` (or a timed wait for `VTIME`) and *arms* the caller; when input becomes
 //! readable, each armed client registered with `notify` is sent one `Event::Input` message and
-//! disarmed, so a client that is not reading gets no flood of messages. Signals the input
-//! raises (^C, ^\\, ^Z) and window-size changes are sent to every registered client as
-//! `Event::Signal` — acting on them is the client's (the Linux personality's, issue #5).
+//! disarmed, so a client that is not reading gets no flood of messages.
+//!
+//! **Signals** the input raises (^C, ^\\, ^Z) and window-size changes go to the terminal's
+//! foreground process group, which the process server keeps with the sessions (job control,
+//! issue #5): once the spawner has attached it (`attach_procs`), each is one
+//! `Procs::terminal_signal` call, made after the terminal's lock is dropped. Without a process
+//! server (a native program's run) they are sent to every registered client as
+//! `Event::Signal`.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -29,7 +34,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use k42_abi::kernel::{Status, comm_pid};
 use k42_abi::runner::CONSOLE_UART_PORT;
 use k42_ifaces::console::{ConsoleError, Event, NOTIFY_METHOD, READ_DATA_BYTES, ReadReply};
-use k42_rights::Badge;
+use k42_ifaces::procs::ProcsClient;
+use k42_rights::{Badge, XHandle};
+use k42_rt::Ppc;
 use k42_rt::sync::FairBLock;
 use k42_rt::sys::cpu::inb;
 use k42_rt::sys::kcall;
@@ -67,6 +74,15 @@ static TTY: FairBLock<Tty> = FairBLock::new(Tty {
     ld: LineDiscipline::new(Termios::serial_console()),
     listeners: Vec::new(),
 });
+
+/// The process server's dispatcher and the table handle (with `TERMINAL`) the input's signals
+/// go through, once attached.
+static PROCS: spin::Once<(u64, XHandle)> = spin::Once::new();
+
+/// `Console::attach_procs`: the signals go to the foreground group from now on (once).
+pub fn attach_procs(comm: u64, handle: XHandle) {
+    PROCS.call_once(|| (comm, handle));
+}
 
 /// Whether the receive side is being polled.
 static POLLING: AtomicBool = AtomicBool::new(false);
@@ -136,15 +152,20 @@ pub fn write(bytes: &[u8]) {
 
 impl Tty {
     /// The messages owed for these events: `Input` to each armed listener (disarming it) when
-    /// data became readable, every signal to every listener. Sent after the lock is dropped.
+    /// data became readable; every signal to the process server, or to every listener when
+    /// there is none. Sent after the lock is dropped.
     fn due(&mut self, readable: bool, signals: &[Signal]) -> Vec<(u64, Event)> {
         let mut sends = Vec::new();
+        let to_procs = PROCS.get().map(|&(comm, _)| comm);
+        for s in signals.iter().filter(|_| to_procs.is_some()) {
+            sends.push((to_procs.unwrap_or_default(), Event::Signal(s.number())));
+        }
         for l in &mut self.listeners {
             if readable && l.armed {
                 l.armed = false;
                 sends.push((l.comm, Event::Input));
             }
-            for s in signals {
+            for s in signals.iter().filter(|_| to_procs.is_none()) {
                 sends.push((l.comm, Event::Signal(s.number())));
             }
         }
@@ -163,6 +184,15 @@ impl Tty {
 /// `Input` that did not fit a full ring re-arms its listener (its next poll tries again).
 fn notify(sends: Vec<(u64, Event)>) {
     for (comm, event) in sends {
+        if let (Some(&(procs, handle)), Event::Signal(n)) = (PROCS.get(), event)
+            && comm == procs
+        {
+            let sent = ProcsClient::new(Ppc::new(procs), handle).terminal_signal(u64::from(n));
+            if let Err(e) = sent {
+                log!("console: the process server refused signal {n}: {e}");
+            }
+            continue;
+        }
         let status = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
         if kcall::is_ok(status) {
             continue;

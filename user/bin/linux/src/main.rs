@@ -21,6 +21,7 @@ mod calls;
 mod exec;
 mod fd;
 mod files;
+mod job;
 mod kcounters;
 mod layout;
 mod mem;

@@ -20,8 +20,8 @@
 //!   code runs interrupts it (the ASYNC soft interrupt), so the signal is delivered at once.
 //!   Both drain the ring first. One handler frame per return, lowest signal first (faults
 //!   before others); ignored ones are dropped, default actions applied (terminate and core
-//!   end the process with the signal's wait status; stop and continue are ignored until job
-//!   control exists).
+//!   end the process with the signal's wait status; stop stops it until SIGCONT,
+//!   `job.rs`).
 //! - **The frame** is Linux's x86_64 `rt_sigframe` (`k42_linux::signal::Frame`): the return
 //!   address (`SA_RESTORER`), `ucontext` with every general register, `rip`, `rflags`, the
 //!   fault's `err`/`trapno`/`cr2`, the old mask, the alternate stack, a pointer to the FXSAVE
@@ -85,7 +85,11 @@ pub fn absorb(linux: &Linux, msg: &AsyncMessage) {
         if let Some(ev) = SignalEvent::from_message(msg, procs.comm) {
             let info = Info {
                 signo: ev.sig,
-                code: g::SI_USER as i32,
+                code: if ev.terminal {
+                    g::SI_KERNEL as i32
+                } else {
+                    g::SI_USER as i32
+                },
                 // Linux's pids are 32-bit.
                 pid: ev.pid as u32,
                 uid: ev.uid,
@@ -118,26 +122,22 @@ pub fn absorb(linux: &Linux, msg: &AsyncMessage) {
     }
 }
 
-/// Bits of a wait status (`k42_ptree::WaitStatus`): the signal of a death, the core flag.
-const STATUS_SIGNAL: u32 = 0x7f;
-const STATUS_CORE: u32 = 0x80;
-/// Where an exit code sits in a wait status.
-const STATUS_CODE_SHIFT: u32 = 8;
-
-/// A child ended: SIGCHLD, with `CLD_EXITED`/`CLD_KILLED`/`CLD_DUMPED` and the status as
-/// Linux's `do_notify_parent` fills them. When SIGCHLD is ignored explicitly or the action has
-/// `SA_NOCLDWAIT`, the child is reaped at once (Linux's auto-reaping) and no signal is sent
-/// for `SIG_IGN`.
+/// A child ended, stopped or continued: SIGCHLD, with the `si_code` and `si_status` Linux's
+/// `do_notify_parent` (`CLD_EXITED`/`CLD_KILLED`/`CLD_DUMPED`) and
+/// `do_notify_parent_cldstop` (`CLD_STOPPED`/`CLD_CONTINUED`) give. A stop or continue sends
+/// none when the action has `SA_NOCLDSTOP`. When SIGCHLD is ignored explicitly or the action
+/// has `SA_NOCLDWAIT`, an ended child is reaped at once (Linux's auto-reaping) and no signal
+/// is sent for `SIG_IGN`.
 fn child_ended(linux: &Linux, ev: ChildEvent) {
     // Lossless: the server stores what `exited` sent, a u32.
-    let status = ev.status as u32;
-    let (code, value) = match status & STATUS_SIGNAL {
-        0 => (g::CLD_EXITED, (status >> STATUS_CODE_SHIFT) & 0xff),
-        s if status & STATUS_CORE != 0 => (g::CLD_DUMPED, s),
-        s => (g::CLD_KILLED, s),
-    };
+    let status = k42_ptree::WaitStatus(ev.status as u32);
+    let (code, value) = status.siginfo();
+    let job_change = matches!(code, g::CLD_STOPPED | g::CLD_CONTINUED);
     let action = linux.signals.lock().action(g::SIGCHLD);
-    if action.handler == SIG_IGN || action.has(g::SA_NOCLDWAIT) {
+    if job_change && action.has(g::SA_NOCLDSTOP) {
+        return;
+    }
+    if !job_change && (action.handler == SIG_IGN || action.has(g::SA_NOCLDWAIT)) {
         reap(ev.pid);
     }
     let info = Info {
@@ -190,6 +190,7 @@ pub fn wait_with(
     interrupt: impl Fn(&sig::State) -> bool,
 ) -> Woken {
     loop {
+        stop_in_place(linux);
         if interrupt(&linux.signals.lock()) || FAULT.lock().is_some() {
             return Woken::Signal;
         }
@@ -203,6 +204,26 @@ pub fn wait_with(
         absorb(linux, &msg);
         if wanted(&msg) {
             return Woken::Message;
+        }
+    }
+}
+
+/// Applies the default action of every deliverable stop signal whose action is the default:
+/// the process stops where it waits (`job.rs`) and the wait goes on once it is continued, as
+/// on Linux, where such a signal never makes a call fail with `EINTR` (the call restarts,
+/// a sleep with the time it has left).
+fn stop_in_place(linux: &Linux) {
+    loop {
+        let stop = {
+            let mut s = linux.signals.lock();
+            let stops = s.deliverable() & sig::STOP_SIGNALS;
+            let first = (1..=sig::NSIG)
+                .find(|&n| stops & sig::bit(n) != 0 && s.action(n).handler == SIG_DFL);
+            first.and_then(|n| s.take(n)).map(|info| info.signo)
+        };
+        match stop {
+            Some(signo) => crate::job::stop(linux, signo),
+            None => return,
         }
     }
 }
@@ -255,10 +276,7 @@ pub fn deliver(linux: &Linux, regs: &mut SavedRegs, syscall: Option<u64>) {
             SIG_DFL => match sig::default_action(info.signo) {
                 DefaultAction::Terminate | DefaultAction::Core => die(linux, info.signo),
                 DefaultAction::Stop => {
-                    log!(
-                        "linux: signal {} would stop the program: job control does not exist yet; ignored",
-                        info.signo
-                    );
+                    crate::job::stop(linux, info.signo);
                     continue;
                 }
                 DefaultAction::Ignore | DefaultAction::Continue => continue,

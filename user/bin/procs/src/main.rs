@@ -7,7 +7,9 @@
 //!
 //! The tree's rules — zombies, reparenting to init, which child a wait collects, process
 //! groups and sessions — are `k42_ptree`'s, host-tested; this file maps badges to them and
-//! sends the [`ChildEvent`] notifications and the [`SignalEvent`]s of `kill`. **Why a loop
+//! sends the [`ChildEvent`] notifications (an end, a stop, a continue), the [`SignalEvent`]s of
+//! `kill`, of the terminal's input (to its foreground group: the console server calls
+//! `terminal_signal`) and of the hang-ups an exit causes (`k42_ptree::job`). **Why a loop
 //! around the generated dispatch** ([`call`]): the dispatch hands a method its object alone, but two calls need the object
 //! table — a `fork` gives the child its own handle (matched to the child's badge, READ), and an
 //! `exit` releases every entry of the exiting badge, which the kernel may give to a new process.
@@ -35,6 +37,7 @@ use k42_ifaces::procs::{
 use k42_ifaces::start::StartHandles;
 use k42_kapi::BootClient;
 use k42_linux::Errno;
+use k42_linux::raw::general as g;
 use k42_ptree::{Creds, Pid, Proc, Selector, Tree, WaitOptions, WaitStatus};
 use k42_rights::wire::meta::dispatch_with_meta;
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply};
@@ -196,23 +199,24 @@ impl Procs for Root {
             let mut state = STATE.lock();
             let exited = state.tree.exit(caller.0, status)?;
             state.listeners.remove(&caller.0);
-            exited.notify.and_then(|(_, parent)| {
+            let parent = exited.notify.and_then(|(_, parent)| {
                 let comm = *state.listeners.get(&parent)?;
                 Some((parent, comm, exited.pid))
-            })
+            });
+            (parent, state.comms(&exited.hangup))
         };
-        if let Some((parent, comm, pid)) = send {
-            let event = ChildEvent {
-                pid,
-                status: wait_status,
-            };
-            let sent = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
-            if sent == Status::NoSuchTarget as u64 {
-                // The parent's dispatcher is gone: it will never wait.
-                STATE.lock().listeners.remove(&parent);
-            }
-            // Any other failure is a full ring: the parent has messages to wake it already,
-            // and its wait asks the table, which is the truth (`ChildEvent`).
+        if let Some((parent, comm, pid)) = send.0 {
+            notify_parent(
+                parent,
+                comm,
+                ChildEvent {
+                    pid,
+                    status: wait_status,
+                },
+            );
+        }
+        for comm in send.1 {
+            hang_up(comm);
         }
         Ok(())
     }
@@ -254,6 +258,7 @@ impl Procs for Root {
                 pid: sender.pid,
                 // Linux's uids are 32-bit.
                 uid: sender.creds.uid as u32,
+                terminal: false,
             };
             let targets = state.tree.kill_targets(caller.0, signed(pid))?;
             let me = targets.iter().any(|t| t.badge == Some(caller.0));
@@ -274,6 +279,112 @@ impl Procs for Root {
         }
         Ok(u64::from(me))
     }
+
+    fn stopped(&mut self, caller: Badge, sig: u64) -> Result<u64, Errno> {
+        let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+        let Some(change) = STATE.lock().tree.stop(caller.0, sig)? else {
+            return Ok(0);
+        };
+        report_change(change);
+        Ok(1)
+    }
+
+    fn continued(&mut self, caller: Badge) -> Result<(), Errno> {
+        // The change is taken before it is reported: `report_change` takes the lock again.
+        let change = STATE.lock().tree.cont(caller.0)?;
+        if let Some(change) = change {
+            report_change(change);
+        }
+        Ok(())
+    }
+
+    fn terminal(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
+        let t = STATE.lock().tree.terminal(caller.0)?;
+        Ok((t.fg, t.sid, t.pgid, u64::from(t.orphaned)))
+    }
+
+    fn set_foreground(&mut self, caller: Badge, pgrp: u64) -> Result<(), Errno> {
+        STATE.lock().tree.set_foreground(caller.0, signed(pgrp))
+    }
+
+    fn acquire_terminal(&mut self, caller: Badge, steal: u64) -> Result<(), Errno> {
+        let mut state = STATE.lock();
+        let root = state.tree.by_badge(caller.0)?.creds.euid == 0;
+        if steal != 0 && !root {
+            return Err(Errno::EPERM);
+        }
+        state.tree.acquire_terminal(caller.0, steal != 0)
+    }
+
+    fn terminal_signal(&mut self, _caller: Badge, sig: u64) -> Result<u64, Errno> {
+        let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+        let comms = {
+            let state = STATE.lock();
+            state.comms(&state.tree.foreground())
+        };
+        let event = terminal_event(sig);
+        for &comm in &comms {
+            // A full ring loses the signal, as in `kill`.
+            let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
+        }
+        Ok(comms.len() as u64)
+    }
+}
+
+impl State {
+    /// The registered dispatchers of these processes.
+    fn comms(&self, badges: &[u64]) -> Vec<u64> {
+        badges
+            .iter()
+            .filter_map(|b| self.listeners.get(b).copied())
+            .collect()
+    }
+}
+
+/// A signal the terminal (or a hang-up) raises: no sending process (`SI_KERNEL`).
+fn terminal_event(sig: u32) -> SignalEvent {
+    SignalEvent {
+        sig,
+        pid: 0,
+        uid: 0,
+        terminal: true,
+    }
+}
+
+/// SIGHUP and then SIGCONT to a process hung up by an exit (`k42_ptree::Exited::hangup`).
+fn hang_up(comm: u64) {
+    for sig in [g::SIGHUP, g::SIGCONT] {
+        let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &terminal_event(sig).to_payload());
+    }
+}
+
+/// Tells a stopped or continued child's parent, if it listens.
+fn report_change(change: k42_ptree::Change) {
+    let Some((_, parent)) = change.notify else {
+        return;
+    };
+    let Some(comm) = STATE.lock().listeners.get(&parent).copied() else {
+        return;
+    };
+    notify_parent(
+        parent,
+        comm,
+        ChildEvent {
+            pid: change.pid,
+            status: u64::from(change.status.0),
+        },
+    );
+}
+
+/// Sends `event` to the parent whose badge is `parent` at its dispatcher `comm`.
+fn notify_parent(parent: u64, comm: u64, event: ChildEvent) {
+    let sent = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
+    if sent == Status::NoSuchTarget as u64 {
+        // The parent's dispatcher is gone: it will never wait.
+        STATE.lock().listeners.remove(&parent);
+    }
+    // Any other failure is a full ring: the parent has messages to wake it already, and its
+    // wait asks the table, which is the truth (`ChildEvent`).
 }
 
 /// One call: the generated dispatch, plus what needs the object table (module comment): a

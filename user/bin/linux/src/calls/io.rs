@@ -29,6 +29,7 @@ use linux_raw_sys::ioctl;
 
 use crate::calls::{file, pipe};
 use crate::fd::{Kind, OpenFile};
+use crate::job;
 use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
@@ -238,6 +239,8 @@ fn read_console(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResul
         return Ok(0);
     }
     uaccess::end(addr, len)?;
+    // A background process reading its terminal: SIGTTIN, or EIO (`job.rs`).
+    job::check(linux, g::SIGTTIN)?;
     register(linux)?;
     let nonblock = file.flags.load(Ordering::Relaxed) & g::O_NONBLOCK != 0;
     let mut client = console_client(linux);
@@ -328,6 +331,7 @@ pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
             uaccess::write(linux, arg, &t).map(|()| 0)
         }
         (Kind::Console, ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF) => {
+            job::check(linux, g::SIGTTOU)?;
             let mut t = [0u8; TERMIOS_BYTES];
             uaccess::read_into(linux, arg, &mut t)?;
             // Output is written synchronously: nothing is left to drain for TCSETSW.
@@ -348,18 +352,21 @@ pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
             Ok(0)
         }
         (Kind::Console, ioctl::TIOCGPGRP) => {
-            let pgrp = (linux.ids.pgid as u32).to_le_bytes();
-            uaccess::write(linux, arg, &pgrp).map(|()| 0)
+            let fg = job::terminal(linux)?.fg as u32;
+            uaccess::write(linux, arg, &fg.to_le_bytes()).map(|()| 0)
+        }
+        (Kind::Console, ioctl::TIOCGSID) => {
+            let sid = job::terminal(linux)?.sid as u32;
+            uaccess::write(linux, arg, &sid.to_le_bytes()).map(|()| 0)
         }
         (Kind::Console, ioctl::TIOCSPGRP) => {
-            // The program's group is the only one on the terminal (issue #5 brings others).
             let mut pgrp = [0u8; size_of::<i32>()];
             uaccess::read_into(linux, arg, &mut pgrp)?;
-            match i32::from_le_bytes(pgrp) {
-                p if p < 0 => Err(Errno::EINVAL),
-                p if p as u64 == linux.ids.pgid => Ok(0),
-                _ => Err(Errno::ESRCH),
-            }
+            job::set_foreground(linux, i32::from_le_bytes(pgrp)).map(|()| 0)
+        }
+        // The argument is an int by value: 1 asks to steal the terminal (root only).
+        (Kind::Console, ioctl::TIOCSCTTY) => {
+            job::acquire_terminal(linux, arg as u32 == 1).map(|()| 0)
         }
         (Kind::PipeRead, ioctl::FIONREAD) => {
             let n = pipe::buffered(&file)? as u32;

@@ -4,8 +4,9 @@
 //! asks through `crate::procs::wait_child` — which blocks only the program's thread, waiting
 //! for the server's notification, when a child exists but has not ended — and writes what
 //! Linux writes back: the wait status, a zeroed `struct rusage` (no accounting yet), and
-//! `waitid`'s `siginfo_t`. Stopped and continued children come with job control and signals;
-//! their flags are accepted and never match. `EINTR` comes with signal delivery.
+//! `waitid`'s `siginfo_t`. Stopped and continued children (`WUNTRACED`/`WSTOPPED`,
+//! `WCONTINUED`) are reported once per stop or continue, as the process server keeps them
+//! (`k42_ptree::job`); `siginfo_t` then says `CLD_STOPPED` with the signal or `CLD_CONTINUED`.
 
 use core::mem::{offset_of, size_of};
 
@@ -59,8 +60,9 @@ pub fn wait4(linux: &Linux, args: &Args) -> SysResult {
     Ok(pid)
 }
 
-/// `waitid(idtype, id, infop, options, rusage)`: 0, with `*infop` saying which child ended
-/// and how (`si_signo` `SIGCHLD`, `si_code` `CLD_EXITED`/`CLD_KILLED`/`CLD_DUMPED`, `si_pid`,
+/// `waitid(idtype, id, infop, options, rusage)`: 0, with `*infop` saying which child ended,
+/// stopped or continued and how (`si_signo` `SIGCHLD`, `si_code` `CLD_EXITED`/`CLD_KILLED`/
+/// `CLD_DUMPED`/`CLD_STOPPED`/`CLD_CONTINUED`, `si_pid`,
 /// `si_uid`, `si_status`), or all those fields 0 under `WNOHANG` when none has. As Linux does,
 /// `*infop` is written whatever the outcome, errors included, and a fault there is the
 /// answer (`EFAULT`).

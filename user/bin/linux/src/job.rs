@@ -1,0 +1,146 @@
+//! Job control in the personality (issue #5): stopping this process, continuing it, and the
+//! background checks a terminal call makes. The tree's side — who is stopped, what a parent's
+//! wait reports, the terminal's foreground group, orphaned groups — is the process server's
+//! (`k42_ptree::job`); signal delivery (`signals.rs`) calls [`stop`] when a stop signal's
+//! default action applies, and the console's calls (`calls/io.rs`) call [`check`].
+//!
+//! **A stop is this process's own.** K42 has no kernel wait queue to park a process on: the
+//! personality tells the process server it stopped (which tells the parent), then its thread
+//! sleeps on the dispatcher's message ring, absorbing what arrives, until a SIGCONT has been
+//! generated (`k42_linux::signal::State::continued`, set whatever SIGCONT's action and mask)
+//! or SIGKILL is pending; then it says it continued and delivery goes on. The program's code
+//! does not run meanwhile: it runs only when this thread returns to it. A blocking call that
+//! the stop signal interrupted restarts afterwards (`ERESTARTSYS` with no handler), and asks
+//! its server again before it sleeps, so a wake-up absorbed during the stop is not lost.
+
+use k42_ifaces::procs::ProcsClient;
+use k42_linux::Errno;
+use k42_linux::raw::general as g;
+use k42_linux::signal::{self as sig, SIG_IGN};
+use k42_ptree::TerminalView;
+use k42_rights::wire::CallError;
+use k42_rt::{Ppc, log, ring};
+
+use crate::signals;
+use crate::state::Linux;
+
+/// The process server's client, if this process has one.
+fn client(linux: &Linux) -> Option<ProcsClient<Ppc>> {
+    let procs = linux.procs.as_ref()?;
+    Some(ProcsClient::new(Ppc::new(procs.comm), procs.table))
+}
+
+fn errno(e: CallError<Errno>) -> Errno {
+    match e {
+        CallError::Method(e) => e,
+        CallError::Failed(_) | CallError::BadReply => Errno::EIO,
+    }
+}
+
+/// Applies the default action of the stop signal `signo` (module comment). Returns at once
+/// when the process server says not to stop (SIGTSTP, SIGTTIN or SIGTTOU in an orphaned
+/// group) or there is none to tell.
+pub fn stop(linux: &Linux, signo: u32) {
+    let Some(mut procs) = client(linux) else {
+        log!("linux: signal {signo} would stop a process without a process server; ignored");
+        return;
+    };
+    match procs.stopped(u64::from(signo)) {
+        Ok(0) => return,
+        Ok(_) => {}
+        Err(e) => {
+            log!("linux: the process server refused the stop ({e}); not stopping");
+            return;
+        }
+    }
+    loop {
+        {
+            let s = linux.signals.lock();
+            if s.continued || s.pending() & sig::bit(g::SIGKILL) != 0 {
+                break;
+            }
+        }
+        let msg = ring::wait_message();
+        signals::absorb(linux, &msg);
+    }
+    if let Err(e) = procs.continued() {
+        log!("linux: the process server refused the continue: {e}");
+    }
+}
+
+/// The terminal as this process sees it (`ENOTTY` when it is not its controlling terminal,
+/// or there is no process server).
+pub fn terminal(linux: &Linux) -> Result<TerminalView, Errno> {
+    let mut procs = client(linux).ok_or(Errno::ENOTTY)?;
+    let (fg, sid, pgid, orphaned) = procs.terminal().map_err(errno)?;
+    Ok(TerminalView {
+        fg,
+        sid,
+        pgid,
+        orphaned: orphaned != 0,
+    })
+}
+
+/// Linux's `__tty_check_change` before a call on the terminal that a background process may
+/// not make freely: reading it (`SIGTTIN`), changing its settings or foreground group
+/// (`SIGTTOU`). In the foreground, or when the terminal is not this process's controlling
+/// terminal, the call goes ahead. In the background: with the signal blocked or ignored,
+/// `SIGTTOU` lets the call go ahead and `SIGTTIN` fails it with `EIO`; in an orphaned group it
+/// fails with `EIO`; otherwise the signal goes to the whole process group (this process
+/// included) and the call answers `ERESTARTSYS`, to run again once the group is continued.
+pub fn check(linux: &Linux, signo: u32) -> Result<(), Errno> {
+    let view = match terminal(linux) {
+        Ok(view) => view,
+        Err(_) => return Ok(()),
+    };
+    if !view.background() {
+        return Ok(());
+    }
+    let ignored = {
+        let s = linux.signals.lock();
+        s.blocked & sig::bit(signo) != 0 || s.action(signo).handler == SIG_IGN
+    };
+    if ignored {
+        return match signo {
+            g::SIGTTIN => Err(Errno::EIO),
+            _ => Ok(()),
+        };
+    }
+    if view.orphaned {
+        return Err(Errno::EIO);
+    }
+    signal_own_group(linux, view.pgid, signo);
+    Err(Errno::ERESTARTSYS)
+}
+
+/// Sends `signo` to process group `pgid`, this process included (Linux's `kill_pgrp` from
+/// the terminal code: `SI_KERNEL`).
+fn signal_own_group(linux: &Linux, pgid: u64, signo: u32) {
+    if let Some(mut procs) = client(linux) {
+        // Lossless: a pid fits an i64; the server takes a negative pid as a group.
+        let group = (pgid as i64).wrapping_neg() as u64;
+        if let Err(e) = procs.kill(group, u64::from(signo)) {
+            log!("linux: could not signal process group {pgid}: {e}");
+        }
+    }
+    let info = sig::Info {
+        signo,
+        code: g::SI_KERNEL as i32,
+        ..sig::Info::default()
+    };
+    signals::raise(linux, info, false);
+}
+
+/// `tcsetpgrp` (`TIOCSPGRP`): the background check, then the process server's rules.
+pub fn set_foreground(linux: &Linux, pgrp: i32) -> Result<(), Errno> {
+    check(linux, g::SIGTTOU)?;
+    let mut procs = client(linux).ok_or(Errno::ENOTTY)?;
+    // A pid_t, sign-extended as the server expects.
+    procs.set_foreground(i64::from(pgrp) as u64).map_err(errno)
+}
+
+/// `TIOCSCTTY`: makes the terminal this session's controlling terminal (`steal`: argument 1).
+pub fn acquire_terminal(linux: &Linux, steal: bool) -> Result<(), Errno> {
+    let mut procs = client(linux).ok_or(Errno::EPERM)?;
+    procs.acquire_terminal(u64::from(steal)).map_err(errno)
+}
