@@ -213,3 +213,14 @@ fn the_session_leader_exit_hangs_up_the_foreground_group() {
     let exited = t.exit(SHELL, WaitStatus::exited(0)).unwrap();
     assert_eq!(exited.hangup, vec![JOB]);
 }
+
+#[test]
+fn only_the_parent_forgets_a_child_it_could_not_make() {
+    let (mut t, _, job) = shell_and_job();
+    let other = t.fork(SHELL, OTHER).unwrap();
+    assert_eq!(t.forget_child(JOB, OTHER), Err(Errno::ESRCH));
+    assert_eq!(t.forget_child(SHELL, OTHER), Ok(()));
+    assert!(t.get(other).is_none());
+    assert_eq!(t.forget_child(SHELL, OTHER), Err(Errno::ESRCH));
+    assert!(t.get(job).is_some());
+}

@@ -265,6 +265,17 @@ impl Tree {
         Ok(())
     }
 
+    /// Undoes the fork of `child_badge` by its parent `parent_badge` when the kernel could not
+    /// make the child ([`Tree::forget`], checked to be the caller's own child: `ESRCH`
+    /// otherwise).
+    pub fn forget_child(&mut self, parent_badge: u64, child_badge: u64) -> Result<(), Errno> {
+        let parent = self.by_badge(parent_badge)?.pid;
+        if self.by_badge(child_badge)?.ppid != parent {
+            return Err(Errno::ESRCH);
+        }
+        self.forget(child_badge)
+    }
+
     /// The process `badge` ends with `status`: it becomes a zombie for its parent to collect,
     /// or is gone at once when its parent is init; its children become init's, and those of
     /// them that are zombies are reaped (init collects them). Its badge is forgotten (the K42

@@ -35,12 +35,16 @@ pub const PROCS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 5;
 pub const SPAWNER_RIGHTS: Rights = Rights::READ
     .union(Rights::WRITE)
     .union(Rights::CONTROL)
-    .union(TERMINAL);
+    .union(TERMINAL)
+    .union(REAP);
 /// Rights a registered process gets.
 pub const PROCESS_RIGHTS: Rights = Rights::READ;
 /// The terminal's right: [`Procs::terminal_signal`]. The spawner gives it to the console
 /// server, whose input raises the signals.
 pub const TERMINAL: Rights = Rights::object(0);
+/// The right to record a process's end it did not report ([`Procs::reap`]): the spawner's,
+/// which the kernel tells when a process ends.
+pub const REAP: Rights = Rights::object(1);
 
 /// Bytes of one `struct utsname` field (`__NEW_UTS_LEN` + 1).
 pub const UTS_FIELD: usize = 65;
@@ -167,6 +171,17 @@ pub trait Procs {
     /// [`SignalEvent`] marked as the terminal's (`SI_KERNEL`). Returns how many.
     #[rights(crate::procs::TERMINAL)]
     fn terminal_signal(&mut self, caller: Badge, sig: u64) -> Result<u64, Errno>;
+    /// A fork the kernel could not complete: the caller's child `child_badge`, registered by
+    /// [`Procs::fork`] but never started, is dropped without a trace (`ESRCH` unless it is the
+    /// caller's child; `EBUSY` if it has children).
+    #[rights(READ)]
+    fn abandon(&mut self, caller: Badge, child_badge: u64) -> Result<(), Errno>;
+    /// The kernel said the K42 process `badge` ended: if it is still registered as running
+    /// (its personality died before it could report the end), it ends now as killed by
+    /// SIGKILL — a zombie for its parent, whose wait would otherwise never return. Returns 1
+    /// if so, 0 if it had reported its end (or was never registered).
+    #[rights(crate::procs::REAP)]
+    fn reap(&mut self, caller: Badge, badge: u64) -> Result<u64, Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);

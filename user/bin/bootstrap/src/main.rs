@@ -211,7 +211,7 @@ fn run(env: &Env) -> Result<u32, Failure> {
     }
     log!("bootstrap: started {program} (pid {pid})");
 
-    let servers = Servers { fs, pipes };
+    let servers = Servers { fs, pipes, procs };
     let message = ring::wait_message_where(
         |msg| exited(msg, pid).is_some(),
         |msg| match exited(&msg, comm_pid(console)) {
@@ -232,14 +232,22 @@ fn run(env: &Env) -> Result<u32, Failure> {
 struct Servers {
     fs: Option<u64>,
     pipes: Option<u64>,
+    procs: Option<u64>,
 }
 
 impl Servers {
     /// The kernel said process `pid` ended (a fork child of the program: they inherit the
     /// bootstrap as the one told): the servers release what it still held — its open files,
     /// its pipe ends — as its own closes would have, had it ended without closing them (a
-    /// fault, a kill). For a process that closed everything this finds nothing.
+    /// fault, a kill), and the process server records an end it did not report (its parent's
+    /// wait then returns). For a process that closed everything and reported its end this
+    /// finds nothing.
     fn forget(&self, pid: u64) {
+        if let Some(procs) = self.procs
+            && let Err(e) = ProcsClient::new(Ppc::new(procs), SPAWNER_HANDLE).reap(pid)
+        {
+            log!("bootstrap: the process server did not reap process {pid}: {e}");
+        }
         if let Some(fs) = self.fs
             && let Err(e) = FsClient::new(Ppc::new(fs), SPAWNER_HANDLE).forget(pid)
         {

@@ -48,6 +48,17 @@ pub fn fork_child(child_badge: u64) -> Result<(u64, XHandle), Errno> {
     Ok((pid, XHandle::from_word(handle)))
 }
 
+/// Undoes [`fork_child`] for a child the kernel could not make (it never ran), so no wait
+/// finds it. A refusal is logged: the child would then show as killed when the kernel reports
+/// its end.
+pub fn abandon(child_badge: u64) {
+    if let Some(mut procs) = client(state::get())
+        && let Err(e) = procs.abandon(child_badge)
+    {
+        log!("linux: the process server kept the child {child_badge} of a failed fork: {e}");
+    }
+}
+
 /// The dispatcher registered for notifications (0: none): a forked child runs on another
 /// dispatcher, so it registers again even though it inherited this word from its parent.
 static NOTIFY_COMM: AtomicU64 = AtomicU64::new(0);

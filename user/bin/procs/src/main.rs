@@ -70,6 +70,8 @@ struct State {
     hostname: Vec<u8>,
     /// The child badge the running `fork` registered, for the loop to give a handle to.
     forked: Option<u64>,
+    /// The badge the running `abandon` or `reap` ended, for the loop to release its entries.
+    ended: Option<u64>,
 }
 
 static STATE: FairBLock<State> = FairBLock::new(State {
@@ -77,6 +79,7 @@ static STATE: FairBLock<State> = FairBLock::new(State {
     listeners: BTreeMap::new(),
     hostname: Vec::new(),
     forked: None,
+    ended: None,
 });
 
 /// The object every handle names (the one table).
@@ -194,31 +197,7 @@ impl Procs for Root {
     }
 
     fn exit(&mut self, caller: Badge, wait_status: u64) -> Result<(), Errno> {
-        let status = WaitStatus(u32::try_from(wait_status).map_err(|_| Errno::EINVAL)?);
-        let send = {
-            let mut state = STATE.lock();
-            let exited = state.tree.exit(caller.0, status)?;
-            state.listeners.remove(&caller.0);
-            let parent = exited.notify.and_then(|(_, parent)| {
-                let comm = *state.listeners.get(&parent)?;
-                Some((parent, comm, exited.pid))
-            });
-            (parent, state.comms(&exited.hangup))
-        };
-        if let Some((parent, comm, pid)) = send.0 {
-            notify_parent(
-                parent,
-                comm,
-                ChildEvent {
-                    pid,
-                    status: wait_status,
-                },
-            );
-        }
-        for comm in send.1 {
-            hang_up(comm);
-        }
-        Ok(())
+        end(caller.0, wait_status)
     }
 
     fn wait(&mut self, caller: Badge, selector: u64, options: u64) -> Result<(u64, u64), Errno> {
@@ -329,6 +308,52 @@ impl Procs for Root {
         }
         Ok(comms.len() as u64)
     }
+
+    fn abandon(&mut self, caller: Badge, child_badge: u64) -> Result<(), Errno> {
+        let mut state = STATE.lock();
+        state.tree.forget_child(caller.0, child_badge)?;
+        state.listeners.remove(&child_badge);
+        state.ended = Some(child_badge);
+        Ok(())
+    }
+
+    fn reap(&mut self, _caller: Badge, badge: u64) -> Result<u64, Errno> {
+        if STATE.lock().tree.by_badge(badge).is_err() {
+            return Ok(0);
+        }
+        let killed = WaitStatus::signaled(g::SIGKILL, false);
+        log!("procs: process {badge} ended without reporting it; recorded as killed by SIGKILL");
+        end(badge, u64::from(killed.0))?;
+        STATE.lock().ended = Some(badge);
+        Ok(1)
+    }
+}
+
+/// The process `badge` ends with `wait_status` (`Procs::exit`, or `Procs::reap` for one that
+/// could not say so): the tree's exit, the parent's notification, the hang-ups.
+fn end(badge: u64, wait_status: u64) -> Result<(), Errno> {
+    let status = WaitStatus(u32::try_from(wait_status).map_err(|_| Errno::EINVAL)?);
+    let (parent, hangups) = {
+        let mut state = STATE.lock();
+        let exited = state.tree.exit(badge, status)?;
+        state.listeners.remove(&badge);
+        let parent = exited.notify.and_then(|(_, parent)| {
+            let comm = *state.listeners.get(&parent)?;
+            Some((parent, comm, exited.pid))
+        });
+        (parent, state.comms(&exited.hangup))
+    };
+    if let Some((parent, comm, pid)) = parent {
+        let event = ChildEvent {
+            pid,
+            status: wait_status,
+        };
+        notify_parent(parent, comm, event);
+    }
+    for comm in hangups {
+        hang_up(comm);
+    }
+    Ok(())
 }
 
 impl State {
@@ -398,8 +423,15 @@ fn call(
 ) -> Reply {
     let reply = dispatch_with_meta::<ProcsServer<Root>>(table, badge, handle, method, args);
     if method == ProcsMethod::Exit.number() && reply.is_ok() {
-        // The K42 process id may be used again: nothing of this process's may outlive it.
+        // Nothing of this process's may outlive it.
         table.release_all_for(badge);
+        return reply;
+    }
+    let ends = [ProcsMethod::Abandon.number(), ProcsMethod::Reap.number()];
+    if ends.contains(&method)
+        && let Some(ended) = STATE.lock().ended.take()
+    {
+        table.release_all_for(Badge(ended));
         return reply;
     }
     if method != ProcsMethod::Fork.number() {

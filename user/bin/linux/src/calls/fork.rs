@@ -181,6 +181,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
         None => 0,
     };
     let mut child_pid = 0;
+    let mut child_badge = None;
     let prepare = |badge: u64| -> Result<(), Errno> {
         let mut given = BTreeMap::new();
         for &(comm, handle) in &held {
@@ -214,6 +215,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
             }
         };
         child_pid = pid;
+        child_badge = Some(badge);
         let ids = Ids {
             pid,
             ppid: linux.ids.pid,
@@ -239,6 +241,10 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
             log!("linux: fork: the kernel refused: {e:?}");
             if let Some(plan) = plan {
                 revoke(&plan.given);
+            }
+            // The child was registered but will never run: no parent may wait for it.
+            if let Some(badge) = child_badge {
+                crate::procs::abandon(badge);
             }
             return Err(Errno::ENOMEM);
         }
