@@ -57,6 +57,8 @@ pub trait Procs {
     /// Registers the K42 process `badge` as a Linux process whose parent is the Linux process
     /// `parent` (1: init), with user and group `uid`/`gid` (real = effective = saved). Returns
     /// its Linux pid; it leads its own process group and session (as init's children do).
+    /// `kill` is a handle word on the process's kernel `Process` object that the server may
+    /// use with DESTROY (0: none): SIGKILL then ends it through the kernel ([`Procs::kill`]).
     #[rights(CONTROL)]
     fn register(
         &mut self,
@@ -65,6 +67,7 @@ pub trait Procs {
         parent: u64,
         uid: u64,
         gid: u64,
+        kill: u64,
     ) -> Result<u64, Errno>;
     /// The caller's pid, parent pid, process group and session.
     #[rights(READ)]
@@ -90,9 +93,10 @@ pub trait Procs {
     /// child, with the caller's process group, session, credentials and umask. Returns the
     /// child's pid and the word of the child's own handle on the table (READ, matched to
     /// `child_badge`: the child uses it instead of its parent's). `EINVAL` if `child_badge` is
-    /// the caller, `EBUSY` if it is registered already.
+    /// the caller, `EBUSY` if it is registered already. `kill`, as [`Procs::register`]'s: the
+    /// parent gives the server DESTROY on the child's kernel `Process` first.
     #[rights(READ)]
-    fn fork(&mut self, caller: Badge, child_badge: u64) -> Result<(u64, u64), Errno>;
+    fn fork(&mut self, caller: Badge, child_badge: u64, kill: u64) -> Result<(u64, u64), Errno>;
     /// Registers the caller's dispatcher `comm` (a CommID of the caller's own process: `EPERM`
     /// otherwise) for [`NOTIFY_METHOD`] messages: one, a [`ChildEvent`], each time one of its
     /// children ends.
@@ -132,7 +136,10 @@ pub trait Procs {
     /// 0 the caller's group, -1 everyone the caller may signal but init and itself, < -1 the
     /// group `-pid`), `sig` a valid signal number or 0 (existence and permission only; the
     /// caller checks the range). Each permitted running target but the caller is sent a
-    /// [`SignalEvent`] at the dispatcher it registered ([`Procs::notify`]); returns 1 if the
+    /// [`SignalEvent`] at the dispatcher it registered ([`Procs::notify`]) — except SIGKILL,
+    /// which ends a target whose kernel `Process` the server may destroy through the kernel
+    /// (its personality has no say; the kernel's EXITED report makes it a zombie killed by
+    /// SIGKILL, [`Procs::reap`]); returns 1 if the
     /// caller is itself a target (it raises the signal on itself, synchronously), else 0.
     /// `ESRCH` when nothing is selected, `EPERM` when the caller may signal none of it
     /// (`k42_ptree::Tree::kill_targets`).

@@ -44,13 +44,14 @@ pub enum ForkError<E> {
     Prepare(E),
 }
 
-/// Forks this process. `prepare` runs with the child's pid once the (empty) child exists and
-/// before the copy: it gives the child access to what it should hold and records, in this
-/// process's memory, what the child must find there. The child runs `child` on a fresh thread
+/// Forks this process. `prepare` runs with the child's pid and this process's handle on it
+/// (every right) once the (empty) child exists and before the copy: it gives the child access
+/// to what it should hold (and others access to the child), and records, in this process's
+/// memory, what the child must find there. The child runs `child` on a fresh thread
 /// runtime; the parent gets the [`Child`].
 pub fn fork<E>(
     child: ChildMain,
-    prepare: impl FnOnce(u64) -> Result<(), E>,
+    prepare: impl FnOnce(u64, XHandle) -> Result<(), E>,
 ) -> Result<Child, ForkError<E>> {
     let memory = XHandle::from_word(k42_sys::vm::own_memory());
     let (pid, handle) = MemoryClient::new(KernelPpc, memory)
@@ -58,7 +59,7 @@ pub fn fork<E>(
         .map_err(ForkError::Kernel)?;
     let handle = XHandle::from_word(handle);
     let mut process = ProcessClient::new(KernelPpc, handle);
-    if let Err(e) = prepare(pid) {
+    if let Err(e) = prepare(pid, handle) {
         // Never started, it has no dispatcher: ending it frees its table entries.
         let _ = process.exit(0);
         return Err(ForkError::Prepare(e));

@@ -167,7 +167,10 @@ fn run(env: &Env) -> Result<u32, Failure> {
         None => None,
     };
     let procs_start = match procs {
-        Some(procs) => Some(register(procs, pid).map_err(|e| format!("{program}: {e}"))?),
+        Some(procs) => Some(
+            register(procs, pid, XHandle::from_word(handle))
+                .map_err(|e| format!("{program}: {e}"))?,
+        ),
         None => None,
     };
     if let Some(procs) = procs {
@@ -371,12 +374,20 @@ fn start_server(
     Ok(comm)
 }
 
-/// Registers the Linux program `pid` with the process server (init's child, root) and gives it
-/// the table; returns what the program is told.
-fn register(procs: u64, pid: u64) -> Result<ProcsStart, Failure> {
+/// Registers the Linux program `pid` with the process server (init's child, root), letting the
+/// server end it through the kernel (DESTROY on `process`, the program's kernel `Process`: how
+/// SIGKILL is carried out), and gives it the table; returns what the program is told.
+fn register(procs: u64, pid: u64, process: XHandle) -> Result<ProcsStart, Failure> {
+    let kill = meta::give_access(
+        &mut KernelPpc,
+        process,
+        Badge(comm_pid(procs)),
+        Rights::DESTROY,
+    )
+    .map_err(|e| format!("cannot let the process server end it: {e}"))?;
     let mut table = ProcsClient::new(Ppc::new(procs), SPAWNER_HANDLE);
     let linux_pid = table
-        .register(pid, INIT_PID, ROOT_ID, ROOT_ID)
+        .register(pid, INIT_PID, ROOT_ID, ROOT_ID, kill.to_word())
         .map_err(|e| format!("the process server refused it: {e}"))?;
     let handle = meta::give_access(
         &mut table.transport,

@@ -12,15 +12,16 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use k42_abi::kernel::{AsyncMessage, Status, soft};
+use k42_abi::kernel::{AsyncMessage, Status, comm_pid, soft};
 use k42_ifaces::procs::{ChildEvent, ProcsClient};
 use k42_linux::Errno;
 use k42_ptree::{INIT_PID, Selector, WaitOptions, WaitStatus};
-use k42_rights::XHandle;
+use k42_rights::wire::meta;
 use k42_rights::wire::{CallError, DispatchError};
+use k42_rights::{Badge, Rights, XHandle};
 use k42_rt::sys::kcall;
 use k42_rt::sys::page::Page;
-use k42_rt::{Ppc, log};
+use k42_rt::{KernelPpc, Ppc, log};
 
 use crate::state::{self, Linux};
 
@@ -40,11 +41,20 @@ fn errno(e: CallError<Errno>) -> Errno {
 }
 
 /// `fork` in the parent: registers the K42 process `child_badge` (made by the fork) as this
-/// process's child. Returns the child's Linux pid and the child's own handle on the process
-/// table, for the child's state (`ProcsStart::table`). `ENOSYS` without a process server.
-pub fn fork_child(child_badge: u64) -> Result<(u64, XHandle), Errno> {
-    let mut procs = client(state::get()).ok_or(Errno::ENOSYS)?;
-    let (pid, handle) = procs.fork(child_badge).map_err(errno)?;
+/// process's child, first giving the server DESTROY on the child's kernel `Process` (`child`,
+/// this process's handle on it), so that SIGKILL ends it through the kernel. Returns the
+/// child's Linux pid and the child's own handle on the process table, for the child's state
+/// (`ProcsStart::table`). `ENOSYS` without a process server.
+pub fn fork_child(child_badge: u64, child: XHandle) -> Result<(u64, XHandle), Errno> {
+    let linux = state::get();
+    let mut procs = client(linux).ok_or(Errno::ENOSYS)?;
+    let server = linux.procs.as_ref().map_or(0, |p| comm_pid(p.comm));
+    let kill =
+        meta::give_access(&mut KernelPpc, child, Badge(server), Rights::DESTROY).map_err(|e| {
+            log!("linux: fork: cannot let the process server end the child: {e:?}");
+            Errno::EAGAIN
+        })?;
+    let (pid, handle) = procs.fork(child_badge, kill.to_word()).map_err(errno)?;
     Ok((pid, XHandle::from_word(handle)))
 }
 

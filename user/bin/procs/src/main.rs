@@ -24,7 +24,7 @@
 
 extern crate alloc;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -35,7 +35,7 @@ use k42_ifaces::procs::{
     UTS_FIELDS,
 };
 use k42_ifaces::start::StartHandles;
-use k42_kapi::BootClient;
+use k42_kapi::{BootClient, ProcessClient};
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 use k42_ptree::{Creds, Pid, Proc, Selector, Tree, WaitOptions, WaitStatus};
@@ -67,6 +67,11 @@ struct State {
     tree: Tree,
     /// The dispatcher each process registered for [`ChildEvent`]s (`Procs::notify`), by badge.
     listeners: BTreeMap<u64, u64>,
+    /// The handle on each process's kernel `Process` with DESTROY, by badge: how SIGKILL ends
+    /// it ([`Procs::kill`]).
+    killers: BTreeMap<u64, XHandle>,
+    /// Processes SIGKILL is ending through the kernel, until their end is reaped.
+    killed: BTreeSet<u64>,
     hostname: Vec<u8>,
     /// The child badge the running `fork` registered, for the loop to give a handle to.
     forked: Option<u64>,
@@ -77,6 +82,8 @@ struct State {
 static STATE: FairBLock<State> = FairBLock::new(State {
     tree: Tree::new(),
     listeners: BTreeMap::new(),
+    killers: BTreeMap::new(),
+    killed: BTreeSet::new(),
     hostname: Vec::new(),
     forked: None,
     ended: None,
@@ -109,11 +116,12 @@ impl Procs for Root {
         parent: u64,
         uid: u64,
         gid: u64,
+        kill: u64,
     ) -> Result<u64, Errno> {
-        STATE
-            .lock()
-            .tree
-            .register(badge, parent, Creds::new(uid, gid))
+        let mut state = STATE.lock();
+        let pid = state.tree.register(badge, parent, Creds::new(uid, gid))?;
+        state.keep_killer(badge, kill);
+        Ok(pid)
     }
 
     fn ids(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
@@ -173,9 +181,10 @@ impl Procs for Root {
         Ok((clock::now_ns() / NS_PER_SEC, procs, total, free))
     }
 
-    fn fork(&mut self, caller: Badge, child_badge: u64) -> Result<(u64, u64), Errno> {
+    fn fork(&mut self, caller: Badge, child_badge: u64, kill: u64) -> Result<(u64, u64), Errno> {
         let mut state = STATE.lock();
         let pid = state.tree.fork(caller.0, child_badge)?;
+        state.keep_killer(child_badge, kill);
         // Signals sent to the child before it registers itself (`notify`, at its start) go to
         // its first dispatcher, which the fork makes: a `kill` right after `fork` reaches it.
         state
@@ -228,8 +237,9 @@ impl Procs for Root {
 
     fn kill(&mut self, caller: Badge, pid: u64, sig: u64) -> Result<u64, Errno> {
         let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
-        // Who gets a message: every running target but the caller, at its dispatcher.
-        let (me, sends) = {
+        // Who gets a message: every running target but the caller, at its dispatcher; for
+        // SIGKILL, those the kernel can end get no message but that end.
+        let (me, sends, kills) = {
             let state = STATE.lock();
             let sender = state.tree.by_badge(caller.0)?;
             let event = SignalEvent {
@@ -241,19 +251,33 @@ impl Procs for Root {
             };
             let targets = state.tree.kill_targets(caller.0, signed(pid))?;
             let me = targets.iter().any(|t| t.badge == Some(caller.0));
-            let sends: Vec<(u64, SignalEvent)> = targets
+            let others = targets
                 .iter()
-                .filter_map(|t| t.badge.filter(|&b| b != caller.0))
-                .filter_map(|b| state.listeners.get(&b).copied())
-                .map(|comm| (comm, event))
-                .collect();
-            (me, sends)
+                .filter_map(|t| t.badge.filter(|&b| b != caller.0));
+            let mut sends = Vec::new();
+            let mut kills = Vec::new();
+            for badge in others {
+                match state.killers.get(&badge) {
+                    Some(&killer) if sig == g::SIGKILL => kills.push((badge, killer)),
+                    _ => sends.extend(state.listeners.get(&badge).map(|&c| (c, event))),
+                }
+            }
+            (me, sends, kills)
         };
         if sig != 0 {
             for (comm, event) in sends {
                 // A full ring loses the signal (as a full real-time queue would); a gone
                 // dispatcher is a process ending anyway.
                 let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
+            }
+            for (badge, killer) in kills {
+                // Refused: it is gone already, having ended by itself meanwhile.
+                if ProcessClient::new(KernelPpc, killer)
+                    .exit(KILLED_EXIT_STATUS)
+                    .is_ok()
+                {
+                    STATE.lock().killed.insert(badge);
+                }
             }
         }
         Ok(u64::from(me))
@@ -313,6 +337,7 @@ impl Procs for Root {
         let mut state = STATE.lock();
         state.tree.forget_child(caller.0, child_badge)?;
         state.listeners.remove(&child_badge);
+        state.killers.remove(&child_badge);
         state.ended = Some(child_badge);
         Ok(())
     }
@@ -322,7 +347,11 @@ impl Procs for Root {
             return Ok(0);
         }
         let killed = WaitStatus::signaled(g::SIGKILL, false);
-        log!("procs: process {badge} ended without reporting it; recorded as killed by SIGKILL");
+        if !STATE.lock().killed.remove(&badge) {
+            log!(
+                "procs: process {badge} ended without reporting it; recorded as killed by SIGKILL"
+            );
+        }
         end(badge, u64::from(killed.0))?;
         STATE.lock().ended = Some(badge);
         Ok(1)
@@ -337,6 +366,7 @@ fn end(badge: u64, wait_status: u64) -> Result<(), Errno> {
         let mut state = STATE.lock();
         let exited = state.tree.exit(badge, status)?;
         state.listeners.remove(&badge);
+        state.killers.remove(&badge);
         let parent = exited.notify.and_then(|(_, parent)| {
             let comm = *state.listeners.get(&parent)?;
             Some((parent, comm, exited.pid))
@@ -356,7 +386,18 @@ fn end(badge: u64, wait_status: u64) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The exit status the kernel reports for a process SIGKILL ended (a shell's 128 + 9), which
+/// the runner shows for the run's program as Linux's does.
+const KILLED_EXIT_STATUS: u32 = 128 + g::SIGKILL;
+
 impl State {
+    /// Keeps `kill`, a handle word on `badge`'s kernel `Process` (0: none).
+    fn keep_killer(&mut self, badge: u64, kill: u64) {
+        if kill != 0 {
+            self.killers.insert(badge, XHandle::from_word(kill));
+        }
+    }
+
     /// The registered dispatchers of these processes.
     fn comms(&self, badges: &[u64]) -> Vec<u64> {
         badges

@@ -182,7 +182,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
     };
     let mut child_pid = 0;
     let mut child_badge = None;
-    let prepare = |badge: u64| -> Result<(), Errno> {
+    let prepare = |badge: u64, child: XHandle| -> Result<(), Errno> {
         let mut given = BTreeMap::new();
         for &(comm, handle) in &held {
             match meta::give_access(&mut Ppc::new(comm), handle, Badge(badge), Rights::all()) {
@@ -207,7 +207,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
                 return Err(Errno::EAGAIN);
             }
         }
-        let (pid, table) = match crate::procs::fork_child(badge) {
+        let (pid, table) = match crate::procs::fork_child(badge, child) {
             Ok(registered) => registered,
             Err(e) => {
                 revoke(&given);
