@@ -2,13 +2,16 @@
  * tty: the console as a terminal — its settings (tcgetattr/tcsetattr), window size
  * (TIOCGWINSZ/TIOCSWINSZ), and reads that must not wait: O_NONBLOCK (EAGAIN), raw mode
  * with VMIN = 0 (what is there: nothing), and VTIME (a timed wait that ends empty). No
- * input is typed during the guest tests, so every read finds none. On K42 the console
+ * input is typed during the guest tests, so every read finds none, and poll and select on
+ * input time out. On K42 the console
  * server's line discipline answers (user/bin/console, crates/tty); on Linux the kernel's
  * N_TTY. The settings are restored at the end: the console is shared with the driver.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,9 @@
 /* VTIME in tenths of a second, and the least a timed read may take (timer ticks are coarse). */
 #define VTIME_TENTHS 2
 #define VTIME_MIN_NS 100000000L
+/* A poll's timeout, and the least it may take. */
+#define POLL_TIMEOUT_MS 100
+#define POLL_MIN_NS 50000000L
 
 static long now_ns(void) {
     struct timespec t;
@@ -87,5 +93,32 @@ int main(void) {
           "read returned %ld after %ld ms", n, took / 1000000);
 
     CHECK("restore", tcsetattr(STDIN_FILENO, TCSANOW, &saved) == 0, "%s", strerror(errno));
+
+    /* Readiness: with no line typed, poll and select time out on input; output is ready. */
+    struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+    start = now_ns();
+    int ready = poll(&pfd, 1, POLL_TIMEOUT_MS);
+    took = now_ns() - start;
+    CHECK("poll_input_times_out", ready == 0 && pfd.revents == 0 && took >= POLL_MIN_NS,
+          "poll returned %d, revents %#x, after %ld ms", ready, pfd.revents, took / 1000000);
+    pfd.events = POLLIN | POLLOUT;
+    ready = poll(&pfd, 1, POLL_TIMEOUT_MS);
+    CHECK("poll_output_ready", ready == 1 && pfd.revents == POLLOUT, "poll returned %d, revents %#x",
+          ready, pfd.revents);
+    fd_set in;
+    FD_ZERO(&in);
+    FD_SET(STDIN_FILENO, &in);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = POLL_TIMEOUT_MS * 1000};
+    ready = select(STDIN_FILENO + 1, &in, NULL, NULL, &tv);
+    CHECK("select_input_times_out", ready == 0 && !FD_ISSET(STDIN_FILENO, &in), "select returned %d",
+          ready);
+    /* Raw mode with VMIN 0: input is ready only when a byte is there (Linux's n_tty_poll). */
+    raw.c_cc[VTIME] = 0;
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    pfd.events = POLLIN;
+    ready = poll(&pfd, 1, 0);
+    CHECK("poll_raw_input_not_ready", ready == 0, "poll returned %d, revents %#x", ready,
+          pfd.revents);
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     return k42_done();
 }

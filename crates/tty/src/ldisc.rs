@@ -215,6 +215,20 @@ impl LineDiscipline {
         }
     }
 
+    /// Whether `poll` reports input (Linux's `input_available_p(tty, 1)`): a complete line in
+    /// canonical mode; in raw mode `VMIN` bytes when `VTIME` is 0 and `VMIN` is not, else one.
+    pub fn poll_readable(&self) -> bool {
+        if self.termios.canonical() {
+            return !self.lines.is_empty();
+        }
+        let vmin = usize::from(self.termios.cc(g::VMIN));
+        let amount = match self.termios.cc(g::VTIME) {
+            0 if vmin > 0 => vmin,
+            _ => 1,
+        };
+        self.ready.len() >= amount
+    }
+
     /// Drops all input, read or being edited (`TCIFLUSH`, or a signal character without
     /// `NOFLSH`).
     pub fn flush_input(&mut self) {

@@ -408,3 +408,28 @@ fn utf8_characters_erase_whole_under_iutf8() {
     ld.receive(b"\n");
     assert_eq!(line(&mut ld).unwrap(), b"a\n");
 }
+
+#[test]
+fn poll_readiness_follows_input_available_p() {
+    // Canonical: only a complete line (or end of file) is readable.
+    let mut ld = tty(|_| {});
+    assert!(!ld.poll_readable());
+    ld.receive(b"ab");
+    assert!(!ld.poll_readable());
+    ld.receive(b"\n");
+    assert!(ld.poll_readable());
+    // Raw with VMIN 3, VTIME 0: three bytes; with a VTIME, one.
+    let mut ld = raw(3, 0);
+    ld.receive(b"xy");
+    assert!(!ld.poll_readable());
+    ld.receive(b"z");
+    assert!(ld.poll_readable());
+    let mut ld = raw(3, 5);
+    assert!(!ld.poll_readable());
+    ld.receive(b"x");
+    assert!(ld.poll_readable());
+    let mut ld = raw(0, 0);
+    assert!(!ld.poll_readable());
+    ld.receive(b"x");
+    assert!(ld.poll_readable());
+}

@@ -170,6 +170,15 @@ pub trait Console {
         let _ = (caller, comm, handle);
         Err(ConsoleError::NoInput)
     }
+    /// `poll`'s question about input: 1 if a read would return data now (Linux's
+    /// `input_available_p`: a complete line in canonical mode, `VMIN` bytes or one in raw
+    /// mode); 0 if not, and the caller is armed as by a read that found nothing, so its
+    /// registered dispatcher gets one `Event::Input` when input becomes readable.
+    #[rights(READ)]
+    fn poll_input(&mut self, caller: Badge) -> Result<u64, ConsoleError> {
+        let _ = caller;
+        Err(ConsoleError::NoInput)
+    }
 }
 
 const _: () = assert!(ConsoleMethod::INTERFACE_ID == CONSOLE_INTERFACE);

@@ -116,6 +116,10 @@ impl Console for Uart {
         tty::register(caller, comm)
     }
 
+    fn poll_input(&mut self, caller: Badge) -> Result<u64, ConsoleError> {
+        Ok(u64::from(tty::poll_input(caller)))
+    }
+
     fn attach_procs(&mut self, _caller: Badge, comm: u64, handle: u64) -> Result<(), ConsoleError> {
         tty::attach_procs(comm, XHandle::from_word(handle));
         Ok(())

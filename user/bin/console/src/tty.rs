@@ -232,6 +232,17 @@ pub fn read(caller: Badge, want: u64, got: u64) -> Result<u64, ConsoleError> {
     }
 }
 
+/// `Console::poll_input`: whether input is readable; if not, the caller is armed.
+pub fn poll_input(caller: Badge) -> bool {
+    start_polling();
+    let mut tty = TTY.lock();
+    let readable = tty.ld.poll_readable();
+    if !readable {
+        tty.arm(caller.0);
+    }
+    readable
+}
+
 /// `Console::tcgets`.
 pub fn tcgets() -> Result<u64, ConsoleError> {
     start_polling();

@@ -290,6 +290,22 @@ fn read_console(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResul
     }
 }
 
+/// `poll`'s question about console input (`calls/poll.rs`): whether a read would return
+/// data now; if not, the console server has armed this process, and an `Event::Input` message
+/// ([`is_console_input`]) comes when it would.
+pub fn console_input_ready(linux: &Linux) -> Result<bool, Errno> {
+    register(linux)?;
+    console_client(linux)
+        .poll_input()
+        .map(|ready| ready != 0)
+        .map_err(console_errno)
+}
+
+/// Whether `msg` is the console server's "input is readable" notification.
+pub fn is_console_input(linux: &Linux, msg: &AsyncMessage) -> bool {
+    Event::from_message(msg, linux.console_comm) == Some(Event::Input)
+}
+
 /// Blocks the program's thread until the console notifies, the kernel clock reaches
 /// `deadline`, or a signal is to be delivered (one the input raised, ^C, among them:
 /// `crate::signals::absorb` raises it).

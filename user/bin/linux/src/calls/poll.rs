@@ -1,16 +1,18 @@
 //! Readiness: `poll`, `ppoll`, `select`, `pselect6`. Pipe ends are as ready as their server
-//! says (`calls/pipe.rs`: `POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`); every other open file
-//! the personality has now is always ready — files and the memory devices never block (as on
-//! Linux), and console output is written synchronously. Console *input* is reported ready too:
-//! a read that follows then waits for the input in the program's thread (`io.rs`), which is
-//! what a program blocked in poll would do next. Precise console readiness (a timeout that
-//! runs out with no key pressed, `read -t`) needs a readiness query of the console server.
+//! says (`calls/pipe.rs`: `POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`); console input as its
+//! server says (`Console::poll_input`: a complete line in canonical mode, `VMIN` bytes or one
+//! in raw mode, as Linux's `n_tty_poll`); every other open file the personality has now is
+//! always ready — files and the memory devices never block (as on Linux), and console output
+//! is written synchronously.
 //!
-//! When nothing is ready and pipe ends are asked about, the program's thread arms a
-//! notification on each and waits for one (or the timeout), then looks again; with no pipe
-//! end asked about, nothing can become ready, and the poll sleeps its timeout. A signal to
-//! deliver ends either wait: `EINTR` once its handler runs. The open files
-//! are taken out of the fd table first: the pipe server is never called under its lock.
+//! When nothing is ready, the program's thread waits for what can change that: a pipe end's
+//! notification (armed on each asked about), the console's input notification (armed by the
+//! question itself), the timeout — then looks again. With neither a pipe end nor console input
+//! asked about, nothing can become ready, and the poll sleeps its timeout. A signal to deliver
+//! ends any wait: `EINTR` once its handler runs. The open files are taken out of the fd table
+//! first: no server is called under its lock. Console input and pipe ends asked about together
+//! wait on the pipes' notifications, looking at the console again every
+//! [`CONSOLE_RECHECK_NS`] (the pipes' wait takes only their own messages).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -19,7 +21,9 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
+use crate::calls::io;
 use crate::calls::pipe::{self, Notified};
+use crate::fd::Kind;
 use crate::fd::{MAX_FDS, OpenFile};
 use crate::signals::{self, Woken};
 use crate::state::Linux;
@@ -33,6 +37,12 @@ const READY: u16 = (g::POLLIN | g::POLLOUT | g::POLLRDNORM | g::POLLWRNORM) as u
 const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_US: u64 = 1_000;
 const NS_PER_SEC: u64 = 1_000_000_000;
+/// How often console input is looked at again while a poll waits on pipe ends too: the
+/// console server's own input polling period (`user/bin/console/src/tty.rs`), so nothing
+/// finer could be seen.
+const CONSOLE_RECHECK_NS: u64 = 10_000_000;
+/// The input events console readiness answers.
+const INPUT: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 
 /// The kernel clock at which a wait of `timeout_ns` from now ends (None: never).
 fn deadline(timeout_ns: Option<u64>) -> Option<u64> {
@@ -40,13 +50,22 @@ fn deadline(timeout_ns: Option<u64>) -> Option<u64> {
 }
 
 /// The readiness of `file` among `events` (and `POLLHUP`/`POLLERR`, which a pipe end always
-/// reports): a pipe end's from its server, any other file's at once.
-fn revents(file: &OpenFile, events: u16) -> u16 {
+/// reports): a pipe end's from its server, console input from its server (`waiting` set when
+/// it is asked about and not ready: the console then notifies), any other file's at once.
+fn revents(linux: &Linux, file: &OpenFile, events: u16, waiting: &mut bool) -> u16 {
     if pipe::is_pipe(file) {
-        pipe::poll_events(file, events)
-    } else {
-        events & READY
+        return pipe::poll_events(file, events);
     }
+    if file.kind == Kind::Console && events & INPUT != 0 {
+        let ready = match io::console_input_ready(linux) {
+            Ok(ready) => ready,
+            Err(_) => return g::POLLERR as u16,
+        };
+        *waiting |= !ready;
+        let input = if ready { events & INPUT } else { 0 };
+        return input | (events & READY & !INPUT);
+    }
+    events & READY
 }
 
 /// Polls `nfds` entries at `addr`; `timeout_ns` None waits forever.
@@ -70,6 +89,7 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
     let deadline = deadline(timeout_ns);
     loop {
         let mut ready = 0u64;
+        let mut console = false;
         let mut pipes: Vec<(&OpenFile, u16)> = Vec::new();
         for (entry, file) in bytes.chunks_mut(POLLFD_BYTES).zip(&files) {
             let events = u16::from_le_bytes([entry[4], entry[5]]);
@@ -79,21 +99,23 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
                     if pipe::is_pipe(file) {
                         pipes.push((file, events));
                     }
-                    revents(file, events)
+                    revents(linux, file, events, &mut console)
                 }
                 Some(Err(_)) => g::POLLNVAL as u16,
             };
             entry[6..8].copy_from_slice(&revents.to_le_bytes());
             ready += u64::from(revents != 0);
         }
-        if ready != 0 || pipes.is_empty() || timeout_ns == Some(0) {
+        let waitable = !pipes.is_empty() || console;
+        if ready != 0 || !waitable || timeout_ns == Some(0) {
             uaccess::write(linux, addr, &bytes)?;
-            if ready == 0 && pipes.is_empty() {
+            if ready == 0 && !waitable {
                 nap(linux, deadline)?;
             }
             return Ok(ready);
         }
-        match pipe::wait_any(linux, &pipes, deadline) {
+        let woken = wait_ready(linux, &pipes, console, deadline);
+        match woken {
             Notified::Notice => {}
             Notified::Timeout => {
                 // The timeout ran out with nothing ready: every revents is 0 already.
@@ -102,6 +124,39 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
             }
             Notified::Signal => return Err(Errno::ERESTARTNOHAND),
         }
+    }
+}
+
+/// Waits until something asked about may have become ready (module comment): a notice from a
+/// pipe end of `pipes` or, with `console`, the console's input notification; or the deadline,
+/// or a signal.
+fn wait_ready(
+    linux: &Linux,
+    pipes: &[(&OpenFile, u16)],
+    console: bool,
+    deadline: Option<u64>,
+) -> Notified {
+    match (pipes.is_empty(), console) {
+        (true, _) => console_wait(linux, deadline),
+        (false, false) => pipe::wait_any(linux, pipes, deadline),
+        (false, true) => {
+            let recheck = clock::now_ns().saturating_add(CONSOLE_RECHECK_NS);
+            let until = deadline.map_or(recheck, |d| d.min(recheck));
+            match pipe::wait_any(linux, pipes, Some(until)) {
+                Notified::Timeout if deadline.is_none_or(|d| recheck < d) => Notified::Notice,
+                other => other,
+            }
+        }
+    }
+}
+
+/// Waits for the console's input notification (armed by the readiness question), the
+/// deadline or a signal.
+fn console_wait(linux: &Linux, deadline: Option<u64>) -> Notified {
+    match signals::wait(linux, deadline, |msg| io::is_console_input(linux, msg)) {
+        Woken::Message => Notified::Notice,
+        Woken::Timeout => Notified::Timeout,
+        Woken::Signal => Notified::Signal,
     }
 }
 
@@ -157,9 +212,9 @@ const SELECT_EVENTS: [u16; 3] = [
     g::POLLPRI as u16,
 ];
 
-/// The select core: pipe ends are ready as their server says; every other valid descriptor in
-/// the read and write sets is ready and none has an exceptional condition; a descriptor not
-/// open is `EBADF`.
+/// The select core: pipe ends and console input are ready as their servers say; every other
+/// valid descriptor in the read and write sets is ready and none has an exceptional
+/// condition; a descriptor not open is `EBADF`.
 fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>) -> SysResult {
     let nfds = usize::try_from(nfds as u32 as i32).map_err(|_| Errno::EINVAL)?;
     if nfds > MAX_FDS {
@@ -188,6 +243,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
     let deadline = deadline(timeout_ns);
     loop {
         let mut result = asked.clone();
+        let mut console = false;
         let mut pipes: Vec<(&OpenFile, u16)> = Vec::new();
         for (fd, file) in &files {
             let (byte, bit) = (fd / 8, 1u8 << (fd % 8));
@@ -196,7 +252,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
                 .zip(&asked)
                 .filter(|(_, set)| set.as_ref().is_some_and(|set| set[byte] & bit != 0))
                 .fold(0, |all, (events, _)| all | events);
-            let now = revents(file, wanted);
+            let now = revents(linux, file, wanted, &mut console);
             if pipe::is_pipe(file) {
                 pipes.push((file, wanted));
             }
@@ -213,8 +269,9 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             .flatten()
             .map(|set| set.iter().map(|b| u64::from(b.count_ones())).sum::<u64>())
             .sum();
-        let waited = if ready == 0 && !pipes.is_empty() && timeout_ns != Some(0) {
-            pipe::wait_any(linux, &pipes, deadline)
+        let waitable = !pipes.is_empty() || console;
+        let waited = if ready == 0 && waitable && timeout_ns != Some(0) {
+            wait_ready(linux, &pipes, console, deadline)
         } else {
             Notified::Notice
         };
@@ -222,13 +279,13 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             return Err(Errno::ERESTARTNOHAND);
         }
         let timed_out = waited == Notified::Timeout;
-        if ready != 0 || pipes.is_empty() || timeout_ns == Some(0) || timed_out {
+        if ready != 0 || !waitable || timeout_ns == Some(0) || timed_out {
             for (addr, set) in sets.iter().zip(&result) {
                 if let Some(set) = set {
                     uaccess::write(linux, *addr, set)?;
                 }
             }
-            if ready == 0 && pipes.is_empty() {
+            if ready == 0 && !waitable {
                 nap(linux, deadline)?;
             }
             return Ok(ready);
