@@ -24,6 +24,11 @@
 //! space is there for the rest, since only readers run). Closing the holder's key drops the
 //! hold.
 //!
+//! **Named pipes** (FIFOs, `named.rs`): every opener of one FIFO inode shares one pipe while
+//! any end is open; opening counts the opener at once and answers whether it must wait for
+//! the other side (Linux's `fifo_open` rendezvous), which the opener does in its own process
+//! too ([`Pipes::arm_partner`]).
+//!
 //! Readiness uses Linux's `poll` bits (`POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`) as
 //! `fs/pipe.c`'s `pipe_poll` reports them, except that an end is writable when [`PIPE_BUF`]
 //! bytes are free (Linux: a free page slot, which is the same amount in a pipe written by
@@ -63,18 +68,56 @@ const ALWAYS: u16 = HANGUP | ERROR;
 
 /// Names a pipe in the registry.
 pub type PipeId = u64;
+/// Names a named pipe: the file server's inode number of its FIFO (never reused).
+pub type Name = u64;
 /// Names one holder of a pipe end (the server's handle on it): an atomic write's holder.
 pub type Key = u64;
 /// Who a watch wakes (the server: a dispatcher's CommID).
 pub type Watcher = u64;
 
-/// A pipe's two ends.
+/// A pipe's two ends, and what a FIFO opened `O_RDWR` holds: both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     /// The end that reads.
     Read,
     /// The end that writes.
     Write,
+    /// Both ends in one holder (a FIFO opened for reading and writing): one reader and one
+    /// writer.
+    Both,
+}
+
+impl Side {
+    /// Whether this holder reads.
+    pub fn reads(self) -> bool {
+        matches!(self, Side::Read | Side::Both)
+    }
+
+    /// Whether this holder writes.
+    pub fn writes(self) -> bool {
+        matches!(self, Side::Write | Side::Both)
+    }
+}
+
+/// How one holder sees its pipe: its side, and — for a FIFO reader that opened with
+/// `O_NONBLOCK` while no writer was there — the count of writer opens at that moment: no
+/// [`HANGUP`] is reported to it until a writer has opened since (Linux's `f_version` check in
+/// `pipe_poll`). Any other holder is `End::from(side)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct End {
+    /// Which end.
+    pub side: Side,
+    /// The writer opens seen at open, while no hang-up is reported (see above).
+    pub quiet_until: Option<u64>,
+}
+
+impl From<Side> for End {
+    fn from(side: Side) -> Self {
+        Self {
+            side,
+            quiet_until: None,
+        }
+    }
 }
 
 /// An atomic write in progress: its writer and the bytes still to come.
@@ -88,7 +131,7 @@ struct Hold {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Watch {
     who: Watcher,
-    side: Side,
+    end: End,
     events: u16,
 }
 
@@ -103,6 +146,13 @@ struct Pipe {
     writers: u32,
     hold: Option<Hold>,
     watches: Vec<Watch>,
+    /// A named pipe's name (`named.rs`).
+    name: Option<Name>,
+    /// How many times each side was opened by name (reads, writes: Linux's `r_counter` and
+    /// `w_counter`): what an opener waiting for the other side watches.
+    opens: [u64; 2],
+    /// Openers waiting for the other side (`named.rs`).
+    partners: Vec<named::PartnerWatch>,
 }
 
 impl Pipe {
@@ -110,29 +160,55 @@ impl Pipe {
         CAPACITY - self.buf.len()
     }
 
-    fn revents(&self, side: Side) -> u16 {
-        match side {
-            Side::Read => {
-                let data = if self.buf.is_empty() { 0 } else { READABLE };
-                let hup = if self.writers == 0 { HANGUP } else { 0 };
-                data | hup
+    fn revents(&self, end: End) -> u16 {
+        let mut revents = 0;
+        if end.side.reads() {
+            if !self.buf.is_empty() {
+                revents |= READABLE;
             }
-            Side::Write => {
-                let room = self.hold.is_none() && self.free() >= PIPE_BUF;
-                let out = if room { WRITABLE } else { 0 };
-                let err = if self.readers == 0 { ERROR } else { 0 };
-                out | err
+            let quiet = end.quiet_until == Some(self.opens[WRITES]);
+            if self.writers == 0 && !quiet {
+                revents |= HANGUP;
             }
         }
+        if end.side.writes() {
+            if self.hold.is_none() && self.free() >= PIPE_BUF {
+                revents |= WRITABLE;
+            }
+            if self.readers == 0 {
+                revents |= ERROR;
+            }
+        }
+        revents
     }
 
-    fn count(&mut self, side: Side) -> &mut u32 {
-        match side {
-            Side::Read => &mut self.readers,
-            Side::Write => &mut self.writers,
-        }
+    /// One holder of `side` more (both counts for [`Side::Both`]).
+    fn add(&mut self, side: Side) -> Result<(), Errno> {
+        let readers = self.readers.checked_add(u32::from(side.reads()));
+        let writers = self.writers.checked_add(u32::from(side.writes()));
+        let (Some(readers), Some(writers)) = (readers, writers) else {
+            return Err(Errno::ENFILE);
+        };
+        (self.readers, self.writers) = (readers, writers);
+        Ok(())
+    }
+
+    /// One holder of `side` less; `EBADF` if a count would go below zero.
+    fn remove(&mut self, side: Side) -> Result<(), Errno> {
+        let readers = self.readers.checked_sub(u32::from(side.reads()));
+        let writers = self.writers.checked_sub(u32::from(side.writes()));
+        let (Some(readers), Some(writers)) = (readers, writers) else {
+            return Err(Errno::EBADF);
+        };
+        (self.readers, self.writers) = (readers, writers);
+        Ok(())
     }
 }
+
+/// Index of the read side's open count in `Pipe::opens`.
+const READS: usize = 0;
+/// Index of the write side's.
+const WRITES: usize = 1;
 
 /// Every pipe of a server (module comment).
 #[derive(Debug, Default)]
@@ -140,6 +216,8 @@ pub struct Pipes {
     pipes: BTreeMap<PipeId, Pipe>,
     next: PipeId,
     wakes: Vec<(Watcher, PipeId)>,
+    /// Named pipes by name (`named.rs`).
+    names: BTreeMap<Name, PipeId>,
 }
 
 impl Pipes {
@@ -149,6 +227,7 @@ impl Pipes {
             pipes: BTreeMap::new(),
             next: 0,
             wakes: Vec::new(),
+            names: BTreeMap::new(),
         }
     }
 
@@ -164,13 +243,17 @@ impl Pipes {
 
     /// A new empty pipe with one reader and one writer.
     pub fn create(&mut self) -> PipeId {
-        self.next += 1;
-        let id = self.next;
-        let pipe = Pipe {
+        self.insert(Pipe {
             readers: 1,
             writers: 1,
             ..Pipe::default()
-        };
+        })
+    }
+
+    /// Adds `pipe` under a new number.
+    fn insert(&mut self, pipe: Pipe) -> PipeId {
+        self.next += 1;
+        let id = self.next;
         self.pipes.insert(id, pipe);
         id
     }
@@ -181,23 +264,24 @@ impl Pipes {
 
     /// One more holder of `side` (a handle given to another process, or a second handle).
     pub fn open(&mut self, id: PipeId, side: Side) -> Result<(), Errno> {
-        let count = self.pipe(id)?.count(side);
-        *count = count.checked_add(1).ok_or(Errno::ENFILE)?;
-        Ok(())
+        self.pipe(id)?.add(side)
     }
 
     /// One holder of `side` less, the one known as `key` (its atomic write, if one was in
     /// progress, is over: the bytes it wrote stay). The last writer gone is end of file for the
     /// readers; the last reader gone makes writes fail with `EPIPE`; with neither left the pipe
-    /// goes away.
+    /// goes away — a named one with its buffered bytes, so the next open of its name starts a
+    /// fresh pipe, as Linux's FIFOs do.
     pub fn close(&mut self, id: PipeId, side: Side, key: Key) -> Result<(), Errno> {
         let pipe = self.pipe(id)?;
-        let count = pipe.count(side);
-        *count = count.checked_sub(1).ok_or(Errno::EBADF)?;
+        pipe.remove(side)?;
         if pipe.hold.is_some_and(|h| h.key == key) {
             pipe.hold = None;
         }
         if pipe.readers == 0 && pipe.writers == 0 {
+            if let Some(name) = pipe.name {
+                self.names.remove(&name);
+            }
             self.pipes.remove(&id);
             return Ok(());
         }
@@ -279,10 +363,11 @@ impl Pipes {
         Ok(n)
     }
 
-    /// `side`'s readiness now ([`READABLE`], [`WRITABLE`], [`HANGUP`], [`ERROR`]).
-    pub fn revents(&self, id: PipeId, side: Side) -> Result<u16, Errno> {
+    /// The readiness of `end` (a [`Side`], or an [`End`] as one holder sees it) now
+    /// ([`READABLE`], [`WRITABLE`], [`HANGUP`], [`ERROR`]; both ends' for [`Side::Both`]).
+    pub fn revents(&self, id: PipeId, end: impl Into<End>) -> Result<u16, Errno> {
         let pipe = self.pipes.get(&id).ok_or(Errno::EBADF)?;
-        Ok(pipe.revents(side))
+        Ok(pipe.revents(end.into()))
     }
 
     /// Bytes waiting to be read.
@@ -291,22 +376,30 @@ impl Pipes {
         Ok(pipe.buf.len())
     }
 
-    /// `side`'s readiness now; when none of `events` (nor [`HANGUP`] or [`ERROR`]) is true,
-    /// also arms a one-shot watch: `who` goes to [`Pipes::take_wakes`] at the first change
-    /// that makes one true. Arming again adds events to the same watch.
-    pub fn arm(&mut self, id: PipeId, side: Side, who: Watcher, events: u16) -> Result<u16, Errno> {
+    /// `end`'s readiness now (as [`Pipes::revents`]); when none of `events` (nor [`HANGUP`]
+    /// or [`ERROR`]) is true, also arms a one-shot watch: `who` goes to
+    /// [`Pipes::take_wakes`] at the first change that makes one true. Arming again adds
+    /// events to the same watch.
+    pub fn arm(
+        &mut self,
+        id: PipeId,
+        end: impl Into<End>,
+        who: Watcher,
+        events: u16,
+    ) -> Result<u16, Errno> {
+        let end = end.into();
         let pipe = self.pipe(id)?;
-        let now = pipe.revents(side);
+        let now = pipe.revents(end);
         if now & (events | ALWAYS) != 0 {
             return Ok(now);
         }
         match pipe
             .watches
             .iter_mut()
-            .find(|w| w.who == who && w.side == side)
+            .find(|w| w.who == who && w.end == end)
         {
             Some(watch) => watch.events |= events,
-            None => pipe.watches.push(Watch { who, side, events }),
+            None => pipe.watches.push(Watch { who, end, events }),
         }
         Ok(now)
     }
@@ -322,25 +415,31 @@ impl Pipes {
             return;
         };
         let mut fired = Vec::new();
-        let revents = [pipe.revents(Side::Read), pipe.revents(Side::Write)];
+        let revents: Vec<u16> = pipe.watches.iter().map(|w| pipe.revents(w.end)).collect();
+        let mut now = revents.into_iter();
         pipe.watches.retain(|w| {
-            let now = match w.side {
-                Side::Read => revents[0],
-                Side::Write => revents[1],
-            };
-            let ready = now & (w.events | ALWAYS) != 0;
+            let ready = now.next().unwrap_or(0) & (w.events | ALWAYS) != 0;
             if ready {
                 fired.push(w.who);
             }
             !ready
         });
-        for who in fired {
+        self.wake(id, fired);
+    }
+
+    /// Queues a notification about pipe `id` for each of `who` (once per pair).
+    fn wake(&mut self, id: PipeId, who: Vec<Watcher>) {
+        for who in who {
             if !self.wakes.contains(&(who, id)) {
                 self.wakes.push((who, id));
             }
         }
     }
 }
+
+mod named;
+
+pub use named::{NamedOpen, Rendezvous};
 
 #[cfg(test)]
 mod tests;

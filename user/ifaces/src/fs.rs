@@ -17,6 +17,12 @@
 //! bootstrap, later the process server — may call), never ids a client sends: a badge with no
 //! credentials is refused (`EACCES`).
 //!
+//! **FIFOs.** Opening a FIFO makes a node like any other (the open's permission check is the
+//! server's); its pipe comes from the pipe server (`k42_ifaces::pipes`), which this server
+//! asks with the factory handle the spawner gave it ([`Fs::attach_pipes`]): [`Fs::open_fifo`]
+//! on the FIFO's node makes the caller's pipe end, so a process has a FIFO's pipe only by
+//! being allowed to open the FIFO.
+//!
 //! Errors are Linux's errno values (`k42_linux::Errno`), returned to the program as they are.
 
 use k42_linux::Errno;
@@ -27,9 +33,10 @@ use crate::FIRST_SERVER_INTERFACE;
 /// Interface id of [`Fs`].
 pub const FS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 4;
 
-/// The right to say which credentials a process's calls carry ([`Fs::set_credentials`]) and to
-/// forget an ended process ([`Fs::forget`]): the spawner's alone, never a Linux process's, or it
-/// could make itself root.
+/// The right to say which credentials a process's calls carry ([`Fs::set_credentials`]), to
+/// forget an ended process ([`Fs::forget`]) and to say where FIFOs' pipes come from
+/// ([`Fs::attach_pipes`]): the spawner's alone, never a Linux process's, or it could make
+/// itself root.
 pub const SET_CREDENTIALS: Rights = Rights::object(0);
 /// Rights the server gives its spawner on the root: use it, give access to it (CONTROL), and
 /// set credentials.
@@ -159,6 +166,20 @@ pub trait Fs {
     /// tells it a process ended.
     #[rights(crate::fs::SET_CREDENTIALS)]
     fn forget(&mut self, caller: Badge, badge: u64) -> Result<(), Errno>;
+    /// On a FIFO's node, just opened for reading and/or writing (not `O_PATH`): the pipe end
+    /// that open gives, made by the pipe server for the caller (`Pipes::open_named`, the FIFO
+    /// named by its inode, with the node's access mode and `O_NONBLOCK`). Returns the end's
+    /// handle word at the pipe server (matched to the caller), the pipe's number and its
+    /// `k42_ifaces::pipes::Rendezvous` word: whether the caller must wait for the other side.
+    /// Once per node (`EBADF` after; `EINVAL` on anything but a FIFO; `ENXIO` without a pipe
+    /// server; the pipe server's errors, `ENXIO` for `O_WRONLY|O_NONBLOCK` with no reader).
+    #[rights(READ)]
+    fn open_fifo(&mut self, caller: Badge) -> Result<(u64, u64, u64), Errno>;
+    /// Where FIFOs' pipes come from: the pipe server `comm` and this server's handle there on
+    /// its factory (`k42_ifaces::pipes::FILE_SERVER_RIGHTS`). The spawner says so once both
+    /// servers run.
+    #[rights(crate::fs::SET_CREDENTIALS)]
+    fn attach_pipes(&mut self, caller: Badge, comm: u64, handle: u64) -> Result<(), Errno>;
 }
 
 const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);

@@ -11,6 +11,16 @@
 //! one. The last write handle released is end of file for the readers; the last read handle
 //! released makes writes fail with `EPIPE`.
 //!
+//! **Named pipes (FIFOs).** A process never names a FIFO here: it opens the FIFO's path at the
+//! file server, which checks that it may (by the credentials it holds for the caller's badge)
+//! and then, holding the factory with [`NAMED`] (which the bootstrap gives it, and nobody
+//! else), asks [`Pipes::open_named`] for the pipe of that inode *for the caller's badge*. The
+//! end it makes is an ordinary end (read, write, or both for `O_RDWR`, with
+//! [`RDWR_END_RIGHTS`]), matched to the caller, so a pipe end is only ever had by opening the
+//! FIFO (or by being given one, as a fork child is). Opening may have to wait for the other
+//! side (Linux's `fifo_open`): the answer says so ([`Rendezvous`]), and the opener waits in its
+//! own process, arming [`Pipes::partner`] on its new end.
+//!
 //! **Never waiting.** Reads and writes answer `EAGAIN` where Linux would block (a server does
 //! not wait for a client). A client that wants to wait arms a one-shot notification with
 //! [`Pipes::notify`], naming its own dispatcher, then waits in its own process for a
@@ -41,14 +51,23 @@ pub const POLL: Rights = Rights::object(1);
 /// The right to release a dead process's handles ([`Pipes::forget`]): the spawner's alone.
 pub const REAP: Rights = Rights::object(2);
 
-/// Rights the spawner gets on the factory: make pipes, give access.
-pub const SPAWNER_RIGHTS: Rights = CREATE.union(Rights::CONTROL).union(REAP);
+/// The right to make ends of named pipes for any process ([`Pipes::open_named`]): the file
+/// server's, which checks every open of a FIFO first. The spawner holds it to give it.
+pub const NAMED: Rights = Rights::object(3);
+
+/// Rights the spawner gets on the factory: make pipes, give access, forget processes, and give
+/// the file server [`NAMED`].
+pub const SPAWNER_RIGHTS: Rights = CREATE.union(Rights::CONTROL).union(REAP).union(NAMED);
+/// Rights the file server gets on the factory: named pipes only.
+pub const FILE_SERVER_RIGHTS: Rights = NAMED;
 /// Rights a Linux process gets on the factory: the same, so it can give it to a child.
 pub const PROCESS_RIGHTS: Rights = CREATE.union(Rights::CONTROL);
 /// Rights on a new read end, for its maker.
 pub const READ_END_RIGHTS: Rights = Rights::READ.union(POLL).union(Rights::CONTROL);
 /// Rights on a new write end, for its maker.
 pub const WRITE_END_RIGHTS: Rights = Rights::WRITE.union(POLL).union(Rights::CONTROL);
+/// Rights on both ends in one handle (a FIFO opened `O_RDWR`).
+pub const RDWR_END_RIGHTS: Rights = READ_END_RIGHTS.union(WRITE_END_RIGHTS);
 
 /// Bytes one read or write carries at most: the PPC data area.
 pub const DATA_BYTES: usize = PPC_DATA_BYTES;
@@ -88,6 +107,64 @@ pub trait Pipes {
     /// writers `EPIPE`). The bootstrap says so when the kernel tells it a process ended.
     #[rights(crate::pipes::REAP)]
     fn forget(&mut self, caller: Badge, badge: u64) -> Result<(), Errno>;
+    /// On the factory, with [`NAMED`]: opens the named pipe `name` (the FIFO's inode number at
+    /// the file server) for the process `badge`, with the access mode and `O_NONBLOCK` of
+    /// `flags` (Linux's open flags; an access mode of 3 is `EINVAL`). The pipe is made empty
+    /// at the first open and shared by every open until all its ends are closed. Returns the
+    /// handle word of the new end — matched to `badge`, with [`READ_END_RIGHTS`],
+    /// [`WRITE_END_RIGHTS`] or [`RDWR_END_RIGHTS`] — the pipe's number and a
+    /// [`Rendezvous`] word. `ENXIO` for `O_WRONLY|O_NONBLOCK` while no reader has it open.
+    #[rights(crate::pipes::NAMED)]
+    fn open_named(
+        &mut self,
+        caller: Badge,
+        name: u64,
+        badge: u64,
+        flags: u64,
+    ) -> Result<(u64, u64, u64), Errno>;
+    /// On an end of a named pipe whose open answered [`Rendezvous::Wait`]`{ seen }`: 1 when an
+    /// opener of the other side has come since (the open is complete); else 0, having armed
+    /// one [`NOTIFY_METHOD`] message to the dispatcher `comm` — one of the caller's own
+    /// (`EPERM` otherwise) — for when one comes.
+    #[rights(crate::pipes::POLL)]
+    fn partner(&mut self, caller: Badge, comm: u64, seen: u64) -> Result<u64, Errno>;
+}
+
+/// What [`Pipes::open_named`] says about the other side: whether the opener must wait for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rendezvous {
+    /// The open is complete.
+    Ready,
+    /// No opener of the other side yet: wait with [`Pipes::partner`] until one came, the
+    /// other side's open count no longer being `seen`.
+    Wait {
+        /// The other side's open count the open saw (below 2⁶³).
+        seen: u64,
+    },
+}
+
+/// The bit of a [`Rendezvous`] word that says "wait"; the bits below are `seen`.
+const WAIT_BIT: u64 = 1 << 63;
+
+impl Rendezvous {
+    /// The reply word.
+    pub fn to_word(self) -> u64 {
+        match self {
+            Rendezvous::Ready => 0,
+            Rendezvous::Wait { seen } => WAIT_BIT | (seen & !WAIT_BIT),
+        }
+    }
+
+    /// The rendezvous a reply word says.
+    pub fn from_word(word: u64) -> Self {
+        if word & WAIT_BIT == 0 {
+            Rendezvous::Ready
+        } else {
+            Rendezvous::Wait {
+                seen: word & !WAIT_BIT,
+            }
+        }
+    }
 }
 
 const _: () = assert!(PipesMethod::INTERFACE_ID == PIPES_INTERFACE);
@@ -152,6 +229,8 @@ mod tests {
             PipesMethod::Write,
             PipesMethod::Status,
             PipesMethod::Notify,
+            PipesMethod::OpenNamed,
+            PipesMethod::Partner,
         ];
         let allowed = |rights: Rights| {
             methods
@@ -161,21 +240,49 @@ mod tests {
                 .collect::<std::vec::Vec<_>>()
         };
         assert_eq!(allowed(PROCESS_RIGHTS), [PipesMethod::Create]);
-        assert_eq!(
-            allowed(READ_END_RIGHTS),
-            [PipesMethod::Read, PipesMethod::Status, PipesMethod::Notify]
+        assert_eq!(allowed(FILE_SERVER_RIGHTS), [PipesMethod::OpenNamed]);
+        assert!(
+            SPAWNER_RIGHTS.contains(FILE_SERVER_RIGHTS),
+            "the spawner gives it"
         );
-        assert_eq!(
-            allowed(WRITE_END_RIGHTS),
-            [PipesMethod::Write, PipesMethod::Status, PipesMethod::Notify]
-        );
+        let poll = [
+            PipesMethod::Status,
+            PipesMethod::Notify,
+            PipesMethod::Partner,
+        ];
+        let read: std::vec::Vec<_> = [PipesMethod::Read].into_iter().chain(poll).collect();
+        let write: std::vec::Vec<_> = [PipesMethod::Write].into_iter().chain(poll).collect();
+        assert_eq!(allowed(READ_END_RIGHTS), read);
+        assert_eq!(allowed(WRITE_END_RIGHTS), write);
+        let both: std::vec::Vec<_> = [PipesMethod::Read, PipesMethod::Write]
+            .into_iter()
+            .chain(poll)
+            .collect();
+        assert_eq!(allowed(RDWR_END_RIGHTS), both);
         for rights in [
             SPAWNER_RIGHTS,
             PROCESS_RIGHTS,
             READ_END_RIGHTS,
             WRITE_END_RIGHTS,
+            RDWR_END_RIGHTS,
         ] {
             assert!(rights.contains(Rights::CONTROL), "fork gives every handle");
+        }
+        assert!(
+            !FILE_SERVER_RIGHTS.contains(Rights::CONTROL),
+            "it gives it to nobody"
+        );
+    }
+
+    #[test]
+    fn rendezvous_words_round_trip() {
+        for r in [
+            Rendezvous::Ready,
+            Rendezvous::Wait { seen: 0 },
+            Rendezvous::Wait { seen: 7 },
+            Rendezvous::Wait { seen: WAIT_BIT - 1 },
+        ] {
+            assert_eq!(Rendezvous::from_word(r.to_word()), r);
         }
     }
 }

@@ -23,7 +23,8 @@
 //!    `/k42/bin/procs`, registers the program there (init's child, root) and tells it in a
 //!    third (`ProcsStart`), and lets the console server send the terminal's signals through
 //!    it (`Console::attach_procs`, with `TERMINAL` on the table); and it starts the pipe server `/k42/bin/pipes`, gives the program
-//!    the pipe factory and tells it in a fourth (`PipesStart`);
+//!    the pipe factory and tells it in a fourth (`PipesStart`), and gives the file server the
+//!    factory with `NAMED` for FIFOs' pipes (`Fs::attach_pipes`);
 //! 4. waits for the program's EXITED message and ends the run with its status
 //!    (`Boot::shutdown`). If anything before fails, the run ends with
 //!    `k42_abi::runner::STATUS_NOT_FOUND`, as a shell reports a program it cannot start.
@@ -180,6 +181,9 @@ fn run(env: &Env) -> Result<u32, Failure> {
         Some(pipes) => Some(equip_for_pipes(pipes, pid).map_err(|e| format!("{program}: {e}"))?),
         None => None,
     };
+    if let (Some(fs), Some(pipes)) = (fs, pipes) {
+        attach_pipes(fs, pipes)?;
+    }
     let mut process = ProcessClient::new(KernelPpc, XHandle::from_word(handle));
     process
         .start()
@@ -416,6 +420,21 @@ fn attach_terminal(console: u64, procs: u64) -> Result<(), Failure> {
     ConsoleClient::new(Ppc::new(console), SPAWNER_HANDLE)
         .attach_procs(procs, handle.to_word())
         .map_err(|e| format!("cannot attach the process server to the console: {e}"))
+}
+
+/// Lets the file server get FIFOs' pipes from the pipe server (`NAMED` on the factory: it
+/// asks for the pipe of a FIFO once it has checked the open) and tells it so.
+fn attach_pipes(fs: u64, pipes: u64) -> Result<(), Failure> {
+    let handle = meta::give_access(
+        &mut Ppc::new(pipes),
+        SPAWNER_HANDLE,
+        Badge(comm_pid(fs)),
+        pipes::FILE_SERVER_RIGHTS,
+    )
+    .map_err(|e| format!("cannot give the file server the pipe factory: {e}"))?;
+    FsClient::new(Ppc::new(fs), SPAWNER_HANDLE)
+        .attach_pipes(pipes, handle.to_word())
+        .map_err(|e| format!("cannot attach the pipe server to the file server: {e}"))
 }
 
 /// Gives the Linux program `pid` the pipe factory; returns what the program is told.

@@ -9,22 +9,31 @@
 //! method that node's inode, never a number the client made up); and releasing a node must
 //! drop the file system's handle on its inode (an unlinked file lives until its last close).
 //!
+//! **FIFOs.** A FIFO opens as a node like any file; [`Fs::open_fifo`] on that node then asks
+//! the pipe server (with the factory handle [`Fs::attach_pipes`] gave, right `NAMED`) for the
+//! pipe of the FIFO's inode, for the caller's badge, with the node's access mode: the one
+//! call this server makes to another server, made with no lock held. It never waits for the
+//! other side of the FIFO: the caller does, in its own process (`Pipes::partner`).
+//!
 //! One call runs at a time (the runtime serves a dispatcher's calls in turn), so [`STATE`]'s
-//! lock is never contended; no call waits for anything.
+//! lock is never contended; no call waits for anything but that one call to the pipe server.
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use k42_ifaces::fs::{Fs, FsMethod, FsServer};
+use k42_ifaces::pipes::PipesClient;
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
-use k42_ramfs::{Credentials, Dev, Ino, UtimeArg, encode_dirent64};
-use k42_rights::wire::{ARG_WORDS, DispatchError, Reply, meta, method_word, split_method_word};
+use k42_ramfs::{Credentials, Dev, FileType, Ino, UtimeArg, encode_dirent64};
+use k42_rights::wire::{
+    ARG_WORDS, CallError, DispatchError, Reply, meta, method_word, split_method_word,
+};
 use k42_rights::{Badge, Rights, XHandle, XObjectTable};
 use k42_rt::server::{set_reply_data, take_call_data};
 use k42_rt::sync::FairBLock;
-use k42_rt::{log, server};
+use k42_rt::{Ppc, log, server};
 
 use crate::now;
 
@@ -47,6 +56,8 @@ pub struct Node {
     /// handle given on from this node names the same one, so a fork child and its parent move
     /// one offset, as Linux shares an open file description's.
     ofd: u64,
+    /// Whether [`Fs::open_fifo`] made this node's pipe end already (it makes one per open).
+    piped: bool,
 }
 
 impl Node {
@@ -57,6 +68,7 @@ impl Node {
             flags: g::O_RDONLY | g::O_DIRECTORY,
             counted: false,
             ofd: NO_OFD,
+            piped: false,
         }
     }
 }
@@ -73,6 +85,9 @@ struct State {
     offsets: BTreeMap<u64, Ofd>,
     /// The next open file description's id.
     next_ofd: u64,
+    /// The pipe server's CommID and this server's handle on its factory, for FIFOs
+    /// ([`Fs::attach_pipes`]).
+    pipes: Option<(u64, XHandle)>,
 }
 
 /// No open file description (the root).
@@ -191,6 +206,7 @@ impl Fs for Node {
                 flags,
                 counted: true,
                 ofd,
+                piped: false,
             });
         }
         // The loop puts the new node's handle in the first word.
@@ -407,6 +423,41 @@ impl Fs for Node {
         Ok(())
     }
 
+    fn open_fifo(&mut self, caller: Badge) -> Result<(u64, u64, u64), Errno> {
+        if !self.counted || self.flags & g::O_PATH != 0 || self.piped {
+            return Err(Errno::EBADF);
+        }
+        let (ftype, pipes) = {
+            let guard = STATE.lock();
+            let state = guard.as_ref().ok_or(Errno::EIO)?;
+            (state.fs.file_type(self.ino)?, state.pipes)
+        };
+        if ftype != FileType::Fifo {
+            return Err(Errno::EINVAL);
+        }
+        let (comm, factory) = pipes.ok_or(Errno::ENXIO)?;
+        let flags = u64::from(self.flags & (g::O_ACCMODE | g::O_NONBLOCK));
+        // No lock is held across the call (module comment).
+        let answer = PipesClient::new(Ppc::new(comm), factory)
+            .open_named(self.ino, caller.0, flags)
+            .map_err(|e| match e {
+                CallError::Method(e) => e,
+                other => {
+                    log!("fs: the pipe server failed a FIFO's open: {other:?}");
+                    Errno::EIO
+                }
+            })?;
+        self.piped = true;
+        Ok(answer)
+    }
+
+    fn attach_pipes(&mut self, _caller: Badge, comm: u64, handle: u64) -> Result<(), Errno> {
+        let mut guard = STATE.lock();
+        let state = guard.as_mut().ok_or(Errno::EIO)?;
+        state.pipes = Some((comm, XHandle::from_word(handle)));
+        Ok(())
+    }
+
     fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno> {
         let mut guard = STATE.lock();
         let state = guard.as_mut().ok_or(Errno::EIO)?;
@@ -477,6 +528,7 @@ pub fn serve(fs: k42_ramfs::Fs, table: XObjectTable<Node>) -> ! {
         opened: None,
         offsets: BTreeMap::new(),
         next_ofd: NO_OFD + 1,
+        pipes: None,
     });
     let mut table = table;
     server::serve(move |badge, handle, method, args| call(&mut table, badge, handle, method, args))

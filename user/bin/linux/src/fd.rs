@@ -2,8 +2,10 @@
 //! `dup`, `dup2`, `dup3` and `fcntl` are served here without any server. A descriptor names an
 //! [`OpenFile`] (shared by `dup`s, as Linux shares the open file description: status flags and
 //! offset) plus its own close-on-exec flag. An open file is the console, one of the memory
-//! devices the personality implements itself, or a file or directory of the file server (its
-//! node, `crate::files`); pipes come with issue #5.
+//! devices the personality implements itself, a file or directory of the file server (its
+//! node, `crate::files`), or a pipe end of the pipe server (`calls/pipe.rs`): an anonymous
+//! pipe's, or a FIFO's, which also holds the FIFO's node at the file server
+//! ([`OpenFile::fifo`]).
 //!
 //! An open file description that goes away may release a server node (a PPC): the table's lock
 //! is always let go first, so no call is made under it.
@@ -38,13 +40,17 @@ pub enum Kind {
     Full,
     /// `/dev/random`, `/dev/urandom`: reads random bytes, writes vanish.
     Random,
-    /// A regular file (or FIFO or socket node, until those exist) of the file server.
+    /// A regular file (or socket node, until those exist) of the file server; also a FIFO
+    /// opened `O_RDWR` (`OpenFile::fifo` says so), whose reads and writes `calls/file.rs`
+    /// hands to `calls/pipe.rs`: the read and write paths of `calls/io.rs` send a pipe kind
+    /// only one way.
     File,
     /// A directory of the file server.
     Dir,
-    /// The read end of a pipe: the pipe server's object (`calls/pipe.rs`).
+    /// The read end of a pipe: the pipe server's object (`calls/pipe.rs`); also a FIFO opened
+    /// `O_RDONLY`.
     PipeRead,
-    /// The write end of a pipe.
+    /// The write end of a pipe; also a FIFO opened `O_WRONLY`.
     PipeWrite,
 }
 
@@ -61,8 +67,12 @@ pub struct OpenFile {
     /// Whether the file server keeps the offset instead (`Fs::seek`): set when a fork shares
     /// the description with a child, so both move one offset, as on Linux.
     pub server_offset: AtomicBool,
-    /// The file server's node, for files, directories and device nodes opened by path.
+    /// The file server's node, for files, directories and device nodes opened by path; the
+    /// pipe server's end, for pipes and FIFOs.
     pub node: Option<Arc<Node>>,
+    /// A FIFO's own node at the file server (its metadata, `fchmod`…), beside its pipe end in
+    /// `node`.
+    pub fifo: Option<Arc<Node>>,
     /// The absolute path it was opened by (for `fchdir`).
     pub path: String,
 }
@@ -70,21 +80,48 @@ pub struct OpenFile {
 impl OpenFile {
     /// A new open file description.
     pub fn new(kind: Kind, flags: u32, node: Option<Arc<Node>>, path: String) -> Arc<Self> {
+        Self::with_fifo(kind, flags, node, None, path)
+    }
+
+    /// A FIFO's open file description: its pipe end `end` and its node `inode` at the file
+    /// server.
+    pub fn fifo(
+        kind: Kind,
+        flags: u32,
+        end: Arc<Node>,
+        inode: Arc<Node>,
+        path: String,
+    ) -> Arc<Self> {
+        Self::with_fifo(kind, flags, Some(end), Some(inode), path)
+    }
+
+    fn with_fifo(
+        kind: Kind,
+        flags: u32,
+        node: Option<Arc<Node>>,
+        fifo: Option<Arc<Node>>,
+        path: String,
+    ) -> Arc<Self> {
         Arc::new(Self {
             kind,
             flags: AtomicU32::new(flags),
             offset: Mutex::new(0),
             server_offset: AtomicBool::new(false),
             node,
+            fifo,
             path,
         })
     }
 
     /// This description as a fork child re-makes it (`FdTable::for_fork_child`): the same
-    /// everything, with the child's handle on the node; `None` if the node has none.
+    /// everything, with the child's handles on the nodes; `None` if a node has none.
     fn for_fork_child(&self, node_for: impl Fn(&Node) -> Option<Arc<Node>>) -> Option<Arc<Self>> {
         let node = match &self.node {
             Some(node) => Some(node_for(node)?),
+            None => None,
+        };
+        let fifo = match &self.fifo {
+            Some(inode) => Some(node_for(inode)?),
             None => None,
         };
         Some(Arc::new(Self {
@@ -93,8 +130,14 @@ impl OpenFile {
             offset: Mutex::new(*self.offset.lock()),
             server_offset: AtomicBool::new(self.server_offset.load(Ordering::Relaxed)),
             node,
+            fifo,
             path: self.path.clone(),
         }))
+    }
+
+    /// The file server's node for this open file's metadata: a FIFO's own node, else `node`.
+    pub fn fs_node(&self) -> Option<Arc<Node>> {
+        self.fifo.clone().or_else(|| self.node.clone())
     }
 
     /// The status flags and access mode.
@@ -189,6 +232,7 @@ impl FdTable {
             let f = &slot.file;
             let private = f.kind == Kind::File
                 && f.node.is_some()
+                && f.fifo.is_none()
                 && !f.server_offset.load(Ordering::Relaxed);
             if private && !files.iter().any(|g| Arc::ptr_eq(g, f)) {
                 files.push(f.clone());
@@ -204,7 +248,7 @@ impl FdTable {
             .slots
             .iter()
             .flatten()
-            .filter_map(|s| s.file.node.as_ref())
+            .flat_map(|s| s.file.node.iter().chain(s.file.fifo.iter()))
         {
             if !nodes.iter().any(|n| Arc::ptr_eq(n, node)) {
                 nodes.push(node.clone());

@@ -84,6 +84,7 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_getdents64, file::getdents64),
     (nr::__NR_mkdir, file::mkdir),
     (nr::__NR_mkdirat, file::mkdirat),
+    (nr::__NR_mknod, file::mknod),
     (nr::__NR_mknodat, file::mknodat),
     (nr::__NR_unlink, file::unlink),
     (nr::__NR_unlinkat, file::unlinkat),

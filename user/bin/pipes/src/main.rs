@@ -15,6 +15,12 @@
 //! entry carries its own handle word as its [`Key`], so an atomic write in progress belongs
 //! to one holder.
 //!
+//! **Named pipes.** The file server, once it has checked an open of a FIFO, calls
+//! `Pipes::open_named` on its factory handle (right `NAMED`, which only it has) for the
+//! caller's badge: the loop inserts the end the method counted (`k42_pipe::Pipes::open_named`)
+//! as an entry matched to *that* badge, like `create`'s ends, and the rest is an anonymous
+//! pipe's life. An opener that must wait for the other side arms `Pipes::partner` on that end.
+//!
 //! **Never waiting.** A read of an empty pipe or a write to a full one answers `EAGAIN`; a
 //! client that wants to wait arms a notification (`Pipes::notify`) and waits in its own
 //! process. After each call the loop sends the notifications the call's change made due
@@ -30,7 +36,8 @@ use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::pipes::{self, DATA_BYTES, NOTIFY_METHOD, Notice, Pipes, PipesMethod, PipesServer};
 use k42_ifaces::start::StartHandles;
 use k42_linux::Errno;
-use k42_pipe::{CAPACITY, Key, PipeId, Side};
+use k42_linux::raw::general as g;
+use k42_pipe::{CAPACITY, End, Key, NamedOpen, PipeId, Rendezvous, Side};
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply, Results, Word, meta, split_method_word};
 use k42_rights::{Badge, Rights, XHandle, XObjectTable};
 use k42_rt::server::{set_reply_data, take_call_data};
@@ -51,43 +58,73 @@ const GIVE_RIGHTS: usize = 1;
 enum Obj {
     /// The factory: makes pipes.
     Factory,
-    /// One end of a pipe, as one holder has it: `key` is the entry's own handle word.
+    /// One end of a pipe (or both, a FIFO opened `O_RDWR`), as one holder has it: `key` is
+    /// the entry's own handle word.
     End {
         /// The pipe.
         pipe: PipeId,
-        /// Which end.
-        side: Side,
+        /// Which end, as this holder sees it.
+        end: End,
         /// The holder.
         key: Key,
     },
 }
 
-/// The pipes, and what the running `create` made for the loop to insert.
+/// The pipes, and what the running `create` or `open_named` made for the loop to insert.
 struct State {
     pipes: k42_pipe::Pipes,
     created: Option<PipeId>,
+    /// `open_named`'s end, and the badge it is for.
+    named: Option<(NamedOpen, Badge)>,
 }
 
 static STATE: FairBLock<State> = FairBLock::new(State {
     pipes: k42_pipe::Pipes::new(),
     created: None,
+    named: None,
 });
 
 impl Obj {
-    /// The end this names, with `side` (`EBADF` for the factory or the other end: the rights
-    /// already keep those out; this is the second line).
+    /// The end this names, if it reads (`Side::Read`) or writes (`Side::Write`) (`EBADF` for
+    /// the factory or the other end: the rights already keep those out; this is the second
+    /// line).
     fn end(self, side: Side) -> Result<(PipeId, Key), Errno> {
         match self {
-            Obj::End { pipe, side: s, key } if s == side => Ok((pipe, key)),
+            Obj::End { pipe, end, key } if side == Side::Read && end.side.reads() => {
+                Ok((pipe, key))
+            }
+            Obj::End { pipe, end, key } if side == Side::Write && end.side.writes() => {
+                Ok((pipe, key))
+            }
             _ => Err(Errno::EBADF),
         }
     }
 
-    fn any_end(self) -> Result<(PipeId, Side), Errno> {
+    fn any_end(self) -> Result<(PipeId, End), Errno> {
         match self {
-            Obj::End { pipe, side, .. } => Ok((pipe, side)),
+            Obj::End { pipe, end, .. } => Ok((pipe, end)),
             Obj::Factory => Err(Errno::EBADF),
         }
+    }
+}
+
+/// The end a named open with Linux's open `flags` holds (`EINVAL` for access mode 3, as
+/// Linux's `fifo_open` answers it).
+fn side_of(flags: u64) -> Result<Side, Errno> {
+    match flags as u32 & g::O_ACCMODE {
+        g::O_RDONLY => Ok(Side::Read),
+        g::O_WRONLY => Ok(Side::Write),
+        g::O_RDWR => Ok(Side::Both),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The rights on a new end for its holder.
+fn rights_of(side: Side) -> Rights {
+    match side {
+        Side::Read => pipes::READ_END_RIGHTS,
+        Side::Write => pipes::WRITE_END_RIGHTS,
+        Side::Both => pipes::RDWR_END_RIGHTS,
     }
 }
 
@@ -124,9 +161,9 @@ impl Pipes for Obj {
     }
 
     fn status(&mut self, _caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
-        let (pipe, side) = self.any_end()?;
+        let (pipe, end) = self.any_end()?;
         let state = STATE.lock();
-        let revents = state.pipes.revents(pipe, side)?;
+        let revents = state.pipes.revents(pipe, end)?;
         let buffered = state.pipes.buffered(pipe)?;
         Ok((u64::from(revents), pipe, buffered as u64, CAPACITY as u64))
     }
@@ -140,14 +177,46 @@ impl Pipes for Obj {
     }
 
     fn notify(&mut self, caller: Badge, comm: u64, events: u64) -> Result<u64, Errno> {
-        let (pipe, side) = self.any_end()?;
+        let (pipe, end) = self.any_end()?;
         if comm_pid(comm) != caller.0 {
             return Err(Errno::EPERM);
         }
         // Poll bits are 16 wide; anything above asks for nothing.
         let events = events as u16;
-        let revents = STATE.lock().pipes.arm(pipe, side, comm, events)?;
+        let revents = STATE.lock().pipes.arm(pipe, end, comm, events)?;
         Ok(u64::from(revents))
+    }
+
+    fn open_named(
+        &mut self,
+        _caller: Badge,
+        name: u64,
+        badge: u64,
+        flags: u64,
+    ) -> Result<(u64, u64, u64), Errno> {
+        if *self != Obj::Factory {
+            return Err(Errno::EBADF);
+        }
+        let side = side_of(flags)?;
+        let nonblock = flags as u32 & g::O_NONBLOCK != 0;
+        let mut state = STATE.lock();
+        let opened = state.pipes.open_named(name, side, nonblock)?;
+        state.named = Some((opened, Badge(badge)));
+        let rendezvous = match opened.rendezvous {
+            Rendezvous::Ready => pipes::Rendezvous::Ready,
+            Rendezvous::Wait { seen } => pipes::Rendezvous::Wait { seen },
+        };
+        // The loop puts the end's handle in the first word.
+        Ok((0, opened.pipe, rendezvous.to_word()))
+    }
+
+    fn partner(&mut self, caller: Badge, comm: u64, seen: u64) -> Result<u64, Errno> {
+        let (pipe, end) = self.any_end()?;
+        if comm_pid(comm) != caller.0 {
+            return Err(Errno::EPERM);
+        }
+        let arrived = STATE.lock().pipes.arm_partner(pipe, end.side, comm, seen)?;
+        Ok(u64::from(arrived))
     }
 }
 
@@ -196,10 +265,10 @@ fn call(
                 .map_err(DispatchError::Rights)?;
             // The new entry is one more holder of its end, with its own key.
             if let Ok(obj) = table.get_mut(new)
-                && let Obj::End { pipe, side, key } = &mut obj.target
+                && let Obj::End { pipe, end, key } = &mut obj.target
             {
                 *key = new.to_word();
-                if let Err(e) = STATE.lock().pipes.open(*pipe, *side) {
+                if let Err(e) = STATE.lock().pipes.open(*pipe, end.side) {
                     let _ = table.revoke(new);
                     return Err(DispatchError::Method(e.to_word()));
                 }
@@ -208,6 +277,7 @@ fn call(
         }
         (meta::META_INTERFACE, _) => meta::dispatch(table, badge, handle, method, args),
         _ if method == PipesMethod::Create.number() => create(table, badge, handle, args),
+        _ if method == PipesMethod::OpenNamed.number() => open_named(table, badge, handle, args),
         _ if method == PipesMethod::Forget.number() => {
             let reply = PipesServer::<Obj>::dispatch(table, badge, handle, method, args)?;
             forget(table, Badge(args[0]));
@@ -219,8 +289,8 @@ fn call(
 
 /// What a released entry's object stops holding: an end's count at its pipe.
 fn closed(target: Obj) {
-    if let Obj::End { pipe, side, key } = target
-        && let Err(e) = STATE.lock().pipes.close(pipe, side, key)
+    if let Obj::End { pipe, end, key } = target
+        && let Err(e) = STATE.lock().pipes.close(pipe, end.side, key)
     {
         log!("pipes: closing an end of pipe {pipe} failed: {e}");
     }
@@ -254,18 +324,8 @@ fn create(
         (Side::Write, pipes::WRITE_END_RIGHTS),
     ];
     for (slot, (side, rights)) in made.iter_mut().zip(ends) {
-        let end = Obj::End { pipe, side, key: 0 };
-        match table.insert(end, badge, rights, Rights::NONE) {
-            Ok(new) => {
-                if let Ok(obj) = table.get_mut(new) {
-                    obj.target = Obj::End {
-                        pipe,
-                        side,
-                        key: new.to_word(),
-                    };
-                }
-                *slot = new;
-            }
+        match insert_end(table, pipe, End::from(side), badge, rights) {
+            Ok(new) => *slot = new,
             Err(e) => {
                 // Undo: the entries made so far go, then the pipe with its two counts.
                 for made in made.iter().filter(|h| **h != XHandle::NULL) {
@@ -281,6 +341,53 @@ fn create(
     words[0] = made[0].to_word();
     words[1] = made[1].to_word();
     Ok(words)
+}
+
+/// Inserts an entry on `end` of `pipe` for `badge`, with its own handle word as its key.
+fn insert_end(
+    table: &mut XObjectTable<Obj>,
+    pipe: PipeId,
+    end: End,
+    badge: Badge,
+    rights: Rights,
+) -> Result<XHandle, k42_rights::RightsError> {
+    let new = table.insert(Obj::End { pipe, end, key: 0 }, badge, rights, Rights::NONE)?;
+    if let Ok(obj) = table.get_mut(new) {
+        obj.target = Obj::End {
+            pipe,
+            end,
+            key: new.to_word(),
+        };
+    }
+    Ok(new)
+}
+
+/// `Pipes::open_named` through the dispatch (rights checked there: `NAMED`), then the end it
+/// counted inserted for the badge it names.
+fn open_named(
+    table: &mut XObjectTable<Obj>,
+    badge: Badge,
+    handle: XHandle,
+    args: &[u64; ARG_WORDS],
+) -> Reply {
+    let method = PipesMethod::OpenNamed.number();
+    let reply = PipesServer::<Obj>::dispatch(table, badge, handle, method, args);
+    let Some((opened, holder)) = STATE.lock().named.take() else {
+        return reply;
+    };
+    let mut words = reply?;
+    let rights = rights_of(opened.end.side);
+    match insert_end(table, opened.pipe, opened.end, holder, rights) {
+        Ok(new) => {
+            words[0] = new.to_word();
+            Ok(words)
+        }
+        Err(e) => {
+            // Undo the count (and the pipe, if this was its one holder).
+            let _ = STATE.lock().pipes.close(opened.pipe, opened.end.side, 0);
+            Err(DispatchError::Rights(e))
+        }
+    }
 }
 
 /// Sends the notifications the last call made due. A dispatcher that no longer exists is

@@ -5,7 +5,10 @@
 //! working directory (`getcwd`, `chdir`, `fchdir`). The file server (`user/bin/fs`) decides
 //! every permission with the credentials it holds for this process's badge; the personality
 //! only names nodes and paths. Device nodes open as the personality's own devices
-//! (`crate::fd::Kind`: the memory devices, the console).
+//! (`crate::fd::Kind`: the memory devices, the console); FIFOs as pipe ends (`calls/pipe.rs`:
+//! the file server checks the open and gets the end from the pipe server). A FIFO opened
+//! `O_RDWR` comes here as `Kind::File`: its reads and writes go on to `calls/pipe.rs`, and it
+//! cannot seek.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -49,7 +52,7 @@ fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Node>, Errno> 
     let file = linux.fds.lock().get(dirfd)?;
     match (&file.kind, &file.node) {
         (Kind::Dir, Some(node)) => Ok(node.clone()),
-        _ if path.is_empty() => file.node.clone().ok_or(Errno::EBADF),
+        _ if path.is_empty() => file.fs_node().ok_or(Errno::EBADF),
         _ => Err(Errno::ENOTDIR),
     }
 }
@@ -121,12 +124,15 @@ fn open_common(linux: &Linux, dirfd: u64, path_addr: u64, flags: u32, mode: u32)
         handle: XHandle::from_word(handle),
     });
     let st_mode = st_mode as u32;
+    let shown = absolute_path(linux, dirfd, &path);
+    if st_mode & g::S_IFMT == g::S_IFIFO && flags & g::O_PATH == 0 {
+        return crate::calls::pipe::open_fifo(linux, node, flags, shown);
+    }
     let kind = match st_mode & g::S_IFMT {
         g::S_IFDIR => Kind::Dir,
         g::S_IFCHR => device_kind(k42_linux::stat::decode_dev(rdev)),
         _ => Kind::File,
     };
-    let shown = absolute_path(linux, dirfd, &path);
     let file = OpenFile::new(
         kind,
         flags & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC | g::O_CLOEXEC),
@@ -150,6 +156,12 @@ pub fn read_file(
     len: u64,
     at: Option<u64>,
 ) -> SysResult {
+    if file.fifo.is_some() {
+        return match at {
+            Some(_) => Err(Errno::ESPIPE),
+            None => crate::calls::pipe::read(linux, file, addr, len),
+        };
+    }
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     uaccess::end(addr, len)?;
     let shared = at.is_none() && file.server_offset.load(Ordering::Relaxed);
@@ -198,6 +210,12 @@ pub fn write_file(
     len: u64,
     at: Option<u64>,
 ) -> SysResult {
+    if file.fifo.is_some() {
+        return match at {
+            Some(_) => Err(Errno::ESPIPE),
+            None => crate::calls::pipe::write(linux, file, addr, len),
+        };
+    }
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     uaccess::end(addr, len)?;
     let append = at.is_none() && file.flags() & g::O_APPEND != 0;
@@ -258,6 +276,9 @@ pub fn getdents64(linux: &Linux, args: &Args) -> SysResult {
 /// `lseek(fd, offset, whence)` on a file or directory (a directory's offset is its cookie,
 /// which only `SEEK_SET` to 0 rewinds, as on Linux's simple file systems).
 pub fn lseek_file(file: &OpenFile, offset: i64, whence: u32) -> SysResult {
+    if file.fifo.is_some() {
+        return Err(Errno::ESPIPE);
+    }
     if file.server_offset.load(Ordering::Relaxed) {
         let node = file.node.as_ref().ok_or(Errno::EBADF)?;
         // Lossless: the word carries lseek's off_t.
@@ -351,6 +372,11 @@ pub fn mknodat(linux: &Linux, args: &Args) -> SysResult {
     on_path(linux, args[0], args[1], false, |c| {
         c.mknod(args[2], args[3], umask)
     })
+}
+
+/// `mknod(path, mode, dev)` (musl's `mkfifo` calls it).
+pub fn mknod(linux: &Linux, args: &Args) -> SysResult {
+    mknodat(linux, &[AT_FDCWD as u64, args[0], args[1], args[2], 0, 0])
 }
 
 /// `unlinkat(dirfd, path, flags)`.
@@ -519,9 +545,9 @@ pub fn chmod(linux: &Linux, args: &Args) -> SysResult {
     fchmodat(linux, &[AT_FDCWD as u64, args[0], args[1], 0, 0, 0])
 }
 
-/// The node of an open fd, for the `f*` calls.
+/// The file server's node of an open fd, for the `f*` calls.
 fn fd_node(linux: &Linux, fd: u64) -> Result<Arc<Node>, Errno> {
-    linux.fds.lock().get(fd)?.node.clone().ok_or(Errno::EINVAL)
+    linux.fds.lock().get(fd)?.fs_node().ok_or(Errno::EINVAL)
 }
 
 /// `fchmod(fd, mode)`.
@@ -611,7 +637,7 @@ pub fn ftruncate(linux: &Linux, args: &Args) -> SysResult {
     if (args[1] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    if !matches!(file.kind, Kind::File) || !file.writable() {
+    if !matches!(file.kind, Kind::File) || file.fifo.is_some() || !file.writable() {
         return Err(Errno::EINVAL);
     }
     let node = file.node.as_ref().ok_or(Errno::EINVAL)?;
@@ -638,7 +664,7 @@ pub fn truncate(linux: &Linux, args: &Args) -> SysResult {
 pub fn fsync(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
     match file.kind {
-        Kind::File | Kind::Dir => Ok(0),
+        Kind::File | Kind::Dir if file.fifo.is_none() => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }

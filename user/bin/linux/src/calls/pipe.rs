@@ -1,9 +1,20 @@
-//! Pipes (issue #5): `pipe`, `pipe2`, and reading, writing, polling and describing pipe ends,
-//! over the pipe server (`user/bin/pipes`, `k42_ifaces::pipes`, its rules in `crates/pipe`).
+//! Pipes (issue #5): `pipe`, `pipe2`, opening FIFOs, and reading, writing, polling and
+//! describing pipe ends, over the pipe server (`user/bin/pipes`, `k42_ifaces::pipes`, its rules
+//! in `crates/pipe`).
 //! `io.rs` sends `read`/`write`/`readv`/`writev` on a pipe end here, `poll.rs` its readiness,
 //! `stat.rs` its `fstat`; the fd table (`fd.rs`) holds the ends as `Kind::PipeRead` and
 //! `Kind::PipeWrite`, each with its handle as a `files::Node` (released when the last
 //! descriptor of its open file closes; fork gives it to a child like any node).
+//!
+//! **FIFOs.** `open` of a FIFO (`calls/file.rs`) gets its node from the file server, which
+//! checks the open, then the pipe end from `Fs::open_fifo`, which the file server gets made
+//! for this process by the pipe server ([`open_fifo`]): the same kind of end as `pipe`'s, on a
+//! pipe shared by every opener of that FIFO. The open file keeps both (`OpenFile::fifo`: the
+//! node answers `fstat`). Opening may have to wait for the other side (`O_RDONLY` for a
+//! writer, `O_WRONLY` for a reader, as Linux's `fifo_open`): the program's thread waits for it
+//! here, as for an empty pipe, and a signal ends the wait with `ERESTARTSYS`. A FIFO opened
+//! `O_RDWR` is `Kind::File` (`crate::fd::Kind` says why), its reads and writes sent here by
+//! `calls/file.rs`.
 //!
 //! **Blocking without a blocking server.** The server answers `EAGAIN` where Linux would
 //! block. Without `O_NONBLOCK`, the program's thread then arms a notification for the end
@@ -21,12 +32,13 @@
 //! by `SIGPIPE` (through `calls/fault.rs`), as on Linux.
 
 use alloc::format;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use k42_abi::kernel::AsyncMessage;
-use k42_ifaces::pipes::{DATA_BYTES, Notice, PipesClient};
+use k42_ifaces::pipes::{DATA_BYTES, Notice, PipesClient, Rendezvous};
 use k42_ifaces::start::PipesStart;
 use k42_linux::raw::general as g;
 use k42_linux::stat::{Stat, Timespec};
@@ -159,12 +171,60 @@ fn close_fds(linux: &Linux, fds: &[u64]) {
     }
 }
 
+/// Opens the FIFO whose node `inode` the file server has just opened (checking the
+/// permissions) with `flags` as the program asked (`O_PATH` aside): gets its pipe end, waits
+/// for the other side if Linux would (module comment), and installs the descriptor, which
+/// names `path`.
+pub fn open_fifo(linux: &Linux, inode: Arc<Node>, flags: u32, path: String) -> SysResult {
+    // The pipe server the file server asked is the one this process's factory is at.
+    let factory = factory().ok_or(Errno::ENXIO)?;
+    let ((end, _pipe, rendezvous), _) = files::call(&inode, &[], |c| c.open_fifo())?;
+    let end = Arc::new(Node {
+        comm: factory.comm,
+        handle: XHandle::from_word(end),
+    });
+    let kind = match flags & g::O_ACCMODE {
+        g::O_RDONLY => Kind::PipeRead,
+        g::O_WRONLY => Kind::PipeWrite,
+        _ => Kind::File,
+    };
+    let status = flags & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC | g::O_CLOEXEC);
+    let file = OpenFile::fifo(kind, status, end, inode, path);
+    if let Rendezvous::Wait { seen } = Rendezvous::from_word(rendezvous) {
+        // A failed wait drops `file`: both handles are released, the end's count with them.
+        wait_partner(linux, end_of(&file)?, seen)?;
+    }
+    linux.fds.lock().install(file, flags & g::O_CLOEXEC != 0)
+}
+
+/// Blocks the program's thread until the other side of the FIFO whose end is `node` has had
+/// an opener since this open saw its open count `seen`; `ERESTARTSYS` when a signal is to be
+/// delivered first.
+fn wait_partner(linux: &Linux, node: &Node, seen: u64) -> Result<(), Errno> {
+    let comm = Page::current().comm_id();
+    loop {
+        let (arrived, _) = call(node, &[], |c| c.partner(comm, seen))?;
+        if arrived != 0 {
+            return Ok(());
+        }
+        if wait_notice(linux, node.comm, None) == Notified::Signal {
+            return Err(Errno::ERESTARTSYS);
+        }
+    }
+}
+
 /// The end an open file holds (`EBADF` if it is not a pipe end).
 fn end(file: &OpenFile) -> Result<&Node, Errno> {
-    match file.kind {
-        Kind::PipeRead | Kind::PipeWrite => file.node.as_deref().ok_or(Errno::EBADF),
-        _ => Err(Errno::EBADF),
+    if is_pipe(file) {
+        end_of(file)
+    } else {
+        Err(Errno::EBADF)
     }
+}
+
+/// The pipe end in an open file known to be a pipe end.
+fn end_of(file: &OpenFile) -> Result<&Node, Errno> {
+    file.node.as_deref().ok_or(Errno::EBADF)
 }
 
 fn nonblocking(file: &OpenFile) -> bool {
@@ -368,9 +428,10 @@ pub fn poll_events(file: &OpenFile, events: u16) -> u16 {
     }
 }
 
-/// Whether `file` is a pipe end (whose readiness only its server knows).
+/// Whether `file` is a pipe end (whose readiness only its server knows): a pipe's or a
+/// FIFO's.
 pub fn is_pipe(file: &OpenFile) -> bool {
-    matches!(file.kind, Kind::PipeRead | Kind::PipeWrite)
+    matches!(file.kind, Kind::PipeRead | Kind::PipeWrite) || file.fifo.is_some()
 }
 
 /// `poll`'s wait on pipe ends, once none of them is ready: arms each for its events and
@@ -394,9 +455,12 @@ pub fn wait_any(linux: &Linux, ends: &[(&OpenFile, u16)], deadline: Option<u64>)
     }
 }
 
-/// A pipe end's metadata for `fstat`: a FIFO, owned by this process's user, its inode the
-/// pipe's number.
+/// A pipe end's metadata for `fstat`: a FIFO's own, from the file server; an anonymous
+/// pipe's is a FIFO owned by this process's user, its inode the pipe's number.
 pub fn stat(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
+    if let Some(inode) = &file.fifo {
+        return crate::calls::file::stat_node(inode);
+    }
     let node = end(file)?;
     let ((_, pipe, _, _), _) = call(node, &[], |c| c.status())?;
     let now = clock::now_ns();
