@@ -1,7 +1,8 @@
 //! Makes sure the host has what a run or a test needs — QEMU and its qboot
 //! firmware, Debian's busybox-static and bash-static, musl-gcc, gcc with static
-//! glibc, Debian's Linux kernel, xz, and Rust's `x86_64-unknown-none` target — and installs what is
-//! missing (as root, through apt-get) or stops with the exact command to run.
+//! glibc, Debian's Linux kernel, xz, tmux (the guest tier's interactive sessions), and Rust's
+//! `x86_64-unknown-none` target — and installs what is missing (as root, through apt-get) or
+//! stops with the exact command to run.
 //!
 //! This is what lets a newcomer on a fresh Debian machine type `cargo xtask test`
 //! and nothing else. The other modules then take paths from [`Tools`] instead of
@@ -59,6 +60,8 @@ pub struct Tools {
     pub qboot: Option<PathBuf>,
     /// Debian's newest `/boot/vmlinuz-*`, when Linux is needed.
     pub vmlinuz: Option<PathBuf>,
+    /// tmux, when found (installed by [`ensure_tmux`]).
+    pub tmux: Option<PathBuf>,
 }
 
 /// One requirement: how to tell it is met, and the Debian package that meets it.
@@ -121,6 +124,14 @@ const GLIBC_REQUIREMENTS: [Requirement; 2] = [
         met: || Path::new(GLIBC_STATIC).is_file(),
     },
 ];
+
+/// tmux, which types on the interactive shell's console in the guest tier
+/// (`test/tmux_tier.rs`).
+const TMUX_REQUIREMENT: Requirement = Requirement {
+    what: "tmux",
+    package: "tmux",
+    met: || paths::which("tmux").is_some(),
+};
 
 /// GRUB's BIOS modules, which grub-mkrescue puts on the ISO (package grub-pc-bin).
 const GRUB_BIOS_MODULES: &str = "/usr/lib/grub/i386-pc";
@@ -202,7 +213,17 @@ pub fn ensure(needs: Needs) -> Result<Tools, String> {
         bash,
         qboot,
         vmlinuz,
+        tmux: paths::which("tmux"),
     })
+}
+
+/// Checks (and installs) tmux, for the guest tier; sets `tools.tmux`.
+pub fn ensure_tmux(tools: &mut Tools) -> Result<(), String> {
+    if !(TMUX_REQUIREMENT.met)() {
+        install(&[&TMUX_REQUIREMENT])?;
+    }
+    tools.tmux = Some(paths::which("tmux").ok_or("no tmux after installing tmux")?);
+    Ok(())
 }
 
 /// Runs `rustup ARGS` in the workspace (so rust-toolchain.toml picks the toolchain).

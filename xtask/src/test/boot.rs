@@ -25,7 +25,7 @@ pub(super) fn initramfs(
 
 /// [`initramfs`] with `argv` optional: without it, the boot names no program and runs the
 /// interactive shell (`k42_abi::runner::INTERACTIVE_SHELL`) on both OSes.
-fn initramfs_with(
+pub(super) fn initramfs_with(
     ctx: &Context<'_>,
     argv: Option<Vec<String>>,
     extra: Vec<Vec<u8>>,

@@ -7,7 +7,9 @@
 //!
 //! On each OS, one more boot names no program — the interactive shell — and types a
 //! script on its console ([`INTERACTIVE_INPUT`]): case `guest.OS.interactive_sh`, which
-//! needs the shell's output and exit status (the console's input side, the tty).
+//! needs the shell's output and exit status (the console's input side, the tty). And one more
+//! boot of the interactive shell on each OS runs in tmux, typed on key by key, job control
+//! included: `tmux_tier.rs`, case `guest.OS.tmux_session`.
 //!
 //! The shell comparison of `tests/compare/` (bash and busybox `sh`, K42 against Linux) is
 //! part of this tier too: `compare_tier.rs`, cases `compare.OS.SCRIPT.SHELL`.
@@ -18,6 +20,7 @@
 use super::boot::{boot, boot_typed};
 use super::compare_tier;
 use super::report::Report;
+use super::tmux_tier;
 use super::{Context, REASON_LINES};
 use crate::cli::Os;
 use crate::guest::{self, CaseVerdict};
@@ -27,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 14] = [
+const K42_READY: [&str; 16] = [
     "personality",
     "tty",
     "files",
@@ -42,6 +45,8 @@ const K42_READY: [&str; 14] = [
     "clock",
     "signals",
     "session",
+    "fifo",
+    "jobctl",
 ];
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str = "needs threads (clone with CLONE_VM, issue #5): not run on K42 yet";
@@ -49,12 +54,10 @@ const K42_GUEST_SKIP: &str = "needs threads (clone with CLONE_VM, issue #5): not
 /// What is typed on the interactive shell's console, and what its run must show: the lines the
 /// shell and the commands it started printed (none of them the echo of what was typed) — a
 /// builtin's arithmetic, a pipeline of two external commands, an external command alone — and
-/// the status `exit` gave. `set +m` first turns the shell's job control off: with it, each
-/// command is put in a process group of its own made the terminal's foreground group, which K42
-/// does not have yet (`setpgid`, and terminal process groups beyond the program's own: issue
-/// #5), so the shell's child gives up with "can't set tty process group" before it runs.
+/// the status `exit` gave. The shell has job control (as on a terminal): each command runs in a
+/// process group of its own, made the terminal's foreground group while it runs.
 const INTERACTIVE_INPUT: &[u8] =
-    b"set +m\necho $((6*7))\necho piped | tr a-z A-Z | cat\nls -d /tmp\nexit 5\n";
+    b"echo $((6*7))\necho piped | tr a-z A-Z | cat\nls -d /tmp\nexit 5\n";
 const INTERACTIVE_LINES: [&str; 3] = ["42", "PIPED", "/tmp"];
 const INTERACTIVE_STATUS: u8 = 5;
 
@@ -64,6 +67,7 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     for os in [Os::Linux, Os::K42] {
         if ctx.args.os.includes(os) {
             interactive_sh(ctx, report, os);
+            tmux_tier::run(ctx, report, os);
         }
     }
     compare_tier::run(ctx, report);
@@ -101,6 +105,9 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
 /// and checks the shell's answer and exit status.
 fn interactive_sh(ctx: &Context<'_>, report: &mut Report, os: Os) {
     let case = format!("guest.{}.interactive_sh", os.name());
+    if !report.wanted(&case) {
+        return;
+    }
     let label = format!("guest-{}-interactive-sh", os.name());
     let kernel = match os {
         Os::K42 => kernel::build(),

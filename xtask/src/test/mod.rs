@@ -13,7 +13,9 @@
 //!   `guest.linux.PROGRAM.CASE`; on K42 each program is skipped until the Linux
 //!   personality lands (`guest_tier.rs`); and the shell comparison of `tests/compare/`
 //!   under bash and busybox `sh`, K42's transcripts against Linux's, cases
-//!   `compare.OS.SCRIPT.SHELL` (`compare_tier.rs`, `../compare.rs`);
+//!   `compare.OS.SCRIPT.SHELL` (`compare_tier.rs`, `../compare.rs`); and on each OS the
+//!   interactive shell typed on under tmux, job control included, case
+//!   `guest.OS.tmux_session` (`tmux_tier.rs`);
 //! - bench: every benchmark program of `bench/` on Linux with tiny counts, each
 //!   result line checked for form and plausibility (no timing threshold); K42's
 //!   banner figures the benchmarks read (`bench_tier.rs`).
@@ -34,6 +36,7 @@ mod kernel_tier;
 mod libtest;
 mod lint;
 mod report;
+mod tmux_tier;
 
 use std::time::Instant;
 
@@ -76,7 +79,13 @@ pub fn run(args: &TestArgs) -> Result<i32, String> {
         lint_tools: has(Tier::Lint),
         iso: has(Tier::Kernel),
     };
-    let tools = match prereq::ensure(needs) {
+    let tools = prereq::ensure(needs).and_then(|mut tools| {
+        if has(Tier::Guest) {
+            prereq::ensure_tmux(&mut tools)?;
+        }
+        Ok(tools)
+    });
+    let tools = match tools {
         Ok(tools) => Some(tools),
         Err(why) => {
             report.fail("setup.prerequisites", &why);
