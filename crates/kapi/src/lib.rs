@@ -305,6 +305,12 @@ pub trait Process {
         rsp: u64,
         arg: u64,
     ) -> Result<u64, KError>;
+    /// While this process is a fork child not yet forked into (between `Memory::new_child`
+    /// and `fork_from_caller`): its pid and its parent's — the kernel's attestation a server
+    /// can ask for before it takes the parent's word that this is its child. `WrongState`
+    /// at any other time.
+    #[rights(READ)]
+    fn fork_origin(&self, caller: Badge) -> Result<(u64, u64), KError>;
 }
 
 /// A process's address space: anonymous, zero-filled, demand-paged regions.

@@ -197,7 +197,7 @@ impl Tree {
             let stopped = self
                 .procs
                 .values()
-                .any(|p| p.pgid == g && p.pid != pid && p.job.stopped);
+                .any(|p| p.pgid == g && p.pid != pid && p.state == State::Live && p.job.stopped);
             if stopped && !self.orphaned(g, None) && self.orphaned(g, Some(pid)) {
                 badges.extend(self.members(g, Some(pid)));
             }
@@ -263,14 +263,15 @@ impl Tree {
     /// `TIOCSCTTY`: the caller, a session leader whose session has no controlling terminal,
     /// makes the terminal its session's, with its group in the foreground. Already its own:
     /// nothing to do. `EPERM` if the caller leads no session, or the terminal is another
-    /// session's and `steal` (root's `TIOCSCTTY` with argument 1) is not allowed.
+    /// session's and `steal` (root's `TIOCSCTTY` with argument 1: the caller decides who is
+    /// root) is false.
     pub fn acquire_terminal(&mut self, badge: u64, steal: bool) -> Result<(), Errno> {
         let me = self.by_badge(badge)?.clone();
-        if self.terminal.is_some_and(|t| t.sid == me.sid) {
-            return Ok(());
-        }
         if me.sid != me.pid {
             return Err(Errno::EPERM);
+        }
+        if self.terminal.is_some_and(|t| t.sid == me.sid) {
+            return Ok(());
         }
         if self.terminal.is_some() && !steal {
             return Err(Errno::EPERM);

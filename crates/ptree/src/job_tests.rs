@@ -145,8 +145,8 @@ fn setsid_leaves_the_terminal_behind() {
     assert_eq!(t.acquire_terminal(SHELL, false), Ok(()), "already its own");
     assert_eq!(
         t.acquire_terminal(JOB, false),
-        Ok(()),
-        "its session's already"
+        Err(Errno::EPERM),
+        "no session leader"
     );
     t.acquire_terminal(OTHER, true).unwrap();
     assert_eq!(t.terminal(OTHER).unwrap().fg, other);
@@ -218,9 +218,34 @@ fn the_session_leader_exit_hangs_up_the_foreground_group() {
 fn only_the_parent_forgets_a_child_it_could_not_make() {
     let (mut t, _, job) = shell_and_job();
     let other = t.fork(SHELL, OTHER).unwrap();
-    assert_eq!(t.forget_child(JOB, OTHER), Err(Errno::ESRCH));
-    assert_eq!(t.forget_child(SHELL, OTHER), Ok(()));
+    assert_eq!(t.forget_child(JOB, OTHER, other), Err(Errno::ESRCH));
+    assert_eq!(
+        t.forget_child(SHELL, JOB, other),
+        Err(Errno::ESRCH),
+        "badge and pid differ"
+    );
+    assert_eq!(t.forget_child(SHELL, OTHER, other), Ok(()));
     assert!(t.get(other).is_none());
-    assert_eq!(t.forget_child(SHELL, OTHER), Err(Errno::ESRCH));
+    assert_eq!(t.forget_child(SHELL, OTHER, other), Err(Errno::ESRCH));
     assert!(t.get(job).is_some());
+    // The kernel's report of its end came first: the zombie goes without a trace.
+    let second = t.fork(SHELL, JOB2).unwrap();
+    t.exit(JOB2, WaitStatus::signaled(g::SIGKILL, false))
+        .unwrap();
+    assert_eq!(t.forget_child(SHELL, JOB2, second), Ok(()));
+    assert_eq!(
+        t.wait(SHELL, Selector::Pid(second), wait4(0)),
+        Err(Errno::ECHILD)
+    );
+}
+
+#[test]
+fn a_dead_process_is_not_stopped() {
+    let (mut t, _, job) = shell_and_job();
+    t.stop(JOB, g::SIGSTOP).unwrap();
+    t.exit(JOB, WaitStatus::signaled(g::SIGKILL, false))
+        .unwrap();
+    assert!(!t.is_stopped(job));
+    let stopped_only = WaitOptions::from_waitid(g::WSTOPPED).unwrap();
+    assert_eq!(t.wait(SHELL, Selector::Any, stopped_only), Ok(None));
 }

@@ -265,15 +265,29 @@ impl Tree {
         Ok(())
     }
 
-    /// Undoes the fork of `child_badge` by its parent `parent_badge` when the kernel could not
-    /// make the child ([`Tree::forget`], checked to be the caller's own child: `ESRCH`
-    /// otherwise).
-    pub fn forget_child(&mut self, parent_badge: u64, child_badge: u64) -> Result<(), Errno> {
+    /// Undoes the fork of `child_badge` (pid `child_pid`) by its parent `parent_badge` when
+    /// the kernel could not make the child: [`Tree::forget`] while it runs, or the removal of
+    /// its zombie if its end was recorded first. `ESRCH` unless it is the caller's own child.
+    pub fn forget_child(
+        &mut self,
+        parent_badge: u64,
+        child_badge: u64,
+        child_pid: Pid,
+    ) -> Result<(), Errno> {
         let parent = self.by_badge(parent_badge)?.pid;
-        if self.by_badge(child_badge)?.ppid != parent {
+        let child = self.procs.get(&child_pid).ok_or(Errno::ESRCH)?;
+        if child.ppid != parent {
             return Err(Errno::ESRCH);
         }
-        self.forget(child_badge)
+        match child.state {
+            State::Zombie(_) if !self.procs.values().any(|p| p.ppid == child_pid) => {
+                self.procs.remove(&child_pid);
+                Ok(())
+            }
+            State::Zombie(_) => Err(Errno::EBUSY),
+            State::Live if child.badge == Some(child_badge) => self.forget(child_badge),
+            State::Live => Err(Errno::ESRCH),
+        }
     }
 
     /// The process `badge` ends with `status`: it becomes a zombie for its parent to collect,
@@ -300,6 +314,8 @@ impl Tree {
             return Err(Errno::ESRCH);
         };
         me.badge = None;
+        // A dead process is neither stopped nor has a stop or continue to report.
+        me.job = Job::default();
         let parent = me.ppid;
         let notify = if parent == INIT_PID {
             self.procs.remove(&pid);

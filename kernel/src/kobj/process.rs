@@ -57,6 +57,13 @@ impl k42_kapi::Process for ProcObj {
         Ok(())
     }
 
+    fn fork_origin(&self, _caller: Badge) -> Result<(u64, u64), KError> {
+        let parent = self.0.fork.lock().as_ref().map(|f| f.parent);
+        parent
+            .map(|parent| (self.0.pid, parent))
+            .ok_or(KError::WrongState)
+    }
+
     fn ids(&self, _caller: Badge) -> Result<(u64, u64), KError> {
         let first = self
             .0

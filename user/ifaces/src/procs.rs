@@ -94,7 +94,9 @@ pub trait Procs {
     /// child's pid and the word of the child's own handle on the table (READ, matched to
     /// `child_badge`: the child uses it instead of its parent's). `EINVAL` if `child_badge` is
     /// the caller, `EBUSY` if it is registered already. `kill`, as [`Procs::register`]'s: the
-    /// parent gives the server DESTROY on the child's kernel `Process` first.
+    /// parent gives the server READ and DESTROY on the child's kernel `Process` first, and the
+    /// server asks the kernel (`Process::fork_origin`) that it names `child_badge`, a fork
+    /// child of the caller not yet forked into: `EPERM` otherwise.
     #[rights(READ)]
     fn fork(&mut self, caller: Badge, child_badge: u64, kill: u64) -> Result<(u64, u64), Errno>;
     /// Registers the caller's dispatcher `comm` (a CommID of the caller's own process: `EPERM`
@@ -178,11 +180,13 @@ pub trait Procs {
     /// [`SignalEvent`] marked as the terminal's (`SI_KERNEL`). Returns how many.
     #[rights(crate::procs::TERMINAL)]
     fn terminal_signal(&mut self, caller: Badge, sig: u64) -> Result<u64, Errno>;
-    /// A fork the kernel could not complete: the caller's child `child_badge`, registered by
-    /// [`Procs::fork`] but never started, is dropped without a trace (`ESRCH` unless it is the
-    /// caller's child; `EBUSY` if it has children).
+    /// A fork the kernel could not complete: the caller's child `child_badge` (Linux pid
+    /// `child_pid`), registered by [`Procs::fork`], is dropped without a trace — running, or
+    /// already a zombie if the kernel's report of its end came first — and ended through the
+    /// kernel if it runs (`ESRCH` unless it is the caller's child; `EBUSY` if it has
+    /// children).
     #[rights(READ)]
-    fn abandon(&mut self, caller: Badge, child_badge: u64) -> Result<(), Errno>;
+    fn abandon(&mut self, caller: Badge, child_badge: u64, child_pid: u64) -> Result<(), Errno>;
     /// The kernel said the K42 process `badge` ended: if it is still registered as running
     /// (its personality died before it could report the end), it ends now as killed by
     /// SIGKILL — a zombie for its parent, whose wait would otherwise never return. Returns 1

@@ -10,7 +10,9 @@
 //! 4. `cat` copies a line typed to it, Ctrl-C ends it (`$?` 130) and a prompt comes back;
 //! 5. `sleep 30`, Ctrl-Z: the shell reports it Stopped and `jobs` lists it so; `fg %N`
 //!    resumes it and Ctrl-C ends it (`$?` 130);
-//! 6. `exit 3` ends the run: QEMU ends through isa-debug-exit (`#{pane_dead_status}`, the
+//! 6. `cat` copying a line, Ctrl-Z, `fg %N`: the resumed cat copies a line typed then (a
+//!    wake-up due while it was stopped is not lost), and Ctrl-C ends it;
+//! 7. `exit 3` ends the run: QEMU ends through isa-debug-exit (`#{pane_dead_status}`, the
 //!    pane being kept with `remain-on-exit`) with the status line 3 on the log port.
 //!
 //! Each wait polls the pane with a generous timeout (TCG, and a loaded machine), all of them
@@ -63,6 +65,8 @@ const EXIT_STATUS: u8 = 3;
 const INTERRUPTED: &str = "status 130";
 /// The line typed to `cat`, which it echoes.
 const CAT_LINE: &str = "meow from tmux";
+/// What is typed to the cat resumed by `fg` after Ctrl-Z.
+const RESUMED_LINE: &str = "resumed cat reads";
 /// How long QEMU may outlive the session's own limit (`--timeout`) before `timeout` ends it,
 /// should this process be gone without killing the tmux server.
 const QEMU_SPARE: Duration = Duration::from_secs(60);
@@ -289,6 +293,65 @@ fn drive(shell: &mut Shell<'_>) -> Result<Option<i32>, String> {
              {INTERRUPTED:?}"
         ));
     }
+
+    // Ctrl-Z of a cat waiting for input, `fg`, and a line typed to it then: the resumed cat
+    // reads it (a wake-up due while it was stopped is not lost).
+    let before = shell.prompts()?;
+    shell.line("cat")?;
+    let typed = format!("{} cat", shell.prompt);
+    shell.wait("the shell to read `cat` again", STEP_WAIT, None, |lines| {
+        lines.contains(&typed).then_some(())
+    })?;
+    shell.wait(
+        "the second cat to copy the line typed to it",
+        STEP_WAIT,
+        Some(Retry::Line(CAT_LINE)),
+        |lines| {
+            let whole = after_last(lines, &typed).iter().filter(|l| *l == CAT_LINE);
+            (whole.count() >= 2).then_some(())
+        },
+    )?;
+    let job = shell.wait(
+        "a Stopped line for cat after Ctrl-Z, then a prompt",
+        STEP_WAIT,
+        Some(Retry::Key("C-z")),
+        |lines| {
+            let job = after_last(lines, &typed)
+                .iter()
+                .filter(|l| l.contains("Stopped") && l.contains("cat"))
+                .find_map(|l| job_number(l))?;
+            shell.idle_after(lines, before).then_some(job)
+        },
+    )?;
+    let before = shell.prompts()?;
+    let fg = format!("fg %{job}");
+    shell.line(&fg)?;
+    let typed = format!("{} {fg}", shell.prompt);
+    shell.wait("`fg` to resume cat", STEP_WAIT, None, |lines| {
+        after_last(lines, &typed)
+            .iter()
+            .any(|l| l.trim() == "cat")
+            .then_some(())
+    })?;
+    // Typed once: each typing shows once (the echo), so a second copy can only be cat's.
+    shell.line(RESUMED_LINE)?;
+    shell.wait(
+        "the resumed cat to copy a line typed to it",
+        STEP_WAIT,
+        None,
+        |lines| {
+            let whole = after_last(lines, &typed)
+                .iter()
+                .filter(|l| *l == RESUMED_LINE);
+            (whole.count() >= 2).then_some(())
+        },
+    )?;
+    shell.wait(
+        "a prompt after Ctrl-C of the resumed cat",
+        STEP_WAIT,
+        Some(Retry::Key("C-c")),
+        |lines| shell.idle_after(lines, before).then_some(()),
+    )?;
 
     shell.line(&format!("exit {EXIT_STATUS}"))?;
     shell.wait_dead(STEP_WAIT)

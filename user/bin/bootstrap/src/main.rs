@@ -379,14 +379,15 @@ fn start_server(
 }
 
 /// Registers the Linux program `pid` with the process server (init's child, root), letting the
-/// server end it through the kernel (DESTROY on `process`, the program's kernel `Process`: how
-/// SIGKILL is carried out), and gives it the table; returns what the program is told.
+/// server end it through the kernel (READ and DESTROY on `process`, the program's kernel
+/// `Process`: how SIGKILL is carried out), and gives it the table; returns what the program is
+/// told.
 fn register(procs: u64, pid: u64, process: XHandle) -> Result<ProcsStart, Failure> {
     let kill = meta::give_access(
         &mut KernelPpc,
         process,
         Badge(comm_pid(procs)),
-        Rights::DESTROY,
+        Rights::READ.union(Rights::DESTROY),
     )
     .map_err(|e| format!("cannot let the process server end it: {e}"))?;
     let mut table = ProcsClient::new(Ppc::new(procs), SPAWNER_HANDLE);

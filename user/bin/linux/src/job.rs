@@ -9,9 +9,12 @@
 //! sleeps on the dispatcher's message ring, absorbing what arrives, until a SIGCONT has been
 //! generated (`k42_linux::signal::State::continued`, set whatever SIGCONT's action and mask)
 //! or SIGKILL is pending; then it says it continued and delivery goes on. The program's code
-//! does not run meanwhile: it runs only when this thread returns to it. A blocking call that
-//! the stop signal interrupted restarts afterwards (`ERESTARTSYS` with no handler), and asks
-//! its server again before it sleeps, so a wake-up absorbed during the stop is not lost.
+//! does not run meanwhile: it runs only when this thread returns to it. The stop drops every
+//! message that is not a signal (a pipe's or the console's wake-up, a child's end), so a
+//! blocking call that was waiting when it stopped looks again afterwards: its wait answers as
+//! if the message it waited for had come (`signals::wait`), and every caller asks its server
+//! again before it sleeps — a console read also makes its background check again, so a job
+//! continued in the background that reads the terminal gets SIGTTIN, as on Linux.
 
 use k42_ifaces::procs::ProcsClient;
 use k42_linux::Errno;
@@ -39,18 +42,18 @@ fn errno(e: CallError<Errno>) -> Errno {
 
 /// Applies the default action of the stop signal `signo` (module comment). Returns at once
 /// when the process server says not to stop (SIGTSTP, SIGTTIN or SIGTTOU in an orphaned
-/// group) or there is none to tell.
-pub fn stop(linux: &Linux, signo: u32) {
+/// group) or there is none to tell. True if the process stopped (and is continued now).
+pub fn stop(linux: &Linux, signo: u32) -> bool {
     let Some(mut procs) = client(linux) else {
         log!("linux: signal {signo} would stop a process without a process server; ignored");
-        return;
+        return false;
     };
     match procs.stopped(u64::from(signo)) {
-        Ok(0) => return,
+        Ok(0) => return false,
         Ok(_) => {}
         Err(e) => {
             log!("linux: the process server refused the stop ({e}); not stopping");
-            return;
+            return false;
         }
     }
     loop {
@@ -66,6 +69,7 @@ pub fn stop(linux: &Linux, signo: u32) {
     if let Err(e) = procs.continued() {
         log!("linux: the process server refused the continue: {e}");
     }
+    true
 }
 
 /// The terminal as this process sees it (`ENOTTY` when it is not its controlling terminal,
@@ -131,9 +135,13 @@ fn signal_own_group(linux: &Linux, pgid: u64, signo: u32) {
     signals::raise(linux, info, false);
 }
 
-/// `tcsetpgrp` (`TIOCSPGRP`): the background check, then the process server's rules.
+/// `tcsetpgrp` (`TIOCSPGRP`): the background check (whose `EIO` Linux's `tiocspgrp` answers
+/// as `ENOTTY`), then the process server's rules.
 pub fn set_foreground(linux: &Linux, pgrp: i32) -> Result<(), Errno> {
-    check(linux, g::SIGTTOU)?;
+    match check(linux, g::SIGTTOU) {
+        Err(Errno::EIO) => return Err(Errno::ENOTTY),
+        other => other?,
+    }
     let mut procs = client(linux).ok_or(Errno::ENOTTY)?;
     // A pid_t, sign-extended as the server expects.
     procs.set_foreground(i64::from(pgrp) as u64).map_err(errno)

@@ -41,19 +41,21 @@ fn errno(e: CallError<Errno>) -> Errno {
 }
 
 /// `fork` in the parent: registers the K42 process `child_badge` (made by the fork) as this
-/// process's child, first giving the server DESTROY on the child's kernel `Process` (`child`,
-/// this process's handle on it), so that SIGKILL ends it through the kernel. Returns the
+/// process's child, first giving the server READ and DESTROY on the child's kernel `Process`
+/// (`child`, this process's handle on it): the server has the kernel attest that it is our
+/// child, and SIGKILL ends it through the kernel. Returns the
 /// child's Linux pid and the child's own handle on the process table, for the child's state
 /// (`ProcsStart::table`). `ENOSYS` without a process server.
 pub fn fork_child(child_badge: u64, child: XHandle) -> Result<(u64, XHandle), Errno> {
     let linux = state::get();
     let mut procs = client(linux).ok_or(Errno::ENOSYS)?;
     let server = linux.procs.as_ref().map_or(0, |p| comm_pid(p.comm));
-    let kill =
-        meta::give_access(&mut KernelPpc, child, Badge(server), Rights::DESTROY).map_err(|e| {
-            log!("linux: fork: cannot let the process server end the child: {e:?}");
-            Errno::EAGAIN
-        })?;
+    // READ: the server asks the kernel who the child is (`Process::fork_origin`).
+    let rights = Rights::READ.union(Rights::DESTROY);
+    let kill = meta::give_access(&mut KernelPpc, child, Badge(server), rights).map_err(|e| {
+        log!("linux: fork: cannot let the process server end the child: {e:?}");
+        Errno::EAGAIN
+    })?;
     let (pid, handle) = procs.fork(child_badge, kill.to_word()).map_err(errno)?;
     Ok((pid, XHandle::from_word(handle)))
 }
@@ -61,9 +63,9 @@ pub fn fork_child(child_badge: u64, child: XHandle) -> Result<(u64, XHandle), Er
 /// Undoes [`fork_child`] for a child the kernel could not make (it never ran), so no wait
 /// finds it. A refusal is logged: the child would then show as killed when the kernel reports
 /// its end.
-pub fn abandon(child_badge: u64) {
+pub fn abandon(child_badge: u64, child_pid: u64) {
     if let Some(mut procs) = client(state::get())
-        && let Err(e) = procs.abandon(child_badge)
+        && let Err(e) = procs.abandon(child_badge, child_pid)
     {
         log!("linux: the process server kept the child {child_badge} of a failed fork: {e}");
     }

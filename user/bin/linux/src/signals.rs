@@ -190,7 +190,12 @@ pub fn wait_with(
     interrupt: impl Fn(&sig::State) -> bool,
 ) -> Woken {
     loop {
-        stop_in_place(linux);
+        if stop_in_place(linux) {
+            // Whatever came while the process was stopped was absorbed as signals or
+            // dropped (module comment of `job.rs`): the caller looks again, as after the
+            // message it waited for.
+            return Woken::Message;
+        }
         if interrupt(&linux.signals.lock()) || FAULT.lock().is_some() {
             return Woken::Signal;
         }
@@ -211,8 +216,9 @@ pub fn wait_with(
 /// Applies the default action of every deliverable stop signal whose action is the default:
 /// the process stops where it waits (`job.rs`) and the wait goes on once it is continued, as
 /// on Linux, where such a signal never makes a call fail with `EINTR` (the call restarts,
-/// a sleep with the time it has left).
-fn stop_in_place(linux: &Linux) {
+/// a sleep with the time it has left). True if it stopped.
+fn stop_in_place(linux: &Linux) -> bool {
+    let mut stopped = false;
     loop {
         let stop = {
             let mut s = linux.signals.lock();
@@ -222,8 +228,8 @@ fn stop_in_place(linux: &Linux) {
             first.and_then(|n| s.take(n)).map(|info| info.signo)
         };
         match stop {
-            Some(signo) => crate::job::stop(linux, signo),
-            None => return,
+            Some(signo) => stopped |= crate::job::stop(linux, signo),
+            None => return stopped,
         }
     }
 }

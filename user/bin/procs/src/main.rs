@@ -182,6 +182,12 @@ impl Procs for Root {
     }
 
     fn fork(&mut self, caller: Badge, child_badge: u64, kill: u64) -> Result<(u64, u64), Errno> {
+        // The kernel attests the parentage (and that `kill` names the child) before the
+        // caller's word is taken; no lock is held across that call.
+        let origin = ProcessClient::new(KernelPpc, XHandle::from_word(kill)).fork_origin();
+        if origin.ok() != Some((child_badge, caller.0)) {
+            return Err(Errno::EPERM);
+        }
         let mut state = STATE.lock();
         let pid = state.tree.fork(caller.0, child_badge)?;
         state.keep_killer(child_badge, kill);
@@ -312,11 +318,9 @@ impl Procs for Root {
 
     fn acquire_terminal(&mut self, caller: Badge, steal: u64) -> Result<(), Errno> {
         let mut state = STATE.lock();
+        // Only root may steal it from another session (Linux's `tiocsctty`).
         let root = state.tree.by_badge(caller.0)?.creds.euid == 0;
-        if steal != 0 && !root {
-            return Err(Errno::EPERM);
-        }
-        state.tree.acquire_terminal(caller.0, steal != 0)
+        state.tree.acquire_terminal(caller.0, steal != 0 && root)
     }
 
     fn terminal_signal(&mut self, _caller: Badge, sig: u64) -> Result<u64, Errno> {
@@ -333,18 +337,29 @@ impl Procs for Root {
         Ok(comms.len() as u64)
     }
 
-    fn abandon(&mut self, caller: Badge, child_badge: u64) -> Result<(), Errno> {
-        let mut state = STATE.lock();
-        state.tree.forget_child(caller.0, child_badge)?;
-        state.listeners.remove(&child_badge);
-        state.killers.remove(&child_badge);
-        state.ended = Some(child_badge);
+    fn abandon(&mut self, caller: Badge, child_badge: u64, child_pid: u64) -> Result<(), Errno> {
+        let killer = {
+            let mut state = STATE.lock();
+            state.tree.forget_child(caller.0, child_badge, child_pid)?;
+            state.listeners.remove(&child_badge);
+            state.ended = Some(child_badge);
+            state.killers.remove(&child_badge)
+        };
+        // A child that did run cannot be left unknown here and alive: it ends (its parent
+        // could SIGKILL it anyway). One the kernel ended already refuses; nothing to do.
+        if let Some(killer) = killer {
+            let _ = ProcessClient::new(KernelPpc, killer).exit(KILLED_EXIT_STATUS);
+        }
         Ok(())
     }
 
     fn reap(&mut self, _caller: Badge, badge: u64) -> Result<u64, Errno> {
-        if STATE.lock().tree.by_badge(badge).is_err() {
-            return Ok(0);
+        {
+            let mut state = STATE.lock();
+            if state.tree.by_badge(badge).is_err() {
+                state.killed.remove(&badge);
+                return Ok(0);
+            }
         }
         let killed = WaitStatus::signaled(g::SIGKILL, false);
         if !STATE.lock().killed.remove(&badge) {
@@ -490,7 +505,10 @@ fn call(
         }
         Err(e) => {
             // No handle, no child: undo the registration.
-            let _ = STATE.lock().tree.forget(child);
+            let mut state = STATE.lock();
+            let _ = state.tree.forget(child);
+            state.listeners.remove(&child);
+            state.killers.remove(&child);
             Err(DispatchError::Rights(e))
         }
     }

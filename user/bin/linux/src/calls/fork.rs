@@ -244,7 +244,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
             }
             // The child was registered but will never run: no parent may wait for it.
             if let Some(badge) = child_badge {
-                crate::procs::abandon(badge);
+                crate::procs::abandon(badge, child_pid);
             }
             return Err(Errno::ENOMEM);
         }

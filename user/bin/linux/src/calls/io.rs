@@ -14,7 +14,7 @@
 //! notifications and are only logged until signal delivery exists (issue #5).
 
 use alloc::vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_abi::kernel::AsyncMessage;
 use k42_ifaces::console::{
@@ -214,21 +214,22 @@ fn console_client(linux: &Linux) -> ConsoleClient<Ppc> {
 /// Nanoseconds in one unit of `VTIME` (a tenth of a second).
 const VTIME_UNIT_NS: u64 = 100_000_000;
 
-/// Whether this process has registered for the console's notifications.
-static NOTIFIED: AtomicBool = AtomicBool::new(false);
+/// The dispatcher registered for the console's notifications (0: none). A word, not a flag:
+/// a fork child inherits its parent's copy but runs on a dispatcher of its own, which the
+/// console does not know until it registers too.
+static NOTIFIED: AtomicU64 = AtomicU64::new(0);
 
-/// Registers this dispatcher for the console's notifications, once.
+/// Registers this dispatcher for the console's notifications, once per dispatcher.
 fn register(linux: &Linux) -> Result<(), Errno> {
-    if NOTIFIED.load(Ordering::Acquire) {
+    let comm = Page::current().comm_id();
+    if NOTIFIED.load(Ordering::Acquire) == comm {
         return Ok(());
     }
-    console_client(linux)
-        .notify(Page::current().comm_id())
-        .map_err(|e| {
-            log!("linux: the console refused notifications: {e}");
-            Errno::EIO
-        })?;
-    NOTIFIED.store(true, Ordering::Release);
+    console_client(linux).notify(comm).map_err(|e| {
+        log!("linux: the console refused notifications: {e}");
+        Errno::EIO
+    })?;
+    NOTIFIED.store(comm, Ordering::Release);
     Ok(())
 }
 
@@ -280,6 +281,9 @@ fn read_console(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResul
             };
         }
         match wait_for_input(linux, wait) {
+            // Input came, or the process was stopped and continued meanwhile: the background
+            // check again (a job continued in the background gets SIGTTIN), then the read.
+            Woken::Message if got == 0 => job::check(linux, g::SIGTTIN)?,
             Woken::Message => {}
             // VTIME passed: the read is complete with what it has.
             Woken::Timeout => return Ok(got),
