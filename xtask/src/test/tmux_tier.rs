@@ -214,53 +214,13 @@ fn drive(shell: &mut Shell<'_>) -> Result<Option<i32>, String> {
     // (seen on Linux), so it is typed again until they show. A Ctrl-C
     // typed before cat is the foreground job is lost, hence the retries, and `$?` tells cat
     // was interrupted.
-    let before = shell.prompts()?;
-    shell.line("cat")?;
-    let typed = format!("{} cat", shell.prompt);
-    shell.wait("the shell to read `cat`", STEP_WAIT, None, |lines| {
-        lines.contains(&typed).then_some(())
-    })?;
-    shell.wait(
-        "cat to copy the line typed to it",
-        STEP_WAIT,
-        Some(Retry::Line(CAT_LINE)),
-        |lines| {
-            let whole = after_last(lines, &typed).iter().filter(|l| *l == CAT_LINE);
-            (whole.count() >= 2).then_some(())
-        },
-    )?;
-    shell.wait(
-        "a prompt after Ctrl-C of cat",
-        STEP_WAIT,
-        Some(Retry::Key("C-c")),
-        |lines| shell.idle_after(lines, before).then_some(()),
-    )?;
-    let out = shell.command("echo status $?")?;
-    if !out.iter().any(|l| l == INTERRUPTED) {
-        return Err(format!(
-            "`echo status $?` after Ctrl-C of cat printed {out:?}, expected {INTERRUPTED:?}"
-        ));
-    }
+    let (typed, before) = start(shell, "cat")?;
+    copies(shell, "cat", &typed, CAT_LINE, Some(Retry::Line(CAT_LINE)))?;
+    interrupt(shell, "cat", before)?;
 
     // Ctrl-Z of a foreground sleep; it is listed Stopped, then resumed and ended.
-    let before = shell.prompts()?;
-    shell.line("sleep 30")?;
-    let typed = format!("{} sleep 30", shell.prompt);
-    shell.wait("the shell to read `sleep 30`", STEP_WAIT, None, |lines| {
-        lines.contains(&typed).then_some(())
-    })?;
-    let job = shell.wait(
-        "a Stopped line for sleep 30 after Ctrl-Z, then a prompt",
-        STEP_WAIT,
-        Some(Retry::Key("C-z")),
-        |lines| {
-            let job = after_last(lines, &typed)
-                .iter()
-                .filter(|l| l.contains("Stopped") && l.contains("sleep 30"))
-                .find_map(|l| job_number(l))?;
-            shell.idle_after(lines, before).then_some(job)
-        },
-    )?;
+    let (typed, before) = start(shell, "sleep 30")?;
+    let job = suspend(shell, "sleep 30", &typed, before)?;
     let out = shell.command("jobs")?;
     if !out
         .iter()
@@ -270,91 +230,101 @@ fn drive(shell: &mut Shell<'_>) -> Result<Option<i32>, String> {
             "`jobs` after Ctrl-Z printed {out:?}, expected a Stopped line for sleep 30"
         ));
     }
-    let before = shell.prompts()?;
-    let fg = format!("fg %{job}");
-    shell.line(&fg)?;
-    let typed = format!("{} {fg}", shell.prompt);
-    shell.wait("`fg` to resume sleep 30", STEP_WAIT, None, |lines| {
-        after_last(lines, &typed)
-            .iter()
-            .any(|l| l.trim() == "sleep 30")
-            .then_some(())
-    })?;
-    shell.wait(
-        "a prompt after Ctrl-C of the resumed sleep 30",
-        STEP_WAIT,
-        Some(Retry::Key("C-c")),
-        |lines| shell.idle_after(lines, before).then_some(()),
-    )?;
-    let out = shell.command("echo status $?")?;
-    if !out.iter().any(|l| l == INTERRUPTED) {
-        return Err(format!(
-            "`echo status $?` after Ctrl-C of the resumed sleep printed {out:?}, expected \
-             {INTERRUPTED:?}"
-        ));
-    }
+    let (_, before) = resume(shell, "sleep 30", job)?;
+    interrupt(shell, "the resumed sleep 30", before)?;
 
     // Ctrl-Z of a cat waiting for input, `fg`, and a line typed to it then: the resumed cat
-    // reads it (a wake-up due while it was stopped is not lost).
-    let before = shell.prompts()?;
-    shell.line("cat")?;
-    let typed = format!("{} cat", shell.prompt);
-    shell.wait("the shell to read `cat` again", STEP_WAIT, None, |lines| {
-        lines.contains(&typed).then_some(())
-    })?;
-    shell.wait(
-        "the second cat to copy the line typed to it",
-        STEP_WAIT,
-        Some(Retry::Line(CAT_LINE)),
-        |lines| {
-            let whole = after_last(lines, &typed).iter().filter(|l| *l == CAT_LINE);
-            (whole.count() >= 2).then_some(())
-        },
-    )?;
-    let job = shell.wait(
-        "a Stopped line for cat after Ctrl-Z, then a prompt",
-        STEP_WAIT,
-        Some(Retry::Key("C-z")),
-        |lines| {
-            let job = after_last(lines, &typed)
-                .iter()
-                .filter(|l| l.contains("Stopped") && l.contains("cat"))
-                .find_map(|l| job_number(l))?;
-            shell.idle_after(lines, before).then_some(job)
-        },
-    )?;
-    let before = shell.prompts()?;
-    let fg = format!("fg %{job}");
-    shell.line(&fg)?;
-    let typed = format!("{} {fg}", shell.prompt);
-    shell.wait("`fg` to resume cat", STEP_WAIT, None, |lines| {
-        after_last(lines, &typed)
-            .iter()
-            .any(|l| l.trim() == "cat")
-            .then_some(())
-    })?;
-    // Typed once: each typing shows once (the echo), so a second copy can only be cat's.
+    // reads it (a wake-up due while it was stopped is not lost). Typed once: each typing
+    // shows once (the echo), so a second copy can only be cat's.
+    let (typed, before) = start(shell, "cat")?;
+    copies(shell, "cat", &typed, CAT_LINE, Some(Retry::Line(CAT_LINE)))?;
+    let job = suspend(shell, "cat", &typed, before)?;
+    let (typed, before) = resume(shell, "cat", job)?;
     shell.line(RESUMED_LINE)?;
-    shell.wait(
-        "the resumed cat to copy a line typed to it",
-        STEP_WAIT,
-        None,
-        |lines| {
-            let whole = after_last(lines, &typed)
-                .iter()
-                .filter(|l| *l == RESUMED_LINE);
-            (whole.count() >= 2).then_some(())
-        },
-    )?;
-    shell.wait(
-        "a prompt after Ctrl-C of the resumed cat",
-        STEP_WAIT,
-        Some(Retry::Key("C-c")),
-        |lines| shell.idle_after(lines, before).then_some(()),
-    )?;
+    copies(shell, "the resumed cat", &typed, RESUMED_LINE, None)?;
+    interrupt(shell, "the resumed cat", before)?;
 
     shell.line(&format!("exit {EXIT_STATUS}"))?;
     shell.wait_dead(STEP_WAIT)
+}
+
+/// Types `command` at the prompt and waits until the shell shows it read it; returns the line
+/// it shows and the prompts counted before.
+fn start(shell: &Shell<'_>, command: &str) -> Result<(String, usize), String> {
+    let before = shell.prompts()?;
+    shell.line(command)?;
+    let typed = format!("{} {command}", shell.prompt);
+    shell.wait(
+        &format!("the shell to read `{command}`"),
+        STEP_WAIT,
+        None,
+        |lines| lines.contains(&typed).then_some(()),
+    )?;
+    Ok((typed, before))
+}
+
+/// Waits until `line` shows twice after `typed` — the terminal's echo and `who`'s copy.
+fn copies(
+    shell: &Shell<'_>,
+    who: &str,
+    typed: &str,
+    line: &str,
+    retry: Option<Retry<'_>>,
+) -> Result<(), String> {
+    let what = format!("{who} to copy the line typed to it");
+    shell.wait(&what, STEP_WAIT, retry, |lines| {
+        let whole = after_last(lines, typed).iter().filter(|l| *l == line);
+        (whole.count() >= 2).then_some(())
+    })
+}
+
+/// Ctrl-Z (until it takes) of the foreground `command`: waits for the shell's Stopped line
+/// and a prompt; returns the job's number.
+fn suspend(shell: &Shell<'_>, command: &str, typed: &str, before: usize) -> Result<u32, String> {
+    let what = format!("a Stopped line for {command} after Ctrl-Z, then a prompt");
+    shell.wait(&what, STEP_WAIT, Some(Retry::Key("C-z")), |lines| {
+        let job = after_last(lines, typed)
+            .iter()
+            .filter(|l| l.contains("Stopped") && l.contains(command))
+            .find_map(|l| job_number(l))?;
+        shell.idle_after(lines, before).then_some(job)
+    })
+}
+
+/// `fg %job`, waiting for the shell to show it resumed `command`; returns as [`start`].
+fn resume(shell: &Shell<'_>, command: &str, job: u32) -> Result<(String, usize), String> {
+    let before = shell.prompts()?;
+    let fg = format!("fg %{job}");
+    shell.line(&fg)?;
+    let typed = format!("{} {fg}", shell.prompt);
+    shell.wait(
+        &format!("`fg` to resume {command}"),
+        STEP_WAIT,
+        None,
+        |lines| {
+            after_last(lines, &typed)
+                .iter()
+                .any(|l| l.trim() == command)
+                .then_some(())
+        },
+    )?;
+    Ok((typed, before))
+}
+
+/// Ctrl-C (until it takes) of the foreground `who`: a prompt comes back, and `$?` says it
+/// was interrupted.
+fn interrupt(shell: &Shell<'_>, who: &str, before: usize) -> Result<(), String> {
+    let what = format!("a prompt after Ctrl-C of {who}");
+    shell.wait(&what, STEP_WAIT, Some(Retry::Key("C-c")), |lines| {
+        shell.idle_after(lines, before).then_some(())
+    })?;
+    let out = shell.command("echo status $?")?;
+    if !out.iter().any(|l| l == INTERRUPTED) {
+        return Err(format!(
+            "`echo status $?` after Ctrl-C of {who} printed {out:?}, expected {INTERRUPTED:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// The lines after the last one equal to `marker` (none if it is not there).

@@ -16,29 +16,15 @@
 //! again before it sleeps — a console read also makes its background check again, so a job
 //! continued in the background that reads the terminal gets SIGTTIN, as on Linux.
 
-use k42_ifaces::procs::ProcsClient;
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 use k42_linux::signal::{self as sig, SIG_IGN};
 use k42_ptree::TerminalView;
-use k42_rights::wire::CallError;
-use k42_rt::{Ppc, log, ring};
+use k42_rt::{log, ring};
 
+use crate::procs::{client, errno};
 use crate::signals;
 use crate::state::Linux;
-
-/// The process server's client, if this process has one.
-fn client(linux: &Linux) -> Option<ProcsClient<Ppc>> {
-    let procs = linux.procs.as_ref()?;
-    Some(ProcsClient::new(Ppc::new(procs.comm), procs.table))
-}
-
-fn errno(e: CallError<Errno>) -> Errno {
-    match e {
-        CallError::Method(e) => e,
-        CallError::Failed(_) | CallError::BadReply => Errno::EIO,
-    }
-}
 
 /// Applies the default action of the stop signal `signo` (module comment). Returns at once
 /// when the process server says not to stop (SIGTSTP, SIGTTIN or SIGTTOU in an orphaned

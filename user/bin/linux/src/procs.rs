@@ -26,14 +26,14 @@ use k42_rt::{KernelPpc, Ppc, log};
 use crate::state::{self, Linux};
 
 /// The process server's client for this process, if it has one.
-fn client(linux: &Linux) -> Option<ProcsClient<Ppc>> {
+pub(crate) fn client(linux: &Linux) -> Option<ProcsClient<Ppc>> {
     let procs = linux.procs.as_ref()?;
     Some(ProcsClient::new(Ppc::new(procs.comm), procs.table))
 }
 
 /// The errno a failed call means: the server's own, or `EIO` when it could not be reached or
 /// refused the handle (which only a broken start-up explains).
-fn errno(e: CallError<Errno>) -> Errno {
+pub(crate) fn errno(e: CallError<Errno>) -> Errno {
     match e {
         CallError::Method(e) => e,
         CallError::Failed(_) | CallError::BadReply => Errno::EIO,
