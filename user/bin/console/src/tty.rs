@@ -156,17 +156,17 @@ impl Tty {
     /// there is none. Sent after the lock is dropped.
     fn due(&mut self, readable: bool, signals: &[Signal]) -> Vec<(u64, Event)> {
         let mut sends = Vec::new();
-        let to_procs = PROCS.get().map(|&(comm, _)| comm);
-        for s in signals.iter().filter(|_| to_procs.is_some()) {
-            sends.push((to_procs.unwrap_or_default(), Event::Signal(s.number())));
+        let procs = PROCS.get().map(|&(comm, _)| comm);
+        if let Some(procs) = procs {
+            sends.extend(signals.iter().map(|s| (procs, Event::Signal(s.number()))));
         }
         for l in &mut self.listeners {
             if readable && l.armed {
                 l.armed = false;
                 sends.push((l.comm, Event::Input));
             }
-            for s in signals.iter().filter(|_| to_procs.is_none()) {
-                sends.push((l.comm, Event::Signal(s.number())));
+            if procs.is_none() {
+                sends.extend(signals.iter().map(|s| (l.comm, Event::Signal(s.number()))));
             }
         }
         sends

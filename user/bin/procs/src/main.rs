@@ -272,9 +272,7 @@ impl Procs for Root {
         };
         if sig != 0 {
             for (comm, event) in sends {
-                // A full ring loses the signal (as a full real-time queue would); a gone
-                // dispatcher is a process ending anyway.
-                let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
+                send_signal(comm, event);
             }
             for (badge, killer) in kills {
                 // Refused: it is gone already, having ended by itself meanwhile.
@@ -331,8 +329,7 @@ impl Procs for Root {
         };
         let event = terminal_event(sig);
         for &comm in &comms {
-            // A full ring loses the signal, as in `kill`.
-            let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
+            send_signal(comm, event);
         }
         Ok(comms.len() as u64)
     }
@@ -435,8 +432,14 @@ fn terminal_event(sig: u32) -> SignalEvent {
 /// SIGHUP and then SIGCONT to a process hung up by an exit (`k42_ptree::Exited::hangup`).
 fn hang_up(comm: u64) {
     for sig in [g::SIGHUP, g::SIGCONT] {
-        let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &terminal_event(sig).to_payload());
+        send_signal(comm, terminal_event(sig));
     }
+}
+
+/// Sends a signal to the dispatcher `comm`. A full ring loses it (as a full real-time queue
+/// would); a gone dispatcher is a process ending anyway.
+fn send_signal(comm: u64, event: SignalEvent) {
+    let _ = kcall::async_send(comm, 0, NOTIFY_METHOD, &event.to_payload());
 }
 
 /// Tells a stopped or continued child's parent, if it listens.

@@ -389,9 +389,7 @@ pub fn ioctl(linux: &Linux, args: &Args) -> SysResult {
             job::acquire_terminal(linux, arg as u32 == 1).map(|()| 0)
         }
         // A FIFO opened O_RDWR is a `Kind::File` with its pipe end (`fd.rs`).
-        (Kind::PipeRead, ioctl::FIONREAD) | (Kind::File, ioctl::FIONREAD)
-            if file.kind == Kind::PipeRead || file.fifo.is_some() =>
-        {
+        (_, ioctl::FIONREAD) if file.kind == Kind::PipeRead || file.fifo.is_some() => {
             let n = pipe::buffered(&file)? as u32;
             uaccess::write(linux, arg, &n.to_le_bytes()).map(|()| 0)
         }

@@ -406,10 +406,16 @@ pub enum Notified {
 /// whoever waits for it).
 fn wait_notice(linux: &Linux, comm: u64, deadline: Option<u64>) -> Notified {
     let wanted = |msg: &AsyncMessage| Notice::from_message(msg, comm).is_some();
-    match crate::signals::wait(linux, deadline, wanted) {
-        Woken::Message => Notified::Notice,
-        Woken::Timeout => Notified::Timeout,
-        Woken::Signal => Notified::Signal,
+    crate::signals::wait(linux, deadline, wanted).into()
+}
+
+impl From<Woken> for Notified {
+    fn from(woken: Woken) -> Self {
+        match woken {
+            Woken::Message => Notified::Notice,
+            Woken::Timeout => Notified::Timeout,
+            Woken::Signal => Notified::Signal,
+        }
     }
 }
 
@@ -435,9 +441,15 @@ pub fn is_pipe(file: &OpenFile) -> bool {
 }
 
 /// `poll`'s wait on pipe ends, once none of them is ready: arms each for its events and
-/// sleeps until one's server notifies, `deadline` passes or a signal is to be delivered.
-/// `Notice`: look again (a notice came, or an end turned ready while being armed).
-pub fn wait_any(linux: &Linux, ends: &[(&OpenFile, u16)], deadline: Option<u64>) -> Notified {
+/// sleeps until one's server notifies, a message `also` accepts comes (another server's
+/// wake-up armed by the caller: the console's), `deadline` passes or a signal is to be
+/// delivered. `Notice`: look again (a notice came, or an end turned ready while being armed).
+pub fn wait_any(
+    linux: &Linux,
+    ends: &[(&OpenFile, u16)],
+    deadline: Option<u64>,
+    also: impl Fn(&AsyncMessage) -> bool,
+) -> Notified {
     let mut comm = None;
     for (file, events) in ends {
         let Ok(node) = end(file) else {
@@ -449,10 +461,13 @@ pub fn wait_any(linux: &Linux, ends: &[(&OpenFile, u16)], deadline: Option<u64>)
             _ => return Notified::Notice,
         }
     }
-    match comm {
-        Some(comm) => wait_notice(linux, comm, deadline),
-        None => Notified::Notice,
+    if !ends.is_empty() && comm.is_none() {
+        return Notified::Notice;
     }
+    let wanted = |msg: &AsyncMessage| {
+        comm.is_some_and(|c| Notice::from_message(msg, c).is_some()) || also(msg)
+    };
+    crate::signals::wait(linux, deadline, wanted).into()
 }
 
 /// A pipe end's metadata for `fstat`: a FIFO's own, from the file server; an anonymous

@@ -10,9 +10,7 @@
 //! question itself), the timeout — then looks again. With neither a pipe end nor console input
 //! asked about, nothing can become ready, and the poll sleeps its timeout. A signal to deliver
 //! ends any wait: `EINTR` once its handler runs. The open files are taken out of the fd table
-//! first: no server is called under its lock. Console input and pipe ends asked about together
-//! wait on the pipes' notifications, looking at the console again every
-//! [`CONSOLE_RECHECK_NS`] (the pipes' wait takes only their own messages).
+//! first: no server is called under its lock.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -37,10 +35,6 @@ const READY: u16 = (g::POLLIN | g::POLLOUT | g::POLLRDNORM | g::POLLWRNORM) as u
 const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_US: u64 = 1_000;
 const NS_PER_SEC: u64 = 1_000_000_000;
-/// How often console input is looked at again while a poll waits on pipe ends too: the
-/// console server's own input polling period (`user/bin/console/src/tty.rs`), so nothing
-/// finer could be seen.
-const CONSOLE_RECHECK_NS: u64 = 10_000_000;
 /// The input events console readiness answers.
 const INPUT: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 
@@ -136,28 +130,9 @@ fn wait_ready(
     console: bool,
     deadline: Option<u64>,
 ) -> Notified {
-    match (pipes.is_empty(), console) {
-        (true, _) => console_wait(linux, deadline),
-        (false, false) => pipe::wait_any(linux, pipes, deadline),
-        (false, true) => {
-            let recheck = clock::now_ns().saturating_add(CONSOLE_RECHECK_NS);
-            let until = deadline.map_or(recheck, |d| d.min(recheck));
-            match pipe::wait_any(linux, pipes, Some(until)) {
-                Notified::Timeout if deadline.is_none_or(|d| recheck < d) => Notified::Notice,
-                other => other,
-            }
-        }
-    }
-}
-
-/// Waits for the console's input notification (armed by the readiness question), the
-/// deadline or a signal.
-fn console_wait(linux: &Linux, deadline: Option<u64>) -> Notified {
-    match signals::wait(linux, deadline, |msg| io::is_console_input(linux, msg)) {
-        Woken::Message => Notified::Notice,
-        Woken::Timeout => Notified::Timeout,
-        Woken::Signal => Notified::Signal,
-    }
+    pipe::wait_any(linux, pipes, deadline, |msg| {
+        console && io::is_console_input(linux, msg)
+    })
 }
 
 /// Nothing is ready and nothing can become ready (module comment): sleeps until `deadline`
