@@ -10,15 +10,20 @@
 //! A [`MmapSpace`] is a set of non-overlapping, page-aligned [`Range`]s, each with one protection
 //! (`PROT_*` bits, from linux-raw-sys, as a `u8`) and one [`Kind`]. Neighbours that touch and
 //! agree in protection and kind are merged, as Linux merges VMAs (so a heap grown by many `brk`
-//! calls is one range), except [`Kind::AnonShared`] ranges: two shared mappings are distinct
-//! objects even when adjacent. Every operation that fails changes nothing.
+//! calls is one range), except the kinds that name one mapping each ([`Kind::is_one_mapping`]):
+//! two shared mappings are distinct objects even when adjacent, and two file mappings may be
+//! of different files or offsets, which the map does not record. Every operation that fails
+//! changes nothing.
+//!
+//! What Linux checks before it maps a file, and what kind of range the mapping becomes, is
+//! [`file`].
 //!
 //! | operation                        | Linux call it serves                                  |
 //! |----------------------------------|-------------------------------------------------------|
 //! | [`MmapSpace::insert`]            | `mmap` at a free place, `MAP_FIXED_NOREPLACE` (EEXIST) |
 //! | [`MmapSpace::insert_fixed`]      | `MAP_FIXED`: replaces what overlaps, returns it       |
 //! | [`MmapSpace::remove`]            | `munmap`, and the old range of a moving `mremap`      |
-//! | [`MmapSpace::protect`]           | `mprotect` (ENOMEM over a hole, as Linux)             |
+//! | [`MmapSpace::protect`]           | `mprotect` (ENOMEM over a hole, EACCES to write a [`Kind::FileShared`]) |
 //! | [`MmapSpace::find_free`]         | placement of a non-fixed `mmap` or a moving `mremap`  |
 //! | [`MmapSpace::lookup`], [`MmapSpace::covering`] | faults (SIGSEGV or not), `mremap`'s source |
 //! | [`Brk::set`]                     | `brk`                                                 |
@@ -30,6 +35,8 @@ use linux_raw_sys::general as raw;
 
 use crate::PAGE_SIZE;
 use crate::errno::Errno;
+
+pub mod file;
 
 /// `PROT_NONE` as this map stores protections.
 pub const PROT_NONE: u8 = raw::PROT_NONE as u8;
@@ -56,6 +63,24 @@ pub enum Kind {
     Stack,
     /// An inaccessible guard range (below the stack, between thread stacks).
     Guard,
+    /// `MAP_PRIVATE` of a file: private memory filled from the file's bytes when it was mapped,
+    /// copy-on-write across fork like [`Kind::AnonPrivate`]. Never merged with a neighbour.
+    FilePrivate,
+    /// `MAP_SHARED` of a file, read-only: the file's bytes as they were when it was mapped. It
+    /// can never be made writable ([`MmapSpace::protect`]: `EACCES`), since writes would not
+    /// reach the file. Never merged with a neighbour.
+    FileShared,
+}
+
+impl Kind {
+    /// Whether a range of this kind is one mapping of its own, never merged with a neighbour:
+    /// a shared object, or a file mapping (whose file and offset the map does not record).
+    pub fn is_one_mapping(self) -> bool {
+        matches!(
+            self,
+            Kind::AnonShared | Kind::FilePrivate | Kind::FileShared
+        )
+    }
 }
 
 /// One range of the map: `[start, end)`, page-aligned and non-empty, with one protection and kind.
@@ -92,7 +117,7 @@ impl Range {
         self.end == next.start
             && self.prot == next.prot
             && self.kind == next.kind
-            && self.kind != Kind::AnonShared
+            && !self.kind.is_one_mapping()
     }
 }
 
@@ -240,8 +265,10 @@ impl MmapSpace {
     /// `mprotect`: gives every page of `[start, start + len)` (`len` rounded up to pages) the
     /// protection `prot`, splitting and merging as needed, and returns the affected pieces as they
     /// were (with their old protection, clipped to the range). `ENOMEM` if any page of the range is
-    /// unmapped (as Linux), `EINVAL` for an unaligned start or unknown bits; a zero `len` succeeds
-    /// and changes nothing (as Linux).
+    /// unmapped (as Linux), `EACCES` if `prot` would make a [`Kind::FileShared`] page writable
+    /// (Linux's answer for a shared mapping whose file is not open for writing), whichever the
+    /// walk up from `start` meets first, as Linux's; `EINVAL` for an unaligned start or unknown
+    /// bits; a zero `len` succeeds and changes nothing (as Linux).
     pub fn protect(&mut self, start: u64, len: u64, prot: u8) -> Result<Vec<Range>, Errno> {
         if len == 0 && start.is_multiple_of(PAGE_SIZE) {
             check_prot(prot)?;
@@ -253,6 +280,9 @@ impl MmapSpace {
         for r in self.overlapping(start, end) {
             if r.start > cursor {
                 return Err(Errno::ENOMEM);
+            }
+            if r.kind == Kind::FileShared && prot & PROT_WRITE != 0 {
+                return Err(Errno::EACCES);
             }
             cursor = r.end;
         }

@@ -30,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 16] = [
+const K42_READY: [&str; 17] = [
     "personality",
     "tty",
     "files",
@@ -47,6 +47,7 @@ const K42_READY: [&str; 16] = [
     "session",
     "fifo",
     "jobctl",
+    "mmap_file",
 ];
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str = "needs threads (clone with CLONE_VM, issue #5): not run on K42 yet";

@@ -164,6 +164,59 @@ fn protect_rules() {
 }
 
 #[test]
+fn file_ranges_are_never_merged() {
+    let mut s = MmapSpace::new();
+    s.insert(0x10000, P, PROT_READ, Kind::FilePrivate).unwrap();
+    s.insert(0x11000, P, PROT_READ, Kind::FilePrivate).unwrap();
+    s.insert(0x12000, P, PROT_READ, Kind::FileShared).unwrap();
+    s.insert(0x13000, P, PROT_READ, Kind::FileShared).unwrap();
+    s.insert(0x14000, P, PROT_READ, Kind::AnonPrivate).unwrap();
+    assert_eq!(s.len(), 5, "two file mappings may be of different files");
+    // Split by mprotect and put back: the pieces stay apart (the map cannot tell them from
+    // two mappings).
+    s.protect(0x14000, P, RW).unwrap();
+    s.insert(0x20000, 3 * P, RW, Kind::FilePrivate).unwrap();
+    s.protect(0x21000, P, PROT_READ).unwrap();
+    s.protect(0x21000, P, RW).unwrap();
+    assert_eq!(s.len(), 8);
+    assert!(Kind::FileShared.is_one_mapping() && Kind::AnonShared.is_one_mapping());
+    assert!(!Kind::AnonPrivate.is_one_mapping() && !Kind::Image.is_one_mapping());
+}
+
+#[test]
+fn protect_never_makes_a_shared_file_range_writable() {
+    let mut s = MmapSpace::new();
+    s.insert(0x10000, P, RW, Kind::AnonPrivate).unwrap();
+    s.insert(0x11000, 2 * P, PROT_READ, Kind::FileShared)
+        .unwrap();
+    let before = s.clone();
+    assert_eq!(s.protect(0x11000, P, RW), Err(Errno::EACCES));
+    assert_eq!(
+        s.protect(0x10000, 3 * P, PROT_WRITE),
+        Err(Errno::EACCES),
+        "nothing changes, not even the range before it"
+    );
+    assert_eq!(s, before);
+    // Whichever the walk from the start meets first: a hole before it is ENOMEM, one after EACCES.
+    assert_eq!(s.protect(0xf000, 4 * P, RW), Err(Errno::ENOMEM));
+    assert_eq!(s.protect(0x11000, 3 * P, RW), Err(Errno::EACCES));
+    assert_eq!(s, before);
+    // Any other protection is fine, executable included.
+    s.protect(0x11000, 2 * P, RX).unwrap();
+    s.protect(0x12000, P, PROT_NONE).unwrap();
+    assert_eq!(
+        ranges(&s)[1..],
+        [
+            r(0x11000, 0x12000, RX, Kind::FileShared),
+            r(0x12000, 0x13000, PROT_NONE, Kind::FileShared)
+        ]
+    );
+    // A private file mapping may be written, as Linux allows whatever the open mode.
+    s.insert(0x20000, P, PROT_READ, Kind::FilePrivate).unwrap();
+    s.protect(0x20000, P, RW).unwrap();
+}
+
+#[test]
 fn lookup_and_covering() {
     let mut s = MmapSpace::new();
     s.insert(0x10000, 2 * P, RW, Kind::Stack).unwrap();
@@ -397,7 +450,9 @@ fn random_kind(rng: &mut Rng) -> Kind {
         Kind::Image,
         Kind::Stack,
         Kind::Guard,
-    ][rng.below(5) as usize]
+        Kind::FilePrivate,
+        Kind::FileShared,
+    ][rng.below(7) as usize]
 }
 
 #[test]
@@ -443,13 +498,26 @@ fn random_operations_match_the_page_model() {
                     let prot = random_prot(&mut rng);
                     let before = model_pages(&model, start, end);
                     let res = s.protect(start, len, prot);
-                    if before.len() as u64 == count {
+                    // Linux's walk up from `start`: the first hole is ENOMEM, the first
+                    // shared file page made writable EACCES.
+                    let refusal =
+                        model[page(start)..page(end)]
+                            .iter()
+                            .find_map(|slot| match slot {
+                                None => Some(Errno::ENOMEM),
+                                Some((_, Kind::FileShared)) if prot & PROT_WRITE != 0 => {
+                                    Some(Errno::EACCES)
+                                }
+                                Some(_) => None,
+                            });
+                    if let Some(e) = refusal {
+                        assert_eq!(res, Err(e));
+                    } else {
+                        assert_eq!(before.len() as u64, count);
                         assert_eq!(pieces_pages(&res.unwrap()), before);
                         for slot in &mut model[page(start)..page(end)] {
                             *slot = slot.map(|(_, k)| (prot, k));
                         }
-                    } else {
-                        assert_eq!(res, Err(Errno::ENOMEM));
                     }
                 }
                 4 => {

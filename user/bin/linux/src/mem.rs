@@ -1,9 +1,16 @@
 //! The program's memory (DESIGN §2.5, issue #4 item 2): `brk`, `mmap`, `munmap`, `mprotect`,
-//! `madvise`, `mremap` for anonymous memory. The personality keeps the map of the program's
-//! address space (`k42_linux::mmap_space`: the host-tested rules of splitting, protection and
-//! placement) and asks the kernel's `Memory` object to make each change; the kernel's regions
-//! and page tables follow. Mapping a file needs the file server (issue #4 item 4) and is
-//! refused with `ENODEV` until then.
+//! `madvise`, `mremap`. The personality keeps the map of the program's address space
+//! (`k42_linux::mmap_space`: the host-tested rules of splitting, protection and placement)
+//! and asks the kernel's `Memory` object to make each change; the kernel's regions and page
+//! tables follow.
+//!
+//! The kernel's memory is anonymous only, so `mmap` of a file (`calls/mmap_file.rs`; Linux's
+//! checks and the kinds of range in `k42_linux::mmap_space::file`) is anonymous memory filled
+//! with the file's bytes when it is mapped: `MAP_PRIVATE` of any protection, and `MAP_SHARED`
+//! read-only, a copy that later writes to the file do not change. A writable `MAP_SHARED`
+//! mapping of a file is refused with `ENODEV` (its writes would have to reach the file);
+//! `/dev/zero` maps as anonymous memory. docs/linux-personality.md, "Program memory", lists
+//! the departures from Linux.
 //!
 //! `execve` empties it ([`unmap_all`]) before the new image is loaded (`exec.rs`).
 //!
@@ -15,18 +22,23 @@
 //! one place the personality holds a lock across an object invocation. It must: a checked copy
 //! (`uaccess`) holds the same lock, so no range can be unmapped between its check and its
 //! copy. It cannot deadlock: the kernel's object calls complete without waiting for anything
-//! at user level.
+//! at user level. It is *not* held across the file server's calls that fill a file mapping
+//! (such a call may wait for the server, and the process's other threads run meanwhile): the
+//! fill takes it for each piece it writes, and again to give the range its protection.
 
 use alloc::vec::Vec;
 
 use k42_abi::kernel::{DISPATCHER_PAGE_BASE, PERSONALITY_BASE, PERSONALITY_LIMIT};
 use k42_kapi::{MemoryClient, prot as kprot};
+use k42_linux::mmap_space::file::{Plan, plan as file_plan};
 use k42_linux::mmap_space::{Brk, BrkChange, MmapSpace, Range, check_range, page_ceil};
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, PAGE_SIZE, SysResult};
 use k42_rt::layout::HEAP_BASE;
 use k42_rt::{KernelPpc, log};
 
+use crate::calls::mmap_file;
+use crate::fd::OpenFile;
 use crate::layout::{BRK_MAX, MMAP_CEILING, MMAP_FLOOR, STACK_SIZE, STACK_TOP};
 use crate::state::Linux;
 use crate::table::Args;
@@ -166,7 +178,8 @@ fn kernel_map(linux: &Linux, start: u64, len: u64, prot: u8) -> Result<(), Errno
 }
 
 /// Maps `len` bytes at `start` for memory of `kind`: shared anonymous memory is one kernel
-/// object whose pages a fork child shares instead of copying (`Memory::map_shared`).
+/// object whose pages a fork child shares instead of copying (`Memory::map_shared`); every
+/// other kind, file mappings included (a read-only shared one never changes), is private.
 fn kernel_map_kind(linux: &Linux, start: u64, len: u64, prot: u8, kind: Kind) -> Result<(), Errno> {
     if kind != Kind::AnonShared {
         return kernel_map(linux, start, len, prot);
@@ -215,69 +228,126 @@ pub fn brk(linux: &Linux, args: &Args) -> SysResult {
     Ok(new)
 }
 
-/// The `mmap` flags this personality understands; any other bit is ignored, as Linux ignores
-/// unknown flags for `MAP_PRIVATE`/`MAP_SHARED`.
+/// The bits of `mmap`'s flags that give the mapping's type. Flags this personality does not
+/// act on are ignored, as Linux ignores unknown flags for `MAP_PRIVATE`/`MAP_SHARED`.
 const MAP_TYPE: u32 = g::MAP_TYPE;
 
 /// `mmap(addr, len, prot, flags, fd, offset)`: anonymous mappings, private (copy-on-write
-/// across fork) or shared (the same pages in a fork child).
+/// across fork) or shared (the same pages in a fork child); `/dev/zero` as anonymous memory;
+/// files, private or read-only shared, as memory filled from the file (`calls/mmap_file.rs`).
+/// Errors in Linux's order: the offset's alignment, the descriptor, the length, the place
+/// (`get_unmapped_area`), then the file's checks (`k42_linux::mmap_space::file`).
 pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     let (hint, len, prot, flags) = (args[0], args[1], args[2] as u32, args[3] as u32);
     let offset = args[5];
-    match flags & MAP_TYPE {
-        g::MAP_PRIVATE | g::MAP_SHARED | g::MAP_SHARED_VALIDATE => {}
-        _ => return Err(Errno::EINVAL),
-    }
-    if len == 0 || prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if flags & g::MAP_ANONYMOUS == 0 {
-        // The fd must be open: a bad one is EBADF before anything else, as on Linux.
-        linux.fds.lock().get(args[4])?;
-        return Err(Errno::ENODEV);
-    }
+    // x86_64's `sys_mmap` refuses an unaligned offset before it looks at the descriptor.
     if !offset.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
-    let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
-    let prot = prot as u8;
-    let kind = if flags & MAP_TYPE == g::MAP_PRIVATE {
-        Kind::AnonPrivate
+    let file = if flags & g::MAP_ANONYMOUS == 0 {
+        Some(mmap_file::source(linux, args[4])?)
     } else {
-        Kind::AnonShared
+        None
     };
+    // A file's mapping type is checked with its other flags (`mmap_space::file::plan`);
+    // anonymous memory knows no `MAP_SHARED_VALIDATE` in Linux 6.1.
+    if file.is_none() && !matches!(flags & MAP_TYPE, g::MAP_PRIVATE | g::MAP_SHARED) {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
+    // Linux's `mmap` ignores protection bits it does not know (`mprotect` refuses them).
+    let prot = (prot & (g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC)) as u8;
     let mut mem = linux.mem.lock();
-    let fixed = flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0;
-    let start = if fixed {
+    let start = place(&mem, hint, len, flags)?;
+    // Borrowed: the open file is dropped (maybe releasing its node at the file server, if
+    // another thread closed the descriptor) only after the map's lock, declared later.
+    let (kind, fill) = match &file {
+        None if flags & MAP_TYPE == g::MAP_PRIVATE => (Kind::AnonPrivate, None),
+        None => (Kind::AnonShared, None),
+        Some((open, source)) => match file_plan(flags, prot, offset, len, *source)? {
+            Plan::Anonymous(kind) => (kind, None),
+            Plan::Filled(kind) => (kind, Some(open)),
+            Plan::SharedWritable => {
+                log!("linux: mmap: a writable MAP_SHARED mapping of a file is not served: ENODEV");
+                return Err(Errno::ENODEV);
+            }
+        },
+    };
+    // A mapping to be filled is writable until it is ([`fill_file_mapping`]).
+    let first_prot = if fill.is_some() { PROT_RW } else { prot };
+    if flags & g::MAP_FIXED != 0 && flags & g::MAP_FIXED_NOREPLACE == 0 {
+        let removed = mem.space.insert_fixed(start, len, first_prot, kind)?;
+        kernel_unmap(linux, &removed);
+    } else {
+        mem.space.insert(start, len, first_prot, kind)?;
+    }
+    if let Err(e) = kernel_map_kind(linux, start, len, first_prot, kind) {
+        mem.space.remove(start, len);
+        return Err(e);
+    }
+    drop(mem);
+    if let Some(open) = fill {
+        fill_file_mapping(linux, open, start, len, offset, prot)?;
+    }
+    Ok(start)
+}
+
+/// Where a new mapping of `len` bytes (whole pages) goes, as Linux's `get_unmapped_area`
+/// decides, without recording it: exactly at `hint` for `MAP_FIXED` and `MAP_FIXED_NOREPLACE`
+/// (`EEXIST` if the latter finds anything there), else at `hint` if free, else the highest
+/// free place.
+fn place(mem: &Mem, hint: u64, len: u64, flags: u32) -> Result<u64, Errno> {
+    if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
         let (start, end) = check_range(hint, len)?;
         if !program_may_use(start, end) {
             return Err(Errno::ENOMEM);
         }
-        if flags & g::MAP_FIXED_NOREPLACE != 0 {
-            mem.space.insert(start, len, prot, kind)?;
-        } else {
-            let removed = mem.space.insert_fixed(start, len, prot, kind)?;
-            kernel_unmap(linux, &removed);
+        if flags & g::MAP_FIXED_NOREPLACE != 0 && !mem.space.is_free(start, end) {
+            return Err(Errno::EEXIST);
         }
-        start
-    } else {
-        let hint = if program_may_use(hint, hint.saturating_add(len)) {
-            hint
-        } else {
-            0
-        };
-        let start = mem
-            .space
-            .find_free(len, hint, MMAP_FLOOR, MMAP_CEILING)
-            .ok_or(Errno::ENOMEM)?;
-        mem.space.insert(start, len, prot, kind)?;
-        start
-    };
-    if let Err(e) = kernel_map_kind(linux, start, len, prot, kind) {
-        mem.space.remove(start, len);
-        return Err(e);
+        return Ok(start);
     }
-    Ok(start)
+    let hint = if program_may_use(hint, hint.saturating_add(len)) {
+        hint
+    } else {
+        0
+    };
+    mem.space
+        .find_free(len, hint, MMAP_FLOOR, MMAP_CEILING)
+        .ok_or(Errno::ENOMEM)
+}
+
+/// Fills the new file mapping `[start, start + len)` — recorded and mapped read-write — from
+/// `file` at `offset`, then gives it `prot`. The map's lock is let go for the fill (its server
+/// calls may wait: `calls/mmap_file.rs`) and taken again for the protection. On failure the
+/// mapping goes again and the error is the call's.
+fn fill_file_mapping(
+    linux: &Linux,
+    file: &OpenFile,
+    start: u64,
+    len: u64,
+    offset: u64,
+    prot: u8,
+) -> Result<(), Errno> {
+    let filled = mmap_file::fill(linux, file, start, len, offset);
+    let mut mem = linux.mem.lock();
+    let result = filled.and_then(|()| {
+        if prot == PROT_RW {
+            return Ok(());
+        }
+        mem.space.protect(start, len, prot)?;
+        memory(linux)
+            .protect(start, len, kernel_prot(prot))
+            .map_err(|_| Errno::ENOMEM)
+    });
+    if result.is_err() {
+        let removed = mem.space.remove(start, len);
+        kernel_unmap(linux, &removed);
+    }
+    result
 }
 
 /// `munmap(addr, len)`.
@@ -338,8 +408,15 @@ pub fn madvise(linux: &Linux, args: &Args) -> SysResult {
         return Ok(0);
     }
     for piece in pieces {
-        if piece.kind == Kind::AnonShared {
-            continue;
+        match piece.kind {
+            // A shared object keeps its pages for the other processes that map it, as Linux's
+            // shmem does.
+            Kind::AnonShared => continue,
+            // Linux would drop the private copies and read the file again; the map does not
+            // know which file a mapping is of (docs/linux-personality.md, "Program memory"),
+            // so a file mapping keeps its pages rather than turning to zeros.
+            Kind::FilePrivate | Kind::FileShared => continue,
+            Kind::AnonPrivate | Kind::Image | Kind::Stack | Kind::Guard => {}
         }
         // Fresh pages in place of the old ones: unmap, then map again with the same protection.
         kernel_unmap(linux, &[piece]);

@@ -10,6 +10,7 @@ pub mod file;
 pub mod fork;
 pub mod info;
 pub mod io;
+pub mod mmap_file;
 pub mod pipe;
 pub mod poll;
 pub mod proc;
