@@ -35,6 +35,7 @@
 extern crate alloc;
 
 pub mod errno;
+pub mod futex;
 pub mod mmap_space;
 pub mod path;
 pub mod script;

@@ -36,6 +36,14 @@ impl Tree {
     pub fn kill_targets(&self, badge: u64, pid: i64) -> Result<Vec<Target>, Errno> {
         let caller = self.by_badge(badge)?;
         let (me, creds, own_group) = (caller.pid, caller.creds, caller.pgid);
+        // A thread's id names its process, as Linux's `kill` finds a thread's group.
+        let pid = match u64::try_from(pid)
+            .ok()
+            .and_then(|tid| self.thread_owner(tid))
+        {
+            Some(owner) => owner as i64,
+            None => pid,
+        };
         let selected = |p: &&crate::tree::Proc| match pid {
             0 => p.pgid == own_group,
             -1 => p.pid != me && p.pid != INIT_PID,

@@ -2,7 +2,7 @@
 //! host-tested code: the tree of Linux processes with zombies and reparenting to init
 //! ([`tree`]), the wait statuses they leave ([`status`]), and which children a wait selects
 //! with Linux's errno rules ([`select`]), whom a `kill` reaches ([`kill`]), and job control: stops, continues, the terminal's
-//! foreground group ([`job`]). The server around it only maps badges to calls and
+//! foreground group ([`job`]); the ids of processes' further threads ([`threads`]). The server around it only maps badges to calls and
 //! sends notifications; the Linux personality (`user/bin/linux`) uses [`select`] and
 //! [`status`] to validate `wait4`/`waitid` and to fill what they return.
 //!
@@ -18,6 +18,7 @@ pub mod job;
 pub mod kill;
 pub mod select;
 pub mod status;
+pub mod threads;
 pub mod tree;
 
 pub use job::{Change, Job, Report, Terminal, TerminalView};
@@ -35,3 +36,5 @@ extern crate std;
 mod job_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod threads_tests;

@@ -114,6 +114,9 @@ pub struct Tree {
     /// The terminal (the console) as a controlling terminal: whose it is and its foreground
     /// group (`crate::job`).
     pub(crate) terminal: Option<Terminal>,
+    /// Thread ids other than processes' own, with the pid of the process each is a thread of
+    /// (`crate::threads`).
+    pub(crate) threads: BTreeMap<Pid, Pid>,
 }
 
 impl Default for Tree {
@@ -136,6 +139,7 @@ impl Tree {
             next_pid: FIRST_PID,
             pid_max,
             terminal: None,
+            threads: BTreeMap::new(),
         }
     }
 
@@ -168,10 +172,11 @@ impl Tree {
         self.procs.values()
     }
 
-    /// A free pid: one no process uses as its pid, group or session (Linux does not hand out a
+    /// A free pid: one no process uses as its pid, group or session, nor a thread as its id
+    /// (Linux does not hand out a
     /// pid whose group or session lives on), searching up from the last one and wrapping after
     /// `pid_max` (`EAGAIN` when every one is taken).
-    fn alloc_pid(&mut self) -> Result<Pid, Errno> {
+    pub(crate) fn alloc_pid(&mut self) -> Result<Pid, Errno> {
         let span = self.pid_max.saturating_sub(FIRST_PID) + 1;
         let mut pid = self.next_pid;
         for _ in 0..span {
@@ -179,6 +184,7 @@ impl Tree {
                 pid = FIRST_PID;
             }
             let used = self.procs.contains_key(&pid)
+                || self.threads.contains_key(&pid)
                 || self.procs.values().any(|p| p.pgid == pid || p.sid == pid);
             if !used {
                 self.next_pid = pid + 1;
@@ -298,6 +304,8 @@ impl Tree {
         let pid = self.by_badge(badge)?.pid;
         let hangup = self.hangups_for_exit(pid);
         self.by_badge.remove(&badge);
+        // Its threads end with it.
+        self.threads.retain(|_, owner| *owner != pid);
         let mut orphans = Vec::new();
         let mut reaped = Vec::new();
         for child in self.procs.values_mut().filter(|p| p.ppid == pid) {

@@ -193,6 +193,14 @@ pub trait Procs {
     /// if so, 0 if it had reported its end (or was never registered).
     #[rights(crate::procs::REAP)]
     fn reap(&mut self, caller: Badge, badge: u64) -> Result<u64, Errno>;
+    /// A new thread id for the caller's new thread (`clone(CLONE_THREAD)`), from the pid space
+    /// (`k42_ptree::threads`). `EAGAIN` when none is free.
+    #[rights(READ)]
+    fn new_thread(&mut self, caller: Badge) -> Result<u64, Errno>;
+    /// The caller's thread `tid` ended: its id is free again (`ESRCH` unless it is one of the
+    /// caller's).
+    #[rights(READ)]
+    fn end_thread(&mut self, caller: Badge, tid: u64) -> Result<(), Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);

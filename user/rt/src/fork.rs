@@ -44,7 +44,10 @@ pub enum ForkError<E> {
     Prepare(E),
 }
 
-/// Forks this process. `prepare` runs with the child's pid and this process's handle on it
+/// Forks this process. `quiet` is asked, with upcalls disabled just before the copy, whether
+/// the process is in a state fit to copy (no lock of the caller's held by another thread of
+/// this dispatcher, which could not release it in the child); while it says no, the caller's
+/// thread yields to the others and asks again. `prepare` runs with the child's pid and this process's handle on it
 /// (every right) once the (empty) child exists and before the copy: it gives the child access
 /// to what it should hold (and others access to the child), and records, in this process's
 /// memory, what the child must find there. The child runs `child` on a fresh thread
@@ -52,6 +55,7 @@ pub enum ForkError<E> {
 pub fn fork<E>(
     child: ChildMain,
     prepare: impl FnOnce(u64, XHandle) -> Result<(), E>,
+    quiet: impl Fn() -> bool,
 ) -> Result<Child, ForkError<E>> {
     let memory = XHandle::from_word(k42_sys::vm::own_memory());
     let (pid, handle) = MemoryClient::new(KernelPpc, memory)
@@ -64,14 +68,19 @@ pub fn fork<E>(
         let _ = process.exit(0);
         return Err(ForkError::Prepare(e));
     }
-    let copied = {
+    let copied = loop {
         // No upcall may run this dispatcher's scheduler between the flag and the copy, so the
         // child's copy of it is the one of this instant.
-        let _upcalls = critical::disable();
+        let upcalls = critical::disable();
+        if !quiet() {
+            drop(upcalls);
+            crate::thread::yield_now();
+            continue;
+        }
         *CHILD.lock() = Some(child);
         let copied = process.fork_from_caller(k42_sys::entry::entry_point(), INITIAL_STACK_TOP, 0);
         *CHILD.lock() = None;
-        copied
+        break copied;
     };
     if let Err(e) = copied.and_then(|_| process.start()) {
         // Never started: ending it frees what the kernel made for it.

@@ -25,8 +25,15 @@
 //!   wants to turn into a signal comes the same way: [`trapped`] keeps the faulting registers
 //!   as an interrupted context, so the hook runs before the program does.
 //!
+//! - A program may run on several threads (Linux threads, `clone(CLONE_VM | CLONE_THREAD)`):
+//!   each is a runtime thread made program thread by [`run`], with its own FS base (its TLS),
+//!   kept in its record ([`set_fs_base`]) and loaded into the dispatcher's one FS register when
+//!   it enters program code after another program thread did.
+//!
 //! It sits next to `sched.rs` (the records and the ready queue) and `k42_sys::upcall` (the SVC
 //! stub); `k42_sys::foreign` has the program's memory and FS base.
+
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use k42_abi::kernel::{Entry, SavedRegs};
 use k42_sys::critical;
@@ -58,6 +65,35 @@ pub type ResumeHook = fn(&mut SavedRegs);
 static HANDLER: Once<SyscallHandler> = Once::new();
 static FAST: Once<FastHandler> = Once::new();
 static RESUME: Once<ResumeHook> = Once::new();
+
+/// The slot of the program thread whose FS base the FS register holds (`u32::MAX`: none).
+static FS_OWNER: AtomicU32 = AtomicU32::new(NO_SLOT);
+const NO_SLOT: u32 = u32::MAX;
+
+/// Sets the running program thread's FS base (the program's thread pointer), in its record and
+/// in the FS register. Call only where `foreign::fs_base_writable` holds.
+///
+/// # Panics
+///
+/// Off a thread.
+pub fn set_fs_base(base: u64) {
+    let _upcalls = critical::disable();
+    let me = with(sched::current_slot).expect("program::set_fs_base off a thread");
+    with(|s| s.set_program_fs(me, base));
+    foreign::set_fs_base(base);
+    FS_OWNER.store(me, Ordering::Relaxed);
+}
+
+/// The running thread's program FS base (0 if it never set one).
+///
+/// # Panics
+///
+/// Off a thread.
+pub fn fs_base() -> u64 {
+    let _upcalls = critical::disable();
+    let me = with(sched::current_slot).expect("program::fs_base off a thread");
+    with(|s| s.program_fs(me))
+}
 
 /// Installs `hook` ([`ResumeHook`]), once.
 pub fn set_resume_hook(hook: ResumeHook) {
@@ -93,11 +129,19 @@ pub fn run(regs: SavedRegs) -> ! {
     core::mem::forget(critical::disable());
     let me = with(sched::current_slot).expect("program::run off a thread");
     with(|s| s.set_program(me, true, None));
-    enter(&regs)
+    enter(me, &regs)
 }
 
-/// Continues the program with `regs` (upcalls disabled, the thread marked in program code).
-fn enter(regs: &SavedRegs) -> ! {
+/// Continues the program with `regs` on thread `slot` (upcalls disabled, the thread marked in
+/// program code), with its FS base.
+fn enter(slot: u32, regs: &SavedRegs) -> ! {
+    if FS_OWNER.load(Ordering::Relaxed) != slot {
+        let fs = with(|s| s.program_fs(slot));
+        if fs != 0 || foreign::fs_base_writable() {
+            foreign::set_fs_base(fs);
+        }
+        FS_OWNER.store(slot, Ordering::Relaxed);
+    }
     let status = foreign::continue_program(regs);
     panic!(
         "cannot continue the program at {:#x}: status {status}",
@@ -148,7 +192,7 @@ extern "C" fn syscall_entry(slot: u64) -> ! {
     handler(&mut regs);
     core::mem::forget(critical::disable());
     with(|s| s.set_program(slot, true, None));
-    enter(&regs)
+    enter(slot, &regs)
 }
 
 /// An upcall interrupted program code with `regs` (`sched::take_interrupted`): keep them and
@@ -188,5 +232,5 @@ extern "C" fn resume_entry(slot: u64) -> ! {
         core::mem::forget(critical::disable());
         with(|s| s.set_program(slot, true, None));
     }
-    enter(&regs)
+    enter(slot, &regs)
 }

@@ -10,7 +10,9 @@
 //! timer.
 //!
 //! The ring is the dispatcher's, not a thread's: when several threads wait for messages, each
-//! message goes to whichever looks first.
+//! message goes to whichever looks first. A caller that shares it among threads passes on what
+//! it took for another: [`wait_message_unless`] also ends when a condition of the caller's
+//! holds, and whoever makes it hold unparks the waiting thread (`Thread::unpark`).
 
 use k42_abi::kernel::{AsyncMessage, soft};
 use k42_sys::critical;
@@ -88,5 +90,36 @@ pub fn wait_message_where_until(
             return Some(msg);
         }
         other(msg);
+    }
+}
+
+/// Why [`wait_message_unless`] returned without a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoMessage {
+    /// The caller's condition holds.
+    Condition,
+    /// The deadline passed.
+    Timeout,
+}
+
+/// The oldest async message, blocking the thread until one arrives, `unless` holds (checked
+/// now and each time the thread is woken: whoever makes it hold must unpark the thread), or the
+/// kernel clock reaches `deadline_ns`. `unless` runs with upcalls disabled and the scheduler
+/// locked: it may read atomics, never take a lock another thread may hold.
+pub fn wait_message_unless(
+    deadline_ns: Option<u64>,
+    mut unless: impl FnMut() -> bool,
+) -> Result<AsyncMessage, NoMessage> {
+    loop {
+        if let Some(msg) = next_message() {
+            return Ok(msg);
+        }
+        if unless() {
+            return Err(NoMessage::Condition);
+        }
+        if deadline_ns.is_some_and(|d| clock::now_ns() >= d) {
+            return Err(NoMessage::Timeout);
+        }
+        sched::wait_for(soft::ASYNC, deadline_ns, |_| ring_nonempty() || unless());
     }
 }

@@ -101,6 +101,9 @@ struct Rec {
     /// The program's registers while the thread is not in program code: at a syscall, or when
     /// an upcall interrupted the program.
     program: Option<SavedRegs>,
+    /// The program's FS base on this thread (its TLS): FS is one register per dispatcher, so
+    /// `crate::program` loads it when this thread enters program code after another did.
+    program_fs: u64,
 }
 
 /// A call waiting for a server thread: the words of `k42_sys::upcall::IncomingCall` a handler
@@ -415,6 +418,16 @@ impl Sched {
         let rec = self.rec(slot);
         rec.in_program = in_program;
         rec.program = regs;
+    }
+
+    /// Thread `slot`'s program FS base.
+    pub(crate) fn program_fs(&mut self, slot: u32) -> u64 {
+        self.rec(slot).program_fs
+    }
+
+    /// Sets thread `slot`'s program FS base.
+    pub(crate) fn set_program_fs(&mut self, slot: u32, base: u64) {
+        self.rec(slot).program_fs = base;
     }
 
     /// Whether any thread is ready to run (besides the running one).
@@ -832,6 +845,7 @@ pub(crate) fn spawn_locked(
                 body: Some(body),
                 in_program: false,
                 program: None,
+                program_fs: 0,
             }
         });
         if front {
@@ -919,6 +933,7 @@ fn init_threads() -> Result<(), InitError> {
                 body: None,
                 in_program: false,
                 program: None,
+                program_fs: 0,
             });
             s.current = Some(slot);
         });

@@ -83,6 +83,13 @@ pub fn current() -> Thread {
     Thread(sched::current_locked())
 }
 
+/// The id ([`Thread::id`]) of the running thread — in an upcall handler, of the thread the
+/// upcall interrupted — if there is one.
+pub fn current_id() -> Option<u64> {
+    let _upcalls = critical::disable();
+    sched::current_serial()
+}
+
 /// Blocks the running thread until it has a permit ([`Thread::unpark`]), and takes the permit.
 pub fn park() {
     let _upcalls = critical::disable();

@@ -363,24 +363,21 @@ pub const HELPERS: [&str; 1] = ["nop"];
 pub const DATA_FILES: [&str; 1] = ["sdet/user.sh"];
 
 /// The programs of `bench/` K42 runs (issue #6): each needs only what the Linux
-/// personality serves now (fork, execve, wait4 and pipes included: issue #5). Each K42
+/// personality serves now (fork, execve, wait4, pipes and threads included: issue #5). Each K42
 /// boot runs one of these as the run's program, with the argv the driver gives it on
 /// Linux (`programs::k42_plans`); K42 boots in a fraction of a second, so a boot per
 /// program costs little and starts every program on a fresh system. SDET (busybox
 /// `sh` users) included: one boot per vCPU count, as Linux's.
-pub const K42_PROGRAMS: [&str; 7] = [
+pub const K42_PROGRAMS: [&str; 8] = [
     "syscalls",
     "pipe",
     "ctxsw",
     "proc",
     "mmap",
     "signal",
+    "thread",
     SDET_PROGRAM,
 ];
-/// Why `bench/thread.c` has no K42 figure: checked by hand, musl's `pthread_create`
-/// fails at its `clone(CLONE_VM …)`, which the personality refuses.
-pub const K42_THREAD_NOT_YET: &str =
-    "needs threads: clone with CLONE_VM is not served yet (issue #5)";
 /// Why `meminfo` does not run on K42: K42's free memory comes from its boot banner.
 pub const K42_MEMINFO: &str =
     "no /proc/meminfo on K42: its free memory is read from its boot banner";
@@ -396,7 +393,6 @@ pub fn k42_not_yet(program: &str) -> Option<&'static str> {
         return None;
     }
     Some(match program {
-        "thread" => K42_THREAD_NOT_YET,
         MEMINFO_PROGRAM => K42_MEMINFO,
         _ => "not in the K42 list of `xtask/src/bench/catalog.rs`",
     })
@@ -473,8 +469,8 @@ mod tests {
         assert!(on_k42("null_syscall") && on_k42("mmap_touch_1m"));
         assert!(on_k42("fork_exit") && on_k42("sdet_2"));
         assert!(on_k42("signal_roundtrip"));
-        assert!(!on_k42("thread_create_join") && program_of("nonesuch").is_none());
-        assert_eq!(k42_not_yet("thread"), Some(K42_THREAD_NOT_YET));
+        assert!(on_k42("thread_create_join") && program_of("nonesuch").is_none());
+        assert_eq!(k42_not_yet("thread"), None);
         assert_eq!(k42_not_yet("meminfo"), Some(K42_MEMINFO));
         assert_eq!(k42_not_yet("ctxsw"), None);
     }

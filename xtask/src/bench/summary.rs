@@ -729,10 +729,7 @@ pub(super) mod tests {
         assert_eq!(rows[1].k42_missing, NO_FIGURE);
         assert_eq!(k42_missing("stat"), NO_FIGURE);
         assert_eq!(k42_missing("sdet_4"), NO_FIGURE);
-        assert_eq!(
-            k42_missing("thread_create_join"),
-            format!("not yet: {}", catalog::K42_THREAD_NOT_YET)
-        );
+        assert_eq!(k42_missing("thread_create_join"), NO_FIGURE);
         assert_eq!(rows[2].linux.map(|s| s.median), Some(100_001.5));
         let wall = benchmark_rows(&results, Mode::Wall);
         assert_eq!(wall[0].k42.map(|s| (s.median, s.runs)), Some((4201.5, 2)));

@@ -12,8 +12,8 @@
 //! checked the same way (`bench.k42.PROGRAM.NAME`, `bench.k42.PROGRAM`), and each line
 //! must carry the kernel's events per operation (`bench.k42.PROGRAM.NAME.counters`:
 //! every counter of `catalog::EVENT_COUNTERS`, some kernel entries); the others are
-//! skipped with the reason (`catalog::k42_not_yet`: signal delivery and threads, issue
-//! #5; meminfo: K42 reads its free memory from its banner). One more boot runs the native
+//! skipped with the reason (`catalog::k42_not_yet`: meminfo, since K42 reads its free
+//! memory from its banner). One more boot runs the native
 //! `ppcbench` as the benchmarks do and checks that the banner figures they read are
 //! still there (`bench.k42.footprint`), that each figure's lines are well formed
 //! (`bench.k42.ppcbench.FIGURE`: the figure in ns and its per-call counters), and that

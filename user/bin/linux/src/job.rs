@@ -15,13 +15,21 @@
 //! if the message it waited for had come (`signals::wait`), and every caller asks its server
 //! again before it sleeps — a console read also makes its background check again, so a job
 //! continued in the background that reads the terminal gets SIGTTIN, as on Linux.
+//!
+//! **Every thread stops.** While one thread sleeps in [`stop`], the process is marked stopped
+//! and the others are woken (`inbox::kick`); each waits in [`wait_while_stopped`] at its next
+//! checkpoint (`threads::checkpoint`: before the program continues, at the top of every
+//! wait), so no program code runs until the process is continued.
 
+use core::sync::atomic::{AtomicBool, Ordering};
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 use k42_linux::signal::{self as sig, SIG_IGN};
 use k42_ptree::TerminalView;
-use k42_rt::{log, ring};
 
+use k42_rt::log;
+
+use crate::inbox::{self, Next};
 use crate::procs::{client, errno};
 use crate::signals;
 use crate::state::Linux;
@@ -42,6 +50,8 @@ pub fn stop(linux: &Linux, signo: u32) -> bool {
             return false;
         }
     }
+    STOPPED.store(true, Ordering::Release);
+    inbox::kick();
     loop {
         {
             let s = linux.signals.lock();
@@ -49,13 +59,33 @@ pub fn stop(linux: &Linux, signo: u32) -> bool {
                 break;
             }
         }
-        let msg = ring::wait_message();
-        signals::absorb(linux, &msg);
+        take_one(linux, &|| false);
     }
+    STOPPED.store(false, Ordering::Release);
+    inbox::kick();
     if let Err(e) = procs.continued() {
         log!("linux: the process server refused the continue: {e}");
     }
     true
+}
+
+/// Whether a thread of this process sleeps in [`stop`].
+static STOPPED: AtomicBool = AtomicBool::new(false);
+
+/// Waits while another thread has the process stopped (module comment).
+pub fn wait_while_stopped(linux: &Linux) {
+    while STOPPED.load(Ordering::Acquire) {
+        take_one(linux, &|| !STOPPED.load(Ordering::Acquire));
+    }
+}
+
+/// Waits for one message and absorbs it (a stop drops what is not a signal: module comment),
+/// or for `cond` or a letter from another thread.
+fn take_one(linux: &Linux, cond: &dyn Fn() -> bool) {
+    if let Next::Taken(msg) = inbox::next(None, &mut |_| false, cond) {
+        signals::absorb(linux, &msg);
+        inbox::pass_on(&msg);
+    }
 }
 
 /// The terminal as this process sees it (`ENOTTY` when it is not its controlling terminal,

@@ -21,6 +21,7 @@ mod calls;
 mod exec;
 mod fd;
 mod files;
+mod inbox;
 mod job;
 mod kcounters;
 mod layout;
@@ -29,6 +30,8 @@ mod procs;
 mod signals;
 mod state;
 mod table;
+mod thread_signals;
+mod threads;
 mod uaccess;
 
 use k42_abi::runner::STATUS_NOT_FOUND;
@@ -80,6 +83,7 @@ fn main(env: Env) -> u32 {
         None => log!("linux: no pipe server: pipe(2) fails"),
     }
     state::init(&env, handles.console, boot, files, procs);
+    threads::only(state::get().ids.pid, 0);
     // Children's ends wake this dispatcher (`procs.rs`), before the program can fork.
     crate::procs::started(k42_rt::sys::page::Page::current().comm_id());
     let linux = state::get();

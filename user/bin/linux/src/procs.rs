@@ -71,6 +71,25 @@ pub fn abandon(child_badge: u64, child_pid: u64) {
     }
 }
 
+/// A thread id for a new thread (`threads.rs`), from the process server's pid space
+/// (`EAGAIN` when there is no server or no free id).
+pub fn new_thread(linux: &Linux) -> Result<u64, Errno> {
+    let Some(mut procs) = client(linux) else {
+        log!("linux: clone: no process server to give the thread an id");
+        return Err(Errno::EAGAIN);
+    };
+    procs.new_thread().map_err(errno)
+}
+
+/// The thread `tid` ended: its id goes back to the process server.
+pub fn end_thread(linux: &Linux, tid: u64) {
+    if let Some(mut procs) = client(linux)
+        && let Err(e) = procs.end_thread(tid)
+    {
+        log!("linux: the process server kept the id of ended thread {tid}: {e}");
+    }
+}
+
 /// The dispatcher registered for notifications (0: none): a forked child runs on another
 /// dispatcher, so it registers again even though it inherited this word from its parent.
 static NOTIFY_COMM: AtomicU64 = AtomicU64::new(0);

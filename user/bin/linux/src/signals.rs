@@ -47,7 +47,7 @@ use k42_rt::{log, ring};
 use spin::Mutex;
 
 use crate::state::{self, Linux};
-use crate::uaccess;
+use crate::{inbox, uaccess};
 
 /// Method word of the personality's own "ITIMER_REAL expired" message, which its timer
 /// thread sends to this dispatcher (badge: this process): no interface's (their method words
@@ -55,15 +55,42 @@ use crate::uaccess;
 /// nudge (`u64::MAX - 0x4e`).
 pub const ALARM_METHOD: u64 = u64::MAX - 0x5a;
 
-/// A fault the TRAP upcall turned into a signal, for the resume hook to deliver.
-static FAULT: Mutex<Option<(Info, Trap, &'static str)>> = Mutex::new(None);
+/// A fault the TRAP upcall turned into a signal, for the resume hook of the thread that
+/// faulted (its runtime id, `Thread::id`) to deliver.
+static FAULT: Mutex<Option<(u64, Fault)>> = Mutex::new(None);
+
+/// A fault to deliver: the signal, the trap's words, what to call it in the log.
+type Fault = (Info, Trap, &'static str);
+
+/// The calling thread's fault, if the TRAP upcall left one (taken).
+fn take_fault() -> Option<Fault> {
+    let me = k42_rt::thread::current_id().unwrap_or(0);
+    let mut fault = FAULT.lock();
+    match *fault {
+        Some((owner, _)) if owner == me => fault.take().map(|(_, f)| f),
+        _ => None,
+    }
+}
+
+/// Whether the calling thread has a fault to deliver.
+fn fault_pending() -> bool {
+    let me = k42_rt::thread::current_id().unwrap_or(0);
+    FAULT.lock().is_some_and(|(owner, _)| owner == me)
+}
+
+/// Whether a fork may copy the process now (no other thread holds the fault's lock).
+pub fn quiet() -> bool {
+    !FAULT.is_locked()
+}
 
 /// How often a signal was delivered to a handler (for the log's first line only).
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
 
 /// Raises `info.signo` on this process (or its thread): dropped if ignored.
 pub fn raise(linux: &Linux, info: Info, thread: bool) {
+    let signo = info.signo;
     linux.signals.lock().raise(info, thread);
+    crate::thread_signals::raised(linux, signo);
 }
 
 /// A signal with `si_code` `code` sent by this process to itself (`kill`, `raise`, SIGPIPE).
@@ -163,10 +190,12 @@ fn reap(pid: u64) {
     let _ = crate::procs::wait_child(selector, options);
 }
 
-/// Takes every waiting message and absorbs it (delivery's first step).
+/// Takes every waiting message and absorbs it (delivery's first step); the program's other
+/// threads get a copy (`inbox.rs`), since one of them may be waiting for it.
 fn drain(linux: &Linux) {
     while let Some(msg) = ring::next_message() {
         absorb(linux, &msg);
+        inbox::pass_on(&msg);
     }
 }
 
@@ -186,29 +215,55 @@ pub enum Woken {
 pub fn wait_with(
     linux: &Linux,
     deadline: Option<u64>,
-    mut wanted: impl FnMut(&AsyncMessage) -> bool,
+    wanted: impl FnMut(&AsyncMessage) -> bool,
     interrupt: impl Fn(&sig::State) -> bool,
 ) -> Woken {
+    wait_full(linux, deadline, wanted, interrupt, || false)
+}
+
+/// Blocks the program's thread until `cond` holds (whoever makes it hold unparks the thread;
+/// it must read only atomics: `k42_rt::ring::wait_message_unless`), `deadline` passes, or a
+/// signal becomes deliverable. [`Woken::Message`] when `cond` holds — or, rarely, after a
+/// stop, when the caller must look again.
+pub fn wait_until(linux: &Linux, deadline: Option<u64>, cond: impl Fn() -> bool) -> Woken {
+    wait_full(linux, deadline, |_| false, |s| s.deliverable() != 0, cond)
+}
+
+/// The one wait loop ([`wait_with`], [`wait_until`]).
+fn wait_full(
+    linux: &Linux,
+    deadline: Option<u64>,
+    mut wanted: impl FnMut(&AsyncMessage) -> bool,
+    interrupt: impl Fn(&sig::State) -> bool,
+    cond: impl Fn() -> bool,
+) -> Woken {
     loop {
+        // An exec on another thread ends this one here; a stopped process waits here.
+        crate::threads::checkpoint(linux);
         if stop_in_place(linux) {
             // Whatever came while the process was stopped was absorbed as signals or
             // dropped (module comment of `job.rs`): the caller looks again, as after the
             // message it waited for.
             return Woken::Message;
         }
-        if interrupt(&linux.signals.lock()) || FAULT.lock().is_some() {
+        if interrupt(&linux.signals.lock()) || fault_pending() {
             return Woken::Signal;
         }
-        let msg = match deadline {
-            None => Some(ring::wait_message()),
-            Some(deadline) => ring::wait_message_until(deadline),
-        };
-        let Some(msg) = msg else {
-            return Woken::Timeout;
-        };
-        absorb(linux, &msg);
-        if wanted(&msg) {
+        if cond() {
             return Woken::Message;
+        }
+        match inbox::next(deadline, &mut wanted, &cond) {
+            inbox::Next::Taken(msg) => {
+                absorb(linux, &msg);
+                // Another thread may wait for the same message (two readers of one pipe).
+                inbox::pass_on(&msg);
+                if wanted(&msg) {
+                    return Woken::Message;
+                }
+            }
+            inbox::Next::Mail => return Woken::Message,
+            inbox::Next::Nothing => {}
+            inbox::Next::Timeout => return Woken::Timeout,
         }
     }
 }
@@ -253,7 +308,8 @@ pub fn pending(linux: &Linux) -> bool {
 /// `k42_rt::program::trapped`).
 /// `what` names the fault for the log (`"SIGSEGV (page fault)"`).
 pub fn fault(info: Info, trap: Trap, what: &'static str) {
-    *FAULT.lock() = Some((info, trap, what));
+    let me = k42_rt::thread::current_id().unwrap_or(0);
+    *FAULT.lock() = Some((me, (info, trap, what)));
 }
 
 /// `k42_rt::program`'s resume hook: an interrupted (or faulted) program is about to continue.
@@ -265,7 +321,9 @@ pub fn on_resume(regs: &mut SavedRegs) {
 /// syscall `syscall` (its number) or an interruption (None). See the module comment.
 pub fn deliver(linux: &Linux, regs: &mut SavedRegs, syscall: Option<u64>) {
     drain(linux);
-    let fault = FAULT.lock().take();
+    // An exec on another thread ends this one here; a stopped process waits here.
+    crate::threads::checkpoint(linux);
+    let fault = take_fault();
     if let Some((info, trap, what)) = fault {
         return forced(linux, regs, info, trap, what);
     }

@@ -38,8 +38,6 @@ pub struct Linux {
     pub fds: Mutex<FdTable>,
     /// Signal state.
     pub signals: Mutex<Signals>,
-    /// `set_tid_address`'s pointer (cleared and futex-woken at thread exit, once threads exist).
-    pub clear_child_tid: AtomicU64,
     /// The file mode creation mask.
     pub umask: AtomicU64,
     /// The file server and this process's root and cwd there.
@@ -138,7 +136,6 @@ pub fn init(
         mem: Mutex::new(Mem::new()),
         fds: Mutex::new(FdTable::with_console()),
         signals: Mutex::new(Signals::default()),
-        clear_child_tid: AtomicU64::new(0),
         umask: AtomicU64::new(DEFAULT_UMASK),
         files,
         exe: Mutex::new(alloc::string::String::new()),
@@ -173,4 +170,9 @@ impl Linux {
     pub fn files(&self) -> Result<&Files, k42_linux::Errno> {
         self.files.as_ref().ok_or(k42_linux::Errno::EIO)
     }
+}
+
+/// Whether another thread holds the state's lock (a fork waits until none does).
+pub fn is_locked() -> bool {
+    LINUX.reader_count() != 0 || LINUX.writer_count() != 0
 }

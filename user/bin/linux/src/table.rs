@@ -13,7 +13,9 @@ use k42_linux::raw::general as nr;
 use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
-use crate::calls::{exec, file, fork, info, io, pipe, poll, proc, signal, stat, time, timer, wait};
+use crate::calls::{
+    exec, file, fork, futex, info, io, pipe, poll, proc, signal, stat, time, timer, wait,
+};
 use crate::state::{self, Linux};
 use crate::{fd, mem};
 
@@ -145,6 +147,8 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_prlimit64, proc::prlimit64),
     (nr::__NR_getrlimit, proc::getrlimit),
     (nr::__NR_sched_yield, proc::sched_yield),
+    // calls/futex.rs: the program's threads' wait queue.
+    (nr::__NR_futex, futex::futex),
     (nr::__NR_umask, proc::umask),
     // calls/wait.rs: collecting children (the process server's).
     (nr::__NR_wait4, wait::wait4),
@@ -182,11 +186,11 @@ type FastAnswer = fn(&Linux) -> u64;
 
 /// Calls answered on the upcall stack (`k42_rt::program::FastHandler`): they read only state
 /// fixed at start (`state::Ids`), take no lock and cannot block, so they skip the program
-/// thread's restart — the cost of `getppid` is then the reflection alone.
+/// thread's restart — the cost of `getppid` is then the reflection alone. (`gettid` is not
+/// one: it depends on the thread, `threads.rs`.)
 const FAST_CALLS: &[(u32, FastAnswer)] = &[
     (nr::__NR_getpid, |l| l.ids.pid),
     (nr::__NR_getppid, |l| l.ids.ppid),
-    (nr::__NR_gettid, |l| l.ids.pid),
     (nr::__NR_getuid, |l| l.ids.uid),
     (nr::__NR_geteuid, |l| l.ids.euid),
     (nr::__NR_getgid, |l| l.ids.gid),
@@ -239,6 +243,8 @@ pub fn serve(regs: &mut SavedRegs) {
         .ok()
         .and_then(|n| CONTEXT_CALLS.iter().find(|(c, _)| *c == n));
     let linux = state::get();
+    // The mask and the alternate stack are the calling thread's.
+    crate::thread_signals::switch(linux);
     if let Some((_, handler)) = context {
         let result = handler(linux, &args, regs);
         regs.rax = to_return(result);

@@ -350,6 +350,14 @@ impl Procs for Root {
         Ok(())
     }
 
+    fn new_thread(&mut self, caller: Badge) -> Result<u64, Errno> {
+        STATE.lock().tree.new_thread(caller.0)
+    }
+
+    fn end_thread(&mut self, caller: Badge, tid: u64) -> Result<(), Errno> {
+        STATE.lock().tree.end_thread(caller.0, tid)
+    }
+
     fn reap(&mut self, _caller: Badge, badge: u64) -> Result<u64, Errno> {
         {
             let mut state = STATE.lock();

@@ -23,14 +23,13 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 use k42_abi::kernel::SavedRegs;
 use k42_linux::raw::general as g;
 use k42_linux::stack::{MAX_ARG_STRLEN, MAX_ARG_TOTAL};
 use k42_linux::{Errno, PAGE_SIZE, SysResult};
 use k42_rt::sys::foreign;
-use k42_rt::{log, process};
+use k42_rt::{log, process, program};
 
 use crate::exec::{self, ExecError};
 use crate::fd::Kind;
@@ -217,7 +216,8 @@ fn exec_at(
     let prepared =
         exec::prepare(linux, &path, file, &argv, &envp, &execfn).map_err(|e| refused(&e))?;
 
-    // The point of no return: the old image goes.
+    // The point of no return: the other threads end, then the old image goes.
+    crate::threads::end_others(linux);
     let loaded = {
         let mut memory = linux.mem.lock();
         mem::unmap_all(linux, &mut memory);
@@ -234,9 +234,9 @@ fn exec_at(
     // Dropped with the table's lock let go: releasing a file server node is a call.
     drop(closed);
     linux.signals.lock().reset_for_exec();
-    linux.clear_child_tid.store(0, Ordering::Relaxed);
+    crate::threads::set_clear_child_tid(0);
     if foreign::fs_base_writable() {
-        foreign::set_fs_base(0);
+        program::set_fs_base(0);
     }
     *regs = new;
     Ok(0)

@@ -1,4 +1,4 @@
-//! `fork`, `vfork` and `clone` (without `CLONE_VM` threads), at user level as K42 does it
+//! `fork`, `vfork` and `clone`, at user level as K42 does it
 //! (DESIGN §2.5, issue #5): the personality asks the kernel for an empty child, gives the child's
 //! badge access to every server object this process holds (console, root and working directory,
 //! each open file), registers it with the process server as this process's child, writes what
@@ -7,9 +7,13 @@
 //! its copy of the plan, re-makes the personality's state with its own handles (`state.rs`), and
 //! resumes the program where it made the call, with 0 in `rax`.
 //!
-//! Only the calling thread continues in the child, as in Linux; the personality runs the
-//! program on one thread, and its other state is behind locks none of which is held across the
-//! fork (handlers copy what they need and let go before calling out).
+//! Only the calling thread continues in the child, as in Linux. The copy is made when no other
+//! thread of the program holds one of the personality's locks the child needs (`quiet`: a
+//! thread preempted while it held one would leave it held for ever in the child); handlers
+//! hold none across a call out, so the wait is short.
+//!
+//! `clone(CLONE_VM | CLONE_THREAD | CLONE_SIGHAND …)`, as pthread_create calls it, makes a
+//! thread instead (`threads.rs`).
 //!
 //! `vfork` and `clone(CLONE_VM | CLONE_VFORK)` (glibc's `posix_spawn`) are served as fork: the
 //! child gets a copy, not a share, of the memory, which is all a correct vfork child (one that
@@ -37,6 +41,7 @@ use spin::Mutex;
 use crate::files::{Files, Node};
 use crate::state::{self, Ids, Linux};
 use crate::table::Args;
+use crate::threads;
 
 /// What the child finds in its copy of this process's memory.
 struct Plan {
@@ -57,14 +62,27 @@ struct Plan {
 /// Set in the parent only while the kernel copies its memory.
 static PLAN: Mutex<Option<Plan>> = Mutex::new(None);
 
-/// `clone` flags served: the exit signal (the low byte) and these; `CLONE_VM` only with
-/// `CLONE_VFORK`.
+/// `clone` flags served for a new process: the exit signal (the low byte) and these;
+/// `CLONE_VM` only with `CLONE_VFORK`.
 const SERVED: u64 = (g::CLONE_VM
     | g::CLONE_VFORK
     | g::CLONE_SETTLS
     | g::CLONE_PARENT_SETTID
     | g::CLONE_CHILD_SETTID
     | g::CLONE_CHILD_CLEARTID) as u64;
+/// `clone` flags a new thread must have (Linux: `CLONE_THREAD` needs `CLONE_SIGHAND`, which
+/// needs `CLONE_VM`; a thread with an fd table or cwd of its own is not served).
+const THREAD_NEEDS: u64 =
+    (g::CLONE_VM | g::CLONE_THREAD | g::CLONE_SIGHAND | g::CLONE_FILES | g::CLONE_FS) as u64;
+/// `clone` flags served for a new thread beyond [`THREAD_NEEDS`] (`CLONE_SYSVSEM`: there are
+/// no System V semaphores to share; `CLONE_DETACHED`: ignored by Linux).
+const THREAD_SERVED: u64 = THREAD_NEEDS
+    | (g::CLONE_SYSVSEM
+        | g::CLONE_SETTLS
+        | g::CLONE_PARENT_SETTID
+        | g::CLONE_CHILD_SETTID
+        | g::CLONE_CHILD_CLEARTID
+        | g::CLONE_DETACHED) as u64;
 /// The exit signal's bits of `clone`'s flags.
 const EXIT_SIGNAL: u64 = 0xff;
 
@@ -83,8 +101,14 @@ pub fn clone(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
     let flags = args[0];
     let vm = u64::from(g::CLONE_VM);
     let vfork = u64::from(g::CLONE_VFORK);
+    let has = |bit: u32| flags & u64::from(bit) != 0;
+    if has(g::CLONE_THREAD) || has(g::CLONE_SIGHAND) {
+        return clone_thread(linux, args, regs);
+    }
     if flags & vm != 0 && flags & vfork == 0 {
-        log!("linux: clone with CLONE_VM (a thread): threads are not supported yet");
+        log!(
+            "linux: clone with CLONE_VM but not CLONE_THREAD (a process sharing memory) is not supported: ENOSYS"
+        );
         return Err(Errno::ENOSYS);
     }
     let unserved = flags & !(SERVED | EXIT_SIGNAL);
@@ -92,7 +116,6 @@ pub fn clone(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
         log!("linux: clone flags {unserved:#x} are not supported yet");
         return Err(Errno::EINVAL);
     }
-    let has = |bit: u32| flags & u64::from(bit) != 0;
     let how = CloneArgs {
         stack: args[1],
         parent_tid: if has(g::CLONE_PARENT_SETTID) {
@@ -113,6 +136,46 @@ pub fn clone(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
         tls: has(g::CLONE_SETTLS).then_some(args[4]),
     };
     do_fork(linux, regs, &how)
+}
+
+/// `clone` of a thread (module comment): Linux's flag rules, then `threads::spawn`.
+fn clone_thread(linux: &Linux, args: &Args, regs: &SavedRegs) -> SysResult {
+    let flags = args[0];
+    let has = |bit: u32| flags & u64::from(bit) != 0;
+    // `copy_process`'s checks: a thread shares signal handlers, which need shared memory.
+    if has(g::CLONE_THREAD) && !has(g::CLONE_SIGHAND) || has(g::CLONE_SIGHAND) && !has(g::CLONE_VM)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if flags & THREAD_NEEDS != THREAD_NEEDS || flags & !(THREAD_SERVED | EXIT_SIGNAL) != 0 {
+        log!(
+            "linux: clone of a thread with flags {:#x} is not supported (needed {THREAD_NEEDS:#x}, served {THREAD_SERVED:#x})",
+            flags
+        );
+        return Err(Errno::EINVAL);
+    }
+    let how = threads::NewThread {
+        stack: args[1],
+        tls: has(g::CLONE_SETTLS).then_some(args[4]),
+        settid: [
+            if has(g::CLONE_PARENT_SETTID) {
+                args[2]
+            } else {
+                0
+            },
+            if has(g::CLONE_CHILD_SETTID) {
+                args[3]
+            } else {
+                0
+            },
+        ],
+        clear_child_tid: if has(g::CLONE_CHILD_CLEARTID) {
+            args[3]
+        } else {
+            0
+        },
+    };
+    threads::spawn(linux, regs, &how)
 }
 
 /// What `clone` asked beyond a plain fork.
@@ -175,11 +238,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
     if how.stack != 0 {
         child_regs.rsp = how.stack;
     }
-    let fs_base = match how.tls {
-        Some(tls) => tls,
-        None if foreign::fs_base_writable() => foreign::fs_base(),
-        None => 0,
-    };
+    let fs_base = how.tls.unwrap_or_else(program::fs_base);
     let mut child_pid = 0;
     let mut child_badge = None;
     let prepare = |badge: u64, child: XHandle| -> Result<(), Errno> {
@@ -232,7 +291,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
         });
         Ok(())
     };
-    let forked = k42_rt::fork::fork(child_main, prepare);
+    let forked = k42_rt::fork::fork(child_main, prepare, || quiet(linux));
     let plan = PLAN.lock().take();
     match forked {
         Ok(_) => {}
@@ -256,6 +315,26 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
     Ok(child_pid)
 }
 
+/// Whether no lock the child needs is held (by another thread of the program, preempted in
+/// the middle of its bookkeeping): the copy is made only then (module comment).
+fn quiet(linux: &Linux) -> bool {
+    let files = linux.files.as_ref().is_none_or(|f| !f.cwd.is_locked());
+    !linux.fds.is_locked()
+        && !linux.signals.is_locked()
+        && !linux.mem.is_locked()
+        && !linux.exe.is_locked()
+        && !PLAN.is_locked()
+        && files
+        && threads::quiet()
+        && crate::calls::futex::quiet()
+        && crate::calls::pipe::quiet()
+        && crate::calls::timer::quiet()
+        && crate::signals::quiet()
+        && crate::inbox::quiet()
+        && crate::thread_signals::quiet()
+        && !state::is_locked()
+}
+
 /// The fork child's first function (`k42_rt::fork`): takes over the state with its own
 /// handles and resumes the program.
 fn child_main(env: Env) -> u32 {
@@ -277,17 +356,16 @@ fn child_main(env: Env) -> u32 {
     });
     let linux = state::get();
     if foreign::fs_base_writable() {
-        foreign::set_fs_base(plan.fs_base);
+        program::set_fs_base(plan.fs_base);
     }
-    crate::procs::started(env.comm_id);
     let (settid, cleartid) = plan.child_tid;
+    threads::only(linux.ids.pid, cleartid);
+    crate::calls::futex::for_fork_child();
+    crate::procs::started(env.comm_id);
     if settid != 0 {
         // Lossless: Linux pids are 32-bit.
         let _ = crate::uaccess::write(linux, settid, &(linux.ids.pid as u32).to_ne_bytes());
     }
-    linux
-        .clear_child_tid
-        .store(cleartid, core::sync::atomic::Ordering::Relaxed);
     if let Err(e) = program::install(crate::table::serve, crate::table::fast) {
         log!("linux: a fork child cannot install the SVC entry: {e:?}");
         return u32::from(k42_abi::runner::STATUS_NOT_FOUND);
@@ -346,7 +424,6 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
         mem: Mutex::new(core::mem::take(&mut *parents.mem.lock())),
         fds: Mutex::new(fds),
         signals: Mutex::new(crate::signals::for_fork_child(&parents.signals)),
-        clear_child_tid: AtomicU64::new(0),
         umask: AtomicU64::new(parents.umask()),
         files,
         exe: Mutex::new(String::clone(&parents.exe.lock())),

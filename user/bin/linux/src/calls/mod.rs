@@ -1,13 +1,20 @@
 //! The syscall families the personality serves without a server of their own, one file each
 //! (the fd table and memory are `crate::fd` and `crate::mem`, the table is `crate::table`):
-//! a new program in the process (`exec`: `execve`, `execveat`), new processes (`fork`: `fork`, `vfork`, `clone`), reading and writing (`io`), readiness (`poll`), files and directories of the file server (`file`), the process and its thread (`proc`), signals: their state, sending and waiting (`signal`), interval timers (`timer`), file metadata (`stat`),
-//! clocks and sleep (`time`), collecting children (`wait`), system information and randomness (`info`), and what happens to
-//! a program that faults (`fault`).
+//! - a new program in the process (`exec`: `execve`, `execveat`);
+//! - new processes and threads (`fork`: `fork`, `vfork`, `clone`) and the threads' wait queue
+//!   (`futex`);
+//! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
+//!   (`file`), file metadata (`stat`), files mapped into memory (`mmap_file`);
+//! - the process and its thread (`proc`), collecting children (`wait`);
+//! - signals: their state, sending and waiting (`signal`), interval timers (`timer`), and what
+//!   happens to a program that faults (`fault`);
+//! - clocks and sleep (`time`), system information and randomness (`info`).
 
 pub mod exec;
 pub mod fault;
 pub mod file;
 pub mod fork;
+pub mod futex;
 pub mod info;
 pub mod io;
 pub mod mmap_file;

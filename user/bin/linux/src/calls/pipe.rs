@@ -92,6 +92,11 @@ pub fn factory() -> Option<Arc<Node>> {
     FACTORY.lock().clone()
 }
 
+/// Whether a fork may copy the process now (no other thread holds the factory's lock).
+pub fn quiet() -> bool {
+    !FACTORY.is_locked()
+}
+
 /// In a fork child: replaces the parent's factory handle with the child's (`node_for`, as
 /// `FdTable::for_fork_child` takes it). The parent's is forgotten, never dropped: dropping it
 /// would ask the server to release, in the child's name, an entry that is the parent's.

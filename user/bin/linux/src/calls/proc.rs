@@ -9,7 +9,7 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_ptree::WaitStatus;
 use k42_rt::sys::foreign;
-use k42_rt::{Ppc, process, thread};
+use k42_rt::{Ppc, process, program, thread};
 
 use crate::state::Linux;
 use crate::table::Args;
@@ -22,15 +22,21 @@ const STATUS_MASK: u64 = 0xff;
 /// first, so servers see their ends go (a pipe's reader its end of file), then the process
 /// server is told the wait status (`(status & 0xff) << 8`) for the parent to collect.
 pub fn exit_group(linux: &Linux, args: &Args) -> SysResult {
-    crate::fd::close_all(linux);
-    crate::procs::exited(WaitStatus::exited(args[0]));
-    // Lossless: masked to 8 bits.
-    process::exit((args[0] & STATUS_MASK) as u32)
+    exit_process(linux, args[0])
 }
 
-/// `exit(status)`: the program has one thread, so the process ends with it.
+/// Ends the process with `status & 0xff` (`exit_group`, or the last thread's `exit`).
+pub fn exit_process(linux: &Linux, status: u64) -> SysResult {
+    crate::fd::close_all(linux);
+    crate::procs::exited(WaitStatus::exited(status));
+    // Lossless: masked to 8 bits.
+    process::exit((status & STATUS_MASK) as u32)
+}
+
+/// `exit(status)`: the calling thread ends; the process ends with its last one
+/// (`threads.rs`).
 pub fn exit(linux: &Linux, args: &Args) -> SysResult {
-    exit_group(linux, args)
+    crate::threads::exit(linux, args[0])
 }
 
 /// `getpid()`: the ids are the process server's, fetched at start (`state::Ids`).
@@ -44,9 +50,9 @@ pub fn getppid(linux: &Linux, _: &Args) -> SysResult {
     Ok(crate::procs::getppid(linux))
 }
 
-/// `gettid()`: the one thread's id is the pid.
+/// `gettid()`: the calling thread's id (the first thread's is the pid).
 pub fn gettid(linux: &Linux, _: &Args) -> SysResult {
-    Ok(linux.ids.pid)
+    Ok(crate::threads::tid(linux))
 }
 
 /// `getuid()`.
@@ -112,8 +118,8 @@ pub fn setsid(linux: &Linux, _: &Args) -> SysResult {
 
 /// `set_tid_address(tidptr)`: remembered for thread exit; returns the tid.
 pub fn set_tid_address(linux: &Linux, args: &Args) -> SysResult {
-    linux.clear_child_tid.store(args[0], Ordering::Relaxed);
-    Ok(linux.ids.pid)
+    crate::threads::set_clear_child_tid(args[0]);
+    Ok(crate::threads::tid(linux))
 }
 
 /// Size of `struct robust_list_head` (three words), the only length Linux accepts.
@@ -147,10 +153,10 @@ pub fn arch_prctl(linux: &Linux, args: &Args) -> SysResult {
             if !foreign::fs_base_writable() {
                 return Err(Errno::ENOSYS);
             }
-            foreign::set_fs_base(addr);
+            program::set_fs_base(addr);
             Ok(0)
         }
-        ARCH_GET_FS => uaccess::write_words(linux, addr, &[foreign::fs_base()]).map(|()| 0),
+        ARCH_GET_FS => uaccess::write_words(linux, addr, &[program::fs_base()]).map(|()| 0),
         ARCH_GET_GS => uaccess::write_words(linux, addr, &[0]).map(|()| 0),
         ARCH_SET_GS => Err(Errno::EPERM),
         _ => Err(Errno::EINVAL),

@@ -178,13 +178,15 @@ pub fn kill(linux: &Linux, args: &Args) -> SysResult {
     Ok(0)
 }
 
-/// The one thread's id is the pid (no `CLONE_THREAD` yet): a signal sent to it.
+/// A signal sent to thread `tid` of this process. The pending set is the process's, not the
+/// thread's (`threads.rs`): the signal goes to whichever thread runs next — the sender itself
+/// when it signals itself (`raise`), as on Linux. A thread of another process: `ESRCH`.
 fn to_own_thread(linux: &Linux, tid: i32, signo: u32) -> SysResult {
     if tid <= 0 {
         return Err(Errno::EINVAL);
     }
     sendable(signo)?;
-    if tid as u64 != linux.ids.pid {
+    if !crate::threads::is_ours(linux, tid as u64) {
         return Err(Errno::ESRCH);
     }
     if signo != 0 {

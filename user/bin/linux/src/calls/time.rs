@@ -38,7 +38,7 @@ fn timespec(ns: u64) -> [u64; 2] {
 }
 
 /// A `struct timespec` the program passed, as nanoseconds (`EINVAL` when out of range).
-fn read_timespec(linux: &Linux, addr: u64) -> Result<u64, Errno> {
+pub(crate) fn read_timespec(linux: &Linux, addr: u64) -> Result<u64, Errno> {
     let [sec, nsec] = uaccess::read_words::<2>(linux, addr)?;
     if (sec as i64) < 0 || nsec >= NS_PER_SEC {
         return Err(Errno::EINVAL);

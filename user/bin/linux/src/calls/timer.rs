@@ -199,3 +199,8 @@ pub fn alarm(_linux: &Linux, args: &Args) -> SysResult {
         s.max(1)
     })
 }
+
+/// Whether a fork may copy the process now (no other thread holds the timer's lock).
+pub fn quiet() -> bool {
+    !TIMER.is_locked()
+}
