@@ -506,6 +506,34 @@ static void exec_from_thread(void) {
           "waitpid %d, status %#x", got, status);
 }
 
+/* ---- clone3's argument checks (glibc's pthread_create tries clone3 first) ---- */
+
+/* Linux's struct clone_args (include/uapi/linux/sched.h), version 2. */
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+#define CLONE_ARGS_SIZE_VER0 64
+#define PAGE_BYTES 4096
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
+static void clone3_checks(void) {
+    static unsigned char big[PAGE_BYTES * 2];
+    struct clone_args_v2 args = {0};
+    CHECK_ERR("clone3_size_below_ver0_is_einval", syscall(SYS_clone3, &args, CLONE_ARGS_SIZE_VER0 - 8), EINVAL);
+    CHECK_ERR("clone3_size_above_a_page_is_e2big", syscall(SYS_clone3, big, PAGE_BYTES + 8), E2BIG);
+    big[sizeof args] = 1;
+    CHECK_ERR("clone3_unknown_nonzero_tail_is_e2big", syscall(SYS_clone3, big, sizeof args + 8), E2BIG);
+    args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+    args.exit_signal = SIGCHLD;
+    CHECK_ERR("clone3_thread_with_exit_signal_is_einval", syscall(SYS_clone3, &args, sizeof args), EINVAL);
+    args.exit_signal = 0;
+    args.stack = (uint64_t)(uintptr_t)big;
+    CHECK_ERR("clone3_stack_without_size_is_einval", syscall(SYS_clone3, &args, sizeof args), EINVAL);
+}
+
 /* ---- the main thread exits first ---- */
 
 static void *last_thread_main(void *arg) {
@@ -592,6 +620,7 @@ int main(int argc, char **argv) {
     signals_and_threads();
     fork_from_thread();
     exec_from_thread();
+    clone3_checks();
     leader_exits_first();
     stop_stops_every_thread();
     return k42_done();

@@ -38,6 +38,7 @@ const CONTEXT_CALLS: &[(u32, ContextHandler)] = &[
     (nr::__NR_fork, fork::fork),
     (nr::__NR_vfork, fork::vfork),
     (nr::__NR_clone, fork::clone),
+    (nr::__NR_clone3, fork::clone3),
     // signals.rs: the end of a signal handler.
     (nr::__NR_rt_sigreturn, |l, _, regs| {
         crate::signals::sigreturn(l, regs)

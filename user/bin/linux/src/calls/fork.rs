@@ -138,6 +138,76 @@ pub fn clone(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
     do_fork(linux, regs, &how)
 }
 
+/// `struct clone_args`'s size at its latest version that this personality knows (Linux's
+/// `CLONE_ARGS_SIZE_VER2`: up to `cgroup`), in bytes and words.
+const CLONE_ARGS_BYTES: usize = g::CLONE_ARGS_SIZE_VER2 as usize;
+const CLONE_ARGS_WORDS: usize = CLONE_ARGS_BYTES / 8;
+/// The most `clone3` reads (Linux refuses a larger struct with `E2BIG`).
+const CLONE_ARGS_MAX: u64 = k42_linux::PAGE_SIZE;
+/// `clone3` flags Linux has that `clone` has not; neither is served here (`EINVAL`, logged).
+const CLONE3_ONLY: u64 = g::CLONE_CLEAR_SIGHAND | g::CLONE_INTO_CGROUP;
+
+/// `clone3(args, size)`: `clone` with its arguments in a `struct clone_args`, checked as
+/// Linux's `copy_clone_args_from_user` and `clone3_args_valid` do, then served as `clone`.
+pub fn clone3(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
+    let (addr, size) = (args[0], args[1]);
+    if size > CLONE_ARGS_MAX {
+        return Err(Errno::E2BIG);
+    }
+    if size < u64::from(g::CLONE_ARGS_SIZE_VER0) {
+        return Err(Errno::EINVAL);
+    }
+    // Lossless: at most a page.
+    let size = size as usize;
+    let mut bytes = alloc::vec![0u8; size];
+    crate::uaccess::read_into(linux, addr, &mut bytes)?;
+    // A newer program's struct may be longer: what this version does not know must be zero.
+    if bytes.iter().skip(CLONE_ARGS_BYTES).any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let mut words = [0u64; CLONE_ARGS_WORDS];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+    }
+    let [
+        flags,
+        pidfd,
+        child_tid,
+        parent_tid,
+        exit_signal,
+        stack,
+        stack_size,
+        tls,
+        set_tid,
+        set_tid_size,
+        cgroup,
+    ] = words;
+    let has = |bit: u32| flags & u64::from(bit) != 0;
+    let invalid = exit_signal & !u64::from(g::CSIGNAL) != 0
+        || (set_tid == 0) != (set_tid_size == 0)
+        || has(g::CLONE_DETACHED)
+        || (has(g::CLONE_THREAD) || has(g::CLONE_PARENT)) && exit_signal != 0
+        || (stack == 0) != (stack_size == 0)
+        || flags & !(u64::from(u32::MAX) | CLONE3_ONLY) != 0;
+    if invalid {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE3_ONLY != 0 || has(g::CLONE_PIDFD) || set_tid != 0 || cgroup != 0 {
+        log!(
+            "linux: clone3 with flags {flags:#x}, pidfd {pidfd:#x}, set_tid or cgroup is not supported: EINVAL"
+        );
+        return Err(Errno::EINVAL);
+    }
+    // x86's stack grows down: the child starts at the top of the area given.
+    let sp = if stack == 0 {
+        0
+    } else {
+        stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+    };
+    let legacy = [flags | exit_signal, sp, parent_tid, child_tid, tls, 0];
+    clone(linux, &legacy, regs)
+}
+
 /// `clone` of a thread (module comment): Linux's flag rules, then `threads::spawn`.
 fn clone_thread(linux: &Linux, args: &Args, regs: &SavedRegs) -> SysResult {
     let flags = args[0];
