@@ -134,11 +134,19 @@ pub fn fsgsbase() -> bool {
 
 #[inline]
 fn local() -> *const CpuLocal {
-    // Read as a raw MSR: the block's address was written canonical (`init_cpu`), so the
-    // canonical check `GsBase::read` adds would only cost time on every kernel entry.
-    // SAFETY: reading IA32_GS_BASE in ring 0 has no side effects.
-    let block = unsafe { GsBase::MSR.read() };
-    assert!(block != 0, "user::init_cpu has not run on this CPU");
+    // The block's first word is its own address (`init_cpu`), read GS-relative: one load, where
+    // reading IA32_GS_BASE would be an MSR access on every call (several per kernel entry).
+    let block: u64;
+    // SAFETY: in ring 0 the GS base is this CPU's block (module comment); its first word is
+    // readable and reading it has no side effects. Before `init_cpu` the GS base is 0 and the
+    // read faults at address 0, which the kernel reports as a fatal page fault.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[0]",
+            out(reg) block,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
     block as *const CpuLocal
 }
 
