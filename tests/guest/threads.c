@@ -7,9 +7,12 @@
  * contended mutex; a condition variable with signal and broadcast; raw futex waits
  * (timeout, value mismatch, bad alignment, wake counts, requeue); two threads blocked
  * on different pipes each woken by its own; sched_yield alternating two threads;
- * many short threads; a signal to a process whose threads all block; tgkill of a
- * thread; fork from a thread; exec from a thread; the exit status when the main
- * thread exits first; a stop that stops every thread.
+ * many short threads; a thread that never blocks does not starve the others; a
+ * signal to a process whose threads all block; tgkill of a thread; masks are per
+ * thread; fork from a thread; exec from a thread (the new image has the exec'ing
+ * thread's mask, no futex waiter of the old, the pid as its thread id, also when two
+ * threads exec at once or the exec'ing thread is not the first); the exit status
+ * when the main thread exits first; a stop that stops every thread.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -373,20 +376,66 @@ static void many_threads(void) {
     CHECK("many_short_threads", ok == MANY_THREADS, "%d of %d created and joined", ok, MANY_THREADS);
 }
 
+/* ---- a thread that never blocks does not starve the others ---- */
+
+#define SPIN_LIMIT 2000000000L
+
+static atomic_int spin_flag;
+
+static void *set_flag_main(void *arg) {
+    (void)arg;
+    atomic_store(&spin_flag, 1);
+    return NULL;
+}
+
+static void spinning_thread_does_not_starve(void) {
+    pthread_t t;
+    atomic_store(&spin_flag, 0);
+    if (pthread_create(&t, NULL, set_flag_main, NULL) != 0) {
+        FAIL("spinning_thread_does_not_starve_others", "pthread_create: %s", strerror(errno));
+        return;
+    }
+    /* No syscall in the loop: only preemption lets the other thread run. */
+    long spins = 0;
+    while (!atomic_load(&spin_flag) && spins < SPIN_LIMIT)
+        spins++;
+    int seen = atomic_load(&spin_flag);
+    pthread_join(t, NULL);
+    CHECK("spinning_thread_does_not_starve_others", seen, "flag unset after %ld spins", spins);
+}
+
 /* ---- signals ---- */
 
 static atomic_int usr1_count;
+static atomic_int usr1_tid;
 static atomic_int signal_target_ready;
 
 static void on_usr1(int sig) {
     (void)sig;
     atomic_fetch_add(&usr1_count, 1);
+    atomic_store(&usr1_tid, (int)gettid_());
 }
 
 static void *signaller_main(void *arg) {
     (void)arg;
     usleep(30000);
     kill(getpid(), SIGUSR1);
+    return NULL;
+}
+
+#define MASK_ROUNDS 200
+static atomic_int blocker_done;
+
+/* Blocks SIGUSR1 in its own mask and keeps running until told. */
+static void *blocker_main(void *arg) {
+    pid_t *tid = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    *tid = gettid_();
+    while (!atomic_load(&blocker_done))
+        sched_yield();
     return NULL;
 }
 
@@ -426,8 +475,33 @@ static void signals_and_threads(void) {
     long r = created ? syscall(SYS_tgkill, getpid(), tid, SIGUSR1) : -1;
     if (created)
         pthread_join(sleeper, NULL);
-    CHECK("tgkill_of_a_thread", created && r == 0 && atomic_load(&usr1_count) == 1,
-          "created %d, tgkill %ld, handler ran %d times", created, r, atomic_load(&usr1_count));
+    /* A signal sent to one thread is handled on that thread. */
+    CHECK("tgkill_of_a_thread_runs_on_it",
+          created && r == 0 && atomic_load(&usr1_count) == 1 && atomic_load(&usr1_tid) == tid,
+          "created %d, tgkill %ld, handler ran %d times, last on thread %d (target %d)", created, r,
+          atomic_load(&usr1_count), atomic_load(&usr1_tid), tid);
+    /* A process-directed signal never runs on the thread that blocks it. */
+    atomic_store(&usr1_count, 0);
+    atomic_store(&usr1_tid, 0);
+    atomic_store(&blocker_done, 0);
+    pthread_t blocker;
+    pid_t blocker_tid = 0;
+    created = pthread_create(&blocker, NULL, blocker_main, &blocker_tid) == 0;
+    while (created && !blocker_tid)
+        sched_yield();
+    int wrong = 0;
+    for (int i = 0; created && i < MASK_ROUNDS; i++) {
+        kill(getpid(), SIGUSR1);
+        if (atomic_load(&usr1_tid) == blocker_tid)
+            wrong++;
+        sched_yield();
+    }
+    atomic_store(&blocker_done, 1);
+    if (created)
+        pthread_join(blocker, NULL);
+    CHECK("masks_are_per_thread", created && wrong == 0 && atomic_load(&usr1_count) == MASK_ROUNDS,
+          "created %d, handler ran %d times (%d of them on the thread that blocks it)", created,
+          atomic_load(&usr1_count), wrong);
     long bad = syscall(SYS_tgkill, getpid(), 0x3fffff00, 0);
     CHECK("tgkill_of_no_thread_is_esrch", bad == -1 && errno == ESRCH, "returned %ld errno %d", bad, errno);
     signal(SIGUSR1, SIG_DFL);
@@ -478,6 +552,19 @@ static void *execer_main(void *arg) {
     _exit(1);
 }
 
+/* Waits on `futex_word` until the process execs (the wait never ends otherwise). */
+static void *futex_sleeper_main(void *arg) {
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    atomic_store(&futex_started, 1);
+    for (;;)
+        futex(&futex_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    return NULL;
+}
+
 static void *idle_main(void *arg) {
     (void)arg;
     for (;;)
@@ -485,10 +572,55 @@ static void *idle_main(void *arg) {
     return NULL;
 }
 
-/* The program exec'd by a thread: same pid, one thread, whose id is the pid. */
+/* The program exec'd by a thread: same pid, one thread, whose id is the pid, the
+ * exec'ing thread's mask (SIGUSR2 was blocked by another thread only), and none of the
+ * old image's futex waiters (one waited on futex_word, at the same address here). */
 static int exec_child(const char *expected_pid) {
-    int ok = getpid() == atoi(expected_pid) && gettid_() == getpid();
+    sigset_t mask;
+    sigprocmask(SIG_BLOCK, NULL, &mask);
+    int ok = getpid() == atoi(expected_pid) && gettid_() == getpid() && !sigismember(&mask, SIGUSR2) &&
+             futex(&futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 0;
     return ok ? EXEC_STATUS : 1;
+}
+
+/* Runs `setup` in a forked child and reports whether the child ended with EXEC_STATUS. */
+static void exec_case(const char *name, void (*setup)(void)) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        setup();
+        _exit(2);
+    }
+    int status = 0;
+    pid_t got = waitpid(pid, &status, 0);
+    CHECK(name, got == pid && WIFEXITED(status) && WEXITSTATUS(status) == EXEC_STATUS, "waitpid %d, status %#x",
+          got, status);
+}
+
+/* Two threads exec at once: one wins, the new image runs. */
+static void two_execers(void) {
+    pthread_t a, b;
+    pthread_create(&a, NULL, execer_main, NULL);
+    pthread_create(&b, NULL, execer_main, NULL);
+    pthread_join(a, NULL);
+}
+
+/* The first thread has ended; the one left execs. */
+static void non_first_execer(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, execer_main, NULL);
+    syscall(SYS_exit, 0);
+}
+
+/* A thread waits on a futex with SIGUSR2 blocked in its own mask; another execs. */
+static void execer_beside_futex_waiter(void) {
+    pthread_t sleeper, execer;
+    atomic_store(&futex_word, 0);
+    atomic_store(&futex_started, 0);
+    pthread_create(&sleeper, NULL, futex_sleeper_main, NULL);
+    while (!atomic_load(&futex_started))
+        sched_yield();
+    pthread_create(&execer, NULL, execer_main, NULL);
+    pthread_join(execer, NULL);
 }
 
 static void exec_from_thread(void) {
@@ -504,6 +636,9 @@ static void exec_from_thread(void) {
     pid_t got = waitpid(pid, &status, 0);
     CHECK("exec_from_a_thread_ends_the_others", got == pid && WIFEXITED(status) && WEXITSTATUS(status) == EXEC_STATUS,
           "waitpid %d, status %#x", got, status);
+    exec_case("exec_by_two_threads_at_once", two_execers);
+    exec_case("exec_by_a_thread_left_alone", non_first_execer);
+    exec_case("exec_keeps_the_execers_mask_and_drops_futex_waiters", execer_beside_futex_waiter);
 }
 
 /* ---- clone3's argument checks (glibc's pthread_create tries clone3 first) ---- */
@@ -617,6 +752,7 @@ int main(int argc, char **argv) {
     blocked_on_two_pipes();
     yield_alternation();
     many_threads();
+    spinning_thread_does_not_starve();
     signals_and_threads();
     fork_from_thread();
     exec_from_thread();

@@ -52,15 +52,17 @@ impl<T: PartialEq> Queue<T> {
     }
 
     /// Takes out the waiters a wake of `nr_wake` on `addr` with `bitset` reaches, oldest first:
-    /// at least one if any matches (Linux counts the first before it compares).
+    /// at least one if any matches (Linux counts the first before it compares, and takes the
+    /// count as a signed int: a negative one wakes one too).
     pub fn wake(&mut self, addr: u64, nr_wake: u32, bitset: u32) -> Vec<T> {
+        let most = (nr_wake as i32).max(1) as usize;
         let mut woken = Vec::new();
         let mut i = 0;
         while i < self.waiters.len() {
             let w = &self.waiters[i];
             if w.addr == addr && w.bitset & bitset != 0 {
                 woken.push(self.waiters.remove(i).token);
-                if woken.len() >= nr_wake.max(1) as usize {
+                if woken.len() >= most {
                     break;
                 }
             } else {
@@ -133,6 +135,14 @@ mod tests {
         q.wait(A, MATCH_ANY, 1);
         q.wait(A, MATCH_ANY, 2);
         assert_eq!(q.wake(A, 0, MATCH_ANY), vec![1]);
+    }
+
+    #[test]
+    fn a_negative_wake_count_wakes_one() {
+        let mut q = Queue::new();
+        q.wait(A, MATCH_ANY, 1);
+        q.wait(A, MATCH_ANY, 2);
+        assert_eq!(q.wake(A, -5i32 as u32, MATCH_ANY), vec![1]);
     }
 
     #[test]

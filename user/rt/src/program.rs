@@ -70,6 +70,21 @@ static RESUME: Once<ResumeHook> = Once::new();
 static FS_OWNER: AtomicU32 = AtomicU32::new(NO_SLOT);
 const NO_SLOT: u32 = u32::MAX;
 
+/// Whether ring 3 may read and write the FS base (`foreign::fs_base_writable`, a CPUID
+/// query asked once).
+fn fs_writable() -> bool {
+    static WRITABLE: Once<bool> = Once::new();
+    *WRITABLE.call_once(foreign::fs_base_writable)
+}
+
+/// Keeps the FS register's value as thread `slot`'s FS base when the thread leaves program
+/// code (a syscall, an interruption): the program may have set it itself with `wrfsbase`.
+fn keep_fs(s: &mut sched::Sched, slot: u32) {
+    if FS_OWNER.load(Ordering::Relaxed) == slot && fs_writable() {
+        s.set_program_fs(slot, foreign::fs_base());
+    }
+}
+
 /// Sets the running program thread's FS base (the program's thread pointer), in its record and
 /// in the FS register. Call only where `foreign::fs_base_writable` holds.
 ///
@@ -137,7 +152,7 @@ pub fn run(regs: SavedRegs) -> ! {
 fn enter(slot: u32, regs: &SavedRegs) -> ! {
     if FS_OWNER.load(Ordering::Relaxed) != slot {
         let fs = with(|s| s.program_fs(slot));
-        if fs != 0 || foreign::fs_base_writable() {
+        if fs_writable() {
             foreign::set_fs_base(fs);
         }
         FS_OWNER.store(slot, Ordering::Relaxed);
@@ -164,6 +179,7 @@ fn on_svc() -> ! {
     let me = with(|s| {
         let me = sched::current_slot(s)?;
         s.set_program(me, false, Some(regs));
+        keep_fs(s, me);
         Some(me)
     });
     let Some(me) = me else {
@@ -202,7 +218,10 @@ pub(crate) fn interrupted(regs: SavedRegs, back: bool) {
         log!("program: an interrupted program context with no thread was dropped");
         return;
     };
-    with(|s| s.set_program(me, true, Some(regs)));
+    with(|s| {
+        s.set_program(me, true, Some(regs));
+        keep_fs(s, me);
+    });
     match Context::fresh_on_interrupted(resume_entry, u64::from(me)) {
         Ok(ctx) => with(|s| s.requeue_current(ctx, back)),
         Err(e) => log!("program: cannot keep the interrupted program: {e:?}"),

@@ -63,6 +63,9 @@ const FINISHED: u8 = 3;
 
 /// Soft-interrupt bits counted in [`Sched::epochs`] (`k42_abi::kernel::soft` has five).
 const SOFT_BITS: usize = 5;
+/// A thread's time slice while others of its dispatcher are ready: the kernel's dispatcher
+/// timers are checked on its 100 Hz tick, so a slice is at least that long anyway.
+const SLICE_NS: u64 = 10_000_000;
 
 /// A thread: what every handle on it shares.
 #[derive(Debug)]
@@ -170,6 +173,12 @@ pub(crate) struct Sched {
     epochs: [u64; SOFT_BITS],
     /// PREEMPT was seen and not yet honoured by a YIELD to the kernel.
     preempt: bool,
+    /// When the running thread's time slice ends (0: no slice, nobody else is ready). The
+    /// kernel preempts dispatchers, not threads: while other threads are ready, the runtime
+    /// arms its timer for the slice, so a thread that never blocks cannot starve the others.
+    slice_end: u64,
+    /// A slice ended: the interrupted thread goes to the back of the queue.
+    slice_over: bool,
     /// The PPC server's state.
     pub(crate) server: ServerState,
 }
@@ -219,6 +228,8 @@ impl Sched {
             waiters: Vec::new(),
             epochs: [0; SOFT_BITS],
             preempt: false,
+            slice_end: 0,
+            slice_over: false,
             server: ServerState::default(),
         }
     }
@@ -279,6 +290,34 @@ impl Sched {
             } else {
                 self.ready.push_back(t.slot);
             }
+            self.start_slice();
+        }
+    }
+
+    /// A thread was made ready: if another runs, its time slice starts now (unless one runs
+    /// already), and the timer is armed for its end.
+    fn start_slice(&mut self) {
+        if self.slice_end == 0 && self.current.is_some() {
+            self.slice_end = clock::now_ns().saturating_add(SLICE_NS);
+            self.fire_timers();
+        }
+    }
+
+    /// At a TIMER: whether the running thread's slice is over with others ready (then the next
+    /// slice starts), or the slice is no longer needed.
+    fn check_slice(&mut self) {
+        if self.slice_end == 0 {
+            return;
+        }
+        let now = clock::now_ns();
+        if now < self.slice_end {
+            return;
+        }
+        if self.ready.is_empty() || self.current.is_none() {
+            self.slice_end = 0;
+        } else {
+            self.slice_over = true;
+            self.slice_end = now.saturating_add(SLICE_NS);
         }
     }
 
@@ -308,6 +347,7 @@ impl Sched {
         if bits & soft::TIMER != 0 {
             // The kernel disarmed it when it fired.
             self.armed = 0;
+            self.check_slice();
         }
         if bits & (soft::ASYNC | soft::IPC_RETRY) != 0 {
             let mut read_by_a_thread = false;
@@ -330,7 +370,7 @@ impl Sched {
 
     /// Wakes the sleepers whose deadline passed and arms the kernel timer for the next one.
     fn fire_timers(&mut self) {
-        if self.timers.is_empty() && self.armed == 0 {
+        if self.timers.is_empty() && self.armed == self.slice_end {
             return;
         }
         let now = clock::now_ns();
@@ -341,7 +381,12 @@ impl Sched {
             let t = entry.remove();
             self.unpark(&t, false);
         }
-        let next = self.timers.first_key_value().map_or(0, |(key, _)| key.0);
+        let sleeper = self.timers.first_key_value().map_or(0, |(key, _)| key.0);
+        let next = match (sleeper, self.slice_end) {
+            (0, slice) => slice,
+            (sleeper, 0) => sleeper,
+            (sleeper, slice) => sleeper.min(slice),
+        };
         if next != self.armed {
             kcall::timer(next);
             self.armed = next;
@@ -767,7 +812,11 @@ pub(crate) fn take_interrupted(back: bool) {
 /// The INTERRUPT upcall: soft interrupts are pending (`bits`), and the thread that was running,
 /// if any, is in the save area.
 fn on_interrupt(bits: u64) -> ! {
-    take_interrupted(bits & soft::PREEMPT != 0);
+    let sliced = with(|s| {
+        s.poll();
+        core::mem::take(&mut s.slice_over)
+    });
+    take_interrupted(bits & soft::PREEMPT != 0 || sliced);
     idle_loop()
 }
 
@@ -777,7 +826,7 @@ fn pending_hook() {
     let woke = with(|s| {
         let before = s.ready.len();
         s.poll();
-        s.ready.len() != before || s.preempt
+        s.ready.len() != before || s.preempt || core::mem::take(&mut s.slice_over)
     });
     if woke {
         // Let the woken threads (and, after a PREEMPT, the kernel) run first.
@@ -853,6 +902,7 @@ pub(crate) fn spawn_locked(
         } else {
             s.ready.push_back(slot);
         }
+        s.start_slice();
         match made {
             Some(thread) => thread,
             None => unreachable!("insert makes the record"),

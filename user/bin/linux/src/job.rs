@@ -72,6 +72,11 @@ pub fn stop(linux: &Linux, signo: u32) -> bool {
 /// Whether a thread of this process sleeps in [`stop`].
 static STOPPED: AtomicBool = AtomicBool::new(false);
 
+/// A fork child is not stopped, whatever another thread of its parent was doing.
+pub fn for_fork_child() {
+    STOPPED.store(false, Ordering::Release);
+}
+
 /// Waits while another thread has the process stopped (module comment).
 pub fn wait_while_stopped(linux: &Linux) {
     while STOPPED.load(Ordering::Acquire) {

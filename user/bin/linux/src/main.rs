@@ -83,7 +83,7 @@ fn main(env: Env) -> u32 {
         None => log!("linux: no pipe server: pipe(2) fails"),
     }
     state::init(&env, handles.console, boot, files, procs);
-    threads::only(state::get().ids.pid, 0);
+    threads::only(state::get(), state::get().ids.pid, 0);
     // Children's ends wake this dispatcher (`procs.rs`), before the program can fork.
     crate::procs::started(k42_rt::sys::page::Page::current().comm_id());
     let linux = state::get();

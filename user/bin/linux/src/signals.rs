@@ -41,6 +41,7 @@ use k42_linux::signal::{
     SIGFRAME_BYTES, Trap,
 };
 use k42_linux::{Errno, to_return};
+use k42_rt::sys::critical;
 use k42_rt::sys::fpu::{self, FXSAVE_BYTES, FxState};
 use k42_rt::sys::page::Page;
 use k42_rt::{log, ring};
@@ -65,6 +66,9 @@ type Fault = (Info, Trap, &'static str);
 /// The calling thread's fault, if the TRAP upcall left one (taken).
 fn take_fault() -> Option<Fault> {
     let me = k42_rt::thread::current_id().unwrap_or(0);
+    // Upcalls off while the lock is held: the TRAP upcall takes it too, and would spin for
+    // ever on a holder it had interrupted.
+    let _upcalls = critical::disable();
     let mut fault = FAULT.lock();
     match *fault {
         Some((owner, _)) if owner == me => fault.take().map(|(_, f)| f),
@@ -75,7 +79,14 @@ fn take_fault() -> Option<Fault> {
 /// Whether the calling thread has a fault to deliver.
 fn fault_pending() -> bool {
     let me = k42_rt::thread::current_id().unwrap_or(0);
+    let _upcalls = critical::disable();
     FAULT.lock().is_some_and(|(owner, _)| owner == me)
+}
+
+/// A fork child has no fault to deliver (one a thread of its parent took is the parent's).
+pub fn for_fork_child_fault() {
+    let _upcalls = critical::disable();
+    *FAULT.lock() = None;
 }
 
 /// Whether a fork may copy the process now (no other thread holds the fault's lock).
@@ -309,6 +320,7 @@ pub fn pending(linux: &Linux) -> bool {
 /// `what` names the fault for the log (`"SIGSEGV (page fault)"`).
 pub fn fault(info: Info, trap: Trap, what: &'static str) {
     let me = k42_rt::thread::current_id().unwrap_or(0);
+    let _upcalls = critical::disable();
     *FAULT.lock() = Some((me, (info, trap, what)));
 }
 
@@ -513,7 +525,7 @@ pub fn sigreturn(linux: &Linux, regs: &mut SavedRegs) -> Result<u64, Errno> {
 
 /// A fork child's signal state: the parent's actions, mask and alternate stack, nothing
 /// pending (Linux's `copy_process` clears the child's pending set).
-pub fn for_fork_child(parents: &Mutex<sig::State>) -> sig::State {
+pub fn for_fork_child(parents: &crate::thread_signals::SignalState) -> sig::State {
     let mut s = parents.lock().clone();
     s.shared = sig::Pending::default();
     s.thread = sig::Pending::default();

@@ -37,7 +37,7 @@ pub struct Linux {
     /// The fd table.
     pub fds: Mutex<FdTable>,
     /// Signal state.
-    pub signals: Mutex<Signals>,
+    pub signals: crate::thread_signals::SignalState,
     /// The file mode creation mask.
     pub umask: AtomicU64,
     /// The file server and this process's root and cwd there.
@@ -135,7 +135,7 @@ pub fn init(
         memory: env.memory,
         mem: Mutex::new(Mem::new()),
         fds: Mutex::new(FdTable::with_console()),
-        signals: Mutex::new(Signals::default()),
+        signals: crate::thread_signals::SignalState::new(Signals::default()),
         umask: AtomicU64::new(DEFAULT_UMASK),
         files,
         exe: Mutex::new(alloc::string::String::new()),

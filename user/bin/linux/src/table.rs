@@ -187,11 +187,12 @@ type FastAnswer = fn(&Linux) -> u64;
 
 /// Calls answered on the upcall stack (`k42_rt::program::FastHandler`): they read only state
 /// fixed at start (`state::Ids`), take no lock and cannot block, so they skip the program
-/// thread's restart — the cost of `getppid` is then the reflection alone. (`gettid` is not
-/// one: it depends on the thread, `threads.rs`.)
+/// thread's restart — the cost of `getppid` is then the reflection alone. `gettid` is one
+/// while the process has had only its first thread, whose id is the pid (`threads.rs`).
 const FAST_CALLS: &[(u32, FastAnswer)] = &[
     (nr::__NR_getpid, |l| l.ids.pid),
     (nr::__NR_getppid, |l| l.ids.ppid),
+    (nr::__NR_gettid, |l| l.ids.pid),
     (nr::__NR_getuid, |l| l.ids.uid),
     (nr::__NR_geteuid, |l| l.ids.euid),
     (nr::__NR_getgid, |l| l.ids.gid),
@@ -206,6 +207,9 @@ pub fn fast(number: u64) -> Option<u64> {
     // A parent other than init may end and leave this process init's: then the server
     // knows, not the start-up copy (`crate::procs::getppid`).
     if number == nr::__NR_getppid && linux.ids.ppid != k42_ptree::INIT_PID {
+        return None;
+    }
+    if number == nr::__NR_gettid && !crate::threads::first_only() {
         return None;
     }
     Some(answer(linux))
@@ -244,8 +248,6 @@ pub fn serve(regs: &mut SavedRegs) {
         .ok()
         .and_then(|n| CONTEXT_CALLS.iter().find(|(c, _)| *c == n));
     let linux = state::get();
-    // The mask and the alternate stack are the calling thread's.
-    crate::thread_signals::switch(linux);
     if let Some((_, handler)) = context {
         let result = handler(linux, &args, regs);
         regs.rax = to_return(result);

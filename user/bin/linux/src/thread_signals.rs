@@ -1,31 +1,69 @@
 //! The signal state that is each thread's own on Linux (issue #5): the mask, `sigsuspend`'s
-//! saved mask, `rt_sigtimedwait`'s set and the alternate stack. `k42_linux::signal::State`
+//! saved mask, `rt_sigtimedwait`'s set, the alternate stack and the signals sent to the thread
+//! (`tgkill`, [`raise_on`]). `k42_linux::signal::State`
 //! holds one of each, the process's other signal state beside them; here the others are kept
-//! by thread, and [`switch`] puts the running thread's in the state whenever a thread other
-//! than the last one acts on signals — at the start of each syscall (`table::serve`) and at
-//! each checkpoint (`threads::checkpoint`: before the program continues, in every wait).
+//! by thread. The state is reached only through [`SignalState::lock`], which puts the calling
+//! thread's part in under the same lock: whatever a thread reads or changes while it holds the
+//! lock is its own part, even if another thread ran since its last look.
 //!
-//! The pending sets stay the process's: a signal sent to one thread (`tgkill`) goes to
-//! whichever thread that does not block it acts first (a departure from Linux, which queues
-//! it for that thread). When the running thread blocks a signal just raised, the other
-//! threads are woken to look ([`raised`]), as Linux's `complete_signal` wakes a thread that
-//! can take it.
+//! A signal sent to the process goes to whichever thread that does not block it acts first.
+//! When the running thread blocks a signal just raised, or it was sent to another thread, the
+//! other threads are woken to look ([`raised`]), as Linux's `complete_signal` wakes a thread
+//! that can take it.
 
 use alloc::collections::BTreeMap;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use k42_linux::signal::{self as sig, AltStack};
-use spin::Mutex;
+use k42_linux::signal::{self as sig, AltStack, Info, Pending};
+use spin::{Mutex, MutexGuard};
 
 use crate::state::Linux;
 
+/// The process's signal state, every lock of it the calling thread's (module comment).
+pub struct SignalState {
+    inner: Mutex<sig::State>,
+}
+
+impl SignalState {
+    /// Wraps `state`.
+    pub fn new(state: sig::State) -> Self {
+        Self {
+            inner: Mutex::new(state),
+        }
+    }
+
+    /// Locks the state with the calling thread's own part in it.
+    pub fn lock(&self) -> MutexGuard<'_, sig::State> {
+        let mut state = self.inner.lock();
+        make_mine(&mut state);
+        state
+    }
+
+    /// Whether another thread holds the lock (a fork waits until none does).
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+}
+
 /// One thread's part.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Own {
     blocked: u64,
     saved_mask: Option<u64>,
     waiting: u64,
     altstack: AltStack,
+    pending: Pending,
+}
+
+impl Own {
+    /// Exchanges this part with the one in `s`.
+    fn swap(&mut self, s: &mut sig::State) {
+        core::mem::swap(&mut self.blocked, &mut s.blocked);
+        core::mem::swap(&mut self.saved_mask, &mut s.saved_mask);
+        core::mem::swap(&mut self.waiting, &mut s.waiting);
+        core::mem::swap(&mut self.altstack, &mut s.altstack);
+        core::mem::swap(&mut self.pending, &mut s.thread);
+    }
 }
 
 /// Whose part the state holds (a runtime thread id; [`NOBODY`] after that thread ended).
@@ -42,8 +80,8 @@ fn me() -> u64 {
     k42_rt::thread::current_id().unwrap_or(NOBODY)
 }
 
-/// Puts the running thread's part in the state, keeping the last owner's.
-pub fn switch(linux: &Linux) {
+/// Puts the running thread's part in `s` (locked by the caller), keeping the last owner's.
+fn make_mine(s: &mut sig::State) {
     if !ACTIVE.load(Ordering::Acquire) {
         return;
     }
@@ -51,26 +89,20 @@ pub fn switch(linux: &Linux) {
     if OWNER.load(Ordering::Acquire) == me {
         return;
     }
-    let mut s = linux.signals.lock();
     let mut others = OTHERS.lock();
     let owner = OWNER.load(Ordering::Acquire);
-    if owner == me {
-        return;
-    }
+    // The state's part goes to its owner's keeping and this thread's comes in (a thread with
+    // no part kept — the owner that ended — finds the state's as it was).
+    let mut mine = others.remove(&me).unwrap_or_else(|| Own {
+        blocked: s.blocked,
+        saved_mask: None,
+        waiting: 0,
+        altstack: AltStack::DISABLED,
+        pending: Pending::default(),
+    });
+    mine.swap(s);
     if owner != NOBODY {
-        let theirs = Own {
-            blocked: s.blocked,
-            saved_mask: s.saved_mask,
-            waiting: s.waiting,
-            altstack: s.altstack,
-        };
-        others.insert(owner, theirs);
-    }
-    if let Some(mine) = others.remove(&me) {
-        s.blocked = mine.blocked;
-        s.saved_mask = mine.saved_mask;
-        s.waiting = mine.waiting;
-        s.altstack = mine.altstack;
+        others.insert(owner, mine);
     }
     OWNER.store(me, Ordering::Release);
 }
@@ -78,16 +110,19 @@ pub fn switch(linux: &Linux) {
 /// A new thread `id` made by the running one: Linux's `clone` gives it the maker's mask and no
 /// alternate stack (`CLONE_VM`).
 pub fn inherit(linux: &Linux, id: u64) {
-    switch(linux);
-    let blocked = linux.signals.lock().blocked;
-    if !ACTIVE.swap(true, Ordering::AcqRel) {
-        OWNER.store(me(), Ordering::Release);
-    }
+    let blocked = {
+        let s = linux.signals.lock();
+        if !ACTIVE.swap(true, Ordering::AcqRel) {
+            OWNER.store(me(), Ordering::Release);
+        }
+        s.blocked
+    };
     let own = Own {
         blocked,
         saved_mask: None,
         waiting: 0,
         altstack: AltStack::DISABLED,
+        pending: Pending::default(),
     };
     OTHERS.lock().insert(id, own);
 }
@@ -98,12 +133,38 @@ pub fn forget(id: u64) {
     let _ = OWNER.compare_exchange(id, NOBODY, Ordering::AcqRel, Ordering::Acquire);
 }
 
-/// The running thread is the only one (start-up, a fork child, an exec): the state's part is
-/// its own.
-pub fn only() {
+/// The running thread is the only one (start-up, a fork child, an exec): its part is put in
+/// the state, the others' go.
+pub fn only(linux: &Linux) {
+    let _state = linux.signals.lock();
     OTHERS.lock().clear();
     ACTIVE.store(false, Ordering::Release);
     OWNER.store(me(), Ordering::Release);
+}
+
+/// Sends `info` to the thread whose runtime id is `id` (`tgkill`): pending for it alone,
+/// dropped if ignored by its mask's rules (Linux's `sig_ignored` looks at the target's mask).
+pub fn raise_on(linux: &Linux, id: u64, info: Info) {
+    let signo = info.signo;
+    {
+        let mut s = linux.signals.lock();
+        if OWNER.load(Ordering::Acquire) == id {
+            s.raise(info, true);
+        } else {
+            let mut others = OTHERS.lock();
+            let Some(theirs) = others.get_mut(&id) else {
+                return;
+            };
+            theirs.swap(&mut s);
+            s.raise(info, true);
+            theirs.swap(&mut s);
+        }
+    }
+    if OWNER.load(Ordering::Acquire) != id {
+        crate::inbox::kick();
+    } else {
+        raised(linux, signo);
+    }
 }
 
 /// A signal was raised: if the running thread blocks it, wake the others to look (module

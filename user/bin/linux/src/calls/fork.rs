@@ -102,8 +102,12 @@ pub fn clone(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
     let vm = u64::from(g::CLONE_VM);
     let vfork = u64::from(g::CLONE_VFORK);
     let has = |bit: u32| flags & u64::from(bit) != 0;
-    if has(g::CLONE_THREAD) || has(g::CLONE_SIGHAND) {
+    if has(g::CLONE_THREAD) {
         return clone_thread(linux, args, regs);
+    }
+    // Linux's `copy_process`: shared handlers need shared memory.
+    if has(g::CLONE_SIGHAND) && flags & vm == 0 {
+        return Err(Errno::EINVAL);
     }
     if flags & vm != 0 && flags & vfork == 0 {
         log!(
@@ -213,8 +217,7 @@ fn clone_thread(linux: &Linux, args: &Args, regs: &SavedRegs) -> SysResult {
     let flags = args[0];
     let has = |bit: u32| flags & u64::from(bit) != 0;
     // `copy_process`'s checks: a thread shares signal handlers, which need shared memory.
-    if has(g::CLONE_THREAD) && !has(g::CLONE_SIGHAND) || has(g::CLONE_SIGHAND) && !has(g::CLONE_VM)
-    {
+    if !has(g::CLONE_SIGHAND) || !has(g::CLONE_VM) {
         return Err(Errno::EINVAL);
     }
     if flags & THREAD_NEEDS != THREAD_NEEDS || flags & !(THREAD_SERVED | EXIT_SIGNAL) != 0 {
@@ -429,8 +432,12 @@ fn child_main(env: Env) -> u32 {
         program::set_fs_base(plan.fs_base);
     }
     let (settid, cleartid) = plan.child_tid;
-    threads::only(linux.ids.pid, cleartid);
-    crate::calls::futex::for_fork_child();
+    threads::only(linux, linux.ids.pid, cleartid);
+    // Whatever the parent's other threads were doing is not the child's: their futex waits,
+    // a stop one of them was in, a fault one of them took.
+    crate::calls::futex::reset();
+    crate::job::for_fork_child();
+    crate::signals::for_fork_child_fault();
     crate::procs::started(env.comm_id);
     if settid != 0 {
         // Lossless: Linux pids are 32-bit.
@@ -493,7 +500,9 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
         memory: env.memory,
         mem: Mutex::new(core::mem::take(&mut *parents.mem.lock())),
         fds: Mutex::new(fds),
-        signals: Mutex::new(crate::signals::for_fork_child(&parents.signals)),
+        signals: crate::thread_signals::SignalState::new(crate::signals::for_fork_child(
+            &parents.signals,
+        )),
         umask: AtomicU64::new(parents.umask()),
         files,
         exe: Mutex::new(String::clone(&parents.exe.lock())),

@@ -211,8 +211,8 @@ fn requeue(
     Ok(n)
 }
 
-/// A fork child: its parent's waiters are not its threads.
-pub fn for_fork_child() {
+/// Forgets every waiter (a fork child's parent's threads, or those an exec ended).
+pub fn reset() {
     *QUEUE.lock() = Queue::new();
 }
 

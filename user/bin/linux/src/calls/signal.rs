@@ -178,19 +178,24 @@ pub fn kill(linux: &Linux, args: &Args) -> SysResult {
     Ok(0)
 }
 
-/// A signal sent to thread `tid` of this process. The pending set is the process's, not the
-/// thread's (`threads.rs`): the signal goes to whichever thread runs next — the sender itself
-/// when it signals itself (`raise`), as on Linux. A thread of another process: `ESRCH`.
+/// A signal sent to thread `tid` of this process, pending for that thread alone
+/// (`thread_signals::raise_on`); a thread of another process: `ESRCH`.
 fn to_own_thread(linux: &Linux, tid: i32, signo: u32) -> SysResult {
     if tid <= 0 {
         return Err(Errno::EINVAL);
     }
     sendable(signo)?;
-    if !crate::threads::is_ours(linux, tid as u64) {
+    let tid = tid as u64;
+    let Some(target) = crate::threads::runtime_id(tid) else {
         return Err(Errno::ESRCH);
-    }
+    };
     if signo != 0 {
-        signals::raise(linux, signals::own(linux, signo, g::SI_TKILL), true);
+        let info = signals::own(linux, signo, g::SI_TKILL);
+        if tid == crate::threads::tid(linux) {
+            signals::raise(linux, info, true);
+        } else {
+            crate::thread_signals::raise_on(linux, target, info);
+        }
     }
     Ok(0)
 }
