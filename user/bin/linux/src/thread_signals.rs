@@ -11,6 +11,7 @@
 //! other threads are woken to look ([`raised`]), as Linux's `complete_signal` wakes a thread
 //! that can take it.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -62,7 +63,10 @@ impl Own {
         core::mem::swap(&mut self.saved_mask, &mut s.saved_mask);
         core::mem::swap(&mut self.waiting, &mut s.waiting);
         core::mem::swap(&mut self.altstack, &mut s.altstack);
-        core::mem::swap(&mut self.pending, &mut s.thread);
+        // A pending set is a few KiB (each signal's info): moved only when it holds one.
+        if self.pending.set != 0 || s.thread.set != 0 {
+            core::mem::swap(&mut self.pending, &mut s.thread);
+        }
     }
 }
 
@@ -70,7 +74,7 @@ impl Own {
 static OWNER: AtomicU64 = AtomicU64::new(NOBODY);
 const NOBODY: u64 = u64::MAX;
 /// The other threads' parts.
-static OTHERS: Mutex<BTreeMap<u64, Own>> = Mutex::new(BTreeMap::new());
+static OTHERS: Mutex<BTreeMap<u64, Box<Own>>> = Mutex::new(BTreeMap::new());
 /// Whether the process has had a second thread since it started or forked (until then the
 /// state is the one thread's and [`switch`] costs nothing).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -93,12 +97,14 @@ fn make_mine(s: &mut sig::State) {
     let owner = OWNER.load(Ordering::Acquire);
     // The state's part goes to its owner's keeping and this thread's comes in (a thread with
     // no part kept — the owner that ended — finds the state's as it was).
-    let mut mine = others.remove(&me).unwrap_or_else(|| Own {
-        blocked: s.blocked,
-        saved_mask: None,
-        waiting: 0,
-        altstack: AltStack::DISABLED,
-        pending: Pending::default(),
+    let mut mine = others.remove(&me).unwrap_or_else(|| {
+        Box::new(Own {
+            blocked: s.blocked,
+            saved_mask: None,
+            waiting: 0,
+            altstack: AltStack::DISABLED,
+            pending: Pending::default(),
+        })
     });
     mine.swap(s);
     if owner != NOBODY {
@@ -117,13 +123,13 @@ pub fn inherit(linux: &Linux, id: u64) {
         }
         s.blocked
     };
-    let own = Own {
+    let own = Box::new(Own {
         blocked,
         saved_mask: None,
         waiting: 0,
         altstack: AltStack::DISABLED,
         pending: Pending::default(),
-    };
+    });
     OTHERS.lock().insert(id, own);
 }
 
