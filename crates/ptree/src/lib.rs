@@ -2,7 +2,8 @@
 //! host-tested code: the tree of Linux processes with zombies and reparenting to init
 //! ([`tree`]), the wait statuses they leave ([`status`]), and which children a wait selects
 //! with Linux's errno rules ([`select`]), whom a `kill` reaches ([`kill`]), and job control: stops, continues, the terminal's
-//! foreground group ([`job`]); the ids of processes' further threads ([`threads`]). The server around it only maps badges to calls and
+//! foreground group ([`job`]); the ids of processes' further threads ([`threads`]); `/proc`'s
+//! process facts and texts ([`procfs`]) and name space ([`procpath`]). The server around it only maps badges to calls and
 //! sends notifications; the Linux personality (`user/bin/linux`) uses [`select`] and
 //! [`status`] to validate `wait4`/`waitid` and to fill what they return.
 //!
@@ -16,6 +17,8 @@ extern crate alloc;
 
 pub mod job;
 pub mod kill;
+pub mod procfs;
+pub mod procpath;
 pub mod select;
 pub mod status;
 pub mod threads;
@@ -34,6 +37,8 @@ extern crate std;
 
 #[cfg(test)]
 mod job_tests;
+#[cfg(test)]
+mod procfs_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

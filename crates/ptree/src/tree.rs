@@ -84,6 +84,13 @@ pub struct Proc {
     /// Its job-control state: stopped or not, and what a wait may still report
     /// (`crate::job`).
     pub job: Job,
+    /// Its name as `/proc` shows it (`crate::procfs`): the base name of the file it executed,
+    /// as the process said at start and at each exec; a fork child's is its parent's.
+    pub comm: Vec<u8>,
+    /// Its command line for `/proc` (each argument with its NUL); empty once it is a zombie.
+    pub cmdline: Vec<u8>,
+    /// When it started, in nanoseconds since boot (`Tree::started`).
+    pub start_ns: u64,
 }
 
 /// What an exit did, for the server to act on.
@@ -220,6 +227,9 @@ impl Tree {
             state: State::Live,
             badge: Some(badge),
             job: Job::default(),
+            comm: Vec::new(),
+            cmdline: Vec::new(),
+            start_ns: 0,
         });
         if parent == INIT_PID {
             self.give_terminal_if_free(pid);
@@ -324,6 +334,8 @@ impl Tree {
         me.badge = None;
         // A dead process is neither stopped nor has a stop or continue to report.
         me.job = Job::default();
+        // Nor memory, where its command line was (Linux's zombies show an empty one).
+        me.cmdline = Vec::new();
         let parent = me.ppid;
         let notify = if parent == INIT_PID {
             self.procs.remove(&pid);

@@ -19,6 +19,13 @@
 //! ([`Procs::terminal`], [`Procs::set_foreground`], [`Procs::acquire_terminal`]), and the
 //! console server, holding [`TERMINAL`], sends the signals its input raises to that group
 //! ([`Procs::terminal_signal`]).
+//!
+//! **`/proc`.** The table is what the personality's `/proc` shows: it lists the pids
+//! ([`Procs::pids`]) and gives one process's facts ([`Procs::facts`]) to any process, as Linux
+//! lets anyone read `/proc/PID/stat`, `status`, `cmdline` and `comm`; each process tells its
+//! own command at start and at every exec ([`Procs::set_command`]), and its new name when it
+//! renames itself ([`Procs::set_comm`]). The encodings are
+//! `k42_ptree::procfs`'s.
 
 use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, comm_pid};
 use k42_linux::Errno;
@@ -201,6 +208,30 @@ pub trait Procs {
     /// caller's).
     #[rights(READ)]
     fn end_thread(&mut self, caller: Badge, tid: u64) -> Result<(), Errno>;
+    /// `/proc`'s listing: the pids above `after` — init, then every process, running or a
+    /// zombie — in increasing order, as many as fit in the reply data, each a little-endian u32
+    /// (`k42_ptree::procfs::encode_pids`). Returns how many, and 1 if more may follow (ask again
+    /// from the last one), else 0.
+    #[rights(READ)]
+    fn pids(&self, caller: Badge, after: u64) -> Result<(u64, u64), Errno>;
+    /// What `/proc/PID/…` shows of process `pid` (`k42_ptree::Tree::facts`; it is running if
+    /// it is the caller), as the reply data (`k42_ptree::procfs::Facts::encode`): with its
+    /// command line from byte `offset` on, as much as fits (ask again from where the piece
+    /// ends). `ESRCH` if there is no such process.
+    #[rights(READ)]
+    fn facts(&self, caller: Badge, pid: u64, offset: u64) -> Result<(), Errno>;
+    /// The caller tells its command, at start and at every exec: the call data is `comm_len`
+    /// bytes of its name (`comm`, the base name of the file it executed) followed by its
+    /// command line (each argument with its NUL) from byte `offset` on; offset 0 starts both
+    /// anew, a later call adds to the command line where it ends
+    /// (`k42_ptree::Tree::set_command`: at most `k42_ptree::procfs::CMDLINE_MAX` bytes are
+    /// kept; `EINVAL` for another offset).
+    #[rights(READ)]
+    fn set_command(&mut self, caller: Badge, comm_len: u64, offset: u64) -> Result<(), Errno>;
+    /// The caller renames itself (`prctl(PR_SET_NAME)`): its `comm` becomes the call data
+    /// (cut to `k42_ptree::procfs::COMM_MAX` bytes); its command line stays.
+    #[rights(READ)]
+    fn set_comm(&mut self, caller: Badge) -> Result<(), Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);

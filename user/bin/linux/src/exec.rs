@@ -331,6 +331,8 @@ pub struct Prepared {
     name: String,
     /// Its real path (`/proc/self/exe`).
     exe: String,
+    /// Its command, for `/proc`.
+    command: Command,
     image: Vec<u8>,
     plan: LoadPlan,
     stack: InitialStack,
@@ -398,11 +400,51 @@ pub fn prepare(
     .map_err(|e| ExecError::Args(String::from(name), e))?;
     Ok(Prepared {
         name: String::from(name),
+        command: Command::new(execfn, argv),
         exe: file.real,
         image: file.bytes,
         plan,
         stack,
     })
+}
+
+/// A program's command as `/proc` shows it (`/proc/PID/comm`, `/proc/PID/cmdline`), which the
+/// process server keeps (`crate::procs::set_command`).
+#[derive(Default)]
+pub struct Command {
+    /// The base name of the path it was executed by (Linux's `kbasename(bprm->filename)`:
+    /// `AT_EXECFN`'s, so a script's own name, and `N` for `/dev/fd/N`).
+    comm: Vec<u8>,
+    /// Its argv, each argument with its NUL.
+    cmdline: Vec<u8>,
+}
+
+impl Command {
+    /// The command of a program executed as `execfn` with `argv`.
+    fn new(execfn: &[u8], argv: &[Vec<u8>]) -> Self {
+        let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(execfn);
+        let mut cmdline = Vec::new();
+        for arg in argv {
+            cmdline.extend_from_slice(arg);
+            cmdline.push(0);
+        }
+        Self {
+            comm: base.to_vec(),
+            cmdline,
+        }
+    }
+
+    /// Tells the process server (no lock may be held: it is a call).
+    pub fn tell(&self, linux: &Linux) {
+        crate::procs::set_command(linux, &self.comm, &self.cmdline);
+    }
+}
+
+impl Prepared {
+    /// Its command, to tell the process server once it is loaded ([`Command::tell`]).
+    pub fn take_command(&mut self) -> Command {
+        core::mem::take(&mut self.command)
+    }
 }
 
 /// Loads a prepared program into the (empty) program memory `mem`: its segments, the brk heap
@@ -438,8 +480,11 @@ pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
         read_program(linux, "/", &found, false).map_err(|e| ExecError::File(found.clone(), e))?;
     let (file, argv) = follow_scripts(linux, file, found.as_bytes(), argv.to_vec())?;
     let env: Vec<Vec<u8>> = ENVIRONMENT.iter().map(|v| v.as_bytes().to_vec()).collect();
-    let prepared = prepare(linux, &found, file, &argv, &env, found.as_bytes())?;
-    load(linux, &mut linux.mem.lock(), prepared)
+    let mut prepared = prepare(linux, &found, file, &argv, &env, found.as_bytes())?;
+    let command = prepared.take_command();
+    let regs = load(linux, &mut linux.mem.lock(), prepared)?;
+    command.tell(linux);
+    Ok(regs)
 }
 
 /// The 16 `AT_RANDOM` bytes: the C library's stack-protector canary and pointer guard. Mixed

@@ -3,9 +3,10 @@
 //! [`OpenFile`] (shared by `dup`s, as Linux shares the open file description: status flags and
 //! offset) plus its own close-on-exec flag. An open file is the console, one of the memory
 //! devices the personality implements itself, a file or directory of the file server (its
-//! node, `crate::files`), or a pipe end of the pipe server (`calls/pipe.rs`): an anonymous
+//! node, `crate::files`), a pipe end of the pipe server (`calls/pipe.rs`): an anonymous
 //! pipe's, or a FIFO's, which also holds the FIFO's node at the file server
-//! ([`OpenFile::fifo`]).
+//! ([`OpenFile::fifo`]); or a file or directory of `/proc`, which the personality answers
+//! itself (`crate::procfs`: [`OpenFile::proc`]).
 //!
 //! An open file description that goes away may release a server node (a PPC): the table's lock
 //! is always let go first, so no call is made under it.
@@ -21,6 +22,7 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 
 use crate::files::Node;
+use crate::procfs::ProcOpen;
 use crate::state::Linux;
 use crate::table::Args;
 
@@ -52,6 +54,11 @@ pub enum Kind {
     PipeRead,
     /// The write end of a pipe; also a FIFO opened `O_WRONLY`.
     PipeWrite,
+    /// A file of `/proc` (or one of its links opened `O_PATH`): its text made at open
+    /// (`crate::procfs`, [`OpenFile::proc`]).
+    ProcFile,
+    /// A directory of `/proc`, listed by the personality (`crate::procfs`).
+    ProcDir,
 }
 
 /// An open file description.
@@ -75,6 +82,8 @@ pub struct OpenFile {
     pub fifo: Option<Arc<Node>>,
     /// The absolute path it was opened by (for `fchdir`).
     pub path: String,
+    /// A `/proc` file's or directory's state (`Kind::ProcFile`, `Kind::ProcDir`).
+    pub proc: Option<Arc<ProcOpen>>,
 }
 
 impl OpenFile {
@@ -95,6 +104,14 @@ impl OpenFile {
         Self::with_fifo(kind, flags, Some(end), Some(inode), path)
     }
 
+    /// An open file or directory of `/proc` (`crate::procfs`).
+    pub fn procfs(kind: Kind, flags: u32, open: Arc<ProcOpen>, path: String) -> Arc<Self> {
+        Arc::new(Self {
+            proc: Some(open),
+            ..Self::plain(kind, flags, None, None, path)
+        })
+    }
+
     fn with_fifo(
         kind: Kind,
         flags: u32,
@@ -102,7 +119,17 @@ impl OpenFile {
         fifo: Option<Arc<Node>>,
         path: String,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new(Self::plain(kind, flags, node, fifo, path))
+    }
+
+    fn plain(
+        kind: Kind,
+        flags: u32,
+        node: Option<Arc<Node>>,
+        fifo: Option<Arc<Node>>,
+        path: String,
+    ) -> Self {
+        Self {
             kind,
             flags: AtomicU32::new(flags),
             offset: Mutex::new(0),
@@ -110,7 +137,8 @@ impl OpenFile {
             node,
             fifo,
             path,
-        })
+            proc: None,
+        }
     }
 
     /// This description as a fork child re-makes it (`FdTable::for_fork_child`): the same
@@ -132,6 +160,7 @@ impl OpenFile {
             node,
             fifo,
             path: self.path.clone(),
+            proc: self.proc.clone(),
         }))
     }
 

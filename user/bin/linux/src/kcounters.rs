@@ -7,8 +7,8 @@
 //! It is a link whose target is the text, `NAME=VALUE` words separated by spaces, read with
 //! `readlink(2)`, as Linux's own `/proc` magic links carry text in their targets
 //! (`/proc/self/ns/net` reads `net:[4026531840]`): one call takes one consistent snapshot, and
-//! the path answers `ENOENT` on Linux, so the same binary runs on both. `calls/file.rs`'s
-//! `/proc` links (`proc_link`) answer the path from here.
+//! the path answers `ENOENT` on Linux, so the same binary runs on both. The personality's
+//! `/proc` (`crate::procfs`, its name space in `k42_ptree::procpath`) answers the path from here.
 //!
 //! The counters are read through the `Boot` object (READ), which only the run's first program
 //! holds (the bootstrap hands it over at start-up; a fork child gets none): elsewhere the path
@@ -23,9 +23,6 @@ use k42_rights::XHandle;
 use k42_rt::KernelPpc;
 
 use crate::state::Linux;
-
-/// The link's path.
-pub const PATH: &str = "/proc/k42/counters";
 
 /// The counters shown, by their names in the text (those issue #6 asks for first).
 const SHOWN: [(&str, u32); 6] = [

@@ -26,6 +26,7 @@ mod job;
 mod kcounters;
 mod layout;
 mod mem;
+mod procfs;
 mod procs;
 mod signals;
 mod state;

@@ -3,18 +3,22 @@
 //! registering a forked child ([`fork_child`], from the fork code in the parent), taking
 //! notifications of children ending ([`started`]), reporting this process's end
 //! ([`exited`], from `calls/proc.rs` and `calls/fault.rs`), collecting children
-//! ([`wait_child`], for `calls/wait.rs`) and asking about ids that can change under us
-//! ([`getppid`], [`getpgid`], [`getsid`]).
+//! ([`wait_child`], for `calls/wait.rs`), asking about ids that can change under us
+//! ([`getppid`], [`getpgid`], [`getsid`]), and `/proc`'s questions and this process's command
+//! for them ([`pids`], [`facts`], [`set_command`], [`set_comm`]; `procfs.rs` serves `/proc`).
 //!
 //! Every call goes through `state::get()`'s `procs` handle, so a forked child that replaces its
 //! state's handle and ids is at once the child here too. A process started without a process
 //! server has no children and no tree: the calls answer as Linux does for a process alone.
 
+use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use k42_abi::kernel::{AsyncMessage, Status, comm_pid, soft};
+use k42_abi::kernel::{AsyncMessage, PPC_DATA_BYTES, Status, comm_pid, soft};
 use k42_ifaces::procs::{ChildEvent, ProcsClient};
 use k42_linux::Errno;
+use k42_ptree::procfs::{self, Facts};
 use k42_ptree::{INIT_PID, Selector, WaitOptions, WaitStatus};
 use k42_rights::wire::meta;
 use k42_rights::wire::{CallError, DispatchError};
@@ -251,4 +255,105 @@ pub fn getsid(linux: &Linux, pid: i32) -> Result<u64, Errno> {
             .ok_or(Errno::ESRCH);
     };
     procs.getsid(i64::from(pid) as u64).map_err(errno)
+}
+
+/// Most calls one `/proc` question makes (each brings a data area): enough for the longest
+/// command line the server keeps, and for a list of every possible pid; a bound, so that a
+/// server that keeps answering "more" cannot hold the program forever.
+const MOST_PIECES: usize = 2048;
+
+/// `/proc`'s listing: every process's pid, init's first (`Procs::pids`); empty without a
+/// process server.
+pub fn pids(linux: &Linux) -> Result<Vec<u64>, Errno> {
+    let Some(mut procs) = client(linux) else {
+        return Ok(Vec::new());
+    };
+    let handle = procs.handle;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; PPC_DATA_BYTES];
+    for _ in 0..MOST_PIECES {
+        let after = out.last().copied().unwrap_or(0);
+        let mut with = ProcsClient::new(procs.transport.with_data(&[], &mut buf), handle);
+        let (_, more) = with.pids(after).map_err(errno)?;
+        let received = with.transport.received();
+        out.extend(procfs::decode_pids(&buf[..received]));
+        if more == 0 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The facts `/proc/PID/…` shows of process `pid` (`Procs::facts`), the whole command line
+/// gathered; `ESRCH` if there is no such process (or no process server).
+pub fn facts(linux: &Linux, pid: u64) -> Result<Facts, Errno> {
+    let mut procs = client(linux).ok_or(Errno::ESRCH)?;
+    let handle = procs.handle;
+    let mut buf = vec![0u8; PPC_DATA_BYTES];
+    let mut cmdline = Vec::new();
+    for _ in 0..MOST_PIECES {
+        let mut with = ProcsClient::new(procs.transport.with_data(&[], &mut buf), handle);
+        with.facts(pid, cmdline.len() as u64).map_err(errno)?;
+        let received = with.transport.received();
+        let d = Facts::decode(&buf[..received]).ok_or(Errno::EIO)?;
+        // A piece from elsewhere than asked: the command changed between calls (an exec);
+        // start again with the new one.
+        if d.offset != cmdline.len() {
+            cmdline.clear();
+            continue;
+        }
+        cmdline.extend_from_slice(&d.facts.cmdline);
+        if cmdline.len() >= d.total || d.facts.cmdline.is_empty() {
+            return Ok(Facts { cmdline, ..d.facts });
+        }
+    }
+    Err(Errno::EIO)
+}
+
+/// Tells the process server this process's command, at start and at every exec
+/// (`Procs::set_command`): its `comm` and its command line, the latter a data area at a time,
+/// up to what the server keeps. A refusal is logged: `/proc` then shows the old command.
+pub fn set_command(linux: &Linux, comm: &[u8], cmdline: &[u8]) {
+    let Some(mut procs) = client(linux) else {
+        return;
+    };
+    let handle = procs.handle;
+    let comm = &comm[..comm.len().min(procfs::COMM_MAX)];
+    let cmdline = &cmdline[..cmdline.len().min(procfs::CMDLINE_MAX)];
+    let mut sent = 0;
+    loop {
+        let name: &[u8] = if sent == 0 { comm } else { &[] };
+        let n = (cmdline.len() - sent).min(PPC_DATA_BYTES - name.len());
+        let mut data = name.to_vec();
+        data.extend_from_slice(&cmdline[sent..sent + n]);
+        let mut none = [0u8; 0];
+        let mut with = ProcsClient::new(procs.transport.with_data(&data, &mut none), handle);
+        if let Err(e) = with.set_command(name.len() as u64, sent as u64) {
+            log!("linux: the process server refused this process's command: {e}");
+            return;
+        }
+        sent += n;
+        if sent >= cmdline.len() {
+            return;
+        }
+    }
+}
+
+/// All memory and free memory, in bytes: the process server's `sysinfo` figures
+/// (`/proc/meminfo`). `ENOENT` without a process server: there are no figures to show.
+pub fn memory(linux: &Linux) -> Result<(u64, u64), Errno> {
+    let mut procs = client(linux).ok_or(Errno::ENOENT)?;
+    let (_, _, total, free) = procs.sysinfo().map_err(errno)?;
+    Ok((total, free))
+}
+
+/// Renames this process (`prctl(PR_SET_NAME)`, `calls/procfs.rs`): the process server keeps
+/// its `comm` (`Procs::set_comm`). `ESRCH` without one.
+pub fn set_comm(linux: &Linux, name: &[u8]) -> Result<(), Errno> {
+    let mut procs = client(linux).ok_or(Errno::ESRCH)?;
+    let handle = procs.handle;
+    let mut none = [0u8; 0];
+    ProcsClient::new(procs.transport.with_data(name, &mut none), handle)
+        .set_comm()
+        .map_err(errno)
 }

@@ -145,6 +145,8 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_set_tid_address, proc::set_tid_address),
     (nr::__NR_set_robust_list, proc::set_robust_list),
     (nr::__NR_arch_prctl, proc::arch_prctl),
+    // calls/procfs.rs: the process's name, as /proc shows it.
+    (nr::__NR_prctl, crate::calls::procfs::prctl),
     (nr::__NR_prlimit64, proc::prlimit64),
     (nr::__NR_getrlimit, proc::getrlimit),
     (nr::__NR_sched_yield, proc::sched_yield),

@@ -9,7 +9,10 @@
 //! groups and sessions — are `k42_ptree`'s, host-tested; this file maps badges to them and
 //! sends the [`ChildEvent`] notifications (an end, a stop, a continue), the [`SignalEvent`]s of
 //! `kill`, of the terminal's input (to its foreground group: the console server calls
-//! `terminal_signal`) and of the hang-ups an exit causes (`k42_ptree::job`). **Why a loop
+//! `terminal_signal`) and of the hang-ups an exit causes (`k42_ptree::job`). It also answers
+//! `/proc`'s questions — the pids, one process's facts — and keeps each process's command for
+//! them (`k42_ptree::procfs`): anyone may ask about anyone, as Linux lets anyone read
+//! `/proc/PID/stat`. **Why a loop
 //! around the generated dispatch** ([`call`]): the dispatch hands a method its object alone, but two calls need the object
 //! table — a `fork` gives the child its own handle (matched to the child's badge, READ), and an
 //! `exit` releases every entry of the exiting badge, which the kernel may give to a new process.
@@ -28,7 +31,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use k42_abi::kernel::{Status, comm_pid};
+use k42_abi::kernel::{PPC_DATA_BYTES, Status, comm_pid};
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::procs::{
     self, ChildEvent, NOTIFY_METHOD, Procs, ProcsMethod, ProcsServer, SignalEvent, UTS_FIELD,
@@ -38,6 +41,7 @@ use k42_ifaces::start::StartHandles;
 use k42_kapi::{BootClient, ProcessClient};
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
+use k42_ptree::procfs::{self, PID_BYTES};
 use k42_ptree::{Creds, Pid, Proc, Selector, Tree, WaitOptions, WaitStatus};
 use k42_rights::wire::meta::dispatch_with_meta;
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply};
@@ -120,6 +124,7 @@ impl Procs for Root {
     ) -> Result<u64, Errno> {
         let mut state = STATE.lock();
         let pid = state.tree.register(badge, parent, Creds::new(uid, gid))?;
+        state.tree.started(pid, clock::now_ns());
         state.keep_killer(badge, kill);
         Ok(pid)
     }
@@ -190,6 +195,7 @@ impl Procs for Root {
         }
         let mut state = STATE.lock();
         let pid = state.tree.fork(caller.0, child_badge)?;
+        state.tree.started(pid, clock::now_ns());
         state.keep_killer(child_badge, kill);
         // Signals sent to the child before it registers itself (`notify`, at its start) go to
         // its first dispatcher, which the fork makes: a `kill` right after `fork` reaches it.
@@ -356,6 +362,39 @@ impl Procs for Root {
 
     fn end_thread(&mut self, caller: Badge, tid: u64) -> Result<(), Errno> {
         STATE.lock().tree.end_thread(caller.0, tid)
+    }
+
+    fn pids(&self, _caller: Badge, after: u64) -> Result<(u64, u64), Errno> {
+        let room = PPC_DATA_BYTES / PID_BYTES;
+        let pids = STATE.lock().tree.pids_after(after, room);
+        let count = pids.len() as u64;
+        set_reply_data(procfs::encode_pids(&pids)).map_err(|_| Errno::EIO)?;
+        Ok((count, u64::from(pids.len() == room)))
+    }
+
+    fn facts(&self, caller: Badge, pid: u64, offset: u64) -> Result<(), Errno> {
+        let offset = usize::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        let facts = STATE.lock().tree.facts(caller.0, pid)?;
+        set_reply_data(facts.encode(offset, PPC_DATA_BYTES)).map_err(|_| Errno::EIO)
+    }
+
+    fn set_command(&mut self, caller: Badge, comm_len: u64, offset: u64) -> Result<(), Errno> {
+        let data = take_call_data();
+        let offset = usize::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        let comm_len = usize::try_from(comm_len)
+            .ok()
+            .filter(|&n| n <= data.len())
+            .ok_or(Errno::EINVAL)?;
+        let (comm, cmdline) = data.split_at(comm_len);
+        STATE
+            .lock()
+            .tree
+            .set_command(caller.0, comm, cmdline, offset)
+    }
+
+    fn set_comm(&mut self, caller: Badge) -> Result<(), Errno> {
+        let name = take_call_data();
+        STATE.lock().tree.set_comm(caller.0, &name)
     }
 
     fn reap(&mut self, _caller: Badge, badge: u64) -> Result<u64, Errno> {

@@ -15,7 +15,8 @@
 //! log line.
 //!
 //! What survives an exec, as on Linux: the pid and ids, the cwd and umask, every fd not marked
-//! `FD_CLOEXEC`, ignored signals, the blocked mask. What does not: the whole program memory
+//! `FD_CLOEXEC`, ignored signals, the blocked mask. What changes: the command `/proc` shows
+//! (`comm` and `cmdline`, told to the process server). What does not: the whole program memory
 //! (image, brk, stack, every mmap), caught signals (back to `SIG_DFL`), the alternate signal
 //! stack, `set_tid_address`'s pointer, the FS base (the new program's C library sets its TLS
 //! up), every register.
@@ -213,8 +214,9 @@ fn exec_at(
     let nofollow = flags & g::AT_SYMLINK_NOFOLLOW != 0;
     let file = exec::read_program(linux, &base, &path, nofollow)?;
     let (file, argv) = exec::follow_scripts(linux, file, &execfn, argv).map_err(|e| refused(&e))?;
-    let prepared =
+    let mut prepared =
         exec::prepare(linux, &path, file, &argv, &envp, &execfn).map_err(|e| refused(&e))?;
+    let command = prepared.take_command();
 
     // The point of no return: the other threads end, then the old image goes.
     crate::threads::end_others(linux);
@@ -238,6 +240,8 @@ fn exec_at(
     if foreign::fs_base_writable() {
         program::set_fs_base(0);
     }
+    // `/proc` shows the new command (the process server keeps it).
+    command.tell(linux);
     *regs = new;
     Ok(0)
 }

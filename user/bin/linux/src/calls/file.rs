@@ -8,7 +8,8 @@
 //! (`crate::fd::Kind`: the memory devices, the console); FIFOs as pipe ends (`calls/pipe.rs`:
 //! the file server checks the open and gets the end from the pipe server). A FIFO opened
 //! `O_RDWR` comes here as `Kind::File`: its reads and writes go on to `calls/pipe.rs`, and it
-//! cannot seek.
+//! cannot seek. Paths under `/proc` are the personality's own (`crate::procfs`): each call
+//! here asks `procfs::lookup` first and hands a `/proc` node there.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -21,6 +22,7 @@ use k42_rights::XHandle;
 
 use crate::fd::{Kind, OpenFile};
 use crate::files::{self, Node};
+use crate::procfs::{self, Change, Found};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -114,6 +116,11 @@ pub fn creat(linux: &Linux, args: &Args) -> SysResult {
 
 fn open_common(linux: &Linux, dirfd: u64, path_addr: u64, flags: u32, mode: u32) -> SysResult {
     let path = path_arg(linux, path_addr, false)?;
+    let path = match procfs::lookup(linux, dirfd, &path, flags & g::O_NOFOLLOW == 0)? {
+        Found::Node(node) => return procfs::open(linux, node, flags),
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => path,
+    };
     let dir = dir_node(linux, dirfd, &path)?;
     let umask = linux.umask();
     let ((handle, st_mode, rdev, _size), _) = files::call(&dir, &path, |c| {
@@ -260,6 +267,9 @@ pub fn write_file(
 /// `getdents64(fd, dirp, count)`.
 pub fn getdents64(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
+    if file.kind == Kind::ProcDir {
+        return procfs::getdents(linux, &file, args[1], args[2]);
+    }
     if !matches!(file.kind, Kind::Dir) {
         return Err(Errno::ENOTDIR);
     }
@@ -333,30 +343,51 @@ pub fn stat_path(
     if path.is_empty() {
         return crate::calls::stat::stat_fd(linux, dirfd);
     }
+    let path = match procfs::lookup(linux, dirfd, &path, flags & g::AT_SYMLINK_NOFOLLOW == 0)? {
+        Found::Node(node) => return procfs::stat(linux, node),
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => path,
+    };
     let dir = dir_node(linux, dirfd, &path)?;
     let ((), bytes) = files::call(&dir, &path, |c| c.stat(u64::from(flags)))?;
     k42_linux::stat::Stat::from_stat_bytes(&bytes).ok_or(Errno::EIO)
 }
 
-/// Runs a name-space method on the path argument `(dirfd, path_addr)`.
+/// Runs a name-space method on the path argument `(dirfd, path_addr)`; a `/proc` node (found
+/// following a final link when `follow`) is `in_proc`'s to answer instead.
 fn on_path(
     linux: &Linux,
-    dirfd: u64,
-    path_addr: u64,
+    (dirfd, path_addr): (u64, u64),
     empty_ok: bool,
+    follow: bool,
+    in_proc: impl FnOnce(k42_ptree::procpath::Node) -> SysResult,
     f: impl FnOnce(
         &mut k42_ifaces::fs::FsClient<k42_rt::ppc::WithData<'_>>,
     ) -> Result<(), k42_rights::wire::CallError<Errno>>,
 ) -> SysResult {
     let path = path_arg(linux, path_addr, empty_ok)?;
+    let path = match procfs::lookup(linux, dirfd, &path, follow)? {
+        Found::Node(node) => return in_proc(node),
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => path,
+    };
     let dir = dir_node(linux, dirfd, &path)?;
     files::call(&dir, &path, f).map(|((), _)| 0)
+}
+
+/// `/proc`'s answer to a change of its name space (`procfs::refuse_change`).
+fn refuse(
+    linux: &Linux,
+    change: Change,
+) -> impl FnOnce(k42_ptree::procpath::Node) -> SysResult + '_ {
+    move |node| procfs::refuse_change(linux, node, change)
 }
 
 /// `mkdirat(dirfd, path, mode)`.
 pub fn mkdirat(linux: &Linux, args: &Args) -> SysResult {
     let umask = linux.umask();
-    on_path(linux, args[0], args[1], false, |c| {
+    let create = refuse(linux, Change::Create);
+    on_path(linux, (args[0], args[1]), false, false, create, |c| {
         c.mkdir(args[2] & 0o7777, umask)
     })
 }
@@ -369,7 +400,8 @@ pub fn mkdir(linux: &Linux, args: &Args) -> SysResult {
 /// `mknodat(dirfd, path, mode, dev)`.
 pub fn mknodat(linux: &Linux, args: &Args) -> SysResult {
     let umask = linux.umask();
-    on_path(linux, args[0], args[1], false, |c| {
+    let create = refuse(linux, Change::Create);
+    on_path(linux, (args[0], args[1]), false, false, create, |c| {
         c.mknod(args[2], args[3], umask)
     })
 }
@@ -384,7 +416,18 @@ pub fn unlinkat(linux: &Linux, args: &Args) -> SysResult {
     if args[2] as u32 & !g::AT_REMOVEDIR != 0 {
         return Err(Errno::EINVAL);
     }
-    on_path(linux, args[0], args[1], false, |c| c.unlink(args[2]))
+    let change = match args[2] as u32 & g::AT_REMOVEDIR {
+        0 => Change::Unlink,
+        _ => Change::Rmdir,
+    };
+    on_path(
+        linux,
+        (args[0], args[1]),
+        false,
+        false,
+        refuse(linux, change),
+        |c| c.unlink(args[2]),
+    )
 }
 
 /// `unlink(path)`.
@@ -439,8 +482,28 @@ fn two_paths(
     })
 }
 
+/// `rename` and `link` with `/proc` on either side (`None`: on neither): `/proc` is another
+/// file system (`EXDEV` across), whose names do not move (`EPERM`) and whose taken names
+/// cannot be linked over (`EEXIST`); a name it does not have is `ENOENT`.
+fn across_proc(linux: &Linux, args: &Args, link: bool) -> Result<Option<u64>, Errno> {
+    let old = path_arg(linux, args[1], false)?;
+    let new = path_arg(linux, args[3], false)?;
+    let old_at = procfs::lookup(linux, args[0], &old, false)?;
+    let new_at = procfs::lookup(linux, args[2], &new, false)?;
+    let change = if link { Change::Create } else { Change::Rename };
+    match (old_at, new_at) {
+        (_, Found::Node(new)) if link => procfs::refuse_change(linux, new, change).map(Some),
+        (Found::Node(old), Found::Node(_)) => procfs::refuse_change(linux, old, change).map(Some),
+        (Found::Node(_), _) | (_, Found::Node(_)) => Err(Errno::EXDEV),
+        _ => Ok(None),
+    }
+}
+
 /// `renameat2(olddirfd, old, newdirfd, new, flags)`.
 pub fn renameat2(linux: &Linux, args: &Args) -> SysResult {
+    if let Some(done) = across_proc(linux, args, false)? {
+        return Ok(done);
+    }
     let p = two_paths(linux, args[0], args[1], args[2], args[3])?;
     let new_dir = p.new_dir.handle.to_word();
     files::call(&p.old_dir, &p.data, |c| c.rename(new_dir, args[4])).map(|((), _)| 0)
@@ -462,6 +525,9 @@ pub fn linkat(linux: &Linux, args: &Args) -> SysResult {
     if args[4] as u32 & !(g::AT_SYMLINK_FOLLOW | g::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
+    if let Some(done) = across_proc(linux, args, true)? {
+        return Ok(done);
+    }
     let p = two_paths(linux, args[0], args[1], args[2], args[3])?;
     let new_dir = p.new_dir.handle.to_word();
     files::call(&p.old_dir, &p.data, |c| c.link(new_dir, args[4])).map(|((), _)| 0)
@@ -477,6 +543,9 @@ pub fn link(linux: &Linux, args: &Args) -> SysResult {
 pub fn symlinkat(linux: &Linux, args: &Args) -> SysResult {
     let target = path_arg(linux, args[0], false)?;
     let link = path_arg(linux, args[2], false)?;
+    if let Found::Node(node) = procfs::lookup(linux, args[1], &link, false)? {
+        return procfs::refuse_change(linux, node, Change::Create);
+    }
     let dir = dir_node(linux, args[1], &link)?;
     let mut data = target;
     data.push(0);
@@ -495,36 +564,21 @@ pub fn readlinkat(linux: &Linux, args: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let path = path_arg(linux, args[1], false)?;
-    if let Some(target) = proc_link(linux, args[0], &path)? {
-        let n = target.len().min(args[3] as usize);
-        uaccess::write(linux, args[2], &target.as_bytes()[..n])?;
-        return Ok(n as u64);
-    }
+    let path = match procfs::lookup(linux, args[0], &path, false)? {
+        Found::Node(node) => {
+            let target = procfs::readlink(linux, node)?;
+            let n = target.len().min(args[3] as usize);
+            uaccess::write(linux, args[2], &target.as_bytes()[..n])?;
+            return Ok(n as u64);
+        }
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => path,
+    };
     let dir = dir_node(linux, args[0], &path)?;
     let (len, target) = files::call(&dir, &path, |c| c.readlink())?;
     let n = (len as usize).min(target.len()).min(args[3] as usize);
     uaccess::write(linux, args[2], &target[..n])?;
     Ok(n as u64)
-}
-
-/// The few `/proc` links the personality answers itself until a proc server exists:
-/// `/proc/self` (the pid), `/proc/self/exe` (the program's file) and `/proc/k42/counters` (the
-/// kernel's counters, `crate::kcounters`). `None` for any other path.
-fn proc_link(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Option<String>, Errno> {
-    let path = String::from_utf8_lossy(path);
-    let absolute = if path.starts_with('/') {
-        path::resolve("/", &path)?
-    } else if dirfd as u32 as i32 == AT_FDCWD {
-        path::resolve(&linux.files()?.cwd.lock().1, &path)?
-    } else {
-        return Ok(None);
-    };
-    Ok(match absolute.as_str() {
-        "/proc/self" => Some(alloc::format!("{}", linux.ids.pid)),
-        "/proc/self/exe" => Some(linux.exe.lock().clone()),
-        crate::kcounters::PATH => crate::kcounters::text(linux),
-        _ => None,
-    })
 }
 
 /// `readlink(path, buf, bufsiz)`.
@@ -534,8 +588,13 @@ pub fn readlink(linux: &Linux, args: &Args) -> SysResult {
 
 /// `fchmodat(dirfd, path, mode, flags)`.
 pub fn fchmodat(linux: &Linux, args: &Args) -> SysResult {
-    let empty = args[3] as u32 & g::AT_EMPTY_PATH != 0;
-    on_path(linux, args[0], args[1], empty, |c| {
+    let flags = args[3] as u32;
+    let (empty, follow) = (
+        flags & g::AT_EMPTY_PATH != 0,
+        flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    );
+    let chmod = refuse(linux, Change::Chmod);
+    on_path(linux, (args[0], args[1]), empty, follow, chmod, |c| {
         c.chmod(args[2] & 0o7777, args[3])
     })
 }
@@ -550,8 +609,16 @@ fn fd_node(linux: &Linux, fd: u64) -> Result<Arc<Node>, Errno> {
     linux.fds.lock().get(fd)?.fs_node().ok_or(Errno::EINVAL)
 }
 
+/// `/proc`'s answer to a change made through an open fd of it (`None`: not one of `/proc`).
+fn proc_fd_change(linux: &Linux, fd: u64, change: Change) -> Option<SysResult> {
+    procfs::node_of_fd(linux, fd).map(|node| procfs::refuse_change(linux, node, change))
+}
+
 /// `fchmod(fd, mode)`.
 pub fn fchmod(linux: &Linux, args: &Args) -> SysResult {
+    if let Some(done) = proc_fd_change(linux, args[0], Change::Chmod) {
+        return done;
+    }
     let node = fd_node(linux, args[0])?;
     let flags = u64::from(g::AT_EMPTY_PATH);
     files::call(&node, &[], |c| c.chmod(args[1] & 0o7777, flags)).map(|((), _)| 0)
@@ -559,9 +626,14 @@ pub fn fchmod(linux: &Linux, args: &Args) -> SysResult {
 
 /// `fchownat(dirfd, path, uid, gid, flags)` (`-1`: unchanged).
 pub fn fchownat(linux: &Linux, args: &Args) -> SysResult {
-    let empty = args[4] as u32 & g::AT_EMPTY_PATH != 0;
+    let flags = args[4] as u32;
+    let (empty, follow) = (
+        flags & g::AT_EMPTY_PATH != 0,
+        flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    );
     let (uid, gid) = (u64::from(args[2] as u32), u64::from(args[3] as u32));
-    on_path(linux, args[0], args[1], empty, |c| {
+    let chown = refuse(linux, Change::Attributes);
+    on_path(linux, (args[0], args[1]), empty, follow, chown, |c| {
         c.chown(uid, gid, args[4])
     })
 }
@@ -582,6 +654,9 @@ pub fn lchown(linux: &Linux, args: &Args) -> SysResult {
 
 /// `fchown(fd, uid, gid)`.
 pub fn fchown(linux: &Linux, args: &Args) -> SysResult {
+    if let Some(done) = proc_fd_change(linux, args[0], Change::Attributes) {
+        return done;
+    }
     let node = fd_node(linux, args[0])?;
     let (uid, gid) = (u64::from(args[1] as u32), u64::from(args[2] as u32));
     let flags = u64::from(g::AT_EMPTY_PATH);
@@ -598,6 +673,9 @@ pub fn utimensat(linux: &Linux, args: &Args) -> SysResult {
     let flags = args[3];
     if args[1] == 0 {
         // Linux's utimensat(fd, NULL, …) names the fd itself (futimens).
+        if let Some(done) = proc_fd_change(linux, args[0], Change::Attributes) {
+            return done;
+        }
         let node = fd_node(linux, args[0])?;
         let flags = flags | u64::from(g::AT_EMPTY_PATH);
         return files::call(&node, &[], |c| {
@@ -605,7 +683,9 @@ pub fn utimensat(linux: &Linux, args: &Args) -> SysResult {
         })
         .map(|((), _)| 0);
     }
-    on_path(linux, args[0], args[1], false, |c| {
+    let follow = flags as u32 & g::AT_SYMLINK_NOFOLLOW == 0;
+    let times = refuse(linux, Change::Attributes);
+    on_path(linux, (args[0], args[1]), false, follow, times, |c| {
         c.utimens(flags, a_sec, a_nsec, m_sec, m_nsec)
     })
 }
@@ -615,8 +695,13 @@ pub fn faccessat2(linux: &Linux, args: &Args) -> SysResult {
     if args[2] & !0o7 != 0 {
         return Err(Errno::EINVAL);
     }
-    let empty = args[3] as u32 & g::AT_EMPTY_PATH != 0;
-    on_path(linux, args[0], args[1], empty, |c| {
+    let flags = args[3] as u32;
+    let (empty, follow) = (
+        flags & g::AT_EMPTY_PATH != 0,
+        flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    );
+    let access = |node| procfs::access(linux, node, args[2], flags);
+    on_path(linux, (args[0], args[1]), empty, follow, access, |c| {
         c.access(args[2], args[3])
     })
 }
@@ -650,6 +735,11 @@ pub fn truncate(linux: &Linux, args: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let path = path_arg(linux, args[0], false)?;
+    let path = match procfs::lookup(linux, AT_FDCWD as u64, &path, true)? {
+        Found::Node(node) => return procfs::refuse_change(linux, node, Change::Truncate),
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => path,
+    };
     let dir = dir_node(linux, AT_FDCWD as u64, &path)?;
     let umask = linux.umask();
     let ((handle, ..), _) = files::call(&dir, &path, |c| c.open(u64::from(g::O_WRONLY), 0, umask))?;
@@ -696,6 +786,11 @@ fn set_cwd(linux: &Linux, node: Arc<Node>, shown: &str) -> Result<(), Errno> {
 /// checks it).
 pub fn chdir(linux: &Linux, args: &Args) -> SysResult {
     let path = path_arg(linux, args[0], false)?;
+    let path = match procfs::lookup(linux, AT_FDCWD as u64, &path, true)? {
+        Found::Node(node) => return chdir_proc(linux, node),
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => path,
+    };
     let dir = dir_node(linux, AT_FDCWD as u64, &path)?;
     let flags = u64::from(g::O_DIRECTORY | g::O_PATH);
     let ((handle, ..), _) = files::call(&dir, &path, |c| c.open(flags, 0, 0))?;
@@ -706,9 +801,33 @@ pub fn chdir(linux: &Linux, args: &Args) -> SysResult {
     set_cwd(linux, node, &String::from_utf8_lossy(&path)).map(|()| 0)
 }
 
+/// The working directory becomes `/proc`'s directory `node`: its node at the file server is
+/// the initramfs's `/proc` (where every walk from a directory of `/proc` that leaves it comes
+/// out), its path the node's, from which `procfs::lookup` walks.
+fn chdir_proc(linux: &Linux, node: k42_ptree::procpath::Node) -> SysResult {
+    let st = procfs::stat(linux, node)?;
+    if st.mode & g::S_IFMT != g::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    let root = linux.files()?.root.clone();
+    let flags = u64::from(g::O_DIRECTORY | g::O_PATH);
+    let ((handle, ..), _) = files::call(&root, PROC_MOUNT.as_bytes(), |c| c.open(flags, 0, 0))?;
+    let dir = Arc::new(Node {
+        comm: root.comm,
+        handle: XHandle::from_word(handle),
+    });
+    set_cwd(linux, dir, &node.path()).map(|()| 0)
+}
+
+/// Where the initramfs has `/proc` (the mount point Linux's procfs covers).
+const PROC_MOUNT: &str = "/proc";
+
 /// `fchdir(fd)`.
 pub fn fchdir(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
+    if let Some(open) = &file.proc {
+        return chdir_proc(linux, open.node);
+    }
     if !matches!(file.kind, Kind::Dir) {
         return Err(Errno::ENOTDIR);
     }

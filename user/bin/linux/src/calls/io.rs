@@ -12,6 +12,10 @@
 //! `EAGAIN` instead. The terminal's settings (`TCGETS`/`TCSETS*`) and window size
 //! (`TIOCGWINSZ`/`TIOCSWINSZ`) are the server's too. Signals the input raises (^C) arrive as
 //! notifications and are only logged until signal delivery exists (issue #5).
+//!
+//! `/proc`'s files read the text made when they were opened (`crate::procfs`); only a
+//! process's own `comm` takes a write (`EINVAL` elsewhere, as Linux's procfs files without a
+//! write method).
 
 use alloc::vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +34,7 @@ use linux_raw_sys::ioctl;
 use crate::calls::{file, pipe};
 use crate::fd::{Kind, OpenFile};
 use crate::job;
+use crate::procfs;
 use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
@@ -77,6 +82,7 @@ pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
     }
     match file.kind {
         Kind::File => file::read_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
+        Kind::ProcFile => procfs::read(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
         _ => read_file(linux, &file, args[1], args[2].min(MAX_RW)),
     }
 }
@@ -86,7 +92,7 @@ pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
 fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
     match file.kind {
         Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
-        Kind::Dir => Err(Errno::EISDIR),
+        Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         _ if (offset as i64) < 0 => Err(Errno::EINVAL),
         _ => Ok(offset),
     }
@@ -99,6 +105,7 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
     match file.kind {
         Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
         Kind::File | Kind::Dir => file::lseek_file(&file, args[1] as i64, args[2] as u32),
+        Kind::ProcFile | Kind::ProcDir => procfs::lseek(&file, args[1] as i64, args[2] as u32),
         Kind::Null | Kind::Zero | Kind::Full | Kind::Random => Ok(0),
     }
 }
@@ -166,7 +173,8 @@ fn write_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult 
             Ok(len)
         }
         Kind::Full => Err(Errno::ENOSPC),
-        Kind::Dir => Err(Errno::EISDIR),
+        Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
+        Kind::ProcFile => procfs::write(linux, file, addr, len),
         Kind::PipeWrite => pipe::write(linux, file, addr, len),
         // Opened for reading only: the check above answered already.
         Kind::PipeRead => Err(Errno::EBADF),
@@ -183,7 +191,8 @@ fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         Kind::Null => Ok(0),
         Kind::Zero | Kind::Full => fill(linux, addr, len, |buf| buf.fill(0)),
         Kind::Random => fill(linux, addr, len, crate::calls::info::random_bytes),
-        Kind::Dir => Err(Errno::EISDIR),
+        Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
+        Kind::ProcFile => procfs::read(linux, file, addr, len, None),
         Kind::PipeRead => pipe::read(linux, file, addr, len),
         // Opened for writing only: the check above answered already.
         Kind::PipeWrite => Err(Errno::EBADF),

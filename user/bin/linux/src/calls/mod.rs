@@ -5,7 +5,8 @@
 //!   (`futex`);
 //! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
 //!   (`file`), file metadata (`stat`), files mapped into memory (`mmap_file`);
-//! - the process and its thread (`proc`), collecting children (`wait`);
+//! - the process and its thread (`proc`), its name as `/proc` shows it (`procfs`: `prctl`),
+//!   collecting children (`wait`);
 //! - signals: their state, sending and waiting (`signal`), interval timers (`timer`), and what
 //!   happens to a program that faults (`fault`);
 //! - clocks and sleep (`time`), system information and randomness (`info`).
@@ -21,6 +22,7 @@ pub mod mmap_file;
 pub mod pipe;
 pub mod poll;
 pub mod proc;
+pub mod procfs;
 pub mod signal;
 pub mod stat;
 pub mod time;

@@ -1,7 +1,8 @@
 //! File metadata: `fstat`, `newfstatat`, `statx`, `stat`, `lstat`. A file opened by path
 //! answers with its node's metadata from the file server; the console the program started with
-//! answers as Linux's `/dev/console` (a character device, 5:1, root's, mode 0600). Paths are
-//! the file server's to look up (`calls/file.rs`).
+//! answers as Linux's `/dev/console` (a character device, 5:1, root's, mode 0600); an open file
+//! of `/proc` as it was when opened (`crate::procfs`). Paths are the file server's to look up,
+//! or `/proc`'s (`calls/file.rs`).
 
 use k42_linux::raw::general as g;
 use k42_linux::stat::{Stat, Timespec};
@@ -18,6 +19,8 @@ const CONSOLE_RDEV: (u32, u32) = (5, 1);
 const CONSOLE_MODE: u32 = 0o600;
 /// Preferred I/O size reported for every file.
 const BLKSIZE: u32 = 4096;
+/// Nanoseconds in a second.
+const NS_PER_SEC: u64 = 1_000_000_000;
 
 /// What the open file `fd` is: its node's metadata from the file server, or, for the console
 /// the program started with, `/dev/console`'s.
@@ -26,13 +29,16 @@ pub fn stat_fd(linux: &Linux, fd: u64) -> Result<Stat, Errno> {
     if crate::calls::pipe::is_pipe(&file) {
         return crate::calls::pipe::stat(linux, &file);
     }
+    if let Some(open) = &file.proc {
+        return Ok(open.stat());
+    }
     if let Some(node) = &file.node {
         return crate::calls::file::stat_node(node);
     }
-    let now = clock::now_ns();
+    let now = clock::wall_ns();
     let t = Timespec {
-        sec: (now / 1_000_000_000) as i64,
-        nsec: (now % 1_000_000_000) as u32,
+        sec: (now / NS_PER_SEC) as i64,
+        nsec: (now % NS_PER_SEC) as u32,
     };
     Ok(Stat {
         dev: (0, 6),
