@@ -404,6 +404,49 @@ static void spinning_thread_does_not_starve(void) {
     CHECK("spinning_thread_does_not_starve_others", seen, "flag unset after %ld spins", spins);
 }
 
+/* Two threads woken at one instant (while the process idles) and then spinning: each must see
+ * the other start. */
+#define WAKE_DELAY_NS 100000000L
+#define SPIN_SECONDS 3.0
+
+static struct timespec woken_at;
+static atomic_int woken_started[2];
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void *woken_spinner_main(void *arg) {
+    int me = (int)(intptr_t)arg;
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &woken_at, NULL);
+    atomic_store(&woken_started[me], 1);
+    double t0 = now_s();
+    while (!atomic_load(&woken_started[1 - me]) && now_s() - t0 < SPIN_SECONDS) {
+    }
+    return (void *)(intptr_t)atomic_load(&woken_started[1 - me]);
+}
+
+static void threads_woken_together_share_the_cpu(void) {
+    pthread_t t[2];
+    void *saw[2] = {NULL, NULL};
+    clock_gettime(CLOCK_MONOTONIC, &woken_at);
+    woken_at.tv_nsec += WAKE_DELAY_NS;
+    if (woken_at.tv_nsec >= 1000000000L) {
+        woken_at.tv_sec++;
+        woken_at.tv_nsec -= 1000000000L;
+    }
+    atomic_store(&woken_started[0], 0);
+    atomic_store(&woken_started[1], 0);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, woken_spinner_main, (void *)(intptr_t)i);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], &saw[i]);
+    CHECK("threads_woken_together_share_the_cpu", saw[0] && saw[1], "thread 0 saw the other: %d, thread 1: %d",
+          saw[0] != NULL, saw[1] != NULL);
+}
+
 /* ---- signals ---- */
 
 static atomic_int usr1_count;
@@ -530,6 +573,39 @@ static void *forker_main(void *arg) {
     if (pid < 0 || waitpid(pid, &status, 0) != pid)
         return (void *)(intptr_t)-1;
     return (void *)(intptr_t)status;
+}
+
+/* After the process had a second thread: a fork child keeps the forking thread's alternate
+ * stack and mask, also through the raw fork syscall (musl's fork masks signals itself). */
+static char fork_altstack[65536];
+
+static void fork_keeps_altstack_and_mask(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, short_main, NULL);
+    pthread_join(t, NULL);
+    stack_t ss = {.ss_sp = fork_altstack, .ss_size = sizeof fork_altstack, .ss_flags = 0};
+    stack_t old_ss;
+    sigaltstack(&ss, &old_ss);
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    pid_t pid = (pid_t)syscall(SYS_fork);
+    if (pid == 0) {
+        stack_t o;
+        sigset_t cur;
+        sigaltstack(NULL, &o);
+        sigprocmask(SIG_BLOCK, NULL, &cur);
+        int ok = o.ss_flags == 0 && o.ss_sp == fork_altstack && sigismember(&cur, SIGUSR2);
+        _exit(ok ? FORK_STATUS : 1);
+    }
+    int status = 0;
+    pid_t got = pid > 0 ? waitpid(pid, &status, 0) : -1;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    stack_t off = {.ss_flags = SS_DISABLE};
+    sigaltstack(&off, NULL);
+    CHECK("fork_child_keeps_altstack_and_mask", got == pid && WIFEXITED(status) && WEXITSTATUS(status) == FORK_STATUS,
+          "waitpid %d, status %#x", got, status);
 }
 
 static void fork_from_thread(void) {
@@ -753,8 +829,10 @@ int main(int argc, char **argv) {
     yield_alternation();
     many_threads();
     spinning_thread_does_not_starve();
+    threads_woken_together_share_the_cpu();
     signals_and_threads();
     fork_from_thread();
+    fork_keeps_altstack_and_mask();
     exec_from_thread();
     clone3_checks();
     leader_exits_first();

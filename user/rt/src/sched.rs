@@ -290,12 +290,16 @@ impl Sched {
             } else {
                 self.ready.push_back(t.slot);
             }
-            self.start_slice();
+            // The running thread readying itself (woken in its own wait) competes with nobody.
+            if self.current != Some(t.slot) {
+                self.start_slice();
+            }
         }
     }
 
     /// A thread was made ready: if another runs, its time slice starts now (unless one runs
-    /// already), and the timer is armed for its end.
+    /// already), and the timer is armed for its end. (A thread picked to run while others
+    /// stay ready starts one in `take_next`.)
     fn start_slice(&mut self) {
         if self.slice_end == 0 && self.current.is_some() {
             self.slice_end = clock::now_ns().saturating_add(SLICE_NS);
@@ -313,10 +317,12 @@ impl Sched {
         if now < self.slice_end {
             return;
         }
-        if self.ready.is_empty() || self.current.is_none() {
+        if self.ready.is_empty() {
             self.slice_end = 0;
         } else {
-            self.slice_over = true;
+            // Others wait: the running thread (if one runs) goes to the back, and the next
+            // slice starts.
+            self.slice_over = self.current.is_some();
             self.slice_end = now.saturating_add(SLICE_NS);
         }
     }
@@ -425,6 +431,13 @@ impl Sched {
             match self.rec(slot).ctx.take() {
                 Some(ctx) => {
                     self.current = Some(slot);
+                    // A switch happened: whatever slice ended is honoured; if others still
+                    // wait, the new thread's slice starts (threads woken while the
+                    // dispatcher idled start theirs here).
+                    self.slice_over = false;
+                    if !self.ready.is_empty() {
+                        self.start_slice();
+                    }
                     return Some((slot, ctx));
                 }
                 // Only the running thread is ever queued without a context, and it is handled

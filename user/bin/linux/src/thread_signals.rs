@@ -35,8 +35,11 @@ impl SignalState {
 
     /// Locks the state with the calling thread's own part in it.
     pub fn lock(&self) -> MutexGuard<'_, sig::State> {
+        // Asked before the lock: finding the thread enables upcalls again on its way out,
+        // which could switch threads with the lock held.
+        let me = me();
         let mut state = self.inner.lock();
-        make_mine(&mut state);
+        make_mine(&mut state, me);
         state
     }
 
@@ -85,11 +88,10 @@ fn me() -> u64 {
 }
 
 /// Puts the running thread's part in `s` (locked by the caller), keeping the last owner's.
-fn make_mine(s: &mut sig::State) {
+fn make_mine(s: &mut sig::State, me: u64) {
     if !ACTIVE.load(Ordering::Acquire) {
         return;
     }
-    let me = me();
     if OWNER.load(Ordering::Acquire) == me {
         return;
     }
@@ -135,8 +137,33 @@ pub fn inherit(linux: &Linux, id: u64) {
 
 /// Thread `id` ended: its part goes.
 pub fn forget(id: u64) {
-    OTHERS.lock().remove(&id);
+    let mut others = OTHERS.lock();
+    others.remove(&id);
+    // Under the lock: a `make_mine` in between would keep the ended thread's part for ever.
     let _ = OWNER.compare_exchange(id, NOBODY, Ordering::AcqRel, Ordering::Acquire);
+}
+
+/// In a fork child, before anything locks the state: the part of the parent's thread that
+/// forked (`forker`, its runtime id there) is put in the state — the child's thread is that
+/// thread, under a new id — and becomes the child's only one.
+pub fn for_fork_child(signals: &SignalState, forker: u64) {
+    let me = me();
+    let mut s = signals.inner.lock();
+    let mut others = OTHERS.lock();
+    if ACTIVE.load(Ordering::Acquire)
+        && OWNER.load(Ordering::Acquire) != forker
+        && let Some(mut theirs) = others.remove(&forker)
+    {
+        theirs.swap(&mut s);
+    }
+    others.clear();
+    ACTIVE.store(false, Ordering::Release);
+    OWNER.store(me, Ordering::Release);
+}
+
+/// The running thread's runtime id (what a fork child needs to find its part).
+pub fn current() -> u64 {
+    me()
 }
 
 /// The running thread is the only one (start-up, a fork child, an exec): its part is put in

@@ -151,6 +151,10 @@ fn registered() -> bool {
 /// `clone(CLONE_THREAD …)`: a new thread that returns 0 from the call where the caller made
 /// it, with `how`'s stack and TLS; the caller gets its id.
 pub fn spawn(linux: &Linux, regs: &SavedRegs, how: &NewThread) -> SysResult {
+    // Linux's exec'ing thread has SIGKILL sent to every other first, so their clones fail.
+    if TABLE.lock().exec {
+        return Err(Errno::EAGAIN);
+    }
     let tid = crate::procs::new_thread(linux)?;
     for addr in how.settid.into_iter().filter(|&a| a != 0) {
         // Lossless: Linux's thread ids are 32-bit. A bad address fails the call, as Linux's
@@ -172,6 +176,8 @@ pub fn spawn(linux: &Linux, regs: &SavedRegs, how: &NewThread) -> SysResult {
         while !registered() {
             thread::yield_now();
         }
+        // Made just as an exec began: it never runs the old program's code.
+        end_if_doomed(crate::state::get());
         program::set_fs_base(fs);
         program::run(child)
     });

@@ -57,6 +57,9 @@ struct Plan {
     procs: Option<ProcsStart>,
     /// `CLONE_CHILD_SETTID`'s and `CLONE_CHILD_CLEARTID`'s address (0: none).
     child_tid: (u64, u64),
+    /// The forking thread's runtime id here: its signal mask and alternate stack are the
+    /// child's (`thread_signals::for_fork_child`).
+    forker: u64,
 }
 
 /// Set in the parent only while the kernel copies its memory.
@@ -105,9 +108,14 @@ pub fn clone(linux: &Linux, args: &Args, regs: &mut SavedRegs) -> SysResult {
     if has(g::CLONE_THREAD) {
         return clone_thread(linux, args, regs);
     }
-    // Linux's `copy_process`: shared handlers need shared memory.
-    if has(g::CLONE_SIGHAND) && flags & vm == 0 {
-        return Err(Errno::EINVAL);
+    // Linux's `copy_process`: shared handlers need shared memory; a process that shares
+    // them (not a thread) is not served.
+    if has(g::CLONE_SIGHAND) {
+        if flags & vm == 0 {
+            return Err(Errno::EINVAL);
+        }
+        log!("linux: clone with CLONE_SIGHAND but not CLONE_THREAD is not supported: ENOSYS");
+        return Err(Errno::ENOSYS);
     }
     if flags & vm != 0 && flags & vfork == 0 {
         log!(
@@ -361,6 +369,7 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
             ids,
             procs,
             child_tid: (how.child_settid, how.child_cleartid),
+            forker: crate::thread_signals::current(),
         });
         Ok(())
     };
@@ -416,6 +425,7 @@ fn child_main(env: Env) -> u32 {
         return u32::from(k42_abi::runner::STATUS_NOT_FOUND);
     };
     let parents = state::get();
+    crate::thread_signals::for_fork_child(&parents.signals, plan.forker);
     state::install(child_state(parents, &plan, &env));
     crate::calls::pipe::for_fork_child(|node| {
         let handle = plan
