@@ -17,6 +17,21 @@ pub struct Timespec {
     pub nsec: u32,
 }
 
+/// Nanoseconds in a second.
+const NS_PER_SEC: u64 = 1_000_000_000;
+
+impl Timespec {
+    /// The time `ns` nanoseconds after the epoch.
+    pub const fn from_ns(ns: u64) -> Self {
+        Self {
+            // Lossless: u64 nanoseconds are under 2^35 seconds.
+            sec: (ns / NS_PER_SEC) as i64,
+            // Lossless: below 10⁹.
+            nsec: (ns % NS_PER_SEC) as u32,
+        }
+    }
+}
+
 /// What `stat` reports of a file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stat {

@@ -40,8 +40,6 @@ const PROC_DEV: (u32, u32) = (0, 0x15);
 const PROC_BLKSIZE: u32 = 1024;
 /// `AT_FDCWD` as the register holds it (a C int, -100).
 const AT_FDCWD: i32 = g::AT_FDCWD;
-/// Nanoseconds in a second.
-const NS_PER_SEC: u64 = 1_000_000_000;
 /// The CPUs' idle time `/proc/uptime` reports: none is measured (the kernel keeps no idle
 /// accounting), so it says 0.
 const IDLE_NS: u64 = 0;
@@ -170,11 +168,7 @@ fn stat_of(linux: &Linux, node: Node, facts: Option<&Facts>) -> Result<Stat, Err
         Type::Dir => listing(linux, node)?.dirs(),
         Type::File | Type::Link => 1,
     };
-    let now = clock::wall_ns();
-    let t = Timespec {
-        sec: (now / NS_PER_SEC) as i64,
-        nsec: (now % NS_PER_SEC) as u32,
-    };
+    let t = Timespec::from_ns(clock::wall_ns());
     Ok(Stat {
         dev: PROC_DEV,
         ino: node.ino(),

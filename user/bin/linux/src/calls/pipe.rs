@@ -72,7 +72,6 @@ const PIPE_MODE: u32 = g::S_IRUSR | g::S_IWUSR;
 const PIPEFS_DEV: (u32, u32) = (0, 12);
 /// Preferred I/O size of a pipe (a page, as Linux reports).
 const BLKSIZE: u32 = 4096;
-const NS_PER_SEC: u64 = 1_000_000_000;
 
 /// This process's handle on the pipe server's factory (`None`: no pipe server). Kept here, not
 /// in `state::Linux`, so the state's other users need not know of it; a fork child puts its
@@ -483,12 +482,8 @@ pub fn stat(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
     }
     let node = end(file)?;
     let ((_, pipe, _, _), _) = call(node, &[], |c| c.status())?;
-    let now = clock::now_ns();
-    let t = Timespec {
-        sec: (now / NS_PER_SEC) as i64,
-        // Lossless: below 10⁹.
-        nsec: (now % NS_PER_SEC) as u32,
-    };
+    // A pipe's times, like Linux's pipefs inode's, are the wall clock's now.
+    let t = Timespec::from_ns(clock::wall_ns());
     Ok(Stat {
         dev: PIPEFS_DEV,
         ino: pipe,

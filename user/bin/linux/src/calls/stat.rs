@@ -19,8 +19,6 @@ const CONSOLE_RDEV: (u32, u32) = (5, 1);
 const CONSOLE_MODE: u32 = 0o600;
 /// Preferred I/O size reported for every file.
 const BLKSIZE: u32 = 4096;
-/// Nanoseconds in a second.
-const NS_PER_SEC: u64 = 1_000_000_000;
 
 /// What the open file `fd` is: its node's metadata from the file server, or, for the console
 /// the program started with, `/dev/console`'s.
@@ -35,11 +33,7 @@ pub fn stat_fd(linux: &Linux, fd: u64) -> Result<Stat, Errno> {
     if let Some(node) = &file.node {
         return crate::calls::file::stat_node(node);
     }
-    let now = clock::wall_ns();
-    let t = Timespec {
-        sec: (now / NS_PER_SEC) as i64,
-        nsec: (now % NS_PER_SEC) as u32,
-    };
+    let t = Timespec::from_ns(clock::wall_ns());
     Ok(Stat {
         dev: (0, 6),
         ino: 1,
