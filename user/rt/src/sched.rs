@@ -431,9 +431,9 @@ impl Sched {
             match self.rec(slot).ctx.take() {
                 Some(ctx) => {
                     self.current = Some(slot);
-                    // A switch happened: whatever slice ended is honoured; if others still
-                    // wait, the new thread's slice starts (threads woken while the
-                    // dispatcher idled start theirs here).
+                    // A switch happened: whatever slice ended is honoured. If others still
+                    // wait and no slice runs, one starts (threads woken while the dispatcher
+                    // idled start theirs here); one already running goes on for this thread.
                     self.slice_over = false;
                     if !self.ready.is_empty() {
                         self.start_slice();
@@ -839,6 +839,10 @@ fn pending_hook() {
     let woke = with(|s| {
         let before = s.ready.len();
         s.poll();
+        // Threads made ready from another dispatcher were queued there without a slice.
+        if !s.ready.is_empty() {
+            s.start_slice();
+        }
         s.ready.len() != before || s.preempt || core::mem::take(&mut s.slice_over)
     });
     if woke {

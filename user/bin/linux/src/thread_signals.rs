@@ -36,7 +36,7 @@ impl SignalState {
     /// Locks the state with the calling thread's own part in it.
     pub fn lock(&self) -> MutexGuard<'_, sig::State> {
         // Asked before the lock: finding the thread enables upcalls again on its way out,
-        // which could switch threads with the lock held.
+        // which could switch threads with the lock held (others would spin for a slice).
         let me = me();
         let mut state = self.inner.lock();
         make_mine(&mut state, me);
@@ -118,10 +118,11 @@ fn make_mine(s: &mut sig::State, me: u64) {
 /// A new thread `id` made by the running one: Linux's `clone` gives it the maker's mask and no
 /// alternate stack (`CLONE_VM`).
 pub fn inherit(linux: &Linux, id: u64) {
+    let me = me();
     let blocked = {
         let s = linux.signals.lock();
         if !ACTIVE.swap(true, Ordering::AcqRel) {
-            OWNER.store(me(), Ordering::Release);
+            OWNER.store(me, Ordering::Release);
         }
         s.blocked
     };
@@ -169,10 +170,11 @@ pub fn current() -> u64 {
 /// The running thread is the only one (start-up, a fork child, an exec): its part is put in
 /// the state, the others' go.
 pub fn only(linux: &Linux) {
+    let me = me();
     let _state = linux.signals.lock();
     OTHERS.lock().clear();
     ACTIVE.store(false, Ordering::Release);
-    OWNER.store(me(), Ordering::Release);
+    OWNER.store(me, Ordering::Release);
 }
 
 /// Sends `info` to the thread whose runtime id is `id` (`tgkill`): pending for it alone,
