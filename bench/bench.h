@@ -12,9 +12,10 @@
  *     {"name":"null_syscall","unit":"ns","iterations":100000,"median":359.10,"min":358.90,"max":360.20}
  *
  * median/min/max are over the REPS batches, per operation: nanoseconds per
- * operation for "ns", or a rate (MB/s, scripts/hour) for rate units. On K42 the line
- * also carries "counters":{"kernel_entries":2.0000,...}: the kernel's events per
- * operation over the timed batches (bench_counters_read below). The xtask owns
+ * operation for "ns", or a rate (MB/s, scripts/hour) for rate units. The line also
+ * carries "counters":{...}: the kernel's events per operation over the timed batches
+ * (bench_counters_read below), K42's ("kernel_entries":2.0000,...) on K42 and
+ * Linux's ("context_switches":0.0001,"page_faults":...) on Linux. The xtask owns
  * the names, units and iteration counts (xtask/src/bench/catalog.rs) and parses
  * these lines (xtask/src/bench/record.rs); the test tier checks them
  * (xtask/src/test/bench_tier.rs). Anything else a program prints is diagnostics.
@@ -27,6 +28,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,12 +95,15 @@ static inline int bench_compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* K42's kernel counters, read around a benchmark's timed batches so its result line says
- * what one operation cost in kernel events (ring transitions, address-space switches, TLB
- * flushes: what -icount timings hide). K42's Linux personality serves them as the target of
- * a /proc link, "NAME=VALUE NAME=VALUE ..." summed over the CPUs, one snapshot per readlink
- * (user/bin/linux/src/kcounters.rs); on Linux the path does not exist, so the same binary
- * prints no counters there. */
+/* The kernel's event counters, read around a benchmark's timed batches so its result line
+ * says what one operation cost in kernel events (what -icount timings hide). A snapshot is
+ * K42's when K42's Linux personality serves them, else Linux's (bench_linux_counters_read);
+ * the names say which, and the xtask shows them side by side (xtask/src/bench/catalog.rs,
+ * EVENT_COLUMNS).
+ *
+ * K42's: ring transitions, address-space switches, TLB flushes ... as the target of a /proc
+ * link, "NAME=VALUE NAME=VALUE ..." summed over the CPUs, one snapshot per readlink
+ * (user/bin/linux/src/kcounters.rs); on Linux the path does not exist. */
 #define BENCH_COUNTERS_PATH "/proc/k42/counters"
 #define BENCH_COUNTERS_MAX 16
 #define BENCH_COUNTER_NAME_MAX 32
@@ -110,8 +115,17 @@ struct bench_counters {
     double values[BENCH_COUNTERS_MAX];
 };
 
-/* Reads a snapshot into `c`; returns how many counters it has (0: none to be had). */
-static inline int bench_counters_read(struct bench_counters *c) {
+/* Adds NAME=VALUE to `c` (ignored when full or the name is too long). */
+static inline void bench_counters_add(struct bench_counters *c, const char *name, double value) {
+    if (c->count >= BENCH_COUNTERS_MAX || strlen(name) >= BENCH_COUNTER_NAME_MAX)
+        return;
+    strcpy(c->names[c->count], name);
+    c->values[c->count] = value;
+    c->count++;
+}
+
+/* K42's snapshot into `c`; returns how many counters it has (0: not on K42). */
+static inline int bench_k42_counters_read(struct bench_counters *c) {
     char text[BENCH_COUNTERS_TEXT_MAX];
     ssize_t n = readlink(BENCH_COUNTERS_PATH, text, sizeof text - 1);
     c->count = 0;
@@ -124,17 +138,135 @@ static inline int bench_counters_read(struct bench_counters *c) {
         char *eq = strchr(word, '=');
         if (!eq || eq == word || eq - word >= BENCH_COUNTER_NAME_MAX)
             continue;
-        memcpy(c->names[c->count], word, (size_t)(eq - word));
-        c->names[c->count][eq - word] = '\0';
-        c->values[c->count] = strtod(eq + 1, NULL);
-        c->count++;
+        *eq = '\0';
+        bench_counters_add(c, word, strtod(eq + 1, NULL));
     }
     return c->count;
 }
 
+/* Linux's: what Linux tells any process without perf, system-wide (every CPU, every task,
+ * kernel threads and the idle task included, as K42's count every process of the boot):
+ *   context_switches   /proc/stat "ctxt": scheduler context switches
+ *   interrupts         /proc/stat "intr", its first number: every interrupt, the local
+ *                      timer's and the IPIs' included
+ *   page_faults        /proc/vmstat "pgfault": page faults, minor and major
+ *   major_page_faults  /proc/vmstat "pgmajfault": those that waited for I/O
+ *   ipis_received      /proc/interrupts "RES" + "CAL": rescheduling and function-call IPIs
+ *                      taken, summed over the CPUs (a TLB shootdown comes as a function call)
+ *   tlb_shootdowns     /proc/interrupts "TLB": remote TLB flushes taken, over the CPUs
+ * A counter whose line is missing is left out. The files are read with plain read(2) into a
+ * static buffer touched before the first snapshot, so a snapshot takes no page fault of its
+ * own (its few system calls are left in, as K42's snapshot's kernel calls are). */
+#define BENCH_PROC_STAT "/proc/stat"
+#define BENCH_PROC_VMSTAT "/proc/vmstat"
+#define BENCH_PROC_INTERRUPTS "/proc/interrupts"
+/* Room for the largest of them, with a wide margin: on Debian's 6.1 at 2 vCPUs /proc/stat
+ * was 1087 bytes, /proc/vmstat 3386 and /proc/interrupts 1329 (wc -c in the guest); the
+ * first and last grow with the CPUs and IRQs. A file that does not fit is not used. */
+#define BENCH_PROC_TEXT_MAX (64 * 1024)
+
+static char bench_proc_text[BENCH_PROC_TEXT_MAX];
+
+/* Reads the whole of `path` into bench_proc_text, NUL-terminated; returns 0 when it
+ * cannot (or it does not fit). */
+static inline int bench_proc_slurp(const char *path) {
+    static int touched;
+    if (!touched) {
+        memset(bench_proc_text, 0, sizeof bench_proc_text);
+        touched = 1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, bench_proc_text + got, sizeof bench_proc_text - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got == sizeof bench_proc_text - 1)
+            break;
+    }
+    close(fd);
+    bench_proc_text[got] = '\0';
+    return got > 0 && got < sizeof bench_proc_text - 1;
+}
+
+/* The text after `key` at the start of a line of bench_proc_text (after any blanks: the
+ * names of /proc/interrupts are right-aligned), or NULL. */
+static inline const char *bench_proc_field(const char *key) {
+    size_t len = strlen(key);
+    for (const char *line = bench_proc_text; line && *line;) {
+        while (*line == ' ')
+            line++;
+        if (strncmp(line, key, len) == 0)
+            return line + len;
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return NULL;
+}
+
+/* The sum of the numbers after `key` on its line of bench_proc_text (a /proc/interrupts
+ * line: one count per CPU, then words), or -1 when there is no such line. */
+static inline double bench_proc_row_sum(const char *key) {
+    const char *p = bench_proc_field(key);
+    if (!p)
+        return -1;
+    double sum = 0;
+    for (;;) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p)
+            return sum;
+        sum += (double)v;
+        p = end;
+    }
+}
+
+/* Linux's snapshot into `c`; returns how many counters it has. */
+static inline int bench_linux_counters_read(struct bench_counters *c) {
+    c->count = 0;
+    if (bench_proc_slurp(BENCH_PROC_STAT)) {
+        const char *v;
+        if ((v = bench_proc_field("ctxt ")))
+            bench_counters_add(c, "context_switches", strtod(v, NULL));
+        if ((v = bench_proc_field("intr ")))
+            bench_counters_add(c, "interrupts", strtod(v, NULL));
+    }
+    if (bench_proc_slurp(BENCH_PROC_VMSTAT)) {
+        const char *v;
+        if ((v = bench_proc_field("pgfault ")))
+            bench_counters_add(c, "page_faults", strtod(v, NULL));
+        if ((v = bench_proc_field("pgmajfault ")))
+            bench_counters_add(c, "major_page_faults", strtod(v, NULL));
+    }
+    if (bench_proc_slurp(BENCH_PROC_INTERRUPTS)) {
+        /* The lines are right-aligned under the CPU columns: "RES:", "CAL:" after spaces. */
+        double res = bench_proc_row_sum("RES:"), cal = bench_proc_row_sum("CAL:");
+        double tlb = bench_proc_row_sum("TLB:");
+        if (res >= 0 && cal >= 0)
+            bench_counters_add(c, "ipis_received", res + cal);
+        if (tlb >= 0)
+            bench_counters_add(c, "tlb_shootdowns", tlb);
+    }
+    return c->count;
+}
+
+/* Reads a snapshot into `c`, K42's or else Linux's; returns how many counters it has (0:
+ * none to be had). */
+static inline int bench_counters_read(struct bench_counters *c) {
+    if (bench_k42_counters_read(c) > 0)
+        return c->count;
+    return bench_linux_counters_read(c);
+}
+
 /* Prints the one JSON result line (names and units are plain identifiers: no escaping), with
- * `"counters":{NAME:per-operation,...}` when `before` and `after` hold snapshots around the
- * `operations` the timed batches did. */
+ * `"counters":{NAME:per-operation,...}` when `before` and `after` hold snapshots of the same
+ * counters around the `operations` the timed batches did. */
 static inline void bench_print_counted(const char *name, const char *unit, long iterations,
                                        double median, double min, double max,
                                        const struct bench_counters *before,
@@ -142,7 +274,10 @@ static inline void bench_print_counted(const char *name, const char *unit, long 
     printf("{\"name\":\"%s\",\"unit\":\"%s\",\"iterations\":%ld,\"median\":%.2f,\"min\":%.2f,"
            "\"max\":%.2f",
            name, unit, iterations, median, min, max);
-    if (before && after && before->count > 0 && after->count == before->count && operations > 0) {
+    int same = before && after && before->count > 0 && after->count == before->count;
+    for (int i = 0; same && i < before->count; i++)
+        same = strcmp(before->names[i], after->names[i]) == 0;
+    if (same && operations > 0) {
         printf(",\"counters\":{");
         for (int i = 0; i < before->count; i++)
             printf("%s\"%s\":%.4f", i ? "," : "", before->names[i],
@@ -160,8 +295,8 @@ static inline void bench_print(const char *name, const char *unit, long iteratio
 }
 
 /* Times `reps` batches of `run(ctx, iterations)` (after one warm-up batch when
- * `warmup`) and prints the result line for `name`, with K42's counters per operation when
- * they can be read: per unit of work for a time (as the figure: ctxsw's per hop), per
+ * `warmup`) and prints the result line for `name`, with the kernel's counters per operation
+ * when they can be read: per unit of work for a time (as the figure: ctxsw's per hop), per
  * iteration for a rate (pipe_bandwidth's per 64 KiB chunk, sdet's per round of its users). */
 static inline void bench_measure(const char *name, const char *unit, enum bench_kind kind,
                           double rate_scale, long iterations, int reps, int warmup,
@@ -171,6 +306,10 @@ static inline void bench_measure(const char *name, const char *unit, enum bench_
     bench_current = name;
     if (warmup)
         run(ctx, iterations);
+    /* Touch what the batches and the second snapshot write, so their first writes take no
+     * page fault between the snapshots. */
+    memset(figures, 0, sizeof figures);
+    memset(&after, 0, sizeof after);
     /* Outside the timing: a snapshot costs a few kernel calls, which count in the next. */
     int counted = bench_counters_read(&before);
     double operations = 0;

@@ -3,8 +3,9 @@
 //! each program's result lines checked against the plan; or, on K42, the banner's
 //! figures and either the result lines of its native `ppcbench` or those of the one
 //! program of `bench/` the boot runs as its program (no driver script: one boot per
-//! program, `programs.rs`). What comes back is a `results.rs` [`Boot`], problems included, so a
-//! failed boot is recorded rather than lost.
+//! program, `programs.rs`); or, on either OS, the interactive shell timed to its first
+//! prompt ([`Work::Shell`]). What comes back is a `results.rs` [`Boot`], problems
+//! included, so a failed boot is recorded rather than lost.
 //!
 //! `mod.rs` runs the boots in order; `../test/bench_tier.rs` uses [`collect`],
 //! [`collect_alone`] and [`collect_native`] on its sanity boots.
@@ -50,6 +51,10 @@ pub enum Work<'a> {
     Alone(&'a Plan),
     /// K42: the native `ppcbench`, after the banner.
     Native,
+    /// Either OS: no program named (no argv file), so the interactive shell, as `cargo
+    /// xtask run` without a program gives it; `footprint::PROMPT_INPUT` is typed once init
+    /// starts, and the boot is timed to the first byte of its first prompt.
+    Shell,
 }
 
 impl Work<'_> {
@@ -59,6 +64,7 @@ impl Work<'_> {
             Work::Driver(_) => programs::driver_argv(),
             Work::Alone(plan) => plan.steps.first().map_or_else(Vec::new, |s| s.argv.clone()),
             Work::Native => vec![catalog::PPCBENCH_PROGRAM.to_string()],
+            Work::Shell => vec![k42_abi::runner::INTERACTIVE_SHELL.to_string()],
         }
     }
 }
@@ -99,7 +105,7 @@ pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> B
             .steps
             .first()
             .map_or_else(String::new, |s| format!("-{}", s.name)),
-        Work::Driver(_) | Work::Native => String::new(),
+        Work::Driver(_) | Work::Native | Work::Shell => String::new(),
     };
     let label = format!(
         "bench-{run}-{}-{}-{:?}{program}-smp{}",
@@ -120,21 +126,27 @@ pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> B
         status: k42_abi::runner::RUNNER_NO_STATUS,
         problems: Vec::new(),
         init_start_s: None,
+        prompt_s: None,
         elapsed_s: 0.0,
         records: Vec::new(),
         k42_free_mib: None,
         k42_managed_mib: None,
     };
+    let echo = settings.verbose.then_some(qemu::Echo::Stderr);
     let options = qemu::Options {
-        console: qemu::Console::Program {
-            echo: settings.verbose.then_some(qemu::Echo::Stderr),
+        console: match target.work {
+            Work::Shell => qemu::Console::Scripted {
+                echo,
+                input: footprint::PROMPT_INPUT,
+            },
+            _ => qemu::Console::Program { echo },
         },
         echo_log: settings.verbose,
         timeout: Some(settings.timeout),
         show_command: settings.verbose,
     };
-    let outcome = match qemu::run_kept(&m, &options, &label) {
-        Ok(outcome) => outcome,
+    let (outcome, arrivals) = match qemu::run_kept_timed(&m, &options, &label) {
+        Ok(timed) => timed,
         Err(why) => {
             boot.problems.push(why);
             return boot;
@@ -170,6 +182,30 @@ pub fn boot(target: &Target<'_>, mode: Mode, run: u32, settings: &Settings) -> B
         Work::Alone(plan) => {
             banner(&mut boot);
             steps(&mut boot, collect_alone(&outcome, plan));
+        }
+        Work::Shell => {
+            let prompt = footprint::prompt_offset(&outcome.console);
+            boot.prompt_s = prompt
+                .and_then(|at| arrivals.of_byte(at))
+                .map(|d| d.as_secs_f64());
+            if let Some(secs) = boot.prompt_s {
+                eprintln!("xtask: {label}: QEMU start -> shell prompt {secs:.3} s");
+            } else {
+                boot.problems.push(format!(
+                    "no shell prompt {:?} at the start of a console line; {}",
+                    footprint::SHELL_PROMPT,
+                    qemu::logs_hint(&label)
+                ));
+            }
+            if outcome.status_line().is_some() && boot.status != footprint::PROMPT_EXIT_STATUS {
+                boot.problems.push(format!(
+                    "the shell typed {:?} exited with status {}, expected {}; {}",
+                    String::from_utf8_lossy(footprint::PROMPT_INPUT),
+                    boot.status,
+                    footprint::PROMPT_EXIT_STATUS,
+                    qemu::logs_hint(&label)
+                ));
+            }
         }
         Work::Native => {
             banner(&mut boot);

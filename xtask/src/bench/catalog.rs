@@ -4,9 +4,14 @@
 //! `PROGRAM REPS NAME=ITERATIONS...` (`bench/bench.h`), so names, units and counts
 //! are written down here once; the programs only check that they know the name.
 //!
+//! Also here: the columns of the kernel-events table ([`EVENT_COLUMNS`]: which counter of
+//! which OS, K42's and Linux's nearest side by side).
+//!
 //! `programs.rs` turns this table into the boot's driver script, `record.rs`
 //! checks the lines that come back against it, and `../test/bench_tier.rs` runs it
 //! with [`Scale::Sanity`].
+
+use crate::cli::Os;
 
 /// Which way a figure improves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -336,24 +341,71 @@ pub fn counter_name(figure: &str, counter: &str) -> String {
     format!("{figure}.{counter}")
 }
 
-/// The counter of kernel entries, by its name in [`EVENT_COUNTERS`].
+/// The counter of kernel entries, by its name in [`EVENT_COLUMNS`].
 pub const KERNEL_ENTRIES: &str = "kernel_entries";
 
-/// K42's kernel counters a benchmark line of `bench/` carries per operation on K42
-/// (`bench/bench.h` reads them around the timed batches from the personality's
-/// `/proc/k42/counters`, `user/bin/linux/src/kcounters.rs`), in the README's column
-/// order, with their column headings; a name not listed here gets a column of its own.
-pub const EVENT_COUNTERS: [(&str, &str); 6] = [
-    (
+/// One column of the kernel-events table: a counter a benchmark line of `bench/` carries per
+/// operation on one OS (`bench/bench.h` reads them around the timed batches: on K42 from the
+/// personality's `/proc/k42/counters`, `user/bin/linux/src/kcounters.rs`; on Linux from
+/// `/proc/stat`, `/proc/vmstat` and `/proc/interrupts`).
+#[derive(Debug, Clone, Copy)]
+pub struct EventColumn {
+    /// Whose counter.
+    pub os: Os,
+    /// Its name in the line's `"counters"`.
+    pub counter: &'static str,
+    /// The column's heading.
+    pub heading: &'static str,
+}
+
+const fn k42(counter: &'static str, heading: &'static str) -> EventColumn {
+    EventColumn {
+        os: Os::K42,
+        counter,
+        heading,
+    }
+}
+
+const fn linux(counter: &'static str, heading: &'static str) -> EventColumn {
+    EventColumn {
+        os: Os::Linux,
+        counter,
+        heading,
+    }
+}
+
+/// The kernel-events table's columns in order: each of K42's counters, with Linux's nearest
+/// counter right after it where Linux has one (what each pair has and has not in common is
+/// `report.rs`'s to say), then the counters only one OS has. A counter not listed here gets
+/// a column of its own at the end.
+pub const EVENT_COLUMNS: [EventColumn; 12] = [
+    k42(
         KERNEL_ENTRIES,
-        "kernel entries (ring transitions in and out)",
+        "K42 kernel entries (ring transitions in and out)",
     ),
-    ("space_switches", "address-space switches"),
-    ("tlb_flushes", "TLB flushes (besides CR3 loads)"),
-    ("upcalls", "upcalls"),
-    ("ipis", "IPIs"),
-    ("reflections", "reflected syscalls"),
+    k42("space_switches", "K42 address-space switches"),
+    linux("context_switches", "Linux context switches (`ctxt`)"),
+    k42("tlb_flushes", "K42 TLB flushes (besides CR3 loads)"),
+    linux("tlb_shootdowns", "Linux TLB shootdowns taken (`TLB`)"),
+    k42("ipis", "K42 IPIs sent"),
+    linux("ipis_received", "Linux IPIs taken (`RES` + `CAL`)"),
+    k42("upcalls", "K42 upcalls"),
+    k42("reflections", "K42 reflected syscalls"),
+    linux("page_faults", "Linux page faults (`pgfault`)"),
+    linux(
+        "major_page_faults",
+        "Linux major page faults (`pgmajfault`)",
+    ),
+    linux("interrupts", "Linux interrupts, all (`intr`)"),
 ];
+
+/// The counters of [`EVENT_COLUMNS`] that `os`'s benchmark lines carry.
+pub fn event_counters(os: Os) -> impl Iterator<Item = &'static str> {
+    EVENT_COLUMNS
+        .iter()
+        .filter(move |c| c.os == os)
+        .map(|c| c.counter)
+}
 
 /// Programs in `bench/helpers/`: installed next to the benchmarks, never run as one
 /// (`nop` is what fork_exec_exit execs).
@@ -473,5 +525,18 @@ mod tests {
         assert_eq!(k42_not_yet("thread"), None);
         assert_eq!(k42_not_yet("meminfo"), Some(K42_MEMINFO));
         assert_eq!(k42_not_yet("ctxsw"), None);
+        let k42: Vec<&str> = event_counters(Os::K42).collect();
+        assert_eq!(k42.len(), 6);
+        assert_eq!(k42[0], KERNEL_ENTRIES);
+        assert_eq!(event_counters(Os::Linux).count(), 6);
+        for (i, c) in EVENT_COLUMNS.iter().enumerate() {
+            assert!(
+                EVENT_COLUMNS[..i]
+                    .iter()
+                    .all(|o| (o.os, o.counter) != (c.os, c.counter)),
+                "{}",
+                c.counter
+            );
+        }
     }
 }

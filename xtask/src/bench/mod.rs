@@ -8,7 +8,8 @@
 //! (secondary) — with the boots interleaved (Linux, K42, Linux, K42 …) over several
 //! runs. Linux runs its programs under a driver script; K42, which boots in a
 //! fraction of a second, boots once per program, each as the run's program with the
-//! driver's argv.
+//! driver's argv. Each OS also boots its interactive shell once per run and mode, timed
+//! from QEMU's start to the shell's first prompt on the console.
 //!
 //! It writes `docs/bench/results.json` (raw), `docs/bench/README.md` (tables) and
 //! `docs/bench/ratios.svg` (chart). Modules: `catalog` (what runs, with which
@@ -22,12 +23,12 @@
 pub mod boots;
 pub mod catalog;
 mod chart;
-mod footprint;
+pub mod footprint;
 mod host;
 pub mod programs;
 pub mod record;
 mod report;
-mod results;
+pub mod results;
 mod stats;
 mod summary;
 
@@ -64,6 +65,11 @@ const BENCH_PROBLEM: i32 = 1;
 const RESULTS_JSON: &str = "results.json";
 const README: &str = "README.md";
 const CHART: &str = "ratios.svg";
+/// The copy of K42's kernel every boot of a `cargo xtask bench` boots, under the work
+/// directory.
+const K42_KERNEL_COPY: &str = "k42-kernel";
+/// The shell boots' initramfs, under the work directory.
+const SHELL_CPIO: &str = "shell.cpio";
 /// The programs' archive without a driver, under the work directory, for running one
 /// K42 benchmark boot by hand (`cargo xtask run --initrd`).
 pub const K42_PROGRAMS_CPIO: &str = "programs.cpio";
@@ -79,7 +85,10 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         ..prereq::Needs::default()
     })?;
     let vmlinuz = tools.vmlinuz.clone().ok_or("no Linux kernel image")?;
-    let k42_kernel = kernel::build()?;
+    let dir = paths::work("bench")?;
+    // The boots of every run use this copy: the build's own file may be rebuilt meanwhile
+    // (the work tree is shared), and a run must not boot another kernel than the first.
+    let k42_kernel = snapshot(&kernel::build()?, &dir.join(K42_KERNEL_COPY))?;
     let linux_kernel = linux::kernel_image(&vmlinuz);
     let installs = programs::build()?;
 
@@ -118,7 +127,6 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         Vec::new()
     };
 
-    let dir = paths::work("bench")?;
     let linux_initrd = |plan: &Plan, name: &str| -> Result<PathBuf, String> {
         let out = dir.join(name);
         let spec = rootfs::Spec {
@@ -195,12 +203,27 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         k42_initrds.push((step.argv.clone(), out));
     }
     let k42_program = |plan, smp| k42_program_target(&k42_kernel, &k42_initrds, plan, smp);
+    // Both OSes boot their interactive shell, timed to its first prompt.
+    let shell_initrd = shell_initramfs(&tools, &dir)?;
+    let shell_target = |os, kernel, smp| Target {
+        os,
+        kernel,
+        initrd: shell_initrd.clone(),
+        work: Work::Shell,
+        purpose: Purpose::Prompt,
+        smp,
+    };
     let mut pairs = Vec::new();
     for (mode, linux, plans, smp) in [
         (Mode::Icount, icount_target, &k42_icount_plans, ICOUNT_SMP),
         (Mode::Wall, wall_target, &k42_wall_plans, args.smp),
     ] {
-        let mut targets = vec![linux, k42_target(smp)];
+        let mut targets = vec![
+            linux,
+            k42_target(smp),
+            shell_target(Os::Linux, linux_kernel.as_path(), smp),
+            shell_target(Os::K42, k42_kernel.as_path(), smp),
+        ];
         for plan in plans {
             targets.push(k42_program(plan, smp)?);
         }
@@ -292,6 +315,26 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
     } else {
         BENCH_PROBLEM
     })
+}
+
+/// Copies `file` to `to` and returns `to`.
+fn snapshot(file: &Path, to: &Path) -> Result<PathBuf, String> {
+    std::fs::copy(file, to)
+        .map_err(|e| format!("cannot copy {} to {}: {e}", file.display(), to.display()))?;
+    Ok(to.to_path_buf())
+}
+
+/// The initramfs of the shell boots (`Purpose::Prompt`), in `dir`: the image `cargo xtask
+/// run` boots when it names no program (the base image and bash, no argv file), so each OS
+/// runs its interactive shell.
+pub fn shell_initramfs(tools: &prereq::Tools, dir: &Path) -> Result<PathBuf, String> {
+    let out = dir.join(SHELL_CPIO);
+    let spec = rootfs::Spec {
+        bash: tools.bash.clone(),
+        ..rootfs::Spec::default()
+    };
+    rootfs::build(&tools.busybox, &spec, &out)?;
+    Ok(out)
 }
 
 /// The boot of K42's `plan` with `smp` vCPUs, on the initramfs of `initrds` built for its argv.

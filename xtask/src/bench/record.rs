@@ -14,8 +14,9 @@
 //! K42's design fixes (a PPC round trip is two kernel entries, two address-space
 //! switches and one upcall) — the test tier's check, not the benchmark's.
 //!
-//! On K42 a line of `bench/` also carries `"counters":{…}`, the kernel's events per
-//! operation ([`Record::counters`]); [`check`] wants them finite and not negative.
+//! A line of `bench/` also carries `"counters":{…}`, the kernel's events per operation
+//! ([`Record::counters`]: K42's on K42, Linux's from `/proc` on Linux); [`check`] wants them
+//! finite and not negative.
 //!
 //! `mod.rs` collects a boot's records; `../test/bench_tier.rs` runs [`check`] on
 //! every line of the sanity boot.
@@ -47,9 +48,11 @@ pub struct Record {
     pub min: f64,
     /// The largest of them.
     pub max: f64,
-    /// K42's kernel events per operation over the timed batches, by counter name
-    /// (`kernel_entries`, `space_switches`, `tlb_flushes`, …): what `bench/bench.h` read
-    /// from the personality's `/proc/k42/counters` around them. Linux lines have none.
+    /// The kernel's events per operation over the timed batches, by counter name: what
+    /// `bench/bench.h` read around them — on K42 from the personality's
+    /// `/proc/k42/counters` (`kernel_entries`, `space_switches`, `tlb_flushes`, …), on Linux
+    /// from `/proc/stat`, `/proc/vmstat` and `/proc/interrupts` (`context_switches`,
+    /// `page_faults`, …). None on meminfo's lines and ppcbench's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counters: Option<BTreeMap<String, f64>>,
 }
@@ -210,7 +213,7 @@ mod tests {
         assert_eq!(errors.len(), 1);
         let (_, errors) = parse(&LINE.replace("}", r#","extra":1}"#));
         assert_eq!(errors.len(), 1);
-        // K42's counters ride along; a Linux line has none.
+        // The counters ride along; a line may have none.
         let counted = LINE.replace(
             "}",
             r#","counters":{"kernel_entries":2.0001,"tlb_flushes":0.0000}}"#,

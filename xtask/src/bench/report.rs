@@ -8,15 +8,20 @@
 use std::fmt::Write;
 
 use super::catalog::{self, Better, Scale};
+use super::footprint;
 use super::results::{Mode, Results};
 use super::stats::Summary;
 use super::summary::{self, OnlyRow, Row};
+use crate::cli::Os;
 
 /// Figures at or above this print without decimals; below [`ONE_DECIMAL`], two.
 const NO_DECIMALS: f64 = 100.0;
 const ONE_DECIMAL: f64 = 10.0;
 /// Run-to-run spreads below this many percent count as "nearly" repeating.
 const NEARLY_PERCENT: f64 = 1.0;
+/// Per-operation counts below this (and not zero) print with four decimals, the precision
+/// `bench/bench.h` prints them with; others with two.
+const SMALL_COUNT: f64 = 0.01;
 
 /// A figure, rounded for reading (the JSON keeps every digit).
 pub fn figure(v: f64) -> String {
@@ -124,23 +129,62 @@ fn footprint_table(out: &mut String, rows: &[(String, Row)]) {
     }
 }
 
-/// K42's kernel events per operation, both modes: a table, or why there is none.
+/// A per-operation count, rounded for reading: two decimals, or four for a small fraction
+/// (Linux's counters, system-wide, can be a few in ten thousand operations).
+fn count(v: f64) -> String {
+    if v != 0.0 && v.abs() < SMALL_COUNT {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Both OSes' kernel events per operation, both modes: a table each, or why there is none.
 fn events_section(out: &mut String, results: &Results) {
     out.push_str(
-        "## K42 kernel events per operation\n\n\
+        "## Kernel events per operation\n\n\
          What `-icount` timings hide (every instruction costs 1 ns there, a CR3 load or a TLB \
-         flush no more than an add), from K42's kernel counters: `bench/bench.h` reads them \
-         around each benchmark's timed batches — after the warm-up, outside the timing — \
-         through the Linux personality's `/proc/k42/counters` (`user/bin/linux/src/kcounters.rs`: \
-         a link whose target is the text, summed over the CPUs, every process of the boot \
-         counted), and prints the difference per operation: per unit of the figure for times \
-         (ctxsw's per hop), per iteration for rates (pipe_bandwidth's per 64 KiB chunk, \
-         sdet's per round of all its users). The snapshots' own few kernel calls are left in. \
-         Each cell is the median over the runs. Linux has no such column: the path does not \
-         exist there, and its own counters would need perf in the guest.\n\n",
+         flush no more than an add), from each kernel's own counters: `bench/bench.h` reads them \
+         around each benchmark's timed batches — after the warm-up, outside the timing — and \
+         prints the difference per operation: per unit of the figure for times (ctxsw's per \
+         hop), per iteration for rates (pipe_bandwidth's per 64 KiB chunk, sdet's per round of \
+         all its users). Both OSes' counters are system-wide: every CPU, every process of the \
+         boot (on Linux its kernel threads and idle task too). The snapshots' own few system \
+         calls are left in. Each cell is the median over the runs; — where that OS has no such \
+         counter, or gave no figure.\n\n\
+         - **K42's** come from the Linux personality's `/proc/k42/counters` \
+         (`user/bin/linux/src/kcounters.rs`: a link whose target is the text, summed over the \
+         CPUs).\n\
+         - **Linux's** are what Linux tells any process without perf (which the guest does not \
+         have): `/proc/stat` (`ctxt`; `intr`, its total), `/proc/vmstat` (`pgfault`, \
+         `pgmajfault`) and `/proc/interrupts` (`RES`, `CAL` and `TLB`, summed over the \
+         CPUs).\n\n\
+         Side by side, and how far each pair means the same thing:\n\n\
+         - **IPIs: the same events, counted at the other end.** K42 counts the IPIs it sends \
+         (wake-ups and TLB shootdowns), Linux those its CPUs take (rescheduling and \
+         function-call IPIs; Linux sends a TLB shootdown as a function call). Under `-icount` \
+         both OSes have one vCPU, so neither sends any.\n\
+         - **K42 address-space switches and Linux context switches: not the same.** K42 \
+         counts CR3 loads, a PPC call into a server's address space and back included (no \
+         scheduling there); Linux counts its scheduler's task switches, those to and from its \
+         idle task and kernel threads included, which load no CR3, and a system call served in \
+         the caller's context is none.\n\
+         - **K42 TLB flushes and Linux TLB shootdowns: not the same.** K42 counts every TLB \
+         flush but those CR3 loads imply: single pages invalidated when a mapping goes, and \
+         whole flushes for a shootdown. Linux's `TLB` line counts only the shootdowns a CPU \
+         takes from another; its local invalidations are counted nowhere in `/proc` (the \
+         `nr_tlb_*` lines of `/proc/vmstat` need `CONFIG_DEBUG_TLBFLUSH`, and Debian's \
+         kernel's `/proc/vmstat` has none).\n\
+         - **Only K42:** kernel entries (every entry from user mode: system calls, reflected \
+         Linux syscalls, faults, interrupts of user code; Linux's ring transitions would need \
+         perf or tracing in the guest), upcalls and reflected syscalls.\n\
+         - **Only Linux:** page faults (on K42 a fault is one of its kernel entries, not \
+         counted apart) and interrupts, all of them (the timer's, devices', IPIs; on K42 an \
+         interrupt of user code is a kernel entry, one of the kernel or the idle loop is not \
+         counted).\n\n",
     );
     for mode in Mode::ALL {
-        let (columns, rows) = summary::k42_event_rows(results, mode);
+        let (columns, rows) = summary::event_rows(results, mode);
         let _ = writeln!(
             out,
             "{}:\n",
@@ -150,15 +194,17 @@ fn events_section(out: &mut String, results: &Results) {
             }
         );
         if rows.is_empty() {
-            out.push_str("No K42 result line carried counters.\n\n");
+            out.push_str("No result line carried counters.\n\n");
             continue;
         }
-        let heading = |c: &String| {
-            catalog::EVENT_COUNTERS
+        let heading = |c: &summary::EventKey| {
+            catalog::EVENT_COLUMNS
                 .iter()
-                .find(|(name, _)| name == c)
-                .map_or(c.as_str(), |(_, heading)| heading)
-                .to_string()
+                .find(|e| e.os == c.os && e.counter == c.counter)
+                .map_or_else(
+                    || format!("{} {}", os_label(c.os), c.counter),
+                    |e| e.heading.to_string(),
+                )
         };
         let headings: Vec<String> = columns.iter().map(heading).collect();
         let _ = writeln!(
@@ -171,11 +217,19 @@ fn events_section(out: &mut String, results: &Results) {
             let cells: Vec<String> = r
                 .counts
                 .iter()
-                .map(|s| s.map_or("—".into(), |s| format!("{:.2}", s.median)))
+                .map(|s| s.map_or("—".into(), |s| count(s.median)))
                 .collect();
             let _ = writeln!(out, "| {} | {} | {} |", r.name, r.smp, cells.join(" | "));
         }
         out.push('\n');
+    }
+}
+
+/// An OS as the tables name it.
+fn os_label(os: Os) -> &'static str {
+    match os {
+        Os::K42 => summary::K42,
+        Os::Linux => summary::LINUX,
     }
 }
 
@@ -218,13 +272,20 @@ pub fn render(results: &Results) -> String {
         if s.quick { " of `--quick`" } else { "" },
         s.wall_seconds
     );
-    out.push_str(
+    // What K42 does not run yet, from the catalog (meminfo aside: K42's banner says that).
+    let not_on_k42: Vec<String> = catalog::programs()
+        .into_iter()
+        .filter(|p| *p != catalog::MEMINFO_PROGRAM && catalog::k42_not_yet(p).is_some())
+        .map(|p| format!("`bench/{p}.c`"))
+        .collect();
+    let _ = writeln!(
+        out,
         "## How to read this\n\n\
          - **Where K42 stands.** K42 runs static Linux programs through its Linux personality \
-         (issue #4), with files from its file server, and fork, execve, wait, pipes and signal \
-         delivery at user level (issue #5), but no threads yet. So it runs every benchmark but \
-         `bench/thread.c`, SDET included; that K42 cell says \"not yet\" with the reason — \
-         never a made-up figure, and no benchmark is dropped. \
+         (issue #4), with files from its file server, and fork, execve, wait, pipes, signal \
+         delivery and threads at user level (issue #5). So it runs {}; a K42 cell without a \
+         figure says why (\"not yet\" with the reason, or that its boots gave none) — never a \
+         made-up figure, and no benchmark is dropped. \
          Linux runs its programs under a driver script in one boot; K42, which boots in a \
          fraction of a second, boots once per program, each as the run's program, with exactly \
          the argv Linux's driver gives it (`PROGRAM REPS NAME=ITERATIONS…`), so both OSes run \
@@ -234,7 +295,15 @@ pub fn render(results: &Results) -> String {
          *Boot and footprint* (its boot time, its free memory after boot and its image size, \
          from its boot with the native `ppcbench`) and *K42-only figures*: its null PPC round \
          trip and kernel object call with the kernel counters behind them, beside Linux's pipe \
-         round trip and getppid from the same runs.\n\
+         round trip and getppid from the same runs.",
+        if not_on_k42.is_empty() {
+            "every benchmark of `bench/`, SDET included".to_string()
+        } else {
+            format!("every benchmark but {}", not_on_k42.join(", "))
+        }
+    );
+    out.push_str(
+        "\
          - **Two modes, both TCG** (KVM does not run ring 3 correctly on these machines). \
          `-icount shift=0,sleep=off` (primary): guest time counts guest instructions, one \
          nanosecond each, so figures repeat from run to run but hide costly events (TLB \
@@ -249,9 +318,30 @@ pub fn render(results: &Results) -> String {
          times several batches per run); *across runs* gives the smallest and largest run. \
          K42/Linux is the ratio of the medians: below 1 is better for `ns`, above 1 for rates.\n\
          - **Boot time** is host time from QEMU's start to the `k42-run: init-start` marker \
-         on the log port, in both modes (under `-icount` the host spends longer emulating the \
-         same boot).\n\n\
-         ![K42/Linux ratios, -icount](ratios.svg)\n\n",
+         on the log port (each run's main boot of each OS), in both modes (under `-icount` the \
+         host spends longer emulating the same boot; guest time is not measured here).\n\
+         - **Time to a shell prompt** is host time from QEMU's start to the first byte of the \
+         interactive busybox `sh`'s first prompt, `{prompt}`, on the console: each OS boots once \
+         per run and mode with no program named, as `cargo xtask run` without one (the base \
+         image and bash, no argv file), and the instant taken is when the runner's read of the \
+         console pipe returned the piece holding the prompt's first byte (QEMU passes each \
+         byte the guest writes to the UART on as it comes, and the runner waits in that read). \
+         `{input}` is typed once init starts, as the guest tier types its scripts; the shell \
+         reads it after that prompt and ends the run. *init-start to the shell prompt* is the \
+         same boots' difference: on Linux the init wrapper forking and exec'ing `/bin/sh`, on \
+         K42 everything from the kernel's starting its first user program (the bootstrap, \
+         the servers, the Linux personality) — in both, busybox starting up to its prompt. \
+         These are boots of their own, on an image of their own (no benchmark programs, but \
+         bash), so the main boots' *QEMU start to init-start* is not where their prompt time \
+         starts from, and host time differs from boot to boot on these shared machines: the \
+         prompt can come sooner after QEMU's start than another boot's init-start.\n\n\
+         ![K42/Linux ratios, -icount](ratios.svg)\n\n"
+            .replace("{prompt}", footprint::SHELL_PROMPT)
+            .replace(
+                "{input}",
+                String::from_utf8_lossy(footprint::PROMPT_INPUT).trim_end(),
+            )
+            .as_str(),
     );
 
     let repeat = summary::icount_repeat(results);
@@ -406,10 +496,11 @@ pub fn render(results: &Results) -> String {
         super::K42_PROGRAMS_CPIO
     );
     out.push_str(
-        "\nNot yet measured: time to a shell prompt; TLB flushes in the K42-only table \
-         (ppcbench does not print them yet; the benchmarks of `bench/` do, in *K42 kernel \
-         events per operation*); and Linux's per-operation kernel counters (ring transitions, \
-         address-space switches), which need a way to read them in the guest (perf).\n",
+        "\nNot yet measured: TLB flushes in the K42-only table (ppcbench does not print them \
+         yet; the benchmarks of `bench/` do, in *Kernel events per operation*); Linux's ring \
+         transitions, address-space switches (CR3 loads) and local TLB flushes per operation, \
+         which `/proc` does not count (they would need perf or tracing in the guest); and the \
+         boot figures in guest time (they are host time).\n",
     );
     out
 }
@@ -477,10 +568,19 @@ mod tests {
         ));
         assert!(text.contains("batches of 1 calls"));
         assert!(text.contains(
-            "| benchmark | vCPUs | kernel entries (ring transitions in and out) | \
-             address-space switches |"
+            "| benchmark | vCPUs | K42 kernel entries (ring transitions in and out) | \
+             K42 address-space switches | Linux context switches (`ctxt`) |"
         ));
-        assert!(text.contains("| null_syscall | 1 | 2.00 | 0.00 | — |"));
+        // K42's and Linux's counters on one row; a small fraction keeps four decimals; a
+        // counter the catalog does not know gets a column named after its OS.
+        assert!(text.contains("| null_syscall | 1 | 2.00 | 0.00 | 0.0001 | — |"));
+        assert!(text.contains("| Linux new_counter |"));
+        assert!(text.contains(
+            "| QEMU start to the shell prompt (host time) | wall | s | 4.00 | 1 run | 0.50 | 0.125 |"
+        ));
+        assert!(text.contains("first prompt, `/ # `, on the console"));
+        assert!(text.contains("`exit 0` is typed once init starts"));
+        assert!(text.contains("So it runs every benchmark of `bench/`, SDET included;"));
         assert!(text.contains("ratios.svg"));
     }
 }

@@ -43,9 +43,12 @@ pub enum Purpose {
     Sdet,
     /// K42: its banner (the footprint figures), then the native `ppcbench`.
     Native,
-    /// K42: one program of `bench/` as the run's program (no driver script: K42 has
-    /// no fork yet), with the argv the Linux driver gives it.
+    /// K42: one program of `bench/` as the run's program (no driver script: one boot per
+    /// program), with the argv the Linux driver gives it.
     Program,
+    /// Either OS: no program named, so the interactive busybox `sh` of `cargo xtask run`
+    /// without one; timed to its first prompt on the console, then typed `exit`.
+    Prompt,
 }
 
 /// One boot.
@@ -73,6 +76,10 @@ pub struct Boot {
     pub problems: Vec<String>,
     /// Host seconds from QEMU's start to the init-start marker.
     pub init_start_s: Option<f64>,
+    /// Host seconds from QEMU's start to the first byte of the interactive shell's first
+    /// prompt on the console (`Purpose::Prompt` boots: `footprint::prompt_offset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_s: Option<f64>,
     /// Host seconds from QEMU's start to its end.
     pub elapsed_s: f64,
     /// Every result line, in order (on K42, ppcbench's or the program's).

@@ -15,6 +15,7 @@ use super::catalog::{self, Better};
 use super::record;
 use super::results::{Boot, Mode, Purpose, Results};
 use super::stats::Summary;
+use crate::cli::Os;
 
 /// What a K42 cell says for a benchmark of `program` K42 cannot run yet, or `None`
 /// when K42 runs it.
@@ -33,6 +34,12 @@ const KIB_PER_MIB: f64 = 1024.0;
 const BYTES_PER_MIB: f64 = 1024.0 * 1024.0;
 const MIB: &str = "MiB";
 const SECONDS: &str = "s";
+/// The boot rows of the shell boots (`Purpose::Prompt`).
+pub const PROMPT_ROW: &str = "QEMU start to the shell prompt (host time)";
+/// See [`PROMPT_ROW`].
+pub const INIT_TO_PROMPT_ROW: &str = "init-start to the shell prompt (host time)";
+/// What a prompt cell says when no shell boot showed its prompt.
+const NO_PROMPT: &str = "no prompt seen (see the problems in results.json)";
 
 /// One row of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,34 +144,54 @@ pub fn benchmark_rows(results: &Results, mode: Mode) -> Vec<Row> {
         .collect()
 }
 
-/// One row of the K42 kernel-events table: a benchmark of `bench/` on K42 and its
-/// counters per operation over the runs.
+/// A column of the kernel-events table: whose counter, and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventKey {
+    /// The OS whose lines carry it.
+    pub os: Os,
+    /// The counter's name in the lines' `"counters"`.
+    pub counter: String,
+}
+
+/// One row of the kernel-events table: a benchmark of `bench/` and its counters per
+/// operation over the runs, K42's and Linux's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRow {
     /// The benchmark.
     pub name: String,
     /// vCPUs of its boots.
     pub smp: u32,
-    /// Each column's counter per operation, in [`k42_event_rows`]' column order.
+    /// Each column's counter per operation, in [`event_rows`]' column order.
     pub counts: Vec<Option<Summary>>,
 }
 
-/// K42's kernel events per operation in `mode`: the counter names (the catalog's, then
-/// any other a line carried) and one row per benchmark figure whose lines carried them,
-/// in first-seen order.
-pub fn k42_event_rows(results: &Results, mode: Mode) -> (Vec<String>, Vec<EventRow>) {
-    let mut columns: Vec<String> = catalog::EVENT_COUNTERS
+/// The kernel events per operation in `mode`, both OSes: the columns (the catalog's, then any
+/// other counter a line carried) and one row per benchmark figure whose lines carried
+/// counters, Linux's first-seen order first (its suite and SDET boots), then K42's (its
+/// program boots).
+pub fn event_rows(results: &Results, mode: Mode) -> (Vec<EventKey>, Vec<EventRow>) {
+    let mut columns: Vec<EventKey> = catalog::EVENT_COLUMNS
         .iter()
-        .map(|(name, _)| (*name).to_string())
+        .map(|c| EventKey {
+            os: c.os,
+            counter: c.counter.to_string(),
+        })
         .collect();
-    type Gathered = Vec<((String, u32), Vec<(String, Vec<f64>)>)>;
-    let mut gathered: Gathered = Vec::new();
-    for boot in boots(results, "k42", mode).filter(|b| b.purpose == Purpose::Program) {
-        for r in &boot.records {
+    type Values = Vec<(EventKey, Vec<f64>)>;
+    let mut gathered: Vec<((String, u32), Values)> = Vec::new();
+    let sources = [
+        (Os::Linux, [Purpose::Suite, Purpose::Sdet].as_slice()),
+        (Os::K42, [Purpose::Program].as_slice()),
+    ];
+    for (os, purposes) in sources {
+        let counted = boots(results, os.name(), mode)
+            .filter(|b| purposes.contains(&b.purpose))
+            .flat_map(|b| b.records.iter().map(move |r| (b.smp, r)));
+        for (smp, r) in counted {
             let Some(counters) = &r.counters else {
                 continue;
             };
-            let key = (r.name.clone(), boot.smp);
+            let key = (r.name.clone(), smp);
             let at = match gathered.iter().position(|(k, _)| *k == key) {
                 Some(at) => at,
                 None => {
@@ -173,13 +200,17 @@ pub fn k42_event_rows(results: &Results, mode: Mode) -> (Vec<String>, Vec<EventR
                 }
             };
             for (name, value) in counters {
-                if !columns.contains(name) {
-                    columns.push(name.clone());
+                let column = EventKey {
+                    os,
+                    counter: name.clone(),
+                };
+                if !columns.contains(&column) {
+                    columns.push(column.clone());
                 }
                 let values = &mut gathered[at].1;
-                match values.iter_mut().find(|(n, _)| n == name) {
+                match values.iter_mut().find(|(c, _)| *c == column) {
                     Some((_, v)) => v.push(*value),
-                    None => values.push((name.clone(), vec![*value])),
+                    None => values.push((column, vec![*value])),
                 }
             }
         }
@@ -194,7 +225,7 @@ pub fn k42_event_rows(results: &Results, mode: Mode) -> (Vec<String>, Vec<EventR
                 .map(|c| {
                     values
                         .iter()
-                        .find(|(n, _)| n == c)
+                        .find(|(k, _)| k == c)
                         .and_then(|(_, v)| Summary::of(v))
                 })
                 .collect(),
@@ -204,7 +235,8 @@ pub fn k42_event_rows(results: &Results, mode: Mode) -> (Vec<String>, Vec<EventR
 }
 
 /// The boot and memory rows of `mode`, from each run's main boot of each OS (Linux's
-/// suite, K42's native boot: each boots with no program of its own yet run).
+/// suite, K42's native boot: each boots with no program of its own yet run), and the time
+/// to the shell prompt from each run's shell boot of each OS (`Purpose::Prompt`).
 pub fn boot_rows(results: &Results, mode: Mode) -> Vec<Row> {
     let main = |b: &&Boot| matches!(b.purpose, Purpose::Suite | Purpose::Native) && b.status == 0;
     let init_start = |os| {
@@ -219,6 +251,18 @@ pub fn boot_rows(results: &Results, mode: Mode) -> Vec<Row> {
             .filter(main)
             .flat_map(|b| b.records.iter().filter(|r| r.name == name))
             .map(|r| r.median / KIB_PER_MIB)
+            .collect();
+        Summary::of(&v)
+    };
+    // The shell boots: QEMU start to the prompt's first byte, and init-start to it.
+    let prompt = |os, since_init: bool| {
+        let v: Vec<f64> = boots(results, os, mode)
+            .filter(|b| b.purpose == Purpose::Prompt)
+            .filter_map(|b| match (b.prompt_s, b.init_start_s) {
+                (Some(p), _) if !since_init => Some(p),
+                (Some(p), Some(i)) => Some(p - i),
+                _ => None,
+            })
             .collect();
         Summary::of(&v)
     };
@@ -239,6 +283,24 @@ pub fn boot_rows(results: &Results, mode: Mode) -> Vec<Row> {
             linux: init_start("linux"),
             k42: init_start("k42"),
             k42_missing: "no boot completed".into(),
+        },
+        Row {
+            name: PROMPT_ROW.into(),
+            unit: SECONDS.into(),
+            better: Better::Lower,
+            smp,
+            linux: prompt("linux", false),
+            k42: prompt("k42", false),
+            k42_missing: NO_PROMPT.into(),
+        },
+        Row {
+            name: INIT_TO_PROMPT_ROW.into(),
+            unit: SECONDS.into(),
+            better: Better::Lower,
+            smp,
+            linux: prompt("linux", true),
+            k42: prompt("k42", true),
+            k42_missing: NO_PROMPT.into(),
         },
         Row {
             name: "free memory after boot (Linux MemFree, K42 free frames)".into(),
@@ -585,6 +647,12 @@ pub(super) mod tests {
         }
     }
 
+    /// `r` with `counters` per operation.
+    fn counted(mut r: Record, counters: &[(&str, f64)]) -> Record {
+        r.counters = Some(counters.iter().map(|(n, v)| (n.to_string(), *v)).collect());
+        r
+    }
+
     fn boot(run: u32, os: &str, mode: Mode, records: Vec<Record>) -> Boot {
         Boot {
             run,
@@ -604,6 +672,7 @@ pub(super) mod tests {
             status: 0,
             problems: Vec::new(),
             init_start_s: Some(f64::from(run)),
+            prompt_s: None,
             elapsed_s: 1.0,
             records,
             k42_free_mib: (os == "k42").then_some(485),
@@ -630,8 +699,14 @@ pub(super) mod tests {
                     vec![
                         record(catalog::MEM_FREE, catalog::KIB, 460_800.0),
                         record(catalog::MEM_AVAILABLE, catalog::KIB, 462_848.0),
-                        record("null_syscall", "ns", 359.1),
-                        record("pipe_latency", "ns", 13_200.0),
+                        counted(
+                            record("null_syscall", "ns", 359.1),
+                            &[("context_switches", 0.0001), ("page_faults", 0.0)],
+                        ),
+                        counted(
+                            record("pipe_latency", "ns", 13_200.0),
+                            &[("context_switches", 2.0), ("new_counter", 3.0)],
+                        ),
                         record("fork_exit", "ns", 100_000.0 + f64::from(run)),
                     ],
                 ));
@@ -668,18 +743,24 @@ pub(super) mod tests {
                     Mode::Icount => 3087.0,
                     Mode::Wall => 4200.0 + f64::from(run),
                 };
-                let mut counted = record("null_syscall", "ns", getppid);
-                counted.counters = Some(
-                    [("kernel_entries", 2.0), ("space_switches", 0.0)]
-                        .into_iter()
-                        .map(|(n, v)| (n.to_string(), v))
-                        .collect(),
+                let getppid = counted(
+                    record("null_syscall", "ns", getppid),
+                    &[("kernel_entries", 2.0), ("space_switches", 0.0)],
                 );
-                let mut program = boot(run, "k42", mode, vec![counted]);
+                let mut program = boot(run, "k42", mode, vec![getppid]);
                 program.purpose = Purpose::Program;
                 program.init_start_s = Some(100.0);
                 program.k42_free_mib = Some(1);
                 boots.push(program);
+                // The shell boots: K42's prompt 0.5 s after QEMU's start, Linux's 3 s
+                // (plus the run); Linux's second run shows none.
+                for (os, prompt) in [("k42", 0.5), ("linux", 3.0 + f64::from(run))] {
+                    let mut shell = boot(run, os, mode, Vec::new());
+                    shell.purpose = Purpose::Prompt;
+                    shell.init_start_s = Some(prompt - 0.25);
+                    shell.prompt_s = (os == "k42" || run == 1).then_some(prompt);
+                    boots.push(shell);
+                }
             }
         }
         Results {
@@ -736,18 +817,46 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn k42_event_rows_take_medians_per_counter() {
-        let (columns, rows) = k42_event_rows(&sample(), Mode::Icount);
-        assert_eq!(columns.len(), catalog::EVENT_COUNTERS.len());
-        assert_eq!(columns[0], "kernel_entries");
-        assert_eq!(rows.len(), 1);
-        assert_eq!((rows[0].name.as_str(), rows[0].smp), ("null_syscall", 1));
+    fn event_rows_take_medians_per_counter_of_each_os() {
+        let (columns, rows) = event_rows(&sample(), Mode::Icount);
+        // The catalog's columns, then Linux's counter it does not know.
+        assert_eq!(columns.len(), catalog::EVENT_COLUMNS.len() + 1);
         assert_eq!(
-            rows[0].counts[0].map(|s| (s.median, s.runs)),
+            columns[0],
+            EventKey {
+                os: Os::K42,
+                counter: "kernel_entries".into()
+            }
+        );
+        let last = columns.last().expect("columns");
+        assert_eq!((last.os, last.counter.as_str()), (Os::Linux, "new_counter"));
+        let column = |os, counter: &str| {
+            columns
+                .iter()
+                .position(|c| c.os == os && c.counter == counter)
+                .expect("a column")
+        };
+        // null_syscall carries counters on both OSes, pipe_latency on Linux only.
+        assert_eq!(rows.len(), 2);
+        let null = &rows[0];
+        assert_eq!((null.name.as_str(), null.smp), ("null_syscall", 1));
+        assert_eq!(
+            null.counts[column(Os::K42, "kernel_entries")].map(|s| (s.median, s.runs)),
             Some((2.0, 2))
         );
-        assert_eq!(rows[0].counts[1].map(|s| s.median), Some(0.0));
-        assert!(rows[0].counts[2].is_none());
+        assert_eq!(
+            null.counts[column(Os::K42, "space_switches")].map(|s| s.median),
+            Some(0.0)
+        );
+        assert!(null.counts[column(Os::K42, "tlb_flushes")].is_none());
+        let ctxt = null.counts[column(Os::Linux, "context_switches")].expect("Linux's");
+        assert_eq!((ctxt.median, ctxt.runs), (0.0001, 2));
+        assert_eq!(rows[1].name, "pipe_latency");
+        assert!(rows[1].counts[column(Os::K42, "kernel_entries")].is_none());
+        assert_eq!(
+            rows[1].counts[column(Os::Linux, "new_counter")].map(|s| s.median),
+            Some(3.0)
+        );
     }
 
     #[test]
@@ -756,9 +865,16 @@ pub(super) mod tests {
         let rows = boot_rows(&results, Mode::Wall);
         assert_eq!(rows[0].linux.map(|s| s.median), Some(1.5));
         assert_eq!(rows[0].ratio(), Some(1.0));
-        assert_eq!(rows[1].linux.map(|s| s.median), Some(450.0));
-        assert_eq!(rows[1].k42.map(|s| s.median), Some(485.0));
-        assert!(rows[2].k42.is_none());
+        // Only the shell boots count for the prompt, only those that showed one.
+        assert_eq!(rows[1].name, PROMPT_ROW);
+        assert_eq!(rows[1].linux.map(|s| (s.median, s.runs)), Some((4.0, 1)));
+        assert_eq!(rows[1].k42.map(|s| (s.median, s.runs)), Some((0.5, 2)));
+        assert_eq!(rows[1].ratio(), Some(0.125));
+        assert_eq!(rows[2].name, INIT_TO_PROMPT_ROW);
+        assert_eq!(rows[2].k42.map(|s| s.median), Some(0.25));
+        assert_eq!(rows[3].linux.map(|s| s.median), Some(450.0));
+        assert_eq!(rows[3].k42.map(|s| s.median), Some(485.0));
+        assert!(rows[4].k42.is_none());
         let sizes = size_rows(&results);
         assert_eq!(sizes[0].ratio(), Some(1.0 / 16.0));
         assert_eq!(sizes[3].ratio(), Some(1.0));

@@ -21,7 +21,8 @@
 //! RUNNER_TIMEOUT or RUNNER_NO_STATUS. QEMU's own exit code is never taken as
 //! success: a triple fault under `-no-reboot` ends QEMU with 0. What to boot and how
 //! is described in `machine.rs`. `main.rs` (run) and `test/` (the boot tiers) call
-//! [`run`].
+//! [`run`]; [`run_timed`] also says when each piece of the console came
+//! ([`ConsoleArrivals`]), for `../bench/`'s time to a shell prompt.
 
 mod args;
 mod machine;
@@ -42,7 +43,7 @@ use crate::paths;
 
 pub use args::{args, cmdline, resolve_accel, shell_words};
 pub use machine::{Console, Echo, Icount, Machine, Medium, Options};
-pub use outcome::Outcome;
+pub use outcome::{ConsoleArrivals, Outcome};
 use pumps::{LogResult, pump_console, pump_log};
 use tty::{restore_tty, save_tty};
 
@@ -55,6 +56,11 @@ const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Boots `m`, waits for the end (or the timeout), and returns what happened.
 pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
+    run_timed(m, opts).map(|(outcome, _)| outcome)
+}
+
+/// [`run`], with when each piece of the console came (empty in interactive mode).
+pub fn run_timed(m: &Machine, opts: &Options) -> Result<(Outcome, ConsoleArrivals), String> {
     let interactive = opts.console == Console::Interactive;
     let socket_dir = scratch_dir()?;
     let socket = socket_dir.join("log.sock");
@@ -113,7 +119,7 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
             Console::Program { echo } | Console::Scripted { echo, .. } => echo,
             Console::Interactive => None,
         };
-        std::thread::spawn(move || pump_console(stdout, echo))
+        std::thread::spawn(move || pump_console(stdout, echo, start))
     });
     let log_thread = {
         let done = Arc::clone(&qemu_done);
@@ -153,7 +159,7 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
         restore_tty(&saved);
     }
 
-    let console = console_thread
+    let (console, arrivals) = console_thread
         .map(|t| t.join().unwrap_or_default())
         .unwrap_or_default();
     let log = log_thread.join().unwrap_or(LogResult {
@@ -162,7 +168,7 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
         init_start: None,
     });
     let _ = std::fs::remove_dir_all(&socket_dir);
-    Ok(Outcome {
+    let outcome = Outcome {
         console,
         log: String::from_utf8_lossy(&log.bytes).into_owned(),
         qemu_exit: status.code(),
@@ -170,7 +176,8 @@ pub fn run(m: &Machine, opts: &Options) -> Result<Outcome, String> {
         first_log_byte: log.first_byte,
         init_start: log.init_start,
         elapsed,
-    })
+    };
+    Ok((outcome, arrivals))
 }
 
 /// Where console input comes from outside interactive mode.
@@ -231,11 +238,20 @@ pub fn log_path(name: &str) -> Result<PathBuf, String> {
 /// [`run`], then keeps both output streams as `target/k42/logs/<label>.{console,log}`
 /// for a post-mortem (the test tiers' and the benchmarks' failure reasons point there).
 pub fn run_kept(m: &Machine, opts: &Options, label: &str) -> Result<Outcome, String> {
-    let outcome = run(m, opts)?;
+    run_kept_timed(m, opts, label).map(|(outcome, _)| outcome)
+}
+
+/// [`run_kept`], with when each piece of the console came ([`run_timed`]).
+pub fn run_kept_timed(
+    m: &Machine,
+    opts: &Options,
+    label: &str,
+) -> Result<(Outcome, ConsoleArrivals), String> {
+    let (outcome, arrivals) = run_timed(m, opts)?;
     eprintln!("xtask: {label}: {}", outcome.timings());
     let _ = std::fs::write(log_path(&format!("{label}.console"))?, &outcome.console);
     let _ = std::fs::write(log_path(&format!("{label}.log"))?, &outcome.log);
-    Ok(outcome)
+    Ok((outcome, arrivals))
 }
 
 /// Where [`run_kept`] keeps `label`'s console and log, for failure messages.

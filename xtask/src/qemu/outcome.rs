@@ -1,4 +1,5 @@
-//! What came out of one boot, and its verdict.
+//! What came out of one boot, and its verdict; and when the console's bytes came
+//! ([`ConsoleArrivals`], for `cargo xtask bench`'s time to a shell prompt).
 //!
 //! The verdict ([`Outcome::runner_status`]) follows `k42_abi::runner`: the
 //! program's status from the status line, or RUNNER_KERNEL_FAILURE, RUNNER_TIMEOUT
@@ -30,6 +31,44 @@ pub struct Outcome {
     pub init_start: Option<Duration>,
     /// From QEMU's start to its end.
     pub elapsed: Duration,
+}
+
+/// When the console's bytes reached the runner: for each piece one read of the console
+/// pipe returned, the offset in [`Outcome::console`] of its first byte and the host time
+/// from QEMU's start to that read's return. A byte arrived no later than its piece's time
+/// and after the previous piece's: QEMU writes each byte the guest puts in the UART's
+/// transmit register to the pipe as it comes, and the pump waits in `read`, so a piece is
+/// what came while the pump was busy with the one before (`pumps.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsoleArrivals {
+    /// (offset of a piece's first byte, time of its read), offsets not decreasing.
+    pieces: Vec<(usize, Duration)>,
+    /// The console's length: where the last piece ends.
+    end: usize,
+}
+
+impl ConsoleArrivals {
+    /// Notes a piece starting at `offset` read at `at` (after every piece before it).
+    pub(super) fn push(&mut self, offset: usize, at: Duration) {
+        self.pieces.push((offset, at));
+    }
+
+    /// Notes where the console ends (its length).
+    pub(super) fn finish(&mut self, end: usize) {
+        self.end = end;
+    }
+
+    /// The time of the read that returned the console byte at `offset`, or `None` when no
+    /// piece brought it (past the end).
+    pub fn of_byte(&self, offset: usize) -> Option<Duration> {
+        if offset >= self.end {
+            return None;
+        }
+        // The last piece starting at or before `offset` (a piece that was all a held-back
+        // "\r" starts where the next one does, and gives way to it).
+        let after = self.pieces.partition_point(|(start, _)| *start <= offset);
+        self.pieces.get(after.checked_sub(1)?).map(|(_, at)| *at)
+    }
 }
 
 impl Outcome {
@@ -118,6 +157,25 @@ mod tests {
             init_start: None,
             elapsed: Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn a_console_byte_has_the_time_of_the_read_that_brought_it() {
+        let ms = Duration::from_millis;
+        let mut arrivals = ConsoleArrivals::default();
+        assert_eq!(arrivals.of_byte(0), None);
+        arrivals.push(0, ms(10));
+        arrivals.push(4, ms(20));
+        // A piece that was only a held-back "\r": the next starts at the same offset.
+        arrivals.push(6, ms(30));
+        arrivals.push(6, ms(40));
+        arrivals.finish(9);
+        assert_eq!(arrivals.of_byte(0), Some(ms(10)));
+        assert_eq!(arrivals.of_byte(3), Some(ms(10)));
+        assert_eq!(arrivals.of_byte(4), Some(ms(20)));
+        assert_eq!(arrivals.of_byte(6), Some(ms(40)));
+        assert_eq!(arrivals.of_byte(8), Some(ms(40)));
+        assert_eq!(arrivals.of_byte(9), None);
     }
 
     #[test]

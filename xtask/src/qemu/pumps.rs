@@ -1,9 +1,10 @@
 //! The threads that drain QEMU's two serial ports while it runs: the console pipe
-//! (COM1), with the tty's ONLCR mapping undone, and the log socket (COM2), timed for
+//! (COM1), with the tty's ONLCR mapping undone and each piece timed as it is read (for
+//! `cargo xtask bench`'s time to a shell prompt), and the log socket (COM2), timed for
 //! its first byte and the init marker.
 //!
 //! `mod.rs` spawns [`pump_console`] and [`pump_log`] and builds the `outcome.rs`
-//! [`Outcome`](super::Outcome) from what they hand back.
+//! [`Outcome`](super::Outcome) and [`ConsoleArrivals`] from what they hand back.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use k42_abi::runner::INIT_START_MARKER;
 
 use super::machine::Echo;
+use super::outcome::ConsoleArrivals;
 
 /// How often the log thread checks for QEMU's connection before it arrives.
 const ACCEPT_POLL_INTERVAL: Duration = Duration::from_millis(1);
@@ -59,10 +61,16 @@ pub(super) struct LogResult {
     pub(super) init_start: Option<Duration>,
 }
 
-/// Copies the console pipe, ONLCR undone, to `echo` and into the returned buffer.
-pub(super) fn pump_console(mut from: impl Read, echo: Option<Echo>) -> Vec<u8> {
+/// Copies the console pipe, ONLCR undone, to `echo` and into the returned buffer, with
+/// the time since `start` at which each read returned its piece.
+pub(super) fn pump_console(
+    mut from: impl Read,
+    echo: Option<Echo>,
+    start: Instant,
+) -> (Vec<u8>, ConsoleArrivals) {
     let mut undo = OnlcrUndo::default();
     let mut all = Vec::new();
+    let mut arrivals = ConsoleArrivals::default();
     let mut buf = [0u8; PUMP_BUFFER];
     loop {
         let n = match from.read(&mut buf) {
@@ -72,13 +80,15 @@ pub(super) fn pump_console(mut from: impl Read, echo: Option<Echo>) -> Vec<u8> {
             Err(_) => break,
         };
         let before = all.len();
+        arrivals.push(before, start.elapsed());
         undo.feed(&buf[..n], &mut all);
         write_echo(echo, &all[before..]);
     }
     let before = all.len();
     undo.finish(&mut all);
     write_echo(echo, &all[before..]);
-    all
+    arrivals.finish(all.len());
+    (all, arrivals)
 }
 
 fn write_echo(echo: Option<Echo>, bytes: &[u8]) {
@@ -185,6 +195,17 @@ mod tests {
         }
         u.finish(&mut out);
         out
+    }
+
+    #[test]
+    fn console_pieces_are_timed_where_they_start() {
+        let start = Instant::now();
+        let (bytes, arrivals) = pump_console(&b"hi\r\n/ # "[..], None, start);
+        assert_eq!(bytes, b"hi\n/ # ");
+        // One read took the whole input: every byte arrived with it.
+        let first = arrivals.of_byte(0).expect("a piece at 0");
+        assert_eq!(arrivals.of_byte(bytes.len() - 1), Some(first));
+        assert_eq!(arrivals.of_byte(bytes.len()), None);
     }
 
     #[test]

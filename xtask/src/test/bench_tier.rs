@@ -4,14 +4,16 @@
 //! expected result is a case `bench.linux.PROGRAM.NAME` that passes when its JSON
 //! line is well formed, has the expected name, unit and iteration count, and
 //! plausible figures (finite, > 0, min <= median <= max); a program that did not
-//! run or exited non-zero fails as `bench.linux.PROGRAM`.
+//! run or exited non-zero fails as `bench.linux.PROGRAM`. Each benchmark's line must
+//! carry Linux's kernel events per operation (`bench.linux.PROGRAM.NAME.counters`: every
+//! Linux counter of `catalog::EVENT_COLUMNS`, from `/proc`).
 //!
 //! On K42, each program of `bench/` that K42 runs (`catalog::runs_on_k42`: the
 //! syscalls, pipes, context switches, fork/exec, mmap and SDET) boots on its own as the
 //! run's program with the same counts and vCPUs, as the benchmarks run it, and is
 //! checked the same way (`bench.k42.PROGRAM.NAME`, `bench.k42.PROGRAM`), and each line
 //! must carry the kernel's events per operation (`bench.k42.PROGRAM.NAME.counters`:
-//! every counter of `catalog::EVENT_COUNTERS`, some kernel entries); the others are
+//! every K42 counter of `catalog::EVENT_COLUMNS`, some kernel entries); the others are
 //! skipped with the reason (`catalog::k42_not_yet`: meminfo, since K42 reads its free
 //! memory from its banner). One more boot runs the native
 //! `ppcbench` as the benchmarks do and checks that the banner figures they read are
@@ -24,14 +26,23 @@
 //! The programs and the checks are `../bench/`'s own (`programs.rs`, `boots.rs`,
 //! `record.rs`, `catalog.rs`); the boots go through `boot.rs`.
 
+use std::time::Duration;
+
 use super::Context;
 use super::boot::boot;
 use super::report::Report;
 use crate::bench::catalog::{self, Scale};
+use crate::bench::results::{Mode, Purpose};
 use crate::bench::{boots, programs, record};
 use crate::cli::{self, Os};
 use crate::qemu::logs_hint;
 use crate::{kernel, linux};
+
+/// vCPUs of the shell boot: the `-icount` boots' count, the one every OS is timed at.
+const PROMPT_SMP: u32 = crate::bench::ICOUNT_SMP;
+/// The run number of the shell boot: 0, apart from the benchmarks' runs (1, 2 …), so its
+/// logs (`target/k42/logs/bench-0-…`) do not take the place of theirs.
+const SANITY_RUN: u32 = 0;
 
 /// The bench tier.
 pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
@@ -41,6 +52,65 @@ pub(super) fn run(ctx: &Context<'_>, report: &mut Report) {
     }
     if ctx.args.os.includes(Os::Linux) {
         linux_sanity(ctx, report);
+    }
+    for os in [Os::Linux, Os::K42] {
+        if ctx.args.os.includes(os) {
+            shell_prompt(ctx, report, os);
+        }
+    }
+}
+
+/// `os`'s shell boot, as `cargo xtask bench` boots it for the time to a shell prompt (one
+/// vCPU, plain TCG): case `bench.OS.prompt` passes when the prompt came on the console (a
+/// time was taken — whatever it is) and the typed `exit` ended the run as planned.
+fn shell_prompt(ctx: &Context<'_>, report: &mut Report, os: Os) {
+    let case = format!("bench.{}.prompt", os.name());
+    if !report.wanted(&case) {
+        return;
+    }
+    let kernel = match os {
+        Os::K42 => kernel::build(),
+        Os::Linux => ctx
+            .tools
+            .vmlinuz
+            .as_deref()
+            .map(linux::kernel_image)
+            .ok_or_else(|| "no Linux kernel image".to_string()),
+    };
+    let initrd = crate::paths::work("bench-tier")
+        .and_then(|dir| crate::bench::shell_initramfs(&ctx.tools, &dir));
+    let (kernel, initrd) = match (kernel, initrd) {
+        (Ok(kernel), Ok(initrd)) => (kernel, initrd),
+        (Err(why), _) | (_, Err(why)) => return report.fail(&case, &why),
+    };
+    let target = boots::Target {
+        os,
+        kernel: &kernel,
+        initrd,
+        work: boots::Work::Shell,
+        purpose: Purpose::Prompt,
+        smp: PROMPT_SMP,
+    };
+    let settings = boots::Settings {
+        qboot: ctx.tools.qboot.clone(),
+        timeout: Duration::from_secs(ctx.args.timeout),
+        verbose: ctx.args.verbose,
+    };
+    let boot = boots::boot(&target, Mode::Wall, SANITY_RUN, &settings);
+    match (boot.prompt_s, boot.problems.is_empty()) {
+        (Some(_), true) => report.pass(&case),
+        _ => report.fail(
+            &case,
+            &format!(
+                "expected the prompt {:?} and a clean end; {}",
+                crate::bench::footprint::SHELL_PROMPT,
+                if boot.problems.is_empty() {
+                    "no prompt time".to_string()
+                } else {
+                    boot.problems.join("\n")
+                }
+            ),
+        ),
     }
 }
 
@@ -76,13 +146,21 @@ fn linux_sanity(ctx: &Context<'_>, report: &mut Report) {
         Ok(outcome) => outcome,
         Err(why) => return report.fail(&format!("{prefix}.boot"), &why),
     };
-    judge(
-        report,
-        prefix,
-        &plan,
-        boots::collect(&outcome, &plan),
-        label,
-    );
+    let collected = boots::collect(&outcome, &plan);
+    for (program, records) in &collected.0 {
+        // meminfo's lines are read once, not around timed batches.
+        if program == catalog::MEMINFO_PROGRAM {
+            continue;
+        }
+        for r in records {
+            let case = format!("{prefix}.{program}.{}.counters", r.name);
+            match counted(r, Os::Linux) {
+                Ok(()) => report.pass(&case),
+                Err(why) => report.fail(&case, &format!("{why}; {}", logs_hint(label))),
+            }
+        }
+    }
+    judge(report, prefix, &plan, collected, label);
     if let Some(problem) = outcome.problem() {
         report.fail(
             &format!("{prefix}.boot"),
@@ -132,7 +210,7 @@ fn k42_programs(ctx: &Context<'_>, report: &mut Report) {
         for (_, records) in &checked {
             for r in records {
                 let case = format!("{prefix}.{program}.{}.counters", r.name);
-                match counted(r) {
+                match counted(r, Os::K42) {
                     Ok(()) => report.pass(&case),
                     Err(why) => report.fail(&case, &format!("{why}; {}", logs_hint(&label))),
                 }
@@ -142,23 +220,29 @@ fn k42_programs(ctx: &Context<'_>, report: &mut Report) {
     }
 }
 
-/// Whether a K42 result line carries the kernel's events per operation (the personality's
-/// `/proc/k42/counters`, read by `bench/bench.h`): every counter the catalog shows, and
-/// some kernel entries (every benchmark's operation enters the kernel). Counts, not timings;
-/// [`record::check`] already found them finite and not negative.
-fn counted(r: &record::Record) -> Result<(), String> {
-    let counters = r
-        .counters
-        .as_ref()
-        .ok_or("no \"counters\" on the line: /proc/k42/counters could not be read")?;
-    for (name, _) in catalog::EVENT_COUNTERS {
+/// Whether a result line of `os` carries the kernel's events per operation (`bench/bench.h`
+/// reads them around the timed batches: on K42 the personality's `/proc/k42/counters`, on
+/// Linux `/proc/stat`, `/proc/vmstat` and `/proc/interrupts`): every counter the catalog
+/// shows for `os`, and on K42 some kernel entries (every benchmark's operation enters the
+/// kernel; Linux has no such counter, and any of its counts may be 0 for an operation).
+/// Counts, not timings; [`record::check`] already found them finite and not negative.
+fn counted(r: &record::Record, os: Os) -> Result<(), String> {
+    let counters = r.counters.as_ref().ok_or(match os {
+        Os::K42 => "no \"counters\" on the line: /proc/k42/counters could not be read",
+        Os::Linux => {
+            "no \"counters\" on the line: /proc/stat, /proc/vmstat and \
+                      /proc/interrupts could not be read"
+        }
+    })?;
+    for name in catalog::event_counters(os) {
         if !counters.contains_key(name) {
             return Err(format!("no counter {name} in {counters:?}"));
         }
     }
-    match counters.get(catalog::KERNEL_ENTRIES) {
-        Some(entries) if *entries > 0.0 => Ok(()),
-        _ => Err(format!("no kernel entries per operation: {counters:?}")),
+    match (os, counters.get(catalog::KERNEL_ENTRIES)) {
+        (Os::Linux, _) => Ok(()),
+        (Os::K42, Some(entries)) if *entries > 0.0 => Ok(()),
+        (Os::K42, _) => Err(format!("no kernel entries per operation: {counters:?}")),
     }
 }
 
