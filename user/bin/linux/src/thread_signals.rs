@@ -1,10 +1,10 @@
 //! The signal state that is each thread's own on Linux (issue #5): the mask, `sigsuspend`'s
 //! saved mask, `rt_sigtimedwait`'s set, the alternate stack and the signals sent to the thread
-//! (`tgkill`, [`raise_on`]). `k42_linux::signal::State`
-//! holds one of each, the process's other signal state beside them; here the others are kept
-//! by thread. The state is reached only through [`SignalState::lock`], which puts the calling
-//! thread's part in under the same lock: whatever a thread reads or changes while it holds the
-//! lock is its own part, even if another thread ran since its last look.
+//! (`tgkill`, [`raise_on`]). `k42_linux::signal::State` holds one of each, the process's other
+//! signal state beside them; here the other threads' are kept. The state is reached only
+//! through [`SignalState::lock`], which puts the calling thread's part in under the same lock:
+//! whatever a thread reads or changes while it holds the lock is its own part, even if another
+//! thread ran since its last look.
 //!
 //! A signal sent to the process goes to whichever thread that does not block it acts first.
 //! When the running thread blocks a signal just raised, or it was sent to another thread, the
