@@ -68,15 +68,7 @@ fn shell_prompt(ctx: &Context<'_>, report: &mut Report, os: Os) {
     if !report.wanted(&case) {
         return;
     }
-    let kernel = match os {
-        Os::K42 => kernel::build(),
-        Os::Linux => ctx
-            .tools
-            .vmlinuz
-            .as_deref()
-            .map(linux::kernel_image)
-            .ok_or_else(|| "no Linux kernel image".to_string()),
-    };
+    let kernel = ctx.kernel(os);
     let initrd = crate::paths::work("bench-tier")
         .and_then(|dir| crate::bench::shell_initramfs(&ctx.tools, &dir));
     let (kernel, initrd) = match (kernel, initrd) {

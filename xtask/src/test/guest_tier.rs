@@ -113,15 +113,7 @@ fn interactive_sh(ctx: &Context<'_>, report: &mut Report, os: Os) {
         return;
     }
     let label = format!("guest-{}-interactive-sh", os.name());
-    let kernel = match os {
-        Os::K42 => kernel::build(),
-        Os::Linux => ctx
-            .tools
-            .vmlinuz
-            .as_deref()
-            .map(linux::kernel_image)
-            .ok_or_else(|| "no Linux kernel image".to_string()),
-    };
+    let kernel = ctx.kernel(os);
     let outcome = kernel.and_then(|k| boot_typed(ctx, os, &k, None, INTERACTIVE_INPUT, &label));
     let outcome = match outcome {
         Ok(outcome) => outcome,

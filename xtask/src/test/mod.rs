@@ -56,6 +56,21 @@ struct Context<'a> {
     tools: Tools,
 }
 
+impl Context<'_> {
+    /// The kernel image `os` boots: K42's built now, Debian's found by the prerequisites.
+    fn kernel(&self, os: Os) -> Result<std::path::PathBuf, String> {
+        match os {
+            Os::K42 => crate::kernel::build(),
+            Os::Linux => self
+                .tools
+                .vmlinuz
+                .as_deref()
+                .map(crate::linux::kernel_image)
+                .ok_or_else(|| "no Linux kernel image".to_string()),
+        }
+    }
+}
+
 /// Runs the selected tiers; returns the exit status.
 pub fn run(args: &TestArgs) -> Result<i32, String> {
     let tiers: Vec<Tier> = Tier::ALL
