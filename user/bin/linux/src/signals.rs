@@ -257,7 +257,15 @@ fn wait_full(
             // message it waited for.
             return Woken::Message;
         }
-        if interrupt(&linux.signals.lock()) || fault_pending() {
+        let interrupted = {
+            let mut s = linux.signals.lock();
+            let yes = interrupt(&s);
+            if yes {
+                claim(&mut s);
+            }
+            yes
+        };
+        if interrupted || fault_pending() {
             return Woken::Signal;
         }
         if cond() {
@@ -276,6 +284,21 @@ fn wait_full(
             inbox::Next::Nothing => {}
             inbox::Next::Timeout => return Woken::Timeout,
         }
+    }
+}
+
+/// A wait that a process signal ends makes the signal this thread's (moved from the process's
+/// pending set to the thread's), so that no other thread takes it before this one delivers it:
+/// the call it interrupts ends with `EINTR` only for a signal its own thread then handles.
+fn claim(s: &mut sig::State) {
+    if !crate::threads::many() || s.thread.set & !s.blocked != 0 {
+        return;
+    }
+    let Some(n) = sig::next(s.shared.set & !s.blocked) else {
+        return;
+    };
+    if let Some(info) = s.shared.take(n) {
+        s.thread.add(info);
     }
 }
 
