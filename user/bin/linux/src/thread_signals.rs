@@ -79,7 +79,7 @@ const NOBODY: u64 = u64::MAX;
 /// The other threads' parts.
 static OTHERS: Mutex<BTreeMap<u64, Box<Own>>> = Mutex::new(BTreeMap::new());
 /// Whether the process has had a second thread since it started or forked (until then the
-/// state is the one thread's and [`switch`] costs nothing).
+/// state is the one thread's and [`SignalState::lock`] swaps nothing).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// The calling thread's runtime id.
