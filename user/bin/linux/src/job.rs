@@ -89,7 +89,6 @@ pub fn wait_while_stopped(linux: &Linux) {
 fn take_one(linux: &Linux, cond: &dyn Fn() -> bool) {
     if let Next::Taken(msg) = inbox::next(None, &mut |_| false, cond) {
         signals::absorb(linux, &msg);
-        inbox::pass_on(&msg);
     }
 }
 

@@ -116,9 +116,18 @@ pub fn own(linux: &Linux, signo: u32, code: i32) -> Info {
     }
 }
 
-/// Turns a message into the signal it means, if any (module comment). Messages that are not
-/// signals (a pipe's or the console's wake-up) are left to whoever waits for them.
+/// Takes in a message this thread took from the ring: the signal it means, if any, becomes
+/// pending (module comment), and the program's other threads get a copy (`inbox.rs`), since
+/// one of them may be waiting for it (two readers of one pipe, a wait for a child). Messages
+/// that are not signals (a pipe's or the console's wake-up) are left to whoever waits for
+/// them.
 pub fn absorb(linux: &Linux, msg: &AsyncMessage) {
+    raise_from(linux, msg);
+    inbox::pass_on(msg);
+}
+
+/// The signal `msg` means, if any, made pending.
+fn raise_from(linux: &Linux, msg: &AsyncMessage) {
     if let Some(procs) = linux.procs.as_ref() {
         if let Some(ev) = SignalEvent::from_message(msg, procs.comm) {
             let info = Info {
@@ -201,12 +210,10 @@ fn reap(pid: u64) {
     let _ = crate::procs::wait_child(selector, options);
 }
 
-/// Takes every waiting message and absorbs it (delivery's first step); the program's other
-/// threads get a copy (`inbox.rs`), since one of them may be waiting for it.
+/// Takes every waiting message and absorbs it (delivery's first step).
 fn drain(linux: &Linux) {
     while let Some(msg) = ring::next_message() {
         absorb(linux, &msg);
-        inbox::pass_on(&msg);
     }
 }
 
@@ -274,8 +281,6 @@ fn wait_full(
         match inbox::next(deadline, &mut wanted, &cond) {
             inbox::Next::Taken(msg) => {
                 absorb(linux, &msg);
-                // Another thread may wait for the same message (two readers of one pipe).
-                inbox::pass_on(&msg);
                 if wanted(&msg) {
                     return Woken::Message;
                 }

@@ -181,9 +181,12 @@ pub fn only(linux: &Linux) {
 /// dropped if ignored by its mask's rules (Linux's `sig_ignored` looks at the target's mask).
 pub fn raise_on(linux: &Linux, id: u64, info: Info) {
     let signo = info.signo;
+    // The caller's own part is the state's once it holds the lock (and the only part while
+    // the process has had one thread).
+    let own = id == me();
     {
         let mut s = linux.signals.lock();
-        if OWNER.load(Ordering::Acquire) == id {
+        if own {
             s.raise(info, true);
         } else {
             let mut others = OTHERS.lock();
@@ -195,10 +198,10 @@ pub fn raise_on(linux: &Linux, id: u64, info: Info) {
             theirs.swap(&mut s);
         }
     }
-    if OWNER.load(Ordering::Acquire) != id {
-        crate::inbox::kick();
-    } else {
+    if own {
         raised(linux, signo);
+    } else {
+        crate::inbox::kick();
     }
 }
 
@@ -208,8 +211,8 @@ pub fn raised(linux: &Linux, signo: u32) {
     if !crate::threads::many() {
         return;
     }
-    let blocked = linux.signals.lock().blocked & sig::bit(signo) != 0;
-    if blocked || OWNER.load(Ordering::Acquire) != me() {
+    // The lock made the caller the state's owner: its own mask decides.
+    if linux.signals.lock().blocked & sig::bit(signo) != 0 {
         crate::inbox::kick();
     }
 }

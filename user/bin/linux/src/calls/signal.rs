@@ -191,11 +191,7 @@ fn to_own_thread(linux: &Linux, tid: i32, signo: u32) -> SysResult {
     };
     if signo != 0 {
         let info = signals::own(linux, signo, g::SI_TKILL);
-        if tid == crate::threads::tid(linux) {
-            signals::raise(linux, info, true);
-        } else {
-            crate::thread_signals::raise_on(linux, target, info);
-        }
+        crate::thread_signals::raise_on(linux, target, info);
     }
     Ok(0)
 }
