@@ -14,6 +14,7 @@ const NS_PER_MS: u128 = 1_000_000;
 static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 
 /// Reads the time-stamp counter.
+#[inline]
 pub fn rdtsc() -> u64 {
     // SAFETY: RDTSC has no side effects; it is available on every x86_64 CPU.
     unsafe { core::arch::x86_64::_rdtsc() }

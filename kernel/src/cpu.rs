@@ -58,25 +58,33 @@ pub struct Cpu {
 /// The dispatchers of one CPU by CommID, iterated in CommID order like a map. Looked up several
 /// times on every kernel entry, and few (at most `MAX_DISPATCHERS`), so kept as a sorted array
 /// of CommIDs beside their dispatchers: a lookup is a binary search of one short array, or
-/// less when it is for the dispatcher found last (an entry looks the running one up repeatedly).
+/// less when it is for one of the two dispatchers found last (an entry looks the running one up
+/// repeatedly, and a PPC its caller and its server in turn).
 #[derive(Default)]
 pub struct Dispatchers {
     comms: Vec<u64>,
     dispatchers: Vec<Dispatcher>,
-    /// Where the last lookup found its dispatcher: a hint, checked against `comms` before use
-    /// (so one made stale by an insertion or removal costs only the search).
-    last: Cell<usize>,
+    /// Where the last two lookups found their dispatchers, newest first: hints, checked against
+    /// `comms` before use (so one made stale by an insertion or removal costs only the search).
+    last: [Cell<usize>; 2],
 }
 
 impl Dispatchers {
     #[inline]
     fn index(&self, comm: u64) -> Option<usize> {
-        let last = self.last.get();
-        if self.comms.get(last) == Some(&comm) {
-            return Some(last);
+        let [newest, older] = &self.last;
+        let (a, b) = (newest.get(), older.get());
+        if self.comms.get(a) == Some(&comm) {
+            return Some(a);
+        }
+        if self.comms.get(b) == Some(&comm) {
+            newest.set(b);
+            older.set(a);
+            return Some(b);
         }
         let i = self.comms.binary_search(&comm).ok()?;
-        self.last.set(i);
+        newest.set(i);
+        older.set(a);
         Some(i)
     }
 
@@ -188,12 +196,21 @@ pub fn get(index: usize) -> Option<&'static Slot> {
 }
 
 /// The CPU this code runs on: its index is cached in the hardware crate's per-CPU block, found
-/// once by APIC id (a device read and a search) on the CPU's first call.
+/// once by APIC id (a device read and a search) on the CPU's first call. Inline: every kernel
+/// entry asks several times.
+#[inline]
 pub fn this() -> &'static Slot {
     let cached = k42_hal::user::cpu_index();
-    if let Some(slot) = all().get(cached as usize) {
-        return slot;
+    match all().get(cached as usize) {
+        Some(slot) => slot,
+        None => find_this(),
     }
+}
+
+/// [`this`] on a CPU's first call.
+#[cold]
+#[inline(never)]
+fn find_this() -> &'static Slot {
     let apic_id = k42_hal::apic::cpu_id();
     let slot = all()
         .iter()

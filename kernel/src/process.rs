@@ -11,7 +11,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use spin::{Mutex, RwLock};
 
@@ -59,8 +59,11 @@ pub struct Process {
     pub linux: bool,
     /// Its memory; `None` once torn down.
     pub space: Mutex<Option<Space>>,
-    /// I/O port ranges it may use from ring 3.
+    /// I/O port ranges it may use from ring 3 (added by [`Process::grant_io_ports`]).
     pub io_ports: Mutex<Vec<(u16, u16)>>,
+    /// Whether `io_ports` holds any: read without the lock on every dispatcher load, where
+    /// almost no process has any.
+    io_granted: AtomicBool,
     /// Its dispatchers' CommIDs, by dispatcher index.
     pub dispatchers: Mutex<Vec<u64>>,
     /// Where it is in its life.
@@ -89,6 +92,7 @@ impl Process {
             linux,
             space: Mutex::new(Some(space)),
             io_ports: Mutex::new(Vec::new()),
+            io_granted: AtomicBool::new(false),
             dispatchers: Mutex::new(Vec::new()),
             life: Mutex::new(Life::Stopped),
             watcher: Mutex::new(None),
@@ -102,6 +106,17 @@ impl Process {
     /// Runs `f` on the space; `None` if it was torn down.
     pub fn with_space<R>(&self, f: impl FnOnce(&mut Space) -> R) -> Option<R> {
         self.space.lock().as_mut().map(f)
+    }
+
+    /// Lets it use ports `first..first + count` from ring 3 (from its next dispatcher load).
+    pub fn grant_io_ports(&self, first: u16, count: u16) {
+        self.io_ports.lock().push((first, count));
+        self.io_granted.store(true, Ordering::Release);
+    }
+
+    /// Whether it was granted any I/O ports.
+    pub fn has_io_ports(&self) -> bool {
+        self.io_granted.load(Ordering::Acquire)
     }
 
     /// Counts one more dispatcher.

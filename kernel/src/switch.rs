@@ -103,14 +103,16 @@ pub fn upcall_into(
 /// `io_open` is the CPU's `Cpu::io_open`); the caller makes it the running one (`Cpu::running`)
 /// and puts its registers in the frame.
 pub fn load_machine_state(d: &Dispatcher, io_open: &mut Vec<(u16, u16)>) {
-    let slot = cpu::this();
-    let process = d.shared.process.clone();
+    let process = &d.shared.process;
     if process.with_space(|s| s.activate()) == Some(true) {
-        slot.count(counter::SPACE_SWITCHES);
+        cpu::this().count(counter::SPACE_SWITCHES);
     }
     d.fpu.restore();
     user::write_fs_base(d.fs_base);
     user::write_user_gs_base(d.shared.page_addr);
+    if io_open.is_empty() && !process.has_io_ports() {
+        return; // the common case: nothing to close, nothing to open
+    }
     let ports = process.io_ports.lock();
     if *ports != *io_open {
         for &(first, n) in io_open.iter() {
@@ -130,13 +132,22 @@ pub fn enter(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
     };
     load_machine_state(d, &mut cpu.io_open);
     cpu.running = Some(comm);
-    match core::mem::replace(&mut d.context, Context::None) {
-        Context::Call(f) => *frame = f,
-        Context::Preempted(f) => {
-            *frame = f;
-            interrupt_if_pending_in(d, frame);
+    // Copied out by reference, then forgotten: a `mem::replace` would copy the whole context
+    // once more on the way.
+    let kept = match &d.context {
+        Context::Call(f) => Some((f, Origin::Call)),
+        Context::Preempted(f) => Some((f, Origin::Interrupt)),
+        Context::None => None,
+    };
+    match kept {
+        Some((f, origin)) => {
+            *frame = *f;
+            d.context = Context::None;
+            if origin == Origin::Interrupt {
+                interrupt_if_pending_in(d, frame);
+            }
         }
-        Context::None => {
+        None => {
             // Idle and woken: only an upcall can give it something to do.
             let pending = d.shared.pending();
             if !upcall_into(d, Entry::Interrupt, frame, |f| f.rdi = pending) {

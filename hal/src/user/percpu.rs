@@ -196,11 +196,13 @@ pub fn io_permit(first: u16, count: u16, allow: bool) {
 }
 
 /// The FS base user code runs with (thread-local storage), saved per dispatcher by the kernel.
+#[inline]
 pub fn read_fs_base() -> u64 {
     FsBase::read().as_u64()
 }
 
 /// Sets the FS base user code runs with; a non-canonical value is refused with `false`.
+#[inline]
 pub fn write_fs_base(base: u64) -> bool {
     VirtAddr::try_new(base).map(FsBase::write).is_ok()
 }
@@ -212,6 +214,7 @@ pub fn read_user_gs_base() -> u64 {
 
 /// Sets the GS base user code will run with (K42 native code points it at its dispatcher); a
 /// non-canonical value is refused with `false`.
+#[inline]
 pub fn write_user_gs_base(base: u64) -> bool {
     VirtAddr::try_new(base).map(KernelGsBase::write).is_ok()
 }

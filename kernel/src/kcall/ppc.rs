@@ -205,10 +205,11 @@ fn begin_serving(cpu: &mut Cpu, target: u64, serving: Serving) {
 
 /// `begin_serving` for a target already looked up.
 fn begin_serving_in(t: &mut Dispatcher, serving: Serving) {
-    if let Context::Call(kept) | Context::Preempted(kept) =
-        core::mem::replace(&mut t.context, Context::None)
-    {
-        t.shared.save_context(&kept);
+    // By reference: an idle server (the common case) has no context, and a `mem::replace`
+    // would copy the whole empty one.
+    if let Context::Call(kept) | Context::Preempted(kept) = &t.context {
+        t.shared.save_context(kept);
+        t.context = Context::None;
     }
     t.run = Run::Idle;
     t.serving = Some(serving);

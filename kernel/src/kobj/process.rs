@@ -37,7 +37,7 @@ impl k42_kapi::Process for ProcObj {
         if count == 0 || u32::from(first) + u32::from(count) > u32::from(u16::MAX) + 1 {
             return Err(KError::BadArgument);
         }
-        self.0.io_ports.lock().push((first, count));
+        self.0.grant_io_ports(first, count);
         Ok(())
     }
 

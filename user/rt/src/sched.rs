@@ -47,7 +47,9 @@ use k42_rights::wire::{ARG_WORDS, REPLY_WORDS};
 use k42_sys::critical;
 use k42_sys::kcall;
 use k42_sys::page::Page;
-use k42_sys::thread::{self as sys_thread, Context, PAGE_SIZE, SavedError, Stack, Target};
+use k42_sys::thread::{
+    self as sys_thread, Context, PAGE_SIZE, SavedError, Stack, Target, ThreadEntry,
+};
 use k42_sys::upcall;
 use k42_sys::vm::MapError;
 use spin::Mutex;
@@ -148,12 +150,22 @@ pub(crate) struct ServerState {
     /// The reply a server thread left, to send at the next scheduling step (with WAIT if the
     /// dispatcher then has nothing to run).
     pub(crate) reply: Option<Reply>,
-    /// Server threads waiting for a call.
-    pub(crate) pool: Vec<ThreadRef>,
+    /// Server threads between calls.
+    pub(crate) pool: Vec<Pooled>,
     /// Server threads made so far (for their names).
     pub(crate) made: u32,
     /// Async messages no thread waits for are dropped (a server has no one to read them).
     pub(crate) drop_unread_messages: bool,
+}
+
+/// A server thread between calls (`crate::server`): its record stays, so its name and red page
+/// still name it, and its stack waits for the next call, which starts afresh at the stack's
+/// top. Nothing of the last call is kept, so the thread leaves no context behind: it costs no
+/// register save when it finishes a call and no restore when it starts the next.
+#[derive(Debug)]
+pub(crate) struct Pooled {
+    slot: u32,
+    stack: Stack,
 }
 
 /// One dispatcher's scheduler (module comment).
@@ -259,6 +271,39 @@ impl Sched {
     pub(crate) fn current(&mut self) -> Option<ThreadRef> {
         let slot = self.current?;
         Some(self.rec(slot).thread.clone())
+    }
+
+    /// A pooled server thread to start `entry(slot)` afresh on its stack for the call just
+    /// delivered (`crate::server`): made current at once, its context returned, when nothing
+    /// else waits to run (the common case: the caller enters it directly); otherwise queued
+    /// at the front for the idle loop to pick. `None` with an empty pool.
+    pub(crate) fn start_pooled(&mut self, entry: ThreadEntry) -> Option<Context> {
+        let p = self.server.pool.pop()?;
+        let alone = self.ready.is_empty()
+            && self.current.is_none()
+            && !self.preempt
+            && Page::current().pending() == 0;
+        let rec = self.rec(p.slot);
+        // A permit left from its last call is stale: the new one owes it nothing.
+        rec.thread.state.store(EMPTY, Ordering::Release);
+        let ctx = Context::new(p.stack, entry, u64::from(p.slot));
+        if alone {
+            self.current = Some(p.slot);
+            return Some(ctx);
+        }
+        rec.ctx = Some(ctx);
+        self.ready.push_front(p.slot);
+        self.start_slice();
+        None
+    }
+
+    /// The serial number of the running thread, if the dispatcher is on one.
+    pub(crate) fn current_serial(&self) -> Option<u64> {
+        let slot = self.current?;
+        match self.threads.get(slot as usize) {
+            Some(Some(rec)) => Some(rec.thread.serial),
+            _ => None,
+        }
     }
 
     /// Threads alive on this dispatcher.
@@ -591,7 +636,7 @@ pub(crate) fn current_locked() -> ThreadRef {
 
 /// The running thread's serial number, if the dispatcher is on a thread. Upcalls disabled.
 pub(crate) fn current_serial() -> Option<u64> {
-    with(|s| s.current().map(|t| t.serial))
+    with(|s| s.current_serial())
 }
 
 /// Sends a reply without WAIT: the caller runs, this dispatcher continues later.
@@ -727,6 +772,67 @@ pub(crate) fn finish_current() -> ! {
         send_reply(reply);
     }
     sys_thread::exit(next, recycle_stack)
+}
+
+/// Ends the call the running server thread ran (`crate::server`), leaving its `reply` (if it
+/// has one) to be sent: the thread leaves the CPU with its record kept, and its stack joins the
+/// server's pool once nothing runs on it. Then the next ready thread runs — the reply goes
+/// first, without WAIT — or, with none, the reply goes with WAIT from the upcall stack. Upcalls
+/// stay disabled into what runs next, which enables them itself.
+pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
+    enum Next {
+        /// Another thread runs; the reply goes first, without WAIT.
+        Run(Context, Option<Staged>, bool),
+        /// Nothing is ready: reply with WAIT once the stack is in the pool.
+        ReplyAndWait(Staged),
+        /// Nothing to run or send: the idle loop decides.
+        Idle,
+    }
+    let upcalls = critical::disable();
+    core::mem::forget(upcalls);
+    let (me, next) = with(|s| {
+        if let Some(reply) = reply {
+            s.server.reply = Some(reply);
+        }
+        // The handler is done: bytes it did not take go, its reply's stay.
+        s.server.handler = 0;
+        s.server.data.clear();
+        let Some(me) = s.current.take() else {
+            panic!("a server call retired off a thread");
+        };
+        s.poll();
+        let next = match s.take_next() {
+            Some((_, ctx)) => Next::Run(ctx, s.take_reply(), core::mem::take(&mut s.preempt)),
+            None => {
+                s.preempt = false;
+                s.take_reply().map_or(Next::Idle, Next::ReplyAndWait)
+            }
+        };
+        (me, next)
+    });
+    let idle = Target::UpcallStack {
+        entry: idle_entry,
+        arg: 0,
+    };
+    let pool = move |stack| with(|s| s.server.pool.push(Pooled { slot: me, stack }));
+    match next {
+        Next::Run(ctx, reply, preempt) => {
+            honour_preempt(preempt);
+            if let Some(reply) = reply {
+                send_reply(reply);
+            }
+            sys_thread::exit(Target::Thread(ctx), pool)
+        }
+        // The common case of a server with one call at a time: reply and sleep in one kernel
+        // call, made on the upcall stack once the thread's stack is in the pool (the next call
+        // starts there afresh). It returns only if the kernel refused; the idle loop follows.
+        Next::ReplyAndWait((token, words, len)) => sys_thread::exit(idle, move |stack| {
+            pool(stack);
+            let status = kcall::ppc_return_and_wait(token, &words, len);
+            log!("server: PPC_RETURN refused with status {status}");
+        }),
+        Next::Idle => sys_thread::exit(idle, pool),
+    }
 }
 
 extern "C" fn idle_entry(_: u64) -> ! {

@@ -3,20 +3,25 @@
 //! the dispatcher at IPC_CALL for each call (disabled, on the upcall stack, with the caller's
 //! badge).
 //!
-//! **Each call runs on a thread.** The upcall hands the call to a server thread — a pooled one
-//! waiting for work, or a new one — queues it first and runs the scheduler. The handler runs on
-//! that thread with upcalls enabled, so it may block briefly (on a
-//! [`FairBLock`](crate::sync::FairBLock) another thread holds, say): the dispatcher runs its
-//! other threads meanwhile. It never waits on a client's behalf for anything longer: servers
-//! answer "would block" instead, and the client's thread waits in its own process.
+//! **Each call runs on a thread.** The upcall hands the call to a server thread: a pooled one,
+//! or a new one. With nothing else ready (the common case) it enters that thread directly;
+//! otherwise it queues it first and runs the scheduler. A server thread keeps nothing between
+//! calls, like K42's PPC threads: when its call is done it retires to the pool with its stack,
+//! and the next call starts it afresh at the stack's top. So a call costs no thread context
+//! save or restore. The handler runs on that thread with upcalls enabled, so it may block
+//! briefly (on a [`FairBLock`](crate::sync::FairBLock) another thread holds, say): the
+//! dispatcher runs its other threads meanwhile. It never waits on a client's behalf for
+//! anything longer: servers answer "would block" instead, and the client's thread waits in its
+//! own process.
 //!
-//! **The reply.** The server thread leaves the reply with the scheduler and goes back to the
-//! pool. If the dispatcher then has nothing ready, the idle loop answers with PPC_RETURN(WAIT):
-//! reply and sleep in one step, the dispatcher idle and enabled for the next call. If other
-//! threads are ready, the reply goes without WAIT and the dispatcher carries on with them on its
-//! own time (until then, new callers get `Retry` and are told when it is idle again). While a
-//! call is being served the kernel refuses YIELD(BLOCK/IDLE), so a dispatcher whose threads all
-//! wait then yields to the kernel until one is ready.
+//! **The reply.** The retiring thread leaves the reply with the scheduler
+//! (`sched::retire_to_pool`). If the dispatcher then has nothing ready, it answers with
+//! PPC_RETURN(WAIT) from the upcall stack, once its stack is in the pool: reply and sleep in one
+//! step, the dispatcher idle and enabled for the next call. If other threads are ready, the
+//! reply goes without WAIT and the dispatcher carries on with them on its own time (until then,
+//! new callers get `Retry` and are told when it is idle again). While a call is being served
+//! the kernel refuses YIELD(BLOCK/IDLE), so a dispatcher whose threads all wait then yields to
+//! the kernel until one is ready.
 //!
 //! **Bulk data.** A call may bring up to `PPC_DATA_BYTES` in the dispatcher page's data area
 //! (`k42_abi::kernel::DispatcherPage::ppc_data`). The IPC_CALL upcall copies them into the
@@ -35,6 +40,7 @@ use k42_rights::wire::{ARG_WORDS, DispatchError, Interface, Reply, encode_reply,
 use k42_rights::{Badge, XHandle, XObjectTable};
 use k42_sys::critical;
 use k42_sys::page::Page;
+use k42_sys::thread::{self as sys_thread, Target};
 use k42_sys::upcall::{self, IncomingCall};
 
 use crate::sched;
@@ -143,21 +149,22 @@ fn on_call(incoming: &IncomingCall) -> ! {
     };
     // A thread blocked in the kernel when the call came is in the save area: it continues later.
     sched::take_interrupted(false);
-    let pooled = sched::with(|s| {
+    let (pooled, direct) = sched::with(|s| {
         s.server.serving = true;
         s.server.call = Some(call);
-        let pooled = s.server.pool.pop();
-        if let Some(t) = &pooled {
-            s.unpark(t, true);
-        }
-        pooled.is_some()
+        let pooled = !s.server.pool.is_empty();
+        (pooled, s.start_pooled(pooled_entry))
     });
+    if let Some(ctx) = direct {
+        // Nothing else to run: straight into the thread, no pass through the idle loop.
+        sys_thread::enter(Target::Thread(ctx));
+    }
     if !pooled {
         let name = sched::with(|s| {
             s.server.made += 1;
             format!("server-{}", s.server.made)
         });
-        if let Err(e) = sched::spawn_locked(name, Box::new(server_thread), true) {
+        if let Err(e) = sched::spawn_locked(name, Box::new(|| serve_call()), true) {
             // No thread, no way to run the call: answer it from here instead of never.
             crate::log!("server: no thread for a call ({e}); refused");
             sched::with(|s| {
@@ -173,71 +180,45 @@ fn on_call(incoming: &IncomingCall) -> ! {
     sched::idle_loop()
 }
 
-/// A server thread: runs the calls it is handed, one at a time, and waits in the pool between.
-/// It starts with a call waiting for it (`on_call`); after each, it leaves the reply with the
-/// scheduler, joins the pool and parks until the next call is handed to it.
-fn server_thread() {
-    let me = {
+/// Where a pooled server thread starts for its next call (upcalls disabled, as after any
+/// switch). A new one starts in `serve_call` through the runtime's thread entry.
+extern "C" fn pooled_entry(_slot: u64) -> ! {
+    critical::enable();
+    serve_call()
+}
+
+/// A server thread's life for one call: it runs the call `on_call` left, then retires to the
+/// pool, leaving its reply with the scheduler (`sched::retire_to_pool`). It keeps nothing
+/// between calls, so the next one starts it afresh on the same stack: no context is saved at
+/// the end of a call or restored at the start of the next.
+fn serve_call() -> ! {
+    let reply = run_call();
+    sched::retire_to_pool(reply)
+}
+
+/// Runs the waiting call's handler on this thread; its reply (`None`: no call was waiting).
+fn run_call() -> Option<sched::Reply> {
+    let call = {
         let _upcalls = critical::disable();
-        sched::current_locked()
-    };
-    let mut reply = None;
-    loop {
-        let call = {
-            let _upcalls = critical::disable();
-            if let Some(reply) = reply.take() {
-                sched::with(|s| {
-                    s.server.reply = Some(reply);
-                    // The handler is done: bytes it did not take go, its reply's stay.
-                    s.server.handler = 0;
-                    s.server.data.clear();
-                    if !s
-                        .server
-                        .pool
-                        .iter()
-                        .any(|t| alloc::sync::Arc::ptr_eq(t, &me))
-                    {
-                        s.server.pool.push(me.clone());
-                    }
-                });
-                sched::park_locked(&me);
+        sched::with(|s| {
+            let call = s.server.call.take();
+            if call.is_some() {
+                // The call's data is this thread's (`take_call_data`, `set_reply_data`).
+                s.server.handler = s.current_serial().unwrap_or(0);
             }
-            sched::with(|s| {
-                let call = s.server.call.take();
-                if call.is_some() {
-                    // The call's data is this thread's (`take_call_data`, `set_reply_data`).
-                    s.server.handler = me.serial;
-                }
-                call
-            })
-        };
-        let Some(call) = call else {
-            // Woken without a call (a stray permit): wait in the pool again, nothing to send.
-            let _upcalls = critical::disable();
-            sched::with(|s| {
-                if !s
-                    .server
-                    .pool
-                    .iter()
-                    .any(|t| alloc::sync::Arc::ptr_eq(t, &me))
-                {
-                    s.server.pool.push(me.clone());
-                }
-            });
-            sched::park_locked(&me);
-            continue;
-        };
-        let answer = match HANDLER.lock().as_mut() {
-            Some(handler) => handler(
-                Badge(call.badge),
-                XHandle::from_word(call.handle),
-                call.method,
-                &call.args,
-            ),
-            None => Err(DispatchError::Transport(NOT_SERVING)),
-        };
-        reply = Some((call.token, encode_reply(&answer)));
-    }
+            call
+        })
+    }?;
+    let answer = match HANDLER.lock().as_mut() {
+        Some(handler) => handler(
+            Badge(call.badge),
+            XHandle::from_word(call.handle),
+            call.method,
+            &call.args,
+        ),
+        None => Err(DispatchError::Transport(NOT_SERVING)),
+    };
+    Some((call.token, encode_reply(&answer)))
 }
 
 /// Copies a call's `len` bytes out of the page's data area into the server's state, at the
