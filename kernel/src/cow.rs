@@ -14,10 +14,11 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use k42_cow::{Access, Cow, CowError, Fault, Frames, NodeId};
+use k42_cow::{Access, Commit, Cow, CowError, Fault, Frames, Mapping, NodeId, Plan, Step};
 use k42_hal::user::PageFrame;
 use spin::Mutex;
 
+use crate::image::ImageRef;
 use crate::mm;
 
 /// Faults retried when the tree reports a collapse in progress (never with whole operations
@@ -80,6 +81,14 @@ pub struct Resolved {
     pub writable: bool,
 }
 
+/// What a fault in a region over an image (`space.rs`, `Backing::Image`) resolved to.
+pub enum ImageFault {
+    /// The tree holds the page — the process, or a fork ancestor, wrote it: map this.
+    Tree(Resolved),
+    /// Nobody wrote it, and the fault is a read: map the image's own frame, read-only.
+    Image,
+}
+
 impl Family {
     /// A new family with one process; returns it and that process's leaf.
     pub fn new() -> (FamilyRef, NodeId) {
@@ -120,6 +129,104 @@ impl Family {
             }
         }
         log::error!("copy-on-write fault of page {page:#x} kept restarting");
+        None
+    }
+
+    /// Resolves a fault of `leaf` at page index `page` in a region over page `index` of
+    /// `image`: the tree's copy if it holds one (as for anonymous memory); else, for a read,
+    /// the image's own frame, and for a write a copy of it that becomes the leaf's own page —
+    /// where anonymous memory would zero-fill. `None` when memory is out.
+    pub fn fault_image(
+        &mut self,
+        leaf: NodeId,
+        page: u64,
+        write: bool,
+        image: &ImageRef,
+        index: u64,
+    ) -> Option<ImageFault> {
+        let access = if write { Access::Write } else { Access::Read };
+        for _ in 0..MAX_RESTARTS {
+            let mut search = match self.cow.search(leaf, page, access) {
+                Ok(search) => search,
+                Err(e) => {
+                    log::error!("copy-on-write fault of image page {page:#x}: {e}");
+                    return None;
+                }
+            };
+            let plan = loop {
+                match self.cow.step(&mut search) {
+                    Step::Continue => {}
+                    Step::Found(plan) => break Some(plan),
+                    Step::Restarted | Step::Gone => break None,
+                }
+            };
+            let mut frames = KernelFrames {
+                frames: &mut self.frames,
+            };
+            let new = match plan {
+                None => {
+                    self.cow.abandon(search);
+                    continue;
+                }
+                Some(Plan::Map { .. }) => None,
+                Some(Plan::Copy { from }) => frames.copy_of(from),
+                Some(Plan::ZeroFill) if !write => {
+                    self.cow.abandon(search);
+                    return Some(ImageFault::Image);
+                }
+                Some(Plan::ZeroFill) => mm::alloc_page().and_then(|new| {
+                    if image
+                        .with_page(index, |source| new.copy_from(source))
+                        .is_none()
+                    {
+                        // Past the image's end: the region outlived no image page it maps
+                        // (`space.rs` checks ranges), so this is a bug; refuse the access.
+                        mm::free_page(new);
+                        return None;
+                    }
+                    Some(frames.keep(new))
+                }),
+            };
+            if new.is_none() && !matches!(plan, Some(Plan::Map { .. })) {
+                self.cow.abandon(search);
+                return None;
+            }
+            match self.cow.commit(search, new) {
+                Ok(Commit::Mapped(Mapping {
+                    frame,
+                    writable,
+                    unused,
+                })) => {
+                    if let Some(unused) = unused {
+                        KernelFrames::free(
+                            &mut KernelFrames {
+                                frames: &mut self.frames,
+                            },
+                            unused,
+                        );
+                    }
+                    return Some(ImageFault::Tree(Resolved {
+                        paddr: frame,
+                        writable,
+                    }));
+                }
+                Ok(Commit::Retry { unused }) => {
+                    if let Some(unused) = unused {
+                        KernelFrames::free(
+                            &mut KernelFrames {
+                                frames: &mut self.frames,
+                            },
+                            unused,
+                        );
+                    }
+                }
+                Err(e) => {
+                    log::error!("copy-on-write commit of image page {page:#x}: {e}");
+                    return None;
+                }
+            }
+        }
+        log::error!("copy-on-write fault of image page {page:#x} kept restarting");
         None
     }
 

@@ -19,6 +19,7 @@ mod cpu;
 mod dispatcher;
 mod entry;
 mod fork;
+mod image;
 mod initramfs;
 mod kcall;
 mod klog;

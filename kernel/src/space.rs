@@ -19,7 +19,8 @@ use k42_hal::user::{AddressSpace, PageFrame, USER_TOP, UserFlags, UserSlice};
 use k42_kapi::KError;
 use k42_vm::{Bounds, PAGE_SIZE, Policy, Prot, RegionMap, VRange};
 
-use crate::cow::{Family, FamilyRef};
+use crate::cow::{Family, FamilyRef, ImageFault};
+use crate::image::ImageRef;
 use crate::mm;
 use crate::shared::SharedRef;
 
@@ -40,6 +41,10 @@ pub enum Backing {
     /// Shared anonymous memory (`shared.rs`): the same pages in every region naming the
     /// object, fork children's included.
     Shared(SharedRef),
+    /// A file image (`image.rs`), mapped privately: its pages read-only until written, then
+    /// the space's copy-on-write leaf's own (copied from the image, where `Anon` zero-fills).
+    /// The region's offset is the byte offset of its start in the image.
+    Image(ImageRef),
     /// A kernel-owned page mapped in (a dispatcher page): not this space's to allocate or free.
     Kernel,
 }
@@ -51,6 +56,7 @@ pub enum Backing {
 pub struct Released {
     frames: Vec<PageFrame>,
     shared: Vec<SharedRef>,
+    images: Vec<ImageRef>,
 }
 
 impl Released {
@@ -63,6 +69,7 @@ impl Released {
     pub fn free(self) {
         self.frames.into_iter().for_each(mm::free_page);
         drop(self.shared);
+        drop(self.images);
     }
 }
 
@@ -153,11 +160,12 @@ impl Space {
             }
         };
         for &page in &self.mapped {
-            let anon = self
+            // An image region's writable pages are its leaf's own, as anonymous ones are.
+            let private = self
                 .regions
                 .find(page)
-                .is_some_and(|r| r.backing == Backing::Anon);
-            if anon
+                .is_some_and(|r| matches!(r.backing, Backing::Anon | Backing::Image(_)));
+            if private
                 && let Some((_, flags)) = self.hw.lookup(page)
                 && flags.writable
             {
@@ -230,6 +238,33 @@ impl Space {
             .map_err(|_| KError::Exists)
     }
 
+    /// Maps `len` bytes of `image` from page `first` at `addr..addr+len`, which must be free,
+    /// privately (`Backing::Image`). `BadArgument` for a range past the image's end.
+    pub fn map_image(
+        &mut self,
+        addr: u64,
+        len: u64,
+        image: ImageRef,
+        first: u64,
+        prot: Prot,
+    ) -> Result<(), KError> {
+        let range = range(addr, len)?;
+        if !image.holds(first, len / PAGE_SIZE) {
+            return Err(KError::BadArgument);
+        }
+        let offset = first.checked_mul(PAGE_SIZE).ok_or(KError::BadArgument)?;
+        self.regions
+            .insert(
+                range,
+                prot,
+                Backing::Image(image),
+                offset,
+                Policy::FixedNoReplace,
+            )
+            .map(drop)
+            .map_err(|_| KError::Exists)
+    }
+
     /// Maps a kernel-owned page (read-write, never executable) at `addr`, which must be free.
     pub fn map_kernel_page(&mut self, addr: u64, page: &PageFrame) -> Result<(), KError> {
         let range = range(addr, PAGE_SIZE)?;
@@ -259,8 +294,11 @@ impl Space {
         let mut released = Released::default();
         for piece in self.regions.unmap(range) {
             self.drop_pages(piece.range, &mut released.frames);
-            if let Backing::Shared(object) = piece.backing {
-                released.shared.push(object);
+            match piece.backing {
+                Backing::Shared(object) => released.shared.push(object),
+                // Its frames may still be in a TLB: the image lives until the shootdown.
+                Backing::Image(image) => released.images.push(image),
+                Backing::Anon | Backing::Kernel => {}
             }
         }
         Ok(released)
@@ -344,7 +382,59 @@ impl Space {
             let object = object.clone();
             return self.map_shared_page(&object, index, page, prot).is_ok();
         }
+        if let Backing::Image(image) = &region.backing {
+            // Lossless, as above.
+            let index = page_index(region.offset + (page - region.range.start()));
+            let image = image.clone();
+            return self
+                .resolve_image(&image, index, page, access == Access::Write, prot)
+                .is_ok();
+        }
         self.resolve(page, access == Access::Write, prot).is_ok()
+    }
+
+    /// `resolve` for a page of a region over `image` (its page `index`): the leaf's copy if it
+    /// has one, else the image's frame read-only for a read, or a private copy of it.
+    fn resolve_image(
+        &mut self,
+        image: &ImageRef,
+        index: u64,
+        page: u64,
+        write: bool,
+        prot: Prot,
+    ) -> Result<(), KError> {
+        let mut family = self.family.lock();
+        let got = family
+            .fault_image(self.leaf, page_index(page), write, image, index)
+            .ok_or(KError::NoMemory)?;
+        if self.mapped.contains(&page) {
+            // Mapped read-only (the image's frame, or a fork ancestor's copy), now copied.
+            let _ = self.hw.unmap(page);
+        }
+        let mapped = match got {
+            ImageFault::Tree(got) => {
+                let frame = family.frame(got.paddr).ok_or(KError::WrongState)?;
+                let flags = UserFlags {
+                    writable: got.writable && prot.contains(Prot::WRITE),
+                    ..prot_flags(prot)
+                };
+                mm::with_frames(|f| self.hw.map(page, frame, flags, f))
+            }
+            ImageFault::Image => {
+                let flags = UserFlags {
+                    writable: false,
+                    ..prot_flags(prot)
+                };
+                image
+                    .with_page(index, |frame| {
+                        mm::with_frames(|f| self.hw.map(page, frame, flags, f))
+                    })
+                    .ok_or(KError::BadAddress)?
+            }
+        };
+        mapped.map_err(|_| KError::NoMemory)?;
+        self.mapped.insert(page);
+        Ok(())
     }
 
     /// Maps page `index` of shared object `object` at `page` with `prot`.

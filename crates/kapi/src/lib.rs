@@ -69,6 +69,15 @@ pub const BOOT_INTERFACE: u32 = 1;
 pub const PROCESS_INTERFACE: u32 = 2;
 /// Interface id of [`Memory`].
 pub const MEMORY_INTERFACE: u32 = 3;
+/// Interface id of [`Image`].
+pub const IMAGE_INTERFACE: u32 = 4;
+
+/// Bytes of an [`Image`] page (and of every page the kernel maps).
+pub const IMAGE_PAGE_SIZE: u64 = 4096;
+/// Most pages an [`Image`] may have (1 GiB).
+pub const MAX_IMAGE_PAGES: u64 = 1 << 18;
+/// Most pages one [`Image::fill`] copies (the kernel copies them with interrupts off).
+pub const MAX_FILL_PAGES: u64 = 64;
 
 /// Bit position of the interface id in a kernel handle's index.
 const TABLE_SHIFT: u32 = 24;
@@ -338,6 +347,50 @@ pub trait Memory {
     /// the same pages instead of a copy-on-write copy (`mmap(MAP_SHARED | MAP_ANONYMOUS)`).
     #[rights(WRITE)]
     fn map_shared(&mut self, caller: Badge, addr: u64, len: u64, prot: u8) -> Result<(), KError>;
+    /// Makes a new [`Image`] of `pages` pages (at most [`MAX_IMAGE_PAGES`]), all zero, matched
+    /// to the caller with every right; returns the caller's handle. The memory's own process
+    /// only (`BadArgument` otherwise).
+    #[rights(WRITE)]
+    fn make_image(&mut self, caller: Badge, pages: u64) -> Result<u64, KError>;
+}
+
+/// A file's bytes as a memory object: K42's FR for a file whose pages are resident. The file
+/// server fills one per file version ([`Image::fill`], WRITE) and gives its clients access with
+/// READ only; a client maps ranges of it privately into its own memory
+/// ([`Image::map_private`]) — `execve`'s segments, `mmap(MAP_PRIVATE)` of the file — so every
+/// process shares the image's frames until it writes a page, which copies it. Nothing is read
+/// through the file server per page, and nothing is copied that is only read.
+#[k42_idl::interface(id = 4)]
+pub trait Image {
+    /// Copies `count` pages (at most [`MAX_FILL_PAGES`]) into the image from page `first`:
+    /// `table_addr` holds `count` addresses in the caller's memory, each of [`IMAGE_PAGE_SIZE`]
+    /// readable bytes, or 0 for a page of zeros. `BadArgument` past the image's end or for too
+    /// many pages, `BadAddress` for an unreadable table or page.
+    #[rights(WRITE)]
+    fn fill(
+        &mut self,
+        caller: Badge,
+        first: u64,
+        table_addr: u64,
+        count: u64,
+    ) -> Result<(), KError>;
+    /// Maps `len` bytes (page aligned) of the image from page `first` at `addr` (page aligned,
+    /// not overlapping a mapping) of the *caller's* memory with `prot`, privately: reads see
+    /// the image's pages, and the first write to a page copies it into the caller's own memory
+    /// (a fork child's copy of the range behaves the same). `BadArgument` for a range past the
+    /// image's end.
+    #[rights(READ)]
+    fn map_private(
+        &mut self,
+        caller: Badge,
+        addr: u64,
+        len: u64,
+        first: u64,
+        prot: u8,
+    ) -> Result<(), KError>;
+    /// Its number of pages.
+    #[rights(READ)]
+    fn pages(&self, caller: Badge) -> Result<u64, KError>;
 }
 
 #[cfg(test)]

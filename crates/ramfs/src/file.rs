@@ -21,6 +21,9 @@ const PAGE: usize = PAGE_SIZE as usize;
 pub(crate) struct FileData {
     size: u64,
     pages: BTreeMap<u64, Box<[u8]>>,
+    /// Changes (up, never back) with every write of a byte or truncate: a copy of the bytes
+    /// made at one version is current while the version stays.
+    version: u64,
 }
 
 /// A zeroed page, or `ENOMEM` if the allocator has none (a server must not abort on a big write).
@@ -35,6 +38,17 @@ impl FileData {
     /// The file's length.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// The data version (`FileData::version`).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Page `index`'s bytes ([`PAGE_SIZE`] of them; those past the end are zero), or `None`
+    /// for a hole (zeros).
+    pub fn page(&self, index: u64) -> Option<&[u8]> {
+        self.pages.get(&index).map(|p| &p[..])
     }
 
     /// Allocated pages.
@@ -100,12 +114,16 @@ impl FileData {
             return Err(error);
         }
         self.size = self.size.max(offset + done as u64);
+        if done != 0 {
+            self.version += 1;
+        }
         Ok(done)
     }
 
     /// Sets the length to `len`: shrinking frees the pages past it and zeroes the rest of the
     /// last one, growing adds a hole. Returns how many pages were freed.
     pub fn truncate(&mut self, len: u64) -> usize {
+        self.version += 1;
         if len >= self.size {
             self.size = len;
             return 0;
@@ -135,6 +153,42 @@ mod tests {
         let n = f.read(0, &mut buf);
         buf.truncate(n);
         buf
+    }
+
+    #[test]
+    fn the_version_moves_with_every_change_and_only_then() {
+        let mut f = FileData::default();
+        let mut budget = 100;
+        let v0 = f.version();
+        assert_eq!(f.write(0, b"", &mut budget), Ok(0));
+        assert_eq!(f.version(), v0, "an empty write changes nothing");
+        assert_eq!(f.write(0, b"abc", &mut budget), Ok(3));
+        let v1 = f.version();
+        assert!(v1 > v0);
+        let mut buf = [0u8; 3];
+        f.read(0, &mut buf);
+        assert_eq!(f.version(), v1, "a read changes nothing");
+        assert_eq!(f.write(1, b"b", &mut budget), Ok(1));
+        let v2 = f.version();
+        assert!(v2 > v1, "a write of the same bytes is still a write");
+        f.truncate(10);
+        assert!(f.version() > v2, "growing by truncate changes the version");
+        let v3 = f.version();
+        f.truncate(1);
+        assert!(f.version() > v3, "shrinking changes it too");
+    }
+
+    #[test]
+    fn pages_are_there_or_holes() {
+        let mut f = FileData::default();
+        let mut budget = 100;
+        assert_eq!(f.write(PAGE_SIZE + 2, b"xy", &mut budget), Ok(2));
+        assert_eq!(f.page(0), None, "a hole");
+        let page = f.page(1).expect("written page");
+        assert_eq!(page.len(), PAGE);
+        assert_eq!(&page[..4], b"\0\0xy");
+        assert!(page[4..].iter().all(|&b| b == 0));
+        assert_eq!(f.page(2), None, "past the end");
     }
 
     #[test]

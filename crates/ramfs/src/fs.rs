@@ -169,6 +169,29 @@ impl Fs {
         Ok(n)
     }
 
+    /// Regular file `ino`'s data version and size. The version changes with every write of a
+    /// byte and every truncate, and never goes back (inode numbers are never reused either), so
+    /// a copy of the bytes made at one version of `ino` is current while the version stays —
+    /// the file server keeps file images by it. `EISDIR` for a directory, `EINVAL` for anything
+    /// but a regular file.
+    pub fn data_version(&self, ino: Ino) -> Result<(u64, u64), Errno> {
+        match &self.inode(ino)?.body {
+            Body::File(f) => Ok((f.version(), f.size())),
+            Body::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Page `index` of regular file `ino`: its [`PAGE_SIZE`] bytes (zero past the end), or
+    /// `None` for a hole (zeros). Errors as [`Fs::data_version`]'s.
+    pub fn file_page(&self, ino: Ino, index: u64) -> Result<Option<&[u8]>, Errno> {
+        match &self.inode(ino)?.body {
+            Body::File(f) => Ok(f.page(index)),
+            Body::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     /// `pwrite(2)` on a regular file (the server passes the file's size as `offset` for
     /// `O_APPEND`): writes `data` at `offset`, extending the file and leaving zeros in any gap.
     ///

@@ -5,7 +5,10 @@
 use k42_kapi::KError;
 use k42_rights::Badge;
 
-use super::ProcessRef;
+use k42_rights::Rights;
+
+use super::{ImageObj, ProcessRef};
+use crate::image::ImageRef;
 use crate::space::prot_of;
 
 /// A process's memory, as a kernel object.
@@ -45,6 +48,14 @@ impl k42_kapi::Memory for MemObj {
         self.0
             .with_space(|s| s.map_shared(addr, len, prot))
             .ok_or(KError::WrongState)?
+    }
+
+    fn make_image(&mut self, caller: Badge, pages: u64) -> Result<u64, KError> {
+        if caller.0 != self.0.pid {
+            return Err(KError::BadArgument);
+        }
+        let image = ImageRef::new(pages)?;
+        super::insert_image(ImageObj(image), caller.0, Rights::all()).map(|h| h.to_word())
     }
 
     fn new_child(&mut self, caller: Badge) -> Result<(u64, u64), KError> {

@@ -1,5 +1,5 @@
-//! The kernel as a server: its objects (`k42_kapi`: Boot, Process, Memory) in XObject tables,
-//! one per interface, each behind its own lock, and every call through the dispatch the
+//! The kernel as a server: its objects (`k42_kapi`: Boot, Process, Memory, Image) in XObject
+//! tables, one per interface, each behind its own lock, and every call through the dispatch the
 //! `k42_idl` macro generated from the interface — the same handle lookup and matched/unmatched
 //! rights check any user-level server runs. The badge is the kernel's own stamp of the caller.
 //!
@@ -11,6 +11,7 @@
 //! carries it out after the reply is in registers, with no table lock held.
 
 mod boot;
+mod image;
 mod memory;
 mod process;
 
@@ -20,14 +21,15 @@ use alloc::vec::Vec;
 
 use k42_hal::user::UserFrame;
 use k42_kapi::{
-    BOOT_INTERFACE, BootServer, KERNEL_TABLE_SLOTS, MEMORY_INTERFACE, MemoryServer,
-    PROCESS_INTERFACE, ProcessServer, kernel_handle, split_kernel_handle,
+    BOOT_INTERFACE, BootServer, IMAGE_INTERFACE, ImageServer, KERNEL_TABLE_SLOTS, MEMORY_INTERFACE,
+    MemoryServer, PROCESS_INTERFACE, ProcessServer, kernel_handle, split_kernel_handle,
 };
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply, meta, split_method_word};
 use k42_rights::{Badge, RightsError, XHandle, XObjectTable};
 use spin::Mutex;
 
 pub use boot::BootObj;
+pub use image::ImageObj;
 pub use memory::MemObj;
 pub use process::ProcObj;
 
@@ -60,6 +62,8 @@ static BOOT: Mutex<XObjectTable<BootObj>> =
 static PROCESSES: Mutex<XObjectTable<ProcObj>> =
     Mutex::new(XObjectTable::with_limit(KERNEL_TABLE_SLOTS));
 static MEMORY: Mutex<XObjectTable<MemObj>> =
+    Mutex::new(XObjectTable::with_limit(KERNEL_TABLE_SLOTS));
+static IMAGES: Mutex<XObjectTable<ImageObj>> =
     Mutex::new(XObjectTable::with_limit(KERNEL_TABLE_SLOTS));
 
 /// Records an effect of the call in progress on this CPU.
@@ -97,6 +101,9 @@ pub fn call(
         }
         MEMORY_INTERFACE => {
             serve::<MemoryServer<MemObj>, _>(&MEMORY, badge, local, method, args, is_meta)
+        }
+        IMAGE_INTERFACE => {
+            serve::<ImageServer<ImageObj>, _>(&IMAGES, badge, local, method, args, is_meta)
         }
         _ => Err(DispatchError::Rights(RightsError::NoSuchHandle(
             XHandle::from_word(handle),
@@ -160,6 +167,19 @@ pub fn insert_memory(
         .map_err(|_| k42_kapi::KError::Full)
 }
 
+/// Inserts an image entry; returns the kernel handle.
+pub fn insert_image(
+    target: ImageObj,
+    owner: u64,
+    rights: k42_rights::Rights,
+) -> Result<XHandle, k42_kapi::KError> {
+    IMAGES
+        .lock()
+        .insert(target, Badge(owner), rights, k42_rights::Rights::NONE)
+        .map(|h| kernel_handle(IMAGE_INTERFACE, h))
+        .map_err(|_| k42_kapi::KError::Full)
+}
+
 /// Inserts the bootstrap's Boot object; returns the kernel handle.
 pub fn insert_boot(owner: u64) -> Result<XHandle, k42_kapi::KError> {
     BOOT.lock()
@@ -183,6 +203,9 @@ pub fn forget_badge(pid: u64) {
     let mut m = MEMORY.lock();
     m.release_all_for(Badge(pid));
     m.retain(|_, o| o.target.0.pid != pid);
+    drop(m);
+    // An image outlives its maker while others hold handles on it or map it.
+    IMAGES.lock().release_all_for(Badge(pid));
 }
 
 /// Carries out one effect of a kernel object call made by the running dispatcher.

@@ -180,6 +180,16 @@ pub trait Fs {
     /// servers run.
     #[rights(crate::fs::SET_CREDENTIALS)]
     fn attach_pipes(&mut self, caller: Badge, comm: u64, handle: u64) -> Result<(), Errno>;
+    /// On a regular file's node opened for reading: the file's bytes as they are now, as a
+    /// kernel file image (`k42_kapi::Image`) for the caller to map privately — `execve`'s
+    /// segments, `mmap(MAP_PRIVATE)` — instead of reading them. Returns the caller's handle on
+    /// the image (READ, matched to the caller: release it once mapped; mappings keep the image)
+    /// and the file's size. The server keeps one image per file version, so every caller until
+    /// the next write or truncate shares its pages. `EBADF` for a node not opened for reading,
+    /// `EISDIR` for a directory, `EINVAL` for anything else that is not a regular file and for
+    /// an empty file, `ENOMEM` when the kernel has no memory for it.
+    #[rights(READ)]
+    fn image(&mut self, caller: Badge) -> Result<(u64, u64), Errno>;
 }
 
 const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);

@@ -13,7 +13,19 @@ pub fn map_anon(addr: u64, len: u64) -> Result<&'static mut [u8], MapError> {
     vm::map_fresh(addr, len)
 }
 
-/// Unmaps a region [`map_anon`] returned; the region cannot be used afterwards.
+/// Maps `len` bytes of image `image` (a handle word with READ) from page `first` privately at
+/// `addr` (page aligned, free) and returns it: see `k42_sys::vm::map_image`, whose rule — only
+/// an image nobody fills any more — applies.
+pub fn map_image(
+    image: u64,
+    addr: u64,
+    len: u64,
+    first: u64,
+) -> Result<&'static mut [u8], MapError> {
+    vm::map_image(image, addr, len, first)
+}
+
+/// Unmaps a region [`map_anon`] (or [`map_image`]) returned; the region cannot be used afterwards.
 pub fn unmap(region: &'static mut [u8]) -> Result<(), MapError> {
     vm::unmap_fresh(region)
 }

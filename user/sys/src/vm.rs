@@ -19,7 +19,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_abi::kernel::{KERNEL_COMM_ID, Status};
-use k42_kapi::{KError, MemoryClient, prot};
+use k42_kapi::{ImageClient, KError, MemoryClient, prot};
 use k42_rights::XHandle;
 use k42_rights::wire::{ARG_WORDS, CallError, DispatchError, Reply, Transport, decode_reply};
 
@@ -74,6 +74,34 @@ pub fn map_fresh(addr: u64, len: u64) -> Result<&'static mut [u8], MapError> {
     // handle is the process's own, from its first entry). The range was unmapped before (module
     // comment), so this slice is the only reference into it; it is non-null, within isize::MAX
     // (checked above), and stays mapped for 'static unless handed to `unmap_fresh`.
+    Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size) })
+}
+
+/// Maps `len` bytes of image `image` (an `Image` handle word with READ) from page `first` at
+/// `addr` of this process, privately and read-write, and returns it: it reads as the image's
+/// pages, and what is written goes into this process's own copies (`k42_kapi::Image`). Only
+/// for an image nobody fills any more: a page not yet written here shows the image's frame, so
+/// a later fill would change memory under the returned slice. Unmap with [`unmap_fresh`].
+pub fn map_image(
+    image: u64,
+    addr: u64,
+    len: u64,
+    first: u64,
+) -> Result<&'static mut [u8], MapError> {
+    let size = usize::try_from(len)
+        .ok()
+        .filter(|&n| n > 0 && isize::try_from(n).is_ok() && addr != 0)
+        .ok_or(CallError::Method(KError::BadArgument))?;
+    ImageClient::new(Kernel, XHandle::from_word(image)).map_private(
+        addr,
+        len,
+        first,
+        prot::READ | prot::WRITE,
+    )?;
+    // SAFETY: as in `map_fresh`: the kernel just mapped [addr, addr + len) read-write into this
+    // address space (`map_private` maps into the caller's own memory only, and refuses a range
+    // that overlaps a mapping), so this slice is the only reference into it. Its bytes change
+    // only through it, given the caller's promise that the image is filled no more.
     Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size) })
 }
 

@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+mod images;
 mod serve;
 
 use alloc::vec;

@@ -35,7 +35,7 @@ use k42_rt::server::{set_reply_data, take_call_data};
 use k42_rt::sync::FairBLock;
 use k42_rt::{Ppc, log, server};
 
-use crate::now;
+use crate::{images, now};
 
 /// Most bytes a read or a listing returns per call: the PPC data area.
 const DATA_BYTES: usize = k42_abi::kernel::PPC_DATA_BYTES;
@@ -88,6 +88,9 @@ struct State {
     /// The pipe server's CommID and this server's handle on its factory, for FIFOs
     /// ([`Fs::attach_pipes`]).
     pipes: Option<(u64, XHandle)>,
+    /// File images ([`Fs::image`]) by inode: the data version each was made at and this
+    /// server's handle on it.
+    images: BTreeMap<Ino, (u64, XHandle)>,
 }
 
 /// No open file description (the root).
@@ -458,6 +461,36 @@ impl Fs for Node {
         Ok(())
     }
 
+    fn image(&mut self, caller: Badge) -> Result<(u64, u64), Errno> {
+        if !readable(self.flags) {
+            return Err(Errno::EBADF);
+        }
+        let mut guard = STATE.lock();
+        let state = guard.as_mut().ok_or(Errno::EIO)?;
+        if !state.creds.contains_key(&caller.0) {
+            return Err(Errno::EACCES);
+        }
+        let (version, size) = state.fs.data_version(self.ino)?;
+        if size == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mine = match state.images.get(&self.ino) {
+            Some(&(made, handle)) if made == version => handle,
+            stale => {
+                let stale = stale.map(|&(_, handle)| handle);
+                let handle = images::make(&state.fs, self.ino, size)?;
+                state.images.insert(self.ino, (version, handle));
+                // Mappings of the old version keep it; this server needs it no more.
+                if let Some(old) = stale {
+                    images::release(old);
+                }
+                handle
+            }
+        };
+        let given = images::give(mine, caller)?;
+        Ok((given.to_word(), size))
+    }
+
     fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno> {
         let mut guard = STATE.lock();
         let state = guard.as_mut().ok_or(Errno::EIO)?;
@@ -502,7 +535,20 @@ fn closed(node: Node) {
         if let Err(e) = state.fs.close_handle(node.ino) {
             log!("fs: closing inode {} failed: {e}", node.ino);
         }
+        forget_images(state);
     }
+}
+
+/// Lets go of the images of files that are gone (their last name and handle went).
+fn forget_images(state: &mut State) {
+    let fs = &state.fs;
+    state.images.retain(|&ino, &mut (_, handle)| {
+        let alive = fs.data_version(ino).is_ok();
+        if !alive {
+            images::release(handle);
+        }
+        alive
+    });
 }
 
 /// Releases every entry the ended process `dead` held (`Fs::forget`, whose rights the
@@ -529,6 +575,7 @@ pub fn serve(fs: k42_ramfs::Fs, table: XObjectTable<Node>) -> ! {
         offsets: BTreeMap::new(),
         next_ofd: NO_OFD + 1,
         pipes: None,
+        images: BTreeMap::new(),
     });
     let mut table = table;
     server::serve(move |badge, handle, method, args| call(&mut table, badge, handle, method, args))
@@ -576,6 +623,13 @@ fn call(
     let reply = FsServer::<Node>::dispatch(table, badge, handle, method, &args);
     if method == FsMethod::Forget.number() && reply.is_ok() {
         forget(table, Badge(args[0]));
+    }
+    if (method == FsMethod::Unlink.number() || method == FsMethod::Rename.number())
+        && reply.is_ok()
+        && let Some(state) = STATE.lock().as_mut()
+    {
+        // An unlink or a rename over a file may have freed an inode with an image.
+        forget_images(state);
     }
     if method != FsMethod::Open.number() {
         return reply;

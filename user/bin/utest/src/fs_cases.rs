@@ -17,7 +17,7 @@ use k42_linux::raw::general as g;
 use k42_rights::wire::{CallError, meta};
 use k42_rights::{Badge, Rights, XHandle};
 use k42_rt::sys::kcall;
-use k42_rt::{Ppc, clock, thread};
+use k42_rt::{KernelPpc, Ppc, clock, thread};
 
 use crate::ctx::{Case, Ctx, Outcome, ensure, failed, lacks, wait_exits};
 
@@ -145,8 +145,115 @@ fn credentials(ctx: &mut Ctx) -> Outcome {
         "uid changed after a refused set_credentials"
     );
 
+    images(&mut root)?;
+
     process
         .exit(0)
         .map_err(|e| failed("Process::exit(fs)", e))?;
     wait_exits(&[fs_pid], EXIT_NS).map(|_| ())
+}
+
+/// Where the image cases map (the range programs may use for their own mappings).
+const IMAGE_AT: u64 = k42_rt::layout::PROGRAM_BASE + 0x40_0000;
+/// A page.
+const PAGE: u64 = 4096;
+/// The image file's first bytes, and what a later write puts over them.
+const HEAD: &[u8] = b"hello image";
+const NEW_HEAD: &[u8] = b"HELLO";
+/// Where its second piece goes (on its second page, past a gap of zeros), and what it is.
+const TAIL_AT: u64 = 5000;
+const TAIL: &[u8] = b"tail";
+
+/// Writes `bytes` at `offset` through `node`.
+fn write_at(root: &mut FsClient<Ppc>, node: XHandle, offset: u64, bytes: &[u8]) -> Outcome {
+    let mut recv = [0u8; 0];
+    let mut file = FsClient::new(root.transport.with_data(bytes, &mut recv), node);
+    file.write(offset, 0).map_err(|e| failed("Fs::write", e))?;
+    Ok(())
+}
+
+/// Opens `path` with `flags` through `root`, keeping the node.
+fn open_node(
+    root: &mut FsClient<Ppc>,
+    path: &str,
+    flags: u32,
+) -> Result<XHandle, crate::ctx::NotPassed> {
+    let mut recv = vec![0u8; PPC_DATA_BYTES];
+    let mut client = FsClient::new(
+        root.transport.with_data(path.as_bytes(), &mut recv),
+        root.handle,
+    );
+    let (handle, ..) = client
+        .open(u64::from(flags), 0o644, 0o022)
+        .map_err(|e| failed(path, e))?;
+    Ok(XHandle::from_word(handle))
+}
+
+/// `Fs::image` of a file maps its bytes as they were at the call; a later version is a new
+/// image, the old mapping keeps the old bytes; directories, write-only nodes and empty files
+/// are refused.
+fn images(root: &mut FsClient<Ppc>) -> Outcome {
+    let path = "/tmp/utest-image";
+    let node = open_node(root, path, g::O_CREAT | g::O_RDWR | g::O_TRUNC)?;
+    let mut file = FsClient::new(root.transport, node);
+    let empty = file.image();
+    ensure!(
+        empty == Err(CallError::Method(Errno::EINVAL)),
+        "Fs::image of an empty file gave {empty:?}"
+    );
+    write_at(root, node, 0, HEAD)?;
+    write_at(root, node, TAIL_AT, TAIL)?;
+    let (first, size) = file.image().map_err(|e| failed("Fs::image", e))?;
+    ensure!(
+        size == TAIL_AT + TAIL.len() as u64,
+        "Fs::image says {size} bytes"
+    );
+    let old = k42_rt::memory::map_image(first, IMAGE_AT, 2 * PAGE, 0)
+        .map_err(|e| failed("mapping the image", e))?;
+    let tail = TAIL_AT as usize..TAIL_AT as usize + TAIL.len();
+    ensure!(
+        old.starts_with(HEAD) && old[tail.clone()] == *TAIL,
+        "the image does not hold the file's bytes"
+    );
+    ensure!(
+        old[HEAD.len()..TAIL_AT as usize].iter().all(|&b| b == 0)
+            && old[tail.end..].iter().all(|&b| b == 0),
+        "the image is not zero between and after the file's bytes"
+    );
+    write_at(root, node, 0, NEW_HEAD)?;
+    let (second, _) = file
+        .image()
+        .map_err(|e| failed("Fs::image after a write", e))?;
+    let new = k42_rt::memory::map_image(second, IMAGE_AT + 2 * PAGE, PAGE, 0)
+        .map_err(|e| failed("mapping the new image", e))?;
+    ensure!(
+        new.starts_with(NEW_HEAD) && new[NEW_HEAD.len()..HEAD.len()] == HEAD[NEW_HEAD.len()..],
+        "the image after a write does not hold the new bytes"
+    );
+    ensure!(
+        old.starts_with(HEAD),
+        "a write to the file changed an image mapped before it"
+    );
+    for region in [old, new] {
+        k42_rt::memory::unmap(region).map_err(|e| failed("Memory::unmap", e))?;
+    }
+    for image in [first, second] {
+        meta::release(&mut KernelPpc, XHandle::from_word(image))
+            .map_err(|e| failed("release of an image", e))?;
+    }
+    let _ = meta::release(&mut root.transport, node);
+
+    let dir = root.image();
+    ensure!(
+        dir == Err(CallError::Method(Errno::EISDIR)),
+        "Fs::image of a directory gave {dir:?}"
+    );
+    let write_only = open_node(root, path, g::O_WRONLY)?;
+    let refused = FsClient::new(root.transport, write_only).image();
+    ensure!(
+        refused == Err(CallError::Method(Errno::EBADF)),
+        "Fs::image of a write-only node gave {refused:?}"
+    );
+    let _ = meta::release(&mut root.transport, write_only);
+    Ok(())
 }

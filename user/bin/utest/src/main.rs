@@ -17,6 +17,7 @@ extern crate alloc;
 mod ctx;
 mod data_cases;
 mod fs_cases;
+mod image_cases;
 mod kernel_cases;
 mod memory_cases;
 mod pipes_cases;
@@ -49,6 +50,7 @@ fn cases() -> impl Iterator<Item = &'static Case> {
     kernel_cases::CASES
         .iter()
         .chain(memory_cases::CASES)
+        .chain(image_cases::CASES)
         .chain(data_cases::CASES)
         .chain(ppc_cases::CASES)
         .chain(thread_cases::CASES)
