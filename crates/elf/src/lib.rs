@@ -3,9 +3,9 @@
 //! program's auxiliary vector needs (`AT_PHDR`, `AT_PHENT`, `AT_PHNUM`, `AT_ENTRY`).
 //!
 //! Two loaders share it: the kernel's loader of native K42 programs (static `ET_EXEC` images linked
-//! by `user/link.ld`) and, later, the Linux personality's `exec` (static `ET_EXEC`, static-PIE
-//! `ET_DYN`, and dynamic programs, whose `PT_INTERP` is reported so `exec` can refuse or load the
-//! interpreter). The crate does no mapping itself: it only reads the bytes and answers with a
+//! by `user/link.ld`) and the Linux personality's `exec` (static `ET_EXEC`, static-PIE `ET_DYN`,
+//! and dynamic programs, whose `PT_INTERP` is reported so `exec` loads the interpreter — planned
+//! here too, after [`check_interp`] has made Linux's first checks of it). The crate does no mapping itself: it only reads the bytes and answers with a
 //! [`LoadPlan`] or a typed [`ElfError`] naming the offending header and values, so the same checks
 //! are host-tested here and trusted in ring 0.
 //!
@@ -25,12 +25,14 @@
 #![no_std]
 
 mod error;
+mod interp;
 mod options;
 mod page;
 mod plan;
 mod segment;
 
 pub use error::ElfError;
+pub use interp::{INTERP_PHDRS_MAX, InterpError, check_interp};
 pub use options::{
     DEFAULT_MAX_TOTAL_MEM, DEFAULT_MIN_ADDR, DEFAULT_PIE_BIAS, DEFAULT_USER_TOP, MAX_SEGMENTS,
     Options,

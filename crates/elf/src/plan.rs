@@ -50,13 +50,15 @@ pub struct Interp {
 }
 
 impl Interp {
-    /// The interpreter's path, without its NUL, taken from `image` (the file the plan was made
-    /// from); `None` if `image` is too short to hold it.
+    /// The interpreter's path, taken from `image` (the file the plan was made from) up to its
+    /// first NUL, as Linux reads it (a C string: bytes after an early NUL are not part of it);
+    /// `None` if `image` is too short to hold it.
     pub fn path<'a>(&self, image: &'a [u8]) -> Option<&'a [u8]> {
         let start = usize::try_from(self.file_offset).ok()?;
         // Checked by plan: file_size >= INTERP_MIN, so this does not underflow.
         let len = usize::try_from(self.file_size - 1).ok()?;
-        image.get(start..start.checked_add(len)?)
+        let bytes = image.get(start..start.checked_add(len)?)?;
+        Some(bytes.split(|&b| b == 0).next().unwrap_or(bytes))
     }
 }
 
@@ -112,6 +114,26 @@ impl LoadPlan {
     /// The segments to load, in ascending address order, none sharing a page with another.
     pub fn segments(&self) -> &[Segment] {
         self.segments.get(..self.segment_count).unwrap_or(&[])
+    }
+
+    /// The pages from the lowest segment's first to the highest one's last (page-aligned, half
+    /// open): the span an image needs in one piece, as Linux's `total_mapping_size` measures it
+    /// to place an interpreter. A plan always holds a segment, so the range is never empty.
+    pub fn map_bounds(&self) -> core::ops::Range<u64> {
+        let segments = self.segments();
+        let start = segments.first().map_or(0, |s| s.map_range().start);
+        let end = segments.last().map_or(0, |s| s.map_range().end);
+        start..end
+    }
+
+    /// The largest power-of-two `p_align` of the `PT_LOAD`s, at least a page: Linux's
+    /// `maximum_alignment`, to which it aligns a PIE's load bias.
+    pub fn max_align(&self) -> u64 {
+        self.segments()
+            .iter()
+            .map(Segment::align)
+            .filter(|a| a.is_power_of_two())
+            .fold(crate::PAGE_SIZE, u64::max)
     }
 
     /// Bytes the segments map in all, counted in whole pages.
