@@ -9,6 +9,8 @@
 //! - [`errno`]: the typed [`Errno`], [`SysResult`], and [`to_return`], the one place an error
 //!   becomes `-errno` in `rax`;
 //! - [`sysno`]: syscall names by number, for the "-ENOSYS plus one log line naming the call" rule;
+//! - [`exec_layout`]: where `execve` puts a position-independent program and its interpreter
+//!   (the dynamic linker), as Linux's `load_elf_binary` does;
 //! - [`stack`]: the initial process stack Linux's `create_elf_tables` builds (argc, argv, envp,
 //!   the auxiliary vector, the strings and AT_RANDOM's bytes);
 //! - [`mmap_space`]: the personality's map of the program's address space with one protection and
@@ -35,6 +37,7 @@
 extern crate alloc;
 
 pub mod errno;
+pub mod exec_layout;
 pub mod futex;
 pub mod mmap_space;
 pub mod path;
