@@ -10,8 +10,9 @@
 //! image down between the two (`mem::unmap_all`): that is its point of no return.
 //!
 //! The file comes from the file server, which checks the process may execute it (a process
-//! started without one reads the initramfs through `Boot::read_file`); only static programs
-//! run (a `PT_INTERP` program needs the dynamic linker: later).
+//! started without one reads the initramfs through `Boot::read_file`). A dynamically linked
+//! program (`PT_INTERP`) gets its interpreter loaded beside it and starts there
+//! (`interp.rs`, which sits next to this).
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -32,6 +33,7 @@ use k42_abi::kernel::PPC_DATA_BYTES;
 use k42_linux::raw::general as g;
 
 use crate::files::{self, Files, Node};
+use crate::interp::{self, Interp};
 use crate::layout::{MMAP_CEILING, STACK_SIZE, STACK_TOP};
 use crate::mem::{self, Kind, Mem, PROT_RW};
 use crate::state::Linux;
@@ -54,8 +56,20 @@ pub enum ExecError {
     File(String, Errno),
     /// The file is not a program this personality can run.
     NotExecutable(String, ElfError),
-    /// It needs something not built yet.
-    Unsupported(String, &'static str),
+    /// Its interpreter cannot be used, found so before the point of no return (`interp.rs`).
+    Interp {
+        /// The program.
+        program: String,
+        /// The interpreter's path, as `PT_INTERP` gives it.
+        interp: String,
+        /// What `execve` answers.
+        errno: Errno,
+        /// Why, for the log.
+        why: String,
+    },
+    /// Its interpreter cannot be loaded, which Linux finds past the point of no return (the
+    /// load fails with this; the process dies).
+    BadInterp(String, String),
     /// Its arguments and environment do not fit (`E2BIG`) or are malformed.
     Args(String, Errno),
     /// Setting up its memory failed.
@@ -68,15 +82,15 @@ impl ExecError {
         u32::from(STATUS_NOT_FOUND)
     }
 
-    /// The errno `execve` returns for it. A dynamically linked program answers `ENOENT`, as
-    /// Linux does when a program's interpreter (its dynamic linker) is missing — and so a
-    /// shell says "not found" rather than running the binary as a shell script, as it would
-    /// on `ENOEXEC`.
+    /// The errno `execve` returns for it. A missing interpreter is `ENOENT`, as on Linux —
+    /// and so a shell says "not found" rather than running the binary as a shell script, as
+    /// it would on `ENOEXEC`.
     pub fn errno(&self) -> Errno {
         match self {
             Self::File(_, e) | Self::Args(_, e) | Self::Memory(_, e) => *e,
+            Self::Interp { errno, .. } => *errno,
             Self::NotExecutable(..) => Errno::ENOEXEC,
-            Self::Unsupported(..) => Errno::ENOENT,
+            Self::BadInterp(..) => Errno::ELIBBAD,
         }
     }
 }
@@ -86,7 +100,13 @@ impl fmt::Display for ExecError {
         match self {
             Self::File(p, e) => write!(f, "{p}: {e}"),
             Self::NotExecutable(p, e) => write!(f, "{p}: not an executable this system runs: {e}"),
-            Self::Unsupported(p, what) => write!(f, "{p}: {what}"),
+            Self::Interp {
+                program,
+                interp,
+                errno,
+                why,
+            } => write!(f, "{program}: its interpreter {interp}: {why} ({errno})"),
+            Self::BadInterp(p, why) => write!(f, "{p}: {why}"),
             Self::Args(p, e) => write!(f, "{p}: its arguments and environment: {e}"),
             Self::Memory(p, e) => write!(f, "{p}: cannot map its memory: {e}"),
         }
@@ -335,6 +355,8 @@ pub struct Prepared {
     command: Command,
     image: Vec<u8>,
     plan: LoadPlan,
+    /// The dynamic linker, for a dynamically linked program.
+    interp: Option<Interp>,
     stack: InitialStack,
 }
 
@@ -352,14 +374,8 @@ pub fn prepare(
         user_top: MMAP_CEILING,
         ..Options::default()
     };
-    let plan = k42_elf::plan(&file.bytes, &opts)
+    let plan = interp::plan_program(&file.bytes, &opts)
         .map_err(|e| ExecError::NotExecutable(String::from(name), e))?;
-    if plan.interp.is_some() {
-        return Err(ExecError::Unsupported(
-            String::from(name),
-            "a dynamically linked program (it needs the dynamic linker, not supported yet)",
-        ));
-    }
     for seg in plan.segments() {
         let range = seg.map_range();
         if !mem::program_may_use(range.start, range.end) {
@@ -369,11 +385,12 @@ pub fn prepare(
             return Err(ExecError::File(String::from(name), Errno::ENOEXEC));
         }
     }
+    let interp = interp::prepare(linux, name, &plan, &file.bytes)?;
     let auxv = stack::auxv_for_load(&LoadAuxv {
         phdr: plan.phdr.unwrap_or(0),
         phent: u64::from(plan.phent),
         phnum: u64::from(plan.phnum),
-        base: 0,
+        base: interp.as_ref().map_or(0, Interp::base),
         entry: plan.entry,
         uid: linux.ids.uid,
         euid: linux.ids.euid,
@@ -404,6 +421,7 @@ pub fn prepare(
         exe: file.real,
         image: file.bytes,
         plan,
+        interp,
         stack,
     })
 }
@@ -447,20 +465,30 @@ impl Prepared {
     }
 }
 
-/// Loads a prepared program into the (empty) program memory `mem`: its segments, the brk heap
-/// after them, the stack with argv, envp and auxv; records its file as `/proc/self/exe`.
-/// Returns the registers it starts with: all zero but `rip`, `rsp` and `rflags`, as Linux's
-/// `start_thread` leaves them. Only the kernel refusing memory can fail here.
+/// Loads a prepared program into the (empty) program memory `mem`: its segments, its
+/// interpreter's, the brk heap after the program, the stack with argv, envp and auxv; records
+/// its file as `/proc/self/exe`. Returns the registers it starts with: all zero but `rip` (the
+/// interpreter's entry, if it has one), `rsp` and `rflags`, as Linux's `start_thread` leaves
+/// them. Only the kernel refusing memory, or an interpreter Linux too would fail to load here
+/// ([`Interp::Doomed`]), can fail.
 pub fn load(linux: &Linux, mem: &mut Mem, p: Prepared) -> Result<SavedRegs, ExecError> {
     let fail = |e| ExecError::Memory(p.name.clone(), e);
     load_segments(linux, mem, &p.plan, &p.image).map_err(fail)?;
+    let entry = match &p.interp {
+        None => p.plan.entry,
+        Some(Interp::Ready { image, plan }) => {
+            load_segments(linux, mem, plan, image).map_err(fail)?;
+            plan.entry
+        }
+        Some(Interp::Doomed(why)) => return Err(ExecError::BadInterp(p.name.clone(), why.clone())),
+    };
     mem.start_brk(p.plan.brk_start);
     let stack_bottom = STACK_TOP - STACK_SIZE;
     map(linux, mem, stack_bottom, STACK_SIZE, PROT_RW, Kind::Stack).map_err(fail)?;
     crate::uaccess::write_locked(mem, p.stack.rsp, &p.stack.bytes).map_err(fail)?;
     *linux.exe.lock() = p.exe;
     Ok(SavedRegs {
-        rip: p.plan.entry,
+        rip: entry,
         rsp: p.stack.rsp,
         rflags: INITIAL_RFLAGS,
         ..SavedRegs::default()

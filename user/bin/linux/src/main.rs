@@ -22,6 +22,7 @@ mod exec;
 mod fd;
 mod files;
 mod inbox;
+mod interp;
 mod job;
 mod kcounters;
 mod layout;

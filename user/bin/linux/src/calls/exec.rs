@@ -9,10 +9,11 @@
 //! `E2BIG` past Linux's `MAX_ARG_STRLEN` per string and the 2 MiB total), the file (`ENOENT`,
 //! `ENOTDIR`, `ELOOP`, `EACCES` without execute permission or for anything but a regular
 //! file), every `#!` interpreter down to the binary, the ELF plan (`ENOEXEC`), and the new
-//! stack. Only then is the old image unmapped; after that the one thing that can still fail is
-//! the kernel refusing memory for the new image, and the process then dies as Linux kills it
-//! there (`force_fatal_sig(SIGSEGV)` in `bprm_execve`): exit status 128 + SIGSEGV = 139, with a
-//! log line.
+//! stack. Only then is the old image unmapped; after that what can still fail is the kernel
+//! refusing memory for the new image, or an interpreter Linux too finds bad only there
+//! (`interp.rs`), and the process then dies as Linux kills it there (`force_fatal_sig(SIGSEGV)`
+//! in `bprm_execve`): killed by SIGSEGV, which its parent's wait sees (exit status 128 +
+//! SIGSEGV = 139 for the runner), with a log line.
 //!
 //! What survives an exec, as on Linux: the pid and ids, the cwd and umask, every fd not marked
 //! `FD_CLOEXEC`, ignored signals, the blocked mask. What changes: the command `/proc` shows
@@ -30,7 +31,7 @@ use k42_linux::raw::general as g;
 use k42_linux::stack::{MAX_ARG_STRLEN, MAX_ARG_TOTAL};
 use k42_linux::{Errno, PAGE_SIZE, SysResult};
 use k42_rt::sys::foreign;
-use k42_rt::{log, process, program};
+use k42_rt::{log, program};
 
 use crate::exec::{self, ExecError};
 use crate::fd::Kind;
@@ -44,12 +45,6 @@ const AT_FDCWD: i32 = g::AT_FDCWD;
 const EXECVEAT_FLAGS: u32 = g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW;
 /// Bytes of one argv or envp pointer.
 const POINTER_BYTES: usize = core::mem::size_of::<u64>();
-/// A process killed by signal N is reported with this plus N (the shell's and the runner's
-/// convention, as `calls/fault.rs` ends a faulting program).
-const SIGNAL_STATUS_BASE: u32 = 128;
-/// How a process dies when its exec fails past the point of no return: by SIGSEGV, as Linux's
-/// `bprm_execve` forces.
-const DEATH_AFTER_NO_RETURN: u32 = SIGNAL_STATUS_BASE + g::SIGSEGV;
 
 /// argv or envp, one byte string each (no NULs).
 type Strings = Vec<Vec<u8>>;
@@ -185,7 +180,7 @@ fn locate(
 /// says which file and why, for a reader of the boot log).
 fn refused(e: &ExecError) -> Errno {
     let errno = e.errno();
-    if matches!(e, ExecError::Unsupported(..) | ExecError::NotExecutable(..)) {
+    if matches!(e, ExecError::Interp { .. } | ExecError::NotExecutable(..)) {
         log!("linux: execve: {e}");
     }
     errno
@@ -228,8 +223,8 @@ fn exec_at(
     let new = match loaded {
         Ok(new) => new,
         Err(e) => {
-            log!("linux: execve failed past its point of no return: {e}; killed by SIGSEGV");
-            process::exit(DEATH_AFTER_NO_RETURN)
+            log!("linux: execve failed past its point of no return: {e}");
+            crate::calls::fault::die_of_signal(linux, g::SIGSEGV, "a failed execve")
         }
     };
     let closed = linux.fds.lock().take_close_on_exec();
