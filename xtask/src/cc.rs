@@ -1,5 +1,7 @@
 //! Compiles the project's C programs — the Linux init wrapper (`rootfs.rs`) and the
-//! guest tests (`guest.rs`) — as static executables, passing every value shared
+//! guest tests (`guest.rs`) — as static executables (or, for the guest tests of dynamic
+//! linking, dynamically linked ones: `shared_libs.rs` puts their libraries in the image),
+//! passing every value shared
 //! with the Rust side as `-D` defines taken from `k42_abi`, so no port, path,
 //! marker or result format is written twice.
 //!
@@ -21,27 +23,33 @@ pub enum Libc {
     /// glibc as a static PIE (`gcc -static-pie`: the `*.pie.c` guest programs), loaded at a
     /// bias of the loader's choosing and relocating itself.
     GlibcPie,
+    /// glibc, dynamically linked (`gcc`, Debian's default PIE: the `*.dyn.c` guest programs),
+    /// run by `/lib64/ld-linux-x86-64.so.2`.
+    GlibcDynamic,
+    /// musl, dynamically linked (`musl-gcc`: the `*.musl-dyn.c` guest programs), run by
+    /// `/lib/ld-musl-x86_64.so.1`.
+    MuslDynamic,
 }
 
 impl Libc {
     fn compiler(self) -> &'static str {
         match self {
-            Libc::Musl => "musl-gcc",
-            Libc::Glibc | Libc::GlibcPie => "gcc",
+            Libc::Musl | Libc::MuslDynamic => "musl-gcc",
+            Libc::Glibc | Libc::GlibcPie | Libc::GlibcDynamic => "gcc",
         }
     }
 
-    /// How it links statically.
-    fn link_flag(self) -> &'static str {
+    /// How it links: statically, as a static PIE, or (no flag) dynamically.
+    fn link_flags(self) -> &'static [&'static str] {
         match self {
-            Libc::Musl | Libc::Glibc => "-static",
-            Libc::GlibcPie => "-static-pie",
+            Libc::Musl | Libc::Glibc => &["-static"],
+            Libc::GlibcPie => &["-static-pie"],
+            Libc::GlibcDynamic | Libc::MuslDynamic => &[],
         }
     }
 }
 
-/// Flags for every build besides the static link ([`Libc::link_flag`]: the initramfs has no
-/// loader): optimized, warnings on.
+/// Flags for every build besides how it links ([`Libc::link_flags`]): optimized, warnings on.
 const FLAGS: [&str; 4] = ["-O2", "-Wall", "-Wextra", "-std=gnu11"];
 
 /// A C string literal for `s`, for a `-D` define.
@@ -128,7 +136,7 @@ pub fn compile(build: &Build<'_>) -> Result<PathBuf, String> {
         return Ok(build.output.clone());
     }
     let mut cmd = Command::new(build.libc.compiler());
-    cmd.arg(build.libc.link_flag())
+    cmd.args(build.libc.link_flags())
         .args(FLAGS)
         .args(abi_defines())
         .args(&build.defines)

@@ -4,7 +4,9 @@
 //!
 //! - `NAME.c` is built with `musl-gcc -static -O2`, `NAME.glibc.c` with `gcc -static
 //!   -O2` (program `NAME-glibc`), `NAME.pie.c` with `gcc -static-pie -O2` (program
-//!   `NAME-pie`), `NAME.sh` runs under busybox `sh`;
+//!   `NAME-pie`), `NAME.dyn.c` with `gcc -O2`, dynamically linked against glibc
+//!   (program `NAME-dyn`), `NAME.musl-dyn.c` with `musl-gcc -O2`, dynamically linked
+//!   against musl (program `NAME-musl-dyn`), `NAME.sh` runs under busybox `sh`;
 //! - `NAME.args` (optional, next to the source) holds the program's arguments, one
 //!   per line; a C program gets the same list as `K42_TEST_ARGS` to compare argv with;
 //! - C programs include `k42test.h`, shell programs source the generated
@@ -34,6 +36,8 @@ const BEGIN_MARKER: &str = "k42-guest: begin ";
 const END_MARKER: &str = "k42-guest: end ";
 const GLIBC_SUFFIX: &str = ".glibc.c";
 const PIE_SUFFIX: &str = ".pie.c";
+const DYN_SUFFIX: &str = ".dyn.c";
+const MUSL_DYN_SUFFIX: &str = ".musl-dyn.c";
 const C_SUFFIX: &str = ".c";
 const SHELL_SUFFIX: &str = ".sh";
 const ARGS_EXTENSION: &str = "args";
@@ -49,6 +53,10 @@ pub enum Kind {
     Glibc,
     /// C, static-PIE glibc.
     GlibcPie,
+    /// C, dynamically linked glibc.
+    GlibcDynamic,
+    /// C, dynamically linked musl.
+    MuslDynamic,
     /// A busybox `sh` script.
     Shell,
 }
@@ -73,7 +81,9 @@ impl Program {
     pub fn install_path(&self) -> String {
         match self.kind {
             Kind::Shell => format!("{INSTALL_DIR}/{}{SHELL_SUFFIX}", self.name),
-            Kind::Musl | Kind::Glibc | Kind::GlibcPie => format!("{INSTALL_DIR}/{}", self.name),
+            Kind::Musl | Kind::Glibc | Kind::GlibcPie | Kind::GlibcDynamic | Kind::MuslDynamic => {
+                format!("{INSTALL_DIR}/{}", self.name)
+            }
         }
     }
 }
@@ -92,6 +102,10 @@ pub fn discover() -> Result<Vec<Program>, String> {
             (format!("{stem}-glibc"), Kind::Glibc)
         } else if let Some(stem) = file.strip_suffix(PIE_SUFFIX) {
             (format!("{stem}-pie"), Kind::GlibcPie)
+        } else if let Some(stem) = file.strip_suffix(DYN_SUFFIX) {
+            (format!("{stem}-dyn"), Kind::GlibcDynamic)
+        } else if let Some(stem) = file.strip_suffix(MUSL_DYN_SUFFIX) {
+            (format!("{stem}-musl-dyn"), Kind::MuslDynamic)
         } else if let Some(stem) = file.strip_suffix(C_SUFFIX) {
             (stem.to_string(), Kind::Musl)
         } else if let Some(stem) = file.strip_suffix(SHELL_SUFFIX) {
@@ -175,6 +189,8 @@ pub fn build_all(programs: &[Program]) -> Result<(Vec<Built>, Vec<BuildFailure>)
             Kind::Musl => Libc::Musl,
             Kind::Glibc => Libc::Glibc,
             Kind::GlibcPie => Libc::GlibcPie,
+            Kind::GlibcDynamic => Libc::GlibcDynamic,
+            Kind::MuslDynamic => Libc::MuslDynamic,
         };
         let mut defines = Vec::new();
         if program.args_file.is_some() {
@@ -289,7 +305,11 @@ fn run_all_script(built: &[Built]) -> String {
                     runner::INTERACTIVE_SHELL.to_string(),
                     b.program.install_path(),
                 ],
-                Kind::Musl | Kind::Glibc | Kind::GlibcPie => vec![b.program.install_path()],
+                Kind::Musl
+                | Kind::Glibc
+                | Kind::GlibcPie
+                | Kind::GlibcDynamic
+                | Kind::MuslDynamic => vec![b.program.install_path()],
             };
             argv.extend(b.program.args.iter().cloned());
             Step {

@@ -24,6 +24,7 @@ mod paths;
 mod prereq;
 mod qemu;
 mod rootfs;
+mod shared_libs;
 mod test;
 
 use std::io::IsTerminal;
@@ -80,6 +81,7 @@ fn run(args: &RunArgs) -> Result<i32, String> {
         argv: has_program.then(|| args.program.clone()),
         initrds: args.initrd.clone(),
         bash: tools.bash.clone(),
+        shared_libs: true,
     };
     rootfs::build(&tools.busybox, &spec, &initrd)?;
 

@@ -1,6 +1,6 @@
 //! Makes sure the host has what a run or a test needs — QEMU and its qboot
 //! firmware, Debian's busybox-static and bash-static, musl-gcc, gcc with static
-//! glibc, Debian's Linux kernel, xz, tmux (the guest tier's interactive sessions), and Rust's
+//! glibc, the dynamic linkers of glibc and musl (`shared_libs.rs`), Debian's Linux kernel, xz, tmux (the guest tier's interactive sessions), and Rust's
 //! `x86_64-unknown-none` target — and installs what is missing (as root, through apt-get) or
 //! stops with the exact command to run.
 //!
@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::paths;
+use crate::{paths, shared_libs};
 
 /// qboot: a minimal firmware that starts a PVH kernel in about 60 ms (SeaBIOS takes
 /// 120-170 ms); shipped by qemu-system-data, a dependency of qemu-system-x86.
@@ -71,7 +71,7 @@ struct Requirement {
     met: fn() -> bool,
 }
 
-const BOOT_REQUIREMENTS: [Requirement; 5] = [
+const BOOT_REQUIREMENTS: [Requirement; 7] = [
     Requirement {
         what: "qemu-system-x86_64",
         package: "qemu-system-x86",
@@ -96,6 +96,17 @@ const BOOT_REQUIREMENTS: [Requirement; 5] = [
         what: "musl-gcc",
         package: "musl-tools",
         met: || paths::which("musl-gcc").is_some(),
+    },
+    // The dynamic linkers and libraries every test and run boot carries (`shared_libs.rs`).
+    Requirement {
+        what: shared_libs::REQUIRED[0].0,
+        package: shared_libs::REQUIRED[0].1,
+        met: || Path::new(shared_libs::REQUIRED[0].0).exists(),
+    },
+    Requirement {
+        what: shared_libs::REQUIRED[1].0,
+        package: shared_libs::REQUIRED[1].1,
+        met: || Path::new(shared_libs::REQUIRED[1].0).exists(),
     },
 ];
 

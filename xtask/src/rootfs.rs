@@ -8,7 +8,8 @@
 //!    native K42 programs at `/k42/bin/NAME` (`native.rs`; Linux never runs them);
 //!    with Debian's bash-static at `/bin/bash` when the spec asks for it (`cargo xtask
 //!    run` and the test boots do; the benchmarks' boots do not, so the footprint they
-//!    measure stays the same);
+//!    measure stays the same); and with the dynamic linkers and shared libraries of glibc
+//!    and musl (`shared_libs.rs`) when it asks for them (the same boots);
 //! 2. the `--rootfs DIR` overlay and any archive another module adds (the guest
 //!    tests, from `guest.rs`);
 //! 3. the run's argv at `k42_abi::runner::ARGV_PATH` (when a program is named),
@@ -25,7 +26,7 @@ use k42_abi::runner;
 use k42_cpio::Writer;
 
 use crate::cc::{self, Libc};
-use crate::{native, paths};
+use crate::{native, paths, shared_libs};
 
 /// Permission bits of an ordinary directory / executable / data file.
 const DIR_MODE: u32 = 0o755;
@@ -99,6 +100,8 @@ pub struct Spec {
     pub initrds: Vec<PathBuf>,
     /// A static bash to install at [`BASH_PATH`] (part of the base image).
     pub bash: Option<PathBuf>,
+    /// Whether to add the dynamic linkers and shared libraries (`shared_libs.rs`).
+    pub shared_libs: bool,
 }
 
 /// Builds the initramfs of `spec` into `out`.
@@ -108,6 +111,9 @@ pub fn build(busybox: &Path, spec: &Spec, out: &Path) -> Result<(), String> {
         let mut w = Writer::new();
         w.file(BASH_PATH, EXEC_MODE, &read(bash)?);
         image.extend(w.finish());
+    }
+    if spec.shared_libs {
+        image.extend(shared_libs::archive()?);
     }
     if let Some(dir) = &spec.overlay {
         image.extend(overlay(dir)?);

@@ -38,6 +38,7 @@ pub(super) fn initramfs_with(
         argv,
         initrds: Vec::new(),
         bash: ctx.tools.bash.clone(),
+        shared_libs: true,
     };
     rootfs::build(&ctx.tools.busybox, &spec, &initrd)?;
     Ok(initrd)
