@@ -26,6 +26,9 @@ pub enum Libc {
     /// glibc, dynamically linked (`gcc`, Debian's default PIE: the `*.dyn.c` guest programs),
     /// run by `/lib64/ld-linux-x86-64.so.2`.
     GlibcDynamic,
+    /// glibc, dynamically linked but not position independent (`gcc -no-pie`, an `ET_EXEC`
+    /// linked at 0x400000: the `*.nopie-dyn.c` guest programs).
+    GlibcDynamicNoPie,
     /// musl, dynamically linked (`musl-gcc`: the `*.musl-dyn.c` guest programs), run by
     /// `/lib/ld-musl-x86_64.so.1`.
     MuslDynamic,
@@ -35,7 +38,7 @@ impl Libc {
     fn compiler(self) -> &'static str {
         match self {
             Libc::Musl | Libc::MuslDynamic => "musl-gcc",
-            Libc::Glibc | Libc::GlibcPie | Libc::GlibcDynamic => "gcc",
+            Libc::Glibc | Libc::GlibcPie | Libc::GlibcDynamic | Libc::GlibcDynamicNoPie => "gcc",
         }
     }
 
@@ -45,6 +48,7 @@ impl Libc {
             Libc::Musl | Libc::Glibc => &["-static"],
             Libc::GlibcPie => &["-static-pie"],
             Libc::GlibcDynamic | Libc::MuslDynamic => &[],
+            Libc::GlibcDynamicNoPie => &["-no-pie"],
         }
     }
 }

@@ -5,7 +5,8 @@
 //! - `NAME.c` is built with `musl-gcc -static -O2`, `NAME.glibc.c` with `gcc -static
 //!   -O2` (program `NAME-glibc`), `NAME.pie.c` with `gcc -static-pie -O2` (program
 //!   `NAME-pie`), `NAME.dyn.c` with `gcc -O2`, dynamically linked against glibc
-//!   (program `NAME-dyn`), `NAME.musl-dyn.c` with `musl-gcc -O2`, dynamically linked
+//!   (program `NAME-dyn`), `NAME.nopie-dyn.c` the same with `-no-pie` (program
+//!   `NAME-nopie-dyn`), `NAME.musl-dyn.c` with `musl-gcc -O2`, dynamically linked
 //!   against musl (program `NAME-musl-dyn`), `NAME.sh` runs under busybox `sh`;
 //! - `NAME.args` (optional, next to the source) holds the program's arguments, one
 //!   per line; a C program gets the same list as `K42_TEST_ARGS` to compare argv with;
@@ -37,6 +38,7 @@ const END_MARKER: &str = "k42-guest: end ";
 const GLIBC_SUFFIX: &str = ".glibc.c";
 const PIE_SUFFIX: &str = ".pie.c";
 const DYN_SUFFIX: &str = ".dyn.c";
+const NOPIE_DYN_SUFFIX: &str = ".nopie-dyn.c";
 const MUSL_DYN_SUFFIX: &str = ".musl-dyn.c";
 const C_SUFFIX: &str = ".c";
 const SHELL_SUFFIX: &str = ".sh";
@@ -55,6 +57,8 @@ pub enum Kind {
     GlibcPie,
     /// C, dynamically linked glibc.
     GlibcDynamic,
+    /// C, dynamically linked glibc, not position independent.
+    GlibcDynamicNoPie,
     /// C, dynamically linked musl.
     MuslDynamic,
     /// A busybox `sh` script.
@@ -81,9 +85,12 @@ impl Program {
     pub fn install_path(&self) -> String {
         match self.kind {
             Kind::Shell => format!("{INSTALL_DIR}/{}{SHELL_SUFFIX}", self.name),
-            Kind::Musl | Kind::Glibc | Kind::GlibcPie | Kind::GlibcDynamic | Kind::MuslDynamic => {
-                format!("{INSTALL_DIR}/{}", self.name)
-            }
+            Kind::Musl
+            | Kind::Glibc
+            | Kind::GlibcPie
+            | Kind::GlibcDynamic
+            | Kind::GlibcDynamicNoPie
+            | Kind::MuslDynamic => format!("{INSTALL_DIR}/{}", self.name),
         }
     }
 }
@@ -102,6 +109,8 @@ pub fn discover() -> Result<Vec<Program>, String> {
             (format!("{stem}-glibc"), Kind::Glibc)
         } else if let Some(stem) = file.strip_suffix(PIE_SUFFIX) {
             (format!("{stem}-pie"), Kind::GlibcPie)
+        } else if let Some(stem) = file.strip_suffix(NOPIE_DYN_SUFFIX) {
+            (format!("{stem}-nopie-dyn"), Kind::GlibcDynamicNoPie)
         } else if let Some(stem) = file.strip_suffix(DYN_SUFFIX) {
             (format!("{stem}-dyn"), Kind::GlibcDynamic)
         } else if let Some(stem) = file.strip_suffix(MUSL_DYN_SUFFIX) {
@@ -190,6 +199,7 @@ pub fn build_all(programs: &[Program]) -> Result<(Vec<Built>, Vec<BuildFailure>)
             Kind::Glibc => Libc::Glibc,
             Kind::GlibcPie => Libc::GlibcPie,
             Kind::GlibcDynamic => Libc::GlibcDynamic,
+            Kind::GlibcDynamicNoPie => Libc::GlibcDynamicNoPie,
             Kind::MuslDynamic => Libc::MuslDynamic,
         };
         let mut defines = Vec::new();
@@ -309,6 +319,7 @@ fn run_all_script(built: &[Built]) -> String {
                 | Kind::Glibc
                 | Kind::GlibcPie
                 | Kind::GlibcDynamic
+                | Kind::GlibcDynamicNoPie
                 | Kind::MuslDynamic => vec![b.program.install_path()],
             };
             argv.extend(b.program.args.iter().cloned());

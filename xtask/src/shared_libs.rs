@@ -1,5 +1,5 @@
 //! The dynamic linkers and shared libraries the root file system carries, so dynamically
-//! linked programs (the guest tier's `*.dyn.c` and `*.musl-dyn.c`, or any Debian program
+//! linked programs (the guest tier's `*.dyn.c`, `*.nopie-dyn.c` and `*.musl-dyn.c`, or any Debian program
 //! given with `--rootfs`) run on both OSes: the host's own Debian glibc (`libc6`: its
 //! `ld-linux-x86-64.so.2`, `libc.so.6`, `libm.so.6`) and musl (`musl`: its `libc.so`, which is
 //! also its dynamic linker), at the paths Debian puts them, with Debian's links to the

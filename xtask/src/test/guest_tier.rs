@@ -30,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 22] = [
+const K42_READY: [&str; 23] = [
     "personality",
     "tty",
     "files",
@@ -52,6 +52,7 @@ const K42_READY: [&str; 22] = [
     "hello-glibc",
     "procfs",
     "dynamic-dyn",
+    "dynamic-nopie-dyn",
     "dynamic-musl-dyn",
 ];
 /// Why the other guest programs are skipped on K42 for now.
