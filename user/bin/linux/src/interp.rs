@@ -105,7 +105,7 @@ pub fn prepare(
         why,
     };
     let file = exec::read_program(linux, &exec::cwd_path(linux), &path, false)
-        .map_err(|e| refused(e, format!("{e}")))?;
+        .map_err(|e| refused(e, String::from("cannot open it")))?;
     if let Err(e) = k42_elf::check_interp(&file.bytes) {
         let errno = if e.is_short_read() {
             Errno::EIO
