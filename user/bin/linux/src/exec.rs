@@ -24,14 +24,16 @@ use core::fmt;
 use k42_abi::kernel::SavedRegs;
 use k42_abi::runner::{ENVIRONMENT, STATUS_NOT_FOUND};
 use k42_elf::{ElfError, LoadPlan, Options, PAGE_SIZE};
-use k42_kapi::{BootClient, MemoryClient, file_kind};
+use k42_kapi::{BootClient, ImageClient, MemoryClient, file_kind};
 use k42_linux::stack::{self, InitialStack, LoadAuxv};
 use k42_linux::{Errno, path, script};
+use k42_rights::XHandle;
 use k42_rt::{KernelPpc, clock};
 
 use k42_abi::kernel::PPC_DATA_BYTES;
 use k42_linux::raw::general as g;
 
+use crate::file_bytes::{FileBytes, Mapped};
 use crate::files::{self, Files, Node};
 use crate::interp::{self, Interp};
 use crate::layout::{MMAP_CEILING, STACK_SIZE, STACK_TOP};
@@ -179,12 +181,12 @@ fn read_whole(linux: &Linux, path: &str) -> Result<Vec<u8>, Errno> {
     Ok(bytes)
 }
 
-/// A program file found and read, nothing of the process changed yet.
+/// A program file found and read (or mapped), nothing of the process changed yet.
 pub struct ProgramFile {
     /// Its absolute path with every symlink resolved (what `/proc/self/exe` will name).
     pub real: String,
     /// Its bytes.
-    pub bytes: Vec<u8>,
+    pub bytes: FileBytes,
 }
 
 /// The magic link to the running program's file, and the directories above it: the
@@ -251,6 +253,15 @@ fn from_file_server(
     files::call(root, real.as_bytes(), |c| {
         c.access(u64::from(g::X_OK), u64::from(at))
     })?;
+    // Mapped from the file's image if the server gives one (an empty file has none).
+    if let Ok(((image, image_size), _)) = files::call(&node, &[], |c| c.image())
+        && let Some(mapped) = Mapped::new(XHandle::from_word(image), image_size)
+    {
+        return Ok(ProgramFile {
+            real,
+            bytes: FileBytes::Mapped(mapped),
+        });
+    }
     let size = usize::try_from(size).map_err(|_| Errno::EFBIG)?;
     let mut bytes = Vec::with_capacity(size);
     while bytes.len() < size {
@@ -262,14 +273,17 @@ fn from_file_server(
         }
         bytes.extend_from_slice(&data[..usize::try_from(n).unwrap_or(0).min(data.len())]);
     }
-    Ok(ProgramFile { real, bytes })
+    Ok(ProgramFile {
+        real,
+        bytes: FileBytes::Read(bytes),
+    })
 }
 
 /// The same from the initramfs (`Boot::read_file`), for a process started without a file
 /// server: no permission is checked there.
 fn from_initramfs(linux: &Linux, joined: &str) -> Result<ProgramFile, Errno> {
     let real = path::follow(joined, |p| read_link(linux, p), path::MAXSYMLINKS)?;
-    let bytes = read_whole(linux, &real)?;
+    let bytes = FileBytes::Read(read_whole(linux, &real)?);
     Ok(ProgramFile { real, bytes })
 }
 
@@ -353,7 +367,7 @@ pub struct Prepared {
     exe: String,
     /// Its command, for `/proc`.
     command: Command,
-    image: Vec<u8>,
+    image: FileBytes,
     plan: LoadPlan,
     /// The dynamic linker, for a dynamically linked program.
     interp: Option<Interp>,
@@ -557,10 +571,98 @@ fn map(
     Ok(())
 }
 
+/// Loads `plan`'s segments from `file`: mapped from the file's image where its segments allow
+/// ([`mappable`]), else copied.
+fn load_segments(
+    linux: &Linux,
+    mem: &mut Mem,
+    plan: &k42_elf::LoadPlan,
+    file: &FileBytes,
+) -> Result<(), Errno> {
+    match file {
+        FileBytes::Mapped(m) if mappable(plan) => map_segments(linux, mem, plan, m.image),
+        _ => copy_segments(linux, mem, plan, file),
+    }
+}
+
+/// Whether `plan`'s segments can be mapped from the file's image page for page, as Linux's
+/// `elf_map` maps them: each one's address and file offset agree within a page, and no page
+/// holds two of them.
+fn mappable(plan: &k42_elf::LoadPlan) -> bool {
+    let mut end = 0;
+    for seg in plan.segments() {
+        let range = seg.map_range();
+        if seg.vaddr() % PAGE_SIZE != seg.file_offset() % PAGE_SIZE || range.start < end {
+            return false;
+        }
+        end = range.end;
+    }
+    true
+}
+
+/// Maps each segment as Linux's `load_elf_binary` does: its file pages privately from the
+/// file's `image` (`k42_kapi::Image::map_private`: shared until written, then the process's
+/// own), the rest of its last file page zeroed when the segment goes on past its file bytes
+/// (`padzero`), and anonymous zero pages for the rest (the bss).
+fn map_segments(
+    linux: &Linux,
+    mem: &mut Mem,
+    plan: &k42_elf::LoadPlan,
+    image: XHandle,
+) -> Result<(), Errno> {
+    let mut client = ImageClient::new(KernelPpc, image);
+    for seg in plan.segments() {
+        let prot = mem::elf_prot(seg.prot());
+        let range = seg.map_range();
+        let file_end = seg.vaddr() + seg.file_size();
+        let file_pages_end = if seg.file_size() == 0 {
+            range.start
+        } else {
+            file_end.next_multiple_of(PAGE_SIZE).min(range.end)
+        };
+        if file_pages_end > range.start {
+            let len = file_pages_end - range.start;
+            if !mem::program_may_use(range.start, file_pages_end) {
+                return Err(Errno::ENOMEM);
+            }
+            let tail = (file_end < file_pages_end && seg.mem_size() > seg.file_size())
+                .then(|| file_pages_end - file_end);
+            // Writable until the tail is zeroed.
+            let first_prot = if tail.is_some() { prot | PROT_RW } else { prot };
+            let first_page = seg.file_offset() / PAGE_SIZE;
+            client
+                .map_private(range.start, len, first_page, mem::kernel_prot(first_prot))
+                .map_err(|_| Errno::ENOMEM)?;
+            mem.record(range.start, len, first_prot, Kind::Image);
+            if let Some(tail) = tail {
+                let zeros = vec![0u8; usize::try_from(tail).map_err(|_| Errno::ENOMEM)?];
+                crate::uaccess::write_locked(mem, file_end, &zeros)?;
+                if first_prot != prot {
+                    MemoryClient::new(KernelPpc, linux.memory)
+                        .protect(range.start, len, mem::kernel_prot(prot))
+                        .map_err(|_| Errno::ENOMEM)?;
+                    mem.record(range.start, len, prot, Kind::Image);
+                }
+            }
+        }
+        if range.end > file_pages_end {
+            map(
+                linux,
+                mem,
+                file_pages_end,
+                range.end - file_pages_end,
+                prot,
+                Kind::Image,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Maps the image's pages (a page two segments share gets both protections, as Linux's
 /// mappings of the same file page would allow), copies the file bytes in, then gives every page
 /// its final protection.
-fn load_segments(
+fn copy_segments(
     linux: &Linux,
     mem: &mut Mem,
     plan: &k42_elf::LoadPlan,

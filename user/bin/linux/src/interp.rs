@@ -28,6 +28,7 @@ use k42_linux::Errno;
 use k42_linux::exec_layout;
 
 use crate::exec::{self, ExecError};
+use crate::file_bytes::FileBytes;
 use crate::layout::{MMAP_CEILING, MMAP_FLOOR};
 use crate::mem;
 use crate::state::Linux;
@@ -41,7 +42,7 @@ pub enum Interp {
     /// Planned: its image and where it goes.
     Ready {
         /// Its file's bytes.
-        image: Vec<u8>,
+        image: FileBytes,
         /// Its segments at their final addresses (boxed: a plan is large, the other variant
         /// small).
         plan: Box<LoadPlan>,
@@ -123,7 +124,7 @@ fn taken(plan: &LoadPlan) -> Vec<Range<u64>> {
 }
 
 /// Plans the interpreter `image` (at `path`) beside the program `program`.
-fn place(path: &str, program: &LoadPlan, image: Vec<u8>) -> Interp {
+fn place(path: &str, program: &LoadPlan, image: FileBytes) -> Interp {
     match plan_interp(program, &image) {
         Ok(plan) => Interp::Ready {
             image,

@@ -6,11 +6,18 @@
 //! | `0x40_0000` …                           | a non-PIE program's image (where it is linked), its brk heap after it |
 //! | `0x7000_0000` – `0x8000_0000`            | the personality's image (`PERSONALITY_BASE`)  |
 //! | `0x1000_0000_0000` – `0x3000_0000_0000` | the runtime's heap, upcall and thread stacks  |
+//! | [`EXEC_SCRATCH_BASE`] …                 | files `execve` maps to load them (8 × 1 GiB)  |
 //! | [`MMAP_FLOOR`] – [`MMAP_CEILING`]       | the program's mmap area, filled top-down as Linux does |
 //! | `0x5555_5555_4000`                      | a PIE program's image (`k42_elf::DEFAULT_PIE_BIAS`), inside the mmap area (placed first) |
 //! | `0x7f00_0000_0000`                      | dispatcher pages                              |
 //! | `0x7ff0_0000_0000`                      | top of the personality's own first stack      |
 //! | [`STACK_TOP`] − [`STACK_SIZE`] – [`STACK_TOP`] | the program's stack                    |
+
+/// Where `execve` maps the files it loads, for itself (`crate::file_bytes`): in the range the
+/// runtime leaves to programs, which the Linux program may not use (`mem::program_may_use`).
+pub const EXEC_SCRATCH_BASE: u64 = k42_rt::layout::PROGRAM_BASE;
+/// Files mapped there at once, each in a slot as large as the largest file image.
+pub const EXEC_SCRATCH_SLOTS: u32 = 8;
 
 /// Lowest address mmap hands out (above everything the runtime reserves).
 pub const MMAP_FLOOR: u64 = 0x0000_4000_0000_0000;
@@ -24,6 +31,11 @@ pub const STACK_SIZE: u64 = 8 << 20;
 pub const BRK_MAX: u64 = 1 << 30;
 
 const _: () = assert!(MMAP_FLOOR >= k42_rt::layout::PROGRAM_BASE);
+const _: () = assert!(
+    EXEC_SCRATCH_BASE
+        + EXEC_SCRATCH_SLOTS as u64 * k42_kapi::MAX_IMAGE_PAGES * k42_kapi::IMAGE_PAGE_SIZE
+        <= MMAP_FLOOR
+);
 const _: () = assert!(MMAP_CEILING <= k42_abi::kernel::DISPATCHER_PAGE_BASE);
 const _: () = assert!(STACK_TOP - STACK_SIZE > k42_abi::kernel::INITIAL_STACK_TOP);
 /// User space ends at 128 TiB (4-level paging).

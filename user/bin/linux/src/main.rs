@@ -20,6 +20,7 @@ extern crate alloc;
 mod calls;
 mod exec;
 mod fd;
+mod file_bytes;
 mod files;
 mod inbox;
 mod interp;
