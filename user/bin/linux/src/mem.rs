@@ -260,6 +260,19 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
     // Linux's `mmap` ignores protection bits it does not know (`mprotect` refuses them).
     let prot = (prot & (g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC)) as u8;
+    // The file's image, asked for before the map's lock (a server call) when the mapping will
+    // be one filled from the file: it is then mapped from the image, not filled.
+    let image = match &file {
+        Some((open, source))
+            if matches!(
+                file_plan(flags, prot, offset, len, *source),
+                Ok(Plan::Filled(_))
+            ) =>
+        {
+            mmap_file::image(open)
+        }
+        _ => None,
+    };
     let mut mem = linux.mem.lock();
     let start = place(&mem, hint, len, flags)?;
     // Borrowed: the open file is dropped (maybe releasing its node at the file server, if
@@ -269,6 +282,7 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
         None => (Kind::AnonShared, None),
         Some((open, source)) => match file_plan(flags, prot, offset, len, *source)? {
             Plan::Anonymous(kind) => (kind, None),
+            Plan::Filled(kind) if image.is_some() => (kind, None),
             Plan::Filled(kind) => (kind, Some(open)),
             Plan::SharedWritable => {
                 log!("linux: mmap: a writable MAP_SHARED mapping of a file is not served: ENODEV");
@@ -284,7 +298,13 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     } else {
         mem.space.insert(start, len, first_prot, kind)?;
     }
-    if let Err(e) = kernel_map_kind(linux, start, len, first_prot, kind) {
+    let mapped = match &image {
+        Some(image) if matches!(kind, Kind::FilePrivate | Kind::FileShared) => {
+            mmap_file::map_image(linux, image, start, len, offset, prot)
+        }
+        _ => kernel_map_kind(linux, start, len, first_prot, kind),
+    };
+    if let Err(e) = mapped {
         mem.space.remove(start, len);
         return Err(e);
     }

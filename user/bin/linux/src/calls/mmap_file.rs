@@ -4,6 +4,11 @@
 //! file's bytes ([`fill`]). `crate::mem::mmap` places and records the mapping, maps it
 //! writable in the kernel, calls [`fill`], then gives it the protection the program asked for.
 //!
+//! A regular file with an image at the file server (`k42_ifaces::fs::Fs::image`, every
+//! non-empty one) is not filled at all: [`map_image`] maps its pages privately from the image,
+//! as `execve` maps programs (`crate::file_bytes`), so nothing is read or copied until written.
+//! [`fill`] is for the rest (a file with no image).
+//!
 //! The bytes come from the file server as `pread64`'s do (`calls/file.rs`: `Fs::read` at an
 //! offset, a PPC data area at a time), and go into the mapping through `uaccess`'s checked
 //! copy. No lock is held across the server calls (a call that must wait lets the process's
@@ -12,13 +17,19 @@
 
 use alloc::sync::Arc;
 
-use k42_linux::Errno;
 use k42_linux::mmap_space::file::{Object, Source};
 use k42_linux::raw::general as g;
+use k42_linux::{Errno, PAGE_SIZE};
+
+use k42_kapi::{ImageClient, MemoryClient};
+use k42_rights::XHandle;
+use k42_rights::wire::meta;
+use k42_rt::{KernelPpc, log};
 
 use crate::calls::file::CHUNK;
 use crate::fd::{Kind, OpenFile};
 use crate::files;
+use crate::mem;
 use crate::state::Linux;
 use crate::uaccess;
 
@@ -42,6 +53,70 @@ pub fn source(linux: &Linux, fd: u64) -> Result<(Arc<OpenFile>, Source), Errno> 
         writable: file.writable(),
     };
     Ok((file, source))
+}
+
+/// A file's image (`k42_ifaces::fs::Fs::image`) to map from: the handle (released when this
+/// goes: the mappings keep the image) and the file's size then.
+pub struct FileImage {
+    handle: XHandle,
+    size: u64,
+}
+
+impl Drop for FileImage {
+    fn drop(&mut self) {
+        if let Err(e) = meta::release(&mut KernelPpc, self.handle) {
+            log!("linux: cannot release a file image: {e:?}");
+        }
+    }
+}
+
+/// The image of the regular file `file` is open on, if the file server gives one (an empty
+/// file has none): a server call, so no lock may be held.
+pub fn image(file: &OpenFile) -> Option<FileImage> {
+    let node = file.node.as_ref()?;
+    let ((handle, size), _) = files::call(node, &[], |c| c.image()).ok()?;
+    Some(FileImage {
+        handle: XHandle::from_word(handle),
+        size,
+    })
+}
+
+/// Maps `len` bytes (whole pages) at `start` from `image` at file `offset` (page aligned),
+/// privately, with `prot` (Linux's bits): the file's pages from the image (read-only until
+/// written, then the process's own), pages wholly past the file's end zero-filled (where
+/// Linux would raise SIGBUS; the last file page's bytes past the end are zero in the image, as
+/// Linux shows them). Nothing is read or copied.
+pub fn map_image(
+    linux: &Linux,
+    image: &FileImage,
+    start: u64,
+    len: u64,
+    offset: u64,
+    prot: u8,
+) -> Result<(), Errno> {
+    let file_pages = image.size.div_ceil(PAGE_SIZE);
+    let first = offset / PAGE_SIZE;
+    let covered = file_pages
+        .saturating_sub(first)
+        .saturating_mul(PAGE_SIZE)
+        .min(len);
+    let kprot = mem::kernel_prot(prot);
+    if covered != 0 {
+        ImageClient::new(KernelPpc, image.handle)
+            .map_private(start, covered, first, kprot)
+            .map_err(|_| Errno::ENOMEM)?;
+    }
+    if len > covered {
+        let mapped =
+            MemoryClient::new(KernelPpc, linux.memory).map(start + covered, len - covered, kprot);
+        if mapped.is_err() {
+            if covered != 0 {
+                let _ = MemoryClient::new(KernelPpc, linux.memory).unmap(start, covered);
+            }
+            return Err(Errno::ENOMEM);
+        }
+    }
+    Ok(())
 }
 
 /// Fills the `len` bytes of program memory at `start` — a new mapping, writable, zero-filled —
