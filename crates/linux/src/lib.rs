@@ -15,6 +15,8 @@
 //!   the auxiliary vector, the strings and AT_RANDOM's bytes);
 //! - [`mmap_space`]: the personality's map of the program's address space with one protection and
 //!   kind per range, the rules of mmap/munmap/mprotect/mremap, and [`mmap_space::Brk`];
+//! - [`dirent`]: file types and `getdents64`'s `struct linux_dirent64` records, shared by the
+//!   file server's listings and `/proc`'s;
 //! - [`stat`]: file metadata encoded as the kernel's `struct stat` and `struct statx`;
 //! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
 //!   `PATH` search;
@@ -36,6 +38,7 @@
 
 extern crate alloc;
 
+pub mod dirent;
 pub mod errno;
 pub mod exec_layout;
 pub mod futex;

@@ -1,7 +1,8 @@
 //! `/proc`'s name space as the Linux personality serves it (`user/bin/linux/src/procfs.rs`):
 //! which node a path names ([`walk`]), what each node is (type, permission bits, inode number,
 //! [`Node`]), and directory listings in `getdents64`'s records ([`Listing`], encoded by
-//! `k42_ramfs::encode_dirent64`, the file server's encoder). The facts behind the files are
+//! `k42_linux::dirent::encode_dirent64`, the Linux ABI crate's, which the file server's ramfs
+//! uses too). The facts behind the files are
 //! `crate::procfs`'s.
 //!
 //! The nodes: `/proc` itself; `/proc/self`, a link to the asker's pid; `/proc/uptime` and
@@ -20,7 +21,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use k42_linux::Errno;
-use k42_ramfs::{DirEntry, FileType};
+use k42_linux::dirent::{DirEntry, FileType, encode_dirent64};
 
 use crate::tree::Pid;
 
@@ -370,7 +371,7 @@ impl Listing {
         let from = usize::try_from(cookie)
             .unwrap_or(usize::MAX)
             .min(self.entries.len());
-        let (bytes, n) = k42_ramfs::encode_dirent64(&self.entries[from..], len)?;
+        let (bytes, n) = encode_dirent64(&self.entries[from..], len)?;
         let next = match n {
             0 => cookie,
             n => self.entries[from + n - 1].next_cookie,

@@ -1,5 +1,6 @@
-//! Directory listings: [`Fs::getdents`] with resumable cookies, and [`encode_dirent64`], the
-//! records `getdents64(2)` copies out.
+//! Directory listings: [`Fs::getdents`] with resumable cookies. The records `getdents64(2)`
+//! copies out are encoded by `k42_linux::dirent::encode_dirent64`, the Linux ABI crate's encoder
+//! that `/proc`'s listings (`k42_ptree::procpath`) share.
 //!
 //! A listing starts at cookie 0 and goes on from the `next_cookie` of the last entry the program
 //! received (the server keeps it as the descriptor's position, and `lseek(fd, 0, SEEK_SET)`
@@ -9,26 +10,13 @@
 //! cookie (new entries always do), and a removed one is not.
 
 use alloc::vec::Vec;
-use core::mem::{offset_of, size_of};
 
 use k42_linux::Errno;
+pub use k42_linux::dirent::{DirEntry, dirent64_reclen, encode_dirent64};
 
+use crate::Fs;
 use crate::dir::FIRST_ID;
 use crate::inode::{FileType, Ino, Timespec};
-use crate::{Fs, linux};
-
-/// One directory entry of a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirEntry {
-    /// The inode the entry names.
-    pub ino: Ino,
-    /// The name (`.` and `..` included), without NUL.
-    pub name: Vec<u8>,
-    /// Its type; [`FileType::dirent_type`] is the `DT_*` value.
-    pub kind: FileType,
-    /// The cookie that resumes the listing after this entry (`d_off`).
-    pub next_cookie: u64,
-}
 
 impl Fs {
     /// Up to `max` entries of directory `ino`, from position `cookie` on (0 starts over); empty
@@ -78,63 +66,5 @@ impl Fs {
         }
         self.inode_mut(ino)?.touch_atime(now);
         Ok(out)
-    }
-}
-
-/// Where `d_name` starts in a `struct linux_dirent64` (19: after `d_ino`, `d_off`, `d_reclen`,
-/// `d_type`).
-const NAME_OFFSET: usize = offset_of!(linux::linux_dirent64, d_name);
-
-/// The length of the record for a name of `name_len` bytes: header, name, NUL, rounded up to 8
-/// bytes (Linux's `filldir64`).
-pub fn dirent64_reclen(name_len: usize) -> usize {
-    (NAME_OFFSET + name_len + 1).next_multiple_of(size_of::<u64>())
-}
-
-/// Encodes `entries` as `getdents64(2)` fills a buffer of `buf_len` bytes: one
-/// `struct linux_dirent64` per entry (`d_ino` u64, `d_off` i64 = the entry's `next_cookie`,
-/// `d_reclen` u16, `d_type` u8 = `DT_*`, the name and a NUL, zero padding to a multiple of 8),
-/// little-endian, as many whole entries as fit.
-///
-/// Returns the bytes and how many entries they hold (the server's new position is the last
-/// one's `next_cookie`). No entries (the end of the directory) gives no bytes; `EINVAL` if the
-/// first entry does not fit (Linux's "result buffer is too small").
-pub fn encode_dirent64(entries: &[DirEntry], buf_len: usize) -> Result<(Vec<u8>, usize), Errno> {
-    type D = linux::linux_dirent64;
-    let mut out = Vec::new();
-    let mut count = 0;
-    for e in entries {
-        let reclen = dirent64_reclen(e.name.len());
-        if out.len() + reclen > buf_len || reclen > usize::from(u16::MAX) {
-            break;
-        }
-        let start = out.len();
-        out.resize(start + reclen, 0);
-        let rec = &mut out[start..];
-        let mut put = |at: usize, bytes: &[u8]| rec[at..at + bytes.len()].copy_from_slice(bytes);
-        put(offset_of!(D, d_ino), &e.ino.to_le_bytes());
-        put(offset_of!(D, d_off), &(e.next_cookie as i64).to_le_bytes());
-        put(offset_of!(D, d_reclen), &(reclen as u16).to_le_bytes());
-        put(offset_of!(D, d_type), &[e.kind.dirent_type()]);
-        put(NAME_OFFSET, &e.name);
-        count += 1;
-    }
-    if count == 0 && !entries.is_empty() {
-        return Err(Errno::EINVAL);
-    }
-    Ok((out, count))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_lengths() {
-        assert_eq!(NAME_OFFSET, 19);
-        assert_eq!(dirent64_reclen(1), 24);
-        assert_eq!(dirent64_reclen(4), 24);
-        assert_eq!(dirent64_reclen(5), 32);
-        assert_eq!(dirent64_reclen(255), 280);
     }
 }

@@ -63,66 +63,9 @@ impl UtimeArg {
     }
 }
 
-/// What kind of file an inode is (the `S_IFMT` bits of its mode).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FileType {
-    /// A regular file (`S_IFREG`).
-    Regular,
-    /// A directory (`S_IFDIR`).
-    Directory,
-    /// A symbolic link (`S_IFLNK`).
-    Symlink,
-    /// A character device node (`S_IFCHR`).
-    CharDevice,
-    /// A block device node (`S_IFBLK`).
-    BlockDevice,
-    /// A named pipe (`S_IFIFO`).
-    Fifo,
-    /// A Unix-domain socket node (`S_IFSOCK`).
-    Socket,
-}
-
-impl FileType {
-    /// The type the `S_IFMT` bits of `mode` name; `None` for a value Linux does not define.
-    pub const fn from_mode(mode: u32) -> Option<FileType> {
-        Some(match mode & linux::S_IFMT {
-            linux::S_IFREG => FileType::Regular,
-            linux::S_IFDIR => FileType::Directory,
-            linux::S_IFLNK => FileType::Symlink,
-            linux::S_IFCHR => FileType::CharDevice,
-            linux::S_IFBLK => FileType::BlockDevice,
-            linux::S_IFIFO => FileType::Fifo,
-            linux::S_IFSOCK => FileType::Socket,
-            _ => return None,
-        })
-    }
-
-    /// The `S_IF*` bits.
-    pub const fn mode_bits(self) -> u32 {
-        match self {
-            FileType::Regular => linux::S_IFREG,
-            FileType::Directory => linux::S_IFDIR,
-            FileType::Symlink => linux::S_IFLNK,
-            FileType::CharDevice => linux::S_IFCHR,
-            FileType::BlockDevice => linux::S_IFBLK,
-            FileType::Fifo => linux::S_IFIFO,
-            FileType::Socket => linux::S_IFSOCK,
-        }
-    }
-
-    /// The `DT_*` value `getdents64` reports (`d_type`).
-    pub const fn dirent_type(self) -> u8 {
-        (match self {
-            FileType::Regular => linux::DT_REG,
-            FileType::Directory => linux::DT_DIR,
-            FileType::Symlink => linux::DT_LNK,
-            FileType::CharDevice => linux::DT_CHR,
-            FileType::BlockDevice => linux::DT_BLK,
-            FileType::Fifo => linux::DT_FIFO,
-            FileType::Socket => linux::DT_SOCK,
-        }) as u8
-    }
-}
+/// What kind of file an inode is: the Linux ABI crate's, shared with `/proc`'s listings
+/// (`k42_linux::dirent`).
+pub use k42_linux::dirent::FileType;
 
 /// Bits of a device number's minor part (Linux's `MINORBITS`, `include/linux/kdev_t.h`, which
 /// is kernel-internal and so not in linux-raw-sys).

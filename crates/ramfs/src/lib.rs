@@ -18,8 +18,9 @@
 //!   [`Fs::lookup`], [`Fs::open`], [`Fs::read_at`], [`Fs::write_at`], [`Fs::truncate`],
 //!   [`Fs::ftruncate`], [`Fs::stat`], [`Fs::mkdir`], [`Fs::mknod`], [`Fs::unlink`],
 //!   [`Fs::rmdir`], [`Fs::rename`], [`Fs::link`], [`Fs::symlink`], [`Fs::readlink`],
-//!   [`Fs::chmod`], [`Fs::chown`], [`Fs::utimens`], [`Fs::access`], [`Fs::getdents`] and
-//!   [`encode_dirent64`];
+//!   [`Fs::chmod`], [`Fs::chown`], [`Fs::utimens`], [`Fs::access`], [`Fs::getdents`], whose
+//!   entries are encoded by [`encode_dirent64`] (re-exported from `k42_linux::dirent`, the
+//!   Linux ABI crate, whose encoder `/proc`'s listings share);
 //! - handles ([`Fs::open_handle`], [`Fs::close_handle`]): an unlinked inode lives on while the
 //!   server holds a handle on it (an open file, a cwd), and is freed with the last one;
 //! - population from the initramfs: [`Fs::from_cpio`], or a [`Builder`] fed entries.

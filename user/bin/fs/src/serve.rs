@@ -25,8 +25,9 @@ use alloc::vec::Vec;
 use k42_ifaces::fs::{Fs, FsMethod, FsServer};
 use k42_ifaces::pipes::PipesClient;
 use k42_linux::Errno;
+use k42_linux::dirent::encode_dirent64;
 use k42_linux::raw::general as g;
-use k42_ramfs::{Credentials, Dev, FileType, Ino, UtimeArg, encode_dirent64};
+use k42_ramfs::{Credentials, Dev, FileType, Ino, UtimeArg};
 use k42_rights::wire::{
     ARG_WORDS, CallError, DispatchError, Reply, meta, method_word, split_method_word,
 };
