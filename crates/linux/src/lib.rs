@@ -17,6 +17,7 @@
 //!   kind per range, the rules of mmap/munmap/mprotect/mremap, and [`mmap_space::Brk`];
 //! - [`dirent`]: file types and `getdents64`'s `struct linux_dirent64` records, shared by the
 //!   file server's listings and `/proc`'s;
+//! - [`maps`]: `/proc/PID/maps`'s lines, from that map;
 //! - [`stat`]: file metadata encoded as the kernel's `struct stat` and `struct statx`;
 //! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
 //!   `PATH` search;
@@ -42,6 +43,7 @@ pub mod dirent;
 pub mod errno;
 pub mod exec_layout;
 pub mod futex;
+pub mod maps;
 pub mod mmap_space;
 pub mod path;
 pub mod script;

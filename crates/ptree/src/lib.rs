@@ -3,7 +3,8 @@
 //! ([`tree`]), the wait statuses they leave ([`status`]), and which children a wait selects
 //! with Linux's errno rules ([`select`]), whom a `kill` reaches ([`kill`]), and job control: stops, continues, the terminal's
 //! foreground group ([`job`]); the ids of processes' further threads ([`threads`]); `/proc`'s
-//! process facts and texts ([`procfs`]) and name space ([`procpath`]). The server around it only maps badges to calls and
+//! process facts and texts ([`procfs`]), its system-wide files ([`procsys`]) and name space
+//! ([`procpath`]). The server around it only maps badges to calls and
 //! sends notifications; the Linux personality (`user/bin/linux`) uses [`select`] and
 //! [`status`] to validate `wait4`/`waitid` and to fill what they return.
 //!
@@ -19,6 +20,7 @@ pub mod job;
 pub mod kill;
 pub mod procfs;
 pub mod procpath;
+pub mod procsys;
 pub mod select;
 pub mod status;
 pub mod threads;
@@ -39,6 +41,8 @@ extern crate std;
 mod job_tests;
 #[cfg(test)]
 mod procfs_tests;
+#[cfg(test)]
+mod procsys_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

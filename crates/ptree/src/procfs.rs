@@ -156,8 +156,14 @@ impl Facts {
     /// `/proc/PID/stat`: one line of 52 fields, as Linux 6.1's `do_task_stat` writes them for a
     /// reader without ptrace access (module comment).
     pub fn stat(&self) -> Vec<u8> {
+        self.task_stat(self.pid)
+    }
+
+    /// `/proc/PID/task/TID/stat`: [`Facts::stat`] as thread `tid` of the process shows it (its
+    /// own id first; the rest is the process's: no thread's own state is kept).
+    pub fn task_stat(&self, tid: Pid) -> Vec<u8> {
         let mut out = Vec::new();
-        out.extend_from_slice(alloc::format!("{} (", self.pid).as_bytes());
+        out.extend_from_slice(alloc::format!("{tid} (").as_bytes());
         out.extend_from_slice(&self.comm);
         let (tty_nr, tpgid) = match self.tty {
             Some((dev, fg)) => (k42_linux::stat::encode_dev(dev), fg as i64),
@@ -200,6 +206,12 @@ impl Facts {
     /// order (module comment): name, umask, state, ids, credentials, groups (none beyond the
     /// primary ones, as for init's children), the ids in the one pid name space, threads.
     pub fn status(&self) -> Vec<u8> {
+        self.task_status(self.pid)
+    }
+
+    /// `/proc/PID/task/TID/status`: [`Facts::status`] as thread `tid` shows it (`Pid:` and
+    /// `NSpid:` its id, `Tgid:` the process's).
+    pub fn task_status(&self, tid: Pid) -> Vec<u8> {
         let mut out = Vec::from(&b"Name:\t"[..]);
         // Linux escapes a newline and a backslash in the name (`seq_escape_str`).
         for &b in &self.comm {
@@ -215,9 +227,9 @@ impl Facts {
         }
         let _ = write!(
             s,
-            "State:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
+            "State:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
              Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\n\
-             Groups:\t \nNStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{pgid}\nNSsid:\t{sid}\n\
+             Groups:\t \nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{pgid}\nNSsid:\t{sid}\n\
              Threads:\t{threads}\n",
             state = self.state.name(),
             pid = self.pid,
@@ -259,12 +271,13 @@ pub fn uptime_text(uptime_ns: u64, idle_ns: u64) -> String {
 const KIB: u64 = 1024;
 
 /// `/proc/meminfo`: the lines whose figures are known — all memory and free memory — and those
-/// that are zero by construction here (nothing is a buffer or a page cache, nothing swaps), in
+/// that are zero by construction here (nothing is a buffer, a page cache or a reclaimable
+/// kernel cache, nothing swaps; busybox `free` wants `SReclaimable` to trust `MemAvailable`), in
 /// Linux's order and layout (`show_val_kb`: the label padded to 16 columns, the figure to 8).
 /// Memory that is free is all that is available.
 pub fn meminfo_text(total_bytes: u64, free_bytes: u64) -> String {
     let (total, free) = (total_bytes / KIB, free_bytes / KIB);
-    let lines: [(&str, u64); 8] = [
+    let lines: [(&str, u64); 9] = [
         ("MemTotal:", total),
         ("MemFree:", free),
         ("MemAvailable:", free),
@@ -273,6 +286,7 @@ pub fn meminfo_text(total_bytes: u64, free_bytes: u64) -> String {
         ("SwapCached:", 0),
         ("SwapTotal:", 0),
         ("SwapFree:", 0),
+        ("SReclaimable:", 0),
     ];
     let mut out = String::new();
     for (label, kib) in lines {

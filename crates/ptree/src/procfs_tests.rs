@@ -116,6 +116,7 @@ fn uptime_and_meminfo_layouts() {
     assert_eq!(lines[1], "MemFree:            3072 kB");
     assert_eq!(lines[2], "MemAvailable:       3072 kB");
     assert_eq!(lines[7], "SwapFree:              0 kB");
+    assert_eq!(lines[8], "SReclaimable:          0 kB");
     assert!(
         lines
             .iter()
@@ -369,7 +370,21 @@ fn listings_resume_at_their_cookie() {
     assert_eq!(
         names(&all),
         [
-            ".", "..", "k42", "meminfo", "uptime", "self", "1", "2", "10"
+            ".",
+            "..",
+            "k42",
+            "stat",
+            "mounts",
+            "uptime",
+            "cpuinfo",
+            "loadavg",
+            "meminfo",
+            "version",
+            "filesystems",
+            "self",
+            "1",
+            "2",
+            "10"
         ]
     );
     assert_eq!(root.dirs(), 6);
@@ -385,9 +400,11 @@ fn listings_resume_at_their_cookie() {
     let dir = Listing::of(Node::Pid(10), &[], ME).unwrap();
     assert_eq!(
         names(&dir.read(0, 4096).unwrap().0),
-        [".", "..", "status", "comm", "cmdline", "stat", "exe"]
+        [
+            ".", "..", "task", "fd", "status", "comm", "cmdline", "stat", "maps", "exe", "mounts"
+        ]
     );
-    assert_eq!(dir.dirs(), 2);
+    assert_eq!(dir.dirs(), 4);
     let k42 = Listing::of(Node::K42, &[], ME).unwrap();
     assert_eq!(names(&k42.read(0, 4096).unwrap().0), [".", ".."]);
     assert_eq!(Listing::of(Node::Uptime, &[], ME), Err(Errno::ENOTDIR));

@@ -115,9 +115,12 @@ pub struct Tree {
     pub(crate) procs: BTreeMap<Pid, Proc>,
     pub(crate) by_badge: BTreeMap<u64, Pid>,
     /// Where the search for the next free pid starts.
-    next_pid: Pid,
+    pub(crate) next_pid: Pid,
     /// The highest pid given out.
     pid_max: Pid,
+    /// How many pids (of processes and threads) were given out since boot: `/proc/stat`'s
+    /// `processes` (`crate::procsys`).
+    pub(crate) given: u64,
     /// The terminal (the console) as a controlling terminal: whose it is and its foreground
     /// group (`crate::job`).
     pub(crate) terminal: Option<Terminal>,
@@ -145,6 +148,7 @@ impl Tree {
             by_badge: BTreeMap::new(),
             next_pid: FIRST_PID,
             pid_max,
+            given: 0,
             terminal: None,
             threads: BTreeMap::new(),
         }
@@ -195,6 +199,7 @@ impl Tree {
                 || self.procs.values().any(|p| p.pgid == pid || p.sid == pid);
             if !used {
                 self.next_pid = pid + 1;
+                self.given += 1;
                 return Ok(pid);
             }
             pid += 1;
