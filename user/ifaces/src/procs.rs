@@ -24,8 +24,9 @@
 //! ([`Procs::pids`]) and gives one process's facts ([`Procs::facts`]) to any process, as Linux
 //! lets anyone read `/proc/PID/stat`, `status`, `cmdline` and `comm`; each process tells its
 //! own command at start and at every exec ([`Procs::set_command`]), and its new name when it
-//! renames itself ([`Procs::set_comm`]). The encodings are
-//! `k42_ptree::procfs`'s.
+//! renames itself ([`Procs::set_comm`]); it also counts what `/proc/stat` and
+//! `/proc/loadavg` show ([`Procs::system`]) and lists a process's threads for
+//! `/proc/PID/task` ([`Procs::tasks`]). The encodings are `k42_ptree::procfs`'s.
 
 use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, comm_pid};
 use k42_linux::Errno;
@@ -232,6 +233,18 @@ pub trait Procs {
     /// (cut to `k42_ptree::procfs::COMM_MAX` bytes); its command line stays.
     #[rights(READ)]
     fn set_comm(&mut self, caller: Badge) -> Result<(), Errno>;
+    /// What `/proc/stat` and `/proc/loadavg` show of the system
+    /// (`k42_ptree::procsys::System`): the CPUs the kernel runs (`Boot::cpus`), the tasks
+    /// (processes and threads) made since boot, the tasks that exist now (init, zombies and
+    /// threads included), and the last pid given.
+    #[rights(READ)]
+    fn system(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno>;
+    /// `/proc/PID/task`'s listing: the ids of process `pid`'s threads, its own included, above
+    /// `after`, in increasing order, as many as fit in the reply data (each a little-endian
+    /// u32, as [`Procs::pids`]). Returns how many, and 1 if more may follow, else 0. `ESRCH`
+    /// if there is no such process.
+    #[rights(READ)]
+    fn tasks(&self, caller: Badge, pid: u64, after: u64) -> Result<(u64, u64), Errno>;
 }
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);

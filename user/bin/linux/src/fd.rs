@@ -227,6 +227,13 @@ impl FdTable {
             .ok_or(Errno::EBADF)
     }
 
+    /// The open descriptors, in increasing order (`/proc/self/fd`'s listing).
+    pub fn open_fds(&self) -> Vec<u64> {
+        (0..self.slots.len() as u64)
+            .filter(|&fd| self.slot(fd).is_ok())
+            .collect()
+    }
+
     /// Installs `file` at the lowest free descriptor.
     pub fn install(&mut self, file: Arc<OpenFile>, cloexec: bool) -> Result<u64, Errno> {
         self.install_from(0, Slot { file, cloexec })

@@ -30,6 +30,8 @@ mod layout;
 mod mem;
 mod procfs;
 mod procs;
+mod procself;
+mod procsys;
 mod signals;
 mod state;
 mod table;

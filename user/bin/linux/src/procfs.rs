@@ -2,9 +2,11 @@
 //! reach the file server (whose `/proc` is only the empty mount point the initramfs has for
 //! Linux). Which node a path names and the listings are `k42_ptree::procpath`'s; the facts of
 //! a process come from the process server, which owns them (`crate::procs`: `Procs::pids`,
-//! `Procs::facts`), and are written as Linux writes them by `k42_ptree::procfs`. The system-wide
-//! files: `/proc/uptime` from the kernel clock, `/proc/meminfo` from the process server's
-//! `sysinfo` figures; K42's own `/proc/k42/counters` is `crate::kcounters`.
+//! `Procs::facts`, `Procs::tasks`), and are written as Linux writes them by `k42_ptree::procfs`.
+//! The system-wide files: `/proc/uptime` from the kernel clock, `/proc/meminfo` from the
+//! process server's `sysinfo` figures, the others `crate::procsys`'s; what only this process
+//! knows — its descriptors (`/proc/PID/fd`) and its mappings (`/proc/PID/maps`) — is
+//! `crate::procself`'s; K42's own `/proc/k42/counters` is `crate::kcounters`.
 //!
 //! An open file of `/proc` is `Kind::ProcFile` or `Kind::ProcDir` in the fd table
 //! (`crate::fd`), holding a [`ProcOpen`]: a file's text is made when it is opened (a snapshot,
@@ -25,7 +27,7 @@ use k42_linux::raw::general as g;
 use k42_linux::stat::{Stat, Timespec};
 use k42_linux::{Errno, SysResult, path};
 use k42_ptree::procfs::{self, Facts};
-use k42_ptree::procpath::{self, Asker, Entry, Listing, Node, Type};
+use k42_ptree::procpath::{self, Asker, Entry, Listing, MOUNTS_TARGET, Node, Type};
 use k42_rights::XHandle;
 use k42_rt::clock;
 
@@ -43,6 +45,8 @@ const AT_FDCWD: i32 = g::AT_FDCWD;
 /// The CPUs' idle time `/proc/uptime` reports: none is measured (the kernel keeps no idle
 /// accounting), so it says 0.
 const IDLE_NS: u64 = 0;
+/// The size `stat` gives a descriptor's link (Linux's `proc_fd_instantiate` sets 64).
+const FD_LINK_SIZE: u64 = 64;
 
 /// An open file or directory of `/proc` (module comment).
 #[derive(Debug)]
@@ -118,6 +122,7 @@ pub fn lookup(linux: &Linux, dirfd: u64, path: &[u8], follow: bool) -> Result<Fo
         Some(Ok(Node::Of(pid, Entry::Exe))) if follow => {
             exe_target(linux, pid).map(Found::Elsewhere)
         }
+        Some(Ok(Node::Fd(pid, fd))) if follow => fd_followed(linux, me, pid, fd),
         // The counters' target is text, not a path: following it finds nothing.
         Some(Ok(Node::Counters)) if follow => Err(Errno::ENOENT),
         Some(found) => found.map(Found::Node),
@@ -138,46 +143,84 @@ fn exe_target(linux: &Linux, pid: u64) -> Result<String, Errno> {
     Ok(linux.exe.lock().clone())
 }
 
+/// Where descriptor `fd`'s link leads when followed: the node of `/proc` or the path its file
+/// was opened by. What has no path (a pipe: `pipe:[N]`) is not reopened through the link yet
+/// (`ENXIO`, which Linux answers only for a socket).
+fn fd_followed(linux: &Linux, me: Asker, pid: u64, fd: u64) -> Result<Found, Errno> {
+    let target = crate::procself::fd_target(linux, pid, fd)?;
+    if !target.starts_with('/') {
+        return Err(Errno::ENXIO);
+    }
+    match procpath::walk(&target, me, true) {
+        Some(found) => found.map(Found::Node),
+        None => Ok(Found::Elsewhere(target)),
+    }
+}
+
 /// The facts behind `node` if it is a process's: `ENOENT` when there is no such process (the
-/// process server's `ESRCH`), as Linux's lookup of a gone pid answers.
+/// process server's `ESRCH`), as Linux's lookup of a gone pid answers, or no such thread or
+/// open descriptor of it (`EACCES` for another process's descriptor: `crate::procself`).
 fn facts_of(linux: &Linux, node: Node) -> Result<Option<Facts>, Errno> {
     let Some(pid) = node.pid() else {
         return Ok(None);
     };
-    match crate::procs::facts(linux, pid) {
-        Ok(facts) => Ok(Some(facts)),
-        Err(Errno::ESRCH) => Err(Errno::ENOENT),
-        Err(e) => Err(e),
+    let facts = match crate::procs::facts(linux, pid) {
+        Ok(facts) => facts,
+        Err(Errno::ESRCH) => return Err(Errno::ENOENT),
+        Err(e) => return Err(e),
+    };
+    if let Node::Fd(pid, fd) = node {
+        crate::procself::fd_target(linux, pid, fd)?;
     }
+    if let Some(tid) = node.tid() {
+        let tasks = crate::procs::tasks(linux, pid).map_err(|_| Errno::ENOENT)?;
+        if !tasks.contains(&tid) {
+            return Err(Errno::ENOENT);
+        }
+    }
+    Ok(Some(facts))
 }
 
-/// `/proc`'s directory `dir` as listed now (every process's pid for `/proc` itself).
+/// `/proc`'s directory `dir` as listed now: every process's pid for `/proc` itself, the open
+/// descriptors for `/proc/PID/fd`, the threads for `/proc/PID/task`.
 fn listing(linux: &Linux, dir: Node) -> Result<Listing, Errno> {
-    let pids = match dir {
+    let ids = match dir {
         Node::Root => crate::procs::pids(linux)?,
+        Node::Of(pid, Entry::Fd) => crate::procself::fds(linux, pid)?,
+        Node::Of(pid, Entry::Task) => crate::procs::tasks(linux, pid)?,
         _ => Vec::new(),
     };
-    Listing::of(dir, &pids, asker(linux))
+    Listing::of(dir, &ids, asker(linux))
 }
 
 /// What `stat` says of `node` (whose process, if any, has `facts`): owned by the process's
 /// effective user (Linux's `task_dump_owner`), times now, size 0.
 fn stat_of(linux: &Linux, node: Node, facts: Option<&Facts>) -> Result<Stat, Errno> {
     let (uid, gid) = facts.map_or((0, 0), |f| (f.euid as u32, f.egid as u32));
-    let nlink = match node.kind() {
-        Type::Dir => listing(linux, node)?.dirs(),
-        Type::File | Type::Link => 1,
+    let nlink = match node {
+        // Another's descriptors cannot be counted; they are not directories anyway.
+        Node::Of(_, Entry::Fd) => 2,
+        _ if node.kind() == Type::Dir => listing(linux, node)?.dirs(),
+        _ => 1,
+    };
+    let (mode, size) = match node {
+        Node::Fd(pid, fd) => (
+            g::S_IFLNK | crate::procself::fd_perm(linux, pid, fd)?,
+            FD_LINK_SIZE,
+        ),
+        Node::MountsLink => (node.mode(), MOUNTS_TARGET.len() as u64),
+        _ => (node.mode(), 0),
     };
     let t = Timespec::from_ns(clock::wall_ns());
     Ok(Stat {
         dev: PROC_DEV,
         ino: node.ino(),
         nlink,
-        mode: node.mode(),
+        mode,
         uid,
         gid,
         rdev: (0, 0),
-        size: 0,
+        size,
         blksize: PROC_BLKSIZE,
         blocks: 0,
         atime: t,
@@ -201,6 +244,9 @@ fn may_write(euid: u64, node: Node, facts: Option<&Facts>) -> bool {
 
 /// A file's text now.
 fn text(linux: &Linux, node: Node, facts: Option<&Facts>) -> Result<Vec<u8>, Errno> {
+    if let Some(made) = crate::procsys::text(linux, node) {
+        return made;
+    }
     Ok(match (node, facts) {
         (Node::Uptime, _) => procfs::uptime_text(clock::now_ns(), IDLE_NS).into_bytes(),
         (Node::Meminfo, _) => {
@@ -211,6 +257,11 @@ fn text(linux: &Linux, node: Node, facts: Option<&Facts>) -> Result<Vec<u8>, Err
         (Node::Of(_, Entry::Status), Some(f)) => f.status(),
         (Node::Of(_, Entry::Cmdline), Some(f)) => f.cmdline.clone(),
         (Node::Of(_, Entry::Comm), Some(f)) => f.comm_file(),
+        (Node::Of(pid, Entry::Maps), _) => crate::procself::maps_text(linux, pid)?,
+        (Node::OfThread(_, tid, Entry::Stat), Some(f)) => f.task_stat(tid),
+        (Node::OfThread(_, tid, Entry::Status), Some(f)) => f.task_status(tid),
+        (Node::OfThread(_, _, Entry::Cmdline), Some(f)) => f.cmdline.clone(),
+        (Node::OfThread(_, _, Entry::Comm), Some(f)) => f.comm_file(),
         _ => Vec::new(),
     })
 }
@@ -226,6 +277,9 @@ pub fn open(linux: &Linux, node: Node, flags: u32) -> SysResult {
     }
     let o_path = flags & g::O_PATH != 0;
     let writing = flags & g::O_ACCMODE != g::O_RDONLY && !o_path;
+    if let Node::Of(pid, Entry::Fd) = node {
+        crate::procself::own(linux, pid)?;
+    }
     let kind = match node.kind() {
         Type::Dir if writing => return Err(Errno::EISDIR),
         Type::Dir => Kind::ProcDir,
@@ -287,7 +341,11 @@ pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64, at: Option<u64>
 pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
     let open = open_of(file)?;
     match open.node {
-        Node::Of(pid, Entry::Comm) if pid == linux.ids.pid => {
+        // The first thread's `comm` is the process's; another thread's name is not kept
+        // (`calls/procfs.rs`).
+        Node::Of(pid, Entry::Comm) | Node::OfThread(pid, _, Entry::Comm)
+            if pid == linux.ids.pid && open.node.tid().is_none_or(|tid| tid == pid) =>
+        {
             let n = usize::try_from(len).map_or(procfs::COMM_MAX, |l| l.min(procfs::COMM_MAX));
             let name = uaccess::read(linux, addr, n)?;
             crate::procs::set_comm(linux, &name)?;
@@ -303,7 +361,9 @@ pub fn lseek(file: &OpenFile, offset: i64, whence: u32) -> SysResult {
     let open = open_of(file)?;
     let generic = matches!(
         (open.node.kind(), open.node),
-        (Type::Dir, _) | (_, Node::Of(_, Entry::Cmdline))
+        (Type::Dir, _)
+            | (_, Node::Of(_, Entry::Cmdline))
+            | (_, Node::OfThread(_, _, Entry::Cmdline))
     );
     if !generic && whence != g::SEEK_SET && whence != g::SEEK_CUR {
         return Err(Errno::EINVAL);
@@ -338,11 +398,13 @@ pub fn getdents(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResul
     Ok(bytes.len() as u64)
 }
 
-/// `readlink` of `node`: `self`'s pid, this process's own `exe`, the kernel's counters;
-/// `EINVAL` for what is not a link.
+/// `readlink` of `node`: `self`'s pid, `mounts`' `self/mounts`, this process's own `exe` and
+/// descriptors, the kernel's counters; `EINVAL` for what is not a link.
 pub fn readlink(linux: &Linux, node: Node) -> Result<String, Errno> {
     match node {
         Node::SelfLink => Ok(alloc::format!("{}", linux.ids.pid)),
+        Node::MountsLink => Ok(String::from(MOUNTS_TARGET)),
+        Node::Fd(pid, fd) => crate::procself::fd_target(linux, pid, fd),
         Node::Of(pid, Entry::Exe) => exe_target(linux, pid),
         Node::Counters => crate::kcounters::text(linux).ok_or(Errno::ENOENT),
         other => {

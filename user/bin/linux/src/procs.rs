@@ -284,6 +284,34 @@ pub fn pids(linux: &Linux) -> Result<Vec<u64>, Errno> {
     Ok(out)
 }
 
+/// `/proc/PID/task`'s listing: the ids of process `pid`'s threads, its own first
+/// (`Procs::tasks`); `ESRCH` if there is no such process (or no process server).
+pub fn tasks(linux: &Linux, pid: u64) -> Result<Vec<u64>, Errno> {
+    let mut procs = client(linux).ok_or(Errno::ESRCH)?;
+    let handle = procs.handle;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; PPC_DATA_BYTES];
+    for _ in 0..MOST_PIECES {
+        let after = out.last().copied().unwrap_or(0);
+        let mut with = ProcsClient::new(procs.transport.with_data(&[], &mut buf), handle);
+        let (_, more) = with.tasks(pid, after).map_err(errno)?;
+        let received = with.transport.received();
+        out.extend(procfs::decode_pids(&buf[..received]));
+        if more == 0 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// What `/proc/stat` and `/proc/loadavg` show of the system (`Procs::system`): the CPUs, the
+/// tasks made since boot, the tasks that exist and the last pid given. `ENOENT` without a
+/// process server: there are no figures to show.
+pub fn system(linux: &Linux) -> Result<(u64, u64, u64, u64), Errno> {
+    let mut procs = client(linux).ok_or(Errno::ENOENT)?;
+    procs.system().map_err(errno)
+}
+
 /// The facts `/proc/PID/…` shows of process `pid` (`Procs::facts`), the whole command line
 /// gathered; `ESRCH` if there is no such process (or no process server).
 pub fn facts(linux: &Linux, pid: u64) -> Result<Facts, Errno> {

@@ -10,7 +10,8 @@
 //! sends the [`ChildEvent`] notifications (an end, a stop, a continue), the [`SignalEvent`]s of
 //! `kill`, of the terminal's input (to its foreground group: the console server calls
 //! `terminal_signal`) and of the hang-ups an exit causes (`k42_ptree::job`). It also answers
-//! `/proc`'s questions — the pids, one process's facts — and keeps each process's command for
+//! `/proc`'s questions — the pids, one process's facts and threads, the system's counts
+//! (`k42_ptree::procsys`) — and keeps each process's command for
 //! them (`k42_ptree::procfs`): anyone may ask about anyone, as Linux lets anyone read
 //! `/proc/PID/stat`. **Why a loop
 //! around the generated dispatch** ([`call`]): the dispatch hands a method its object alone, but two calls need the object
@@ -20,7 +21,7 @@
 //! lock is never contended.
 //!
 //! Start-up: `arg0` = the spawner's badge, `arg1` its CommID, whose start-up message brings a
-//! `Boot` handle (READ: the memory figures); the table object is made for the spawner as
+//! `Boot` handle (READ: the memory figures and the CPUs); the table object is made for the spawner as
 //! `SPAWNER_HANDLE`.
 #![no_std]
 #![no_main]
@@ -390,6 +391,26 @@ impl Procs for Root {
             .lock()
             .tree
             .set_command(caller.0, comm, cmdline, offset)
+    }
+
+    fn system(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
+        with_caller(caller, |_| ())?;
+        let cpus = match BOOT.get() {
+            Some(&boot) => BootClient::new(KernelPpc, boot)
+                .cpus()
+                .map_err(|_| Errno::EIO)?,
+            None => 0,
+        };
+        let (forks, tasks, last_pid) = STATE.lock().tree.system();
+        Ok((u64::from(cpus), forks, tasks, last_pid))
+    }
+
+    fn tasks(&self, _caller: Badge, pid: u64, after: u64) -> Result<(u64, u64), Errno> {
+        let room = PPC_DATA_BYTES / PID_BYTES;
+        let tids = STATE.lock().tree.tasks_of(pid, after, room)?;
+        let count = tids.len() as u64;
+        set_reply_data(procfs::encode_pids(&tids)).map_err(|_| Errno::EIO)?;
+        Ok((count, u64::from(tids.len() == room)))
     }
 
     fn set_comm(&mut self, caller: Badge) -> Result<(), Errno> {

@@ -33,6 +33,23 @@ fn procs(linux: &Linux) -> Option<ProcsClient<Ppc>> {
 
 /// `uname(buf)`: the process server's `struct utsname` (the host name is its).
 pub fn uname(linux: &Linux, args: &Args) -> SysResult {
+    let buf = utsname(linux)?;
+    uaccess::write(linux, args[0], &buf).map(|()| 0)
+}
+
+/// The field `index` of a `struct utsname` (`buf`, as [`utsname`] gives it) up to its NUL.
+pub fn uts_field(buf: &[u8], index: usize) -> &[u8] {
+    let field = buf
+        .get(index * UTS_FIELD..(index + 1) * UTS_FIELD)
+        .unwrap_or(&[]);
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    &field[..end]
+}
+
+/// `struct utsname` (six NUL-padded fields: sysname, nodename, release, version, machine,
+/// domain) as the process server answers it, or the fallback without one; `uname` and
+/// `/proc/version` (`crate::procsys`) show it.
+pub fn utsname(linux: &Linux) -> Result<alloc::vec::Vec<u8>, Errno> {
     let mut buf = vec![0u8; UTS_FIELD * UTS_FIELDS];
     match procs(linux) {
         Some(mut client) => {
@@ -49,7 +66,7 @@ pub fn uname(linux: &Linux, args: &Args) -> SysResult {
             }
         }
     }
-    uaccess::write(linux, args[0], &buf).map(|()| 0)
+    Ok(buf)
 }
 
 /// `sethostname(name, len)`: the process server decides (root only).
