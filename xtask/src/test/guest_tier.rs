@@ -30,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 23] = [
+const K42_READY: [&str; 24] = [
     "personality",
     "tty",
     "files",
@@ -54,6 +54,7 @@ const K42_READY: [&str; 23] = [
     "dynamic-dyn",
     "dynamic-nopie-dyn",
     "dynamic-musl-dyn",
+    "procfs2",
 ];
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str = "not in the K42 list of `xtask/src/test/guest_tier.rs` yet";
