@@ -54,15 +54,11 @@ impl Frames<u64> for KernelFrames<'_> {
     }
 
     fn copy_of(&mut self, from: u64) -> Option<u64> {
-        let new = mm::alloc_page()?;
-        match self.frames.get(&from) {
-            Some(source) => new.copy_from(source),
-            None => {
-                log::error!("copy-on-write: frame {from:#x} is in the tree but not the family's");
-                mm::free_page(new);
-                return None;
-            }
-        }
+        let Some(source) = self.frames.get(&from) else {
+            log::error!("copy-on-write: frame {from:#x} is in the tree but not the family's");
+            return None;
+        };
+        let new = mm::alloc_page_copy(source)?;
         Some(self.keep(new))
     }
 

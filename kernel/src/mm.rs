@@ -68,6 +68,22 @@ pub static PAGES: Clustered<PageRoot> = Clustered::new(PageRoot);
 /// A zeroed frame for user memory, from this CPU's cache (refilled from the bitmap in
 /// batches); `None` when memory is exhausted.
 pub fn alloc_page() -> Option<PageFrame> {
+    let page = take_page()?;
+    page.zero();
+    Some(page)
+}
+
+/// A frame for user memory holding a copy of `from` (a copy-on-write copy): not zeroed first,
+/// since every byte is overwritten. `None` when memory is exhausted.
+pub fn alloc_page_copy(from: &PageFrame) -> Option<PageFrame> {
+    let page = take_page()?;
+    page.copy_from(from);
+    Some(page)
+}
+
+/// A frame from this CPU's cache, refilled from the bitmap in batches, holding whatever it
+/// last held: the caller overwrites all of it before anyone sees it.
+fn take_page() -> Option<PageFrame> {
     let rep = PAGES.rep();
     let mut free = rep.free.lock();
     if free.is_empty() {
@@ -80,10 +96,7 @@ pub fn alloc_page() -> Option<PageFrame> {
             }
         });
     }
-    let page = free.pop()?;
-    drop(free);
-    page.zero();
-    Some(page)
+    free.pop()
 }
 
 /// Returns a frame of user memory (mapped nowhere any more) to this CPU's cache.

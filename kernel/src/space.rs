@@ -159,21 +159,22 @@ impl Space {
                 return Err(KError::WrongState);
             }
         };
-        for &page in &self.mapped {
-            // An image region's writable pages are its leaf's own, as anonymous ones are.
-            let private = self
-                .regions
-                .find(page)
-                .is_some_and(|r| matches!(r.backing, Backing::Anon | Backing::Image(_)));
-            if private
-                && let Some((_, flags)) = self.hw.lookup(page)
-                && flags.writable
-            {
-                let shared = UserFlags {
-                    writable: false,
-                    ..flags
-                };
-                let _ = self.hw.protect(page, shared);
+        // An image region's writable pages are its leaf's own, as anonymous ones are: both
+        // become copy-on-write. Region by region, so no page needs a region lookup.
+        for region in self.regions.iter() {
+            if !matches!(region.backing, Backing::Anon | Backing::Image(_)) {
+                continue;
+            }
+            for &page in self.mapped.range(region.range.start()..region.range.end()) {
+                if let Some((_, flags)) = self.hw.lookup(page)
+                    && flags.writable
+                {
+                    let shared = UserFlags {
+                        writable: false,
+                        ..flags
+                    };
+                    let _ = self.hw.protect(page, shared);
+                }
             }
         }
         Ok(Space {

@@ -330,9 +330,53 @@ impl<F: Copy> Cow<F> {
         }
     }
 
-    /// A whole collapse of interior node `node` (begin, every step, finish).
+    /// A whole collapse of interior node `node` (begin, every step, finish), as one operation:
+    /// nothing else runs between its steps (the kernel holds the family's lock throughout), so
+    /// a [`Direction::Down`] collapse may merge the leaf's pages into the lone node's page map
+    /// and hand the leaf the result ([`Cow::merge_down_at_once`]) when the leaf holds fewer —
+    /// the usual case after a fork child exits, where the parent wrote a few pages of many.
+    /// The outcome is the step-wise one's; only the work differs.
     pub fn collapse(&mut self, node: NodeId) -> Result<Collapsed, CowError> {
-        let collapse = self.collapse_begin(node)?;
+        let mut collapse = self.collapse_begin(node)?;
+        if collapse.direction == Direction::Down {
+            self.merge_down_at_once(&mut collapse);
+        }
         self.collapse_finish(collapse)
+    }
+
+    /// The steps of a [`Direction::Down`] collapse at once, by the smaller page map: when the
+    /// leaf holds fewer pages than the lone node, the lone node's map becomes the leaf's, the
+    /// leaf's own pages go into it (each replacing the lone node's copy, which leaves the tree)
+    /// and the pages the leaf hides leave it. Otherwise nothing: the steps move the lone node's
+    /// (fewer) pages one by one.
+    fn merge_down_at_once(&mut self, collapse: &mut Collapse<F>) {
+        let (lone, leaf) = (collapse.node, collapse.child);
+        if self.at(lone).pages.len() <= self.at(leaf).pages.len() {
+            return;
+        }
+        let mut merged = core::mem::take(&mut self.at(lone).pages);
+        let lone_pages = merged.len();
+        let survivor = self.at(leaf);
+        let own = core::mem::take(&mut survivor.pages);
+        let mut gone = alloc::vec::Vec::new();
+        for page in &survivor.hidden {
+            if let Some(frame) = merged.remove(page) {
+                gone.push(frame);
+            }
+        }
+        for (page, frame) in own {
+            if let Some(old) = merged.insert(page, frame) {
+                gone.push(old);
+            }
+        }
+        survivor.pages = merged;
+        // Every frame that left was one of the lone node's.
+        let shadowed = gone.len();
+        for frame in gone {
+            self.limbo.park(frame);
+        }
+        self.sub_frames(shadowed);
+        collapse.shadowed += shadowed;
+        collapse.moved += lone_pages - shadowed;
     }
 }

@@ -214,6 +214,46 @@ fn exit_of_one_child_collapses_the_parent_down_into_the_other_leaf() {
 }
 
 #[test]
+fn a_collapse_down_into_a_leaf_with_fewer_pages_keeps_what_the_leaf_wrote_and_discarded() {
+    // The parent holds many pages and writes or discards a few after the fork: the collapse
+    // merges the leaf's pages into the parent's map (`merge_down_at_once`), which must come
+    // out as the step-wise merge would.
+    let mut cow = Cow::<Frame>::new();
+    let mut store = Store::new();
+    let a = cow.create();
+    for page in 0..8 {
+        write(&mut cow, &mut store, a, page, 100 + page);
+    }
+    let forked = cow.fork(a).unwrap();
+    let b = forked.child;
+    write(&mut cow, &mut store, a, 1, 11); // a's own copy shadows the parent's page 1
+    cow.discard(a, 3..5).unwrap(); // a hides the parent's pages 3 and 4
+    write(&mut cow, &mut store, b, 6, 66); // b's, gone with b
+    let exited = cow.exit(b).unwrap();
+    assert_eq!(exited.collapses, 1);
+    assert_eq!(
+        exited.frames_freed, 4,
+        "b's page 6, the parent's shadowed page 1 and its hidden pages 3 and 4"
+    );
+    assert_eq!(cow.parent(a), Ok(None));
+    assert_eq!(cow.frames_held(a), Ok(6));
+    assert_eq!(
+        view(&cow, &store, a, 9),
+        [100, 11, 102, 0, 0, 105, 106, 107, 0]
+    );
+    assert_eq!(
+        read(&mut cow, &mut store, a, 3),
+        0,
+        "a discarded page reads zero"
+    );
+    reclaim(&mut cow, &mut store);
+    cow.check().unwrap();
+    cow.exit(a).unwrap();
+    reclaim(&mut cow, &mut store);
+    assert_eq!(store.live(), 0, "every frame came back");
+}
+
+#[test]
 fn exit_beside_an_interior_node_collapses_its_frames_up_and_the_parent_adopts_its_children() {
     let mut cow = Cow::<Frame>::new();
     let mut store = Store::new();

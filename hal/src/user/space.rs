@@ -11,6 +11,7 @@
 //! is the only kind of frame the kernel can put into a user space. The kernel must unmap a frame
 //! from every space before freeing it (the memory objects' job); this module cannot see that.
 
+use alloc::vec::Vec;
 use core::sync::atomic::AtomicU64;
 
 use k42_frames::FrameAllocator as Frames;
@@ -173,6 +174,9 @@ impl UserFlags {
 #[derive(Debug)]
 pub struct AddressSpace {
     root: u64,
+    /// Every table below the root, in the order made: what `destroy` frees, without walking
+    /// the tables (a table, once made, stays until the space goes).
+    tables: Vec<u64>,
 }
 
 fn table(paddr: u64) -> *mut PageTable {
@@ -207,7 +211,10 @@ impl AddressSpace {
                 new[i] = kernel[i].clone();
             }
         }
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            tables: Vec::new(),
+        })
     }
 
     /// Physical address of the PML4 (for counters and logs).
@@ -250,8 +257,12 @@ impl AddressSpace {
                 let Some(frames) = frames.as_deref_mut() else {
                     return Err(MapError::NotMapped(virt));
                 };
+                self.tables
+                    .try_reserve(1)
+                    .map_err(|_| MapError::OutOfFrames)?;
                 let new = frames.alloc().ok_or(MapError::OutOfFrames)?;
                 crate::phys::zero_frame(new);
+                self.tables.push(new);
                 entry.set_addr(
                     PhysAddr::new(new),
                     F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE,
@@ -345,20 +356,10 @@ impl AddressSpace {
             !self.is_active(),
             "destroying the address space this CPU runs"
         );
-        fn free_level(paddr: u64, level: usize, limit: usize, frames: &mut Frames<'_>) {
-            if level < 3 {
-                for i in 0..limit {
-                    // SAFETY: a table of this space, which is being destroyed and used by no one.
-                    let entry = unsafe { &(&*table(paddr))[i] };
-                    if !entry.is_unused() {
-                        free_level(entry.addr().as_u64(), level + 1, ENTRIES, frames);
-                    }
-                }
-            }
+        for paddr in self.tables.into_iter().chain([self.root]) {
             frames
                 .free(paddr)
                 .expect("page-table frames of a space are freed once, when it is destroyed");
         }
-        free_level(self.root, 0, USER_PML4_ENTRIES, frames);
     }
 }
