@@ -81,7 +81,8 @@ pub struct Resolved {
 pub enum ImageFault {
     /// The tree holds the page — the process, or a fork ancestor, wrote it: map this.
     Tree(Resolved),
-    /// Nobody wrote it, and the fault is a read: map the image's own frame, read-only.
+    /// Nobody wrote it, the image has the page (not a hole), and the fault is a read: map the
+    /// image's own frame, read-only.
     Image,
 }
 
@@ -166,22 +167,22 @@ impl Family {
                 }
                 Some(Plan::Map { .. }) => None,
                 Some(Plan::Copy { from }) => frames.copy_of(from),
-                Some(Plan::ZeroFill) if !write => {
-                    self.cow.abandon(search);
-                    return Some(ImageFault::Image);
-                }
-                Some(Plan::ZeroFill) => mm::alloc_page().and_then(|new| {
-                    if image
-                        .with_page(index, |source| new.copy_from(source))
-                        .is_none()
-                    {
-                        // Past the image's end: the region outlived no image page it maps
-                        // (`space.rs` checks ranges), so this is a bug; refuse the access.
-                        mm::free_page(new);
-                        return None;
+                // Nobody wrote it: a read of a page the image has maps the image's frame; a
+                // write copies it; a hole (no frame) zero-fills, as anonymous memory does.
+                // Past the image's end (`None`) cannot be: `space.rs` checks a region's range
+                // against its image; the access is refused if it were.
+                Some(Plan::ZeroFill) => match image.with_page(index, |page| match page {
+                    Some(_) if !write => None,
+                    Some(source) => Some(mm::alloc_page_copy(source)),
+                    None => Some(mm::alloc_page()),
+                }) {
+                    Some(None) => {
+                        self.cow.abandon(search);
+                        return Some(ImageFault::Image);
                     }
-                    Some(frames.keep(new))
-                }),
+                    Some(Some(new)) => new.map(|new| frames.keep(new)),
+                    None => None,
+                },
             };
             if new.is_none() && !matches!(plan, Some(Plan::Map { .. })) {
                 self.cow.abandon(search);

@@ -250,6 +250,9 @@ impl Space {
         prot: Prot,
     ) -> Result<(), KError> {
         let range = range(addr, len)?;
+        if !image.sealed() {
+            return Err(KError::WrongState);
+        }
         if !image.holds(first, len / PAGE_SIZE) {
             return Err(KError::BadArgument);
         }
@@ -302,6 +305,31 @@ impl Space {
                 Backing::Anon | Backing::Kernel => {}
             }
         }
+        Ok(released)
+    }
+
+    /// Drops the space's own copies of the pages of `addr..addr+len`, which must be wholly
+    /// mapped (`MADV_DONTNEED`): every page of the range leaves the page tables and the leaf
+    /// discards its pages there (hiding its ancestors'), so anonymous memory reads zeros
+    /// again and an image's range its image's bytes; a shared object's pages stay the object's.
+    /// Returns the frames to free after the shootdown.
+    pub fn discard(&mut self, addr: u64, len: u64) -> Result<Released, KError> {
+        let range = range(addr, len)?;
+        let mut covered = range.start();
+        for region in self.regions.overlapping(range) {
+            if region.backing == Backing::Kernel {
+                return Err(KError::BadArgument);
+            }
+            if region.range.start() > covered {
+                return Err(KError::BadAddress);
+            }
+            covered = region.range.end();
+        }
+        if covered < range.end() {
+            return Err(KError::BadAddress);
+        }
+        let mut released = Released::default();
+        self.drop_pages(range, &mut released.frames);
         Ok(released)
     }
 
@@ -428,8 +456,9 @@ impl Space {
                 };
                 image
                     .with_page(index, |frame| {
-                        mm::with_frames(|f| self.hw.map(page, frame, flags, f))
+                        frame.map(|frame| mm::with_frames(|f| self.hw.map(page, frame, flags, f)))
                     })
+                    .flatten()
                     .ok_or(KError::BadAddress)?
             }
         };

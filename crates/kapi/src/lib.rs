@@ -352,11 +352,17 @@ pub trait Memory {
     /// only (`BadArgument` otherwise).
     #[rights(WRITE)]
     fn make_image(&mut self, caller: Badge, pages: u64) -> Result<u64, KError>;
+    /// Drops this memory's own copies of the pages of `addr..addr+len` (page aligned, wholly
+    /// mapped), as Linux's `MADV_DONTNEED` does: anonymous memory reads zeros again, an
+    /// image's range its image's bytes, and a shared object's range keeps its pages (they are
+    /// the object's). `BadAddress` for a hole in the range, `BadArgument` for a kernel page.
+    #[rights(WRITE)]
+    fn discard(&mut self, caller: Badge, addr: u64, len: u64) -> Result<(), KError>;
 }
 
 /// A file's bytes as a memory object: K42's FR for a file whose pages are resident. The file
-/// server fills one per file version ([`Image::fill`], WRITE) and gives its clients access with
-/// READ only; a client maps ranges of it privately into its own memory
+/// server fills one per file version ([`Image::fill`], WRITE), seals it ([`Image::seal`]) and
+/// gives its clients access with READ only; a client maps ranges of it privately into its own memory
 /// ([`Image::map_private`]) — `execve`'s segments, `mmap(MAP_PRIVATE)` of the file — so every
 /// process shares the image's frames until it writes a page, which copies it. Nothing is read
 /// through the file server per page, and nothing is copied that is only read.
@@ -364,8 +370,9 @@ pub trait Memory {
 pub trait Image {
     /// Copies `count` pages (at most [`MAX_FILL_PAGES`]) into the image from page `first`:
     /// `table_addr` holds `count` addresses in the caller's memory, each of [`IMAGE_PAGE_SIZE`]
-    /// readable bytes, or 0 for a page of zeros. `BadArgument` past the image's end or for too
-    /// many pages, `BadAddress` for an unreadable table or page.
+    /// readable bytes, or 0 for a hole (zeros, and no memory). `BadArgument` past the image's
+    /// end or for too many pages, `BadAddress` for an unreadable table or page, `WrongState`
+    /// once the image is sealed.
     #[rights(WRITE)]
     fn fill(
         &mut self,
@@ -378,7 +385,7 @@ pub trait Image {
     /// not overlapping a mapping) of the *caller's* memory with `prot`, privately: reads see
     /// the image's pages, and the first write to a page copies it into the caller's own memory
     /// (a fork child's copy of the range behaves the same). `BadArgument` for a range past the
-    /// image's end.
+    /// image's end, `WrongState` for an image not sealed yet.
     #[rights(READ)]
     fn map_private(
         &mut self,
@@ -391,6 +398,10 @@ pub trait Image {
     /// Its number of pages.
     #[rights(READ)]
     fn pages(&self, caller: Badge) -> Result<u64, KError>;
+    /// Seals it: no more fills, and from now on it maps. A sealed image never changes, so what
+    /// its mappings read is fixed.
+    #[rights(WRITE)]
+    fn seal(&mut self, caller: Badge) -> Result<(), KError>;
 }
 
 #[cfg(test)]

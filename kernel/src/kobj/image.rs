@@ -26,6 +26,9 @@ impl k42_kapi::Image for ImageObj {
         table_addr: u64,
         count: u64,
     ) -> Result<(), KError> {
+        if self.0.sealed() {
+            return Err(KError::WrongState);
+        }
         if count > MAX_FILL_PAGES || !self.0.holds(first, count) {
             return Err(KError::BadArgument);
         }
@@ -70,5 +73,10 @@ impl k42_kapi::Image for ImageObj {
 
     fn pages(&self, _caller: Badge) -> Result<u64, KError> {
         Ok(self.0.pages())
+    }
+
+    fn seal(&mut self, _caller: Badge) -> Result<(), KError> {
+        self.0.seal();
+        Ok(())
     }
 }

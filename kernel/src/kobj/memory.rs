@@ -58,6 +58,17 @@ impl k42_kapi::Memory for MemObj {
         super::insert_image(ImageObj(image), caller.0, Rights::all()).map(|h| h.to_word())
     }
 
+    fn discard(&mut self, _caller: Badge, addr: u64, len: u64) -> Result<(), KError> {
+        let released = self
+            .0
+            .with_space(|s| s.discard(addr, len))
+            .ok_or(KError::WrongState)??;
+        // Freed only when no CPU's TLB can reach them any more.
+        crate::tlb::shootdown(crate::tlb::cpus_of(&self.0));
+        released.free();
+        Ok(())
+    }
+
     fn new_child(&mut self, caller: Badge) -> Result<(u64, u64), KError> {
         if caller.0 != self.0.pid {
             return Err(KError::BadArgument);

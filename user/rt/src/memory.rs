@@ -13,9 +13,8 @@ pub fn map_anon(addr: u64, len: u64) -> Result<&'static mut [u8], MapError> {
     vm::map_fresh(addr, len)
 }
 
-/// Maps `len` bytes of image `image` (a handle word with READ) from page `first` privately at
-/// `addr` (page aligned, free) and returns it: see `k42_sys::vm::map_image`, whose rule — only
-/// an image nobody fills any more — applies.
+/// Maps `len` bytes of the sealed image `image` (a handle word with READ) from page `first`
+/// privately at `addr` (page aligned, free) and returns it (`k42_sys::vm::map_image`).
 pub fn map_image(
     image: u64,
     addr: u64,

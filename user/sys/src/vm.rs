@@ -79,9 +79,9 @@ pub fn map_fresh(addr: u64, len: u64) -> Result<&'static mut [u8], MapError> {
 
 /// Maps `len` bytes of image `image` (an `Image` handle word with READ) from page `first` at
 /// `addr` of this process, privately and read-write, and returns it: it reads as the image's
-/// pages, and what is written goes into this process's own copies (`k42_kapi::Image`). Only
-/// for an image nobody fills any more: a page not yet written here shows the image's frame, so
-/// a later fill would change memory under the returned slice. Unmap with [`unmap_fresh`].
+/// pages, and what is written goes into this process's own copies (`k42_kapi::Image`). The
+/// kernel maps only a sealed image, which never changes, so nothing but the returned slice
+/// changes these bytes. Unmap with [`unmap_fresh`].
 pub fn map_image(
     image: u64,
     addr: u64,
@@ -101,7 +101,8 @@ pub fn map_image(
     // SAFETY: as in `map_fresh`: the kernel just mapped [addr, addr + len) read-write into this
     // address space (`map_private` maps into the caller's own memory only, and refuses a range
     // that overlaps a mapping), so this slice is the only reference into it. Its bytes change
-    // only through it, given the caller's promise that the image is filled no more.
+    // only through it: `map_private` maps only a sealed image, which the kernel never changes
+    // again (`Image::fill` refuses one).
     Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size) })
 }
 

@@ -41,7 +41,8 @@ pub fn make(fs: &k42_ramfs::Fs, ino: Ino, size: u64) -> Result<XHandle, Errno> {
     let mut first = 0;
     while first < pages {
         let count = (pages - first).min(MAX_FILL_PAGES);
-        // Each page's address in this process, 0 for a hole (the image's page stays zero).
+        // Each page's address in this process, 0 for a hole (a hole in the image too: no
+        // memory, zeros when mapped).
         let table: Vec<u64> = (first..first + count)
             .map(|i| {
                 fs.file_page(ino, i)
@@ -53,6 +54,10 @@ pub fn make(fs: &k42_ramfs::Fs, ino: Ino, size: u64) -> Result<XHandle, Errno> {
             return Err(errno(e));
         }
         first += count;
+    }
+    if let Err(e) = image.seal() {
+        release(handle);
+        return Err(errno(e));
     }
     Ok(handle)
 }

@@ -602,8 +602,8 @@ fn mappable(plan: &k42_elf::LoadPlan) -> bool {
 
 /// Maps each segment as Linux's `load_elf_binary` does: its file pages privately from the
 /// file's `image` (`k42_kapi::Image::map_private`: shared until written, then the process's
-/// own), the rest of its last file page zeroed when the segment goes on past its file bytes
-/// (`padzero`), and anonymous zero pages for the rest (the bss).
+/// own), the rest of its last file page zeroed when a writable segment goes on past its file
+/// bytes (`padzero`), and anonymous zero pages for the rest (the bss).
 fn map_segments(
     linux: &Linux,
     mem: &mut Mem,
@@ -625,24 +625,21 @@ fn map_segments(
             if !mem::program_may_use(range.start, file_pages_end) {
                 return Err(Errno::ENOMEM);
             }
-            let tail = (file_end < file_pages_end && seg.mem_size() > seg.file_size())
-                .then(|| file_pages_end - file_end);
-            // Writable until the tail is zeroed.
-            let first_prot = if tail.is_some() { prot | PROT_RW } else { prot };
+            // The rest of the last file page is zeroed when the segment goes on past its file
+            // bytes — for a writable segment only: Linux's `padzero` cannot write a read-only
+            // one and goes on without (6.1 ignores the failure, later kernels skip it).
+            let tail = (seg.prot().contains(k42_elf::Prot::WRITE)
+                && file_end < file_pages_end
+                && seg.mem_size() > seg.file_size())
+            .then(|| file_pages_end - file_end);
             let first_page = seg.file_offset() / PAGE_SIZE;
             client
-                .map_private(range.start, len, first_page, mem::kernel_prot(first_prot))
+                .map_private(range.start, len, first_page, mem::kernel_prot(prot))
                 .map_err(|_| Errno::ENOMEM)?;
-            mem.record(range.start, len, first_prot, Kind::Image);
+            mem.record(range.start, len, prot, Kind::Image);
             if let Some(tail) = tail {
                 let zeros = vec![0u8; usize::try_from(tail).map_err(|_| Errno::ENOMEM)?];
                 crate::uaccess::write_locked(mem, file_end, &zeros)?;
-                if first_prot != prot {
-                    MemoryClient::new(KernelPpc, linux.memory)
-                        .protect(range.start, len, mem::kernel_prot(prot))
-                        .map_err(|_| Errno::ENOMEM)?;
-                    mem.record(range.start, len, prot, Kind::Image);
-                }
             }
         }
         if range.end > file_pages_end {

@@ -78,8 +78,7 @@ impl Mapped {
         }
         let slot = take_slot()?;
         let at = EXEC_SCRATCH_BASE + u64::from(slot) * SLOT_BYTES;
-        // The file server fills an image once, before it hands it out (`k42_ifaces::fs`): the
-        // rule `map_image` asks for holds.
+        // The kernel maps only sealed images, which never change (`k42_kapi::Image`).
         match k42_rt::memory::map_image(image.to_word(), at, bytes, 0) {
             Ok(region) => Some(Self {
                 image,

@@ -404,8 +404,10 @@ pub fn mprotect(linux: &Linux, args: &Args) -> SysResult {
     Ok(0)
 }
 
-/// `madvise(addr, len, advice)`: `MADV_DONTNEED` drops the pages of private anonymous memory
-/// (they read as zero afterwards, as on Linux); other advice is accepted and changes nothing.
+/// `madvise(addr, len, advice)`: `MADV_DONTNEED` drops the process's own copies of the pages
+/// (`Memory::discard`), as Linux does: private anonymous memory reads zeros afterwards, a
+/// private mapping of a file (or of the program's file) its file's bytes again, and a shared
+/// object keeps its pages; other advice is accepted and changes nothing.
 pub fn madvise(linux: &Linux, args: &Args) -> SysResult {
     let (addr, len, advice) = (args[0], args[1], args[2] as u32);
     if len == 0 && addr.is_multiple_of(PAGE_SIZE) {
@@ -428,19 +430,14 @@ pub fn madvise(linux: &Linux, args: &Args) -> SysResult {
         return Ok(0);
     }
     for piece in pieces {
-        match piece.kind {
-            // A shared object keeps its pages for the other processes that map it, as Linux's
-            // shmem does.
-            Kind::AnonShared => continue,
-            // Linux would drop the private copies and read the file again; the map does not
-            // know which file a mapping is of (docs/linux-personality.md, "Program memory"),
-            // so a file mapping keeps its pages rather than turning to zeros.
-            Kind::FilePrivate | Kind::FileShared => continue,
-            Kind::AnonPrivate | Kind::Image | Kind::Stack | Kind::Guard => {}
+        // A shared object keeps its pages for the other processes that map it, as Linux's
+        // shmem does: nothing to drop.
+        if piece.kind == Kind::AnonShared {
+            continue;
         }
-        // Fresh pages in place of the old ones: unmap, then map again with the same protection.
-        kernel_unmap(linux, &[piece]);
-        kernel_map(linux, piece.start, piece.len(), piece.prot)?;
+        memory(linux)
+            .discard(piece.start, piece.len())
+            .map_err(|_| Errno::ENOMEM)?;
     }
     Ok(0)
 }

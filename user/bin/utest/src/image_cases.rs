@@ -1,6 +1,7 @@
-//! Cases on file images (`k42_kapi::Image`): an image made and filled by this process maps
-//! privately with its bytes, a write to a mapping stays that mapping's own, and the kernel
-//! refuses fills and maps past the image's end, bad tables, and callers without the right.
+//! Cases on file images (`k42_kapi::Image`): an image made, filled and sealed by this process
+//! maps privately with its bytes, a write to a mapping stays that mapping's own, `discard`
+//! brings the image's bytes back, and the kernel refuses a map before the seal, a fill after
+//! it, fills and maps past the image's end, bad tables, and callers without the right.
 
 use alloc::vec::Vec;
 
@@ -56,6 +57,17 @@ fn filled_image(ctx: &mut Ctx) -> Result<ImageClient<KernelPpc>, crate::ctx::Not
     let filled = image.fill(0, table.as_ptr() as u64, table.len() as u64);
     k42_rt::memory::unmap(source).map_err(|e| failed("Memory::unmap", e))?;
     filled.map_err(|e| failed("Image::fill", e))?;
+    let early = image.map_private(FIRST_AT, PAGE, 0, prot::READ);
+    ensure!(
+        early == Err(CallError::Method(KError::WrongState)),
+        "a map of an image not sealed yet gave {early:?}"
+    );
+    image.seal().map_err(|e| failed("Image::seal", e))?;
+    let late = image.fill(0, table.as_ptr() as u64, 1);
+    ensure!(
+        late == Err(CallError::Method(KError::WrongState)),
+        "a fill of a sealed image gave {late:?}"
+    );
     Ok(image)
 }
 
@@ -96,6 +108,15 @@ fn map_private(ctx: &mut Ctx) -> Outcome {
         all(&second[..PAGE as usize], fill_byte(1)),
         "a write to one private mapping showed in another"
     );
+    ctx.env
+        .memory()
+        .discard(FIRST_AT + PAGE, PAGE)
+        .map_err(|e| failed("Memory::discard", e))?;
+    let first = core::hint::black_box(first);
+    ensure!(
+        all(&first[PAGE as usize..2 * PAGE as usize], fill_byte(1)),
+        "after a discard the mapping does not read the image's bytes again"
+    );
     let again = first_page_again(handle)?;
     ensure!(
         all(again, fill_byte(1)),
@@ -119,25 +140,33 @@ fn first_page_again(handle: u64) -> Result<&'static mut [u8], crate::ctx::NotPas
 /// Fills and maps past the end, too many pages at once, an unreadable table, a map over a
 /// mapping, and a fill through a handle given READ only are refused.
 fn refusals(ctx: &mut Ctx) -> Outcome {
-    let mut image = filled_image(ctx)?;
+    let fresh = ctx
+        .env
+        .memory()
+        .make_image(IMAGE_PAGES)
+        .map_err(|e| failed("Memory::make_image", e))?;
+    let mut unsealed = ImageClient::new(KernelPpc, XHandle::from_word(fresh));
     let table = [0u64; 2];
-    let past = image.fill(IMAGE_PAGES - 1, table.as_ptr() as u64, 2);
+    let past = unsealed.fill(IMAGE_PAGES - 1, table.as_ptr() as u64, 2);
     ensure!(
         past == Err(CallError::Method(KError::BadArgument)),
         "a fill past the end gave {past:?}"
     );
     let big: Vec<u64> = alloc::vec![0; MAX_FILL_PAGES as usize + 1];
-    let many = image.fill(0, big.as_ptr() as u64, big.len() as u64);
+    let many = unsealed.fill(0, big.as_ptr() as u64, big.len() as u64);
     ensure!(
         many == Err(CallError::Method(KError::BadArgument)),
         "a fill of {} pages gave {many:?}",
         big.len()
     );
-    let unreadable = image.fill(0, 8, 1);
+    let unreadable = unsealed.fill(0, 8, 1);
     ensure!(
         unreadable == Err(CallError::Method(KError::BadAddress)),
         "a fill from an unmapped table gave {unreadable:?}"
     );
+    meta::release(&mut KernelPpc, unsealed.handle)
+        .map_err(|e| failed("release of the unsealed image", e))?;
+    let mut image = filled_image(ctx)?;
     let rw = prot::READ | prot::WRITE;
     let beyond = image.map_private(FIRST_AT, 2 * PAGE, IMAGE_PAGES - 1, rw);
     ensure!(
