@@ -10,10 +10,10 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::Cell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use k42_kapi::counter;
-use k42_sched::{Config, Scheduler};
+use k42_sched::{Class, Config, Scheduler};
 use spin::{Mutex, Once};
 
 use crate::dispatcher::Dispatcher;
@@ -53,6 +53,70 @@ pub struct Cpu {
     /// No dispatcher timer here is due before this (kernel-clock ns): entries skip the timer
     /// scan until then. Lowered when a timer is set, recomputed by the scan.
     pub next_timer: u64,
+}
+
+impl Cpu {
+    /// Puts dispatcher `d` (CommID `comm`) on this CPU, counting an application's for
+    /// [`least_loaded`].
+    pub fn add_dispatcher(&mut self, comm: u64, d: Dispatcher) {
+        if d.class == Class::Application
+            && let Some(slot) = get(self.index)
+        {
+            slot.apps.fetch_add(1, Ordering::Relaxed);
+        }
+        self.dispatchers.insert(comm, d);
+    }
+
+    /// Takes dispatcher `comm` off this CPU.
+    pub fn remove_dispatcher(&mut self, comm: u64) -> Option<Dispatcher> {
+        let d = self.dispatchers.remove(&comm)?;
+        if d.class == Class::Application
+            && let Some(slot) = get(self.index)
+        {
+            slot.apps.fetch_sub(1, Ordering::Relaxed);
+        }
+        Some(d)
+    }
+}
+
+/// The kernel command-line flag that places fork children on the least loaded CPU
+/// ([`least_loaded`]) instead of their parent's. Off by default: with it, concurrent shell
+/// pipelines and file writes on two CPUs hang (docs/architecture.md, "SMP").
+pub const SPREAD_FORKS: &str = "spread_forks";
+
+/// Whether fork children are spread ([`SPREAD_FORKS`]).
+static SPREAD: AtomicBool = AtomicBool::new(false);
+
+/// Turns spreading fork children on or off (at boot, from the command line).
+pub fn set_spread_forks(on: bool) {
+    SPREAD.store(on, Ordering::Relaxed);
+}
+
+/// The CPU a fork child of a dispatcher on CPU `parent` goes to: [`least_loaded`] with
+/// [`SPREAD_FORKS`], else the parent's.
+pub fn fork_child_cpu(parent: usize) -> usize {
+    if SPREAD.load(Ordering::Relaxed) {
+        least_loaded(parent)
+    } else {
+        parent
+    }
+}
+
+/// The CPU a new application dispatcher goes to: the one running the fewest, `prefer` (the
+/// caller's) when it is among them — so a forked child starts beside its parent until another
+/// CPU has less to do, and a multi-process workload spreads over every CPU. A snapshot: two
+/// forks at once may pick the same CPU, which only makes the spread less even.
+pub fn least_loaded(prefer: usize) -> usize {
+    let load = |slot: &Slot| slot.apps.load(Ordering::Relaxed);
+    let mut best = prefer;
+    let mut least = get(prefer).map_or(usize::MAX, load);
+    for slot in all() {
+        if load(slot) < least {
+            least = load(slot);
+            best = slot.index;
+        }
+    }
+    best
 }
 
 /// The dispatchers of one CPU by CommID, iterated in CommID order like a map. Looked up several
@@ -149,6 +213,9 @@ pub struct Slot {
     /// The kernel object call in progress on this CPU (`kobj`).
     pub call: Mutex<crate::kobj::CallCx>,
     counters: [AtomicU64; counter::COUNT as usize],
+    /// Application dispatchers here: what [`least_loaded`] places a fork child by. Read by
+    /// any CPU without this CPU's lock, so an atomic beside `dispatchers`.
+    apps: AtomicUsize,
 }
 
 static CPUS: Once<Vec<Slot>> = Once::new();
@@ -176,6 +243,7 @@ pub fn init(apic_ids: &[u32]) {
                     effects: Vec::new(),
                 }),
                 counters: [const { AtomicU64::new(0) }; counter::COUNT as usize],
+                apps: AtomicUsize::new(0),
             })
             .collect()
     });

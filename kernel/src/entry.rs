@@ -81,13 +81,20 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
             Mail::Add(d) => {
                 let comm = d.comm();
                 let class = d.class;
-                cpu.dispatchers.insert(comm, *d);
+                cpu.add_dispatcher(comm, *d);
                 if let Err(e) =
                     cpu.sched
                         .add(switch::policy_id(comm), class, k42_sched::Weight::DEFAULT)
                 {
                     log::error!("dispatcher {comm:#x} not schedulable: {e:?}");
                 }
+            }
+            // A dispatcher running here when the mail came (the IPI interrupted it) is
+            // interrupted now if it takes soft interrupts, as a timer interrupts it: `wake`
+            // leaves a running one be, and a program that never enters the kernel would not
+            // see the bits another CPU posted until its quantum ends.
+            Mail::Wake(comm) if origin == Origin::Interrupt && cpu.running == Some(comm) => {
+                switch::interrupt_if_pending(cpu, comm, frame);
             }
             Mail::Wake(comm) => switch::wake(cpu, comm, frame, origin),
             Mail::Start(comm) => switch::start(cpu, comm, frame, origin),
@@ -265,7 +272,7 @@ fn remove_dispatcher(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
         // Its registers are dropped; leave saves nothing of a dispatcher being removed.
         cpu.running = None;
     }
-    let Some(d) = cpu.dispatchers.remove(&comm) else {
+    let Some(d) = cpu.remove_dispatcher(comm) else {
         return;
     };
     crate::dispatcher::unregister(comm);

@@ -61,6 +61,7 @@ fn kmain(info: BootInfo) -> ! {
         wall,
     );
     cpu::init(&apic_ids);
+    cpu::set_spread_forks(cmdline.has(cpu::SPREAD_FORKS));
     entry::init();
     k42_hal::trap::set_wake_handler(|_| tlb::service());
     let online = smp::start_others(&apic_ids);

@@ -156,6 +156,7 @@ mod tests {
         ] {
             assert_eq!(FileType::from_mode(t.mode_bits() | 0o644), Some(t));
         }
+        assert_eq!(FileType::from_mode(0), None);
         assert_eq!(FileType::Directory.dirent_type(), raw::DT_DIR as u8);
     }
 }

@@ -341,22 +341,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn file_types_round_trip() {
-        for t in [
-            FileType::Regular,
-            FileType::Directory,
-            FileType::Symlink,
-            FileType::CharDevice,
-            FileType::BlockDevice,
-            FileType::Fifo,
-            FileType::Socket,
-        ] {
-            assert_eq!(FileType::from_mode(t.mode_bits() | 0o644), Some(t));
-        }
-        assert_eq!(FileType::from_mode(0), None);
-        assert_eq!(FileType::Directory.dirent_type(), 4);
-    }
 
     #[test]
     fn utime_args() {

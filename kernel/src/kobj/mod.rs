@@ -216,7 +216,7 @@ pub fn apply(cpu: &mut Cpu, e: Effect, frame: &mut UserFrame) {
             if target_cpu == cpu.index {
                 let comm = d.comm();
                 let class = d.class;
-                cpu.dispatchers.insert(comm, *d);
+                cpu.add_dispatcher(comm, *d);
                 if let Err(err) =
                     cpu.sched
                         .add(switch::policy_id(comm), class, k42_sched::Weight::DEFAULT)

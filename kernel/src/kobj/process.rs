@@ -119,7 +119,7 @@ impl k42_kapi::Process for ProcObj {
         rsp: u64,
         arg: u64,
     ) -> Result<u64, KError> {
-        let cpu = crate::cpu::this().index;
+        let cpu = crate::cpu::fork_child_cpu(crate::cpu::this().index);
         let (comm, d) = crate::fork::fork_into(&self.0, caller.0, cpu, (rip, rsp, arg))?;
         // The caller's writable pages are now shared and mapped read-only: every CPU running
         // it forgets the old entries (this one did, page by page, as it changed them).
