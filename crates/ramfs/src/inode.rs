@@ -341,7 +341,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn utime_args() {
         assert_eq!(UtimeArg::from_raw(5, (1 << 30) - 1), Ok(UtimeArg::Now));
