@@ -80,8 +80,9 @@ impl Cpu {
 }
 
 /// The kernel command-line flag that places fork children on the least loaded CPU
-/// ([`least_loaded`]) instead of their parent's. Off by default: with it, concurrent shell
-/// pipelines and file writes on two CPUs hang (docs/architecture.md, "SMP").
+/// ([`least_loaded`]) instead of their parent's. Off by default: the servers have one
+/// dispatcher, on the first CPU, so a process elsewhere calls them across CPUs and gains
+/// nothing yet (docs/architecture.md, "Where processes run").
 pub const SPREAD_FORKS: &str = "spread_forks";
 
 /// Whether fork children are spread ([`SPREAD_FORKS`]).

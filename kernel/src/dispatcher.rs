@@ -297,6 +297,13 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// A stopped dispatcher that will start with `first` (its first-entry registers).
+    /// Sets `rsi` of the registers a dispatcher that has not run yet starts with.
+    pub fn set_first_rsi(&mut self, word: u64) {
+        if let Context::Call(first) = &mut self.context {
+            first.rsi = word;
+        }
+    }
+
     pub fn new(shared: Arc<Shared>, class: Class, first: UserFrame) -> Self {
         Self {
             shared,

@@ -23,13 +23,15 @@ use crate::space::Space;
 /// Rights a process holds on itself (as `loader::spawn` gives them).
 const OWN_RIGHTS: Rights = Rights::READ.union(Rights::WRITE).union(Rights::DESTROY);
 
-/// Undoes a child made by [`new_child`] that will not be forked into.
+/// Undoes a child made by [`new_child`] that will not be forked into. Runs under the Memory
+/// table's lock (in `Memory::new_child`), so it touches only the Process table, the one table
+/// a child has entries in before it is forked into.
 fn discard(child: &Arc<Process>) {
     if let Some(space) = child.space.lock().take() {
         space.destroy();
     }
     crate::process::forget(child.pid);
-    kobj::forget_badge(child.pid);
+    kobj::forget_process_entries(child.pid);
 }
 
 /// Makes an empty, stopped child of `parent` (same kind, class and name) and the process's
@@ -61,6 +63,16 @@ pub fn new_child(parent: &Arc<Process>) -> Result<(u64, XHandle), KError> {
     Ok((child.pid, theirs))
 }
 
+/// Gives a forked child's first dispatcher `d` (from [`fork_into`]) its process's own Memory
+/// handle in its first registers (`rsi`). Called with no kernel table locked (an effect of the
+/// fork, `kobj::Effect::AddForked`).
+pub fn own_memory(d: &mut Dispatcher) -> Result<(), KError> {
+    let process = d.shared.process.clone();
+    let memory = kobj::insert_memory(MemObj(process.clone()), process.pid, Rights::WRITE)?;
+    d.set_first_rsi(memory.to_word());
+    Ok(())
+}
+
 /// Fills `child` (made by [`new_child`] for `caller`) with a copy-on-write copy of `caller`'s
 /// memory and a stopped first dispatcher on `cpu` starting at `rip`/`rsp` with `arg`. The
 /// caller's writable mappings became read-only: the caller flushes its TLBs.
@@ -80,11 +92,13 @@ pub fn fork_into(
     if let Some(empty) = empty {
         empty.destroy();
     }
-    let memory = kobj::insert_memory(MemObj(child.clone()), child.pid, Rights::WRITE)?;
     let comm = comm_id(child.pid, 0);
     let (rip, rsp, arg) = entry;
     let mut first = UserFrame::new_user(rip, rsp);
-    (first.rdi, first.rsi, first.rdx) = (pending.own, memory.to_word(), comm);
+    // The child's own Memory handle (`rsi`) is made when the dispatcher is added
+    // ([`own_memory`]): this runs under the Process table's lock, and taking the Memory
+    // table's here would invert `Memory::new_child`'s order (Memory, then Process).
+    (first.rdi, first.rsi, first.rdx) = (pending.own, 0, comm);
     (first.rcx, first.r8, first.r9) = (arg, 0, DISPATCHER_PAGE_BASE);
     let dispatcher = new_dispatcher(child, comm, cpu, DISPATCHER_PAGE_BASE, first)?;
     *child.fork.lock() = None;

@@ -201,7 +201,8 @@ pub fn spawn(
             space.destroy();
         }
         crate::process::forget(process.pid);
-        kobj::forget_badge(process.pid);
+        // Under the Boot table's lock (`Boot::spawn`): the Boot table is not touched.
+        kobj::forget_spawned(process.pid);
         e
     };
     if process.pid >= MAX_PID {

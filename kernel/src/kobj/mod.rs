@@ -41,6 +41,10 @@ use crate::switch::{self, Origin};
 pub enum Effect {
     /// Put a new (stopped) dispatcher on its CPU.
     Add(Box<Dispatcher>),
+    /// Put a fork child's first dispatcher on its CPU, once its own Memory handle is made
+    /// (`fork::own_memory`: a table insertion the fork's method could not make under its own
+    /// table's lock).
+    AddForked(Box<Dispatcher>),
     /// Start the process's dispatchers.
     Start(u64),
     /// End the process with this status.
@@ -193,9 +197,23 @@ pub fn insert_boot(owner: u64) -> Result<XHandle, k42_kapi::KError> {
         .map_err(|_| k42_kapi::KError::Full)
 }
 
+/// Drops the Process table's entries held by, or naming, process `pid` (a fork child that was
+/// never forked into: it has no others).
+pub fn forget_process_entries(pid: u64) {
+    let mut p = PROCESSES.lock();
+    p.release_all_for(Badge(pid));
+    p.retain(|_, o| o.target.0.pid != pid);
+}
+
 /// Drops every kernel table entry held by, or naming, process `pid` (it ended).
 pub fn forget_badge(pid: u64) {
     BOOT.lock().release_all_for(Badge(pid));
+    forget_spawned(pid);
+}
+
+/// Drops the entries of process `pid` in every table but Boot's: a process a spawn gave up on,
+/// under the Boot table's lock (`Boot::spawn`), which holds no Boot entry.
+pub fn forget_spawned(pid: u64) {
     let mut p = PROCESSES.lock();
     p.release_all_for(Badge(pid));
     p.retain(|_, o| o.target.0.pid != pid);
@@ -211,6 +229,15 @@ pub fn forget_badge(pid: u64) {
 /// Carries out one effect of a kernel object call made by the running dispatcher.
 pub fn apply(cpu: &mut Cpu, e: Effect, frame: &mut UserFrame) {
     match e {
+        Effect::AddForked(mut d) => {
+            if let Err(e) = crate::fork::own_memory(&mut d) {
+                log::error!(
+                    "fork child {} starts without its Memory handle: {e:?}",
+                    d.shared.process.pid
+                );
+            }
+            apply(cpu, Effect::Add(d), frame);
+        }
         Effect::Add(d) => {
             let target_cpu = d.shared.cpu;
             if target_cpu == cpu.index {

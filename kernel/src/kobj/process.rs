@@ -126,7 +126,7 @@ impl k42_kapi::Process for ProcObj {
         if let Some(parent) = crate::process::lookup(caller.0) {
             crate::tlb::shootdown(crate::tlb::cpus_of(&parent));
         }
-        effect(Effect::Add(alloc::boxed::Box::new(d)));
+        effect(Effect::AddForked(alloc::boxed::Box::new(d)));
         Ok(comm)
     }
 }
