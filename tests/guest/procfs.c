@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "k42test.h"
+#include "proctest.h"
 
 /* Linux's TASK_COMM_LEN less its NUL: the longest comm. */
 #define COMM_MAX 15
@@ -44,23 +45,6 @@
 #define BUSYBOX "/bin/busybox"
 
 static char comm[COMM_MAX + 1];
-
-/* The whole of a /proc file (NUL-terminated after its bytes): its length, or -1. */
-static ssize_t slurp(const char *path, char *buf, size_t cap) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, cap - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = '\0';
-    return (ssize_t)got;
-}
 
 /* The fields of a stat line after "pid (comm)": state, ppid, pgrp, session. */
 struct stat_line {

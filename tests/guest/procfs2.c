@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "k42test.h"
+#include "proctest.h"
 
 /* Big enough for any of the files read here. */
 #define TEXT_MAX 65536
@@ -56,23 +57,6 @@
 #define CLOSED_FD 21
 
 static long page;
-
-/* The whole of a file (NUL-terminated after its bytes): its length, or -1. */
-static ssize_t slurp(const char *path, char *buf, size_t cap) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, cap - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = '\0';
-    return (ssize_t)got;
-}
 
 /* The line after `line` (NULL at the end). */
 static const char *next_line(const char *line) {
