@@ -36,10 +36,8 @@ int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], DYN_CHILD_FLAG) == 0)
         return dyn_start_is_right() ? DYN_CHILD_OK : EXIT_FAILURE;
 
-    int args_right = argc - 1 == (int)COUNT(expected_args);
-    for (int i = 1; args_right && i < argc; i++)
-        args_right = strcmp(argv[i], expected_args[i - 1]) == 0;
-    CHECK("argv", args_right, "%d arguments, expected %zu", argc - 1, COUNT(expected_args));
+    CHECK("argv", dyn_args_right(argc, argv, expected_args, (int)COUNT(expected_args)),
+          "%d arguments, expected %zu", argc - 1, COUNT(expected_args));
 
     const unsigned char *base = (const unsigned char *)getauxval(AT_BASE);
     CHECK("at_base", base != NULL && memcmp(base, ELFMAG, SELFMAG) == 0,

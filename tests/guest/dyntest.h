@@ -166,4 +166,14 @@ static inline void dyn_check_interp_errno(const char *name, const char *self, co
     unlink(copy);
 }
 
+/* Whether the program got exactly the arguments `expected` (`n` of them) after its name. */
+static inline int dyn_args_right(int argc, char **argv, const char *const *expected, int n) {
+    if (argc - 1 != n)
+        return 0;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], expected[i - 1]) != 0)
+            return 0;
+    return 1;
+}
+
 #endif

@@ -231,18 +231,6 @@ static void metadata(void) {
         close(fd);
 }
 
-/* Whether directory `path` lists `name`. */
-static int lists(const char *path, const char *name) {
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    int found = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        found |= strcmp(e->d_name, name) == 0;
-    closedir(d);
-    return found;
-}
-
 static void listing(void) {
     char me[16];
     snprintf(me, sizeof me, "%d", getpid());

@@ -286,18 +286,6 @@ static void cpuinfo(void) {
           processors, cpus, names_ok, vendor, family, model, want_brand);
 }
 
-/* Whether directory `path` lists `name`. */
-static int lists(const char *path, const char *name) {
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    int found = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        found |= strcmp(e->d_name, name) == 0;
-    closedir(d);
-    return found;
-}
-
 /* readlink of /proc/self/fd/FD into `out` (NUL-terminated): its length, or -1. */
 static ssize_t fd_link(int fd, char *out, size_t cap) {
     char path[64];

@@ -1,11 +1,14 @@
 /*
  * proctest.h: what the /proc guest tests (procfs.c, procfs2.c) share: reading a whole
- * /proc file, which has no size to stat, by reading until the end.
+ * /proc file, which has no size to stat, by reading until the end, and looking for a name
+ * in a directory's listing.
  */
 #ifndef PROCTEST_H
 #define PROCTEST_H
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -25,6 +28,18 @@ static inline ssize_t slurp(const char *path, char *buf, size_t cap) {
     close(fd);
     buf[got] = '\0';
     return (ssize_t)got;
+}
+
+/* Whether directory `path` lists `name`. */
+static inline int lists(const char *path, const char *name) {
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int found = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        found |= strcmp(e->d_name, name) == 0;
+    closedir(d);
+    return found;
 }
 
 #endif

@@ -343,14 +343,19 @@ fn nodes_have_linux_modes_and_distinct_inodes() {
     }))
     .map(Node::ino)
     .collect();
+    assert_distinct(&mut inos);
+}
+
+/// Asserts that no inode number in `inos` repeats (it sorts them).
+pub(crate) fn assert_distinct(inos: &mut Vec<u64>) {
     let n = inos.len();
     inos.sort_unstable();
     inos.dedup();
-    assert_eq!(inos.len(), n);
+    assert_eq!(inos.len(), n, "inode numbers repeat");
 }
 
 /// The names in `getdents64` records.
-fn names(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn names(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {

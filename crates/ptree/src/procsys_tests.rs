@@ -10,6 +10,7 @@ use k42_linux::Errno;
 use k42_linux::raw::general as g;
 
 use crate::procfs::{CONSOLE_TTY, Facts, RunState};
+use crate::procfs_tests::{assert_distinct, names};
 use crate::procpath::{Asker, Entry, Listing, MOUNTS_TARGET, Node, Type, walk};
 use crate::procsys::{
     Cpu, MOUNTS, System, cpuinfo_text, filesystems_text, loadavg_text, mounts_text, stat_text,
@@ -241,24 +242,7 @@ fn new_nodes_have_linux_modes_paths_and_distinct_inodes() {
     }))
     .map(Node::ino)
     .collect();
-    let n = inos.len();
-    inos.sort_unstable();
-    inos.dedup();
-    assert_eq!(inos.len(), n);
-}
-
-/// The names in `getdents64` records.
-fn names(bytes: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let reclen = u16::from_le_bytes([bytes[at + 16], bytes[at + 17]]) as usize;
-        let name = &bytes[at + 19..at + reclen];
-        let end = name.iter().position(|&b| b == 0).unwrap();
-        out.push(String::from_utf8(name[..end].to_vec()).unwrap());
-        at += reclen;
-    }
-    out
+    assert_distinct(&mut inos);
 }
 
 #[test]
