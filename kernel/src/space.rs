@@ -107,6 +107,32 @@ fn prot_flags(prot: Prot) -> UserFlags {
     }
 }
 
+/// The flags of a page a copy-on-write fault resolved: `prot`'s, but writable only if the
+/// page is the space's own (`writable`) — a shared one stays read-only until written.
+fn cow_flags(prot: Prot, writable: bool) -> UserFlags {
+    UserFlags {
+        writable: writable && prot.contains(Prot::WRITE),
+        ..prot_flags(prot)
+    }
+}
+
+/// Maps `frame` at `page` with `flags` in place of whatever mapped it (a shared page mapped
+/// read-only, now copied), and records the page as mapped.
+fn install(
+    hw: &mut AddressSpace,
+    mapped: &mut BTreeSet<u64>,
+    page: u64,
+    frame: &PageFrame,
+    flags: UserFlags,
+) -> Result<(), KError> {
+    if mapped.contains(&page) {
+        let _ = hw.unmap(page);
+    }
+    mm::with_frames(|f| hw.map(page, frame, flags, f)).map_err(|_| KError::NoMemory)?;
+    mapped.insert(page);
+    Ok(())
+}
+
 /// A kernel-interface protection as a region protection, refusing writable-and-executable:
 /// native programs get W^X.
 pub fn prot_of(bits: u8) -> Result<Prot, KError> {
@@ -436,35 +462,28 @@ impl Space {
         let got = family
             .fault_image(self.leaf, page_index(page), write, image, index)
             .ok_or(KError::NoMemory)?;
-        if self.mapped.contains(&page) {
-            // Mapped read-only (the image's frame, or a fork ancestor's copy), now copied.
-            let _ = self.hw.unmap(page);
-        }
-        let mapped = match got {
+        match got {
             ImageFault::Tree(got) => {
                 let frame = family.frame(got.paddr).ok_or(KError::WrongState)?;
-                let flags = UserFlags {
-                    writable: got.writable && prot.contains(Prot::WRITE),
-                    ..prot_flags(prot)
-                };
-                mm::with_frames(|f| self.hw.map(page, frame, flags, f))
+                install(
+                    &mut self.hw,
+                    &mut self.mapped,
+                    page,
+                    frame,
+                    cow_flags(prot, got.writable),
+                )
             }
             ImageFault::Image => {
-                let flags = UserFlags {
-                    writable: false,
-                    ..prot_flags(prot)
-                };
+                let flags = cow_flags(prot, false);
+                let (hw, mapped) = (&mut self.hw, &mut self.mapped);
                 image
                     .with_page(index, |frame| {
-                        frame.map(|frame| mm::with_frames(|f| self.hw.map(page, frame, flags, f)))
+                        frame.map(|frame| install(hw, mapped, page, frame, flags))
                     })
                     .flatten()
                     .ok_or(KError::BadAddress)?
             }
-        };
-        mapped.map_err(|_| KError::NoMemory)?;
-        self.mapped.insert(page);
-        Ok(())
+        }
     }
 
     /// Maps page `index` of shared object `object` at `page` with `prot`.
@@ -475,18 +494,12 @@ impl Space {
         page: u64,
         prot: Prot,
     ) -> Result<(), KError> {
-        if self.mapped.contains(&page) {
-            let _ = self.hw.unmap(page);
-        }
-        let hw = &mut self.hw;
+        let (hw, mapped) = (&mut self.hw, &mut self.mapped);
         object
             .with_page(index, |frame| {
-                mm::with_frames(|f| hw.map(page, frame, prot_flags(prot), f))
+                install(hw, mapped, page, frame, prot_flags(prot))
             })
             .ok_or(KError::NoMemory)?
-            .map_err(|_| KError::NoMemory)?;
-        self.mapped.insert(page);
-        Ok(())
     }
 
     /// Asks the leaf for page `page` (a write makes it the leaf's own) and maps what it gets
@@ -498,16 +511,8 @@ impl Space {
             return Err(KError::NoMemory);
         };
         let frame = family.frame(got.paddr).ok_or(KError::WrongState)?;
-        let flags = UserFlags {
-            writable: got.writable && prot.contains(Prot::WRITE),
-            ..prot_flags(prot)
-        };
-        if self.mapped.contains(&page) {
-            // A shared page mapped read-only, now copied (or now the leaf's own): replace it.
-            let _ = self.hw.unmap(page);
-        }
-        mm::with_frames(|f| self.hw.map(page, frame, flags, f)).map_err(|_| KError::NoMemory)?;
-        self.mapped.insert(page);
+        let flags = cow_flags(prot, got.writable);
+        install(&mut self.hw, &mut self.mapped, page, frame, flags)?;
         Ok(got.paddr)
     }
 

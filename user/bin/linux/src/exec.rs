@@ -33,7 +33,7 @@ use k42_rt::{KernelPpc, clock};
 use k42_abi::kernel::PPC_DATA_BYTES;
 use k42_linux::raw::general as g;
 
-use crate::file_bytes::{FileBytes, Mapped};
+use crate::file_bytes::{FileBytes, FileImage, Mapped};
 use crate::files::{self, Files, Node};
 use crate::interp::{self, Interp};
 use crate::layout::{MMAP_CEILING, STACK_SIZE, STACK_TOP};
@@ -254,9 +254,7 @@ fn from_file_server(
         c.access(u64::from(g::X_OK), u64::from(at))
     })?;
     // Mapped from the file's image if the server gives one (an empty file has none).
-    if let Ok(((image, image_size), _)) = files::call(&node, &[], |c| c.image())
-        && let Some(mapped) = Mapped::new(XHandle::from_word(image), image_size)
-    {
+    if let Some(mapped) = FileImage::of(&node).and_then(Mapped::new) {
         return Ok(ProgramFile {
             real,
             bytes: FileBytes::Mapped(mapped),
@@ -580,7 +578,7 @@ fn load_segments(
     file: &FileBytes,
 ) -> Result<(), Errno> {
     match file {
-        FileBytes::Mapped(m) if mappable(plan) => map_segments(linux, mem, plan, m.image),
+        FileBytes::Mapped(m) if mappable(plan) => map_segments(linux, mem, plan, m.image.handle()),
         _ => copy_segments(linux, mem, plan, file),
     }
 }

@@ -20,6 +20,7 @@ use k42_rights::XHandle;
 use k42_rights::wire::meta;
 use k42_rt::{KernelPpc, log};
 
+use crate::files::{self, Node};
 use crate::layout::{EXEC_SCRATCH_BASE, EXEC_SCRATCH_SLOTS};
 
 /// Bytes of one scratch slot: the largest image.
@@ -47,10 +48,48 @@ impl Deref for FileBytes {
     }
 }
 
+/// A handle (READ) on the image the file server gives of a regular file
+/// (`k42_ifaces::fs::Fs::image`), released when dropped: mappings made from it keep the image.
+/// `execve` maps a program from one ([`Mapped`]), `mmap` a file (`calls/mmap_file.rs`).
+pub struct FileImage {
+    handle: XHandle,
+    size: u64,
+}
+
+impl FileImage {
+    /// The image of the regular file `node` is open on, if the server gives one (none for an
+    /// empty file). A server call: no lock may be held.
+    pub fn of(node: &Node) -> Option<Self> {
+        let ((handle, size), _) = files::call(node, &[], |c| c.image()).ok()?;
+        Some(Self {
+            handle: XHandle::from_word(handle),
+            size,
+        })
+    }
+
+    /// The handle, for `k42_kapi::Image` calls.
+    pub fn handle(&self) -> XHandle {
+        self.handle
+    }
+
+    /// The file's size when the image was made.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl Drop for FileImage {
+    fn drop(&mut self) {
+        if let Err(e) = meta::release(&mut KernelPpc, self.handle) {
+            log!("linux: cannot release a file image: {e:?}");
+        }
+    }
+}
+
 /// A file image mapped privately in a scratch slot.
 pub struct Mapped {
-    /// The handle on the image (READ), for mapping its pages into the program too.
-    pub image: XHandle,
+    /// The image, for mapping its pages into the program too.
+    pub image: FileImage,
     region: &'static mut [u8],
     /// The file's length (the mapping is whole pages).
     len: usize,
@@ -58,19 +97,12 @@ pub struct Mapped {
 }
 
 impl Mapped {
-    /// Maps `size` bytes (not 0) of `image`, a READ handle the caller gives up (it is released
-    /// with the mapping, or at once if none can be made: `None`, and the caller reads instead).
-    pub fn new(image: XHandle, size: u64) -> Option<Self> {
-        let made = Self::map(image, size);
-        if made.is_none() {
-            release(image);
-        }
-        made
-    }
-
-    fn map(image: XHandle, size: u64) -> Option<Self> {
-        let len = usize::try_from(size).ok()?;
-        let bytes = size
+    /// Maps all of `image` (`None` if it cannot be: the caller reads the file instead, and the
+    /// image goes).
+    pub fn new(image: FileImage) -> Option<Self> {
+        let len = usize::try_from(image.size).ok()?;
+        let bytes = image
+            .size
             .div_ceil(IMAGE_PAGE_SIZE)
             .checked_mul(IMAGE_PAGE_SIZE)?;
         if bytes == 0 || bytes > SLOT_BYTES {
@@ -79,7 +111,7 @@ impl Mapped {
         let slot = take_slot()?;
         let at = EXEC_SCRATCH_BASE + u64::from(slot) * SLOT_BYTES;
         // The kernel maps only sealed images, which never change (`k42_kapi::Image`).
-        match k42_rt::memory::map_image(image.to_word(), at, bytes, 0) {
+        match k42_rt::memory::map_image(image.handle.to_word(), at, bytes, 0) {
             Ok(region) => Some(Self {
                 image,
                 region,
@@ -102,14 +134,7 @@ impl Drop for Mapped {
             log!("linux: cannot unmap a program's file image: {e:?}");
         }
         free_slot(self.slot);
-        release(self.image);
-    }
-}
-
-/// Lets go of a handle on an image (mappings made from it keep the image).
-fn release(image: XHandle) {
-    if let Err(e) = meta::release(&mut KernelPpc, image) {
-        log!("linux: cannot release a file image: {e:?}");
+        // The handle goes with `image`, after the mapping.
     }
 }
 

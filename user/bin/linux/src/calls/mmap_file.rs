@@ -22,12 +22,11 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, PAGE_SIZE};
 
 use k42_kapi::{ImageClient, MemoryClient};
-use k42_rights::XHandle;
-use k42_rights::wire::meta;
-use k42_rt::{KernelPpc, log};
+use k42_rt::KernelPpc;
 
 use crate::calls::file::CHUNK;
 use crate::fd::{Kind, OpenFile};
+use crate::file_bytes::FileImage;
 use crate::files;
 use crate::mem;
 use crate::state::Linux;
@@ -55,30 +54,10 @@ pub fn source(linux: &Linux, fd: u64) -> Result<(Arc<OpenFile>, Source), Errno> 
     Ok((file, source))
 }
 
-/// A file's image (`k42_ifaces::fs::Fs::image`) to map from: the handle (released when this
-/// goes: the mappings keep the image) and the file's size then.
-pub struct FileImage {
-    handle: XHandle,
-    size: u64,
-}
-
-impl Drop for FileImage {
-    fn drop(&mut self) {
-        if let Err(e) = meta::release(&mut KernelPpc, self.handle) {
-            log!("linux: cannot release a file image: {e:?}");
-        }
-    }
-}
-
 /// The image of the regular file `file` is open on, if the file server gives one (an empty
 /// file has none): a server call, so no lock may be held.
 pub fn image(file: &OpenFile) -> Option<FileImage> {
-    let node = file.node.as_ref()?;
-    let ((handle, size), _) = files::call(node, &[], |c| c.image()).ok()?;
-    Some(FileImage {
-        handle: XHandle::from_word(handle),
-        size,
-    })
+    file.node.as_deref().and_then(FileImage::of)
 }
 
 /// Maps `len` bytes (whole pages) at `start` from `image` at file `offset` (page aligned),
@@ -94,7 +73,7 @@ pub fn map_image(
     offset: u64,
     prot: u8,
 ) -> Result<(), Errno> {
-    let file_pages = image.size.div_ceil(PAGE_SIZE);
+    let file_pages = image.size().div_ceil(PAGE_SIZE);
     let first = offset / PAGE_SIZE;
     let covered = file_pages
         .saturating_sub(first)
@@ -102,7 +81,7 @@ pub fn map_image(
         .min(len);
     let kprot = mem::kernel_prot(prot);
     if covered != 0 {
-        ImageClient::new(KernelPpc, image.handle)
+        ImageClient::new(KernelPpc, image.handle())
             .map_private(start, covered, first, kprot)
             .map_err(|_| Errno::ENOMEM)?;
     }
