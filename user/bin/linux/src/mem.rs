@@ -260,27 +260,24 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
     // Linux's `mmap` ignores protection bits it does not know (`mprotect` refuses them).
     let prot = (prot & (g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC)) as u8;
-    // The file's image, asked for before the map's lock (a server call) when the mapping will
-    // be one filled from the file: it is then mapped from the image, not filled.
-    let image = match &file {
-        Some((open, source))
-            if matches!(
-                file_plan(flags, prot, offset, len, *source),
-                Ok(Plan::Filled(_))
-            ) =>
-        {
-            mmap_file::image(open)
-        }
+    // What a file's mapping becomes, decided once (it depends on nothing the lock guards); its
+    // error is the call's only after the placement's, Linux's order. A mapping filled from the
+    // file is mapped from its image instead, asked for before the lock (a server call).
+    let planned = file
+        .as_ref()
+        .map(|(open, source)| (open, file_plan(flags, prot, offset, len, *source)));
+    let image = match &planned {
+        Some((open, Ok(Plan::Filled(_)))) => mmap_file::image(open),
         _ => None,
     };
     let mut mem = linux.mem.lock();
     let start = place(&mem, hint, len, flags)?;
     // Borrowed: the open file is dropped (maybe releasing its node at the file server, if
     // another thread closed the descriptor) only after the map's lock, declared later.
-    let (kind, fill) = match &file {
+    let (kind, fill) = match planned {
         None if flags & MAP_TYPE == g::MAP_PRIVATE => (Kind::AnonPrivate, None),
         None => (Kind::AnonShared, None),
-        Some((open, source)) => match file_plan(flags, prot, offset, len, *source)? {
+        Some((open, plan)) => match plan? {
             Plan::Anonymous(kind) => (kind, None),
             Plan::Filled(kind) if image.is_some() => (kind, None),
             Plan::Filled(kind) => (kind, Some(open)),
