@@ -91,21 +91,23 @@ pub fn version_text(sysname: &str, release: &str, version: &str) -> String {
 
 /// One mounted file system, as `/proc/mounts` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Mount {
+pub struct Mount<'a> {
     /// What is mounted (the device, or the file system's name).
-    pub source: &'static str,
+    pub source: &'a str,
     /// Where.
-    pub target: &'static str,
+    pub target: &'a str,
     /// Its type.
-    pub fstype: &'static str,
+    pub fstype: &'a str,
     /// Its options.
-    pub options: &'static str,
+    pub options: &'a str,
 }
 
 /// The name space every process sees: the file server's ramfs as the root, filled from the
 /// initramfs as Linux's rootfs is (`/dev` is a directory of it, with its device nodes, not a
 /// mount of its own), and the personality's `/proc` on the empty directory the initramfs has.
-pub const MOUNTS: [Mount; 2] = [
+/// The file systems programs mount (`tmpfs`, `ramfs`) follow these, as the file server lists
+/// them.
+pub const MOUNTS: [Mount<'static>; 2] = [
     Mount {
         source: "rootfs",
         target: "/",
@@ -121,20 +123,39 @@ pub const MOUNTS: [Mount; 2] = [
 ];
 
 /// `/proc/mounts` (Linux's `show_vfsmnt`): one line per mount, its dump and pass numbers 0.
-pub fn mounts_text(mounts: &[Mount]) -> String {
+pub fn mounts_text(mounts: &[Mount<'_>]) -> String {
     let mut out = String::new();
     for m in mounts {
         let _ = writeln!(
             out,
             "{} {} {} {} 0 0",
-            m.source, m.target, m.fstype, m.options
+            Escaped(m.source),
+            Escaped(m.target),
+            m.fstype,
+            m.options
         );
     }
     out
 }
 
+/// A field of `/proc/mounts` as Linux's `mangle` writes it: space, tab, newline and backslash
+/// as three-digit octal escapes, so a path with blanks stays one field.
+struct Escaped<'a>(&'a str);
+
+impl core::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                ' ' | '\t' | '\n' | '\\' => write!(f, "\\{:03o}", c as u32)?,
+                _ => write!(f, "{c}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The file system types there are (Linux's `nodev` marks those needing no device).
-const FILESYSTEMS: [&str; 2] = ["proc", "ramfs"];
+const FILESYSTEMS: [&str; 3] = ["proc", "ramfs", "tmpfs"];
 
 /// `/proc/filesystems` (Linux's `filesystems_proc_show`).
 pub fn filesystems_text() -> String {

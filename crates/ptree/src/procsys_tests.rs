@@ -13,8 +13,8 @@ use crate::procfs::{CONSOLE_TTY, Facts, RunState};
 use crate::procfs_tests::{assert_distinct, names};
 use crate::procpath::{Asker, Entry, Listing, MOUNTS_TARGET, Node, Type, walk};
 use crate::procsys::{
-    Cpu, MOUNTS, System, cpuinfo_text, filesystems_text, loadavg_text, mounts_text, stat_text,
-    version_text,
+    Cpu, MOUNTS, Mount, System, cpuinfo_text, filesystems_text, loadavg_text, mounts_text,
+    stat_text, version_text,
 };
 use crate::{Creds, INIT_PID, Tree};
 
@@ -67,7 +67,21 @@ fn loadavg_version_mounts_filesystems() {
         mounts_text(&MOUNTS),
         "rootfs / rootfs rw 0 0\nproc /proc proc rw,relatime 0 0\n"
     );
-    assert_eq!(filesystems_text(), "nodev\tproc\nnodev\tramfs\n");
+    assert_eq!(
+        filesystems_text(),
+        "nodev\tproc\nnodev\tramfs\nnodev\ttmpfs\n"
+    );
+    let spaced = Mount {
+        source: "my tmp",
+        target: "/a b\\c",
+        fstype: "tmpfs",
+        options: "rw",
+    };
+    assert_eq!(
+        mounts_text(&[spaced]),
+        "my\\040tmp /a\\040b\\134c tmpfs rw 0 0\n",
+        "blanks and backslashes escaped as Linux's mangle does"
+    );
 }
 
 #[test]

@@ -16,18 +16,21 @@ use k42_linux::Errno;
 use crate::cred::{Access, Credentials};
 use crate::dir::Dir;
 use crate::inode::{Body, Dev, FileType, Ino, Inode, Stat, Timespec};
+use crate::mount::Mounts;
 use crate::{Limits, PAGE_SIZE, ROOT_INO, linux};
 
 /// An in-memory file system.
 #[derive(Debug)]
 pub struct Fs {
-    inodes: BTreeMap<Ino, Inode>,
+    pub(crate) inodes: BTreeMap<Ino, Inode>,
     next_ino: Ino,
     limits: Limits,
     /// File data pages allocated, over all files.
     pages: u64,
-    /// `st_dev`.
-    dev: u64,
+    /// The root file system's `st_dev`.
+    pub(crate) dev: u64,
+    /// The file systems mounted in the name space (`mount.rs`).
+    pub(crate) mounts: Mounts,
 }
 
 impl Fs {
@@ -55,6 +58,7 @@ impl Fs {
             limits,
             pages: 0,
             dev: u64::from(Dev::new(0, 1).encode()),
+            mounts: Mounts::default(),
         }
     }
 
@@ -68,7 +72,7 @@ impl Fs {
         self.limits
     }
 
-    /// Sets the device number `stat` reports as `st_dev`.
+    /// Sets the device number `stat` reports as the root file system's `st_dev`.
     pub fn set_dev(&mut self, dev: Dev) {
         self.dev = u64::from(dev.encode());
     }
@@ -100,7 +104,8 @@ impl Fs {
 
     /// `stat(2)`'s answer for `ino`.
     pub fn stat(&self, ino: Ino) -> Result<Stat, Errno> {
-        Ok(self.inode(ino)?.stat(self.dev, ino))
+        let inode = self.inode(ino)?;
+        Ok(inode.stat(self.dev_of(inode.sb), ino))
     }
 
     /// Linux's `inode_permission` on `ino`: `Ok` or `EACCES` (see [`crate::may`]).
@@ -121,12 +126,13 @@ impl Fs {
     /// Freeing a removed directory releases the hold it had on its parent. `EBADF` for an inode
     /// that is not alive or has no handle.
     pub fn close_handle(&mut self, ino: Ino) -> Result<bool, Errno> {
-        {
+        let sb = {
             let inode = self.inode(ino)?;
             if inode.handles == 0 {
                 return Err(Errno::EBADF);
             }
-        }
+            inode.sb
+        };
         let mut cur = ino;
         let mut freed = false;
         while let Some(inode) = self.inodes.get_mut(&cur) {
@@ -143,6 +149,7 @@ impl Fs {
                 _ => break,
             }
         }
+        self.reap_detached(sb);
         Ok(freed)
     }
 
@@ -386,7 +393,7 @@ impl Fs {
     }
 
     /// Removes an inode from the table, returning its data pages to the pool.
-    fn free(&mut self, ino: Ino) {
+    pub(crate) fn free(&mut self, ino: Ino) {
         if ino == ROOT_INO {
             return;
         }

@@ -225,6 +225,8 @@ pub(crate) struct Inode {
     /// The server's handles on this inode, plus one per removed-but-open subdirectory (whose
     /// `..` still leads here).
     pub handles: u32,
+    /// The file system it belongs to (`mount.rs`; 0: the root file system).
+    pub sb: crate::mount::Sb,
     pub body: Body,
 }
 
@@ -240,6 +242,7 @@ impl Inode {
             mtime: now,
             ctime: now,
             handles: 0,
+            sb: crate::mount::ROOT_SB,
             body,
         }
     }

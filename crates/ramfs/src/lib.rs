@@ -21,6 +21,8 @@
 //!   [`Fs::chmod`], [`Fs::chown`], [`Fs::utimens`], [`Fs::access`], [`Fs::getdents`], whose
 //!   entries are encoded by [`encode_dirent64`] (re-exported from `k42_linux::dirent`, the
 //!   Linux ABI crate, whose encoder `/proc`'s listings share);
+//! - mounts ([`Fs::mount`], [`Fs::umount`], [`Fs::mounts`]): more `tmpfs`/`ramfs` trees in the
+//!   one name space, each with its own `st_dev`;
 //! - handles ([`Fs::open_handle`], [`Fs::close_handle`]): an unlinked inode lives on while the
 //!   server holds a handle on it (an open file, a cwd), and is freed with the last one;
 //! - population from the initramfs: [`Fs::from_cpio`], or a [`Builder`] fed entries.
@@ -45,6 +47,7 @@ mod dirent;
 mod file;
 mod fs;
 mod inode;
+mod mount;
 mod namei;
 mod populate;
 mod walk;
@@ -54,6 +57,7 @@ pub use dirent::{DirEntry, dirent64_reclen, encode_dirent64};
 pub use fs::Fs;
 pub use inode::{Dev, FileType, Ino, STAT_SIZE, Stat, Timespec, UtimeArg};
 pub use k42_linux::Errno;
+pub use mount::{FsType, MountEntry};
 pub use namei::Opened;
 pub use populate::{Builder, Entry, NodeSpec};
 pub use walk::MAXSYMLINKS;

@@ -209,7 +209,7 @@ impl Fs {
                         return Err(Errno::EISDIR);
                     }
                     match self.lookup_child(last.dir, name)? {
-                        Some(ino) => ino,
+                        Some(ino) => self.cross(ino),
                         None if creat => {
                             return Ok(Target::Create {
                                 dir: last.dir,
@@ -347,6 +347,9 @@ impl Fs {
             self.resolve(cred, old_dir, old_path, follow, false)?
         };
         let (parent, name) = self.prepare_create(cred, new_dir, cstr(new_path), false)?;
+        if self.sb_of(ino)? != self.sb_of(parent)? {
+            return Err(Errno::EXDEV);
+        }
         let inode = self.inode(ino)?;
         if inode.is_dir() {
             return Err(Errno::EPERM);
@@ -507,6 +510,9 @@ impl Fs {
     ) -> Result<Option<RenamePlan>, Errno> {
         let old = self.walk_parent(cred, old_dir, old_path)?;
         let new = self.walk_parent(cred, new_dir, new_path)?;
+        if self.sb_of(old.dir)? != self.sb_of(new.dir)? {
+            return Err(Errno::EXDEV);
+        }
         let Some(old_name) = old.name() else {
             return Err(Errno::EBUSY);
         };
@@ -745,6 +751,10 @@ impl Fs {
         if d.nlink == 0 {
             return Err(Errno::ENOENT);
         }
+        // vfs_rmdir, vfs_unlink, vfs_rename: a mountpoint is not removed or renamed away.
+        if self.is_mountpoint(victim) {
+            return Err(Errno::EBUSY);
+        }
         Ok(())
     }
 
@@ -818,7 +828,9 @@ impl Fs {
     ) -> Result<Ino, Errno> {
         let (mode, uid, gid) = self.init_owner(cred, dir, mode)?;
         let nlink = if matches!(body, Body::Dir(_)) { 2 } else { 1 };
-        let ino = self.alloc(Inode::new(mode, uid, gid, nlink, body, now))?;
+        let mut inode = Inode::new(mode, uid, gid, nlink, body, now);
+        inode.sb = self.sb_of(dir)?;
+        let ino = self.alloc(inode)?;
         self.attach(dir, name, ino, now);
         Ok(ino)
     }

@@ -106,11 +106,17 @@ impl Fs {
         Ok(dir)
     }
 
-    /// What `..` in directory `dir` names: its parent, or itself at the root.
-    pub(crate) fn dotdot(&self, dir: Ino) -> Ino {
+    /// What `..` in directory `dir` names: its parent, or itself at the root; at a mounted
+    /// file system's root, the parent of the directory it covers (Linux's `follow_dotdot`).
+    pub(crate) fn dotdot(&self, mut dir: Ino) -> Ino {
+        while let Some(point) = self.covered_by(dir) {
+            dir = point;
+        }
         if dir == ROOT_INO {
             return ROOT_INO;
         }
+        // Never down into a mount: `..` of a directory a later mount covers the parent of is
+        // that covered parent, as Linux's `..` stays in the mount it is in.
         self.dir(dir).map_or(ROOT_INO, |d| d.parent)
     }
 
@@ -207,7 +213,7 @@ impl Fs {
                         };
                         continue;
                     }
-                    cur = child;
+                    cur = self.cross(child);
                 }
             }
             if !self.inode(cur)?.is_dir() {
@@ -251,7 +257,10 @@ impl Fs {
             LastKind::Root => Ok(ROOT_INO),
             LastKind::Dot => Ok(last.dir),
             LastKind::DotDot => Ok(self.dotdot(last.dir)),
-            LastKind::Name(n) => self.lookup_child(last.dir, n)?.ok_or(Errno::ENOENT),
+            LastKind::Name(n) => {
+                let child = self.lookup_child(last.dir, n)?.ok_or(Errno::ENOENT)?;
+                Ok(self.cross(child))
+            }
         }
     }
 

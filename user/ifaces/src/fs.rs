@@ -190,6 +190,20 @@ pub trait Fs {
     /// an empty file, `ENOMEM` when the kernel has no memory for it.
     #[rights(READ)]
     fn image(&mut self, caller: Badge) -> Result<(u64, u64), Errno>;
+    /// `mount(2)` of a new `tmpfs` or `ramfs` (`k42_ramfs::Fs::mount`): call data
+    /// `target\0source\0fstype\0options`, the target relative to this directory; Linux's
+    /// `MS_*` `flags`. Only for a caller whose credentials are root's (`EPERM`).
+    #[rights(READ)]
+    fn mount(&mut self, caller: Badge, flags: u64) -> Result<(), Errno>;
+    /// `umount2(2)` of the file system mounted at the path in the call data (relative to this
+    /// directory), with Linux's `MNT_*`/`UMOUNT_NOFOLLOW` `flags`. Root only (`EPERM`).
+    #[rights(READ)]
+    fn umount(&mut self, caller: Badge, flags: u64) -> Result<(), Errno>;
+    /// The mounted file systems, the `from`-th (0: the first mounted) on, as many as the reply
+    /// data holds: `source\0target\0fstype\0` each. Returns how many it holds and the index
+    /// to ask from next (the number of mounts, once every one is listed).
+    #[rights(READ)]
+    fn mounts(&mut self, caller: Badge, from: u64) -> Result<(u64, u64), Errno>;
 }
 
 const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);

@@ -22,6 +22,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use k42_abi::kernel::PPC_DATA_BYTES;
 use k42_ifaces::fs::{Fs, FsMethod, FsServer};
 use k42_ifaces::pipes::PipesClient;
 use k42_linux::Errno;
@@ -492,6 +493,62 @@ impl Fs for Node {
         Ok((given.to_word(), size))
     }
 
+    fn mount(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
+        let data = take_call_data();
+        let mut fields = data.splitn(4, |&b| b == 0);
+        let mut field = || fields.next().ok_or(Errno::EINVAL);
+        let (target, source, fstype, options) = (field()?, field()?, field()?, field()?);
+        with_cred(caller, |fs, cred| {
+            fs.mount(
+                cred,
+                self.ino,
+                target,
+                source,
+                fstype,
+                flags as u32,
+                options,
+                now(),
+            )
+        })
+    }
+
+    fn umount(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
+        let path = path();
+        with_cred(caller, |fs, cred| {
+            fs.umount(cred, self.ino, &path, flags as u32)
+        })
+    }
+
+    fn mounts(&mut self, caller: Badge, from: u64) -> Result<(u64, u64), Errno> {
+        let mounts = with_cred(caller, |fs, _| Ok(fs.mounts()))?;
+        let mut data = Vec::new();
+        let mut next = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(mounts.len());
+        let mut held = 0;
+        for m in &mounts[next..] {
+            let record = [&m.source[..], &m.target, m.fstype.name().as_bytes()];
+            let len: usize = record.iter().map(|f| f.len() + 1).sum();
+            if data.len() + len > PPC_DATA_BYTES {
+                if held == 0 {
+                    // Not even alone: leave it out rather than stall the listing.
+                    log!("fs: a mount's record ({len} bytes) does not fit a reply; left out");
+                    next += 1;
+                    continue;
+                }
+                break;
+            }
+            for f in record {
+                data.extend_from_slice(f);
+                data.push(0);
+            }
+            held += 1;
+            next += 1;
+        }
+        reply_data(data)?;
+        Ok((held, next as u64))
+    }
+
     fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno> {
         let mut guard = STATE.lock();
         let state = guard.as_mut().ok_or(Errno::EIO)?;
@@ -625,11 +682,13 @@ fn call(
     if method == FsMethod::Forget.number() && reply.is_ok() {
         forget(table, Badge(args[0]));
     }
-    if (method == FsMethod::Unlink.number() || method == FsMethod::Rename.number())
+    if (method == FsMethod::Unlink.number()
+        || method == FsMethod::Rename.number()
+        || method == FsMethod::Umount.number())
         && reply.is_ok()
         && let Some(state) = STATE.lock().as_mut()
     {
-        // An unlink or a rename over a file may have freed an inode with an image.
+        // An unlink, a rename over a file or an unmount may have freed an inode with an image.
         forget_images(state);
     }
     if method != FsMethod::Open.number() {

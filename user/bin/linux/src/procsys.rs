@@ -1,6 +1,7 @@
 //! `/proc`'s system-wide files beyond `uptime` and `meminfo` (`crate::procfs`): `/proc/stat`,
 //! `/proc/loadavg`, `/proc/version`, `/proc/cpuinfo`, `/proc/filesystems` and the mounts
-//! (`/proc/mounts`, a link to `/proc/PID/mounts`). The figures come from whoever knows them —
+//! (`/proc/mounts`, a link to `/proc/PID/mounts`: the fixed two, then the file server's,
+//! `Fs::mounts`). The figures come from whoever knows them —
 //! the process server (`Procs::system`: CPUs, tasks, forks, the last pid; `Procs::uname`),
 //! the runtime's clocks (the boot time), CPUID (the CPU's names) — and are written in Linux's
 //! layouts by `k42_ptree::procsys`, which also says what is written as 0 and why.
@@ -11,7 +12,7 @@ use core::arch::x86_64::__cpuid;
 
 use k42_linux::Errno;
 use k42_ptree::procpath::{Entry, Node};
-use k42_ptree::procsys::{self, Cpu, MOUNTS, System};
+use k42_ptree::procsys::{self, Cpu, MOUNTS, Mount, System};
 use k42_rt::clock;
 
 use crate::calls::info;
@@ -40,11 +41,28 @@ pub fn text(linux: &Linux, node: Node) -> Option<Result<Vec<u8>, Errno>> {
         Node::Version => version(linux),
         Node::Cpuinfo => system(linux).map(|s| procsys::cpuinfo_text(s.cpus, &cpu())),
         Node::Filesystems => Ok(procsys::filesystems_text()),
-        Node::Of(_, Entry::Mounts) => Ok(procsys::mounts_text(&MOUNTS)),
+        Node::Of(_, Entry::Mounts) => mounts(linux),
         _ => return None,
     };
     Some(made.map(String::into_bytes))
 }
+
+/// `/proc/mounts`: the fixed root and `/proc`, then what programs mounted (the file server's
+/// mounts, in mount order).
+fn mounts(linux: &Linux) -> Result<String, Errno> {
+    let mounted = crate::calls::mount::server_mounts(linux)?;
+    let mut all: Vec<Mount<'_>> = MOUNTS.to_vec();
+    all.extend(mounted.iter().map(|(source, target, fstype)| Mount {
+        source,
+        target,
+        fstype,
+        options: MOUNTED_OPTIONS,
+    }));
+    Ok(procsys::mounts_text(&all))
+}
+
+/// The options `/proc/mounts` shows for a mounted tmpfs or ramfs: the only ones it has.
+const MOUNTED_OPTIONS: &str = "rw,relatime";
 
 /// The system's figures now (module comment).
 fn system(linux: &Linux) -> Result<System, Errno> {

@@ -14,7 +14,7 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    exec, file, fork, futex, info, io, pipe, poll, proc, signal, stat, time, timer, wait,
+    exec, file, fork, futex, info, io, mount, pipe, poll, proc, signal, stat, time, timer, wait,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -99,6 +99,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_linkat, file::linkat),
     (nr::__NR_symlink, file::symlink),
     (nr::__NR_symlinkat, file::symlinkat),
+    // calls/mount.rs: the name space's mounts.
+    (nr::__NR_mount, mount::mount),
+    (nr::__NR_umount2, mount::umount2),
     (nr::__NR_readlink, file::readlink),
     (nr::__NR_readlinkat, file::readlinkat),
     (nr::__NR_chmod, file::chmod),

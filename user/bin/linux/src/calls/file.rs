@@ -33,7 +33,7 @@ const AT_FDCWD: i32 = g::AT_FDCWD;
 pub const CHUNK: usize = k42_abi::kernel::PPC_DATA_BYTES;
 
 /// The path argument at `addr`, as bytes (no NUL), `ENOENT` when empty unless `empty_ok`.
-fn path_arg(linux: &Linux, addr: u64, empty_ok: bool) -> Result<Vec<u8>, Errno> {
+pub(crate) fn path_arg(linux: &Linux, addr: u64, empty_ok: bool) -> Result<Vec<u8>, Errno> {
     let p = uaccess::read_string(linux, addr)?;
     if p.is_empty() && !empty_ok {
         return Err(Errno::ENOENT);
@@ -43,7 +43,7 @@ fn path_arg(linux: &Linux, addr: u64, empty_ok: bool) -> Result<Vec<u8>, Errno> 
 
 /// The directory node a `*at` call starts from: the cwd for `AT_FDCWD` (or an absolute path,
 /// which the server walks from the root anyway), else `dirfd`'s, which must be a directory.
-fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Node>, Errno> {
+pub(crate) fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Node>, Errno> {
     let files = linux.files()?;
     if path.first() == Some(&b'/') {
         return Ok(files.root.clone());

@@ -4,7 +4,8 @@
 //! - new processes and threads (`fork`: `fork`, `vfork`, `clone`) and the threads' wait queue
 //!   (`futex`);
 //! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
-//!   (`file`), file metadata (`stat`), files mapped into memory (`mmap_file`);
+//!   (`file`), file metadata (`stat`), files mapped into memory (`mmap_file`), the name
+//!   space's mounts (`mount`);
 //! - the process and its thread (`proc`), its name as `/proc` shows it (`procfs`: `prctl`),
 //!   collecting children (`wait`);
 //! - signals: their state, sending and waiting (`signal`), interval timers (`timer`), and what
@@ -19,6 +20,7 @@ pub mod futex;
 pub mod info;
 pub mod io;
 pub mod mmap_file;
+pub mod mount;
 pub mod pipe;
 pub mod poll;
 pub mod proc;

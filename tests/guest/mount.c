@@ -1,0 +1,103 @@
+/*
+ * mount: mount(2) and umount2(2) of a tmpfs, as root (the run's program is), and what a
+ * mount changes: its own st_dev, the covered directory hidden, `..` out of it, EXDEV across,
+ * EBUSY for the mountpoint and for a busy unmount, MNT_DETACH, /proc/mounts, and the errors
+ * (ENODEV, ENOENT, ENOTDIR, EINVAL).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "k42test.h"
+
+#define DIR_PATH "/tmp/mount-test"
+#define FILE_UNDER DIR_PATH "/under"
+
+/* Whether /proc/mounts has a line starting "SOURCE TARGET TYPE ". */
+static int listed(const char *source, const char *target, const char *type) {
+    char want[256], line[512];
+    snprintf(want, sizeof want, "%s %s %s ", source, target, type);
+    FILE *f = fopen("/proc/mounts", "r");
+    if (!f)
+        return -1;
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, want, strlen(want)) == 0)
+            found = 1;
+    fclose(f);
+    return found;
+}
+
+static void mount_and_cover(void) {
+    struct stat under, parent, top, in;
+    mkdir("/tmp", 0777);
+    mkdir(DIR_PATH, 0755);
+    int fd = open(FILE_UNDER, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    close(fd);
+    stat(DIR_PATH, &under);
+    stat("/tmp", &parent);
+    int r = mount("k42test", DIR_PATH, "tmpfs", 0, NULL);
+    CHECK("mount_tmpfs", r == 0, "mount returned %d (%s)", r, strerror(errno));
+    stat(DIR_PATH, &top);
+    CHECK("own_device", top.st_dev != under.st_dev && top.st_ino != under.st_ino,
+          "dev %lu ino %lu after, %lu %lu before", (unsigned long)top.st_dev,
+          (unsigned long)top.st_ino, (unsigned long)under.st_dev, (unsigned long)under.st_ino);
+    CHECK("tmpfs_root_mode", top.st_mode == (S_IFDIR | 01777), "mode %o", top.st_mode);
+    CHECK_ERR("covered_file_hidden", access(FILE_UNDER, F_OK), ENOENT);
+    fd = open(DIR_PATH "/f", O_CREAT | O_RDWR, 0644);
+    fstat(fd, &in);
+    CHECK("file_inside_on_the_mount", fd >= 0 && in.st_dev == top.st_dev, "fd %d dev %lu", fd,
+          (unsigned long)in.st_dev);
+    stat(DIR_PATH "/..", &in);
+    CHECK("dotdot_leaves_it", in.st_dev == parent.st_dev && in.st_ino == parent.st_ino,
+          "'..' is dev %lu ino %lu, /tmp is %lu %lu", (unsigned long)in.st_dev,
+          (unsigned long)in.st_ino, (unsigned long)parent.st_dev, (unsigned long)parent.st_ino);
+    CHECK("proc_mounts_lists_it", listed("k42test", DIR_PATH, "tmpfs") == 1,
+          "no 'k42test " DIR_PATH " tmpfs' line in /proc/mounts");
+    CHECK_ERR("rename_across_is_exdev", rename(DIR_PATH "/f", "/tmp/mount-test-f"), EXDEV);
+    CHECK_ERR("link_across_is_exdev", link(DIR_PATH "/f", "/tmp/mount-test-f"), EXDEV);
+    CHECK_ERR("rmdir_mountpoint_is_ebusy", rmdir(DIR_PATH), EBUSY);
+    CHECK_ERR("busy_umount_is_ebusy", umount2(DIR_PATH, 0), EBUSY);
+    close(fd);
+    r = umount2(DIR_PATH, 0);
+    CHECK("umount", r == 0, "umount2 returned %d (%s)", r, strerror(errno));
+    stat(DIR_PATH, &top);
+    CHECK("uncovered", top.st_dev == under.st_dev && top.st_ino == under.st_ino &&
+                           access(FILE_UNDER, F_OK) == 0 && access(DIR_PATH "/f", F_OK) != 0,
+          "after umount: dev %lu ino %lu", (unsigned long)top.st_dev, (unsigned long)top.st_ino);
+    CHECK("proc_mounts_forgets_it", listed("k42test", DIR_PATH, "tmpfs") == 0,
+          "still listed after umount");
+}
+
+static void lazy_unmount(void) {
+    mount("k42lazy", DIR_PATH, "tmpfs", 0, NULL);
+    int fd = open(DIR_PATH "/kept", O_CREAT | O_RDWR, 0644);
+    int r = umount2(DIR_PATH, MNT_DETACH);
+    CHECK("detach_busy", r == 0, "umount2(MNT_DETACH) returned %d (%s)", r, strerror(errno));
+    char buf[8] = {0};
+    int ok = pwrite(fd, "kept", 4, 0) == 4 && pread(fd, buf, 4, 0) == 4 && !strcmp(buf, "kept");
+    CHECK("detached_file_still_usable", ok, "read back '%s'", buf);
+    CHECK("detached_is_gone", access(DIR_PATH "/kept", F_OK) != 0 &&
+                                  listed("k42lazy", DIR_PATH, "tmpfs") == 0,
+          "still in the name space");
+    close(fd);
+}
+
+static void errors(void) {
+    CHECK_ERR("unknown_type_is_enodev", mount("x", DIR_PATH, "k42nosuchfs", 0, NULL), ENODEV);
+    CHECK_ERR("missing_target_is_enoent", mount("x", "/tmp/no/such", "tmpfs", 0, NULL), ENOENT);
+    CHECK_ERR("file_target_is_enotdir", mount("x", FILE_UNDER, "tmpfs", 0, NULL), ENOTDIR);
+    CHECK_ERR("umount_not_a_mount_is_einval", umount2(DIR_PATH, 0), EINVAL);
+    CHECK_ERR("umount_bad_flags_is_einval", umount2(DIR_PATH, 0x100), EINVAL);
+}
+
+int main(void) {
+    mount_and_cover();
+    lazy_unmount();
+    errors();
+    unlink(FILE_UNDER);
+    rmdir(DIR_PATH);
+    return k42_done();
+}
