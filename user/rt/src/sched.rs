@@ -297,6 +297,28 @@ impl Sched {
         None
     }
 
+    /// The server's fast path into a pooled thread (`crate::server`): when nothing else waits
+    /// to run and the pool has a thread, that thread is made current, as the handler of the
+    /// call just delivered, and its stack is returned for the caller to start it afresh on
+    /// (`k42_sys::thread::start_fresh`). `None` otherwise: the caller takes the general path.
+    pub(crate) fn claim_pooled_alone(&mut self) -> Option<Stack> {
+        let alone = self.ready.is_empty()
+            && self.current.is_none()
+            && !self.preempt
+            && Page::current().pending() == 0;
+        if !alone {
+            return None;
+        }
+        let p = self.server.pool.pop()?;
+        let rec = self.rec(p.slot);
+        // A permit left from its last call is stale: the new one owes it nothing.
+        rec.thread.state.store(EMPTY, Ordering::Release);
+        let serial = rec.thread.serial;
+        self.current = Some(p.slot);
+        self.server.handler = serial;
+        Some(p.stack)
+    }
+
     /// The serial number of the running thread, if the dispatcher is on one.
     pub(crate) fn current_serial(&self) -> Option<u64> {
         let slot = self.current?;
@@ -833,6 +855,48 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
         }),
         Next::Idle => sys_thread::exit(idle, pool),
     }
+}
+
+/// [`retire_to_pool`] for a server thread the fast path started (`crate::server`), in the
+/// common case that nothing else is ready once its call is done: the thread's stack goes to
+/// the pool while the thread still runs on it, and the reply goes with WAIT from there — no
+/// switch to the upcall stack first. Nothing can take the stack from the pool before the
+/// PPC_RETURN: only the next IPC_CALL upcall does, and upcalls stay disabled until the kernel
+/// has dropped this context. If another thread is ready, or the kernel refuses the reply,
+/// the thread retires the general way.
+pub(crate) fn retire_in_place(reply: Reply) -> ! {
+    let upcalls = critical::disable();
+    core::mem::forget(upcalls);
+    let staged = with(|s| {
+        s.server.handler = 0;
+        s.server.data.clear();
+        s.poll();
+        if !s.ready.is_empty() {
+            return None;
+        }
+        let me = s.current.take()?;
+        // Nothing to run: the dispatcher sleeps in the reply, which honours a PREEMPT too.
+        s.preempt = false;
+        s.server.reply = Some(reply);
+        let staged = s.take_reply()?;
+        let stack = sys_thread::release_running_stack();
+        s.server.pool.push(Pooled { slot: me, stack });
+        Some(staged)
+    });
+    let Some((token, words, len)) = staged else {
+        retire_to_pool(Some(reply))
+    };
+    let status = kcall::ppc_return_and_wait(token, &words, len);
+    // Refused (the caller is gone, say): this thread is still running on the stack it pooled.
+    log!("server: PPC_RETURN refused with status {status}");
+    with(|s| match s.server.pool.pop() {
+        Some(p) => {
+            sys_thread::reclaim_running_stack(p.stack);
+            s.current = Some(p.slot);
+        }
+        None => panic!("server: the retiring thread's stack left the pool"),
+    });
+    retire_to_pool(None)
 }
 
 extern "C" fn idle_entry(_: u64) -> ! {

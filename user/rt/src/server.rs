@@ -4,11 +4,15 @@
 //! badge).
 //!
 //! **Each call runs on a thread.** The upcall hands the call to a server thread: a pooled one,
-//! or a new one. With nothing else ready (the common case) it enters that thread directly;
-//! otherwise it queues it first and runs the scheduler. A server thread keeps nothing between
-//! calls, like K42's PPC threads: when its call is done it retires to the pool with its stack,
-//! and the next call starts it afresh at the stack's top. So a call costs no thread context
-//! save or restore. The handler runs on that thread with upcalls enabled, so it may block
+//! or a new one. A server thread keeps nothing between calls, like K42's PPC threads: when its
+//! call is done it retires to the pool with its stack, and the next call starts it afresh at
+//! the stack's top. So a call costs no thread context save or restore. **The fast path** — the
+//! common case of nothing else ready and a thread in the pool: the upcall starts the pooled
+//! thread with the call as its argument (`k42_sys::thread::start_fresh`, no frame to build or
+//! pop), and when the handler is done the thread pools its own stack and replies with
+//! PPC_RETURN(WAIT) from it (`sched::retire_in_place`), no switch to the upcall stack between.
+//! Otherwise the upcall queues the thread (or makes one) and runs the scheduler, and the
+//! thread retires through it (`sched::retire_to_pool`). The handler runs on that thread with upcalls enabled, so it may block
 //! briefly (on a [`FairBLock`](crate::sync::FairBLock) another thread holds, say): the
 //! dispatcher runs its other threads meanwhile. It never waits on a client's behalf for
 //! anything longer: servers answer "would block" instead, and the client's thread waits in its
@@ -149,6 +153,14 @@ fn on_call(incoming: &IncomingCall) -> ! {
     };
     // A thread blocked in the kernel when the call came is in the save area: it continues later.
     sched::take_interrupted(false);
+    // The common case: nothing else to run and a pooled thread — start it with the call, its
+    // handler from the first instruction.
+    if let Some(stack) = sched::with(|s| {
+        s.server.serving = true;
+        s.claim_pooled_alone()
+    }) {
+        sys_thread::start_fresh(stack, serve_direct, call);
+    }
     let (pooled, direct) = sched::with(|s| {
         s.server.serving = true;
         s.server.call = Some(call);
@@ -180,6 +192,27 @@ fn on_call(incoming: &IncomingCall) -> ! {
     sched::idle_loop()
 }
 
+/// A pooled server thread started by the fast path with its call (upcalls disabled): it runs
+/// the handler and retires in place (`sched::retire_in_place`).
+fn serve_direct(call: sched::Call) -> ! {
+    critical::enable();
+    let reply = (call.token, encode_reply(&handle(&call)));
+    sched::retire_in_place(reply)
+}
+
+/// The installed handler's answer to `call` (upcalls enabled: it may block).
+fn handle(call: &sched::Call) -> Reply {
+    match HANDLER.lock().as_mut() {
+        Some(handler) => handler(
+            Badge(call.badge),
+            XHandle::from_word(call.handle),
+            call.method,
+            &call.args,
+        ),
+        None => Err(DispatchError::Transport(NOT_SERVING)),
+    }
+}
+
 /// Where a pooled server thread starts for its next call (upcalls disabled, as after any
 /// switch). A new one starts in `serve_call` through the runtime's thread entry.
 extern "C" fn pooled_entry(_slot: u64) -> ! {
@@ -209,16 +242,7 @@ fn run_call() -> Option<sched::Reply> {
             call
         })
     }?;
-    let answer = match HANDLER.lock().as_mut() {
-        Some(handler) => handler(
-            Badge(call.badge),
-            XHandle::from_word(call.handle),
-            call.method,
-            &call.args,
-        ),
-        None => Err(DispatchError::Transport(NOT_SERVING)),
-    };
-    Some((call.token, encode_reply(&answer)))
+    Some((call.token, encode_reply(&handle(&call))))
 }
 
 /// Copies a call's `len` bytes out of the page's data area into the server's state, at the

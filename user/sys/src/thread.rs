@@ -577,6 +577,101 @@ pub fn exit<F: FnOnce(Stack)>(to: Target, on_top: F) -> ! {
     unreachable!("a finished thread was resumed")
 }
 
+/// What [`start_fresh`] leaves at the top of the new stack for its trampoline.
+struct FreshStart<T> {
+    entry: fn(T) -> !,
+    value: T,
+}
+
+extern "C" fn fresh_trampoline<T: Copy>(at: u64) -> ! {
+    // SAFETY: `at` is the `FreshStart<T>` `start_fresh` wrote just above this frame's stack
+    // pointer, on the stack that is now running: written, aligned, and not touched since
+    // (nothing runs on the stack but this code, and frames grow down from below it).
+    let start = unsafe { (at as *const FreshStart<T>).read() };
+    (start.entry)(start.value)
+}
+
+/// Leaves the upcall stack for a new thread on `stack`: `entry(value)` runs at its top, with
+/// upcalls still disabled, and `stack` becomes the running one. As [`enter`] with a new
+/// [`Context`], but with a value for the thread and no frame to pop: the server's fast path
+/// into a pooled thread (`k42_rt::server`). Call it only where [`enter`] may be called.
+///
+/// # Panics
+///
+/// As [`enter`]; and if `value` does not fit on the stack.
+pub fn start_fresh<T: Copy>(stack: Stack, entry: fn(T) -> !, value: T) -> ! {
+    assert!(
+        Page::current().disabled(),
+        "thread::start_fresh with upcalls enabled"
+    );
+    let room = core::mem::size_of::<FreshStart<T>>() as u64;
+    let align = core::mem::align_of::<FreshStart<T>>() as u64;
+    let at = stack
+        .top
+        .checked_sub(room)
+        .map(|at| at & !(align.max(STACK_ALIGN) - 1))
+        .filter(|&at| at >= stack.bottom() + PAGE_SIZE);
+    let Some(at) = at else {
+        panic!("thread::start_fresh: the value does not fit on the stack");
+    };
+    let mut s = slots().lock();
+    assert!(
+        s.running.is_none(),
+        "thread::start_fresh from a thread's stack"
+    );
+    s.running = Some(stack);
+    drop(s);
+    // SAFETY: `[at, at + room)` lies inside the stack's mapped, writable range (checked above)
+    // and nothing runs on the stack (it was no running stack until now: a `Stack` is unique),
+    // so the write clobbers nothing; `at` is aligned for `FreshStart<T>`.
+    unsafe { (at as *mut FreshStart<T>).write(FreshStart { entry, value }) };
+    // SAFETY: as `enter`'s fresh start: the code abandoned is on the upcall stack (checked
+    // above: no running stack), which the caller promises holds nothing anyone will use again;
+    // the new frames grow down from `at`, below the value the trampoline reads.
+    unsafe { k42_sys_enter_fresh(at, fresh_trampoline::<T>, at) }
+}
+
+/// Gives up the running stack while code still runs on it, for a thread that ends with a
+/// kernel call that does not return when it succeeds (a server thread's reply with
+/// PPC_RETURN(WAIT), `k42_rt::server`): the dispatcher counts as on its upcall stack, and the
+/// stack may be pooled for the next thread. The caller must run nothing but that call on the
+/// stack before it leaves it (upcalls stay disabled, so no upcall runs code anywhere), and, if
+/// the call returns after all, take the stack back with [`reclaim_running_stack`] before
+/// anything else.
+///
+/// # Panics
+///
+/// If upcalls are enabled or the dispatcher is not on a thread's stack.
+pub fn release_running_stack() -> Stack {
+    assert!(
+        Page::current().disabled(),
+        "thread::release_running_stack with upcalls enabled"
+    );
+    match slots().lock().running.take() {
+        Some(stack) => stack,
+        None => panic!("thread::release_running_stack off a thread stack"),
+    }
+}
+
+/// Takes back the stack [`release_running_stack`] gave up, which the code calling this still
+/// runs on.
+///
+/// # Panics
+///
+/// If upcalls are enabled or another stack is running.
+pub fn reclaim_running_stack(stack: Stack) {
+    assert!(
+        Page::current().disabled(),
+        "thread::reclaim_running_stack with upcalls enabled"
+    );
+    let mut s = slots().lock();
+    assert!(
+        s.running.is_none(),
+        "thread::reclaim_running_stack: another stack runs"
+    );
+    s.running = Some(stack);
+}
+
 /// Leaves the upcall stack for `to` (a thread, or a fresh start at the upcall stack's top),
 /// abandoning the running code: call it only where nothing will be resumed — an upcall
 /// handler, or the idle loop — and with nothing on the upcall stack that anything else refers
