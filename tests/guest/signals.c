@@ -7,10 +7,14 @@
  * sigaltstack with SA_ONSTACK; SA_RESETHAND; a child killed by a default action (WIFSIGNALED);
  * SIGCHLD with its siginfo; sigsuspend; sigtimedwait (a timeout, and a pending signal taken);
  * alarm and setitimer; a SIGSEGV handler that siglongjmps out with si_addr right (MAPERR and
- * ACCERR), SIGFPE for a division by zero; kill's errors; raise(SIGTERM) at its default action.
+ * ACCERR), SIGFPE for a division by zero, SIGILL for ud2 (ILL_ILLOPN at the instruction),
+ * SIGBUS for a touch of a file mapping's page wholly past the file's end (BUS_ADRERR at the
+ * address; still after mprotect; gone with munmap; EFAULT for a syscall reading it; default
+ * action kills); kill's errors; raise(SIGTERM) at its default action.
  * Passes on Linux first; signals between processes use fork.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -480,6 +484,98 @@ static void faults(void) {
           "status %#x", status);
 }
 
+/* The bytes of x86's ud2 (Intel SDM vol. 2: 0F 0B). */
+static const unsigned char UD2[2] = {0x0f, 0x0b};
+
+/* A 2-page mapping (MAP_SHARED or not) of the 100-byte file `fd`: its first page reads, the
+ * second is wholly past the end: SIGBUS. */
+static void bus_case(int fd, int shared, long page, size_t file_bytes) {
+    const char *name = shared ? "bus_adrerr_shared" : "bus_adrerr_private";
+    char *map = mmap(NULL, 2 * page, PROT_READ, shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        FAIL(name, "mmap: %s", strerror(errno));
+        return;
+    }
+    reset();
+    volatile char *p = map;
+    char in_last_page = p[file_bytes]; /* past the end, in the file's last page: 0 */
+    if (sigsetjmp(jump, 1) == 0) {
+        (void)p[page + 8];
+        FAIL(name, "no fault");
+    } else {
+        CHECK(name,
+              in_last_page == 0 && p[0] == 'x' && got_signo == SIGBUS && got_code == BUS_ADRERR &&
+                  got_addr == map + page + 8,
+              "last page byte %d, signo %d code %d addr %p (map %p)", in_last_page,
+              (int)got_signo, got_code, got_addr, (void *)map);
+    }
+    munmap(map, 2 * page);
+}
+
+static void ill_and_bus(void) {
+    catch(SIGILL, on_fault, 0);
+    catch(SIGBUS, on_fault, 0);
+    reset();
+    if (sigsetjmp(jump, 1) == 0) {
+        __asm__ volatile("ud2");
+        FAIL("ill_illopn", "no fault");
+    } else {
+        CHECK("ill_illopn",
+              got_signo == SIGILL && got_code == ILL_ILLOPN && got_addr &&
+                  memcmp((const void *)got_addr, UD2, sizeof UD2) == 0,
+              "signo %d code %d addr %p", (int)got_signo, got_code, got_addr);
+    }
+    const char *path = "/tmp/signals-sigbus";
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    char bytes[100];
+    memset(bytes, 'x', sizeof bytes);
+    write(fd, bytes, sizeof bytes);
+    long page = sysconf(_SC_PAGESIZE);
+    bus_case(fd, 0, page, sizeof bytes);
+    bus_case(fd, 1, page, sizeof bytes);
+    /* A private mapping made writable: still SIGBUS past the end. */
+    char *map = mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE, fd, 0);
+    mprotect(map, 2 * page, PROT_READ | PROT_WRITE);
+    reset();
+    if (sigsetjmp(jump, 1) == 0) {
+        map[page] = 1;
+        FAIL("bus_after_mprotect", "no fault");
+    } else {
+        CHECK("bus_after_mprotect", got_signo == SIGBUS && got_addr == map + page,
+              "signo %d addr %p", (int)got_signo, got_addr);
+    }
+    CHECK_ERR("bus_page_in_a_syscall_is_efault", write(fd, map + page, 10), EFAULT);
+    /* Gone with the mapping: anonymous memory at the same place is ordinary memory. */
+    munmap(map, 2 * page);
+    char *anon = mmap(map, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                      -1, 0);
+    reset();
+    if (anon != MAP_FAILED && sigsetjmp(jump, 1) == 0) {
+        anon[page] = 7;
+        CHECK("bus_gone_with_munmap", anon[page] == 7 && got_signo == 0, "signo %d",
+              (int)got_signo);
+    } else {
+        FAIL("bus_gone_with_munmap", "anon %p, signo %d", (void *)anon, (int)got_signo);
+    }
+    munmap(anon, 2 * page);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    /* Unhandled: the child dies of it. */
+    char *doomed = mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE, fd, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        (void)*(volatile char *)(doomed + page);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK("bus_default_kills", WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS, "status %#x",
+          status);
+    munmap(doomed, 2 * page);
+    close(fd);
+    unlink(path);
+}
+
 static void kill_errors(void) {
     CHECK_ERR("kill_einval", kill(getpid(), 65), EINVAL);
     CHECK_ERR("kill_esrch", kill(999999, 0), ESRCH);
@@ -536,6 +632,7 @@ int main(void) {
     sigtimedwait_case();
     alarm_case();
     faults();
+    ill_and_bus();
     kill_errors();
     raise_sigterm();
     group_kill();

@@ -37,6 +37,7 @@ use crate::PAGE_SIZE;
 use crate::errno::Errno;
 
 pub mod file;
+pub mod past_eof;
 
 /// `PROT_NONE` as this map stores protections.
 pub const PROT_NONE: u8 = raw::PROT_NONE as u8;

@@ -31,6 +31,7 @@ use alloc::vec::Vec;
 use k42_abi::kernel::{DISPATCHER_PAGE_BASE, PERSONALITY_BASE, PERSONALITY_LIMIT};
 use k42_kapi::{MemoryClient, prot as kprot};
 use k42_linux::mmap_space::file::{Plan, plan as file_plan};
+use k42_linux::mmap_space::past_eof::PastEof;
 use k42_linux::mmap_space::{Brk, BrkChange, MmapSpace, Range, check_range, page_ceil};
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, PAGE_SIZE, SysResult};
@@ -69,6 +70,9 @@ pub struct Mem {
     pub space: MmapSpace,
     /// The brk heap, once the image is loaded.
     pub brk: Option<Brk>,
+    /// Pages of file mappings wholly past their file's end: mapped with no access, a touch is
+    /// SIGBUS (`BUS_ADRERR`) as on Linux (`crate::signals`), and `mprotect` leaves them so.
+    pub past_eof: PastEof,
 }
 
 impl Mem {
@@ -109,6 +113,11 @@ impl Mem {
             }
             cursor = range.end;
         }
+        // Pages past a file's end have no access whatever the map says: Linux's copy faults
+        // there too (SIGBUS in the program, EFAULT in a syscall).
+        if !self.past_eof.within(addr, end).is_empty() {
+            return Err(Errno::EFAULT);
+        }
         Ok(())
     }
 }
@@ -119,7 +128,7 @@ impl Mem {
 /// and thread and upcall stacks are never in it ([`program_may_use`]), so they stay.
 pub fn unmap_all(linux: &Linux, mem: &mut Mem) {
     let ranges: Vec<Range> = mem.space.iter().copied().collect();
-    kernel_unmap(linux, &ranges);
+    kernel_unmap(linux, &mut mem.past_eof, &ranges);
     *mem = Mem::new();
 }
 
@@ -190,8 +199,9 @@ fn kernel_map_kind(linux: &Linux, start: u64, len: u64, prot: u8, kind: Kind) ->
 }
 
 /// Unmaps the pieces the map removed.
-fn kernel_unmap(linux: &Linux, pieces: &[Range]) {
+fn kernel_unmap(linux: &Linux, past_eof: &mut PastEof, pieces: &[Range]) {
     for piece in pieces {
+        past_eof.remove(piece.start, piece.end);
         if let Err(e) = memory(linux).unmap(piece.start, piece.len()) {
             log!(
                 "linux: the kernel refused to unmap {:#x}+{:#x}: {e}",
@@ -205,7 +215,7 @@ fn kernel_unmap(linux: &Linux, pieces: &[Range]) {
 /// `brk(addr)`: the new break, or the old one when refused (Linux's convention).
 pub fn brk(linux: &Linux, args: &Args) -> SysResult {
     let mut mem = linux.mem.lock();
-    let Mem { space, brk } = &mut *mem;
+    let Mem { space, brk, .. } = &mut *mem;
     let Some(brk) = brk.as_mut() else {
         return Ok(0);
     };
@@ -291,13 +301,17 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     let first_prot = if fill.is_some() { PROT_RW } else { prot };
     if flags & g::MAP_FIXED != 0 && flags & g::MAP_FIXED_NOREPLACE == 0 {
         let removed = mem.space.insert_fixed(start, len, first_prot, kind)?;
-        kernel_unmap(linux, &removed);
+        kernel_unmap(linux, &mut mem.past_eof, &removed);
     } else {
         mem.space.insert(start, len, first_prot, kind)?;
     }
     let mapped = match &image {
         Some(image) if matches!(kind, Kind::FilePrivate | Kind::FileShared) => {
-            mmap_file::map_image(linux, image, start, len, offset, prot)
+            mmap_file::map_image(linux, image, start, len, offset, prot).map(|past_eof| {
+                if let Some((from, to)) = past_eof {
+                    mem.past_eof.add(from, to);
+                }
+            })
         }
         _ => kernel_map_kind(linux, start, len, first_prot, kind),
     };
@@ -351,18 +365,26 @@ fn fill_file_mapping(
 ) -> Result<(), Errno> {
     let filled = mmap_file::fill(linux, file, start, len, offset);
     let mut mem = linux.mem.lock();
-    let result = filled.and_then(|()| {
-        if prot == PROT_RW {
-            return Ok(());
+    let result = filled.and_then(|read| {
+        if prot != PROT_RW {
+            mem.space.protect(start, len, prot)?;
+            memory(linux)
+                .protect(start, len, kernel_prot(prot))
+                .map_err(|_| Errno::ENOMEM)?;
         }
-        mem.space.protect(start, len, prot)?;
-        memory(linux)
-            .protect(start, len, kernel_prot(prot))
-            .map_err(|_| Errno::ENOMEM)
+        // The pages wholly past the file's end: no access, a touch is SIGBUS.
+        let past = start + page_ceil(read).unwrap_or(len).min(len);
+        if past < start + len {
+            memory(linux)
+                .protect(past, start + len - past, NO_ACCESS)
+                .map_err(|_| Errno::ENOMEM)?;
+            mem.past_eof.add(past, start + len);
+        }
+        Ok(())
     });
     if result.is_err() {
         let removed = mem.space.remove(start, len);
-        kernel_unmap(linux, &removed);
+        kernel_unmap(linux, &mut mem.past_eof, &removed);
     }
     result
 }
@@ -373,8 +395,9 @@ pub fn munmap(linux: &Linux, args: &Args) -> SysResult {
     if !program_may_use(start, end) {
         return Err(Errno::EINVAL);
     }
-    let removed = linux.mem.lock().space.remove(start, end - start);
-    kernel_unmap(linux, &removed);
+    let mut mem = linux.mem.lock();
+    let removed = mem.space.remove(start, end - start);
+    kernel_unmap(linux, &mut mem.past_eof, &removed);
     Ok(0)
 }
 
@@ -396,6 +419,12 @@ pub fn mprotect(linux: &Linux, args: &Args) -> SysResult {
             .is_err()
         {
             return Err(Errno::ENOMEM);
+        }
+        // Past a file's end a page stays inaccessible whatever the protection (SIGBUS).
+        for (from, to) in mem.past_eof.within(piece.start, piece.end) {
+            if memory(linux).protect(from, to - from, NO_ACCESS).is_err() {
+                return Err(Errno::ENOMEM);
+            }
         }
     }
     Ok(0)
@@ -439,6 +468,20 @@ pub fn madvise(linux: &Linux, args: &Args) -> SysResult {
     Ok(0)
 }
 
+/// Copies program memory `[from, till)` to the same offsets `shift` bytes on (a moving
+/// `mremap`), through `buf` (at least as long).
+fn copy_moved(mem: &Mem, from: u64, till: u64, shift: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    if from >= till {
+        return Ok(());
+    }
+    let piece = &mut buf[..(till - from) as usize];
+    uaccess::read_locked(mem, from, piece)?;
+    uaccess::write_locked(mem, from.wrapping_add(shift), piece)
+}
+
+/// The kernel protection of pages past a file's end: none.
+const NO_ACCESS: u8 = 0;
+
 /// Bytes copied at once when `mremap` moves a mapping.
 const MOVE_CHUNK: u64 = 64 * 1024;
 
@@ -458,7 +501,7 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
     let range = mem.space.covering(old, old_len).ok_or(Errno::EFAULT)?;
     if new_len <= old_len {
         let removed = mem.space.remove(old + new_len, old_len - new_len);
-        kernel_unmap(linux, &removed);
+        kernel_unmap(linux, &mut mem.past_eof, &removed);
         return Ok(old);
     }
     let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
@@ -480,23 +523,40 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
         .ok_or(Errno::ENOMEM)?;
     kernel_map_kind(linux, to, new_len, PROT_RW, range.kind)?;
     mem.record(to, new_len, PROT_RW, range.kind);
+    // Pages past a file's end move as they are: nothing to copy, no access at the new place.
+    let past_eof = mem.past_eof.within(old, old + old_len);
     if range.prot & PROT_READ != 0 {
         let mut done = 0;
         while done < old_len {
             let n = (old_len - done).min(MOVE_CHUNK);
+            let (from, till) = (old + done, old + done + n);
             let mut buf = alloc::vec![0u8; n as usize];
-            uaccess::read_locked(&mem, old + done, &mut buf)?;
-            uaccess::write_locked(&mem, to + done, &buf)?;
+            let mut at = from;
+            for (s, e) in past_eof.iter().map(|&(s, e)| (s.max(from), e.min(till))) {
+                if s >= e {
+                    continue;
+                }
+                copy_moved(&mem, at, s, to.wrapping_sub(old), &mut buf)?;
+                at = e;
+            }
+            copy_moved(&mem, at, till, to.wrapping_sub(old), &mut buf)?;
             done += n;
         }
     }
     let removed = mem.space.remove(old, old_len);
-    kernel_unmap(linux, &removed);
+    kernel_unmap(linux, &mut mem.past_eof, &removed);
     if range.prot != PROT_RW {
         memory(linux)
             .protect(to, new_len, kernel_prot(range.prot))
             .map_err(|_| Errno::ENOMEM)?;
         mem.record(to, new_len, range.prot, range.kind);
+    }
+    for (s, e) in past_eof {
+        let (s, e) = (s - old + to, e - old + to);
+        memory(linux)
+            .protect(s, e - s, NO_ACCESS)
+            .map_err(|_| Errno::ENOMEM)?;
+        mem.past_eof.add(s, e);
     }
     Ok(to)
 }

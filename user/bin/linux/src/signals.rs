@@ -419,14 +419,20 @@ fn restart(regs: &mut SavedRegs, syscall: Option<u64>, handler: Option<Action>) 
 /// A fault: its handler if one is installed and the signal is not blocked; otherwise the
 /// process dies of it (Linux's `force_sig_info` resets a blocked or ignored fault signal to
 /// its default action).
-fn forced(linux: &Linux, regs: &mut SavedRegs, mut info: Info, trap: Trap, what: &str) {
-    // A page fault on an address the program has mapped is an access its protection refuses
-    // (`SEGV_ACCERR`), whether or not the page was present: Linux decides by the mapping.
-    if info.signo == g::SIGSEGV
-        && info.code == g::SEGV_MAPERR as i32
-        && linux.mem.lock().space.lookup(info.addr).is_some()
-    {
-        info.code = g::SEGV_ACCERR as i32;
+fn forced(linux: &Linux, regs: &mut SavedRegs, mut info: Info, trap: Trap, mut what: &str) {
+    if info.signo == g::SIGSEGV && trap.trapno == PAGE_FAULT_VECTOR {
+        let mem = linux.mem.lock();
+        if mem.past_eof.contains(info.addr) {
+            // A page of a file mapping wholly past the file's end: Linux's SIGBUS.
+            info.signo = g::SIGBUS;
+            info.code = g::BUS_ADRERR as i32;
+            what = "SIGBUS (past the end of a mapped file)";
+        } else if info.code == g::SEGV_MAPERR as i32 && mem.space.lookup(info.addr).is_some() {
+            // A page fault on an address the program has mapped is an access its protection
+            // refuses (`SEGV_ACCERR`), whether or not the page was present: Linux decides by
+            // the mapping.
+            info.code = g::SEGV_ACCERR as i32;
+        }
     }
     let (action, blocked) = {
         let s = linux.signals.lock();
@@ -445,6 +451,10 @@ fn forced(linux: &Linux, regs: &mut SavedRegs, mut info: Info, trap: Trap, what:
         die(linux, g::SIGSEGV);
     }
 }
+
+/// The page-fault exception's vector (Intel SDM vol. 3, table 6-1): `Trap::trapno` of a bad
+/// access.
+const PAGE_FAULT_VECTOR: u64 = 14;
 
 /// Ends the process as Linux ends one killed by `signo` (no core: `RLIMIT_CORE` is 0).
 fn die(linux: &Linux, signo: u32) -> ! {

@@ -62,9 +62,10 @@ pub fn image(file: &OpenFile) -> Option<FileImage> {
 
 /// Maps `len` bytes (whole pages) at `start` from `image` at file `offset` (page aligned),
 /// privately, with `prot` (Linux's bits): the file's pages from the image (read-only until
-/// written, then the process's own), pages wholly past the file's end zero-filled (where
-/// Linux would raise SIGBUS; the last file page's bytes past the end are zero in the image, as
-/// Linux shows them). Nothing is read or copied.
+/// written, then the process's own; the last file page's bytes past the end are zero in the
+/// image, as Linux shows them). Pages wholly past the file's end are mapped with no access and
+/// returned, for the caller to record as such (`mem::Mem::past_eof`: a touch is SIGBUS, as on
+/// Linux). Nothing is read or copied.
 pub fn map_image(
     linux: &Linux,
     image: &FileImage,
@@ -72,7 +73,7 @@ pub fn map_image(
     len: u64,
     offset: u64,
     prot: u8,
-) -> Result<(), Errno> {
+) -> Result<Option<(u64, u64)>, Errno> {
     let file_pages = image.size().div_ceil(PAGE_SIZE);
     let first = offset / PAGE_SIZE;
     let covered = file_pages
@@ -85,31 +86,36 @@ pub fn map_image(
             .map_private(start, covered, first, kprot)
             .map_err(|_| Errno::ENOMEM)?;
     }
-    if len > covered {
-        let mapped =
-            MemoryClient::new(KernelPpc, linux.memory).map(start + covered, len - covered, kprot);
-        if mapped.is_err() {
-            if covered != 0 {
-                let _ = MemoryClient::new(KernelPpc, linux.memory).unmap(start, covered);
-            }
-            return Err(Errno::ENOMEM);
-        }
+    if len == covered {
+        return Ok(None);
     }
-    Ok(())
+    let mapped =
+        MemoryClient::new(KernelPpc, linux.memory).map(start + covered, len - covered, NO_ACCESS);
+    if mapped.is_err() {
+        if covered != 0 {
+            let _ = MemoryClient::new(KernelPpc, linux.memory).unmap(start, covered);
+        }
+        return Err(Errno::ENOMEM);
+    }
+    Ok(Some((start + covered, start + len)))
 }
+
+/// The kernel protection of pages past a file's end: none.
+const NO_ACCESS: u8 = 0;
 
 /// Fills the `len` bytes of program memory at `start` — a new mapping, writable, zero-filled —
 /// with the file's bytes from `offset`, as many server calls as it takes, stopping at the end
-/// of the file: what lies past it stays zero (the rest of the last page, as on Linux, and whole
-/// pages, where Linux would raise SIGBUS). Pieces of zeros are not written, so a file's holes
-/// leave the mapping's pages untouched until the program writes them.
+/// of the file: what lies past it stays zero (the rest of the last page, as on Linux; the
+/// caller makes whole pages past it inaccessible). Pieces of zeros are not written, so a file's
+/// holes leave the mapping's pages untouched until the program writes them. Returns how many
+/// bytes the file had for the mapping.
 pub fn fill(
     linux: &Linux,
     file: &OpenFile,
     start: u64,
     len: u64,
     offset: u64,
-) -> Result<(), Errno> {
+) -> Result<u64, Errno> {
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     let mut done = 0u64;
     while done < len {
@@ -127,5 +133,5 @@ pub fn fill(
             break;
         }
     }
-    Ok(())
+    Ok(done)
 }
