@@ -8,7 +8,9 @@
  * continues (and stays pending); the terminal's foreground process group: tcsetpgrp from a
  * background group stops the caller with SIGTTOU unless SIGTTOU is blocked or ignored, its
  * errors (ESRCH, EINVAL, EPERM, ENOTTY), and a background read of the terminal (/dev/tty)
- * stops with SIGTTIN, or fails with EIO when SIGTTIN is ignored or blocked.
+ * stops with SIGTTIN, or fails with EIO when SIGTTIN is ignored or blocked; a background
+ * write goes ahead unless the terminal has TOSTOP, which stops the writer with SIGTTOU
+ * unless SIGTTOU is ignored.
  *
  * The program runs with the console as stdin and in the terminal's foreground group (the
  * first case says so). Children report through a MAP_SHARED page, pipes or their exit
@@ -868,6 +870,98 @@ static void background_read(void) {
     close(tty_fd);
 }
 
+static int write_terminal(int report, int gate) {
+    (void)gate;
+    struct tty_report rep;
+    rep.ret = (int)write(tty_fd, "\n", 1);
+    rep.err = rep.ret < 0 ? errno : 0;
+    rep.pgrp = getpgrp();
+    return write(report, &rep, sizeof rep) == (ssize_t)sizeof rep ? 0 : UNEXPECTED;
+}
+
+static int write_terminal_default(int report, int gate) {
+    set_action(SIGTTOU, SIG_DFL, 0);
+    return write_terminal(report, gate);
+}
+
+static int write_terminal_ignored(int report, int gate) {
+    set_action(SIGTTOU, SIG_IGN, 0);
+    return write_terminal(report, gate);
+}
+
+/* Sets or clears TOSTOP on the terminal; 0 on success. */
+static int set_tostop(int on) {
+    struct termios t;
+    if (tcgetattr(tty_fd, &t) != 0)
+        return -1;
+    if (on)
+        t.c_lflag |= TOSTOP;
+    else
+        t.c_lflag &= ~TOSTOP;
+    return tcsetattr(tty_fd, TCSANOW, &t);
+}
+
+/* 11b/11c: a background write that must go ahead (one byte written, the child exits 0). */
+static void background_write_goes_ahead(const char *name, int (*body)(int, int)) {
+    int report[2], gate[2];
+    pid_t child = background_child(body, report, gate);
+    if (child < 0) {
+        FAIL(name, "pipe or fork: %s", strerror(errno));
+        return;
+    }
+    struct tty_report rep = {0, 0, 0};
+    int got = read_safe(report[0], &rep, sizeof rep) == 0;
+    int status;
+    pid_t r = got ? wait_safe(child, &status, WUNTRACED) : -1;
+    close(gate[1]);
+    close(report[0]);
+    if (r != child || !WIFEXITED(status))
+        kill_and_reap(child);
+    take_terminal_back();
+    CHECK(name, got && rep.ret == 1 && exited_with(r, child, status, 0),
+          "report %d: write %d (%s), expected 1; child %s", got, rep.ret, strerror(rep.err),
+          said(r, status));
+}
+
+/* 11. A background group writing the terminal: stopped by SIGTTOU only with TOSTOP set, and
+ * then not if SIGTTOU is ignored. */
+static void background_write(void) {
+    tty_fd = open("/dev/tty", O_RDWR);
+    if (tty_fd < 0) {
+        FAIL("background_write_with_tostop_stopped_by_sigttou", "open(/dev/tty): %s",
+             strerror(errno));
+        return;
+    }
+    background_write_goes_ahead("background_write_without_tostop_goes_ahead",
+                                write_terminal_default);
+    if (set_tostop(1) != 0) {
+        FAIL("background_write_with_tostop_stopped_by_sigttou", "TOSTOP: %s", strerror(errno));
+        close(tty_fd);
+        return;
+    }
+    int report[2], gate[2];
+    pid_t child = background_child(write_terminal_default, report, gate);
+    if (child >= 0) {
+        int status;
+        pid_t r = wait_safe(child, &status, WUNTRACED);
+        close(gate[1]);
+        close(report[0]);
+        if (r != child || !WIFEXITED(status))
+            kill_and_reap(child);
+        take_terminal_back();
+        CHECK("background_write_with_tostop_stopped_by_sigttou",
+              stopped_by(r, child, status, SIGTTOU),
+              "waitpid(WUNTRACED): %s, expected stopped by %d", said(r, status), SIGTTOU);
+    } else {
+        FAIL("background_write_with_tostop_stopped_by_sigttou", "pipe or fork: %s",
+             strerror(errno));
+    }
+    background_write_goes_ahead("background_write_with_tostop_sigttou_ignored_goes_ahead",
+                                write_terminal_ignored);
+    set_tostop(0);
+    close(tty_fd);
+}
+
 int main(void) {
     set_action(SIGALRM, on_alarm, 0);
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -896,6 +990,7 @@ int main(void) {
         background_tcsetpgrp();
         tcsetpgrp_errors();
         background_read();
+        background_write();
     } else {
         SKIP("terminal_cases", "stdin is not the terminal with this program in the foreground");
     }

@@ -164,6 +164,12 @@ impl LineDiscipline {
         &self.termios
     }
 
+    /// Whether a background process's write goes through job control (`TOSTOP`): the
+    /// personality asks before writing, as Linux's `n_tty_write` checks first.
+    pub fn tostop(&self) -> bool {
+        self.termios.local(g::TOSTOP)
+    }
+
     /// The window size.
     pub fn winsize(&self) -> Winsize {
         self.winsize

@@ -48,6 +48,15 @@ fn line(ld: &mut LineDiscipline) -> Option<Vec<u8>> {
 }
 
 #[test]
+fn tostop_follows_the_settings() {
+    assert!(
+        !LineDiscipline::default().tostop(),
+        "off by default, as Linux's tty"
+    );
+    assert!(tty(|t| t.c_lflag |= g::TOSTOP).tostop());
+}
+
+#[test]
 fn canonical_lines_echo_and_complete_on_return() {
     let mut ld = LineDiscipline::default();
     let ev = ld.receive(b"echo hi");

@@ -179,6 +179,14 @@ pub trait Console {
         let _ = caller;
         Err(ConsoleError::NoInput)
     }
+    /// 1 if the terminal's `TOSTOP` is set (a background process's write then goes through
+    /// job control: SIGTTOU, as Linux's `n_tty_write` checks), 0 if not — and for a console
+    /// without a terminal's settings.
+    #[rights(READ)]
+    fn tostop(&mut self, caller: Badge) -> Result<u64, ConsoleError> {
+        let _ = caller;
+        Ok(0)
+    }
 }
 
 const _: () = assert!(ConsoleMethod::INTERFACE_ID == CONSOLE_INTERFACE);

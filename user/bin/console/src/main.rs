@@ -120,6 +120,10 @@ impl Console for Uart {
         Ok(u64::from(tty::poll_input(caller)))
     }
 
+    fn tostop(&mut self, _caller: Badge) -> Result<u64, ConsoleError> {
+        Ok(u64::from(tty::tostop()))
+    }
+
     fn attach_procs(&mut self, _caller: Badge, comm: u64, handle: u64) -> Result<(), ConsoleError> {
         tty::attach_procs(comm, XHandle::from_word(handle));
         Ok(())

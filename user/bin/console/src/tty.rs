@@ -243,6 +243,11 @@ pub fn poll_input(caller: Badge) -> bool {
     readable
 }
 
+/// `Console::tostop`: whether the terminal's `TOSTOP` is set.
+pub fn tostop() -> bool {
+    TTY.lock().ld.tostop()
+}
+
 /// `Console::tcgets`.
 pub fn tcgets() -> Result<u64, ConsoleError> {
     start_polling();

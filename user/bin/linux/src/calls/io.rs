@@ -329,9 +329,14 @@ fn wait_for_input(linux: &Linux, deadline: Option<u64>) -> Woken {
 }
 
 /// Sends `len` bytes at `addr` to the console. A fault part-way reports what was written, as
-/// Linux does; a fault before any byte is `EFAULT`.
+/// Linux does; a fault before any byte is `EFAULT`. With the terminal's `TOSTOP` set, a
+/// background process's write goes through job control first (`n_tty_write`'s
+/// `tty_check_change`: SIGTTOU to its group, unless SIGTTOU is ignored or blocked).
 fn write_console(linux: &Linux, addr: u64, len: u64) -> SysResult {
     uaccess::end(addr, len)?;
+    if console_client(linux).tostop().map_err(console_errno)? != 0 {
+        job::check(linux, g::SIGTTOU)?;
+    }
     let mut out = Writer::new(console_client(linux));
     let mut done = 0u64;
     while done < len {
