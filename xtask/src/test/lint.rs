@@ -1,13 +1,16 @@
 //! The lint tier: `cargo fmt --check`, and clippy with `-D warnings` once for the
-//! host crates and once for the kernel target, one case each.
+//! host crates and once for the kernel target, one case each; and `lint.syscall_map`, which
+//! holds docs/linux-personality.md's table of where each Linux call runs to the personality's
+//! syscall table and the kernel's calls (`syscall_map.rs`).
 //!
 //! The commands run through `cargo.rs`; the cases land in `report.rs`.
 
 use super::cargo::{KERNEL_CRATES, cargo, diagnostics, run_merged};
 use super::report::Report;
+use super::syscall_map;
 use crate::paths;
 
-/// The lint tier: one case per command.
+/// The lint tier: one case per command, then the syscall map's.
 pub(super) fn run(report: &mut Report) {
     let mut host_clippy = vec!["clippy", "--workspace"];
     for krate in KERNEL_CRATES {
@@ -42,4 +45,5 @@ pub(super) fn run(report: &mut Report) {
             Err(why) => report.fail(name, &why),
         }
     }
+    syscall_map::run(report);
 }

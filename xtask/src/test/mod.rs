@@ -1,7 +1,8 @@
 //! `cargo xtask test`: every tier in one command, one closing line.
 //!
 //! - lint: `cargo fmt --check` and clippy with `-D warnings` for the host crates and
-//!   for the kernel target, one case each (`lint.rs`);
+//!   for the kernel target, one case each (`lint.rs`), and `lint.syscall_map`: the table of
+//!   where each Linux call runs against the code (`syscall_map.rs`);
 //! - host: `cargo test` of the host crates, counted from libtest's `test result:`
 //!   lines, each failed test reported by name (`host.rs`, `libtest.rs`);
 //! - kernel: K42 booted with the built-in `ktest` entry, every result line on the
@@ -36,6 +37,7 @@ mod kernel_tier;
 mod libtest;
 mod lint;
 mod report;
+mod syscall_map;
 mod tmux_tier;
 
 use std::time::Instant;
