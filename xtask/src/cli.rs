@@ -58,10 +58,11 @@ pub enum Command {
     /// Run the benchmarks of bench/ on Linux and what K42 can report, side by side,
     /// under -icount and plain TCG; write docs/bench/{results.json,README.md,ratios.svg}.
     ///
-    /// Boots are interleaved (Linux, K42, Linux, K42 ...) over --runs runs. K42 runs
-    /// the benchmark programs its Linux personality can (no signal delivery or threads
-    /// yet: those cells say "not yet" and why), one boot per program, and its
-    /// native `ppcbench` (PPC round trip, kernel calls, with the kernel's counters).
+    /// Boots are interleaved (Linux, K42, Linux, K42 ...) over --runs runs, every boot of
+    /// both OSes with the same QEMU configuration (--smp, --mem). K42 runs the benchmark
+    /// programs its Linux personality can (a program it cannot run yet gets cells saying
+    /// "not yet" and why), one boot per program, and its native `ppcbench` (PPC round
+    /// trip, kernel calls, with the kernel's counters).
     Bench(BenchArgs),
 }
 
@@ -238,6 +239,10 @@ pub struct BenchArgs {
     /// Runs of each boot (default 5; 3 with --quick).
     #[arg(long, value_name = "R")]
     pub runs: Option<u32>,
+    /// Guest memory of every boot, both OSes alike, as QEMU's -m takes it (512M, 2G): as
+    /// `cargo xtask run --mem`. Free memory after boot is read at this size.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEM)]
+    pub mem: String,
     /// Fewer runs and a fifth of the iterations: a few minutes, for everyday use.
     #[arg(long)]
     pub quick: bool,
@@ -271,4 +276,32 @@ pub struct TestArgs {
     /// which matches it against test paths).
     #[arg(value_name = "FILTER")]
     pub filter: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bench(words: &[&str]) -> BenchArgs {
+        let argv = ["cargo xtask", "bench"].iter().chain(words);
+        match Cli::try_parse_from(argv) {
+            Ok(Cli {
+                command: Command::Bench(args),
+            }) => args,
+            other => panic!("not a bench command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_takes_the_runners_memory_syntax_and_default() {
+        assert_eq!(bench(&[]).mem, DEFAULT_MEM);
+        assert_eq!(bench(&["--mem", "1G"]).mem, "1G");
+        assert_eq!(bench(&["--quick", "--mem=768M"]).mem, "768M");
+        // `cargo xtask run` has the same option with the same default.
+        let run = Cli::try_parse_from(["cargo xtask", "run", "--mem", "1G"]);
+        assert!(matches!(run, Ok(Cli { command: Command::Run(r) }) if r.mem == "1G"));
+        let run = Cli::try_parse_from(["cargo xtask", "run"]);
+        assert!(matches!(run, Ok(Cli { command: Command::Run(r) }) if r.mem == DEFAULT_MEM));
+        assert!(Cli::try_parse_from(["cargo xtask", "bench", "--mem"]).is_err());
+    }
 }

@@ -74,13 +74,16 @@ impl Work<'_> {
 pub struct Settings {
     /// The qboot firmware (as the runner uses it).
     pub qboot: Option<PathBuf>,
+    /// Guest memory of every boot, both OSes alike (QEMU's `-m`: `cargo xtask bench --mem`).
+    pub mem: String,
     /// Kill a boot after this long.
     pub timeout: Duration,
     /// Copy the console and log to stderr.
     pub verbose: bool,
 }
 
-/// The machine for `target` in `mode`.
+/// The machine for `target` in `mode`: the runner's configuration with `settings`' memory,
+/// whichever OS boots.
 pub fn machine(target: &Target<'_>, mode: Mode, settings: &Settings) -> qemu::Machine {
     let medium = qemu::Medium::Direct {
         kernel: target.kernel.to_path_buf(),
@@ -88,6 +91,7 @@ pub fn machine(target: &Target<'_>, mode: Mode, settings: &Settings) -> qemu::Ma
         cmdline: qemu::cmdline(target.os, cli::DEFAULT_LOG, &[]),
     };
     let mut m = qemu::Machine::standard(target.os, medium, target.smp, settings.qboot.clone());
+    m.mem.clone_from(&settings.mem);
     m.icount = (mode == Mode::Icount).then_some(qemu::Icount::ONE_NS_PER_INSTRUCTION);
     m
 }
@@ -384,6 +388,32 @@ mod tests {
             );
         }
         out
+    }
+
+    #[test]
+    fn both_oses_boot_with_the_memory_asked_for() {
+        let settings = Settings {
+            qboot: None,
+            mem: "1G".into(),
+            timeout: Duration::from_secs(1),
+            verbose: false,
+        };
+        for (os, work, mode) in [
+            (Os::Linux, Work::Shell, Mode::Wall),
+            (Os::K42, Work::Native, Mode::Icount),
+        ] {
+            let target = Target {
+                os,
+                kernel: Path::new("kernel"),
+                initrd: PathBuf::from("initrd"),
+                work,
+                purpose: Purpose::Native,
+                smp: 1,
+            };
+            let args = qemu_args(&machine(&target, mode, &settings));
+            let at = args.iter().position(|a| a == "-m").expect("-m");
+            assert_eq!(args[at + 1], "1G", "{os:?}: {args:?}");
+        }
     }
 
     #[test]

@@ -236,6 +236,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
 
     let settings = Settings {
         qboot: tools.qboot.clone(),
+        mem: args.mem.clone(),
         timeout: Duration::from_secs(args.timeout),
         verbose: args.verbose,
     };
@@ -399,6 +400,9 @@ fn reproduce_command(args: &BenchArgs) -> String {
     if args.smp != crate::cli::DEFAULT_SMP {
         words.push(format!("--smp {}", args.smp));
     }
+    if args.mem != crate::cli::DEFAULT_MEM {
+        words.push(format!("--mem {}", args.mem));
+    }
     if let Some(filter) = &args.filter {
         words.push(format!("--filter {filter}"));
     }
@@ -447,4 +451,35 @@ fn write(dir: &Path, results: &Results) -> Result<(), String> {
 /// A row name up to its first parenthesis, for the chart's narrow label column.
 fn short(name: &str) -> &str {
     name.split(" (").next().unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(mem: &str, smp: u32) -> BenchArgs {
+        BenchArgs {
+            filter: Some("ppc".into()),
+            smp,
+            runs: Some(1),
+            quick: true,
+            mem: mem.into(),
+            out: PathBuf::from(crate::cli::DEFAULT_BENCH_OUT),
+            timeout: 1,
+            verbose: false,
+        }
+    }
+
+    #[test]
+    fn the_reproduce_command_names_what_is_not_the_default() {
+        let default = args(crate::cli::DEFAULT_MEM, crate::cli::DEFAULT_SMP);
+        assert_eq!(
+            reproduce_command(&default),
+            "cargo xtask bench --quick --runs 1 --filter ppc"
+        );
+        assert_eq!(
+            reproduce_command(&args("1G", 1)),
+            "cargo xtask bench --quick --runs 1 --smp 1 --mem 1G --filter ppc"
+        );
+    }
 }

@@ -412,11 +412,14 @@ pub fn render(results: &Results) -> String {
             .map(|r| ("—".to_string(), r)),
     );
     footprint_table(&mut out, &rows);
-    out.push_str(
-        "\nFree memory is read right after boot, before any benchmark ran: Linux's from \
-         `/proc/meminfo` (`bench/meminfo.c`), K42's from its boot banner (`frames: N MiB free`). \
-         K42's kernel ELF carries debug information (the release profile keeps it for \
-         backtraces); its in-memory size is the fairer comparison.\n\n",
+    let _ = writeln!(
+        out,
+        "\nFree memory is read right after boot, before any benchmark ran, in guests of \
+         `-m {}` (`cargo xtask bench --mem`; every boot of both OSes gets the same): Linux's \
+         from `/proc/meminfo` (`bench/meminfo.c`), K42's from its boot banner (`frames: N MiB \
+         free`). K42's kernel ELF carries debug information (the release profile keeps it for \
+         backtraces); its in-memory size is the fairer comparison.\n",
+        s.memory
     );
 
     out.push_str("## K42-only figures\n\n");
@@ -578,6 +581,11 @@ mod tests {
         assert!(text.contains(
             "| QEMU start to the shell prompt (host time) | wall | s | 4.00 | 1 run | 0.50 | 0.125 |"
         ));
+        assert!(text.contains("QEMU `-M pc -cpu max -m 512M -smp 2`"));
+        assert!(text.contains(
+            "| free memory after boot with -m 512M (Linux MemFree, K42 free frames) | icount |"
+        ));
+        assert!(text.contains("in guests of `-m 512M` (`cargo xtask bench --mem`;"));
         assert!(text.contains("first prompt, `/ # `, on the console"));
         assert!(text.contains("`exit 0` is typed once init starts"));
         assert!(text.contains("So it runs every benchmark of `bench/`, SDET included;"));

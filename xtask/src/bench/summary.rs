@@ -303,7 +303,10 @@ pub fn boot_rows(results: &Results, mode: Mode) -> Vec<Row> {
             k42_missing: NO_PROMPT.into(),
         },
         Row {
-            name: "free memory after boot (Linux MemFree, K42 free frames)".into(),
+            name: format!(
+                "free memory after boot with -m {} (Linux MemFree, K42 free frames)",
+                results.setup.memory
+            ),
             unit: MIB.into(),
             better: Better::Higher,
             smp,
@@ -312,7 +315,10 @@ pub fn boot_rows(results: &Results, mode: Mode) -> Vec<Row> {
             k42_missing: "no banner line".into(),
         },
         Row {
-            name: "available memory after boot (Linux MemAvailable)".into(),
+            name: format!(
+                "available memory after boot with -m {} (Linux MemAvailable)",
+                results.setup.memory
+            ),
             unit: MIB.into(),
             better: Better::Higher,
             smp,
@@ -872,6 +878,11 @@ pub(super) mod tests {
         assert_eq!(rows[1].ratio(), Some(0.125));
         assert_eq!(rows[2].name, INIT_TO_PROMPT_ROW);
         assert_eq!(rows[2].k42.map(|s| s.median), Some(0.25));
+        assert_eq!(
+            rows[3].name,
+            "free memory after boot with -m 512M (Linux MemFree, K42 free frames)"
+        );
+        assert!(rows[4].name.contains("with -m 512M ("));
         assert_eq!(rows[3].linux.map(|s| s.median), Some(450.0));
         assert_eq!(rows[3].k42.map(|s| s.median), Some(485.0));
         assert!(rows[4].k42.is_none());

@@ -85,6 +85,7 @@ fn shell_prompt(ctx: &Context<'_>, report: &mut Report, os: Os) {
     };
     let settings = boots::Settings {
         qboot: ctx.tools.qboot.clone(),
+        mem: cli::DEFAULT_MEM.to_string(),
         timeout: Duration::from_secs(ctx.args.timeout),
         verbose: ctx.args.verbose,
     };
