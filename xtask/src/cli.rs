@@ -62,7 +62,7 @@ pub enum Command {
     /// both OSes with the same QEMU configuration (--smp, --mem). K42 runs the benchmark
     /// programs its Linux personality can (a program it cannot run yet gets cells saying
     /// "not yet" and why), one boot per program, and its native `ppcbench` (PPC round
-    /// trip, kernel calls, with the kernel's counters).
+    /// trip, kernel calls, an upcall, with the kernel's counters).
     Bench(BenchArgs),
 }
 

@@ -456,10 +456,20 @@ mod tests {
     fn native_lines_are_collected_and_checked() {
         let good = figure("ppc_null_roundtrip", [2.0, 2.0, 1.0, 2324.0])
             + &figure("kernel_object_null_call", [1.0, 0.0, 0.0, 899.0])
-            + &figure("null_kernel_call", [1.0, 0.0, 0.0, 479.0]);
+            + &figure("null_kernel_call", [1.0, 0.0, 0.0, 479.0])
+            + &figure("upcall_roundtrip", [1.0, 0.0, 1.0, 700.0]);
         let (records, problems) = collect_native(&outcome(&format!("noise\n{good}")));
-        assert_eq!(records.len(), 15);
+        assert_eq!(records.len(), 20);
         assert!(problems.is_empty(), "{problems:?}");
+        // The upcall round trip is required: without it, its lines are missing.
+        let no_upcall = good.replace("upcall_roundtrip", "other_figure");
+        let (_, problems) = collect_native(&outcome(&no_upcall));
+        assert_eq!(problems.len(), 1 + catalog::COUNTERS.len(), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.figure.as_deref() == Some("upcall_roundtrip"))
+        );
 
         // A required counter missing, a time of zero, a stray counter, a broken line.
         let bad = figure("ppc_null_roundtrip", [2.0, 2.0, 1.0, 2324.0])

@@ -258,8 +258,15 @@ pub struct Native {
 /// The counters of [`COUNTERS`] that have a value by design.
 pub const DESIGN_COUNTERS: usize = 3;
 
+/// The native figure that times an upcall: the null kernel call's TIMER, armed for a deadline
+/// already past, so the kernel enters the caller's dispatcher at INTERRUPT on the way out and
+/// its user-level scheduler resumes the calling thread.
+pub const UPCALL_FIGURE: &str = "upcall_roundtrip";
+/// The native figure that is the same kernel call without the upcall.
+pub const NULL_KERNEL_CALL_FIGURE: &str = "null_kernel_call";
+
 /// The figures the tables name, in the order ppcbench prints them.
-pub const NATIVE: [Native; 4] = [
+pub const NATIVE: [Native; 5] = [
     Native {
         name: "ppc_null_roundtrip",
         what: "null PPC round trip to a user-level server (`Echo::whoami`, same CPU)",
@@ -274,10 +281,19 @@ pub const NATIVE: [Native; 4] = [
         design: [1, 0, 0],
     },
     Native {
-        name: "null_kernel_call",
+        name: NULL_KERNEL_CALL_FIGURE,
         what: "null kernel call (cancel a timer that is not set)",
         required: false,
         design: [1, 0, 0],
+    },
+    Native {
+        name: UPCALL_FIGURE,
+        what: "upcall round trip: a kernel call (TIMER, deadline already past) whose way out \
+               enters the caller's dispatcher at INTERRUPT; its user-level scheduler resumes \
+               the thread",
+        required: true,
+        // The call's one entry; the upcall on its way out; the same address space throughout.
+        design: [1, 0, 1],
     },
     Native {
         name: "ppc_data_roundtrip",
@@ -510,6 +526,12 @@ mod tests {
         assert_eq!(
             native("ppc_null_roundtrip").map(|n| n.design),
             Some([2, 2, 1])
+        );
+        assert_eq!(native(UPCALL_FIGURE).map(|n| n.design), Some([1, 0, 1]));
+        assert!(native(UPCALL_FIGURE).is_some_and(|n| n.required));
+        assert_eq!(
+            native(NULL_KERNEL_CALL_FIGURE).map(|n| n.design),
+            Some([1, 0, 0])
         );
         assert_eq!(counter("upcalls").map(|c| c.unit), Some("per call"));
         assert_eq!(counter_name("x", "upcalls"), "x.upcalls");

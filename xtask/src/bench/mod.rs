@@ -1,9 +1,9 @@
 //! `cargo xtask bench`: the benchmarks of `bench/` on Debian's Linux and on K42 —
-//! those K42's Linux personality can run (`catalog::runs_on_k42`; the others need
-//! threads, issue #5) — plus what only K42 reports (boot
-//! time, free memory, image size, and its own figures from the native `ppcbench`:
-//! the null PPC round trip and kernel object call with their kernel counters), side
-//! by side in the runner's one QEMU configuration, in two modes — `-icount`
+//! those K42's Linux personality can run (`catalog::runs_on_k42`: all of them now) —
+//! plus what only K42 reports (boot time, free memory, image size, and its own figures
+//! from the native `ppcbench`: the null PPC round trip, kernel object call and upcall
+//! round trip with their kernel counters), side by side in the runner's one QEMU
+//! configuration (`--mem` and `--smp` alike for both OSes), in two modes — `-icount`
 //! (primary: guest time counts instructions, repeatable) and plain TCG wall time
 //! (secondary) — with the boots interleaved (Linux, K42, Linux, K42 …) over several
 //! runs. Linux runs its programs under a driver script; K42, which boots in a

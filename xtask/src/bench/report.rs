@@ -294,8 +294,9 @@ pub fn render(results: &Results) -> String {
          `results.json`). Besides, K42 reports \
          *Boot and footprint* (its boot time, its free memory after boot and its image size, \
          from its boot with the native `ppcbench`) and *K42-only figures*: its null PPC round \
-         trip and kernel object call with the kernel counters behind them, beside Linux's pipe \
-         round trip and getppid from the same runs.",
+         trip, kernel object call and upcall round trip with the kernel counters behind them, \
+         the upcall alone, and a reflected Linux syscall, beside Linux's pipe round trip and \
+         getppid from the same runs.",
         if not_on_k42.is_empty() {
             "every benchmark of `bench/`, SDET included".to_string()
         } else {
@@ -442,18 +443,38 @@ pub fn render(results: &Results) -> String {
          dispatcher at one of its vectors, and kernel time is TSC time in the kernel's entry \
          handler (under `-icount`, guest instructions). Their design values — a PPC round trip \
          is two kernel entries, two address-space switches and one upcall; a kernel object \
-         call one entry and neither — are checked by `cargo xtask test --tier bench`; a timer \
+         call one entry and neither; an upcall round trip one entry, no switch and one \
+         upcall — are checked by `cargo xtask test --tier bench`; a timer \
          tick inside a timed loop adds a fraction of an entry. Under `-icount` every guest \
          instruction costs 1 ns whatever it does, so what a CR3 load costs in TLB refills \
          shows only in the wall-time column. The PPC round trip goes to a server spawned on \
          the caller's CPU. Linux's rows are its figures from the same runs' boots (the \
-         benchmarks tables), at the same vCPUs. The syscall reflection row is K42's \
+         benchmarks tables), at the same vCPUs.\n\n\
+         The upcall round trip (`{upcall}`) is `{null}`'s TIMER kernel call armed for a \
+         deadline already past instead of cancelling: the kernel looks at due timers on every \
+         way out of the kernel, so on the way out of this call it posts the TIMER soft \
+         interrupt and, the dispatcher being enabled, enters it at INTERRUPT with the calling \
+         thread's registers in its save area; the runtime's INTERRUPT handler \
+         (`user/rt/src/sched.rs`) takes them as the thread's context and its idle loop \
+         switches back to the thread at user level, with no second kernel entry. *Upcall \
+         alone* is each run's `{upcall}` less its `{null}` — the same kernel call, which \
+         neither fires a timer nor upcalls — the median over the runs of those differences: \
+         what firing a due timer (the kernel's look through its CPU's dispatchers for due \
+         timers, posting the TIMER bit), entering the dispatcher at INTERRUPT and the \
+         runtime's getting back to its thread add to a kernel call. The timer's part is \
+         kernel time, in the `time in the kernel` rows' difference with the upcall's own \
+         kernel part; no figure here separates the two.\n\n\
+         The syscall reflection row is K42's \
          `null_syscall` from the benchmarks tables: a getppid from Linux program code, which \
          the kernel reflects to the Linux personality in the same process and the personality \
-         answers from its own state, with no server call (two kernel entries: the reflection \
-         and the return; `docs/linux-personality.md`).",
+         answers from its own state, with no server call (two kernel entries: the reflection, \
+         which enters the personality at its SVC vector — an upcall —, and the return; \
+         `docs/linux-personality.md`); the rows under it are that line's kernel events per \
+         call (`bench/bench.h`'s counters, as in *Kernel events per operation*).",
         catalog::PPCBENCH_PROGRAM,
         catalog::PPCBENCH_PROGRAM,
+        upcall = catalog::UPCALL_FIGURE,
+        null = catalog::NULL_KERNEL_CALL_FIGURE,
     );
 
     let _ = writeln!(
@@ -535,8 +556,23 @@ mod tests {
              no figure (see the problems in results.json) | — |"
         ));
         assert!(text.contains(
-            "Not exactly, but all within 0.00%: 2 of 3 Linux figures and 13 of 13 K42 figures"
+            "Not exactly, but all within 0.00%: 2 of 3 Linux figures and 23 of 23 K42 figures"
         ));
+        assert!(text.contains(
+            "| K42 | `upcall_roundtrip`: upcall round trip: a kernel call (TIMER, deadline \
+             already past) whose way out enters the caller's dispatcher at INTERRUPT; its \
+             user-level scheduler resumes the thread | ns | 900 | identical in 2 runs |"
+        ));
+        assert!(text.contains("| K42 | `upcall_roundtrip`: upcalls | per call | 1.00 |"));
+        assert!(text.contains(
+            "| K42 | upcall alone, firing the timer included: `upcall_roundtrip` less \
+             `null_kernel_call` (the same TIMER call, neither firing nor upcalling), each run's \
+             difference | ns | 579 | identical in 2 runs | 602 | 601–602 (±0.1%, 2 runs) |"
+        ));
+        assert!(text.contains(
+            "| K42 | `null_syscall` on K42: reflected syscalls | per call | 1.00 | identical in 2 runs |"
+        ));
+        assert!(text.contains("*Upcall alone* is each run's `upcall_roundtrip` less its"));
         assert!(
             text.contains(
                 "| null_syscall | `bench/syscalls.c` | getppid() | 100000 / 20000 | yes |"

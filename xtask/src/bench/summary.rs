@@ -397,6 +397,17 @@ const NO_FIGURE: &str = "no figure (see the problems in results.json)";
 const NOT_RUN: &str = "not run (see --filter)";
 /// The benchmark that times a Linux syscall reflected to K42's personality.
 const REFLECTION_FIGURE: &str = "null_syscall";
+/// The counters of K42's reflected getppid shown under it (names as in `bench/bench.h`'s
+/// `"counters"`), with what they count.
+const REFLECTION_COUNTERS: [(&str, &str); 4] = [
+    (
+        catalog::KERNEL_ENTRIES,
+        "kernel entries (ring transitions: each one in and one out)",
+    ),
+    ("space_switches", "address-space switches"),
+    ("upcalls", "upcalls"),
+    ("reflections", "reflected syscalls"),
+];
 /// The native figure Linux's figures sit beside.
 const PPC_FIGURE: &str = "ppc_null_roundtrip";
 /// Linux's figures beside the PPC round trip (issue #6): benchmark name, label.
@@ -434,8 +445,8 @@ fn native_figures(results: &Results, mode: Mode) -> Vec<(String, Vec<f64>)> {
 /// The K42-only figures: every figure of K42's native program (the catalog's
 /// required ones even when missing) with its per-call counters, in both modes;
 /// Linux's pipe round trip and getppid from the same runs beside the PPC round
-/// trip; the upcall, which the PPC round trip contains; and what is not yet
-/// measurable.
+/// trip; the upcall alone (the upcall round trip less the null kernel call); and the
+/// reflected getppid of K42's `null_syscall` with its kernel events per call.
 pub fn k42_only_rows(results: &Results) -> Vec<OnlyRow> {
     let per_mode = [
         native_figures(results, Mode::Icount),
@@ -520,19 +531,45 @@ pub fn k42_only_rows(results: &Results) -> Vec<OnlyRow> {
             }
         }
     }
-    let not_measured = |name: &str, unit: &str, missing: &str| OnlyRow {
-        os: K42,
-        name: name.into(),
-        unit: unit.into(),
-        icount: None,
-        wall: None,
-        missing: missing.into(),
+    // The upcall alone: each run's upcall round trip less its null kernel call, the same
+    // TIMER call without the timer's firing and the upcall (both from the same boot).
+    let upcall_alone = |mode: Mode| {
+        let diffs: Vec<f64> = boots(results, "k42", mode)
+            .filter(|b| b.purpose == Purpose::Native)
+            .filter_map(|b| {
+                let at = |name: &str| b.records.iter().find(|r| r.name == name);
+                let (with, without) = (
+                    at(catalog::UPCALL_FIGURE)?,
+                    at(catalog::NULL_KERNEL_CALL_FIGURE)?,
+                );
+                Some(with.median - without.median)
+            })
+            .collect();
+        Summary::of(&diffs)
     };
-    rows.push(not_measured(
-        "upcall to a dispatcher",
-        "—",
-        "exactly one inside each PPC round trip (its `upcalls` row); not timed alone",
-    ));
+    rows.push(OnlyRow {
+        os: K42,
+        name: format!(
+            "upcall alone, firing the timer included: `{}` less `{}` (the same TIMER call, \
+             neither firing nor upcalling), each run's difference",
+            catalog::UPCALL_FIGURE,
+            catalog::NULL_KERNEL_CALL_FIGURE
+        ),
+        unit: catalog::NS.into(),
+        icount: upcall_alone(Mode::Icount),
+        wall: upcall_alone(Mode::Wall),
+        missing: NO_FIGURE.into(),
+    });
+    let reflection_missing = if results
+        .setup
+        .filter
+        .as_deref()
+        .is_some_and(|f| !REFLECTION_FIGURE.contains(f))
+    {
+        NOT_RUN
+    } else {
+        NO_FIGURE
+    };
     rows.push(OnlyRow {
         os: K42,
         name: format!(
@@ -542,17 +579,30 @@ pub fn k42_only_rows(results: &Results) -> Vec<OnlyRow> {
         unit: catalog::NS.into(),
         icount: benchmark(&k42_sets, 0, REFLECTION_FIGURE),
         wall: benchmark(&k42_sets, 1, REFLECTION_FIGURE),
-        missing: if results
-            .setup
-            .filter
-            .as_deref()
-            .is_some_and(|f| !REFLECTION_FIGURE.contains(f))
-        {
-            NOT_RUN.into()
-        } else {
-            NO_FIGURE.into()
-        },
+        missing: reflection_missing.into(),
     });
+    // Its kernel events per call, from the same boots' line (`bench/bench.h`'s counters, as in
+    // the kernel-events table).
+    let reflection_counter = |mode: Mode, counter: &str| {
+        let smp = mode_smp(results, mode);
+        let v: Vec<f64> = boots(results, "k42", mode)
+            .filter(|b| b.purpose == Purpose::Program && b.smp == smp)
+            .flat_map(|b| &b.records)
+            .filter(|r| r.name == REFLECTION_FIGURE)
+            .filter_map(|r| r.counters.as_ref()?.get(counter).copied())
+            .collect();
+        Summary::of(&v)
+    };
+    for (counter, what) in REFLECTION_COUNTERS {
+        rows.push(OnlyRow {
+            os: K42,
+            name: format!("`{REFLECTION_FIGURE}` on K42: {what}"),
+            unit: catalog::PER_CALL_README.into(),
+            icount: reflection_counter(Mode::Icount, counter),
+            wall: reflection_counter(Mode::Wall, counter),
+            missing: reflection_missing.into(),
+        });
+    }
     rows
 }
 
@@ -742,6 +792,16 @@ pub(super) mod tests {
                 native.extend(counts("ppc_null_roundtrip", [2.0, 2.0, 1.0], 2324.0));
                 native.push(record("kernel_object_null_call", "ns", 1125.1));
                 native.extend(counts("kernel_object_null_call", [1.0, 0.0, 0.0], 899.7));
+                // The upcall round trip and the same kernel call without it: 579 ns apart
+                // under icount; in wall time 600 + run apart.
+                let (null, upcall) = match mode {
+                    Mode::Icount => (321.0, 900.0),
+                    Mode::Wall => (380.0 + f64::from(run), 980.0 + 2.0 * f64::from(run)),
+                };
+                native.push(record("null_kernel_call", "ns", null));
+                native.extend(counts("null_kernel_call", [1.0, 0.0, 0.0], 209.0));
+                native.push(record("upcall_roundtrip", "ns", upcall));
+                native.extend(counts("upcall_roundtrip", [1.0, 0.0, 1.0], 500.0));
                 native.push(record("new_figure", "ns", 50.0));
                 native.push(record("new_figure.tlb_flushes", catalog::PER_CALL, 0.0));
                 boots.push(boot(run, "k42", mode, native));
@@ -751,7 +811,12 @@ pub(super) mod tests {
                 };
                 let getppid = counted(
                     record("null_syscall", "ns", getppid),
-                    &[("kernel_entries", 2.0), ("space_switches", 0.0)],
+                    &[
+                        ("kernel_entries", 2.0),
+                        ("space_switches", 0.0),
+                        ("upcalls", 1.0),
+                        ("reflections", 1.0),
+                    ],
                 );
                 let mut program = boot(run, "k42", mode, vec![getppid]);
                 program.purpose = Purpose::Program;
@@ -895,9 +960,9 @@ pub(super) mod tests {
     fn icount_repeats_are_counted() {
         let repeat = icount_repeat(&sample());
         // Linux: null_syscall and pipe_latency repeat, fork_exit does not; K42: its
-        // null_syscall and all twelve native lines repeat.
-        assert_eq!(repeat.counts, vec![(LINUX, 3, 2), (K42, 13, 13)]);
-        assert_eq!((repeat.compared(), repeat.identical()), (16, 15));
+        // null_syscall and all twenty-two native lines repeat.
+        assert_eq!(repeat.counts, vec![(LINUX, 3, 2), (K42, 23, 23)]);
+        assert_eq!((repeat.compared(), repeat.identical()), (26, 25));
         assert_eq!(repeat.differing.len(), 1);
         assert_eq!(repeat.differing[0].os, LINUX);
         assert_eq!(repeat.differing[0].name, "fork_exit");
@@ -957,14 +1022,38 @@ pub(super) mod tests {
         let flushes = &rows[at("new_figure`: tlb_flushes")];
         assert!(flushes.icount.is_some());
         assert_eq!(flushes.unit, "per call");
-        // The upcall is in the PPC round trip; reflection is K42's getppid.
-        let upcall = &rows[at("upcall to a dispatcher")];
-        assert!(upcall.icount.is_none() && upcall.missing.contains("exactly one"));
-        let reflection = rows.last().expect("rows");
-        assert!(reflection.name.contains("syscall reflection"));
+        // The upcall round trip with its counters, and the upcall alone: each run's
+        // difference from the null kernel call.
+        let upcall = at("`upcall_roundtrip`: upcall round trip");
+        assert_eq!(rows[upcall].icount.map(|s| s.median), Some(900.0));
+        assert_eq!(rows[upcall + 1].icount.map(|s| s.median), Some(1.0));
+        assert_eq!(rows[upcall + 3].wall.map(|s| s.median), Some(1.0));
+        let alone = &rows[at("upcall alone")];
+        assert_eq!(alone.os, K42);
+        assert_eq!(alone.unit, "ns");
+        assert!(
+            alone
+                .icount
+                .is_some_and(|s| s.identical && s.median == 579.0)
+        );
+        let wall = alone.wall.expect("wall time");
+        assert_eq!((wall.min, wall.max, wall.runs), (601.0, 602.0, 2));
+        // Reflection is K42's getppid, with its kernel events per call.
+        let reflection = &rows[at("syscall reflection")];
         assert_eq!(reflection.os, K42);
         assert_eq!(reflection.icount.map(|s| s.median), Some(3087.0));
         assert_eq!(reflection.wall.map(|s| s.median), Some(4201.5));
+        let events = &rows[at("syscall reflection") + 1..];
+        assert_eq!(events.len(), REFLECTION_COUNTERS.len());
+        assert!(
+            events[0]
+                .name
+                .starts_with("`null_syscall` on K42: kernel entries")
+        );
+        assert_eq!(events[0].icount.map(|s| s.median), Some(2.0));
+        assert_eq!(events[0].unit, "per call");
+        assert_eq!(events[2].wall.map(|s| (s.median, s.runs)), Some((1.0, 2)));
+        assert_eq!(events[3].icount.map(|s| s.median), Some(1.0));
     }
 
     #[test]

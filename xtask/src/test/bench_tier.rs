@@ -20,8 +20,8 @@
 //! still there (`bench.k42.footprint`), that each figure's lines are well formed
 //! (`bench.k42.ppcbench.FIGURE`: the figure in ns and its per-call counters), and that
 //! the counters K42's design fixes hold (`bench.k42.ppcbench.FIGURE.design`: a PPC round
-//! trip is 2 kernel entries, 2 address-space switches and 1 upcall) — counts, not
-//! timings.
+//! trip is 2 kernel entries, 2 address-space switches and 1 upcall; the upcall round trip 1
+//! kernel entry, no switch and 1 upcall) — counts, not timings.
 //!
 //! The programs and the checks are `../bench/`'s own (`programs.rs`, `boots.rs`,
 //! `record.rs`, `catalog.rs`); the boots go through `boot.rs`.

@@ -1,9 +1,11 @@
 //! The K42-only benchmark figures of issue #3, measured in ring 3 against the real kernel: the
 //! null PPC round trip to a user-level server (`Echo::whoami`, one result word), the null
-//! object call on a kernel object (`Process::ids`), the null kernel call (TIMER cancel) and a
-//! PPC round trip carrying a full PPC data area (2 KiB) each way (`Echo::bounce`), each
-//! with the kernel counters it moved per call (kernel entries = ring transitions in and out,
-//! address-space switches, upcalls, time in the kernel).
+//! object call on a kernel object (`Process::ids`), the null kernel call (TIMER cancel), an
+//! upcall round trip (TIMER armed for a deadline already past: the kernel enters this
+//! dispatcher at INTERRUPT on the way out of the call, and its user-level scheduler resumes the
+//! calling thread) and a PPC round trip carrying a full PPC data area (2 KiB) each way
+//! (`Echo::bounce`), each with the kernel counters it moved per call (kernel entries = ring
+//! transitions in and out, address-space switches, upcalls, time in the kernel).
 //!
 //! Prints one JSON line per figure on the console, in the format of the Linux benchmark
 //! programs (`bench/bench.h`: name, unit, iterations, median, min, max over batches), so
@@ -39,6 +41,9 @@ const NS_PER_MS: f64 = 1_000_000.0;
 const NO_SETUP: u32 = 2;
 /// The echo server's program name.
 const ECHO: &str = "echo";
+/// A TIMER deadline already past (ns of the kernel clock since boot): the kernel checks due
+/// timers on every way out of the kernel, so the call that arms it fires it.
+const PAST_DEADLINE_NS: u64 = 1;
 
 /// Per-call figures of one measured loop.
 struct Figure {
@@ -158,6 +163,21 @@ fn main(env: Env) -> u32 {
         return 1;
     };
     print(&mut out, "null_kernel_call", &null);
+    // The same kernel call, ending in an upcall: a deadline already past fires on the way out
+    // of the call, and the running dispatcher, enabled, is entered at INTERRUPT with this
+    // thread's registers (the call's status in rax) in its save area. The runtime's INTERRUPT
+    // handler takes them as the thread's context and its idle loop switches back to it, at
+    // user level (`k42_rt::sched`); the timer is disarmed by firing. The runtime has no timer
+    // of its own armed here (one thread, no sleepers); had it one, it re-arms it on the TIMER
+    // bit. So: one kernel entry and one upcall per call; less `null_kernel_call`, the timer's
+    // firing and the upcall.
+    let Some(upcall) = measure(&mut boot, cpu, || {
+        k42_sys::kcall::is_ok(k42_sys::kcall::timer(PAST_DEADLINE_NS))
+    }) else {
+        log!("ppcbench: TIMER for the upcall refused");
+        return 1;
+    };
+    print(&mut out, "upcall_roundtrip", &upcall);
     // A full data area each way: the server takes the call's bytes and sends them back.
     let send: Vec<u8> = (0..PPC_DATA_BYTES).map(|i| i as u8).collect();
     let mut recv = alloc::vec![0u8; PPC_DATA_BYTES];
