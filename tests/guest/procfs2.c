@@ -661,7 +661,8 @@ static void busybox_tools(void) {
     CHECK("busybox_uptime", EXITED_OK(s) && strstr(out, " up ") && strstr(out, "load average: "),
           "status %#x: %s", s, out);
 
-    char *pidof[] = {"pidof", "procfs2", NULL};
+    /* This program by its own name: "procfs2", or "procfs2-glibc" for the glibc build. */
+    char *pidof[] = {"pidof", program_invocation_short_name, NULL};
     s = run(pidof, out, sizeof out);
     int found = 0;
     for (char *tok = strtok(out, " \n"); tok; tok = strtok(NULL, " \n"))

@@ -58,6 +58,17 @@ const K42_READY: [&str; 26] = [
     "dynamic-musl-dyn",
     "procfs2",
 ];
+/// Whether guest program `name` runs on K42: listed in [`K42_READY`], or the glibc build of a
+/// listed musl program (`guest::discover`).
+fn ready_on_k42(program: &guest::Program) -> bool {
+    let name = program.name.as_str();
+    K42_READY.contains(&name)
+        || (program.kind == guest::Kind::Glibc
+            && name
+                .strip_suffix(guest::GLIBC_NAME_SUFFIX)
+                .is_some_and(|base| K42_READY.contains(&base)))
+}
+
 /// Why the other guest programs are skipped on K42 for now.
 const K42_GUEST_SKIP: &str = "not in the K42 list of `xtask/src/test/guest_tier.rs` yet";
 
@@ -165,7 +176,7 @@ fn run_k42(ctx: &Context<'_>, report: &mut Report, built: &[guest::Built]) {
     };
     for b in built {
         let name = &b.program.name;
-        if !K42_READY.contains(&name.as_str()) {
+        if !ready_on_k42(&b.program) {
             report.skip(&format!("guest.k42.{name}"), K42_GUEST_SKIP);
             continue;
         }
