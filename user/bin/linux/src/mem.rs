@@ -4,10 +4,12 @@
 //! and asks the kernel's `Memory` object to make each change; the kernel's regions and page
 //! tables follow.
 //!
-//! The kernel's memory is anonymous only, so `mmap` of a file (`calls/mmap_file.rs`; Linux's
-//! checks and the kinds of range in `k42_linux::mmap_space::file`) is anonymous memory filled
-//! with the file's bytes when it is mapped: `MAP_PRIVATE` of any protection, and `MAP_SHARED`
-//! read-only, a copy that later writes to the file do not change. A writable `MAP_SHARED`
+//! `mmap` of a file (`calls/mmap_file.rs`; Linux's checks and the kinds of range in
+//! `k42_linux::mmap_space::file`) maps the file's kernel image (`k42_kapi::Image`, the file
+//! server's copy of the file as it is now) privately — anonymous memory filled with the file's
+//! bytes for a file without one: `MAP_PRIVATE` of any protection, and `MAP_SHARED` read-only,
+//! a copy that later writes to the file do not change; pages wholly past the file's end have no
+//! access (`Mem::past_eof`: SIGBUS). A writable `MAP_SHARED`
 //! mapping of a file is refused with `ENODEV` (its writes would have to reach the file);
 //! `/dev/zero` maps as anonymous memory. docs/linux-personality.md, "Program memory", lists
 //! the departures from Linux.

@@ -1,7 +1,7 @@
 //! The personality's per-process state (DESIGN §2.6: "local state lives here"), made once at
 //! start-up: the handles it works with, the program's memory map and brk (`mem.rs`), the fd
-//! table (`fd.rs`), signal dispositions and masks (`calls/signal.rs`), and the ids the process
-//! server will own once it exists.
+//! table (`fd.rs`), signal dispositions and masks (`calls/signal.rs`), and a copy of the ids
+//! the process server keeps (`Ids`: those that cannot change are answered from it).
 //!
 //! Each part has its own lock, held only for the part's own bookkeeping: never across a call to
 //! a server or the kernel (a handler copies what it needs out first), so a handler that blocks

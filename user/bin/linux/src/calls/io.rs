@@ -10,8 +10,9 @@
 //! here, in its own process, for the server's notification message (registered once, at the
 //! first read), or for `VTIME` when the server says the wait is timed; `O_NONBLOCK` makes it
 //! `EAGAIN` instead. The terminal's settings (`TCGETS`/`TCSETS*`) and window size
-//! (`TIOCGWINSZ`/`TIOCSWINSZ`) are the server's too. Signals the input raises (^C) arrive as
-//! notifications and are only logged until signal delivery exists (issue #5).
+//! (`TIOCGWINSZ`/`TIOCSWINSZ`) are the server's too. Signals the input raises (^C, ^Z) go from
+//! the console server to the process server, which sends them to the terminal's foreground
+//! group (`crate::job`); a background read or write (with `TOSTOP`) goes through job control.
 //!
 //! `/proc`'s files read the text made when they were opened (`crate::procfs`); only a
 //! process's own `comm` takes a write (`EINVAL` elsewhere, as Linux's procfs files without a

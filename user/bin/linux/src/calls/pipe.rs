@@ -27,9 +27,8 @@
 //! is copied from the program first, then sent as one atomic write of one or two pieces (the
 //! first names the whole size; the server takes it only if it all fits and keeps other writers
 //! out until the rest came). A larger write goes a piece at a time, each taking what fits.
-//! A write to a pipe with no reader left fails with `EPIPE`; until signal delivery exists
-//! (issue #5), a program whose `SIGPIPE` is at its default action and not blocked then dies as
-//! by `SIGPIPE` (through `calls/fault.rs`), as on Linux.
+//! A write to a pipe with no reader left fails with `EPIPE` and raises `SIGPIPE`, delivered as
+//! the call returns (`crate::signals`), as on Linux.
 
 use alloc::format;
 use alloc::string::String;
