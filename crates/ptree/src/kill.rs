@@ -6,36 +6,48 @@
 use alloc::vec::Vec;
 
 use k42_linux::Errno;
+use k42_linux::raw::general as g;
 
-use crate::tree::{Creds, INIT_PID, Pid, State, Tree};
+use crate::creds::Creds;
+use crate::tree::{INIT_PID, Pid, State, Tree};
+
+/// init's credentials: root's.
+const INIT_CREDS: Creds = Creds::new(0, 0);
 
 /// One process a kill reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
     /// Its pid.
     pub pid: Pid,
-    /// Its badge while it runs (`None`: a zombie, which a signal no longer changes).
+    /// Its badge while it runs (`None`: a zombie, which a signal no longer changes, or init).
     pub badge: Option<u64>,
 }
 
-/// Whether a process with `sender`'s credentials may signal one with `target`'s: root, or a
-/// real or effective user id equal to the target's real (or saved, which is the real here)
-/// user id (Linux's `kill_ok_by_cred`).
+/// Whether a process with `sender`'s credentials may signal one with `target`'s: root
+/// (`CAP_KILL`: `crate::creds`), or a real or effective user id equal to the target's real or
+/// saved one (Linux's `kill_ok_by_cred`; the target's effective id does not count, so a
+/// process that took a user's effective id cannot be signalled by that user).
 pub fn may_signal(sender: Creds, target: Creds) -> bool {
-    sender.euid == 0
+    sender.privileged()
+        || sender.euid == target.suid
         || sender.euid == target.uid
-        || sender.euid == target.euid
+        || sender.uid == target.suid
         || sender.uid == target.uid
-        || sender.uid == target.euid
 }
 
 impl Tree {
-    /// The processes `kill(pid, …)` from the process `badge` reaches: `pid` > 0 that process,
-    /// 0 the caller's group, -1 every process but init and the caller, < -1 the group `-pid`.
-    /// `ESRCH` when none is selected, `EPERM` when some are but the caller may signal none.
-    pub fn kill_targets(&self, badge: u64, pid: i64) -> Result<Vec<Target>, Errno> {
+    /// The processes `kill(pid, sig)` from the process `badge` reaches: `pid` > 0 that
+    /// process, 0 the caller's group, -1 every process but init and the caller, < -1 the group
+    /// `-pid`; a pid of 1, init. Of those, the caller may signal itself, those [`may_signal`] allows, and, with
+    /// SIGCONT, any of its own session (Linux's `check_kill_permission`). `ESRCH` when none is
+    /// selected, `EPERM` when some are but the caller may signal none.
+    pub fn kill_targets(&self, badge: u64, pid: i64, sig: u32) -> Result<Vec<Target>, Errno> {
         let caller = self.by_badge(badge)?;
-        let (me, creds, own_group) = (caller.pid, caller.creds, caller.pgid);
+        let (me, creds, own_group, own_session) =
+            (caller.pid, caller.creds, caller.pgid, caller.sid);
+        let allowed = |p: &crate::tree::Proc| {
+            p.pid == me || may_signal(creds, p.creds) || (sig == g::SIGCONT && p.sid == own_session)
+        };
         // A thread's id names its process, as Linux's `kill` finds a thread's group.
         let pid = match u64::try_from(pid)
             .ok()
@@ -53,9 +65,21 @@ impl Tree {
         };
         let mut found = false;
         let mut targets = Vec::new();
+        // init is no entry (the bootstrap plays it, as root): it exists for a kill of its pid,
+        // and is reached by whoever may signal root, with nothing to deliver (Linux's init
+        // ignores a signal it has no handler for; the bootstrap has none).
+        if pid == INIT_PID as i64 {
+            found = true;
+            if may_signal(creds, INIT_CREDS) {
+                targets.push(Target {
+                    pid: INIT_PID,
+                    badge: None,
+                });
+            }
+        }
         for p in self.iter().filter(selected) {
             found = true;
-            if may_signal(creds, p.creds) {
+            if allowed(p) {
                 targets.push(Target {
                     pid: p.pid,
                     badge: match p.state {

@@ -109,14 +109,22 @@ pub struct Facts {
     pub sid: Pid,
     /// What it is doing.
     pub state: RunState,
-    /// Real and effective user.
+    /// Real user.
     pub uid: u64,
-    /// Effective user (also the saved and file-system ones: nothing changes them apart).
+    /// Effective user.
     pub euid: u64,
+    /// Saved user.
+    pub suid: u64,
+    /// Filesystem user.
+    pub fsuid: u64,
     /// Real group.
     pub gid: u64,
     /// Effective group.
     pub egid: u64,
+    /// Saved group.
+    pub sgid: u64,
+    /// Filesystem group.
+    pub fsgid: u64,
     /// Its umask; `None` for a zombie (Linux then writes no `Umask:` line) and for init.
     pub umask: Option<u64>,
     /// Its threads, the first included.
@@ -142,8 +150,12 @@ impl Facts {
             state: RunState::Sleeping,
             uid: 0,
             euid: 0,
+            suid: 0,
+            fsuid: 0,
             gid: 0,
             egid: 0,
+            sgid: 0,
+            fsgid: 0,
             umask: None,
             threads: 1,
             tty: None,
@@ -203,15 +215,16 @@ impl Facts {
     }
 
     /// `/proc/PID/status`: the lines of Linux 6.1's `proc_pid_status` the tree knows, in its
-    /// order (module comment): name, umask, state, ids, credentials, groups (none beyond the
-    /// primary ones, as for init's children), the ids in the one pid name space, threads.
-    pub fn status(&self) -> Vec<u8> {
-        self.task_status(self.pid)
+    /// order (module comment): name, umask, state, ids, credentials (real, effective, saved and
+    /// filesystem ids), `groups` (the process's supplementary groups, `Tree::groups`: they do
+    /// not travel with the facts), the ids in the one pid name space, threads.
+    pub fn status(&self, groups: &[u32]) -> Vec<u8> {
+        self.task_status(self.pid, groups)
     }
 
     /// `/proc/PID/task/TID/status`: [`Facts::status`] as thread `tid` shows it (`Pid:` and
     /// `NSpid:` its id, `Tgid:` the process's).
-    pub fn task_status(&self, tid: Pid) -> Vec<u8> {
+    pub fn task_status(&self, tid: Pid, groups: &[u32]) -> Vec<u8> {
         let mut out = Vec::from(&b"Name:\t"[..]);
         // Linux escapes a newline and a backslash in the name (`seq_escape_str`).
         for &b in &self.comm {
@@ -228,16 +241,30 @@ impl Facts {
         let _ = write!(
             s,
             "State:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
-             Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\n\
-             Groups:\t \nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{pgid}\nNSsid:\t{sid}\n\
-             Threads:\t{threads}\n",
+             Uid:\t{uid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{gid}\t{egid}\t{sgid}\t{fsgid}\n\
+             Groups:\t",
             state = self.state.name(),
             pid = self.pid,
             ppid = self.ppid,
             uid = self.uid,
             euid = self.euid,
+            suid = self.suid,
+            fsuid = self.fsuid,
             gid = self.gid,
             egid = self.egid,
+            sgid = self.sgid,
+            fsgid = self.fsgid,
+        );
+        // Linux separates the groups with a space and ends the list with one, even an empty
+        // list.
+        for (i, g) in groups.iter().enumerate() {
+            let _ = write!(s, "{}{g}", if i == 0 { "" } else { " " });
+        }
+        let _ = write!(
+            s,
+            " \nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{pgid}\nNSsid:\t{sid}\n\
+             Threads:\t{threads}\n",
+            pid = self.pid,
             pgid = self.pgid,
             sid = self.sid,
             threads = self.threads,
@@ -298,7 +325,7 @@ pub fn meminfo_text(total_bytes: u64, free_bytes: u64) -> String {
 /// Bytes of one pid in a list ([`encode_pids`]): Linux's pid_t.
 pub const PID_BYTES: usize = size_of::<u32>();
 /// Words of [`Facts::encode`]'s header.
-const HEADER_WORDS: usize = 18;
+const HEADER_WORDS: usize = 22;
 /// Bytes of that header.
 const HEADER_BYTES: usize = HEADER_WORDS * size_of::<u64>();
 /// The header's word for "no umask".
@@ -353,8 +380,12 @@ impl Facts {
             u64::from(self.state.letter()),
             self.uid,
             self.euid,
+            self.suid,
+            self.fsuid,
             self.gid,
             self.egid,
+            self.sgid,
+            self.fsgid,
             self.umask.unwrap_or(NO_UMASK),
             self.threads,
             u64::from(self.tty.is_some()),
@@ -386,8 +417,12 @@ impl Facts {
             state,
             uid,
             euid,
+            suid,
+            fsuid,
             gid,
             egid,
+            sgid,
+            fsgid,
             umask,
             threads,
             has_tty,
@@ -414,8 +449,12 @@ impl Facts {
             state: RunState::from_letter(state)?,
             uid,
             euid,
+            suid,
+            fsuid,
             gid,
             egid,
+            sgid,
+            fsgid,
             umask: (umask != NO_UMASK).then_some(umask),
             threads,
             tty: (has_tty != 0).then(|| (k42_linux::stat::decode_dev(tty_dev), tpgid)),
@@ -474,10 +513,14 @@ impl Tree {
             pgid: p.pgid,
             sid: p.sid,
             state,
-            uid: p.creds.uid,
-            euid: p.creds.euid,
-            gid: p.creds.gid,
-            egid: p.creds.egid,
+            uid: p.creds.uid.into(),
+            euid: p.creds.euid.into(),
+            suid: p.creds.suid.into(),
+            fsuid: p.creds.fsuid.into(),
+            gid: p.creds.gid.into(),
+            egid: p.creds.egid.into(),
+            sgid: p.creds.sgid.into(),
+            fsgid: p.creds.fsgid.into(),
             umask: (!zombie).then_some(p.umask),
             threads: if zombie {
                 1

@@ -40,8 +40,12 @@ fn shell() -> Facts {
         state: RunState::Sleeping,
         uid: 1000,
         euid: 1000,
+        suid: 1000,
+        fsuid: 1000,
         gid: 100,
         egid: 100,
+        sgid: 100,
+        fsgid: 100,
         umask: Some(0o022),
         threads: 1,
         tty: Some((CONSOLE_TTY, 7)),
@@ -85,11 +89,36 @@ fn stat_line_without_terminal_and_of_a_zombie() {
 
 #[test]
 fn status_has_linux_lines() {
-    let status = text(&shell().status());
+    let status = text(&shell().status(&[]));
     let want = "Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t7\nNgid:\t0\nPid:\t7\n\
                 PPid:\t2\nTracerPid:\t0\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n\
                 Groups:\t \nNStgid:\t7\nNSpid:\t7\nNSpgid:\t7\nNSsid:\t2\nThreads:\t1\n";
     assert_eq!(status, want);
+}
+
+#[test]
+fn status_shows_every_id_and_the_groups() {
+    let f = Facts {
+        uid: 1000,
+        euid: 0,
+        suid: 2,
+        fsuid: 3,
+        gid: 100,
+        egid: 4,
+        sgid: 5,
+        fsgid: 6,
+        ..shell()
+    };
+    let status = text(&f.status(&[7, 100, 4000]));
+    assert!(
+        status.contains("\nUid:\t1000\t0\t2\t3\nGid:\t100\t4\t5\t6\nGroups:\t7 100 4000 \n"),
+        "{status}"
+    );
+    let one = text(&f.task_status(9, &[12]));
+    assert!(
+        one.contains("\nGroups:\t12 \nNStgid:\t7\nNSpid:\t9\n"),
+        "{one}"
+    );
 }
 
 #[test]
@@ -98,7 +127,7 @@ fn status_escapes_the_name_and_a_zombie_has_no_umask() {
     f.comm = b"a\nb\\c".to_vec();
     f.umask = None;
     f.state = RunState::Zombie;
-    let status = text(&f.status());
+    let status = text(&f.status(&[]));
     assert!(
         status.starts_with("Name:\ta\\nb\\\\c\nState:\tZ (zombie)\n"),
         "{status}"
@@ -152,6 +181,8 @@ fn facts_travel_in_pieces() {
     g.tty = None;
     g.umask = None;
     g.cmdline.clear();
+    // Every id travels apart.
+    (g.euid, g.suid, g.fsuid, g.egid, g.sgid, g.fsgid) = (1, 2, 3, 4, 5, 6);
     assert_eq!(Facts::decode(&g.encode(0, room)).unwrap().facts, g);
     assert_eq!(Facts::decode(&[1, 2, 3]), None);
     let mut bad = shell().encode(0, room);

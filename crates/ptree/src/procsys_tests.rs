@@ -138,8 +138,12 @@ fn a_thread_shows_its_own_id() {
         state: RunState::Sleeping,
         uid: 0,
         euid: 0,
+        suid: 0,
+        fsuid: 0,
         gid: 0,
         egid: 0,
+        sgid: 0,
+        fsgid: 0,
         umask: Some(0o022),
         threads: 2,
         tty: Some((CONSOLE_TTY, 7)),
@@ -150,11 +154,11 @@ fn a_thread_shows_its_own_id() {
     let stat = String::from_utf8(f.task_stat(9)).unwrap();
     assert!(stat.starts_with("9 (sh) S 2 7 2 "), "{stat}");
     assert_eq!(stat.trim_end().split(' ').count(), 52);
-    let status = String::from_utf8(f.task_status(9)).unwrap();
+    let status = String::from_utf8(f.task_status(9, &[])).unwrap();
     assert!(status.contains("\nTgid:\t7\n"), "{status}");
     assert!(status.contains("\nPid:\t9\n"), "{status}");
     assert!(status.contains("\nNStgid:\t7\nNSpid:\t9\n"), "{status}");
-    assert_eq!(f.task_status(7), f.status());
+    assert_eq!(f.task_status(7, &[1]), f.status(&[1]));
 }
 
 #[test]

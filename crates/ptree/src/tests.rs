@@ -354,20 +354,20 @@ fn kill_selects_like_linux() {
     let pids = |r: Result<alloc::vec::Vec<crate::Target>, Errno>| {
         r.map(|v| v.iter().map(|t| t.pid).collect::<alloc::vec::Vec<_>>())
     };
-    assert_eq!(pids(t.kill_targets(A, b as i64)), Ok(alloc::vec![b]));
-    assert_eq!(pids(t.kill_targets(B, 0)), Ok(alloc::vec![a, b, c]));
-    assert_eq!(pids(t.kill_targets(A, -1)), Ok(alloc::vec![b, c]));
+    assert_eq!(pids(t.kill_targets(A, b as i64, 0)), Ok(alloc::vec![b]));
+    assert_eq!(pids(t.kill_targets(B, 0, 0)), Ok(alloc::vec![a, b, c]));
+    assert_eq!(pids(t.kill_targets(A, -1, 0)), Ok(alloc::vec![b, c]));
     assert_eq!(
-        pids(t.kill_targets(A, -(a as i64))),
+        pids(t.kill_targets(A, -(a as i64), 0)),
         Ok(alloc::vec![a, b, c])
     );
-    assert_eq!(t.kill_targets(A, 9999), Err(Errno::ESRCH));
-    assert_eq!(t.kill_targets(A, -9999), Err(Errno::ESRCH));
+    assert_eq!(t.kill_targets(A, 9999, 0), Err(Errno::ESRCH));
+    assert_eq!(t.kill_targets(A, -9999, 0), Err(Errno::ESRCH));
     // A zombie still exists for kill, but has no badge to deliver to.
     t.exit(C, WaitStatus::exited(0)).unwrap();
-    let z = t.kill_targets(A, c as i64).unwrap();
+    let z = t.kill_targets(A, c as i64, 0).unwrap();
     assert_eq!((z[0].pid, z[0].badge), (c, None));
-    assert_eq!(t.kill_targets(B, b as i64).unwrap()[0].badge, Some(B));
+    assert_eq!(t.kill_targets(B, b as i64, 0).unwrap()[0].badge, Some(B));
 }
 
 #[test]
@@ -376,9 +376,9 @@ fn kill_needs_permission() {
     let user = t.register(A, INIT_PID, Creds::new(1000, 1000)).unwrap();
     let other = t.register(B, INIT_PID, Creds::new(1001, 1001)).unwrap();
     let _root = t.register(C, INIT_PID, root()).unwrap();
-    assert_eq!(t.kill_targets(A, other as i64), Err(Errno::EPERM));
-    assert_eq!(t.kill_targets(C, user as i64).map(|v| v.len()), Ok(1));
-    assert_eq!(t.kill_targets(A, user as i64).map(|v| v.len()), Ok(1));
+    assert_eq!(t.kill_targets(A, other as i64, 0), Err(Errno::EPERM));
+    assert_eq!(t.kill_targets(C, user as i64, 0).map(|v| v.len()), Ok(1));
+    assert_eq!(t.kill_targets(A, user as i64, 0).map(|v| v.len()), Ok(1));
     // -1 from an unprivileged process reaches only what it may signal; none: EPERM.
-    assert_eq!(t.kill_targets(A, -1), Err(Errno::EPERM));
+    assert_eq!(t.kill_targets(A, -1, 0), Err(Errno::EPERM));
 }

@@ -55,7 +55,7 @@ fn kill_of_a_thread_id_reaches_its_process() {
     let pid = t.register(MAIN, INIT_PID, root()).unwrap();
     let tid = t.new_thread(MAIN).unwrap();
     t.fork(MAIN, CHILD).unwrap();
-    let targets = t.kill_targets(CHILD, tid as i64).unwrap();
+    let targets = t.kill_targets(CHILD, tid as i64, 0).unwrap();
     assert_eq!(targets.len(), 1);
     assert_eq!(targets[0].pid, pid);
     assert_eq!(targets[0].badge, Some(MAIN));

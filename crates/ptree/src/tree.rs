@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 
 use k42_linux::Errno;
 
+use crate::creds::Creds;
 use crate::job::{Job, Terminal};
 use crate::select::{Selector, WaitOptions};
 use crate::status::WaitStatus;
@@ -27,31 +28,6 @@ pub const PID_MAX: Pid = 4 * 1024 * 1024;
 pub const DEFAULT_UMASK: u64 = 0o022;
 /// The permission bits a umask holds.
 const UMASK_BITS: u64 = 0o777;
-
-/// A process's user and group ids.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Creds {
-    /// Real user.
-    pub uid: u64,
-    /// Effective user.
-    pub euid: u64,
-    /// Real group.
-    pub gid: u64,
-    /// Effective group.
-    pub egid: u64,
-}
-
-impl Creds {
-    /// Real and effective user `uid`, group `gid`.
-    pub const fn new(uid: u64, gid: u64) -> Self {
-        Self {
-            uid,
-            euid: uid,
-            gid,
-            egid: gid,
-        }
-    }
-}
 
 /// Whether a process runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +51,9 @@ pub struct Proc {
     pub sid: Pid,
     /// Its credentials.
     pub creds: Creds,
+    /// Its supplementary groups, sorted (`crate::creds::setgroups`); none for a process the
+    /// spawner registers, as for init's children on Linux; a fork child's are its parent's.
+    pub groups: Vec<u32>,
     /// Its file mode creation mask.
     pub umask: u64,
     /// Running or a zombie.
@@ -228,6 +207,7 @@ impl Tree {
             pgid: pid,
             sid: pid,
             creds,
+            groups: Vec::new(),
             umask: DEFAULT_UMASK,
             state: State::Live,
             badge: Some(badge),
@@ -372,6 +352,17 @@ impl Tree {
         selector: Selector,
         options: WaitOptions,
     ) -> Result<Option<(Pid, WaitStatus)>, Errno> {
+        let found = self.wait_with_uid(badge, selector, options)?;
+        Ok(found.map(|(pid, status, _)| (pid, status)))
+    }
+
+    /// [`Tree::wait`], with the child's real uid (`waitid`'s `si_uid`) beside its status.
+    pub fn wait_with_uid(
+        &mut self,
+        badge: u64,
+        selector: Selector,
+        options: WaitOptions,
+    ) -> Result<Option<(Pid, WaitStatus, u32)>, Errno> {
         let me = self.by_badge(badge)?;
         let (pid, pgid) = (me.pid, me.pgid);
         let mut matched = false;
@@ -382,11 +373,11 @@ impl Tree {
             }
             matched = true;
             if let (State::Zombie(status), true) = (child.state, options.exited) {
-                found = Some((child.pid, status, true));
+                found = Some((child.pid, status, child.creds.uid, true));
                 break;
             }
             if let Some(status) = child.job.reportable(options) {
-                found = Some((child.pid, status, false));
+                found = Some((child.pid, status, child.creds.uid, false));
                 break;
             }
         }
@@ -394,17 +385,17 @@ impl Tree {
             return Err(Errno::ECHILD);
         }
         match found {
-            Some((child, _, true)) if !options.nowait => {
+            Some((child, _, _, true)) if !options.nowait => {
                 self.procs.remove(&child);
             }
-            Some((child, _, false)) if !options.nowait => {
+            Some((child, _, _, false)) if !options.nowait => {
                 if let Some(c) = self.procs.get_mut(&child) {
                     c.job.report = None;
                 }
             }
             _ => {}
         }
-        Ok(found.map(|(child, status, _)| (child, status)))
+        Ok(found.map(|(child, status, uid, _)| (child, status, uid)))
     }
 
     /// The caller's umask; replaced by `new` (its permission bits) when `set`.
@@ -418,7 +409,7 @@ impl Tree {
     }
 
     /// The process a `pid` argument names for the caller: 0 is the caller itself.
-    fn named(&self, badge: u64, pid: Pid) -> Result<&Proc, Errno> {
+    pub(crate) fn named(&self, badge: u64, pid: Pid) -> Result<&Proc, Errno> {
         match pid {
             0 => self.by_badge(badge),
             pid => self.procs.get(&pid).ok_or(Errno::ESRCH),

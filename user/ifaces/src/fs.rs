@@ -13,9 +13,13 @@
 //! data and reply data hold. Two-path methods send `old\0new`.
 //!
 //! **Credentials.** Every permission check uses the credentials the server holds for the
-//! caller's badge ([`Fs::set_credentials`], which only the root's holder with CONTROL — the
-//! bootstrap, later the process server — may call), never ids a client sends: a badge with no
-//! credentials is refused (`EACCES`).
+//! caller's badge, never ids a client sends: a badge with no credentials is refused
+//! (`EACCES`). Only a holder of [`SET_CREDENTIALS`] sets them ([`Fs::set_credentials`]): the
+//! spawner, for the run's program, and the process server (`k42_ifaces::procs`), which the
+//! spawner gives that right and which passes on each change of a process's ids (the setuid
+//! family, an exec); a fork child gets its parent's ([`Fs::share_credentials`]). Checks use
+//! the filesystem ids and the supplementary groups, `access(2)` the real ids (Linux's
+//! `access_override_creds`), as `k42_ramfs::cred` says.
 //!
 //! **FIFOs.** Opening a FIFO makes a node like any other (the open's permission check is the
 //! server's); its pipe comes from the pipe server (`k42_ifaces::pipes`), which this server
@@ -35,8 +39,8 @@ pub const FS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 4;
 
 /// The right to say which credentials a process's calls carry ([`Fs::set_credentials`]), to
 /// forget an ended process ([`Fs::forget`]) and to say where FIFOs' pipes come from
-/// ([`Fs::attach_pipes`]): the spawner's alone, never a Linux process's, or it could make
-/// itself root.
+/// ([`Fs::attach_pipes`]): the spawner's and the process server's (the spawner gives it on,
+/// for credentials changes), never a Linux process's, or it could make itself root.
 pub const SET_CREDENTIALS: Rights = Rights::object(0);
 /// Rights the server gives its spawner on the root: use it, give access to it (CONTROL), and
 /// set credentials.
@@ -44,6 +48,10 @@ pub const SPAWNER_RIGHTS: Rights = Rights::READ
     .union(Rights::WRITE)
     .union(Rights::CONTROL)
     .union(SET_CREDENTIALS);
+/// Bytes of one supplementary group in a list ([`Fs::set_credentials`],
+/// `k42_ifaces::procs::Procs::groups`): a little-endian gid_t.
+pub const GID_BYTES: usize = size_of::<u32>();
+
 /// Rights a program gets on the root: use it, and give it on (to a fork child: CONTROL).
 pub const PROGRAM_ROOT_RIGHTS: Rights = Rights::READ.union(Rights::CONTROL);
 
@@ -128,15 +136,20 @@ pub trait Fs {
         mtime_nsec: u64,
     ) -> Result<(), Errno>;
     /// Checks access `mode` (`F_OK`, `R_OK`…) to the path in the call data, with the caller's
-    /// credentials (`AT_EACCESS` changes nothing until real and effective ids differ).
+    /// real ids, or with `AT_EACCESS` in `flags` its filesystem ids (Linux's `faccessat2`).
     #[rights(READ)]
     fn access(&mut self, caller: Badge, mode: u64, flags: u64) -> Result<(), Errno>;
-    /// Sets the credentials of the process `badge` (uid, gid; its groups are its gid for now).
+    /// Sets the credentials of the process `badge`: its filesystem user and group `fsuid`,
+    /// `fsgid` (what permission checks use), its real `uid` and `gid` (what `access(2)`
+    /// checks with), and as the call data its supplementary groups, each a little-endian u32
+    /// (none: no data). `EINVAL` for an id past 32 bits or data that is not whole groups.
     #[rights(crate::fs::SET_CREDENTIALS)]
     fn set_credentials(
         &mut self,
         caller: Badge,
         badge: u64,
+        fsuid: u64,
+        fsgid: u64,
         uid: u64,
         gid: u64,
     ) -> Result<(), Errno>;

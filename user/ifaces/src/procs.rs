@@ -28,12 +28,13 @@
 //! `/proc/loadavg` show ([`Procs::system`]) and lists a process's threads for
 //! `/proc/PID/task` ([`Procs::tasks`]). The encodings are `k42_ptree::procfs`'s.
 
-use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, comm_pid};
+use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, PPC_DATA_BYTES, comm_pid};
 use k42_linux::Errno;
 use k42_rights::wire::method_word;
 use k42_rights::{Badge, Rights};
 
 use crate::FIRST_SERVER_INTERFACE;
+pub use crate::fs::GID_BYTES;
 
 /// Interface id of [`Procs`].
 pub const PROCS_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 5;
@@ -53,6 +54,11 @@ pub const TERMINAL: Rights = Rights::object(0);
 /// The right to record a process's end it did not report ([`Procs::reap`]): the spawner's,
 /// which the kernel tells when a process ends.
 pub const REAP: Rights = Rights::object(1);
+
+/// The most supplementary groups a process may have on K42: as many gid_t values as one PPC
+/// data area carries ([`Procs::set_groups`], [`Procs::groups`]), fewer than Linux's
+/// `NGROUPS_MAX` (`k42_ptree::NGROUPS_MAX`); `setgroups` with more is `EINVAL`.
+pub const GROUPS_MAX: usize = PPC_DATA_BYTES / GID_BYTES;
 
 /// Bytes of one `struct utsname` field (`__NEW_UTS_LEN` + 1).
 pub const UTS_FIELD: usize = 65;
@@ -83,6 +89,48 @@ pub trait Procs {
     /// The caller's real and effective user and group ids.
     #[rights(READ)]
     fn creds(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno>;
+    /// `getresuid`/`getresgid`: the caller's real, effective, saved and filesystem ids of
+    /// `family` (`k42_ptree::Family::to_word`).
+    #[rights(READ)]
+    fn resids(&self, caller: Badge, family: u64) -> Result<(u64, u64, u64, u64), Errno>;
+    /// A setuid-family call on the caller's own ids of `family`: `kind` and `a`, `b`, `c` are a
+    /// `k42_ptree::IdChange`'s words (`IdChange::to_words`), applied with Linux's rules
+    /// (`k42_ptree::Creds::change`: `EPERM`, `EINVAL`). Returns the call's value (the old
+    /// filesystem id for `setfsuid`/`setfsgid`, else 0) and the family's new real and
+    /// effective ids. The file server is told the new filesystem ids before the reply; if it
+    /// cannot be, the change is undone (`EIO`).
+    #[rights(READ)]
+    fn set_ids(
+        &mut self,
+        caller: Badge,
+        family: u64,
+        kind: u64,
+        a: u64,
+        b: u64,
+        c: u64,
+    ) -> Result<(u64, u64, u64), Errno>;
+    /// `setgroups(count, list)`: the call data is the list, each gid a little-endian u32
+    /// ([`GID_BYTES`]); less data than `count` groups means the caller could not read its
+    /// list (`EFAULT`). Linux's checks in its order (`k42_ptree::creds::setgroups`): `EPERM`
+    /// unless the caller is root, `EINVAL` past `NGROUPS_MAX` or [`GROUPS_MAX`]. The file
+    /// server is told, as [`Procs::set_ids`].
+    #[rights(READ)]
+    fn set_groups(&mut self, caller: Badge, count: u64) -> Result<(), Errno>;
+    /// The supplementary groups of process `pid` (0: the caller), running or a zombie, as the
+    /// reply data (sorted, each a little-endian u32): `getgroups`, and `/proc/PID/status`'s
+    /// `Groups:` for anyone. Returns how many. `ESRCH` for no such process.
+    #[rights(READ)]
+    fn groups(&self, caller: Badge, pid: u64) -> Result<u64, Errno>;
+    /// The caller executed a new program (a file without set-id bits: K42 does not honour
+    /// them): its saved and filesystem ids become its effective ones, as Linux's `execve`
+    /// makes them (`k42_ptree::Creds::executed`); the file server is told.
+    #[rights(READ)]
+    fn executed(&mut self, caller: Badge) -> Result<(), Errno>;
+    /// The spawner attaches the file server: `handle` is this server's handle (with
+    /// `k42_ifaces::fs::SET_CREDENTIALS`) on its root at the file server's dispatcher `comm`,
+    /// through which every credentials change is passed on (`Fs::set_credentials`).
+    #[rights(CONTROL)]
+    fn attach_fs(&mut self, caller: Badge, comm: u64, handle: u64) -> Result<(), Errno>;
     /// The caller's umask; with `set` 1, replaces it with `new` and returns the old one.
     #[rights(READ)]
     fn umask(&mut self, caller: Badge, new: u64, set: u64) -> Result<u64, Errno>;
@@ -123,11 +171,16 @@ pub trait Procs {
     /// any, 0 the caller's process group, < -1 the group `-selector`), `options` Linux's
     /// `waitid` bits, validated by the caller (`WEXITED` must be set for ended children to be
     /// reported, `WNOWAIT` leaves the child waitable; `WNOHANG` changes nothing here: the
-    /// server never blocks). Returns the child's pid and wait status, `(0, 0)` when children
-    /// match but none has ended (wait for a [`ChildEvent`] and call again), `ECHILD` when no
-    /// child matches.
+    /// server never blocks). Returns the child's pid, wait status and real uid (`waitid`'s
+    /// `si_uid`), `(0, 0, 0)` when children match but none has ended (wait for a
+    /// [`ChildEvent`] and call again), `ECHILD` when no child matches.
     #[rights(READ)]
-    fn wait(&mut self, caller: Badge, selector: u64, options: u64) -> Result<(u64, u64), Errno>;
+    fn wait(
+        &mut self,
+        caller: Badge,
+        selector: u64,
+        options: u64,
+    ) -> Result<(u64, u64, u64), Errno>;
     /// `getpgid(pid)`: the process group of `pid` (0: the caller), `ESRCH` for none.
     #[rights(READ)]
     fn getpgid(&self, caller: Badge, pid: u64) -> Result<u64, Errno>;
@@ -255,32 +308,40 @@ const NOTIFY_INDEX: u32 = u32::MAX;
 /// Method word of the message a registered process ([`Procs::notify`]) is sent when one of its
 /// children ends; the payload is a [`ChildEvent`].
 pub const NOTIFY_METHOD: u64 = method_word(PROCS_INTERFACE, NOTIFY_INDEX);
-/// Payload word 0 of a [`ChildEvent`] message (words 1 and 2: the child's pid and status).
+/// Payload word 0 of a [`ChildEvent`] message (word 1: the child's pid, word 2: its status
+/// and real uid).
 const EVENT_CHILD_ENDED: u64 = 1;
 /// Payload word 0 of a [`SignalEvent`] message (word 1: the signal and the sender's uid,
 /// word 2: the sender's pid).
 const EVENT_SIGNAL: u64 = 2;
 /// Payload word 0 of a [`SignalEvent`] the terminal's input raised (sender pid and uid 0).
 const EVENT_TERMINAL_SIGNAL: u64 = 3;
-/// Where the sender's uid sits in a [`SignalEvent`]'s word 1 (the signal is the low half).
+/// Where the sender's uid sits in a [`SignalEvent`]'s word 1 (the signal is the low half), and
+/// the child's in a [`ChildEvent`]'s word 2 (the status is the low half).
 const UID_SHIFT: u32 = 32;
 
-/// What a process-server notification says: the child `pid` ended with the wait status
-/// `status`. Only a wake-up: the server's table is the truth, so the receiver calls
+/// What a process-server notification says: the child `pid` (real user `uid`) ended with the
+/// wait status `status`. Only a wake-up: the server's table is the truth, so the receiver calls
 /// [`Procs::wait`] to collect it (a notification may be stale, or arrive for a child another
 /// wait collected already).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChildEvent {
     /// The child's pid.
     pub pid: u64,
-    /// Its wait status.
-    pub status: u64,
+    /// Its wait status (`k42_ptree::WaitStatus`, 32 bits).
+    pub status: u32,
+    /// Its real uid (SIGCHLD's `si_uid`).
+    pub uid: u32,
 }
 
 impl ChildEvent {
     /// The message payload.
     pub fn to_payload(self) -> [u64; ASYNC_PAYLOAD_WORDS] {
-        [EVENT_CHILD_ENDED, self.pid, self.status]
+        [
+            EVENT_CHILD_ENDED,
+            self.pid,
+            u64::from(self.status) | (u64::from(self.uid) << UID_SHIFT),
+        ]
     }
 
     /// The event `msg` carries, if it is a notification from the process server whose
@@ -294,7 +355,9 @@ impl ChildEvent {
         }
         Some(Self {
             pid: msg.payload[1],
-            status: msg.payload[2],
+            // Lossless: the halves of a word.
+            status: msg.payload[2] as u32,
+            uid: (msg.payload[2] >> UID_SHIFT) as u32,
         })
     }
 }

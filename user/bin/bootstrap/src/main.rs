@@ -22,7 +22,9 @@
 //!    start-up message (`k42_ifaces::start::FsStart`); and it starts the process server
 //!    `/k42/bin/procs`, registers the program there (init's child, root) and tells it in a
 //!    third (`ProcsStart`), and lets the console server send the terminal's signals through
-//!    it (`Console::attach_procs`, with `TERMINAL` on the table); and it starts the pipe server `/k42/bin/pipes`, gives the program
+//!    it (`Console::attach_procs`, with `TERMINAL` on the table), and lets the process server
+//!    pass credentials changes on to the file server (`Procs::attach_fs`, with
+//!    `SET_CREDENTIALS` on the file server's root); and it starts the pipe server `/k42/bin/pipes`, gives the program
 //!    the pipe factory and tells it in a fourth (`PipesStart`), and gives the file server the
 //!    factory with `NAMED` for FIFOs' pipes (`Fs::attach_pipes`);
 //! 4. waits for the program's EXITED message and ends the run with its status
@@ -176,6 +178,9 @@ fn run(env: &Env) -> Result<u32, Failure> {
     };
     if let Some(procs) = procs {
         attach_terminal(console, procs)?;
+    }
+    if let (Some(fs), Some(procs)) = (fs, procs) {
+        attach_files(fs, procs)?;
     }
     let pipes_start = match pipes {
         Some(pipes) => Some(equip_for_pipes(pipes, pid).map_err(|e| format!("{program}: {e}"))?),
@@ -423,6 +428,21 @@ fn attach_terminal(console: u64, procs: u64) -> Result<(), Failure> {
         .map_err(|e| format!("cannot attach the process server to the console: {e}"))
 }
 
+/// Lets the process server pass each change of a process's credentials on to the file server
+/// (`SET_CREDENTIALS` on its root: `Fs::set_credentials`) and tells it so.
+fn attach_files(fs: u64, procs: u64) -> Result<(), Failure> {
+    let handle = meta::give_access(
+        &mut Ppc::new(fs),
+        SPAWNER_HANDLE,
+        Badge(comm_pid(procs)),
+        fs::SET_CREDENTIALS,
+    )
+    .map_err(|e| format!("cannot give the process server the file server's credentials: {e}"))?;
+    ProcsClient::new(Ppc::new(procs), SPAWNER_HANDLE)
+        .attach_fs(fs, handle.to_word())
+        .map_err(|e| format!("cannot attach the file server to the process server: {e}"))
+}
+
 /// Lets the file server get FIFOs' pipes from the pipe server (`NAMED` on the factory: it
 /// asks for the pipe of a FIFO once it has checked the open) and tells it so.
 fn attach_pipes(fs: u64, pipes: u64) -> Result<(), Failure> {
@@ -457,7 +477,7 @@ fn equip_for_pipes(pipes: u64, pid: u64) -> Result<PipesStart, Failure> {
 /// root on both OSes) and gives it the root directory; returns what the program is told.
 fn equip_for_files(fs: u64, pid: u64) -> Result<FsStart, Failure> {
     let mut root = FsClient::new(Ppc::new(fs), SPAWNER_HANDLE);
-    root.set_credentials(pid, ROOT_ID, ROOT_ID)
+    root.set_credentials(pid, ROOT_ID, ROOT_ID, ROOT_ID, ROOT_ID)
         .map_err(|e| format!("the file server refused its credentials: {e}"))?;
     let handle = meta::give_access(
         &mut root.transport,

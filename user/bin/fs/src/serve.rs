@@ -23,7 +23,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use k42_abi::kernel::PPC_DATA_BYTES;
-use k42_ifaces::fs::{Fs, FsMethod, FsServer};
+use k42_ifaces::fs::{Fs, FsMethod, FsServer, GID_BYTES};
 use k42_ifaces::pipes::PipesClient;
 use k42_linux::Errno;
 use k42_linux::dirent::encode_dirent64;
@@ -79,7 +79,7 @@ impl Node {
 struct State {
     fs: k42_ramfs::Fs,
     /// Credentials by badge (`Fs::set_credentials`).
-    creds: BTreeMap<u64, Credentials>,
+    creds: BTreeMap<u64, Held>,
     /// The node the running `open` made, for the loop to insert.
     opened: Option<Node>,
     /// Open file descriptions' offsets (the personality's, once a file is shared: `Fs::seek`),
@@ -93,6 +93,14 @@ struct State {
     /// File images ([`Fs::image`]) by inode: the data version each was made at and this
     /// server's handle on it.
     images: BTreeMap<Ino, (u64, XHandle)>,
+}
+
+/// The credentials held for one process: the filesystem ids every check uses, and the real
+/// ids `access(2)` checks with (`k42_ramfs::cred`), each with the supplementary groups.
+#[derive(Clone)]
+struct Held {
+    fs: Credentials,
+    real: Credentials,
 }
 
 /// No open file description (the root).
@@ -140,7 +148,7 @@ fn with_cred<R>(
 ) -> Result<R, Errno> {
     let mut guard = STATE.lock();
     let state = guard.as_mut().ok_or(Errno::EIO)?;
-    let cred = state.creds.get(&caller.0).cloned().ok_or(Errno::EACCES)?;
+    let cred = state.creds.get(&caller.0).ok_or(Errno::EACCES)?.fs.clone();
     f(&mut state.fs, &cred)
 }
 
@@ -371,29 +379,48 @@ impl Fs for Node {
 
     fn access(&mut self, caller: Badge, mode: u64, flags: u64) -> Result<(), Errno> {
         let path = path();
-        with_cred(caller, |fs, cred| {
-            let ino = named(
-                fs,
-                cred,
-                self,
-                &path,
-                flags & u64::from(g::AT_SYMLINK_NOFOLLOW),
-            )?;
-            fs.access(cred, ino, mode as u32)
-        })
+        let effective = flags & u64::from(g::AT_EACCESS) != 0;
+        let mut guard = STATE.lock();
+        let state = guard.as_mut().ok_or(Errno::EIO)?;
+        let held = state.creds.get(&caller.0).ok_or(Errno::EACCES)?;
+        // Linux's `access_override_creds`: the real ids, unless asked for the effective ones;
+        // the walk to the file is checked with them too.
+        let cred = if effective { &held.fs } else { &held.real }.clone();
+        let ino = named(
+            &mut state.fs,
+            &cred,
+            self,
+            &path,
+            flags & u64::from(g::AT_SYMLINK_NOFOLLOW),
+        )?;
+        state.fs.access(&cred, ino, mode as u32)
     }
 
     fn set_credentials(
         &mut self,
         _caller: Badge,
         badge: u64,
+        fsuid: u64,
+        fsgid: u64,
         uid: u64,
         gid: u64,
     ) -> Result<(), Errno> {
-        let cred = Credentials::user(uid as u32, gid as u32, &[gid as u32]);
+        let id = |w: u64| u32::try_from(w).map_err(|_| Errno::EINVAL);
+        let data = take_call_data();
+        if !data.len().is_multiple_of(GID_BYTES) {
+            return Err(Errno::EINVAL);
+        }
+        let groups: Vec<u32> = data
+            .chunks_exact(GID_BYTES)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let held = Held {
+            fs: Credentials::user(id(fsuid)?, id(fsgid)?, &groups),
+            real: Credentials::user(id(uid)?, id(gid)?, &groups),
+        };
         let mut guard = STATE.lock();
         let state = guard.as_mut().ok_or(Errno::EIO)?;
-        state.creds.insert(badge, cred);
+        state.creds.insert(badge, held);
         Ok(())
     }
 
@@ -552,11 +579,11 @@ impl Fs for Node {
     fn share_credentials(&mut self, caller: Badge, badge: u64) -> Result<(), Errno> {
         let mut guard = STATE.lock();
         let state = guard.as_mut().ok_or(Errno::EIO)?;
-        let cred = state.creds.get(&caller.0).cloned().ok_or(Errno::EACCES)?;
+        let held = state.creds.get(&caller.0).cloned().ok_or(Errno::EACCES)?;
         match state.creds.entry(badge) {
             alloc::collections::btree_map::Entry::Occupied(_) => Err(Errno::EEXIST),
             alloc::collections::btree_map::Entry::Vacant(slot) => {
-                slot.insert(cred);
+                slot.insert(held);
                 Ok(())
             }
         }

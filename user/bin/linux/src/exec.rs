@@ -398,17 +398,21 @@ pub fn prepare(
         }
     }
     let interp = interp::prepare(linux, name, &plan, &file.bytes)?;
+    // The ids as they are now: an exec changes none of them (K42 honours no set-id bits).
+    let ids = linux.creds.get();
     let auxv = stack::auxv_for_load(&LoadAuxv {
         phdr: plan.phdr.unwrap_or(0),
         phent: u64::from(plan.phent),
         phnum: u64::from(plan.phnum),
         base: interp.as_ref().map_or(0, Interp::base),
         entry: plan.entry,
-        uid: linux.ids.uid,
-        euid: linux.ids.euid,
-        gid: linux.ids.gid,
-        egid: linux.ids.egid,
-        secure: false,
+        uid: ids.uid.into(),
+        euid: ids.euid.into(),
+        gid: ids.gid.into(),
+        egid: ids.egid.into(),
+        // Linux's secure exec (`cap_bprm_creds_from_file`): the new program runs with an
+        // effective id other than the real one, as a set-id program would.
+        secure: ids.uid != ids.euid || ids.gid != ids.egid,
         hwcap: 0,
         hwcap2: 0,
         clktck: USER_HZ,

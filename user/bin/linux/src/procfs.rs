@@ -254,12 +254,14 @@ fn text(linux: &Linux, node: Node, facts: Option<&Facts>) -> Result<Vec<u8>, Err
             procfs::meminfo_text(total, free).into_bytes()
         }
         (Node::Of(_, Entry::Stat), Some(f)) => f.stat(),
-        (Node::Of(_, Entry::Status), Some(f)) => f.status(),
+        (Node::Of(pid, Entry::Status), Some(f)) => f.status(&crate::procs::groups(linux, pid)?),
         (Node::Of(_, Entry::Cmdline), Some(f)) => f.cmdline.clone(),
         (Node::Of(_, Entry::Comm), Some(f)) => f.comm_file(),
         (Node::Of(pid, Entry::Maps), _) => crate::procself::maps_text(linux, pid)?,
         (Node::OfThread(_, tid, Entry::Stat), Some(f)) => f.task_stat(tid),
-        (Node::OfThread(_, tid, Entry::Status), Some(f)) => f.task_status(tid),
+        (Node::OfThread(pid, tid, Entry::Status), Some(f)) => {
+            f.task_status(tid, &crate::procs::groups(linux, pid)?)
+        }
         (Node::OfThread(_, _, Entry::Cmdline), Some(f)) => f.cmdline.clone(),
         (Node::OfThread(_, _, Entry::Comm), Some(f)) => f.comm_file(),
         _ => Vec::new(),
@@ -285,7 +287,7 @@ pub fn open(linux: &Linux, node: Node, flags: u32) -> SysResult {
         Type::Dir => Kind::ProcDir,
         Type::Link if !o_path => return Err(Errno::ELOOP),
         _ if flags & g::O_DIRECTORY != 0 => return Err(Errno::ENOTDIR),
-        _ if writing && !may_write(linux.ids.euid, node, facts.as_ref()) => {
+        _ if writing && !may_write(linux.creds.euid().into(), node, facts.as_ref()) => {
             return Err(Errno::EACCES);
         }
         _ => Kind::ProcFile,
@@ -419,11 +421,11 @@ pub fn readlink(linux: &Linux, node: Node) -> Result<String, Errno> {
 /// never for a file.
 pub fn access(linux: &Linux, node: Node, mode: u64, flags: u32) -> SysResult {
     let facts = facts_of(linux, node)?;
-    let user = if flags & g::AT_EACCESS != 0 {
-        linux.ids.euid
+    let user = u64::from(if flags & g::AT_EACCESS != 0 {
+        linux.creds.euid()
     } else {
-        linux.ids.uid
-    };
+        linux.creds.uid()
+    });
     let mode = mode as u32;
     let denied = (mode & g::W_OK != 0 && !may_write(user, node, facts.as_ref()))
         || (mode & g::X_OK != 0 && node.kind() != Type::Dir);
@@ -467,9 +469,11 @@ pub fn refuse_change(linux: &Linux, node: Node, change: Change) -> SysResult {
         Change::Unlink | Change::Truncate if dir => Errno::EISDIR,
         Change::Rmdir if !dir => Errno::ENOTDIR,
         Change::Unlink | Change::Rmdir | Change::Chmod | Change::Rename => Errno::EPERM,
-        Change::Attributes if linux.ids.euid == 0 => return Ok(0),
+        Change::Attributes if linux.creds.euid() == 0 => return Ok(0),
         Change::Attributes => Errno::EPERM,
-        Change::Truncate if may_write(linux.ids.euid, node, facts.as_ref()) => return Ok(0),
+        Change::Truncate if may_write(linux.creds.euid().into(), node, facts.as_ref()) => {
+            return Ok(0);
+        }
         Change::Truncate => Errno::EACCES,
     })
 }

@@ -4,8 +4,10 @@
 //! notifications of children ending ([`started`]), reporting this process's end
 //! ([`exited`], from `calls/proc.rs` and `calls/fault.rs`), collecting children
 //! ([`wait_child`], for `calls/wait.rs`), asking about ids that can change under us
-//! ([`getppid`], [`getpgid`], [`getsid`]), and `/proc`'s questions and this process's command
-//! for them ([`pids`], [`facts`], [`set_command`], [`set_comm`]; `procfs.rs` serves `/proc`).
+//! ([`getppid`], [`getpgid`], [`getsid`]), changing this process's credentials ([`set_ids`],
+//! [`set_groups`], [`executed`]; `calls/creds.rs`) and reading them ([`resids`], [`groups`]),
+//! and `/proc`'s questions and this process's command for them ([`pids`], [`facts`],
+//! [`set_command`], [`set_comm`]; `procfs.rs` serves `/proc`).
 //!
 //! Every call goes through `state::get()`'s `procs` handle, so a forked child that replaces its
 //! state's handle and ids is at once the child here too. A process started without a process
@@ -16,10 +18,10 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_abi::kernel::{AsyncMessage, PPC_DATA_BYTES, Status, comm_pid, soft};
-use k42_ifaces::procs::{ChildEvent, ProcsClient};
+use k42_ifaces::procs::{ChildEvent, GID_BYTES, GROUPS_MAX, ProcsClient};
 use k42_linux::Errno;
 use k42_ptree::procfs::{self, Facts};
-use k42_ptree::{INIT_PID, Selector, WaitOptions, WaitStatus};
+use k42_ptree::{Family, INIT_PID, IdChange, Selector, WaitOptions, WaitStatus};
 use k42_rights::wire::meta;
 use k42_rights::wire::{CallError, DispatchError};
 use k42_rights::{Badge, Rights, XHandle};
@@ -153,13 +155,14 @@ pub fn exited(status: WaitStatus) {
 }
 
 /// One wait for a child (`wait4`, `waitid`): the server collects a matching child that ended
-/// (`Ok(Some((pid, status)))`); when children match but none ended, `Ok(None)` under
-/// `WNOHANG`, otherwise the program's thread sleeps until a child ends (a [`ChildEvent`]) and
-/// asks again. `ECHILD` when no child matches (or there is no process server).
+/// (`Ok(Some((pid, status, uid)))`, `uid` the child's real user); when children match but none
+/// ended, `Ok(None)` under `WNOHANG`, otherwise the program's thread sleeps until a child ends
+/// (a [`ChildEvent`]) and asks again. `ECHILD` when no child matches (or there is no process
+/// server).
 pub fn wait_child(
     selector: Selector,
     options: WaitOptions,
-) -> Result<Option<(u64, WaitStatus)>, Errno> {
+) -> Result<Option<(u64, WaitStatus, u32)>, Errno> {
     let linux = state::get();
     let Some(mut procs) = client(linux) else {
         return Err(Errno::ECHILD);
@@ -173,11 +176,12 @@ pub fn wait_child(
         ensure_notified();
     }
     loop {
-        let (pid, status) = procs.wait(selector, bits).map_err(errno)?;
+        let (pid, status, uid) = procs.wait(selector, bits).map_err(errno)?;
         if pid != 0 {
-            // The server stores what `exited` sent, a u32 (`WaitStatus`).
+            // The server stores what `exited` sent, a u32 (`WaitStatus`), and 32-bit uids.
             let status = u32::try_from(status).map_err(|_| Errno::EIO)?;
-            return Ok(Some((pid, WaitStatus(status))));
+            let uid = u32::try_from(uid).map_err(|_| Errno::EIO)?;
+            return Ok(Some((pid, WaitStatus(status), uid)));
         }
         if options.nohang {
             return Ok(None);
@@ -384,4 +388,81 @@ pub fn set_comm(linux: &Linux, name: &[u8]) -> Result<(), Errno> {
     ProcsClient::new(procs.transport.with_data(name, &mut none), handle)
         .set_comm()
         .map_err(errno)
+}
+
+/// A setuid-family call on this process's own ids of `family` (`Procs::set_ids`: the server
+/// decides, with its record of this process): the call's value, once the real and effective
+/// ids the server answered are this process's copy (`state::Creds`). `EPERM` without a
+/// process server: nobody may decide a change.
+pub fn set_ids(linux: &Linux, family: Family, change: IdChange) -> Result<u32, Errno> {
+    let mut procs = client(linux).ok_or(Errno::EPERM)?;
+    let (kind, [a, b, c]) = change.to_words();
+    let (value, real, effective) = procs
+        .set_ids(family.to_word(), kind, a, b, c)
+        .map_err(errno)?;
+    // The server keeps 32-bit ids (Linux's uid_t): the words hold no more.
+    linux.creds.store(family, real as u32, effective as u32);
+    Ok(value as u32)
+}
+
+/// This process's real, effective, saved and filesystem ids of `family` (`Procs::resids`);
+/// without a process server, the copy's, the saved and filesystem ids being the effective one.
+pub fn resids(linux: &Linux, family: Family) -> Result<[u32; 4], Errno> {
+    let Some(mut procs) = client(linux) else {
+        let ids = linux.creds.get();
+        let (real, effective) = match family {
+            Family::User => (ids.uid, ids.euid),
+            Family::Group => (ids.gid, ids.egid),
+        };
+        return Ok([real, effective, effective, effective]);
+    };
+    let (r, e, s, fs) = procs.resids(family.to_word()).map_err(errno)?;
+    // 32-bit ids, as in `set_ids`.
+    Ok([r as u32, e as u32, s as u32, fs as u32])
+}
+
+/// `setgroups` with `count` groups, `list` the bytes read from the program (`None`: it could
+/// not be read, or holds more than one call carries): the server decides, and says `EPERM`
+/// before any complaint about the list, as Linux does (`Procs::set_groups`). `EPERM` without
+/// a process server.
+pub fn set_groups(linux: &Linux, count: u32, list: Option<&[u8]>) -> Result<(), Errno> {
+    let mut procs = client(linux).ok_or(Errno::EPERM)?;
+    let handle = procs.handle;
+    let mut none = [0u8; 0];
+    let data = list.unwrap_or(&[]);
+    ProcsClient::new(procs.transport.with_data(data, &mut none), handle)
+        .set_groups(u64::from(count))
+        .map_err(errno)
+}
+
+/// The supplementary groups of process `pid` (0: this process), sorted (`Procs::groups`);
+/// none without a process server (as for init's children).
+pub fn groups(linux: &Linux, pid: u64) -> Result<Vec<u32>, Errno> {
+    let Some(mut procs) = client(linux) else {
+        return Ok(Vec::new());
+    };
+    let handle = procs.handle;
+    let mut buf = vec![0u8; GROUPS_MAX * GID_BYTES];
+    let mut with = ProcsClient::new(procs.transport.with_data(&[], &mut buf), handle);
+    let count = with.groups(pid).map_err(errno)?;
+    let received = with.transport.received();
+    let groups: Vec<u32> = buf[..received]
+        .chunks_exact(GID_BYTES)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if groups.len() as u64 != count {
+        return Err(Errno::EIO);
+    }
+    Ok(groups)
+}
+
+/// Tells the process server this process executed a new program (`Procs::executed`: its saved
+/// and filesystem ids become its effective ones). Past `execve`'s point of no return there is
+/// no failing: a refusal is logged.
+pub fn executed(linux: &Linux) {
+    if let Some(mut procs) = client(linux)
+        && let Err(e) = procs.executed()
+    {
+        log!("linux: the process server did not record the exec's credentials: {e}");
+    }
 }

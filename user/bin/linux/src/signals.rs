@@ -111,7 +111,7 @@ pub fn own(linux: &Linux, signo: u32, code: i32) -> Info {
         code,
         // Linux's pids and uids are 32-bit.
         pid: linux.ids.pid as u32,
-        uid: linux.ids.uid as u32,
+        uid: linux.creds.uid(),
         ..Info::default()
     }
 }
@@ -176,8 +176,7 @@ fn raise_from(linux: &Linux, msg: &AsyncMessage) {
 /// has `SA_NOCLDWAIT`, an ended child is reaped at once (Linux's auto-reaping) and no signal
 /// is sent for `SIG_IGN`.
 fn child_ended(linux: &Linux, ev: ChildEvent) {
-    // Lossless: the server stores what `exited` sent, a u32.
-    let status = k42_ptree::WaitStatus(ev.status as u32);
+    let status = k42_ptree::WaitStatus(ev.status);
     let (code, value) = status.siginfo();
     let job_change = matches!(code, g::CLD_STOPPED | g::CLD_CONTINUED);
     let action = linux.signals.lock().action(g::SIGCHLD);
@@ -192,7 +191,7 @@ fn child_ended(linux: &Linux, ev: ChildEvent) {
         code: code as i32,
         // Linux's pids are 32-bit.
         pid: ev.pid as u32,
-        uid: 0,
+        uid: ev.uid,
         status: u64::from(value),
         ..Info::default()
     };

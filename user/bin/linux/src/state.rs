@@ -1,13 +1,13 @@
 //! The personality's per-process state (DESIGN §2.6: "local state lives here"), made once at
 //! start-up: the handles it works with, the program's memory map and brk (`mem.rs`), the fd
-//! table (`fd.rs`), signal dispositions and masks (`calls/signal.rs`), and a copy of the ids
-//! the process server keeps (`Ids`: those that cannot change are answered from it).
+//! table (`fd.rs`), signal dispositions and masks (`calls/signal.rs`), and copies of the ids
+//! the process server owns ([`Ids`], [`Creds`]).
 //!
 //! Each part has its own lock, held only for the part's own bookkeeping: never across a call to
 //! a server or the kernel (a handler copies what it needs out first), so a handler that blocks
 //! on a server never holds up another thread's syscall.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use k42_rights::XHandle;
 use k42_rt::Env;
@@ -15,6 +15,7 @@ use spin::{Mutex, RwLock};
 
 use k42_ifaces::procs::ProcsClient;
 use k42_ifaces::start::ProcsStart;
+use k42_ptree::Family;
 use k42_rt::Ppc;
 
 use crate::calls::signal::Signals;
@@ -46,9 +47,11 @@ pub struct Linux {
     pub exe: Mutex<alloc::string::String>,
     /// The process server, if this process was registered with one.
     pub procs: Option<ProcsStart>,
-    /// This process's ids as the process server gave them at start (they change only through
-    /// calls that go to it: setsid, setpgid, setuid… with issue #5).
+    /// This process's ids as the process server gave them at start (the server's calls that
+    /// change them — setsid, setpgid — are asked of it, not answered from here).
     pub ids: Ids,
+    /// This process's user and group ids, as the process server last gave them.
+    pub creds: Creds,
 }
 
 /// A process's Linux ids.
@@ -62,50 +65,134 @@ pub struct Ids {
     pub pgid: u64,
     /// Session.
     pub sid: u64,
-    /// Real and effective user.
-    pub uid: u64,
-    /// Effective user.
-    pub euid: u64,
-    /// Real group.
-    pub gid: u64,
-    /// Effective group.
-    pub egid: u64,
 }
 
-impl Ids {
-    /// The ids of a process started without a process server: init's child, root.
-    pub const FALLBACK: Ids = Ids {
-        pid: 2,
-        ppid: 1,
-        pgid: 2,
-        sid: 2,
+/// Real and effective user and group ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserIds {
+    /// Real user.
+    pub uid: u32,
+    /// Effective user.
+    pub euid: u32,
+    /// Real group.
+    pub gid: u32,
+    /// Effective group.
+    pub egid: u32,
+}
+
+impl UserIds {
+    /// Root's, for a process started without a process server (as the run's program is root).
+    pub const ROOT: UserIds = UserIds {
         uid: 0,
         euid: 0,
         gid: 0,
         egid: 0,
     };
+}
 
-    /// The caller's ids from the process server, or [`Ids::FALLBACK`] without one.
-    pub fn fetch(procs: Option<&ProcsStart>) -> Ids {
+/// This process's real and effective user and group ids, copied from the process server (which
+/// holds them, with the saved and filesystem ones and the groups, and decides every change):
+/// fetched at start, inherited by a fork child, and stored anew after each change this process
+/// makes (`calls/creds.rs`: nothing else changes them). Atomics, so that the fast calls
+/// (`table::fast`: `getuid`… on the upcall stack) read them without a lock, and the auxiliary
+/// vector, signals' `si_uid`, `/proc`'s and a pipe's owner read what the last change left.
+pub struct Creds {
+    uid: AtomicU32,
+    euid: AtomicU32,
+    gid: AtomicU32,
+    egid: AtomicU32,
+}
+
+impl Creds {
+    /// A copy holding `ids`.
+    pub const fn new(ids: UserIds) -> Self {
+        Self {
+            uid: AtomicU32::new(ids.uid),
+            euid: AtomicU32::new(ids.euid),
+            gid: AtomicU32::new(ids.gid),
+            egid: AtomicU32::new(ids.egid),
+        }
+    }
+
+    /// The ids now.
+    pub fn get(&self) -> UserIds {
+        UserIds {
+            uid: self.uid(),
+            euid: self.euid(),
+            gid: self.gid(),
+            egid: self.egid(),
+        }
+    }
+
+    /// The real user id.
+    pub fn uid(&self) -> u32 {
+        self.uid.load(Ordering::Relaxed)
+    }
+
+    /// The effective user id.
+    pub fn euid(&self) -> u32 {
+        self.euid.load(Ordering::Relaxed)
+    }
+
+    /// The real group id.
+    pub fn gid(&self) -> u32 {
+        self.gid.load(Ordering::Relaxed)
+    }
+
+    /// The effective group id.
+    pub fn egid(&self) -> u32 {
+        self.egid.load(Ordering::Relaxed)
+    }
+
+    /// Stores the real and effective ids of `family` the server answered a change with.
+    pub fn store(&self, family: Family, real: u32, effective: u32) {
+        let (r, e) = match family {
+            Family::User => (&self.uid, &self.euid),
+            Family::Group => (&self.gid, &self.egid),
+        };
+        r.store(real, Ordering::Relaxed);
+        e.store(effective, Ordering::Relaxed);
+    }
+}
+
+impl Ids {
+    /// The ids of a process started without a process server: init's child.
+    pub const FALLBACK: Ids = Ids {
+        pid: 2,
+        ppid: 1,
+        pgid: 2,
+        sid: 2,
+    };
+
+    /// The caller's ids and user ids from the process server, or [`Ids::FALLBACK`] and
+    /// [`UserIds::ROOT`] without one.
+    pub fn fetch(procs: Option<&ProcsStart>) -> (Ids, UserIds) {
+        let fallback = (Ids::FALLBACK, UserIds::ROOT);
         let Some(procs) = procs else {
-            return Ids::FALLBACK;
+            return fallback;
         };
         let mut client = ProcsClient::new(Ppc::new(procs.comm), procs.table);
         let ids = client.ids().and_then(|ids| Ok((ids, client.creds()?)));
+        // The server keeps 32-bit ids (Linux's uid_t): the words hold no more.
+        let id = |w: u64| w as u32;
         match ids {
-            Ok(((pid, ppid, pgid, sid), (uid, euid, gid, egid))) => Ids {
-                pid,
-                ppid,
-                pgid,
-                sid,
-                uid,
-                euid,
-                gid,
-                egid,
-            },
+            Ok(((pid, ppid, pgid, sid), (uid, euid, gid, egid))) => (
+                Ids {
+                    pid,
+                    ppid,
+                    pgid,
+                    sid,
+                },
+                UserIds {
+                    uid: id(uid),
+                    euid: id(euid),
+                    gid: id(gid),
+                    egid: id(egid),
+                },
+            ),
             Err(e) => {
                 k42_rt::log!("linux: the process server did not answer ({e}); using fixed ids");
-                Ids::FALLBACK
+                fallback
             }
         }
     }
@@ -127,7 +214,7 @@ pub fn init(
     files: Option<Files>,
     procs: Option<ProcsStart>,
 ) {
-    let ids = Ids::fetch(procs.as_ref());
+    let (ids, user_ids) = Ids::fetch(procs.as_ref());
     install(Linux {
         console_comm: env.arg0,
         console,
@@ -141,6 +228,7 @@ pub fn init(
         exe: Mutex::new(alloc::string::String::new()),
         procs,
         ids,
+        creds: Creds::new(user_ids),
     });
 }
 

@@ -14,7 +14,8 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    exec, file, fork, futex, info, io, mount, pipe, poll, proc, signal, stat, time, timer, wait,
+    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, signal, stat, time, timer,
+    wait,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -135,11 +136,6 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_getpid, proc::getpid),
     (nr::__NR_getppid, proc::getppid),
     (nr::__NR_gettid, proc::gettid),
-    (nr::__NR_getuid, proc::getuid),
-    (nr::__NR_geteuid, proc::geteuid),
-    (nr::__NR_getgid, proc::getgid),
-    (nr::__NR_getegid, proc::getegid),
-    (nr::__NR_getgroups, proc::getgroups),
     (nr::__NR_getpgrp, proc::getpgrp),
     (nr::__NR_getpgid, proc::getpgid),
     (nr::__NR_getsid, proc::getsid),
@@ -156,6 +152,23 @@ const CALLS: &[(u32, Handler)] = &[
     // calls/futex.rs: the program's threads' wait queue.
     (nr::__NR_futex, futex::futex),
     (nr::__NR_umask, proc::umask),
+    // calls/creds.rs: user and group ids (the process server's).
+    (nr::__NR_getuid, creds::getuid),
+    (nr::__NR_geteuid, creds::geteuid),
+    (nr::__NR_getgid, creds::getgid),
+    (nr::__NR_getegid, creds::getegid),
+    (nr::__NR_getresuid, creds::getresuid),
+    (nr::__NR_getresgid, creds::getresgid),
+    (nr::__NR_getgroups, creds::getgroups),
+    (nr::__NR_setuid, creds::setuid),
+    (nr::__NR_setgid, creds::setgid),
+    (nr::__NR_setreuid, creds::setreuid),
+    (nr::__NR_setregid, creds::setregid),
+    (nr::__NR_setresuid, creds::setresuid),
+    (nr::__NR_setresgid, creds::setresgid),
+    (nr::__NR_setfsuid, creds::setfsuid),
+    (nr::__NR_setfsgid, creds::setfsgid),
+    (nr::__NR_setgroups, creds::setgroups),
     // calls/wait.rs: collecting children (the process server's).
     (nr::__NR_wait4, wait::wait4),
     (nr::__NR_waitid, wait::waitid),
@@ -191,17 +204,18 @@ const CALLS: &[(u32, Handler)] = &[
 type FastAnswer = fn(&Linux) -> u64;
 
 /// Calls answered on the upcall stack (`k42_rt::program::FastHandler`): they read only state
-/// fixed at start (`state::Ids`), take no lock and cannot block, so they skip the program
-/// thread's restart — the cost of `getppid` is then the reflection alone. `gettid` is one
-/// while the process has had only its first thread, whose id is the pid (`threads.rs`).
+/// fixed at start (`state::Ids`) or atomics (`state::Creds`), take no lock and cannot block,
+/// so they skip the program thread's restart — the cost of `getppid` is then the reflection
+/// alone. `gettid` is one while the process has had only its first thread, whose id is the pid
+/// (`threads.rs`).
 const FAST_CALLS: &[(u32, FastAnswer)] = &[
     (nr::__NR_getpid, |l| l.ids.pid),
     (nr::__NR_getppid, |l| l.ids.ppid),
     (nr::__NR_gettid, |l| l.ids.pid),
-    (nr::__NR_getuid, |l| l.ids.uid),
-    (nr::__NR_geteuid, |l| l.ids.euid),
-    (nr::__NR_getgid, |l| l.ids.gid),
-    (nr::__NR_getegid, |l| l.ids.egid),
+    (nr::__NR_getuid, |l| l.creds.uid().into()),
+    (nr::__NR_geteuid, |l| l.creds.euid().into()),
+    (nr::__NR_getgid, |l| l.creds.gid().into()),
+    (nr::__NR_getegid, |l| l.creds.egid().into()),
 ];
 
 /// The fast path (`k42_rt::program::FastHandler`).

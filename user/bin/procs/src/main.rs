@@ -13,7 +13,10 @@
 //! `/proc`'s questions — the pids, one process's facts and threads, the system's counts
 //! (`k42_ptree::procsys`) — and keeps each process's command for
 //! them (`k42_ptree::procfs`): anyone may ask about anyone, as Linux lets anyone read
-//! `/proc/PID/stat`. **Why a loop
+//! `/proc/PID/stat`. Credentials change by the setuid family with `k42_ptree::creds`'s
+//! rules, decided with the table's record of the caller; each change goes on to the file
+//! server ([`tell_files`]), whose permission checks use the new filesystem ids and groups.
+//! **Why a loop
 //! around the generated dispatch** ([`call`]): the dispatch hands a method its object alone, but two calls need the object
 //! table — a `fork` gives the child its own handle (matched to the child's badge, READ), and an
 //! `exit` releases every entry of the exiting badge, which the kernel may give to a new process.
@@ -34,23 +37,24 @@ use alloc::vec::Vec;
 
 use k42_abi::kernel::{PPC_DATA_BYTES, Status, comm_pid};
 use k42_ifaces::SPAWNER_HANDLE;
+use k42_ifaces::fs::FsClient;
 use k42_ifaces::procs::{
-    self, ChildEvent, NOTIFY_METHOD, Procs, ProcsMethod, ProcsServer, SignalEvent, UTS_FIELD,
-    UTS_FIELDS,
+    self, ChildEvent, GID_BYTES, GROUPS_MAX, NOTIFY_METHOD, Procs, ProcsMethod, ProcsServer,
+    SignalEvent, UTS_FIELD, UTS_FIELDS,
 };
 use k42_ifaces::start::StartHandles;
 use k42_kapi::{BootClient, ProcessClient};
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 use k42_ptree::procfs::{self, PID_BYTES};
-use k42_ptree::{Creds, Pid, Proc, Selector, Tree, WaitOptions, WaitStatus};
+use k42_ptree::{Creds, Family, IdChange, Pid, Proc, Selector, Tree, WaitOptions, WaitStatus};
 use k42_rights::wire::meta::dispatch_with_meta;
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply};
 use k42_rights::{Badge, Rights, XHandle, XObjectTable};
 use k42_rt::server::{set_reply_data, take_call_data};
 use k42_rt::sync::FairBLock;
 use k42_rt::sys::kcall;
-use k42_rt::{Env, KernelPpc, clock, log, ring, server};
+use k42_rt::{Env, KernelPpc, Ppc, clock, log, ring, server};
 
 k42_rt::entry!(main);
 
@@ -123,8 +127,11 @@ impl Procs for Root {
         gid: u64,
         kill: u64,
     ) -> Result<u64, Errno> {
+        let id = |w: u64| u32::try_from(w).map_err(|_| Errno::EINVAL);
         let mut state = STATE.lock();
-        let pid = state.tree.register(badge, parent, Creds::new(uid, gid))?;
+        let pid = state
+            .tree
+            .register(badge, parent, Creds::new(id(uid)?, id(gid)?))?;
         state.tree.started(pid, clock::now_ns());
         state.keep_killer(badge, kill);
         Ok(pid)
@@ -136,8 +143,86 @@ impl Procs for Root {
 
     fn creds(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
         with_caller(caller, |p| {
-            (p.creds.uid, p.creds.euid, p.creds.gid, p.creds.egid)
+            let c = p.creds;
+            (c.uid.into(), c.euid.into(), c.gid.into(), c.egid.into())
         })
+    }
+
+    fn resids(&self, caller: Badge, family: u64) -> Result<(u64, u64, u64, u64), Errno> {
+        let family = Family::from_word(family)?;
+        let ids = with_caller(caller, |p| p.creds.ids(family))?;
+        Ok((
+            ids.real.into(),
+            ids.effective.into(),
+            ids.saved.into(),
+            ids.fs.into(),
+        ))
+    }
+
+    fn set_ids(
+        &mut self,
+        caller: Badge,
+        family: u64,
+        kind: u64,
+        a: u64,
+        b: u64,
+        c: u64,
+    ) -> Result<(u64, u64, u64), Errno> {
+        let family = Family::from_word(family)?;
+        let change = IdChange::from_words(kind, [a, b, c])?;
+        let (before, (after, value)) = {
+            let mut state = STATE.lock();
+            let before = record(&state, caller.0)?;
+            (before, state.tree.change_ids(caller.0, family, change)?)
+        };
+        if after != before.0 {
+            commit(caller.0, before)?;
+        }
+        let ids = after.ids(family);
+        Ok((value.into(), ids.real.into(), ids.effective.into()))
+    }
+
+    fn set_groups(&mut self, caller: Badge, count: u64) -> Result<(), Errno> {
+        let data = take_call_data();
+        let list: Vec<u32> = data
+            .chunks_exact(GID_BYTES)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        // A count past any list is refused by the rules all the same.
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        let before = {
+            let mut state = STATE.lock();
+            let before = record(&state, caller.0)?;
+            state
+                .tree
+                .set_groups(caller.0, count, Some(&list), GROUPS_MAX)?;
+            before
+        };
+        commit(caller.0, before)
+    }
+
+    fn groups(&self, caller: Badge, pid: u64) -> Result<u64, Errno> {
+        let groups = STATE.lock().tree.groups(caller.0, pid_arg(pid)?)?.to_vec();
+        let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+        set_reply_data(bytes).map_err(|_| Errno::EIO)?;
+        Ok(groups.len() as u64)
+    }
+
+    fn executed(&mut self, caller: Badge) -> Result<(), Errno> {
+        let (before, after) = {
+            let mut state = STATE.lock();
+            let before = record(&state, caller.0)?;
+            (before, state.tree.executed(caller.0)?)
+        };
+        if after != before.0 {
+            commit(caller.0, before)?;
+        }
+        Ok(())
+    }
+
+    fn attach_fs(&mut self, _caller: Badge, comm: u64, handle: u64) -> Result<(), Errno> {
+        FILES.call_once(|| (comm, XHandle::from_word(handle)));
+        Ok(())
     }
 
     fn umask(&mut self, caller: Badge, new: u64, set: u64) -> Result<u64, Errno> {
@@ -222,11 +307,21 @@ impl Procs for Root {
         end(caller.0, wait_status)
     }
 
-    fn wait(&mut self, caller: Badge, selector: u64, options: u64) -> Result<(u64, u64), Errno> {
+    fn wait(
+        &mut self,
+        caller: Badge,
+        selector: u64,
+        options: u64,
+    ) -> Result<(u64, u64, u64), Errno> {
         let selector = Selector::from_word(selector)?;
         let options = WaitOptions::from_bits(u32::try_from(options).map_err(|_| Errno::EINVAL)?);
-        let found = STATE.lock().tree.wait(caller.0, selector, options)?;
-        Ok(found.map_or((0, 0), |(pid, status)| (pid, u64::from(status.0))))
+        let found = STATE
+            .lock()
+            .tree
+            .wait_with_uid(caller.0, selector, options)?;
+        Ok(found.map_or((0, 0, 0), |(pid, status, uid)| {
+            (pid, u64::from(status.0), u64::from(uid))
+        }))
     }
 
     fn getpgid(&self, caller: Badge, pid: u64) -> Result<u64, Errno> {
@@ -258,11 +353,10 @@ impl Procs for Root {
             let event = SignalEvent {
                 sig,
                 pid: sender.pid,
-                // Linux's uids are 32-bit.
-                uid: sender.creds.uid as u32,
+                uid: sender.creds.uid,
                 terminal: false,
             };
-            let targets = state.tree.kill_targets(caller.0, signed(pid))?;
+            let targets = state.tree.kill_targets(caller.0, signed(pid), sig)?;
             let me = targets.iter().any(|t| t.badge == Some(caller.0));
             let others = targets
                 .iter()
@@ -442,8 +536,9 @@ impl Procs for Root {
 /// could not say so): the tree's exit, the parent's notification, the hang-ups.
 fn end(badge: u64, wait_status: u64) -> Result<(), Errno> {
     let status = WaitStatus(u32::try_from(wait_status).map_err(|_| Errno::EINVAL)?);
-    let (parent, hangups) = {
+    let (parent, hangups, uid) = {
         let mut state = STATE.lock();
+        let uid = state.tree.by_badge(badge)?.creds.uid;
         let exited = state.tree.exit(badge, status)?;
         state.listeners.remove(&badge);
         state.killers.remove(&badge);
@@ -451,12 +546,13 @@ fn end(badge: u64, wait_status: u64) -> Result<(), Errno> {
             let comm = *state.listeners.get(&parent)?;
             Some((parent, comm, exited.pid))
         });
-        (parent, state.comms(&exited.hangup))
+        (parent, state.comms(&exited.hangup), uid)
     };
     if let Some((parent, comm, pid)) = parent {
         let event = ChildEvent {
             pid,
-            status: wait_status,
+            status: status.0,
+            uid,
         };
         notify_parent(parent, comm, event);
     }
@@ -515,15 +611,21 @@ fn report_change(change: k42_ptree::Change) {
     let Some((_, parent)) = change.notify else {
         return;
     };
-    let Some(comm) = STATE.lock().listeners.get(&parent).copied() else {
-        return;
+    let (comm, uid) = {
+        let state = STATE.lock();
+        let Some(comm) = state.listeners.get(&parent).copied() else {
+            return;
+        };
+        let uid = state.tree.get(change.pid).map_or(0, |p| p.creds.uid);
+        (comm, uid)
     };
     notify_parent(
         parent,
         comm,
         ChildEvent {
             pid: change.pid,
-            status: u64::from(change.status.0),
+            status: change.status.0,
+            uid,
         },
     );
 }
@@ -583,6 +685,56 @@ fn call(
             Err(DispatchError::Rights(e))
         }
     }
+}
+
+/// The file server's dispatcher and this server's handle there (`SET_CREDENTIALS` on its
+/// root), once the spawner attached it (`Procs::attach_fs`).
+static FILES: spin::Once<(u64, XHandle)> = spin::Once::new();
+
+/// Tells the file server the credentials the table now holds for the process `badge`: its
+/// filesystem and real ids, and its groups (`Fs::set_credentials`). Called after the table
+/// changed, with no lock held across the call; nothing to do before the spawner attached the
+/// file server. `EIO` if the file server refuses (the caller then undoes the change, so that
+/// the two never disagree on what a process may do).
+fn tell_files(badge: u64) -> Result<(), Errno> {
+    let Some(&(comm, handle)) = FILES.get() else {
+        return Ok(());
+    };
+    let (creds, groups) = {
+        let state = STATE.lock();
+        let me = state.tree.by_badge(badge)?;
+        (me.creds, me.groups.clone())
+    };
+    let data: Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+    let mut ppc = Ppc::new(comm);
+    let mut none = [0u8; 0];
+    FsClient::new(ppc.with_data(&data, &mut none), handle)
+        .set_credentials(
+            badge,
+            creds.fsuid.into(),
+            creds.fsgid.into(),
+            creds.uid.into(),
+            creds.gid.into(),
+        )
+        .map_err(|e| {
+            log!("procs: the file server refused process {badge}'s new credentials: {e}");
+            Errno::EIO
+        })
+}
+
+/// The credentials and groups of the running process `badge`, as they are before a change.
+fn record(state: &State, badge: u64) -> Result<(Creds, Vec<u32>), Errno> {
+    let me = state.tree.by_badge(badge)?;
+    Ok((me.creds, me.groups.clone()))
+}
+
+/// Passes the change the table just made to the process `badge`'s credentials on to the file
+/// server ([`tell_files`]); if it cannot be, the table gets back `before` (its [`record`]
+/// before the change) and the call fails with `EIO`.
+fn commit(badge: u64, before: (Creds, Vec<u32>)) -> Result<(), Errno> {
+    tell_files(badge).inspect_err(|_| {
+        let _ = STATE.lock().tree.put_back(badge, before.0, before.1);
+    })
 }
 
 /// The `Boot` handle (READ) the spawner sent, for the memory figures of `sysinfo`.

@@ -103,7 +103,7 @@ fn credentials(ctx: &mut Ctx) -> Outcome {
         "a badge without credentials opened a file: {first:?}"
     );
 
-    root.set_credentials(pid, USER, USER)
+    root.set_credentials(pid, USER, USER, USER, USER)
         .map_err(|e| failed("set_credentials", e))?;
     let cases = [
         ("/etc/passwd", g::O_RDONLY, None),
@@ -134,7 +134,7 @@ fn credentials(ctx: &mut Ctx) -> Outcome {
     )
     .map_err(|e| failed("give_access(PROGRAM_ROOT_RIGHTS)", e))?;
     let mut weak = FsClient::new(Ppc::new(comm), weaker);
-    let escalate = weak.set_credentials(pid, 0, 0);
+    let escalate = weak.set_credentials(pid, 0, 0, 0, 0);
     ensure!(
         lacks(&escalate, k42_ifaces::fs::SET_CREDENTIALS),
         "set_credentials with a program's rights: {escalate:?}"

@@ -235,8 +235,10 @@ fn exec_at(
     if foreign::fs_base_writable() {
         program::set_fs_base(0);
     }
-    // `/proc` shows the new command (the process server keeps it).
+    // `/proc` shows the new command (the process server keeps it), and the saved and
+    // filesystem ids become the effective ones, as Linux's exec makes them.
     command.tell(linux);
+    crate::procs::executed(linux);
     *regs = new;
     Ok(0)
 }

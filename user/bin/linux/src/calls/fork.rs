@@ -518,5 +518,7 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
         exe: Mutex::new(String::clone(&parents.exe.lock())),
         procs: plan.procs,
         ids: plan.ids,
+        // The parent's, as the fork copied them (the server gave the child the same).
+        creds: crate::state::Creds::new(parents.creds.get()),
     }
 }

@@ -6,12 +6,13 @@
 //! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
 //!   (`file`), file metadata (`stat`), files mapped into memory (`mmap_file`), the name
 //!   space's mounts (`mount`);
-//! - the process and its thread (`proc`), its name as `/proc` shows it (`procfs`: `prctl`),
+//! - the process and its thread (`proc`), its user and group ids (`creds`), its name as `/proc` shows it (`procfs`: `prctl`),
 //!   collecting children (`wait`);
 //! - signals: their state, sending and waiting (`signal`), interval timers (`timer`), and what
 //!   happens to a program that faults (`fault`);
 //! - clocks and sleep (`time`), system information and randomness (`info`).
 
+pub mod creds;
 pub mod exec;
 pub mod fault;
 pub mod file;

@@ -76,7 +76,7 @@ pub fn mount(linux: &Linux, args: &Args) -> SysResult {
 
 /// A mount whose target is in `/proc`: only procfs on `/proc` itself, where it is already.
 fn mount_in_proc(linux: &Linux, node: ProcNode, fstype: &[u8]) -> SysResult {
-    if linux.ids.euid != 0 {
+    if linux.creds.euid() != 0 {
         return Err(Errno::EPERM);
     }
     if node == ProcNode::Root && fstype == PROC_TYPE {

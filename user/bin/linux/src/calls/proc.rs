@@ -1,6 +1,7 @@
 //! The process and its thread: exit, ids, `set_tid_address`, `arch_prctl` (the FS base for the
 //! program's TLS), resource limits, `umask`, `sched_yield`. The ids and the umask are the
-//! process server's (`user/bin/procs`); the ids are fetched once at start (`state::Ids`).
+//! process server's (`user/bin/procs`); the ids are fetched once at start (`state::Ids`). The
+//! user and group ids are `calls/creds.rs`'s.
 
 use core::sync::atomic::Ordering;
 
@@ -53,36 +54,6 @@ pub fn getppid(linux: &Linux, _: &Args) -> SysResult {
 /// `gettid()`: the calling thread's id (the first thread's is the pid).
 pub fn gettid(linux: &Linux, _: &Args) -> SysResult {
     Ok(crate::threads::tid(linux))
-}
-
-/// `getuid()`.
-pub fn getuid(linux: &Linux, _: &Args) -> SysResult {
-    Ok(linux.ids.uid)
-}
-
-/// `geteuid()`.
-pub fn geteuid(linux: &Linux, _: &Args) -> SysResult {
-    Ok(linux.ids.euid)
-}
-
-/// `getgid()`.
-pub fn getgid(linux: &Linux, _: &Args) -> SysResult {
-    Ok(linux.ids.gid)
-}
-
-/// `getegid()`.
-pub fn getegid(linux: &Linux, _: &Args) -> SysResult {
-    Ok(linux.ids.egid)
-}
-
-/// `getgroups(size, list)`: the supplementary groups. A process started by init has none (as
-/// on Linux, where init never calls setgroups); lists come with setgroups and the process
-/// server (issue #5).
-pub fn getgroups(_linux: &Linux, args: &Args) -> SysResult {
-    if (args[0] as u32 as i32) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(0)
 }
 
 /// `getpgrp()`: the process group, as the process server has it (`setpgid` by this process

@@ -50,7 +50,7 @@ fn zero_rusage(linux: &Linux, addr: u64) -> Result<(), Errno> {
 pub fn wait4(linux: &Linux, args: &Args) -> SysResult {
     let options = WaitOptions::from_wait4(args[2] as u32)?;
     let selector = Selector::from_wait4(args[0] as u32 as i32)?;
-    let Some((pid, status)) = procs::wait_child(selector, options)? else {
+    let Some((pid, status, _)) = procs::wait_child(selector, options)? else {
         return Ok(0);
     };
     if args[1] != 0 {
@@ -81,15 +81,16 @@ pub fn waitid(linux: &Linux, args: &Args) -> SysResult {
 }
 
 /// Writes `waitid`'s fields of the `siginfo_t` at `addr`: those of `child`, or zeros.
-fn write_siginfo(linux: &Linux, addr: u64, child: Option<(u64, WaitStatus)>) -> Result<(), Errno> {
+fn write_siginfo(
+    linux: &Linux,
+    addr: u64,
+    child: Option<(u64, WaitStatus, u32)>,
+) -> Result<(), Errno> {
     // Linux checks the whole structure's range before it writes a field.
     uaccess::end(addr, SIGINFO_BYTES as u64)?;
     let mut info = [0u8; SI_STATUS_END];
-    if let Some((pid, status)) = child {
+    if let Some((pid, status, uid)) = child {
         let (code, value) = status.siginfo();
-        // The child's real uid: ours, since credentials are inherited and nothing changes
-        // them yet (setuid comes later).
-        let uid = linux.ids.uid as u32;
         let fields: [(usize, u32); 5] = [
             (
                 offset_of!(g::siginfo__bindgen_ty_1__bindgen_ty_1, si_signo),
