@@ -30,7 +30,8 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 26] = [
+const K42_READY: [&str; 27] = [
+    "creds",
     "mount",
     "exec_image",
     "personality",
