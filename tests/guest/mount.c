@@ -2,12 +2,13 @@
  * mount: mount(2) and umount2(2) of a tmpfs, as root (the run's program is), and what a
  * mount changes: its own st_dev, the covered directory hidden, `..` out of it, EXDEV across,
  * EBUSY for the mountpoint and for a busy unmount, MNT_DETACH, /proc/mounts, and the errors
- * (ENODEV, ENOENT, ENOTDIR, EINVAL).
+ * (ENODEV, ENOENT, ENOTDIR, EINVAL, EPERM for a non-root caller).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "k42test.h"
@@ -91,6 +92,22 @@ static void errors(void) {
     CHECK_ERR("file_target_is_enotdir", mount("x", FILE_UNDER, "tmpfs", 0, NULL), ENOTDIR);
     CHECK_ERR("umount_not_a_mount_is_einval", umount2(DIR_PATH, 0), EINVAL);
     CHECK_ERR("umount_bad_flags_is_einval", umount2(DIR_PATH, 0x100), EINVAL);
+    mount("k42perm", DIR_PATH, "tmpfs", 0, NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        if (setuid(1000) != 0)
+            _exit(10);
+        errno = 0;
+        int m = mount("x", "/tmp", "tmpfs", 0, NULL) == -1 && errno == EPERM;
+        errno = 0;
+        int u = umount2(DIR_PATH, 0) == -1 && errno == EPERM;
+        _exit(m && u ? 0 : 11 + m);
+    }
+    int status = -1;
+    waitpid(child, &status, 0);
+    CHECK("non_root_is_eperm", WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "child status %#x (10: setuid failed, 11: mount, 12: umount2 not EPERM)", status);
+    umount2(DIR_PATH, 0);
 }
 
 int main(void) {
