@@ -241,6 +241,7 @@ fn changes_travel_as_words() {
         IdChange::Set(7),
         IdChange::SetRe(N, 8),
         IdChange::SetRes(1, N, 3),
+        IdChange::SetFs(4),
         IdChange::SetFs(N),
     ] {
         let (kind, ids) = change.to_words();
