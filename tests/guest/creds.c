@@ -38,10 +38,15 @@
 #define GROUP_FILE "/tmp/creds-group"
 #define FSGID_FILE "/tmp/creds-fsgid"
 #define EXEC_FLAG "--exec-check"
+/* One past Linux's NGROUPS_MAX (65536; musl's <limits.h> says 32, an old value). */
+#define PAST_NGROUPS_MAX 65537
 
 /* The users and groups the cases become (nobody in particular on either OS). */
 #define USER 1000
 #define OTHER 2000
+#define THIRD 3000
+/* A user no case's process ever is. */
+#define STRANGER 4000
 #define GROUP 20
 #define FSGROUP 300
 
@@ -117,16 +122,16 @@ static void setuid_is_for_good(void) {
 }
 
 static void unprivileged_setuid(void) {
-    /* Real USER, effective OTHER, saved 3000: setuid moves only the effective id, and only
+    /* Real USER, effective OTHER, saved THIRD: setuid moves only the effective id, and only
      * to the real or the saved one. */
-    setresuid(USER, OTHER, 3000);
-    CHECK("setuid_to_saved", setuid(3000) == 0 && res_uid_is(USER, 3000, 3000), "ids %s",
+    setresuid(USER, OTHER, THIRD);
+    CHECK("setuid_to_saved", setuid(THIRD) == 0 && res_uid_is(USER, THIRD, THIRD), "ids %s",
           res_uid());
-    CHECK("setuid_to_real", setuid(USER) == 0 && res_uid_is(USER, USER, 3000), "ids %s",
+    CHECK("setuid_to_real", setuid(USER) == 0 && res_uid_is(USER, USER, THIRD), "ids %s",
           res_uid());
     CHECK_ERR("setuid_to_former_effective", setuid(OTHER), EPERM);
-    CHECK_ERR("setresuid_foreign", setresuid(-1, 4000, -1), EPERM);
-    CHECK("setresuid_own_ids", setresuid(3000, USER, USER) == 0 && res_uid_is(3000, USER, USER),
+    CHECK_ERR("setresuid_foreign", setresuid(-1, STRANGER, -1), EPERM);
+    CHECK("setresuid_own_ids", setresuid(THIRD, USER, USER) == 0 && res_uid_is(THIRD, USER, USER),
           "ids %s", res_uid());
 }
 
@@ -268,7 +273,7 @@ static void groups_round_trip(void) {
     CHECK_ERR("getgroups_negative", getgroups(-1, out), EINVAL);
     CHECK_ERR("getgroups_efault", getgroups(3, (gid_t *)1), EFAULT);
     CHECK_ERR("setgroups_efault", setgroups(2, (gid_t *)1), EFAULT);
-    CHECK_ERR("setgroups_past_ngroups_max", setgroups(65537, in), EINVAL);
+    CHECK_ERR("setgroups_past_ngroups_max", setgroups(PAST_NGROUPS_MAX, in), EINVAL);
     setresgid(100, 200, 300);
     setresuid(USER, OTHER, 0);
     setfsuid(0);
@@ -283,7 +288,7 @@ static void groups_round_trip(void) {
                                !strcmp(line, "Groups:\t10 20 30 \n"),
           "[%s]", line);
     /* Unprivileged: EPERM before the size or the list is looked at. */
-    CHECK_ERR("setgroups_eperm_first", setgroups(65537, (gid_t *)1), EPERM);
+    CHECK_ERR("setgroups_eperm_first", setgroups(PAST_NGROUPS_MAX, (gid_t *)1), EPERM);
     CHECK("groups_kept", getgroups(8, out) == 3, "getgroups changed");
 }
 

@@ -141,20 +141,24 @@ pub enum Family {
     Group,
 }
 
+/// The call words of each [`Family`].
+const FAMILY_USER: u64 = 0;
+const FAMILY_GROUP: u64 = 1;
+
 impl Family {
     /// The family as a call word.
     pub const fn to_word(self) -> u64 {
         match self {
-            Family::User => 0,
-            Family::Group => 1,
+            Family::User => FAMILY_USER,
+            Family::Group => FAMILY_GROUP,
         }
     }
 
     /// The family a call word names (`EINVAL` for none).
     pub const fn from_word(word: u64) -> Result<Self, Errno> {
         match word {
-            0 => Ok(Family::User),
-            1 => Ok(Family::Group),
+            FAMILY_USER => Ok(Family::User),
+            FAMILY_GROUP => Ok(Family::Group),
             _ => Err(Errno::EINVAL),
         }
     }
