@@ -106,9 +106,12 @@ fn read_archive(boot: &mut BootClient<KernelPpc>) -> Result<Vec<u8>, alloc::stri
     Ok(archive)
 }
 
-/// The file system's clock: the kernel clock from the epoch until a real-time clock exists.
+/// The file system's clock, for every time it stamps on a node: the wall clock
+/// (`clock::wall_ns`: the real-time clock the kernel read at boot plus the time since), as
+/// `clock_gettime(CLOCK_REALTIME)` answers a program, so a file made now has `st_mtime` near
+/// `time(NULL)`.
 pub fn now() -> Timespec {
-    let ns = clock::now_ns();
+    let ns = clock::wall_ns();
     Timespec {
         sec: (ns / 1_000_000_000) as i64,
         // Lossless: below 10⁹.
