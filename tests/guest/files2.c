@@ -2,7 +2,8 @@
  * files2: the file calls files.c leaves out, with Linux's results and error numbers, as
  * root (the run's program is), one function per subject:
  *   times: a new file's times against time(NULL); utimensat/futimens with UTIME_NOW,
- *     UTIME_OMIT, explicit times and AT_SYMLINK_NOFOLLOW; a write's mtime.
+ *     UTIME_OMIT, explicit times and AT_SYMLINK_NOFOLLOW; a write's mtime;
+ *   root_mode: the root directory's mode, rootfs's 1777.
  *
  * Everything happens below a fresh directory /tmp/files2-<pid>, removed at the end.
  */
@@ -133,6 +134,14 @@ static void times(void) {
           "utimensat %d: target mtime %lld atime %lld", r, (long long)st.st_mtime, (long long)st.st_atime);
 }
 
+static void root_mode(void) {
+    struct stat st;
+    int r = stat("/", &st);
+    /* The initramfs has no entry for "." itself: rootfs's root keeps tmpfs's 1777. */
+    CHECK("root_dir_mode_1777", r == 0 && st.st_mode == (S_IFDIR | 01777), "stat(\"/\") %d mode %o", r,
+          (unsigned)st.st_mode);
+}
+
 /* Removes `path` and everything below it. */
 static void remove_tree(const char *path) {
     struct stat st;
@@ -164,6 +173,7 @@ int main(void) {
         return k42_done();
     }
     times();
+    root_mode();
     remove_tree(base);
     CHECK("cleanup", access(base, F_OK) != 0, "%s is still there", base);
     return k42_done();

@@ -22,8 +22,13 @@ pub const S_IFIFO: u32 = 0o010_000;
 /// Mask of the permission bits, set-id and sticky bits included.
 pub const PERMISSION_MASK: u32 = 0o7_777;
 
-/// Permissions of the root of a new tree and of directories the parser creates implicitly:
-/// what `mkdir -p` gives under the usual umask.
+/// Permissions of the directories the parser creates implicitly: what `mkdir -p` gives under
+/// the usual umask.
 pub const DEFAULT_DIR_PERMISSIONS: u32 = 0o755;
+/// Permissions of the root of a new tree, which an archive entry for `.` or `/` replaces: Linux
+/// unpacks the initramfs into its rootfs, a tmpfs (when no `root=` is given) whose root has
+/// tmpfs's default mode, `1777` (`shmem_fill_super`: `S_IRWXUGO | S_ISVTX`), so `ls -la /` on a
+/// Linux booted with an archive that has no `.` entry shows `drwxrwxrwt`.
+pub const ROOT_PERMISSIONS: u32 = 0o1777;
 /// Permissions Linux gives every symlink.
 pub const SYMLINK_PERMISSIONS: u32 = 0o777;

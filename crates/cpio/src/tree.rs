@@ -11,7 +11,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::mode::{DEFAULT_DIR_PERMISSIONS, PERMISSION_MASK, S_IFDIR, S_IFMT};
+use crate::mode::{DEFAULT_DIR_PERMISSIONS, PERMISSION_MASK, ROOT_PERMISSIONS, S_IFDIR, S_IFMT};
 use crate::path::{self, SEPARATOR};
 use crate::{Error, Limits};
 
@@ -180,10 +180,11 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// An empty tree: a root directory with mode `0o40755`, owned by root.
+    /// An empty tree: a root directory with mode `0o41777` ([`ROOT_PERMISSIONS`], Linux's
+    /// rootfs), owned by root.
     pub fn new() -> Tree {
         Tree {
-            root: Node::empty_dir(DEFAULT_DIR_PERMISSIONS),
+            root: Node::empty_dir(ROOT_PERMISSIONS),
             entries: 0,
             file_bytes: 0,
         }

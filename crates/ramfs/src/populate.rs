@@ -7,8 +7,11 @@
 //! directory over a directory only takes the new attributes and keeps its contents). Each node's
 //! access and modification times are the archive's mtime (`CONFIG_INITRAMFS_PRESERVE_MTIME`),
 //! its change time the `now` of the build. Hard links in an archive arrive from `k42-cpio` as
-//! separate copies, so every file here has one link.
+//! separate copies, so every file here has one link. The root starts as Linux's rootfs root
+//! (`k42_cpio::mode::ROOT_PERMISSIONS`, `1777`: rootfs is a tmpfs) until an entry for `.` or
+//! `/` gives it other attributes.
 
+use k42_cpio::mode::ROOT_PERMISSIONS;
 use k42_cpio::{Node, NodeKind, Tree};
 use k42_linux::Errno;
 
@@ -64,16 +67,18 @@ pub struct Builder {
 
 impl Builder {
     /// An empty file system with the default [`Limits`]; `now` is every node's change time.
+    /// Its root has Linux's rootfs mode, `041777`, until an entry for the root changes it.
     pub fn new(now: Timespec) -> Builder {
         Builder::with_limits(Limits::DEFAULT, now)
     }
 
     /// An empty file system bounded by `limits`.
     pub fn with_limits(limits: Limits, now: Timespec) -> Builder {
-        Builder {
-            fs: Fs::with_limits(limits, now),
-            now,
+        let mut fs = Fs::with_limits(limits, now);
+        if let Ok(root) = fs.inode_mut(ROOT_INO) {
+            root.mode = linux::S_IFDIR | ROOT_PERMISSIONS;
         }
+        Builder { fs, now }
     }
 
     /// Adds (or replaces) one entry and answers its inode.

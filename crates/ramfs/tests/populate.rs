@@ -68,6 +68,27 @@ fn from_cpio_builds_every_kind() {
 }
 
 #[test]
+fn root_is_linux_rootfs_unless_the_archive_says() {
+    // No entry for "." (as the xtask's images): Linux's rootfs root, tmpfs's 1777.
+    let mut w = Writer::new();
+    w.dir("/bin", 0o755).file("/bin/x", 0o755, b"x");
+    let fs = Fs::from_cpio(&Tree::parse(&w.finish()).unwrap(), T1).unwrap();
+    let st = fs.stat(fs.root()).unwrap();
+    assert_eq!((st.mode, st.uid, st.gid), (S_IFDIR | 0o1777, 0, 0));
+    assert_eq!(stat(&fs, "/bin").mode, S_IFDIR | 0o755);
+    // A builder with no root entry too.
+    let mut b = Builder::new(T1);
+    b.add(&entry("/d", 0o755, NodeSpec::Dir)).unwrap();
+    let fs = b.finish();
+    assert_eq!(fs.stat(fs.root()).unwrap().mode, S_IFDIR | 0o1777);
+    // An entry for "." decides.
+    let mut w = Writer::new();
+    w.dir(".", 0o755).dir("/bin", 0o700);
+    let fs = Fs::from_cpio(&Tree::parse(&w.finish()).unwrap(), T1).unwrap();
+    assert_eq!(fs.stat(fs.root()).unwrap().mode, S_IFDIR | 0o755);
+}
+
+#[test]
 fn later_entries_win_in_concatenated_archives() {
     let mut first = Writer::new();
     first
