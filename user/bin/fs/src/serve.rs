@@ -386,13 +386,8 @@ impl Fs for Node {
         // Linux's `access_override_creds`: the real ids, unless asked for the effective ones;
         // the walk to the file is checked with them too.
         let cred = if effective { &held.fs } else { &held.real }.clone();
-        let ino = named(
-            &mut state.fs,
-            &cred,
-            self,
-            &path,
-            flags & u64::from(g::AT_SYMLINK_NOFOLLOW),
-        )?;
+        // The walk takes AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (`named`).
+        let ino = named(&mut state.fs, &cred, self, &path, flags)?;
         state.fs.access(&cred, ino, mode as u32)
     }
 

@@ -174,16 +174,19 @@ impl OpenFile {
         self.flags.load(Ordering::Relaxed)
     }
 
-    /// Whether it was opened for reading.
+    /// Whether it was opened for reading (an `O_PATH` open is neither for reading nor for
+    /// writing, whatever its access mode says: Linux gives it no `FMODE_READ`).
     pub fn readable(&self) -> bool {
-        let mode = self.flags.load(Ordering::Relaxed) & g::O_ACCMODE;
-        mode == g::O_RDONLY || mode == g::O_RDWR
+        let flags = self.flags.load(Ordering::Relaxed);
+        let mode = flags & g::O_ACCMODE;
+        flags & g::O_PATH == 0 && (mode == g::O_RDONLY || mode == g::O_RDWR)
     }
 
     /// Whether it was opened for writing.
     pub fn writable(&self) -> bool {
-        let mode = self.flags.load(Ordering::Relaxed) & g::O_ACCMODE;
-        mode == g::O_WRONLY || mode == g::O_RDWR
+        let flags = self.flags.load(Ordering::Relaxed);
+        let mode = flags & g::O_ACCMODE;
+        flags & g::O_PATH == 0 && (mode == g::O_WRONLY || mode == g::O_RDWR)
     }
 }
 

@@ -460,15 +460,15 @@ struct TwoPaths {
     data: Vec<u8>,
 }
 
-/// Two paths as the server takes them: `old\0new`, with the new one's directory node.
+/// Two paths as the server takes them: `old\0new`, with the new one's directory node; the old
+/// one may be empty when `old_empty_ok` (`linkat`'s `AT_EMPTY_PATH`: `olddirfd` itself).
 fn two_paths(
     linux: &Linux,
-    olddirfd: u64,
-    old_addr: u64,
-    newdirfd: u64,
-    new_addr: u64,
+    (olddirfd, old_addr): (u64, u64),
+    (newdirfd, new_addr): (u64, u64),
+    old_empty_ok: bool,
 ) -> Result<TwoPaths, Errno> {
-    let old = path_arg(linux, old_addr, false)?;
+    let old = path_arg(linux, old_addr, old_empty_ok)?;
     let new = path_arg(linux, new_addr, false)?;
     let old_dir = dir_node(linux, olddirfd, &old)?;
     let new_dir = dir_node(linux, newdirfd, &new)?;
@@ -486,9 +486,15 @@ fn two_paths(
 /// file system (`EXDEV` across), whose names do not move (`EPERM`) and whose taken names
 /// cannot be linked over (`EEXIST`); a name it does not have is `ENOENT`.
 fn across_proc(linux: &Linux, args: &Args, link: bool) -> Result<Option<u64>, Errno> {
-    let old = path_arg(linux, args[1], false)?;
+    let empty_ok = link && args[4] as u32 & g::AT_EMPTY_PATH != 0;
+    let old = path_arg(linux, args[1], empty_ok)?;
     let new = path_arg(linux, args[3], false)?;
-    let old_at = procfs::lookup(linux, args[0], &old, false)?;
+    let old_at = if old.is_empty() {
+        // `linkat(fd, "", …, AT_EMPTY_PATH)`: the fd's own file.
+        procfs::node_of_fd(linux, args[0]).map_or(Found::Outside, Found::Node)
+    } else {
+        procfs::lookup(linux, args[0], &old, false)?
+    };
     let new_at = procfs::lookup(linux, args[2], &new, false)?;
     let change = if link { Change::Create } else { Change::Rename };
     match (old_at, new_at) {
@@ -504,7 +510,7 @@ pub fn renameat2(linux: &Linux, args: &Args) -> SysResult {
     if let Some(done) = across_proc(linux, args, false)? {
         return Ok(done);
     }
-    let p = two_paths(linux, args[0], args[1], args[2], args[3])?;
+    let p = two_paths(linux, (args[0], args[1]), (args[2], args[3]), false)?;
     let new_dir = p.new_dir.handle.to_word();
     files::call(&p.old_dir, &p.data, |c| c.rename(new_dir, args[4])).map(|((), _)| 0)
 }
@@ -528,7 +534,8 @@ pub fn linkat(linux: &Linux, args: &Args) -> SysResult {
     if let Some(done) = across_proc(linux, args, true)? {
         return Ok(done);
     }
-    let p = two_paths(linux, args[0], args[1], args[2], args[3])?;
+    let empty_ok = args[4] as u32 & g::AT_EMPTY_PATH != 0;
+    let p = two_paths(linux, (args[0], args[1]), (args[2], args[3]), empty_ok)?;
     let new_dir = p.new_dir.handle.to_word();
     files::call(&p.old_dir, &p.data, |c| c.link(new_dir, args[4])).map(|((), _)| 0)
 }
@@ -586,16 +593,13 @@ pub fn readlink(linux: &Linux, args: &Args) -> SysResult {
     readlinkat(linux, &[AT_FDCWD as u64, args[0], args[1], args[2], 0, 0])
 }
 
-/// `fchmodat(dirfd, path, mode, flags)`.
+/// `fchmodat(dirfd, path, mode)`: Linux's call has no flags argument (a fourth register is
+/// not read: C libraries implement `AT_SYMLINK_NOFOLLOW` themselves, or with `fchmodat2`),
+/// so the path is followed and must not be empty.
 pub fn fchmodat(linux: &Linux, args: &Args) -> SysResult {
-    let flags = args[3] as u32;
-    let (empty, follow) = (
-        flags & g::AT_EMPTY_PATH != 0,
-        flags & g::AT_SYMLINK_NOFOLLOW == 0,
-    );
     let chmod = refuse(linux, Change::Chmod);
-    on_path(linux, (args[0], args[1]), empty, follow, chmod, |c| {
-        c.chmod(args[2] & 0o7777, args[3])
+    on_path(linux, (args[0], args[1]), false, true, chmod, |c| {
+        c.chmod(args[2] & 0o7777, 0)
     })
 }
 
@@ -624,9 +628,13 @@ pub fn fchmod(linux: &Linux, args: &Args) -> SysResult {
     files::call(&node, &[], |c| c.chmod(args[1] & 0o7777, flags)).map(|((), _)| 0)
 }
 
-/// `fchownat(dirfd, path, uid, gid, flags)` (`-1`: unchanged).
+/// `fchownat(dirfd, path, uid, gid, flags)` (`-1`: unchanged); flags other than
+/// `AT_SYMLINK_NOFOLLOW` and `AT_EMPTY_PATH` are `EINVAL`.
 pub fn fchownat(linux: &Linux, args: &Args) -> SysResult {
     let flags = args[4] as u32;
+    if flags & !(g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let (empty, follow) = (
         flags & g::AT_EMPTY_PATH != 0,
         flags & g::AT_SYMLINK_NOFOLLOW == 0,
@@ -663,39 +671,59 @@ pub fn fchown(linux: &Linux, args: &Args) -> SysResult {
     files::call(&node, &[], |c| c.chown(uid, gid, flags)).map(|((), _)| 0)
 }
 
-/// `utimensat(dirfd, path, times, flags)`: a null `times` is "now" for both.
+/// `utimensat(dirfd, path, times, flags)`: a null `times` is "now" for both; both
+/// `UTIME_OMIT` is done before the path is even looked at (Linux: "nothing to do"). A null
+/// `path` names `dirfd` itself (glibc's `futimens`), which takes no flags; otherwise the flags
+/// are `AT_SYMLINK_NOFOLLOW` and `AT_EMPTY_PATH`.
 pub fn utimensat(linux: &Linux, args: &Args) -> SysResult {
     let now = u64::from(g::UTIME_NOW);
+    let omit = u64::from(g::UTIME_OMIT);
     let [a_sec, a_nsec, m_sec, m_nsec] = match args[2] {
         0 => [0, now, 0, now],
         addr => uaccess::read_words::<4>(linux, addr)?,
     };
-    let flags = args[3];
-    if args[1] == 0 {
-        // Linux's utimensat(fd, NULL, …) names the fd itself (futimens).
+    if (a_nsec, m_nsec) == (omit, omit) {
+        return Ok(0);
+    }
+    let flags = args[3] as u32;
+    if args[1] == 0 && args[0] as u32 as i32 != AT_FDCWD {
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
         if let Some(done) = proc_fd_change(linux, args[0], Change::Attributes) {
             return done;
         }
         let node = fd_node(linux, args[0])?;
-        let flags = flags | u64::from(g::AT_EMPTY_PATH);
+        let flags = u64::from(g::AT_EMPTY_PATH);
         return files::call(&node, &[], |c| {
             c.utimens(flags, a_sec, a_nsec, m_sec, m_nsec)
         })
         .map(|((), _)| 0);
     }
-    let follow = flags as u32 & g::AT_SYMLINK_NOFOLLOW == 0;
+    if flags & !(g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (empty, follow) = (
+        flags & g::AT_EMPTY_PATH != 0,
+        flags & g::AT_SYMLINK_NOFOLLOW == 0,
+    );
     let times = refuse(linux, Change::Attributes);
-    on_path(linux, (args[0], args[1]), false, follow, times, |c| {
-        c.utimens(flags, a_sec, a_nsec, m_sec, m_nsec)
+    on_path(linux, (args[0], args[1]), empty, follow, times, |c| {
+        c.utimens(u64::from(flags), a_sec, a_nsec, m_sec, m_nsec)
     })
 }
 
-/// `faccessat2(dirfd, path, mode, flags)`.
+/// Flags `faccessat2` takes.
+const ACCESS_FLAGS: u32 = g::AT_EACCESS | g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH;
+
+/// `faccessat2(dirfd, path, mode, flags)`: `EINVAL` for a mode beyond `rwx` or flags beyond
+/// [`ACCESS_FLAGS`]. `AT_EACCESS` (the effective ids rather than the real) changes nothing
+/// while the two are the same.
 pub fn faccessat2(linux: &Linux, args: &Args) -> SysResult {
-    if args[2] & !0o7 != 0 {
+    let flags = args[3] as u32;
+    if args[2] & !0o7 != 0 || flags & !ACCESS_FLAGS != 0 {
         return Err(Errno::EINVAL);
     }
-    let flags = args[3] as u32;
     let (empty, follow) = (
         flags & g::AT_EMPTY_PATH != 0,
         flags & g::AT_SYMLINK_NOFOLLOW == 0,
@@ -716,11 +744,16 @@ pub fn access(linux: &Linux, args: &Args) -> SysResult {
     faccessat2(linux, &[AT_FDCWD as u64, args[0], args[1], 0, 0, 0])
 }
 
-/// `ftruncate(fd, length)`.
+/// `ftruncate(fd, length)`: as Linux's `do_sys_ftruncate`, a negative length is `EINVAL`
+/// before the fd is looked at; an `O_PATH` fd is `EBADF`; anything but a regular file open
+/// for writing is `EINVAL`.
 pub fn ftruncate(linux: &Linux, args: &Args) -> SysResult {
-    let file = linux.fds.lock().get(args[0])?;
     if (args[1] as i64) < 0 {
         return Err(Errno::EINVAL);
+    }
+    let file = linux.fds.lock().get(args[0])?;
+    if file.flags() & g::O_PATH != 0 {
+        return Err(Errno::EBADF);
     }
     if !matches!(file.kind, Kind::File) || file.fifo.is_some() || !file.writable() {
         return Err(Errno::EINVAL);
@@ -750,9 +783,14 @@ pub fn truncate(linux: &Linux, args: &Args) -> SysResult {
     files::call(&node, &[], |c| c.truncate(args[1])).map(|((), _)| 0)
 }
 
-/// `fsync(fd)`, `fdatasync(fd)`: the ramfs holds everything already; a terminal cannot sync.
+/// `fsync(fd)`, `fdatasync(fd)`: the ramfs holds everything already; pipes, the console and
+/// the memory devices cannot sync (`EINVAL`, as Linux's files without an `fsync` operation);
+/// an `O_PATH` fd is `EBADF`.
 pub fn fsync(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
+    if file.flags() & g::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
     match file.kind {
         Kind::File | Kind::Dir if file.fifo.is_none() => Ok(0),
         _ => Err(Errno::EINVAL),
