@@ -13,7 +13,9 @@
  *   syncs: fsync/fdatasync on files, directories, pipes and devices;
  *   cwd: fchdir, then getcwd;
  *   sizes: truncate/ftruncate (growing with zeros, shrinking, the errors), O_PATH fds;
- *   loops: symlink loops (ELOOP) and Linux's 40-link limit.
+ *   loops: symlink loops (ELOOP) and Linux's 40-link limit;
+ *   long_names: ENAMETOOLONG at NAME_MAX and PATH_MAX; paths longer than one K42 call
+ *     carries (up to 4,095 bytes) to stat, open, create, mkdir, rename and link.
  *
  * Everything happens below a fresh directory /tmp/files2-<pid>, removed at the end.
  */
@@ -488,6 +490,78 @@ static void loops(void) {
     CHECK_ERR("forty_one_links_eloop", open(at(name), O_RDONLY), ELOOP);
 }
 
+/* Fills `buf` with base, then "/." repeated, then "/" and `name`: `len` bytes in all. */
+static void long_path(char *buf, size_t len, const char *name) {
+    size_t fixed = strlen(base) + 1 + strlen(name);
+    strcpy(buf, base);
+    size_t at_ = strlen(base);
+    /* An odd filler takes one "//" (the same as "/" to the walk). */
+    if ((len - fixed) % 2)
+        buf[at_++] = '/';
+    while (at_ < len - strlen(name) - 1) {
+        buf[at_++] = '/';
+        buf[at_++] = '.';
+    }
+    buf[at_++] = '/';
+    strcpy(buf + at_, name);
+}
+
+static void long_names(void) {
+    char component[NAME_MAX + 2];
+    memset(component, 'n', NAME_MAX + 1);
+    component[NAME_MAX + 1] = 0;
+    struct stat st;
+    CHECK_ERR("open_component_256_enametoolong", open(at(component), O_RDONLY), ENAMETOOLONG);
+    CHECK_ERR("stat_component_256_enametoolong", stat(at(component), &st), ENAMETOOLONG);
+    CHECK_ERR("mkdir_component_256_enametoolong", mkdir(at(component), 0755), ENAMETOOLONG);
+    component[NAME_MAX] = 0;
+    int fd = open(at(component), O_RDWR | O_CREAT, 0644);
+    CHECK("component_255_is_fine", fd >= 0, "open: %s", strerror(errno));
+    close(fd);
+    unlink(at(component));
+
+    /* A path of PATH_MAX - 1 bytes names a file; one of PATH_MAX bytes is too long. */
+    static char path[PATH_MAX + 2];
+    const char *tail = at("s");
+    size_t fill = PATH_MAX - 1 - strlen(tail);
+    memset(path, '/', fill);
+    strcpy(path + fill, tail);
+    int r = stat(path, &st);
+    CHECK("path_of_4095_bytes", strlen(path) == PATH_MAX - 1 && r == 0, "len %zu stat %d (%s)", strlen(path), r,
+          strerror(errno));
+    path[0] = 0;
+    memset(path, '/', fill + 1);
+    strcpy(path + fill + 1, tail);
+    CHECK_ERR("path_of_4096_bytes_enametoolong", stat(path, &st), ENAMETOOLONG);
+    CHECK_ERR("open_path_of_4096_bytes_enametoolong", open(path, O_RDONLY), ENAMETOOLONG);
+
+    /* Long paths of many components: base/./././…/name. */
+    static char other[PATH_MAX];
+    long_path(path, PATH_MAX - 1, "s");
+    r = stat(path, &st);
+    CHECK("dotted_path_of_4095_bytes", strlen(path) == PATH_MAX - 1 && r == 0 && st.st_size == 5,
+          "len %zu stat %d (%s)", strlen(path), r, strerror(errno));
+    long_path(path, 3000, "s");
+    long_path(other, 3001, "s_moved");
+    r = rename(path, other);
+    CHECK("rename_long_paths", r == 0 && access(at("s_moved"), F_OK) == 0 && access(at("s"), F_OK) != 0,
+          "rename %d (%s)", r, strerror(errno));
+    r = link(other, path);
+    CHECK("link_long_paths", r == 0 && stat(at("s"), &st) == 0 && st.st_nlink == 2, "link %d (%s)", r,
+          strerror(errno));
+    long_path(path, 2500, "long_dir");
+    r = mkdir(path, 0755);
+    long_path(other, 3500, "long_dir/f");
+    fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    CHECK("mkdir_and_create_long_paths", r == 0 && fd >= 0 && access(at("long_dir/f"), F_OK) == 0,
+          "mkdir %d, open %d (%s)", r, fd, strerror(errno));
+    close(fd);
+    long_path(other, 3500, "nope/f");
+    CHECK_ERR("long_path_missing_dir_enoent", open(other, O_RDONLY), ENOENT);
+    long_path(other, 3500, "s/f");
+    CHECK_ERR("long_path_through_file_enotdir", open(other, O_RDONLY), ENOTDIR);
+}
+
 /* Removes `path` and everything below it. */
 static void remove_tree(const char *path) {
     struct stat st;
@@ -529,6 +603,7 @@ int main(void) {
     cwd();
     sizes();
     loops();
+    long_names();
     remove_tree(base);
     CHECK("cleanup", access(base, F_OK) != 0, "%s is still there", base);
     return k42_done();

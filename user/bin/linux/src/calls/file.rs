@@ -59,6 +59,53 @@ pub(crate) fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Nod
     }
 }
 
+/// Most bytes of a path one server call carries: the PPC data area, less the NUL a second
+/// path would need.
+const SENT_PATH_MAX: usize = CHUNK - 1;
+
+/// Where a server call naming `path` from `dirfd` starts, and the path it sends: `dir_node`'s
+/// node and `path` itself when it fits in `limit` bytes. A longer one (Linux takes up to
+/// `PATH_MAX - 1` bytes, more than one call's data area) first loses its repeated slashes
+/// (`a//b` is `a/b` to Linux's walk), then is walked a piece at a time: the part up to a `/`
+/// before `limit` is opened as a directory (`O_PATH|O_DIRECTORY`, following symlinks as any
+/// component but the last is followed) and the rest named from there, until it fits. The
+/// pieces are walked as the whole path would be, with the same errors (`ENOENT`, `ENOTDIR`,
+/// `EACCES`, `ELOOP`), except that Linux's 40-symlink bound counts per piece. A first component
+/// longer than `limit` is `ENAMETOOLONG`, as it is past `NAME_MAX` anyway.
+pub(crate) fn start_at(
+    linux: &Linux,
+    dirfd: u64,
+    path: &[u8],
+    limit: usize,
+) -> Result<(Arc<Node>, Vec<u8>), Errno> {
+    let mut dir = dir_node(linux, dirfd, path)?;
+    if path.len() <= limit {
+        return Ok((dir, path.to_vec()));
+    }
+    let mut rest: Vec<u8> = Vec::with_capacity(path.len());
+    for &b in path {
+        if !(b == b'/' && rest.last() == Some(&b'/')) {
+            rest.push(b);
+        }
+    }
+    while rest.len() > limit {
+        // The last separator within the limit that has a component before it.
+        let cut = rest[..limit]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .filter(|&i| i > 0)
+            .ok_or(Errno::ENAMETOOLONG)?;
+        let flags = u64::from(g::O_PATH | g::O_DIRECTORY);
+        let ((handle, ..), _) = files::call(&dir, &rest[..cut], |c| c.open(flags, 0, 0))?;
+        dir = Arc::new(Node {
+            comm: dir.comm,
+            handle: XHandle::from_word(handle),
+        });
+        rest.drain(..=cut);
+    }
+    Ok((dir, rest))
+}
+
 /// The absolute path `path` names from `dirfd` (lexically: `..` after a symlink may differ
 /// from the server's walk), for `fchdir` and `getcwd`: from `/`, the cwd, or `dirfd`'s own.
 fn absolute_path(linux: &Linux, dirfd: u64, path: &[u8]) -> String {
@@ -121,9 +168,9 @@ fn open_common(linux: &Linux, dirfd: u64, path_addr: u64, flags: u32, mode: u32)
         Found::Elsewhere(other) => other.into_bytes(),
         Found::Outside => path,
     };
-    let dir = dir_node(linux, dirfd, &path)?;
+    let (dir, sent) = start_at(linux, dirfd, &path, SENT_PATH_MAX)?;
     let umask = linux.umask();
-    let ((handle, st_mode, rdev, _size), _) = files::call(&dir, &path, |c| {
+    let ((handle, st_mode, rdev, _size), _) = files::call(&dir, &sent, |c| {
         c.open(u64::from(flags), u64::from(mode & 0o7777), umask)
     })?;
     let node = Arc::new(Node {
@@ -348,7 +395,7 @@ pub fn stat_path(
         Found::Elsewhere(other) => other.into_bytes(),
         Found::Outside => path,
     };
-    let dir = dir_node(linux, dirfd, &path)?;
+    let (dir, path) = start_at(linux, dirfd, &path, SENT_PATH_MAX)?;
     let ((), bytes) = files::call(&dir, &path, |c| c.stat(u64::from(flags)))?;
     k42_linux::stat::Stat::from_stat_bytes(&bytes).ok_or(Errno::EIO)
 }
@@ -371,7 +418,7 @@ fn on_path(
         Found::Elsewhere(other) => other.into_bytes(),
         Found::Outside => path,
     };
-    let dir = dir_node(linux, dirfd, &path)?;
+    let (dir, path) = start_at(linux, dirfd, &path, SENT_PATH_MAX)?;
     files::call(&dir, &path, f).map(|((), _)| 0)
 }
 
@@ -470,8 +517,9 @@ fn two_paths(
 ) -> Result<TwoPaths, Errno> {
     let old = path_arg(linux, old_addr, old_empty_ok)?;
     let new = path_arg(linux, new_addr, false)?;
-    let old_dir = dir_node(linux, olddirfd, &old)?;
-    let new_dir = dir_node(linux, newdirfd, &new)?;
+    // Both travel in one call's data, with a NUL between.
+    let (old_dir, old) = start_at(linux, olddirfd, &old, CHUNK / 2 - 1)?;
+    let (new_dir, new) = start_at(linux, newdirfd, &new, CHUNK / 2 - 1)?;
     let mut data = old;
     data.push(0);
     data.extend_from_slice(&new);
@@ -581,7 +629,7 @@ pub fn readlinkat(linux: &Linux, args: &Args) -> SysResult {
         Found::Elsewhere(other) => other.into_bytes(),
         Found::Outside => path,
     };
-    let dir = dir_node(linux, args[0], &path)?;
+    let (dir, path) = start_at(linux, args[0], &path, SENT_PATH_MAX)?;
     let (len, target) = files::call(&dir, &path, |c| c.readlink())?;
     let n = (len as usize).min(target.len()).min(args[3] as usize);
     uaccess::write(linux, args[2], &target[..n])?;
@@ -773,7 +821,7 @@ pub fn truncate(linux: &Linux, args: &Args) -> SysResult {
         Found::Elsewhere(other) => other.into_bytes(),
         Found::Outside => path,
     };
-    let dir = dir_node(linux, AT_FDCWD as u64, &path)?;
+    let (dir, path) = start_at(linux, AT_FDCWD as u64, &path, SENT_PATH_MAX)?;
     let umask = linux.umask();
     let ((handle, ..), _) = files::call(&dir, &path, |c| c.open(u64::from(g::O_WRONLY), 0, umask))?;
     let node = Node {
@@ -829,9 +877,9 @@ pub fn chdir(linux: &Linux, args: &Args) -> SysResult {
         Found::Elsewhere(other) => other.into_bytes(),
         Found::Outside => path,
     };
-    let dir = dir_node(linux, AT_FDCWD as u64, &path)?;
+    let (dir, sent) = start_at(linux, AT_FDCWD as u64, &path, SENT_PATH_MAX)?;
     let flags = u64::from(g::O_DIRECTORY | g::O_PATH);
-    let ((handle, ..), _) = files::call(&dir, &path, |c| c.open(flags, 0, 0))?;
+    let ((handle, ..), _) = files::call(&dir, &sent, |c| c.open(flags, 0, 0))?;
     let node = Arc::new(Node {
         comm: dir.comm,
         handle: XHandle::from_word(handle),
