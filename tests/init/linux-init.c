@@ -202,7 +202,11 @@ static void __attribute__((noreturn)) run_program(char **argv) {
  * works and the shell gets job control). It runs the program as its own child and
  * outlives it: when a session leader exits, Linux hangs its tty up and discards
  * output not yet sent, so the leader drains the console first and then exits with
- * the program's status. */
+ * the program's status. It drains with SIGTTOU blocked: it is not in the console's
+ * foreground group (the program's, which stays the foreground after the program
+ * ends), and its own group is orphaned (init is in another session), so Linux's
+ * tty_check_change would fail tcdrain with EIO at once, draining nothing, unless
+ * SIGTTOU is ignored or blocked. */
 static void __attribute__((noreturn)) run_child(char **argv) {
     setsid();
     int fd = open(CONSOLE_PATH, O_RDWR);
@@ -226,7 +230,12 @@ static void __attribute__((noreturn)) run_child(char **argv) {
     if (program == 0)
         run_program(argv);
     int status = reap_until(program);
-    tcdrain(STDOUT_FILENO);
+    sigset_t ttou;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, NULL);
+    if (tcdrain(STDOUT_FILENO) < 0)
+        fprintf(stderr, "k42-init: tcdrain: %s\n", strerror(errno));
     _exit(status);
 }
 
