@@ -23,6 +23,7 @@
 //!   `PATH` search;
 //! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
 //!   interpreter gets;
+//! - [`rlimit`]: resource limits, Linux's defaults and the rules of `setrlimit`/`prlimit64`;
 //! - [`seek`]: `lseek`'s arithmetic, for the personality's private offsets and the file
 //!   server's shared ones;
 //! - [`signal`]: signal state, the choice of the next signal, default actions, the restart
@@ -46,6 +47,7 @@ pub mod futex;
 pub mod maps;
 pub mod mmap_space;
 pub mod path;
+pub mod rlimit;
 pub mod script;
 pub mod seek;
 pub mod signal;

@@ -10,6 +10,11 @@
 //!
 //! An open file description that goes away may release a server node (a PPC): the table's lock
 //! is always let go first, so no call is made under it.
+//!
+//! The table also holds the process's resource limits ([`FdTable::limits`], `calls/rlimit.rs`):
+//! the soft `RLIMIT_NOFILE` bounds the descriptors given out, as Linux's `alloc_fd`,
+//! `ksys_dup3` and `f_dupfd` do (`EMFILE`, `EBADF`, `EINVAL`), and the table is what a fork
+//! copies and an exec keeps, which is what the limits need too.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -19,6 +24,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use spin::Mutex;
 
 use k42_linux::raw::general as g;
+use k42_linux::rlimit::{Limits, NR_OPEN};
 use k42_linux::{Errno, SysResult};
 
 use crate::files::Node;
@@ -26,7 +32,8 @@ use crate::procfs::ProcOpen;
 use crate::state::Linux;
 use crate::table::Args;
 
-/// Most descriptors a process may have (Linux's default `RLIMIT_NOFILE` soft limit).
+/// Most descriptors a `select` set names (`FD_SETSIZE`, the C libraries' `fd_set`; Linux's
+/// default `RLIMIT_NOFILE` soft limit too).
 pub const MAX_FDS: usize = 1024;
 
 /// What an open file is.
@@ -201,6 +208,8 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct FdTable {
     slots: Vec<Option<Slot>>,
+    /// The process's resource limits (module comment).
+    pub limits: Limits,
 }
 
 impl FdTable {
@@ -214,6 +223,7 @@ impl FdTable {
         });
         Self {
             slots: alloc::vec![slot.clone(), slot.clone(), slot],
+            limits: Limits::default(),
         }
     }
 
@@ -242,9 +252,17 @@ impl FdTable {
         self.install_from(0, Slot { file, cloexec })
     }
 
-    /// Installs `slot` at the lowest free descriptor at or above `min`.
+    /// One more than the highest descriptor the process may have: the soft `RLIMIT_NOFILE`
+    /// (at most `NR_OPEN`, which the limit's rules keep it under).
+    pub fn bound(&self) -> usize {
+        usize::try_from(self.limits.nofile().min(NR_OPEN)).unwrap_or(usize::MAX)
+    }
+
+    /// Installs `slot` at the lowest free descriptor at or above `min`; `EMFILE` when none is
+    /// under [`FdTable::bound`].
     fn install_from(&mut self, min: usize, slot: Slot) -> Result<u64, Errno> {
-        let free = (min..MAX_FDS).find(|&i| self.slots.get(i).is_none_or(Option::is_none));
+        let bound = self.bound();
+        let free = (min..bound).find(|&i| self.slots.get(i).is_none_or(Option::is_none));
         let fd = free.ok_or(Errno::EMFILE)?;
         // The slot was free: nothing is replaced.
         drop(self.place(fd, slot));
@@ -324,7 +342,10 @@ impl FdTable {
                 cloexec: slot.cloexec,
             }));
         }
-        FdTable { slots }
+        FdTable {
+            slots,
+            limits: self.limits.clone(),
+        }
     }
 
     /// `execve`'s pass over the table: takes out every descriptor marked close-on-exec and
@@ -341,13 +362,14 @@ impl FdTable {
     }
 }
 
-/// A descriptor number the program passed, as an index (`EBADF` when it cannot be one).
+/// A descriptor number the program passed, as an index (`EBADF` when it cannot be one: no
+/// table is ever longer than `NR_OPEN`).
 fn index(fd: u64) -> Result<usize, Errno> {
     // Descriptors are C ints: the upper half of the register is ignored, as Linux does.
     let fd = fd as u32 as i32;
     usize::try_from(fd)
         .ok()
-        .filter(|&i| i < MAX_FDS)
+        .filter(|&i| (i as u64) < NR_OPEN)
         .ok_or(Errno::EBADF)
 }
 
@@ -383,10 +405,14 @@ pub fn dup(linux: &Linux, args: &Args) -> SysResult {
     )
 }
 
-/// `dup2(oldfd, newfd)`: `newfd` when they are equal and `oldfd` is open.
+/// `dup2(oldfd, newfd)`: `newfd` when they are equal and `oldfd` is open; `EBADF` for a
+/// `newfd` at or past the soft `RLIMIT_NOFILE`.
 pub fn dup2(linux: &Linux, args: &Args) -> SysResult {
     let (old, new) = (index(args[0])?, index(args[1])?);
     let mut fds = linux.fds.lock();
+    if old != new && new >= fds.bound() {
+        return Err(Errno::EBADF);
+    }
     let slot = fds.slot(old as u64)?.clone();
     let replaced = (old != new).then(|| {
         fds.place(
@@ -411,6 +437,9 @@ pub fn dup3(linux: &Linux, args: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mut fds = linux.fds.lock();
+    if new >= fds.bound() {
+        return Err(Errno::EBADF);
+    }
     let slot = fds.slot(old as u64)?.clone();
     let replaced = fds.place(
         new,
@@ -437,9 +466,10 @@ pub fn fcntl(linux: &Linux, args: &Args) -> SysResult {
     let slot = fds.slot(fd as u64)?.clone();
     match cmd {
         g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
-            let min = usize::try_from(arg as u32 as i32)
+            // An unsigned int to Linux's `f_dupfd`: a negative int is past any bound.
+            let min = usize::try_from(arg as u32)
                 .ok()
-                .filter(|&m| m < MAX_FDS)
+                .filter(|&m| m < fds.bound())
                 .ok_or(Errno::EINVAL)?;
             fds.install_from(
                 min,

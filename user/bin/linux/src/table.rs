@@ -14,7 +14,8 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, signal, stat, time, timer,
+    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, signal, stat, time,
+    timer,
     wait,
 };
 use crate::state::{self, Linux};
@@ -146,8 +147,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_arch_prctl, proc::arch_prctl),
     // calls/procfs.rs: the process's name, as /proc shows it.
     (nr::__NR_prctl, crate::calls::procfs::prctl),
-    (nr::__NR_prlimit64, proc::prlimit64),
-    (nr::__NR_getrlimit, proc::getrlimit),
+    (nr::__NR_prlimit64, rlimit::prlimit64),
+    (nr::__NR_getrlimit, rlimit::getrlimit),
+    (nr::__NR_setrlimit, rlimit::setrlimit),
     (nr::__NR_sched_yield, proc::sched_yield),
     // calls/futex.rs: the program's threads' wait queue.
     (nr::__NR_futex, futex::futex),

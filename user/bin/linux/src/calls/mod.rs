@@ -6,8 +6,9 @@
 //! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
 //!   (`file`), file metadata (`stat`), files mapped into memory (`mmap_file`), the name
 //!   space's mounts (`mount`);
-//! - the process and its thread (`proc`), its user and group ids (`creds`), its name as `/proc` shows it (`procfs`: `prctl`),
-//!   collecting children (`wait`);
+//! - the process and its thread (`proc`), its user and group ids (`creds`), its resource
+//!   limits (`rlimit`), its name as `/proc` shows it (`procfs`: `prctl`), collecting children
+//!   (`wait`);
 //! - signals: their state, sending and waiting (`signal`), interval timers (`timer`), and what
 //!   happens to a program that faults (`fault`);
 //! - clocks and sleep (`time`), system information and randomness (`info`).
@@ -26,6 +27,7 @@ pub mod pipe;
 pub mod poll;
 pub mod proc;
 pub mod procfs;
+pub mod rlimit;
 pub mod signal;
 pub mod stat;
 pub mod time;

@@ -62,9 +62,10 @@ fn revents(linux: &Linux, file: &OpenFile, events: u16, waiting: &mut bool) -> u
     events & READY
 }
 
-/// Polls `nfds` entries at `addr`; `timeout_ns` None waits forever.
+/// Polls `nfds` entries at `addr`; `timeout_ns` None waits forever. More entries than the soft
+/// `RLIMIT_NOFILE` is `EINVAL`, as on Linux.
 fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> SysResult {
-    if nfds > MAX_FDS as u64 {
+    if nfds > linux.fds.lock().bound() as u64 {
         return Err(Errno::EINVAL);
     }
     let mut bytes = uaccess::read(linux, addr, nfds as usize * POLLFD_BYTES)?;

@@ -1,7 +1,7 @@
 //! The process and its thread: exit, ids, `set_tid_address`, `arch_prctl` (the FS base for the
-//! program's TLS), resource limits, `umask`, `sched_yield`. The ids and the umask are the
-//! process server's (`user/bin/procs`); the ids are fetched once at start (`state::Ids`). The
-//! user and group ids are `calls/creds.rs`'s.
+//! program's TLS), `umask`, `sched_yield` (resource limits: `calls/rlimit.rs`). The ids and
+//! the umask are the process server's (`user/bin/procs`); the ids are fetched once at start
+//! (`state::Ids`). The user and group ids are `calls/creds.rs`'s.
 
 use core::sync::atomic::Ordering;
 
@@ -132,60 +132,6 @@ pub fn arch_prctl(linux: &Linux, args: &Args) -> SysResult {
         ARCH_SET_GS => Err(Errno::EPERM),
         _ => Err(Errno::EINVAL),
     }
-}
-
-/// The limits the personality reports: (resource, soft, hard). Linux's defaults for init's
-/// children; others are unlimited.
-const LIMITS: [(u32, u64, u64); 3] = [
-    (
-        g::RLIMIT_STACK,
-        crate::layout::STACK_SIZE,
-        g::RLIM64_INFINITY as u64,
-    ),
-    (g::RLIMIT_NOFILE, crate::fd::MAX_FDS as u64, 4096),
-    (g::RLIMIT_CORE, 0, g::RLIM64_INFINITY as u64),
-];
-
-/// Resources there are (`RLIM_NLIMITS`).
-const RESOURCES: u32 = g::RLIM_NLIMITS;
-
-fn limit(resource: u32) -> Result<(u64, u64), Errno> {
-    if resource >= RESOURCES {
-        return Err(Errno::EINVAL);
-    }
-    Ok(LIMITS.iter().find(|(r, ..)| *r == resource).map_or(
-        (g::RLIM64_INFINITY as u64, g::RLIM64_INFINITY as u64),
-        |&(_, s, h)| (s, h),
-    ))
-}
-
-/// `prlimit64(pid, resource, new, old)`: reads work; setting is refused with `EPERM` until the
-/// limits are enforced (a program told its limit changed would be misled).
-pub fn prlimit64(linux: &Linux, args: &Args) -> SysResult {
-    let pid = args[0] as u32 as i32;
-    if pid != 0 && pid as u64 != linux.ids.pid {
-        return Err(Errno::ESRCH);
-    }
-    let (soft, hard) = limit(args[1] as u32)?;
-    if args[2] != 0 {
-        let [new_soft, new_hard] = uaccess::read_words::<2>(linux, args[2])?;
-        if new_soft > new_hard {
-            return Err(Errno::EINVAL);
-        }
-        if (new_soft, new_hard) != (soft, hard) {
-            return Err(Errno::EPERM);
-        }
-    }
-    if args[3] != 0 {
-        uaccess::write_words(linux, args[3], &[soft, hard])?;
-    }
-    Ok(0)
-}
-
-/// `getrlimit(resource, rlim)`.
-pub fn getrlimit(linux: &Linux, args: &Args) -> SysResult {
-    let (soft, hard) = limit(args[0] as u32)?;
-    uaccess::write_words(linux, args[1], &[soft, hard]).map(|()| 0)
 }
 
 /// `sched_yield()`: lets the personality's other threads run.
