@@ -1,16 +1,19 @@
 /*
- * rlimits: resource limits with Linux's rules, as root, one function per subject:
+ * rlimits: resource limits with Linux's rules, as root, and a check beside them, one
+ * function per subject:
  *   defaults: getrlimit's and prlimit64's answers, Linux's defaults for init's children;
  *   changes: lowering, raising (root), soft above hard (EINVAL), RLIMIT_NOFILE above
  *     nr_open (EPERM), prlimit64's old pair, the errors;
  *   inherited: a fork child's copy of the limits, and its own change;
  *   descriptors: RLIMIT_NOFILE bounding open, dup, dup2, F_DUPFD and poll, then raised;
+ *   advice: madvise's advice check;
  * and, after a re-exec of itself (/proc/self/exe, with "after-exec" and its failure count
  * so far), the limits execve kept; it exits with the total.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,6 +35,8 @@
 #define FEW_FDS 10
 /* A descriptor above the default soft limit, under the hard one. */
 #define HIGH_FD 2000
+/* Advice no Linux knows. */
+#define BAD_ADVICE 12345
 /* An address no process has mapped. */
 #define BAD_POINTER ((void *)1)
 #define AFTER_EXEC "after-exec"
@@ -145,6 +150,18 @@ static void descriptors(void) {
     setrlimit(RLIMIT_NOFILE, &back);
 }
 
+static void advice(void) {
+    long page = sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int r1 = madvise(p, page, MADV_NORMAL), r2 = madvise(p, page, MADV_WILLNEED);
+    CHECK("madvise_known_advice", r1 == 0 && r2 == 0, "%d %d (%s)", r1, r2, strerror(errno));
+    CHECK_ERR("madvise_unknown_advice_einval", madvise(p, page, BAD_ADVICE), EINVAL);
+    CHECK_ERR("madvise_unknown_advice_empty_range_einval", madvise(p, 0, BAD_ADVICE), EINVAL);
+    CHECK_ERR("madvise_unaligned_einval", madvise(p + 1, page, MADV_NORMAL), EINVAL);
+    munmap(p, page);
+    CHECK_ERR("madvise_unmapped_enomem", madvise(p, page, MADV_NORMAL), ENOMEM);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], AFTER_EXEC) == 0) {
         struct rlimit r = {0};
@@ -160,6 +177,7 @@ int main(int argc, char **argv) {
     changes();
     inherited();
     descriptors();
+    advice();
     fflush(stdout);
     char failures[16];
     snprintf(failures, sizeof failures, "%d", k42_failures);

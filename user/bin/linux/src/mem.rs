@@ -432,12 +432,45 @@ pub fn mprotect(linux: &Linux, args: &Args) -> SysResult {
     Ok(0)
 }
 
-/// `madvise(addr, len, advice)`: `MADV_DONTNEED` drops the process's own copies of the pages
-/// (`Memory::discard`), as Linux does: private anonymous memory reads zeros afterwards, a
-/// private mapping of a file (or of the program's file) its file's bytes again, and a shared
-/// object keeps its pages; other advice is accepted and changes nothing.
+/// Advice `madvise` accepts and follows by doing nothing: hints about access patterns, paging,
+/// merging, huge pages and core dumps, none of which changes what the program can observe
+/// here (`MADV_FREE` lets the kernel drop the pages lazily, so keeping them is one of its
+/// outcomes), and the two that restore a default (`MADV_DOFORK`, `MADV_KEEPONFORK`).
+const MADV_HINTS: [u32; 18] = [
+    g::MADV_NORMAL,
+    g::MADV_RANDOM,
+    g::MADV_SEQUENTIAL,
+    g::MADV_WILLNEED,
+    g::MADV_FREE,
+    g::MADV_DOFORK,
+    g::MADV_MERGEABLE,
+    g::MADV_UNMERGEABLE,
+    g::MADV_HUGEPAGE,
+    g::MADV_NOHUGEPAGE,
+    g::MADV_DONTDUMP,
+    g::MADV_DODUMP,
+    g::MADV_KEEPONFORK,
+    g::MADV_COLD,
+    g::MADV_PAGEOUT,
+    g::MADV_POPULATE_READ,
+    g::MADV_POPULATE_WRITE,
+    g::MADV_COLLAPSE,
+];
+
+/// `madvise(addr, len, advice)`: `MADV_DONTNEED` (and `MADV_DONTNEED_LOCKED`: nothing is
+/// locked) drops the process's own copies of the pages (`Memory::discard`), as Linux does:
+/// private anonymous memory reads zeros afterwards, a private mapping of a file (or of the
+/// program's file) its file's bytes again, and a shared object keeps its pages; the advice of
+/// [`MADV_HINTS`] is accepted and changes nothing. Any other advice is `EINVAL`, checked first
+/// as Linux's `madvise_behavior_valid` is: advice Linux 6.1 does not know, and advice whose
+/// effect the personality does not have (`MADV_REMOVE`, `MADV_DONTFORK`, `MADV_WIPEONFORK`,
+/// `MADV_HWPOISON`, `MADV_SOFT_OFFLINE`), which a Linux built without it also refuses so.
 pub fn madvise(linux: &Linux, args: &Args) -> SysResult {
     let (addr, len, advice) = (args[0], args[1], args[2] as u32);
+    let discard = matches!(advice, g::MADV_DONTNEED | g::MADV_DONTNEED_LOCKED);
+    if !discard && !MADV_HINTS.contains(&advice) {
+        return Err(Errno::EINVAL);
+    }
     if len == 0 && addr.is_multiple_of(PAGE_SIZE) {
         return Ok(0);
     }
@@ -454,7 +487,7 @@ pub fn madvise(linux: &Linux, args: &Args) -> SysResult {
         });
         cursor = r.end;
     }
-    if advice != g::MADV_DONTNEED {
+    if !discard {
         return Ok(0);
     }
     for piece in pieces {
