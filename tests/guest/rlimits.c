@@ -1,11 +1,12 @@
 /*
- * rlimits: resource limits with Linux's rules, as root, and a check beside them, one
+ * rlimits: resource limits with Linux's rules, as root, and two checks beside them, one
  * function per subject:
  *   defaults: getrlimit's and prlimit64's answers, Linux's defaults for init's children;
  *   changes: lowering, raising (root), soft above hard (EINVAL), RLIMIT_NOFILE above
  *     nr_open (EPERM), prlimit64's old pair, the errors;
  *   inherited: a fork child's copy of the limits, and its own change;
  *   descriptors: RLIMIT_NOFILE bounding open, dup, dup2, F_DUPFD and poll, then raised;
+ *   randomness: getrandom's flags;
  *   advice: madvise's advice check;
  * and, after a re-exec of itself (/proc/self/exe, with "after-exec" and its failure count
  * so far), the limits execve kept; it exits with the total.
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,6 +37,11 @@
 #define FEW_FDS 10
 /* A descriptor above the default soft limit, under the hard one. */
 #define HIGH_FD 2000
+/* Bytes getrandom is asked for. */
+#define RANDOM_BYTES 32
+/* getrandom flags (linux/random.h): GRND_INSECURE is newer than some C libraries. */
+#define GRND_INSECURE_ 0x0004
+#define GRND_UNKNOWN 0x0008
 /* Advice no Linux knows. */
 #define BAD_ADVICE 12345
 /* An address no process has mapped. */
@@ -150,6 +157,22 @@ static void descriptors(void) {
     setrlimit(RLIMIT_NOFILE, &back);
 }
 
+static void randomness(void) {
+    unsigned char a[RANDOM_BYTES], b[RANDOM_BYTES];
+    ssize_t n1 = getrandom(a, sizeof a, 0), n2 = getrandom(b, sizeof b, GRND_NONBLOCK);
+    CHECK("getrandom", n1 == RANDOM_BYTES && n2 == RANDOM_BYTES && memcmp(a, b, sizeof a) != 0,
+          "getrandom %zd %zd (%s)", n1, n2, strerror(errno));
+    ssize_t n3 = getrandom(a, sizeof a, GRND_RANDOM);
+    ssize_t n4 = getrandom(a, sizeof a, GRND_RANDOM | GRND_NONBLOCK);
+    ssize_t n5 = getrandom(a, sizeof a, GRND_INSECURE_);
+    CHECK("getrandom_flags_accepted", n3 == RANDOM_BYTES && n4 == RANDOM_BYTES && n5 == RANDOM_BYTES,
+          "GRND_RANDOM %zd, with GRND_NONBLOCK %zd, GRND_INSECURE %zd (%s)", n3, n4, n5, strerror(errno));
+    CHECK("getrandom_zero_bytes", getrandom(a, 0, 0) == 0, "%s", strerror(errno));
+    CHECK_ERR("getrandom_unknown_flag_einval", getrandom(a, sizeof a, GRND_UNKNOWN), EINVAL);
+    CHECK_ERR("getrandom_insecure_and_random_einval", getrandom(a, sizeof a, GRND_INSECURE_ | GRND_RANDOM), EINVAL);
+    CHECK_ERR("getrandom_bad_pointer_efault", syscall(SYS_getrandom, BAD_POINTER, RANDOM_BYTES, 0), EFAULT);
+}
+
 static void advice(void) {
     long page = sysconf(_SC_PAGESIZE);
     char *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -177,6 +200,7 @@ int main(int argc, char **argv) {
     changes();
     inherited();
     descriptors();
+    randomness();
     advice();
     fflush(stdout);
     char failures[16];

@@ -5,6 +5,7 @@
 use alloc::vec;
 
 use k42_ifaces::procs::{ProcsClient, UTS_FIELD, UTS_FIELDS};
+use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rights::wire::CallError;
 use k42_rt::{Ppc, clock};
@@ -93,10 +94,17 @@ pub fn sethostname(linux: &Linux, args: &Args) -> SysResult {
 const GETRANDOM_MAX: u64 = 4096;
 
 /// `getrandom(buf, len, flags)`: bytes from the personality's generator (SplitMix64 seeded by
-/// the TSC) until a random-number server exists — not for keys.
+/// the TSC) until a random-number server exists — not for keys. The flags are Linux's
+/// (`GRND_NONBLOCK`, `GRND_RANDOM`, `GRND_INSECURE`; the pool is always ready, so none of them
+/// changes what comes back); others, and `GRND_INSECURE` with `GRND_RANDOM`, are `EINVAL`.
 pub fn getrandom(linux: &Linux, args: &Args) -> SysResult {
     let len = args[1].min(GETRANDOM_MAX) as usize;
-    if args[2] & !0x7 != 0 {
+    // An unsigned int: the upper half of the register is not read.
+    let flags = args[2] as u32;
+    let insecure_random = g::GRND_INSECURE | g::GRND_RANDOM;
+    if flags & !(g::GRND_NONBLOCK | insecure_random) != 0
+        || flags & insecure_random == insecure_random
+    {
         return Err(Errno::EINVAL);
     }
     let mut bytes = alloc::vec![0u8; len];
