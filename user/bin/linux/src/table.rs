@@ -15,8 +15,7 @@ use k42_rt::log;
 
 use crate::calls::{
     creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, signal, stat, time,
-    timer,
-    wait,
+    timer, wait,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
