@@ -32,6 +32,18 @@ pub enum Mail {
     Start(u64),
     /// Remove every dispatcher of this process (it exited).
     Kill(u64),
+    /// Stop every dispatcher of this process here (`jobstop.rs`); then, if `ack` names a
+    /// dispatcher, tell it this CPU has (`StopAck`).
+    Stop {
+        /// The process.
+        pid: u64,
+        /// The dispatcher waiting in its `Process::stop` call for every CPU's word.
+        ack: Option<u64>,
+    },
+    /// This CPU has stopped the process this dispatcher (here) asked to stop.
+    StopAck(u64),
+    /// Continue every dispatcher of this process here (`jobstop.rs`).
+    Continue(u64),
     /// A PPC from a dispatcher on another CPU (the slow path, `kcall/ppc.rs`).
     Call(crate::kcall::ppc::RemoteCall),
     /// The reply to a PPC one of this CPU's dispatchers made to another CPU.
@@ -58,7 +70,9 @@ pub struct Cpu {
 impl Cpu {
     /// Puts dispatcher `d` (CommID `comm`) on this CPU, counting an application's for
     /// [`least_loaded`].
-    pub fn add_dispatcher(&mut self, comm: u64, d: Dispatcher) {
+    pub fn add_dispatcher(&mut self, comm: u64, mut d: Dispatcher) {
+        // Added to a process stopped by job control, it is stopped too (`jobstop.rs`).
+        d.job_stopped = d.shared.process.job_stopped.load(Ordering::Acquire);
         if d.class == Class::Application
             && let Some(slot) = get(self.index)
         {

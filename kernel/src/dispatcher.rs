@@ -244,6 +244,10 @@ pub enum Run {
     /// Waiting for the reply to a PPC to a dispatcher on another CPU (blocked in the policy;
     /// soft interrupts do not wake it: the reply does).
     AwaitingReply,
+    /// Waiting, after its `Process::stop` call, until every other CPU has stopped the process
+    /// there (blocked in the policy; soft interrupts do not wake it: the last acknowledgement,
+    /// by mail, does — `jobstop.rs`).
+    AwaitingAcks,
 }
 
 /// The registers the kernel keeps for a dispatcher that is not on the CPU.
@@ -293,6 +297,14 @@ pub struct Dispatcher {
     pub timer: Option<u64>,
     /// Dispatchers that got `Retry` from it, to notify when it can take calls again.
     pub retry_waiters: Vec<u64>,
+    /// Its process is stopped by job control (`Process::stop`, `jobstop.rs`): not the same as
+    /// [`Run::Stopped`] (never started), which it leaves as it is. See [`Dispatcher::held`].
+    pub job_stopped: bool,
+    /// While [`Run::AwaitingAcks`]: the CPUs that have not yet said they stopped the process.
+    pub acks: usize,
+    /// While [`Run::AwaitingAcks`]: the policy's dispatcher blocked meanwhile — itself, or the
+    /// caller whose same-CPU PPC it serves (whose time it runs on).
+    pub acks_head: u64,
 }
 
 impl Dispatcher {
@@ -317,6 +329,9 @@ impl Dispatcher {
             serving: None,
             timer: None,
             retry_waiters: Vec::new(),
+            job_stopped: false,
+            acks: 0,
+            acks_head: 0,
         }
     }
 
@@ -331,6 +346,15 @@ impl Dispatcher {
     /// Its CommID.
     pub fn comm(&self) -> u64 {
         self.shared.comm
+    }
+
+    /// Whether it must be kept off the CPU: its process is stopped ([`Dispatcher::job_stopped`])
+    /// and it is in no PPC. A stopped dispatcher still in one — serving a call, or the caller
+    /// whose time a same-CPU server runs on — is left to finish it, and is held from the
+    /// moment the call returns (`kcall/ppc.rs`). While held, the policy sees it blocked,
+    /// whatever its [`Run`]; `Run` goes on saying what it will be once continued.
+    pub fn held(&self) -> bool {
+        self.job_stopped && self.serving.is_none() && self.calling.is_none()
     }
 }
 

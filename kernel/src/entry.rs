@@ -99,6 +99,9 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
             Mail::Wake(comm) => switch::wake(cpu, comm, frame, origin),
             Mail::Start(comm) => switch::start(cpu, comm, frame, origin),
             Mail::Kill(pid) => kill_local(cpu, pid, frame),
+            Mail::Stop { pid, ack } => crate::jobstop::stop_mail(cpu, pid, ack, frame, origin),
+            Mail::StopAck(comm) => crate::jobstop::acked(cpu, comm, frame, origin),
+            Mail::Continue(pid) => crate::jobstop::cont_here(cpu, pid, frame, origin),
             Mail::Call(call) => crate::kcall::ppc::arrive(cpu, call, frame),
             Mail::Reply(reply) => crate::kcall::ppc::replied(cpu, reply, frame, origin),
         }

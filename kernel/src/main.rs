@@ -21,6 +21,7 @@ mod entry;
 mod fork;
 mod image;
 mod initramfs;
+mod jobstop;
 mod kcall;
 mod klog;
 mod kobj;

@@ -74,6 +74,10 @@ pub struct Process {
     /// `fork_from_caller` accepts, and the child's own Process handle word, for its first
     /// entry. Cleared once the fork is done.
     pub fork: Mutex<Option<ForkPending>>,
+    /// Stopped by job control (`Process::stop`, until `Process::cont`): its dispatchers are
+    /// kept off their CPUs (`jobstop.rs`), one added meanwhile too. Independent of [`Life`]: a
+    /// process not yet started may be stopped, and a continue does not start it.
+    pub job_stopped: AtomicBool,
     /// Dispatchers not yet removed; the CPU that removes the last one tears the process down.
     live: AtomicUsize,
 }
@@ -97,6 +101,7 @@ impl Process {
             life: Mutex::new(Life::Stopped),
             watcher: Mutex::new(None),
             fork: Mutex::new(None),
+            job_stopped: AtomicBool::new(false),
             live: AtomicUsize::new(0),
         });
         PROCESSES.write().insert(pid, p.clone());

@@ -130,6 +130,15 @@ pub fn enter(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
     let Some(d) = cpu.dispatchers.get_mut(&comm) else {
         return;
     };
+    if d.held() {
+        // Stopped by job control (`jobstop.rs`): never entered. It got here by a call's end
+        // (a PPC_RETURN to a stopped caller) or a decision made while it still ran: the policy
+        // now sees it blocked, and whoever it picks instead runs.
+        if let Ok(decision) = cpu.sched.block(policy_id(comm), cpu::now()) {
+            apply(cpu, decision, frame, Origin::Call);
+        }
+        return;
+    }
     load_machine_state(d, &mut cpu.io_open);
     cpu.running = Some(comm);
     // Copied out by reference, then forgotten: a `mem::replace` would copy the whole context
@@ -235,11 +244,14 @@ pub fn wake(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame, origin: Origin) {
     let Some(d) = cpu.dispatchers.get_mut(&comm) else {
         return;
     };
+    if d.held() {
+        return; // stopped: its soft interrupts wait for the continue (`jobstop.rs`)
+    }
     let runnable = match d.run {
         Run::Runnable | Run::Stopped => return,
         Run::Blocked => d.shared.pending() != 0,
         Run::Idle => d.shared.pending() != 0 && d.entries[Entry::Interrupt as usize] != 0,
-        Run::AwaitingReply => false,
+        Run::AwaitingReply | Run::AwaitingAcks => false,
     };
     if !runnable {
         return;
@@ -260,6 +272,9 @@ pub fn start(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame, origin: Origin) {
         return;
     }
     d.run = Run::Runnable;
+    if d.held() {
+        return; // started while stopped by job control: it runs once continued
+    }
     if let Ok(decision) = cpu.sched.wake(policy_id(comm), cpu::now()) {
         apply(cpu, decision, frame, origin);
     }

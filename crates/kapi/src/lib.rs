@@ -320,6 +320,25 @@ pub trait Process {
     /// at any other time.
     #[rights(READ)]
     fn fork_origin(&self, caller: Badge) -> Result<(u64, u64), KError>;
+    /// Stops the process (job control: SIGSTOP through the kernel): none of its dispatchers is
+    /// scheduled or entered at an upcall until [`cont`](Process::cont), on every CPU. One
+    /// running now is taken off its CPU at once, its registers kept; soft interrupts posted to
+    /// a stopped dispatcher stay pending and are taken when it continues. A dispatcher in the
+    /// middle of a PPC as caller lets its server finish the call and then stops, the reply
+    /// kept for it; one serving a call finishes it and then stops, and while stopped it takes
+    /// no new calls (callers get `Retry`, and IPC_RETRY once it continues). The call returns
+    /// once every CPU has taken the process off (the caller waits, blocked, for the others'
+    /// word by mail). Returns 1 if the process was not stopped, 0 if it already was (stopping
+    /// again changes nothing). A process not yet started can be stopped too: starting it then
+    /// lets nothing run until it is continued. DESTROY: whoever may end a process may stop it.
+    #[rights(DESTROY)]
+    fn stop(&mut self, caller: Badge) -> Result<u64, KError>;
+    /// Continues a process [`stop`](Process::stop)ped: its dispatchers are scheduled again and
+    /// resume where they were (an enabled one with soft interrupts pending is entered at
+    /// INTERRUPT, the kept registers in its save area). Returns 1 if it was stopped, 0 if not
+    /// (then nothing changes). It never starts a process not yet started (`start` does).
+    #[rights(DESTROY)]
+    fn cont(&mut self, caller: Badge) -> Result<u64, KError>;
 }
 
 /// A process's address space: anonymous, zero-filled, demand-paged regions.
@@ -449,6 +468,30 @@ mod tests {
         );
         assert_eq!(BootMethod::SpawnLinux.rights(), k42_rights::Rights::CONTROL);
         assert_eq!(BootMethod::ReadFile.rights(), k42_rights::Rights::READ);
+    }
+
+    #[test]
+    fn new_process_methods_come_last() {
+        let names: [&str; 10] = ProcessMethod::ALL.map(|m| m.name());
+        assert_eq!(
+            names,
+            [
+                "start",
+                "grant_io_ports",
+                "log",
+                "exit",
+                "ids",
+                "add_dispatcher",
+                "fork_from_caller",
+                "fork_origin",
+                "stop",
+                "cont"
+            ]
+        );
+        // The process server stops and continues with the handle it ends processes with.
+        assert_eq!(ProcessMethod::Stop.rights(), k42_rights::Rights::DESTROY);
+        assert_eq!(ProcessMethod::Cont.rights(), k42_rights::Rights::DESTROY);
+        assert_eq!(ProcessMethod::Exit.rights(), k42_rights::Rights::DESTROY);
     }
 
     #[test]

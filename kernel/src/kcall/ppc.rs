@@ -179,7 +179,9 @@ fn accepts_call(cpu: &Cpu, target: u64) -> bool {
 
 /// `accepts_call` for a target already looked up.
 fn accepts(t: &Dispatcher) -> bool {
-    t.serving.is_none()
+    // A server stopped by job control takes no new calls (`jobstop.rs`); its callers retry.
+    !t.job_stopped
+        && t.serving.is_none()
         && t.calling.is_none()
         && matches!(t.run, Run::Idle | Run::Blocked)
         && !t.shared.disabled()
@@ -227,6 +229,8 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
         .filter(|s| s.caller == token)
         .ok_or(Status::NotWaiting)?;
     server.serving = None;
+    // Stopped while it served (`jobstop.rs`): the call is done, and it is held from here on.
+    let held = server.held();
     let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
     if wait {
         server.run = Run::Idle;
@@ -244,7 +248,7 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     cpu.running = None;
     let now = cpu::now();
     if serving.remote {
-        reply_remote(cpu, me, (token, words, len), wait, now, frame);
+        reply_remote(cpu, me, (token, words, len), wait || held, now, frame);
     } else {
         if len != 0 {
             copy_data(cpu, me, token, len);
@@ -255,8 +259,12 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
                 set_reply(f, Status::Ok, &words, len);
             }
         }
+        // A caller stopped meanwhile is not entered: it keeps the reply until continued.
         switch::enter(cpu, token, frame);
-        if !wait && let Ok(d) = cpu.sched.wake(switch::policy_id(me), now) {
+        if !wait
+            && !held
+            && let Ok(d) = cpu.sched.wake(switch::policy_id(me), now)
+        {
             switch::apply(cpu, d, frame, Origin::Call);
         }
     }
@@ -272,12 +280,13 @@ fn reply_remote(
     cpu: &mut Cpu,
     me: u64,
     (token, words, len): (u64, [u64; REPLY_WORDS], usize),
-    wait: bool,
+    block: bool,
     now: u64,
     frame: &mut UserFrame,
 ) {
-    // The server ran on its own time: tell the policy what it does next.
-    let decision = if wait {
+    // The server ran on its own time: tell the policy what it does next (`block` is also
+    // `true` for a server held now, stopped by job control).
+    let decision = if block {
         cpu.sched.block(switch::policy_id(me), now)
     } else {
         cpu.sched.yield_now(now)
@@ -441,6 +450,9 @@ pub fn replied(cpu: &mut Cpu, reply: RemoteReply, frame: &mut UserFrame, origin:
         set_reply(f, reply.status, &reply.words, reply.len);
     }
     c.run = Run::Runnable;
+    if c.held() {
+        return; // stopped by job control: the reply waits in its registers for the continue
+    }
     if let Ok(d) = cpu.sched.wake(switch::policy_id(reply.caller), cpu::now()) {
         switch::apply(cpu, d, frame, origin);
     }

@@ -68,7 +68,7 @@ pub fn handoff(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     if !cpu
         .dispatchers
         .get(&target)
-        .is_some_and(|d| d.run == Run::Runnable)
+        .is_some_and(|d| d.run == Run::Runnable && !d.held())
     {
         return Err(Status::NotRunnable);
     }

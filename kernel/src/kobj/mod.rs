@@ -49,6 +49,10 @@ pub enum Effect {
     Start(u64),
     /// End the process with this status.
     Exit(u64, u32),
+    /// Stop the process (job control) on every CPU; the caller waits until it is.
+    Stop(u64),
+    /// Continue the stopped process.
+    Continue(u64),
     /// End the run with this status.
     Shutdown(u32),
 }
@@ -268,6 +272,8 @@ pub fn apply(cpu: &mut Cpu, e: Effect, frame: &mut UserFrame) {
                 crate::entry::exit_process(cpu, &p, status, frame);
             }
         }
+        Effect::Stop(pid) => crate::jobstop::stop(cpu, pid, frame),
+        Effect::Continue(pid) => crate::jobstop::cont(cpu, pid, frame),
         Effect::Shutdown(status) => crate::run::finish(status),
     }
 }

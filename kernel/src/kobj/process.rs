@@ -1,8 +1,10 @@
 //! The Process object (`k42_kapi::Process`): start, I/O-port grants, logging, exit, ids, more
-//! dispatchers. Its spawner holds it with every right, the process itself without CONTROL.
+//! dispatchers, fork, and job control's stop and continue (`jobstop.rs`). Its spawner holds
+//! it with every right, the process itself without CONTROL.
 
 use alloc::string::String;
 use alloc::vec;
+use core::sync::atomic::Ordering;
 
 use k42_abi::kernel::{DISPATCHER_PAGE_BASE, comm_id};
 use k42_kapi::KError;
@@ -55,6 +57,22 @@ impl k42_kapi::Process for ProcObj {
     fn exit(&mut self, _caller: Badge, status: u32) -> Result<(), KError> {
         effect(Effect::Exit(self.0.pid, status));
         Ok(())
+    }
+
+    fn stop(&mut self, _caller: Badge) -> Result<u64, KError> {
+        let was = self.0.job_stopped.swap(true, Ordering::AcqRel);
+        // Even when it was stopped already: the call returns only once the stop has taken
+        // effect on every CPU, whoever asked first.
+        effect(Effect::Stop(self.0.pid));
+        Ok(u64::from(!was))
+    }
+
+    fn cont(&mut self, _caller: Badge) -> Result<u64, KError> {
+        let was = self.0.job_stopped.swap(false, Ordering::AcqRel);
+        if was {
+            effect(Effect::Continue(self.0.pid));
+        }
+        Ok(u64::from(was))
     }
 
     fn fork_origin(&self, _caller: Badge) -> Result<(u64, u64), KError> {

@@ -13,6 +13,7 @@ pub mod echo;
 pub mod fs;
 pub mod pipes;
 pub mod procs;
+pub mod spinner;
 pub mod start;
 pub mod ticker;
 

@@ -1,7 +1,8 @@
 //! The native test program: tests that run in ring 3 against the real kernel — kernel object
 //! calls and their rights checks, memory, PPC to a user-level server (same CPU and across
-//! CPUs, words and bulk data), the runtime's user-level threads, strict scheduling classes, and
-//! the file server's credentials by badge — each printed on the
+//! CPUs, words and bulk data), the runtime's user-level threads, strict scheduling classes,
+//! the file server's credentials by badge, and stopping and continuing processes through the
+//! kernel (job control) — each printed on the
 //! program console in the shared result format (`k42_abi::testfmt`: `test NAME ... ok` or
 //! `... FAILED: why`), as the in-kernel tests (`kernel/src/ktest/`) print theirs, so the xtask's
 //! one parser reads both. Exits 0 when every case that ran passed (and one did), 1 otherwise.
@@ -23,6 +24,7 @@ mod memory_cases;
 mod pipes_cases;
 mod ppc_cases;
 mod sched_cases;
+mod stop_cases;
 mod thread_cases;
 
 use alloc::string::String;
@@ -57,6 +59,7 @@ fn cases() -> impl Iterator<Item = &'static Case> {
         .chain(sched_cases::CASES)
         .chain(fs_cases::CASES)
         .chain(pipes_cases::CASES)
+        .chain(stop_cases::CASES)
 }
 
 fn main(env: Env) -> u32 {
