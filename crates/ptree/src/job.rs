@@ -5,11 +5,13 @@
 //! `wait_task_stopped`/`wait_task_continued` in `kernel/exit.c`), `drivers/tty/tty_jobctrl.c`
 //! (`tiocspgrp`, `tiocsctty`, `__tty_check_change`) and `will_become_orphaned_pgrp`.
 //!
-//! Stopping itself is the stopped process's own: its personality applies a stop signal's
-//! default action by reporting here ([`Tree::stop`]) and then waiting for SIGCONT, and says
-//! so again when it continues ([`Tree::cont`]); this module keeps the reports and answers the
-//! questions the personality asks before reading the terminal or changing its foreground
-//! group ([`Tree::terminal`]). There is one terminal, the console; the first process
+//! SIGSTOP is carried out through the kernel by the process server (`Process::stop`), which
+//! records it here ([`Tree::stop`]) and, at SIGCONT, the continue ([`Tree::cont`]); the other
+//! stop signals, which a program may catch, are its personality's: it applies their default
+//! action by reporting here and then waiting for SIGCONT, and says so again when it continues
+//! (the server records the continue when SIGCONT is sent, so that report finds nothing left to
+//! do). This module keeps the reports and answers the questions the personality asks before
+//! reading the terminal or changing its foreground group ([`Tree::terminal`]). There is one terminal, the console; the first process
 //! registered with init as its parent (the run's program) gets it as its session's
 //! controlling terminal, as the Linux runner's `setsid` + `TIOCSCTTY` give it.
 
@@ -97,11 +99,14 @@ pub struct Change {
 impl Tree {
     /// The process `badge` stops with `signal`: its parent's waits with `WUNTRACED` report it
     /// once. `Ok(None)`, and no stop, for SIGTSTP, SIGTTIN or SIGTTOU in an orphaned group
-    /// (Linux discards them at delivery: nobody would continue it). `ESRCH` if it is not
-    /// running.
+    /// (Linux discards them at delivery: nobody would continue it), and for a process stopped
+    /// already (a stop signal does not wake a stopped process on Linux, so nothing new is
+    /// reported; SIGSTOP through the kernel reaches one a stop of its own personality holds).
+    /// `ESRCH` if it is not running.
     pub fn stop(&mut self, badge: u64, signal: u32) -> Result<Option<Change>, Errno> {
-        let pgid = self.by_badge(badge)?.pgid;
-        if signal != g::SIGSTOP && self.orphaned(pgid, None) {
+        let me = self.by_badge(badge)?;
+        let pgid = me.pgid;
+        if me.job.stopped || (signal != g::SIGSTOP && self.orphaned(pgid, None)) {
             return Ok(None);
         }
         let me = self.by_badge_mut(badge)?;

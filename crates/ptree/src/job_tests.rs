@@ -80,6 +80,31 @@ fn a_continue_replaces_the_stop_report() {
 }
 
 #[test]
+fn a_stopped_process_does_not_stop_again() {
+    let (mut t, _, job) = shell_and_job();
+    t.stop(JOB, g::SIGTSTP).unwrap().expect("stops");
+    // SIGSTOP (through the kernel) to a process its personality stopped: no new report.
+    assert_eq!(t.stop(JOB, g::SIGSTOP), Ok(None));
+    assert_eq!(
+        t.wait(SHELL, Selector::Any, wait4(g::WUNTRACED)),
+        Ok(Some((job, WaitStatus::stopped(g::SIGTSTP))))
+    );
+    assert_eq!(
+        t.stop(JOB, g::SIGSTOP),
+        Ok(None),
+        "reported or not, it is stopped"
+    );
+    // One continue ends both; the personality's own report of it then finds nothing to do.
+    assert!(t.cont(JOB).unwrap().is_some());
+    assert_eq!(t.cont(JOB), Ok(None));
+    assert!(!t.is_stopped(job));
+    assert!(
+        t.stop(JOB, g::SIGSTOP).unwrap().is_some(),
+        "stops again once continued"
+    );
+}
+
+#[test]
 fn an_exit_is_reported_before_a_stop_and_clears_it() {
     let (mut t, _, job) = shell_and_job();
     t.stop(JOB, g::SIGSTOP).unwrap();
