@@ -60,6 +60,10 @@ pub const REAP: Rights = Rights::object(1);
 /// `NGROUPS_MAX` (`k42_ptree::NGROUPS_MAX`); `setgroups` with more is `EINVAL`.
 pub const GROUPS_MAX: usize = PPC_DATA_BYTES / GID_BYTES;
 
+/// [`Procs::kill`]'s answer when it stopped the caller itself through the kernel (SIGSTOP):
+/// the caller has been stopped and continued since, and raises nothing.
+pub const KILL_CARRIED_OUT: u64 = 2;
+
 /// Bytes of one `struct utsname` field (`__NEW_UTS_LEN` + 1).
 pub const UTS_FIELD: usize = 65;
 /// Fields of `struct utsname`.
@@ -202,8 +206,13 @@ pub trait Procs {
     /// [`SignalEvent`] at the dispatcher it registered ([`Procs::notify`]) — except SIGKILL,
     /// which ends a target whose kernel `Process` the server may destroy through the kernel
     /// (its personality has no say; the kernel's EXITED report makes it a zombie killed by
-    /// SIGKILL, [`Procs::reap`]); returns 1 if the
-    /// caller is itself a target (it raises the signal on itself, synchronously), else 0.
+    /// SIGKILL, [`Procs::reap`]), and SIGSTOP, which stops such a target through the kernel
+    /// (`Process::stop`: wherever it is, its personality has no say) and records the stop for
+    /// its parent as [`Procs::stopped`] would; SIGCONT is sent, and also continues such a
+    /// target through the kernel (`Process::cont`) and records the continue. Returns 1 if the
+    /// caller is itself a target (it raises the signal on itself, synchronously), else 0 —
+    /// or [`KILL_CARRIED_OUT`] for a SIGSTOP that stopped the caller itself through the
+    /// kernel: the call then returns once it has been continued, and it raises nothing.
     /// `ESRCH` when nothing is selected, `EPERM` when the caller may signal none of it
     /// (`k42_ptree::Tree::kill_targets`).
     #[rights(READ)]

@@ -4,11 +4,23 @@
 //! (`k42_ptree::job`); signal delivery (`signals.rs`) calls [`stop`] when a stop signal's
 //! default action applies, and the console's calls (`calls/io.rs`) call [`check`].
 //!
-//! **A stop is this process's own.** K42 has no kernel wait queue to park a process on: the
-//! personality tells the process server it stopped (which tells the parent), then its thread
-//! sleeps on the dispatcher's message ring, absorbing what arrives, until a SIGCONT has been
-//! generated (`k42_linux::signal::State::continued`, set whatever SIGCONT's action and mask)
-//! or SIGKILL is pending; then it says it continued and delivery goes on. The program's code
+//! **SIGSTOP is the kernel's.** It cannot be caught, blocked or ignored, so the process server
+//! carries it out through the kernel (`Process::stop`), wherever the process is — in program
+//! code, in the personality, in a PPC — and records it for the parent; SIGCONT continues it
+//! the same way (`Process::cont`) before its message is taken here (handlers, `continued`).
+//! The kernel keeps every register, so whatever was running goes on as after a long
+//! preemption: a PPC in flight has its reply, a wait its messages (soft interrupts stay
+//! pending), a timer that expired meanwhile fires. Only a SIGSTOP this process raised on
+//! itself reaches [`stop`], which hands it to the process server too (a process whose server
+//! holds no kernel handle on it stops itself, as below).
+//!
+//! **The other stops are this process's own**: SIGTSTP, SIGTTIN and SIGTTOU can be caught, so
+//! their default action is the personality's. K42 has no kernel wait queue to park a process
+//! on: the personality tells the process server it stopped (which tells the parent), then its
+//! thread sleeps on the dispatcher's message ring, absorbing what arrives, until a SIGCONT has
+//! been generated (`k42_linux::signal::State::continued`, set whatever SIGCONT's action and
+//! mask) or SIGKILL is pending; then it says it continued (the server, which sent the SIGCONT,
+//! has recorded that already) and delivery goes on. The program's code
 //! does not run meanwhile: it runs only when this thread returns to it. The stop drops every
 //! message that is not a signal (a pipe's or the console's wake-up, a child's end), so a
 //! blocking call that was waiting when it stopped looks again afterwards: its wait answers as
@@ -22,6 +34,7 @@
 //! wait), so no program code runs until the process is continued.
 
 use core::sync::atomic::{AtomicBool, Ordering};
+use k42_ifaces::procs::KILL_CARRIED_OUT;
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 use k42_linux::signal::{self as sig, SIG_IGN};
@@ -42,6 +55,18 @@ pub fn stop(linux: &Linux, signo: u32) -> bool {
         log!("linux: signal {signo} would stop a process without a process server; ignored");
         return false;
     };
+    if signo == g::SIGSTOP {
+        // SIGSTOP is the kernel's to carry out (module comment): one this process raised on
+        // itself (`tgkill`, `raise`) goes to the process server like another's would.
+        // Lossless: a pid fits a pid_t.
+        match procs.kill(linux.ids.pid, u64::from(signo)) {
+            Ok(KILL_CARRIED_OUT) => return true,
+            Ok(_) => {} // the server holds no kernel handle on us: stop ourselves
+            Err(e) => {
+                log!("linux: the process server refused SIGSTOP to ourselves ({e}); stopping");
+            }
+        }
+    }
     match procs.stopped(u64::from(signo)) {
         Ok(0) => return false,
         Ok(_) => {}

@@ -77,7 +77,7 @@ struct State {
     /// The dispatcher each process registered for [`ChildEvent`]s (`Procs::notify`), by badge.
     listeners: BTreeMap<u64, u64>,
     /// The handle on each process's kernel `Process` with DESTROY, by badge: how SIGKILL ends
-    /// it ([`Procs::kill`]).
+    /// it, and SIGSTOP and SIGCONT stop and continue it ([`Procs::kill`]).
     killers: BTreeMap<u64, XHandle>,
     /// Processes SIGKILL is ending through the kernel, until their end is reaped.
     killed: BTreeSet<u64>,
@@ -346,8 +346,9 @@ impl Procs for Root {
     fn kill(&mut self, caller: Badge, pid: u64, sig: u64) -> Result<u64, Errno> {
         let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
         // Who gets a message: every running target but the caller, at its dispatcher; for
-        // SIGKILL, those the kernel can end get no message but that end.
-        let (me, sends, kills) = {
+        // SIGKILL and SIGSTOP, those the kernel can end or stop get no message but that (the
+        // caller too, for SIGSTOP: `job_signal`); SIGCONT also continues through the kernel.
+        let (me, sends, kills, jobs) = {
             let state = STATE.lock();
             let sender = state.tree.by_badge(caller.0)?;
             let event = SignalEvent {
@@ -363,14 +364,29 @@ impl Procs for Root {
                 .filter_map(|t| t.badge.filter(|&b| b != caller.0));
             let mut sends = Vec::new();
             let mut kills = Vec::new();
+            let mut jobs = Vec::new();
             for badge in others {
-                match state.killers.get(&badge) {
-                    Some(&killer) if sig == g::SIGKILL => kills.push((badge, killer)),
-                    _ => sends.extend(state.listeners.get(&badge).map(|&c| (c, event))),
+                let killer = state.killers.get(&badge).copied();
+                match killer {
+                    Some(killer) if sig == g::SIGKILL => kills.push((badge, killer)),
+                    Some(killer) if sig == g::SIGSTOP => jobs.push((badge, Some(killer))),
+                    _ => {
+                        sends.extend(state.listeners.get(&badge).map(|&c| (c, event)));
+                        if sig == g::SIGCONT {
+                            jobs.push((badge, killer));
+                        }
+                    }
                 }
             }
-            (me, sends, kills)
+            // The caller stops through the kernel like any target: its call returns once it
+            // is continued.
+            let me_stop = state.killers.get(&caller.0).copied().filter(|_| me);
+            if sig == g::SIGSTOP && me_stop.is_some() {
+                jobs.push((caller.0, me_stop));
+            }
+            (me, sends, kills, jobs)
         };
+        let done = sig == g::SIGSTOP && jobs.iter().any(|&(b, _)| b == caller.0);
         if sig != 0 {
             for (comm, event) in sends {
                 send_signal(comm, event);
@@ -384,8 +400,15 @@ impl Procs for Root {
                     STATE.lock().killed.insert(badge);
                 }
             }
+            // After the messages: a continued process finds its SIGCONT waiting.
+            for (badge, killer) in jobs {
+                job_signal(badge, killer, sig);
+            }
         }
-        Ok(u64::from(me))
+        Ok(match (done, me) {
+            (true, _) => procs::KILL_CARRIED_OUT,
+            (false, me) => u64::from(me),
+        })
     }
 
     fn stopped(&mut self, caller: Badge, sig: u64) -> Result<u64, Errno> {
@@ -546,7 +569,7 @@ fn end(badge: u64, wait_status: u64) -> Result<(), Errno> {
             let comm = *state.listeners.get(&parent)?;
             Some((parent, comm, exited.pid))
         });
-        (parent, state.comms(&exited.hangup), uid)
+        (parent, exited.hangup, uid)
     };
     if let Some((parent, comm, pid)) = parent {
         let event = ChildEvent {
@@ -556,10 +579,34 @@ fn end(badge: u64, wait_status: u64) -> Result<(), Errno> {
         };
         notify_parent(parent, comm, event);
     }
-    for comm in hangups {
-        hang_up(comm);
+    for badge in hangups {
+        hang_up(badge);
     }
     Ok(())
+}
+
+/// SIGSTOP or SIGCONT to the process `badge`, through the kernel where the server holds its
+/// `Process` (`killer`): the kernel stops it wherever it is — its personality has no say —
+/// or lets it run again, and the tree records the stop (reported to the parent for its
+/// `WUNTRACED` wait and SIGCHLD) or the continue (`WCONTINUED`; the SIGCONT itself is the
+/// process's message, for its handler). A stop the kernel refused (the process is gone) is
+/// not recorded.
+fn job_signal(badge: u64, killer: Option<XHandle>, sig: u32) {
+    let mut process = killer.map(|k| ProcessClient::new(KernelPpc, k));
+    let change = if sig == g::SIGSTOP {
+        if process.as_mut().is_none_or(|p| p.stop().is_err()) {
+            return;
+        }
+        STATE.lock().tree.stop(badge, sig)
+    } else {
+        if let Some(p) = process.as_mut() {
+            let _ = p.cont();
+        }
+        STATE.lock().tree.cont(badge)
+    };
+    if let Ok(Some(change)) = change {
+        report_change(change);
+    }
 }
 
 /// The exit status the kernel reports for a process SIGKILL ended (a shell's 128 + 9), which
@@ -593,11 +640,20 @@ fn terminal_event(sig: u32) -> SignalEvent {
     }
 }
 
-/// SIGHUP and then SIGCONT to a process hung up by an exit (`k42_ptree::Exited::hangup`).
-fn hang_up(comm: u64) {
-    for sig in [g::SIGHUP, g::SIGCONT] {
-        send_signal(comm, terminal_event(sig));
+/// SIGHUP and then SIGCONT to the process `badge`, hung up by an exit
+/// (`k42_ptree::Exited::hangup`): the SIGCONT continues it through the kernel too.
+fn hang_up(badge: u64) {
+    let (comm, killer) = {
+        let state = STATE.lock();
+        let comm = state.listeners.get(&badge).copied();
+        (comm, state.killers.get(&badge).copied())
+    };
+    if let Some(comm) = comm {
+        for sig in [g::SIGHUP, g::SIGCONT] {
+            send_signal(comm, terminal_event(sig));
+        }
     }
+    job_signal(badge, killer, g::SIGCONT);
 }
 
 /// Sends a signal to the dispatcher `comm`. A full ring loses it (as a full real-time queue

@@ -163,6 +163,8 @@ pub fn kill(linux: &Linux, args: &Args) -> SysResult {
         Some(procs) => {
             let mut client = k42_ifaces::procs::ProcsClient::new(Ppc::new(procs.comm), procs.table);
             match client.kill(i64::from(pid) as u64, u64::from(signo)) {
+                // SIGSTOP stopped this process through the kernel, which has continued it since.
+                Ok(k42_ifaces::procs::KILL_CARRIED_OUT) => false,
                 Ok(me) => me != 0,
                 Err(CallError::Method(e)) => return Err(e),
                 Err(_) => return Err(Errno::EIO),
