@@ -30,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 29] = [
+const K42_READY: [&str; 30] = [
     "creds",
     "mount",
     "exec_image",
@@ -50,6 +50,7 @@ const K42_READY: [&str; 29] = [
     "session",
     "fifo",
     "jobctl",
+    "sigstop",
     "mmap_file",
     "threads",
     "hello-glibc",
