@@ -5,8 +5,10 @@
  * (ENODEV, ENOENT, ENOTDIR, EINVAL, EPERM for a non-root caller).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,7 +112,107 @@ static void errors(void) {
     umount2(DIR_PATH, 0);
 }
 
+#define EDGE DIR_PATH "-edge"
+
+/* `..` from a directory that a later mount covers the parent of lands on the mount: Linux's
+ * follow_dotdot then step_into (handle_mounts) crosses, as for any name. */
+static void dotdot_into_a_later_mount(void) {
+    struct stat mnt, up;
+    mkdir("/tmp", 0777);
+    mkdir(EDGE, 0755);
+    mkdir(EDGE "/x", 0755);
+    int back = open("/", O_RDONLY | O_DIRECTORY);
+    chdir(EDGE "/x");
+    int r = mount("k42edge", EDGE, "tmpfs", 0, NULL);
+    stat(EDGE, &mnt);
+    stat("..", &up);
+    CHECK("dotdot_crosses_into_a_later_mount",
+          r == 0 && up.st_dev == mnt.st_dev && up.st_ino == mnt.st_ino,
+          "mount %d; '..' is dev %lu ino %lu, the mount's root %lu %lu", r,
+          (unsigned long)up.st_dev, (unsigned long)up.st_ino, (unsigned long)mnt.st_dev,
+          (unsigned long)mnt.st_ino);
+    fchdir(back);
+    close(back);
+    umount2(EDGE, 0);
+    rmdir(EDGE "/x");
+    rmdir(EDGE);
+}
+
+/* getdents' `..` of a mounted root is the root itself (dcache_readdir's parent_ino: a
+ * file system's root dentry is its own parent). */
+static void dotdot_entry_of_a_mounted_root(void) {
+    struct stat root;
+    mkdir(EDGE, 0755);
+    mount("k42edge", EDGE, "tmpfs", 0, NULL);
+    stat(EDGE, &root);
+    unsigned long dotdot = 0;
+    DIR *d = opendir(EDGE);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strcmp(e->d_name, "..") == 0)
+            dotdot = e->d_ino;
+    if (d)
+        closedir(d);
+    CHECK("mounted_root_dotdot_entry_is_itself", dotdot == (unsigned long)root.st_ino,
+          "'..' entry ino %lu, the root's %lu", dotdot, (unsigned long)root.st_ino);
+    umount2(EDGE, 0);
+    rmdir(EDGE);
+}
+
+/* umount2 by anyone but root is EPERM before the target is looked at (can_umount's
+ * may_mount comes before its "not a mount root" EINVAL). */
+static void umount_eperm_first(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setuid(65534) != 0)
+            _exit(100);
+        _exit(umount2("/tmp", 0) == -1 ? errno : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 100) {
+        SKIP("umount_by_non_root_is_eperm", "setuid refused: no other user to be refused");
+        return;
+    }
+    CHECK("umount_by_non_root_is_eperm", WIFEXITED(status) && WEXITSTATUS(status) == EPERM,
+          "status %#x (errno %d)", status, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Nothing is mounted on a lazily unmounted file system (do_add_mount's check_mnt: EINVAL),
+ * nor on a removed directory (lock_mount: ENOENT). */
+static void mount_where_nothing_can_be(void) {
+    int back = open("/", O_RDONLY | O_DIRECTORY);
+    mkdir(EDGE, 0755);
+    mount("k42edge", EDGE, "tmpfs", 0, NULL);
+    int kept = open(EDGE, O_RDONLY | O_DIRECTORY);
+    umount2(EDGE, MNT_DETACH);
+    mkdirat(kept, "x", 0755);
+    fchdir(kept);
+    int r = mount("k42inner", "x", "tmpfs", 0, NULL);
+    int e = errno;
+    if (r == 0)
+        umount2("x", 0);
+    CHECK("mount_on_a_detached_mount_is_einval", r == -1 && e == EINVAL, "mount returned %d (%s)",
+          r, r ? strerror(e) : "no error");
+    fchdir(back);
+    close(kept);
+    rmdir(EDGE);
+
+    mkdir(EDGE "-gone", 0755);
+    chdir(EDGE "-gone");
+    rmdir(EDGE "-gone");
+    r = mount("k42gone", ".", "tmpfs", 0, NULL);
+    e = errno;
+    CHECK("mount_on_a_removed_directory_is_enoent", r == -1 && e == ENOENT,
+          "mount returned %d (%s)", r, r ? strerror(e) : "no error");
+    fchdir(back);
+    close(back);
+}
+
 int main(void) {
+    dotdot_into_a_later_mount();
+    dotdot_entry_of_a_mounted_root();
+    umount_eperm_first();
+    mount_where_nothing_can_be();
     mount_and_cover();
     lazy_unmount();
     errors();

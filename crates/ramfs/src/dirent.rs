@@ -40,7 +40,10 @@ impl Fs {
             return Err(Errno::ENOENT);
         }
         let mut out = Vec::new();
-        let dots: [(&[u8], Ino); 2] = [(b".", ino), (b"..", self.dotdot(ino))];
+        // `..` is the directory's own parent, not the walk's: a mounted root is its own
+        // (Linux's `dcache_readdir` reports the dentry's parent, a file system's root for its
+        // root), as `/` is.
+        let dots: [(&[u8], Ino); 2] = [(b".", ino), (b"..", dir.parent)];
         for (pos, (name, target)) in dots.into_iter().enumerate() {
             let pos = pos as u64;
             if cookie <= pos && out.len() < max {

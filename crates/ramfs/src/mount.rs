@@ -166,8 +166,9 @@ impl Fs {
     /// walk's (`ENOENT`, `ENOTDIR`, `EACCES`, `ELOOP`, `ENAMETOOLONG`); `EPERM` for anyone but
     /// root (`CAP_SYS_ADMIN`); `EINVAL` for flags other than `MS_SILENT` and `MS_RELATIME` (the
     /// old `MS_MGC_VAL` magic in the high half is dropped first, as Linux does); `ENODEV` for
-    /// another type; `EINVAL` for options it does not know; `ENOTDIR` if `target` is not a
-    /// directory; `EBUSY` for `/`; `ENOSPC` past the inode limit.
+    /// another type; `EINVAL` for options it does not know; `ENOENT` for a removed directory;
+    /// `EINVAL` for a directory of a lazily unmounted file system; `ENOTDIR` if `target` is not
+    /// a directory; `EBUSY` for `/`; `ENOSPC` past the inode limit.
     #[allow(clippy::too_many_arguments)] // mount(2)'s own arguments, plus who, where and when.
     pub fn mount(
         &mut self,
@@ -194,7 +195,21 @@ impl Fs {
         }
         let fstype = FsType::from_name(fstype)?;
         let (mode, uid, gid) = parse_options(fstype, data, cred)?;
-        if !self.inode(point)?.is_dir() {
+        let covered = self.inode(point)?;
+        // lock_mount: a removed directory (a cwd, say) takes no mount.
+        if covered.nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        // do_add_mount's check_mnt: nothing is mounted on a lazily unmounted file system.
+        if covered.sb != ROOT_SB
+            && self
+                .mounts
+                .get(covered.sb)
+                .is_none_or(|m| m.point.is_none())
+        {
+            return Err(Errno::EINVAL);
+        }
+        if !covered.is_dir() {
             return Err(Errno::ENOTDIR);
         }
         if point == ROOT_INO {
@@ -231,8 +246,8 @@ impl Fs {
     /// followed unless `UMOUNT_NOFOLLOW`). Its inodes go with it.
     ///
     /// Errors, in Linux's order (`ksys_umount`, `can_umount`, `do_umount`): `EINVAL` for
-    /// unknown flags; the walk's errors; `EINVAL` if `target` is not where a file system is
-    /// mounted; `EPERM` for anyone but root; `EINVAL` for `MNT_EXPIRE` with `MNT_FORCE` or
+    /// unknown flags; the walk's errors; `EPERM` for anyone but root; `EINVAL` if `target` is
+    /// not where a file system is mounted; `EINVAL` for `MNT_EXPIRE` with `MNT_FORCE` or
     /// `MNT_DETACH`; `EBUSY` for `/`, and, without `MNT_DETACH`, while the server holds a handle
     /// on any of its inodes (an open file, a cwd) or another file system is mounted inside it;
     /// `EAGAIN` for the first `MNT_EXPIRE` of an unused one, which marks it for the next (the
@@ -249,6 +264,10 @@ impl Fs {
         }
         let follow = flags & linux::UMOUNT_NOFOLLOW == 0;
         let root = self.resolve(cred, dir, cstr(target), follow, false)?;
+        // can_umount: may_mount first, then whether the target is a mount's root.
+        if !cred.is_root() {
+            return Err(Errno::EPERM);
+        }
         let sb = self.inode(root)?.sb;
         let point = match self.mounts.get(sb) {
             Some(m) if m.root == root => m.point,
@@ -256,9 +275,6 @@ impl Fs {
         };
         if point.is_none() && root != ROOT_INO {
             return Err(Errno::EINVAL);
-        }
-        if !cred.is_root() {
-            return Err(Errno::EPERM);
         }
         let expire = flags & linux::MNT_EXPIRE != 0;
         let detach = flags & linux::MNT_DETACH != 0;

@@ -108,6 +108,8 @@ impl Fs {
 
     /// What `..` in directory `dir` names: its parent, or itself at the root; at a mounted
     /// file system's root, the parent of the directory it covers (Linux's `follow_dotdot`).
+    /// Not crossed into a mount on that parent: the walk does that ([`Fs::walk_dotdot`]);
+    /// the rename trap's ancestry does not.
     pub(crate) fn dotdot(&self, mut dir: Ino) -> Ino {
         while let Some(point) = self.covered_by(dir) {
             dir = point;
@@ -115,9 +117,14 @@ impl Fs {
         if dir == ROOT_INO {
             return ROOT_INO;
         }
-        // Never down into a mount: `..` of a directory a later mount covers the parent of is
-        // that covered parent, as Linux's `..` stays in the mount it is in.
         self.dir(dir).map_or(ROOT_INO, |d| d.parent)
+    }
+
+    /// Where a walk's `..` from `dir` leads: [`Fs::dotdot`], crossed into whatever is mounted
+    /// there (Linux's `handle_dots` steps into the parent as into any name, `handle_mounts`
+    /// included: `..` from a directory whose parent a later mount covers lands on the mount).
+    pub(crate) fn walk_dotdot(&self, dir: Ino) -> Ino {
+        self.cross(self.dotdot(dir))
     }
 
     /// Looks `name` up in directory `dir` (Linux's `simple_lookup`): `ENAMETOOLONG` past
@@ -194,7 +201,7 @@ impl Fs {
             };
             match kind {
                 LastKind::Dot | LastKind::Root => {}
-                LastKind::DotDot => cur = self.dotdot(cur),
+                LastKind::DotDot => cur = self.walk_dotdot(cur),
                 LastKind::Name(n) => {
                     let child = self.lookup_child(cur, n)?.ok_or(Errno::ENOENT)?;
                     let inode = self.inode(child)?;
@@ -256,7 +263,7 @@ impl Fs {
         match last.kind {
             LastKind::Root => Ok(ROOT_INO),
             LastKind::Dot => Ok(last.dir),
-            LastKind::DotDot => Ok(self.dotdot(last.dir)),
+            LastKind::DotDot => Ok(self.walk_dotdot(last.dir)),
             LastKind::Name(n) => {
                 let child = self.lookup_child(last.dir, n)?.ok_or(Errno::ENOENT)?;
                 Ok(self.cross(child))

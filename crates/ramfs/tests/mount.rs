@@ -250,3 +250,63 @@ fn mount_errors() {
     umount(&mut fs, "/mnt", linux::MNT_EXPIRE).unwrap();
     assert!(fs.mounts().is_empty());
 }
+
+#[test]
+fn dotdot_crosses_into_a_later_mount_and_a_mounted_root_lists_itself_as_dotdot() {
+    let mut fs = new_fs();
+    mkdir(&mut fs, "/mnt", 0o755);
+    let x = mkdir(&mut fs, "/mnt/x", 0o755);
+    mount(&mut fs, "/mnt", "tmpfs").unwrap();
+    let top = stat(&fs, "/mnt");
+    // A walk from the covered /mnt/x (a cwd from before the mount): `..` is /mnt, which the
+    // walk crosses as Linux's handle_dots does (step_into, handle_mounts).
+    let up = fs.lookup(&root(), x, b"..", 0).unwrap();
+    assert_eq!(up, top.ino, "'..' lands on the mount");
+    let via = fs.lookup(&root(), x, b"../", 0).unwrap();
+    assert_eq!(via, top.ino);
+    // getdents' `..` of the mounted root is the root itself (dcache_readdir's parent_ino).
+    let entries = fs.getdents(top.ino, 0, usize::MAX, T1).unwrap();
+    let dotdot = entries.iter().find(|e| e.name == b"..").unwrap();
+    assert_eq!(dotdot.ino, top.ino);
+    umount(&mut fs, "/mnt", 0).unwrap();
+}
+
+#[test]
+fn umount_by_anyone_but_root_is_eperm_first() {
+    let mut fs = new_fs();
+    mkdir(&mut fs, "/mnt", 0o755);
+    let ri = fs.root();
+    assert_eq!(
+        fs.umount(&user(5), ri, b"/mnt", 0),
+        Err(Errno::EPERM),
+        "not a mount, but may_mount comes first"
+    );
+}
+
+#[test]
+fn nothing_is_mounted_on_a_removed_directory_or_a_detached_mount() {
+    let mut fs = new_fs();
+    let gone = mkdir(&mut fs, "/gone", 0o755);
+    fs.open_handle(gone).unwrap();
+    let ri = fs.root();
+    fs.rmdir(&root(), ri, b"/gone", T1).unwrap();
+    let on = |fs: &mut k42_ramfs::Fs, dir, target: &[u8]| {
+        fs.mount(&root(), dir, target, b"none", b"tmpfs", 0, b"", T1)
+    };
+    assert_eq!(on(&mut fs, gone, b"."), Err(Errno::ENOENT), "lock_mount");
+    fs.close_handle(gone).unwrap();
+    mkdir(&mut fs, "/mnt", 0o755);
+    mount(&mut fs, "/mnt", "tmpfs").unwrap();
+    let kept = lookup(&fs, &root(), "/mnt").unwrap();
+    fs.open_handle(kept).unwrap();
+    umount(&mut fs, "/mnt", linux::MNT_DETACH).unwrap();
+    fs.mkdir(&root(), kept, b"x", 0o755, 0, T1).unwrap();
+    assert_eq!(on(&mut fs, kept, b"x"), Err(Errno::EINVAL), "check_mnt");
+    let inodes_before_close = fs.inode_count();
+    fs.close_handle(kept).unwrap();
+    assert!(
+        fs.inode_count() < inodes_before_close,
+        "the detached mount went"
+    );
+    assert!(fs.mounts().is_empty());
+}
