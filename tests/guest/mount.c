@@ -110,6 +110,10 @@ static void errors(void) {
     CHECK("non_root_is_eperm", WIFEXITED(status) && WEXITSTATUS(status) == 0,
           "child status %#x (10: setuid failed, 11: mount, 12: umount2 not EPERM)", status);
     umount2(DIR_PATH, 0);
+    /* Through /proc to the program's own file: followed, a file (not a mount's root). */
+    CHECK_ERR("mount_through_proc_exe_is_enotdir",
+              mount("x", "/proc/self/exe", "tmpfs", 0, NULL), ENOTDIR);
+    CHECK_ERR("umount_through_proc_exe_is_einval", umount2("/proc/self/exe", 0), EINVAL);
 }
 
 #define EDGE DIR_PATH "-edge"

@@ -46,10 +46,12 @@ pub fn mount(linux: &Linux, args: &Args) -> SysResult {
     let fstype = optional_string(linux, args[2])?;
     let flags = args[3];
     let data = optional_string(linux, args[4])?;
-    match procfs::lookup(linux, CWD, &target, true)? {
+    // A path through `/proc` that leaves it (its `exe` link, say) goes on where it leads.
+    let target = match procfs::lookup(linux, CWD, &target, true)? {
         Found::Node(node) => return mount_in_proc(linux, node, &fstype),
-        Found::Elsewhere(_) | Found::Outside => {}
-    }
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => target,
+    };
     // The server gets the four strings in one call's data.
     let mut call = Vec::with_capacity(target.len() + source.len() + fstype.len() + data.len() + 4);
     for field in [&target, &source, &fstype, &data] {
@@ -91,11 +93,12 @@ pub fn umount2(linux: &Linux, args: &Args) -> SysResult {
     let target = path_arg(linux, args[0], false)?;
     let flags = args[1];
     let follow = flags & u64::from(g::UMOUNT_NOFOLLOW) == 0;
-    match procfs::lookup(linux, CWD, &target, follow)? {
+    let target = match procfs::lookup(linux, CWD, &target, follow)? {
         Found::Node(ProcNode::Root) => return Err(Errno::EBUSY),
         Found::Node(_) => return Err(Errno::EINVAL),
-        Found::Elsewhere(_) | Found::Outside => {}
-    }
+        Found::Elsewhere(other) => other.into_bytes(),
+        Found::Outside => target,
+    };
     let dir = dir_node(linux, CWD, &target)?;
     files::call(&dir, &target, |c| c.umount(flags)).map(|((), _)| 0)
 }
