@@ -545,6 +545,30 @@ static void ill_and_bus(void) {
               "signo %d addr %p", (int)got_signo, got_addr);
     }
     CHECK_ERR("bus_page_in_a_syscall_is_efault", write(fd, map + page, 10), EFAULT);
+    /* The mapping's protection is checked first (do_user_addr_fault's access_error): a write
+     * to a read-only page past the end, or any touch of a PROT_NONE one, is SIGSEGV/ACCERR. */
+    catch(SIGSEGV, on_fault, 0);
+    mprotect(map, 2 * page, PROT_READ);
+    reset();
+    if (sigsetjmp(jump, 1) == 0) {
+        map[page] = 1;
+        FAIL("past_end_write_to_read_only_is_segv", "no fault");
+    } else {
+        CHECK("past_end_write_to_read_only_is_segv",
+              got_signo == SIGSEGV && got_code == SEGV_ACCERR && got_addr == map + page,
+              "signo %d code %d addr %p", (int)got_signo, got_code, got_addr);
+    }
+    mprotect(map, 2 * page, PROT_NONE);
+    reset();
+    if (sigsetjmp(jump, 1) == 0) {
+        (void)*(volatile char *)(map + page);
+        FAIL("past_end_prot_none_is_segv", "no fault");
+    } else {
+        CHECK("past_end_prot_none_is_segv",
+              got_signo == SIGSEGV && got_code == SEGV_ACCERR && got_addr == map + page,
+              "signo %d code %d addr %p", (int)got_signo, got_code, got_addr);
+    }
+    signal(SIGSEGV, SIG_DFL);
     /* Gone with the mapping: anonymous memory at the same place is ordinary memory. */
     munmap(map, 2 * page);
     char *anon = mmap(map, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,

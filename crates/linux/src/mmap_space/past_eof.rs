@@ -11,6 +11,24 @@
 
 use alloc::vec::Vec;
 
+use super::{PROT_MASK, PROT_WRITE};
+
+/// The page-fault error code's write bit (Intel SDM vol. 3, 4.7: `W/R`).
+const PF_WRITE: u64 = 1 << 1;
+
+/// Whether a page fault (CPU error code `err`) on a recorded page of a mapping with protection
+/// `prot` is Linux's SIGBUS, rather than SIGSEGV (`SEGV_ACCERR`): Linux checks the access
+/// against the mapping first (`do_user_addr_fault`'s `access_error`: a write needs
+/// `PROT_WRITE`, any other access some protection), and only an allowed access reaches the
+/// file (`filemap_fault`), which finds no page past the end.
+pub fn fault_is_sigbus(prot: u8, err: u64) -> bool {
+    if err & PF_WRITE != 0 {
+        prot & PROT_WRITE != 0
+    } else {
+        prot & PROT_MASK != 0
+    }
+}
+
 /// Pages past their file's end (module comment).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PastEof {
@@ -104,6 +122,21 @@ mod tests {
         assert_eq!(s.within(0, 10 * P), vec![(P, 6 * P)]);
         s.add(0, 0);
         assert_eq!(s.within(0, 10 * P), vec![(P, 6 * P)]);
+    }
+
+    #[test]
+    fn the_mapping_protection_comes_first() {
+        use super::super::{PROT_EXEC, PROT_NONE, PROT_READ};
+        let (read, write) = (0b100, 0b110); // user, not present; a write sets bit 1
+        assert!(fault_is_sigbus(PROT_READ, read));
+        assert!(fault_is_sigbus(PROT_READ | PROT_WRITE, write));
+        assert!(fault_is_sigbus(PROT_EXEC, read));
+        assert!(
+            !fault_is_sigbus(PROT_READ, write),
+            "a write to a read-only page: SIGSEGV"
+        );
+        assert!(!fault_is_sigbus(PROT_NONE, read), "PROT_NONE: SIGSEGV");
+        assert!(!fault_is_sigbus(PROT_NONE, write));
     }
 
     #[test]

@@ -35,6 +35,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use k42_abi::kernel::{AsyncMessage, SavedRegs, comm_pid};
 use k42_ifaces::console::Event;
 use k42_ifaces::procs::{ChildEvent, SignalEvent};
+use k42_linux::mmap_space::past_eof;
 use k42_linux::raw::general as g;
 use k42_linux::signal::{
     self as sig, Action, DefaultAction, FPSTATE_BYTES, Frame, Info, Restart, SIG_DFL, SIG_IGN,
@@ -421,12 +422,16 @@ fn restart(regs: &mut SavedRegs, syscall: Option<u64>, handler: Option<Action>) 
 fn forced(linux: &Linux, regs: &mut SavedRegs, mut info: Info, trap: Trap, mut what: &str) {
     if info.signo == g::SIGSEGV && trap.trapno == PAGE_FAULT_VECTOR {
         let mem = linux.mem.lock();
-        if mem.past_eof.contains(info.addr) {
-            // A page of a file mapping wholly past the file's end: Linux's SIGBUS.
+        let mapped = mem.space.lookup(info.addr);
+        if mem.past_eof.contains(info.addr)
+            && mapped.is_some_and(|r| past_eof::fault_is_sigbus(r.prot, trap.err))
+        {
+            // A page of a file mapping wholly past the file's end, touched as its protection
+            // allows: Linux's SIGBUS (a refused access is SIGSEGV first, below).
             info.signo = g::SIGBUS;
             info.code = g::BUS_ADRERR as i32;
             what = "SIGBUS (past the end of a mapped file)";
-        } else if info.code == g::SEGV_MAPERR as i32 && mem.space.lookup(info.addr).is_some() {
+        } else if info.code == g::SEGV_MAPERR as i32 && mapped.is_some() {
             // A page fault on an address the program has mapped is an access its protection
             // refuses (`SEGV_ACCERR`), whether or not the page was present: Linux decides by
             // the mapping.
