@@ -271,6 +271,12 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     for waiter in waiters {
         notify_retry(cpu, waiter, frame, Origin::Call);
     }
+    if wait {
+        // Woken at once if soft interrupts came while it served with upcalls disabled (a TIMER
+        // the tick posted after its runtime's last look): as YIELD(IDLE), or that bit waits
+        // for the next post or call — the timer is disarmed once it has fired.
+        switch::wake(cpu, me, frame, Origin::Call);
+    }
     Ok(Next::Switched)
 }
 
