@@ -165,8 +165,8 @@ impl Fs {
     /// Errors, in Linux's order (`do_mount`, `path_mount`, `do_new_mount`, `graft_tree`): the
     /// walk's (`ENOENT`, `ENOTDIR`, `EACCES`, `ELOOP`, `ENAMETOOLONG`); `EPERM` for anyone but
     /// root (`CAP_SYS_ADMIN`); `EINVAL` for flags other than `MS_SILENT` and `MS_RELATIME` (the
-    /// old `MS_MGC_VAL` magic in the high half is dropped first, as Linux does); `ENODEV` for
-    /// another type; `EINVAL` for options it does not know; `ENOENT` for a removed directory;
+    /// old `MS_MGC_VAL` magic in the high half is dropped first, as Linux does); `EINVAL` for
+    /// no type, `ENODEV` for another type; `EINVAL` for options it does not know; `ENOENT` for a removed directory;
     /// `EINVAL` for a directory of a lazily unmounted file system; `ENOTDIR` if `target` is not
     /// a directory; `EBUSY` for `/`; `ENOSPC` past the inode limit.
     #[allow(clippy::too_many_arguments)] // mount(2)'s own arguments, plus who, where and when.
@@ -191,6 +191,11 @@ impl Fs {
             flags
         };
         if flags & !HARMLESS_FLAGS != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // A new mount needs a type: `do_new_mount` answers a NULL one with EINVAL (the
+        // personality passes NULL as empty; an empty string would be ENODEV on Linux).
+        if cstr(fstype).is_empty() {
             return Err(Errno::EINVAL);
         }
         let fstype = FsType::from_name(fstype)?;

@@ -346,10 +346,12 @@ impl Fs {
             let follow = flags & linux::AT_SYMLINK_FOLLOW != 0;
             self.resolve(cred, old_dir, old_path, follow, false)?
         };
-        let (parent, name) = self.prepare_create(cred, new_dir, cstr(new_path), false)?;
+        // do_linkat: filename_create, then EXDEV across mounts, then vfs_link's may_create.
+        let (parent, name) = self.name_to_create(cred, new_dir, cstr(new_path), false)?;
         if self.sb_of(ino)? != self.sb_of(parent)? {
             return Err(Errno::EXDEV);
         }
+        self.may_create(cred, parent)?;
         let inode = self.inode(ino)?;
         if inode.is_dir() {
             return Err(Errno::EPERM);
@@ -768,6 +770,20 @@ impl Fs {
         path: &[u8],
         is_dir: bool,
     ) -> Result<(Ino, Vec<u8>), Errno> {
+        let (dir, name) = self.name_to_create(cred, dir, path, is_dir)?;
+        self.may_create(cred, dir)?;
+        Ok((dir, name))
+    }
+
+    /// Linux's `filename_create` alone: [`Fs::prepare_create`] without `may_create`, for
+    /// `link`, which checks `EXDEV` in between.
+    fn name_to_create(
+        &self,
+        cred: &Credentials,
+        dir: Ino,
+        path: &[u8],
+        is_dir: bool,
+    ) -> Result<(Ino, Vec<u8>), Errno> {
         let last = self.walk_parent(cred, dir, path)?;
         let Some(name) = last.name() else {
             return Err(Errno::EEXIST);
@@ -778,7 +794,6 @@ impl Fs {
         if last.trailing && !is_dir {
             return Err(Errno::ENOENT);
         }
-        self.may_create(cred, last.dir)?;
         Ok((last.dir, name.to_vec()))
     }
 

@@ -158,6 +158,12 @@ fn renames_and_links_across_are_exdev_and_mountpoints_are_busy() {
         fs.link(&r, ri, b"/f", ri, b"/mnt/f", 0, T1),
         Err(Errno::EXDEV)
     );
+    mkdir(&mut fs, "/mnt/ro", 0o555);
+    assert_eq!(
+        fs.link(&user(1000), ri, b"/f", ri, b"/mnt/ro/f", 0, T1),
+        Err(Errno::EXDEV),
+        "do_linkat: EXDEV before vfs_link's permission check"
+    );
     fs.rename(&r, ri, b"/mnt/g", ri, b"/mnt/h", 0, T1).unwrap();
     assert_eq!(fs.rmdir(&r, ri, b"/mnt", T1), Err(Errno::EBUSY));
     assert_eq!(
