@@ -209,6 +209,11 @@ fn mount_errors() {
         Err(Errno::ENODEV)
     );
     assert_eq!(
+        call(&mut fs, root(), "/mnt", "", 0, ""),
+        Err(Errno::EINVAL),
+        "no type"
+    );
+    assert_eq!(
         call(&mut fs, root(), "/mnt", "tmpfs", linux::MS_RDONLY, ""),
         Err(Errno::EINVAL),
         "read-only is not supported: refused, not ignored"
