@@ -31,6 +31,8 @@
 
 /* The safety net of every wait: far more than any step takes, even under TCG. */
 #define SAFETY_SECS 30
+
+#include "jobtest.h"
 /* How long a stopped child is watched for not running. */
 #define STILL_MS 100
 /* A pid no process has (Linux's default pid_max is 32768 on small machines, 4M at most). */
@@ -48,34 +50,6 @@ static struct shared *sh;
 /* This program's group: the terminal's foreground group, given back whatever happens. */
 static pid_t own_group;
 static int have_tty;
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
-
-/* The safety net: SIGALRM (without SA_RESTART) interrupts a wait that would hang. */
-static volatile sig_atomic_t alarm_fired;
-static void on_alarm(int sig) {
-    (void)sig;
-    alarm_fired = 1;
-}
-
-/* waitpid, given up (-1, EINTR) after SAFETY_SECS. */
-static pid_t wait_safe(pid_t pid, int *status, int flags) {
-    alarm_fired = 0;
-    alarm(SAFETY_SECS);
-    pid_t r;
-    do {
-        *status = 0;
-        r = waitpid(pid, status, flags);
-    } while (r < 0 && errno == EINTR && !alarm_fired);
-    int e = errno;
-    alarm(0);
-    errno = e;
-    return r;
-}
 
 /* waitid, given up (-1, EINTR) after SAFETY_SECS. */
 static int waitid_safe(pid_t pid, siginfo_t *si, int flags) {
@@ -138,35 +112,6 @@ static int counter_passes(long above) {
         sleep_ms(1);
     }
     return sh->counter > above;
-}
-
-/* Ends a child whatever state it is in and reaps it. */
-static void kill_and_reap(pid_t pid) {
-    int status;
-    kill(pid, SIGKILL);
-    wait_safe(pid, &status, 0);
-}
-
-/* A wait's result in words, for failure reasons (four rotating buffers). */
-static const char *said(pid_t r, int status) {
-    static char buf[4][64];
-    static int next;
-    char *b = buf[next++ % 4];
-    if (r < 0)
-        snprintf(b, sizeof buf[0], "error %s", strerror(errno));
-    else if (r == 0)
-        snprintf(b, sizeof buf[0], "nothing to report");
-    else if (WIFEXITED(status))
-        snprintf(b, sizeof buf[0], "exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(b, sizeof buf[0], "killed by signal %d", WTERMSIG(status));
-    else if (WIFSTOPPED(status))
-        snprintf(b, sizeof buf[0], "stopped by signal %d", WSTOPSIG(status));
-    else if (WIFCONTINUED(status))
-        snprintf(b, sizeof buf[0], "continued");
-    else
-        snprintf(b, sizeof buf[0], "status %#x", status);
-    return b;
 }
 
 static int stopped_by(pid_t r, pid_t child, int status, int sig) {
