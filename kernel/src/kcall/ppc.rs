@@ -232,10 +232,14 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     // Stopped while it served (`jobstop.rs`): the call is done, and it is held from here on.
     let held = server.held();
     let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    // With WAIT: whether soft interrupts came while it served with upcalls disabled, looked at
+    // once they are enabled (a post after this sees it enabled and wakes it itself).
+    let mut pending = false;
     if wait {
         server.run = Run::Idle;
         server.context = Context::None;
         server.shared.set_disabled(false);
+        pending = server.shared.pending() != 0;
     } else {
         frame.rax = Status::Ok as u64;
         frame.clobber_for_sysret();
@@ -271,7 +275,7 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     for waiter in waiters {
         notify_retry(cpu, waiter, frame, Origin::Call);
     }
-    if wait {
+    if pending {
         // Woken at once if soft interrupts came while it served with upcalls disabled (a TIMER
         // the tick posted after its runtime's last look): as YIELD(IDLE), or that bit waits
         // for the next post or call — the timer is disarmed once it has fired.
