@@ -83,5 +83,9 @@ k42_check test_files "regular:dir" \
 
 cd /
 rm -r "$work"
+# uname -a is -s -n -r -v -m in that order (then the OS name); each OS prints its own strings.
+k42_check uname_a "yes" "$(case "$(uname -a)" in "$(uname -s) $(uname -n) $(uname -r) $(uname -v) $(uname -m)"*) echo yes ;; *) uname -a ;; esac)"
+k42_check uname_m "x86_64" "$(uname -m)"
+k42_check date_plausible "yes" "$([ "$(date +%s)" -gt 1700000000 ] && echo yes)"
 k42_check cleanup "gone" "$([ -e "$work" ] || echo gone)"
 k42_done
