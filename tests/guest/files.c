@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "k42test.h"
+#include "filetest.h"
 
 /* A name component longer than NAME_MAX (255 on Linux). */
 #define TOO_LONG_COMPONENT (NAME_MAX + 45)
@@ -23,19 +24,7 @@
 #define CREATE_MODE 0640
 #define TEST_UMASK 022
 #define DIR_MODE 0755
-/* An address no process has mapped: the kernel must refuse it, not crash. */
-#define BAD_POINTER ((void *)1)
 
-static char base[64];
-
-/* base + "/" + name, in a static buffer per call site slot. */
-static const char *at(const char *name) {
-    static char bufs[4][PATH_MAX];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, PATH_MAX, "%s/%s", base, name);
-    return b;
-}
 
 static ssize_t read_file(const char *path, char *buf, size_t len) {
     int fd = open(path, O_RDONLY);

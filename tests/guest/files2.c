@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "k42test.h"
+#include "filetest.h"
 
 /* How far a file time made "now" may be from time(NULL), in seconds. */
 #define NOW_SLACK 5
@@ -44,19 +45,7 @@
 #define RENAME_WHITEOUT (1 << 2)
 /* A flag bit no call knows. */
 #define UNKNOWN_FLAG 0x40000000
-/* An address no process has mapped. */
-#define BAD_POINTER ((void *)1)
 
-static char base[64];
-
-/* base + "/" + name, in a static buffer per call site slot. */
-static const char *at(const char *name) {
-    static char bufs[4][PATH_MAX];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, PATH_MAX, "%s/%s", base, name);
-    return b;
-}
 
 /* Creates `name` holding `text`; 0 on success. */
 static int make_file(const char *name, const char *text) {
