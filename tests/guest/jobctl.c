@@ -765,8 +765,10 @@ static int read_terminal_blocked(int report, int gate) {
     return read_terminal(report, gate);
 }
 
-/* 10b/10c: a background read that must fail with EIO. */
-static void background_read_eio(const char *name, int (*body)(int, int)) {
+/* 10b/10c, 11b/11c: a background read or write (`what`) that must end — not stop — with
+ * `want_ret` (and, for -1, errno `want_err`), the child exiting 0. */
+static void background_call_ends(const char *name, int (*body)(int, int), const char *what,
+                                 int want_ret, int want_err) {
     int report[2], gate[2];
     pid_t child = background_child(body, report, gate);
     if (child < 0) {
@@ -782,22 +784,20 @@ static void background_read_eio(const char *name, int (*body)(int, int)) {
     if (r != child || !WIFEXITED(status))
         kill_and_reap(child);
     take_terminal_back();
-    CHECK(name, got && rep.ret == -1 && rep.err == EIO && exited_with(r, child, status, 0),
-          "report %d: read %d (%s), expected -1 with EIO; child %s", got, rep.ret,
-          strerror(rep.err), said(r, status));
+    CHECK(name,
+          got && rep.ret == want_ret && (want_ret != -1 || rep.err == want_err) &&
+              exited_with(r, child, status, 0),
+          "report %d: %s %d (%s), expected %d (%s); child %s", got, what, rep.ret,
+          strerror(rep.err), want_ret, want_ret == -1 ? strerror(want_err) : "no error",
+          said(r, status));
 }
 
-/* 10. A background group reading the terminal. */
-static void background_read(void) {
-    tty_fd = open("/dev/tty", O_RDWR);
-    if (tty_fd < 0) {
-        FAIL("background_read_stopped_by_sigttin", "open(/dev/tty): %s", strerror(errno));
-        return;
-    }
+/* 10a, 11a: a background read or write that must stop its child with `sig`. */
+static void background_call_stops(const char *name, int (*body)(int, int), int sig) {
     int report[2], gate[2];
-    pid_t child = background_child(read_terminal_default, report, gate);
+    pid_t child = background_child(body, report, gate);
     if (child < 0) {
-        FAIL("background_read_stopped_by_sigttin", "pipe or fork: %s", strerror(errno));
+        FAIL(name, "pipe or fork: %s", strerror(errno));
         return;
     }
     int status;
@@ -807,11 +807,23 @@ static void background_read(void) {
     if (r != child || !WIFEXITED(status))
         kill_and_reap(child);
     take_terminal_back();
-    CHECK("background_read_stopped_by_sigttin", stopped_by(r, child, status, SIGTTIN),
-          "waitpid(WUNTRACED): %s, expected stopped by %d", said(r, status), SIGTTIN);
+    CHECK(name, stopped_by(r, child, status, sig),
+          "waitpid(WUNTRACED): %s, expected stopped by %d", said(r, status), sig);
+}
 
-    background_read_eio("background_read_with_sigttin_ignored_is_eio", read_terminal_ignored);
-    background_read_eio("background_read_with_sigttin_blocked_is_eio", read_terminal_blocked);
+/* 10. A background group reading the terminal. */
+static void background_read(void) {
+    tty_fd = open("/dev/tty", O_RDWR);
+    if (tty_fd < 0) {
+        FAIL("background_read_stopped_by_sigttin", "open(/dev/tty): %s", strerror(errno));
+        return;
+    }
+    background_call_stops("background_read_stopped_by_sigttin", read_terminal_default, SIGTTIN);
+
+    background_call_ends("background_read_with_sigttin_ignored_is_eio", read_terminal_ignored,
+                         "read", -1, EIO);
+    background_call_ends("background_read_with_sigttin_blocked_is_eio", read_terminal_blocked,
+                         "read", -1, EIO);
     close(tty_fd);
 }
 
@@ -846,28 +858,6 @@ static int set_tostop(int on) {
     return tcsetattr(tty_fd, TCSANOW, &t);
 }
 
-/* 11b/11c: a background write that must go ahead (one byte written, the child exits 0). */
-static void background_write_goes_ahead(const char *name, int (*body)(int, int)) {
-    int report[2], gate[2];
-    pid_t child = background_child(body, report, gate);
-    if (child < 0) {
-        FAIL(name, "pipe or fork: %s", strerror(errno));
-        return;
-    }
-    struct tty_report rep = {0, 0, 0};
-    int got = read_safe(report[0], &rep, sizeof rep) == 0;
-    int status;
-    pid_t r = got ? wait_safe(child, &status, WUNTRACED) : -1;
-    close(gate[1]);
-    close(report[0]);
-    if (r != child || !WIFEXITED(status))
-        kill_and_reap(child);
-    take_terminal_back();
-    CHECK(name, got && rep.ret == 1 && exited_with(r, child, status, 0),
-          "report %d: write %d (%s), expected 1; child %s", got, rep.ret, strerror(rep.err),
-          said(r, status));
-}
-
 /* 11. A background group writing the terminal: stopped by SIGTTOU only with TOSTOP set, and
  * then not if SIGTTOU is ignored. */
 static void background_write(void) {
@@ -877,32 +867,17 @@ static void background_write(void) {
              strerror(errno));
         return;
     }
-    background_write_goes_ahead("background_write_without_tostop_goes_ahead",
-                                write_terminal_default);
+    background_call_ends("background_write_without_tostop_goes_ahead", write_terminal_default,
+                         "write", 1, 0);
     if (set_tostop(1) != 0) {
         FAIL("background_write_with_tostop_stopped_by_sigttou", "TOSTOP: %s", strerror(errno));
         close(tty_fd);
         return;
     }
-    int report[2], gate[2];
-    pid_t child = background_child(write_terminal_default, report, gate);
-    if (child >= 0) {
-        int status;
-        pid_t r = wait_safe(child, &status, WUNTRACED);
-        close(gate[1]);
-        close(report[0]);
-        if (r != child || !WIFEXITED(status))
-            kill_and_reap(child);
-        take_terminal_back();
-        CHECK("background_write_with_tostop_stopped_by_sigttou",
-              stopped_by(r, child, status, SIGTTOU),
-              "waitpid(WUNTRACED): %s, expected stopped by %d", said(r, status), SIGTTOU);
-    } else {
-        FAIL("background_write_with_tostop_stopped_by_sigttou", "pipe or fork: %s",
-             strerror(errno));
-    }
-    background_write_goes_ahead("background_write_with_tostop_sigttou_ignored_goes_ahead",
-                                write_terminal_ignored);
+    background_call_stops("background_write_with_tostop_stopped_by_sigttou",
+                          write_terminal_default, SIGTTOU);
+    background_call_ends("background_write_with_tostop_sigttou_ignored_goes_ahead",
+                         write_terminal_ignored, "write", 1, 0);
     set_tostop(0);
     close(tty_fd);
 }
