@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 
-use crate::procfs::{CONSOLE_TTY, Facts, RunState};
+use crate::procfs::{CONSOLE_TTY, Facts};
 use crate::procfs_tests::{assert_distinct, names};
 use crate::procpath::{Asker, Entry, Listing, MOUNTS_TARGET, Node, Type, walk};
 use crate::procsys::{
@@ -130,26 +130,17 @@ fn the_tree_counts_tasks_and_forks() {
 
 #[test]
 fn a_thread_shows_its_own_id() {
+    // Root's ids, as init's; the rest a two-thread shell's.
     let f = Facts {
         pid: 7,
         ppid: 2,
         pgid: 7,
         sid: 2,
-        state: RunState::Sleeping,
-        uid: 0,
-        euid: 0,
-        suid: 0,
-        fsuid: 0,
-        gid: 0,
-        egid: 0,
-        sgid: 0,
-        fsgid: 0,
         umask: Some(0o022),
         threads: 2,
         tty: Some((CONSOLE_TTY, 7)),
-        start_ns: 0,
         comm: b"sh".to_vec(),
-        cmdline: Vec::new(),
+        ..Facts::init()
     };
     let stat = String::from_utf8(f.task_stat(9)).unwrap();
     assert!(stat.starts_with("9 (sh) S 2 7 2 "), "{stat}");
