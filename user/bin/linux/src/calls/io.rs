@@ -51,7 +51,7 @@ const MAX_RW: u64 = 0x7fff_f000;
 /// `write(fd, buf, count)`.
 pub fn write(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
-    write_file(linux, &file, args[1], args[2].min(MAX_RW))
+    write_file(linux, &file, args[1], args[2].min(MAX_RW), JobCheck::Due)
 }
 
 /// `read(fd, buf, count)`.
@@ -70,7 +70,7 @@ pub fn pwrite64(linux: &Linux, args: &Args) -> SysResult {
     }
     match file.kind {
         Kind::File => file::write_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
-        _ => write_file(linux, &file, args[1], args[2].min(MAX_RW)),
+        _ => write_file(linux, &file, args[1], args[2].min(MAX_RW), JobCheck::Due),
     }
 }
 
@@ -115,9 +115,12 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
 pub fn writev(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
     let mut total = 0u64;
+    // One write(2) to the terminal, one job-control check (the first piece makes it).
+    let mut check = JobCheck::Due;
     for (base, len) in iovecs(linux, args[1], args[2])? {
         let len = len.min(MAX_RW - total);
-        total += write_file(linux, &file, base, len)?;
+        total += write_file(linux, &file, base, len, check)?;
+        check = JobCheck::Done;
     }
     Ok(total)
 }
@@ -161,12 +164,20 @@ fn iovecs(linux: &Linux, addr: u64, count: u64) -> Result<alloc::vec::Vec<(u64, 
     Ok(out)
 }
 
-fn write_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
+/// Whether a write to the console still owes the job-control check of `TOSTOP`
+/// ([`write_console`]): once per system call, not per piece of a `writev`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JobCheck {
+    Due,
+    Done,
+}
+
+fn write_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64, check: JobCheck) -> SysResult {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
     match file.kind {
-        Kind::Console => write_console(linux, addr, len),
+        Kind::Console => write_console(linux, addr, len, check),
         Kind::File => file::write_file(linux, file, addr, len, None),
         // Writes vanish, but the buffer must still be the program's to read.
         Kind::Null | Kind::Zero | Kind::Random => {
@@ -333,9 +344,9 @@ fn wait_for_input(linux: &Linux, deadline: Option<u64>) -> Woken {
 /// Linux does; a fault before any byte is `EFAULT`. With the terminal's `TOSTOP` set, a
 /// background process's write goes through job control first (`n_tty_write`'s
 /// `tty_check_change`: SIGTTOU to its group, unless SIGTTOU is ignored or blocked).
-fn write_console(linux: &Linux, addr: u64, len: u64) -> SysResult {
+fn write_console(linux: &Linux, addr: u64, len: u64, check: JobCheck) -> SysResult {
     uaccess::end(addr, len)?;
-    if console_client(linux).tostop().map_err(console_errno)? != 0 {
+    if check == JobCheck::Due && console_client(linux).tostop().map_err(console_errno)? != 0 {
         job::check(linux, g::SIGTTOU)?;
     }
     let mut out = Writer::new(console_client(linux));
