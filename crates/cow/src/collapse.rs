@@ -330,29 +330,34 @@ impl<F: Copy> Cow<F> {
         }
     }
 
-    /// A whole collapse of interior node `node` (begin, every step, finish), as one operation:
-    /// nothing else runs between its steps (the kernel holds the family's lock throughout), so
-    /// a [`Direction::Down`] collapse may merge the leaf's pages into the lone node's page map
-    /// and hand the leaf the result ([`Cow::merge_down_at_once`]) when the leaf holds fewer —
-    /// the usual case after a fork child exits, where the parent wrote a few pages of many.
-    /// The outcome is the step-wise one's; only the work differs.
+    /// A whole collapse of interior node `node` (begin, every step, finish), as one operation
+    /// (the kernel runs the same parts one lock hold each): a [`Direction::Down`] collapse
+    /// merges the leaf's pages into the lone node's page map and hands the leaf the result
+    /// ([`Cow::merge_down_at_once`]) when the leaf holds fewer — the usual case after a fork
+    /// child exits, where the parent wrote a few pages of many. The outcome is the step-wise
+    /// one's; only the work differs.
     pub fn collapse(&mut self, node: NodeId) -> Result<Collapsed, CowError> {
         let mut collapse = self.collapse_begin(node)?;
-        if collapse.direction == Direction::Down {
-            self.merge_down_at_once(&mut collapse);
-        }
+        self.merge_down_at_once(&mut collapse)?;
         self.collapse_finish(collapse)
     }
 
     /// The steps of a [`Direction::Down`] collapse at once, by the smaller page map: when the
     /// leaf holds fewer pages than the lone node, the lone node's map becomes the leaf's, the
     /// leaf's own pages go into it (each replacing the lone node's copy, which leaves the tree)
-    /// and the pages the leaf hides leave it. Otherwise nothing: the steps move the lone node's
-    /// (fewer) pages one by one.
-    fn merge_down_at_once(&mut self, collapse: &mut Collapse<F>) {
+    /// and the pages the leaf hides leave it. Otherwise (or for [`Direction::Up`], or with a page
+    /// in transit) nothing: the steps move the lone node's (fewer) pages one by one. The work is
+    /// the leaf's pages, not the lone node's: after a fork child exits, the parent has written a
+    /// few pages of many. The kernel runs it as one step under the lock the steps take (a search
+    /// that meets either node restarts, as for any step).
+    pub fn merge_down_at_once(&mut self, collapse: &mut Collapse<F>) -> Result<(), CowError> {
+        self.check_collapse(collapse)?;
         let (lone, leaf) = (collapse.node, collapse.child);
-        if self.at(lone).pages.len() <= self.at(leaf).pages.len() {
-            return;
+        if collapse.direction != Direction::Down
+            || collapse.in_transit.is_some()
+            || self.at(lone).pages.len() <= self.at(leaf).pages.len()
+        {
+            return Ok(());
         }
         let mut merged = core::mem::take(&mut self.at(lone).pages);
         let lone_pages = merged.len();
@@ -378,5 +383,6 @@ impl<F: Copy> Cow<F> {
         self.sub_frames(shadowed);
         collapse.shadowed += shadowed;
         collapse.moved += lone_pages - shadowed;
+        Ok(())
     }
 }

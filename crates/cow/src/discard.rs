@@ -1,5 +1,10 @@
 //! Discarding a leaf's pages (`munmap`, `madvise(MADV_DONTNEED)`, exec's overlay): afterwards
-//! the leaf reads zeros there, whatever its ancestors hold. The leaf's own frames leave the tree;
+//! the leaf reads zeros there, whatever its ancestors hold. The leaf's own frames leave the tree
+//! and go straight back to the caller, not through deferred reuse (`limbo.rs`): no search but
+//! the leaf's own can find a leaf's page (a leaf has no descendants), and the leaf's own search
+//! in flight fails its commit on the generation bumped here, having planned to map the page,
+//! never to copy from it. So the caller frees them after its own TLB shootdown, and no other
+//! operation's reclaim can free them before that shootdown has run;
 //! the pages an ancestor still holds for its other descendants are *hidden* in the leaf
 //! (`Node::hidden`), so a fault there zero-fills instead of finding the ancestor's copy. Forks
 //! and collapses carry hidden pages along with the frames they move (`tree.rs`, `collapse.rs`),
@@ -14,16 +19,22 @@ use crate::{Cow, CowError, NodeId};
 /// What [`Cow::discard`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Discarded {
-    /// The leaf's own frames that left the tree (parked until [`Cow::reclaim`]).
+    /// The leaf's own frames that left the tree (handed to the caller's `free`).
     pub frames_freed: usize,
     /// Pages an ancestor holds that the leaf now hides.
     pub hidden: usize,
 }
 
 impl<F: Copy> Cow<F> {
-    /// Makes leaf `leaf` read zeros at every page index in `pages`. Refused with
+    /// Makes leaf `leaf` read zeros at every page index in `pages`, handing the leaf's own
+    /// frames there to `free` (the caller frees them once no TLB reaches them). Refused with
     /// [`CowError::Busy`] while the leaf or an ancestor takes part in a collapse.
-    pub fn discard(&mut self, leaf: NodeId, pages: Range<u64>) -> Result<Discarded, CowError> {
+    pub fn discard(
+        &mut self,
+        leaf: NodeId,
+        pages: Range<u64>,
+        mut free: impl FnMut(F),
+    ) -> Result<Discarded, CowError> {
         let node = self.get(leaf)?;
         if node.kind != Kind::Leaf {
             return Err(CowError::NotLeaf);
@@ -54,9 +65,7 @@ impl<F: Copy> Cow<F> {
         // A fault of this leaf in flight must not commit what it found before the discard.
         x.generation += 1;
         let frames_freed = freed.len();
-        for frame in freed {
-            self.limbo.park(frame);
-        }
+        freed.into_iter().for_each(&mut free);
         self.sub_frames(frames_freed);
         Ok(Discarded {
             frames_freed,

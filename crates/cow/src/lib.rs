@@ -61,9 +61,11 @@
 //! # Concurrency without a global lock
 //!
 //! The crate models the protocol, not threads: every operation is a step, and the tests
-//! interleave them. In the kernel each node has its own lock, held only while that node's own
-//! state (pages, links, state, generation) is read or changed and never while another node is
-//! called, as the paper's locking rule demands; what is in flight is accounted for instead by:
+//! interleave them. The kernel (`kernel/src/cow.rs`) runs the same steps on several CPUs at
+//! once, holding its lock on the tree for one step at a time and never across a frame
+//! allocation, a page copy or another step (per-node locks, each held only while that node's
+//! own state is read or changed, would let steps at different nodes overlap too). What is in
+//! flight is accounted for instead by:
 //!
 //! - **States.** A node is [`State::Live`], [`State::Collapsing`] (its pages are moving out in a
 //!   collapse that has begun) or [`State::Deleted`]. A search ([`Cow::step`], one node per step:
@@ -97,9 +99,13 @@
 //! - **Collapse step by step.** [`Cow::collapse_begin`], [`Cow::collapse_step`],
 //!   [`Cow::collapse_finish`] (relink, delete). At every point each leaf's view is unchanged
 //!   ([`Cow::peek_during`] counts the page in transit where it logically is). Forks, exits and
-//!   collapses touching the two nodes get [`CowError::Busy`] until the finish. After shadowed
-//!   frames leave, the kernel removes their HAT entries in the subtree's leaves (under each
-//!   leaf's lock, so a commit that mapped one just before is undone, and one just after fails).
+//!   collapses touching the two nodes get [`CowError::Busy`] until the finish. A shadowed frame
+//!   is mapped by no committed fault: a leaf maps an ancestor's copy only while nothing between
+//!   them holds the page, and pages enter those nodes only from the leaf itself (its fork, or
+//!   its own copy, which it maps instead).
+//! - **A discard's frames go straight back** to the caller, not through deferred reuse: only
+//!   the leaf's own search can find a leaf's page, and the discard's generation bump fails its
+//!   commit. The caller frees them after its TLB shootdown.
 //!
 //! # Statistics
 //!

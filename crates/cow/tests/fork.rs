@@ -5,7 +5,8 @@
 mod common;
 
 use common::{Frame, Store, own, read, reclaim, view, write};
-use k42_cow::{Access, Cow, CowError, Fault, Kind, State};
+use k42_cow::Frames as _;
+use k42_cow::{Access, Commit, Cow, CowError, Fault, Kind, Plan, State, Step};
 
 #[test]
 fn a_read_of_a_fresh_object_zero_fills_into_the_leaf() {
@@ -227,7 +228,7 @@ fn a_collapse_down_into_a_leaf_with_fewer_pages_keeps_what_the_leaf_wrote_and_di
     let forked = cow.fork(a).unwrap();
     let b = forked.child;
     write(&mut cow, &mut store, a, 1, 11); // a's own copy shadows the parent's page 1
-    cow.discard(a, 3..5).unwrap(); // a hides the parent's pages 3 and 4
+    cow.discard(a, 3..5, |f| store.free(f)).unwrap(); // a hides the parent's pages 3 and 4
     write(&mut cow, &mut store, b, 6, 66); // b's, gone with b
     let exited = cow.exit(b).unwrap();
     assert_eq!(exited.collapses, 1);
@@ -385,4 +386,40 @@ fn statistics_follow_the_tree() {
         cow.generation(a).unwrap() > 0,
         "the fork moved a's frame out"
     );
+}
+
+#[test]
+fn a_discard_hands_back_the_leafs_own_frames_at_once_and_fails_its_search_in_flight() {
+    // A discard's frames never wait for searches in flight: only the leaf's own search can
+    // find them, and it fails its commit. (Parked, they could be freed by another operation
+    // before the discarding process's TLB shootdown.)
+    let mut cow = Cow::<Frame>::new();
+    let mut store = Store::new();
+    let a = cow.create();
+    let b = cow.create();
+    write(&mut cow, &mut store, a, 0, 7);
+    let other = cow.search(b, 0, Access::Read).unwrap();
+    let mut own = cow.search(a, 0, Access::Read).unwrap();
+    assert!(matches!(cow.step(&mut own), Step::Found(Plan::Map { .. })));
+    let mut freed = Vec::new();
+    let discarded = cow.discard(a, 0..1, |f| freed.push(f)).unwrap();
+    assert_eq!(discarded.frames_freed, 1);
+    assert_eq!(
+        freed.len(),
+        1,
+        "the frame came back with another search in flight"
+    );
+    assert_eq!(cow.parked_frames(), 0);
+    assert_eq!(cow.commit(own, None), Ok(Commit::Retry { unused: None }));
+    cow.abandon(other);
+    freed.into_iter().for_each(|f| store.free(f));
+    assert_eq!(
+        read(&mut cow, &mut store, a, 0),
+        0,
+        "a discarded page reads zero"
+    );
+    cow.exit(a).unwrap();
+    cow.exit(b).unwrap();
+    reclaim(&mut cow, &mut store);
+    assert_eq!(store.live(), 0, "every frame came back");
 }

@@ -171,7 +171,11 @@ impl World {
         let i = rng.below(self.procs.len() as u64) as usize;
         let start = rng.below(PAGES);
         let end = start + 1 + rng.below(PAGES - start);
-        match self.cow.discard(self.procs[i].leaf, start..end) {
+        let store = &mut self.store;
+        match self
+            .cow
+            .discard(self.procs[i].leaf, start..end, |f| store.free(f))
+        {
             Ok(d) => {
                 self.procs[i]
                     .mem
