@@ -48,6 +48,10 @@ pub enum Mail {
     Call(crate::kcall::ppc::RemoteCall),
     /// The reply to a PPC one of this CPU's dispatchers made to another CPU.
     Reply(crate::kcall::ppc::RemoteReply),
+    /// Run this kernel function here, as the mail is read (Linux's `smp_call_function`; the
+    /// in-kernel tests use it to race two CPUs). It runs with this CPU's state locked, so it
+    /// must not touch its own CPU's dispatchers or wait for mail to this CPU.
+    Run(Box<dyn FnOnce() + Send>),
 }
 
 /// One CPU's kernel state, locked only by that CPU.

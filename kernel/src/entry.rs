@@ -104,6 +104,7 @@ pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
             Mail::Continue(pid) => crate::jobstop::cont_here(cpu, pid, frame, origin),
             Mail::Call(call) => crate::kcall::ppc::arrive(cpu, call, frame),
             Mail::Reply(reply) => crate::kcall::ppc::replied(cpu, reply, frame, origin),
+            Mail::Run(f) => f(),
         }
     }
     timers(cpu, frame);

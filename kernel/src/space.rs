@@ -177,7 +177,7 @@ impl Space {
         for range in kernel {
             regions.unmap(range);
         }
-        let leaf = match self.family.lock().fork(self.leaf) {
+        let leaf = match self.family.fork(self.leaf) {
             Ok(leaf) => leaf,
             Err(e) => {
                 log::error!("fork of a copy-on-write space: {e}");
@@ -220,8 +220,7 @@ impl Space {
     /// The longest copy-on-write chain in this space's fork family, and the frames the family
     /// holds (for tests and statistics).
     pub fn cow_stats(&self) -> (usize, usize) {
-        let family = self.family.lock();
-        (family.longest_chain(), family.frames_held())
+        (self.family.longest_chain(), self.family.frames_held())
     }
 
     /// Loads the page tables on this CPU.
@@ -374,7 +373,7 @@ impl Space {
             self.mapped.remove(&addr);
         }
         let pages = page_index(range.start())..page_index(range.end());
-        freed.extend(self.family.lock().discard(self.leaf, pages));
+        freed.extend(self.family.discard(self.leaf, pages));
     }
 
     /// Changes the protection of `addr..addr+len`, which must be wholly mapped.
@@ -458,21 +457,17 @@ impl Space {
         write: bool,
         prot: Prot,
     ) -> Result<(), KError> {
-        let mut family = self.family.lock();
-        let got = family
-            .fault_image(self.leaf, page_index(page), write, image, index)
-            .ok_or(KError::NoMemory)?;
+        let (hw, mapped) = (&mut self.hw, &mut self.mapped);
+        let got = self.family.fault_image(
+            self.leaf,
+            page_index(page),
+            write,
+            image,
+            index,
+            |frame, writable| install(hw, mapped, page, frame, cow_flags(prot, writable)),
+        )?;
         match got {
-            ImageFault::Tree(got) => {
-                let frame = family.frame(got.paddr).ok_or(KError::WrongState)?;
-                install(
-                    &mut self.hw,
-                    &mut self.mapped,
-                    page,
-                    frame,
-                    cow_flags(prot, got.writable),
-                )
-            }
+            ImageFault::Tree(()) => Ok(()),
             ImageFault::Image => {
                 let flags = cow_flags(prot, false);
                 let (hw, mapped) = (&mut self.hw, &mut self.mapped);
@@ -505,15 +500,17 @@ impl Space {
     /// Asks the leaf for page `page` (a write makes it the leaf's own) and maps what it gets
     /// with `prot`, read-only if shared; returns the frame's physical address.
     fn resolve(&mut self, page: u64, write: bool, prot: Prot) -> Result<u64, KError> {
-        let mut family = self.family.lock();
-        let Some(got) = family.fault(self.leaf, page_index(page), write) else {
-            log::warn!("out of memory faulting in {page:#x}");
-            return Err(KError::NoMemory);
-        };
-        let frame = family.frame(got.paddr).ok_or(KError::WrongState)?;
-        let flags = cow_flags(prot, got.writable);
-        install(&mut self.hw, &mut self.mapped, page, frame, flags)?;
-        Ok(got.paddr)
+        let (hw, mapped) = (&mut self.hw, &mut self.mapped);
+        self.family
+            .fault(self.leaf, page_index(page), write, |frame, writable| {
+                install(hw, mapped, page, frame, cow_flags(prot, writable))?;
+                Ok(frame.paddr())
+            })
+            .inspect_err(|e| {
+                if *e == KError::NoMemory {
+                    log::warn!("out of memory faulting in {page:#x}");
+                }
+            })
     }
 
     /// Writes `bytes` at `addr` from the kernel, ignoring the region's protection (loading a
@@ -532,10 +529,8 @@ impl Space {
             let prot = region.prot;
             let paddr = self.resolve(page, true, prot)?;
             self.family
-                .lock()
-                .frame(paddr)
-                .ok_or(KError::WrongState)?
-                .write(offset, &bytes[done..done + n]);
+                .with_frame(paddr, |frame| frame.write(offset, &bytes[done..done + n]))
+                .ok_or(KError::WrongState)?;
             done += n;
         }
         Ok(())
@@ -588,7 +583,7 @@ impl Space {
             hw, family, leaf, ..
         } = self;
         mm::with_frames(|f| hw.destroy(f));
-        let freed = family.lock().exit(leaf);
+        let freed = family.exit(leaf);
         freed.into_iter().for_each(mm::free_page);
     }
 }

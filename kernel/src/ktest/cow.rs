@@ -97,7 +97,7 @@ fn fork_isolates_both_sides(_: &Context<'_>) -> Outcome {
     let family = parent.family();
     child.destroy();
     parent.destroy();
-    let held = family.lock().frames_held();
+    let held = family.frames_held();
     ensure!(held == 0, "{held} frames still held after both ended");
     Ok(())
 }
@@ -133,7 +133,7 @@ fn unmap_in_child_hides_the_parents_pages(_: &Context<'_>) -> Outcome {
     let family = parent.family();
     child.destroy();
     parent.destroy();
-    let held = family.lock().frames_held();
+    let held = family.frames_held();
     ensure!(held == 0, "{held} frames still held after both ended");
     Ok(())
 }
@@ -220,7 +220,7 @@ fn fork_exit_1000_generations(_: &Context<'_>) -> Outcome {
         );
     }
     current.destroy();
-    let held = family.lock().frames_held();
+    let held = family.frames_held();
     ensure!(
         held == 0,
         "{held} frames leaked after the last generation ended"

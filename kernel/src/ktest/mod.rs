@@ -6,6 +6,7 @@
 
 mod boot;
 mod cow;
+mod cow_race;
 mod memory;
 mod smp;
 
@@ -78,6 +79,7 @@ fn all() -> impl Iterator<Item = &'static Case> {
         .iter()
         .chain(boot::CASES)
         .chain(cow::CASES)
+        .chain(cow_race::CASES)
         .chain(smp::CASES)
 }
 
