@@ -183,6 +183,22 @@ impl Dispatchers {
         self.index(*comm).and_then(|i| self.dispatchers.get_mut(i))
     }
 
+    /// Dispatchers `a` and `b` (two different ones), both to change: a PPC's caller and
+    /// server, found with one lookup each.
+    #[inline]
+    pub fn pair_mut(&mut self, a: u64, b: u64) -> Option<(&mut Dispatcher, &mut Dispatcher)> {
+        let (i, j) = (self.index(a)?, self.index(b)?);
+        if i < j {
+            let (low, high) = self.dispatchers.split_at_mut(j);
+            Some((low.get_mut(i)?, high.first_mut()?))
+        } else if j < i {
+            let (low, high) = self.dispatchers.split_at_mut(i);
+            Some((high.first_mut()?, low.get_mut(j)?))
+        } else {
+            None
+        }
+    }
+
     /// Whether dispatcher `comm` is here.
     #[inline]
     pub fn contains_key(&self, comm: &u64) -> bool {

@@ -45,6 +45,26 @@ fn on_user_entry(frame: &mut UserFrame) {
     slot.count(counter::KERNEL_ENTRIES);
     crate::tlb::service_on(slot);
     let mut cpu = slot.state.lock();
+    // A same-CPU PPC between ready dispatchers needs none of the general path's work
+    // (`kcall/fast.rs`).
+    let fast = frame.vector == SYSCALL_VECTOR && crate::kcall::fast::try_ppc(slot, &mut cpu, frame);
+    if !fast {
+        cpu = general(slot, cpu, frame);
+    }
+    drop(cpu);
+    // Idle time spent inside run_next counts too; a benchmark reads it on a busy CPU.
+    slot.add(
+        counter::KERNEL_TSC,
+        k42_hal::time::rdtsc().wrapping_sub(start),
+    );
+}
+
+/// Handles any entry: the event, then whatever runs next (`switch::run_next`).
+fn general<'a>(
+    slot: &'a Slot,
+    mut cpu: spin::MutexGuard<'a, Cpu>,
+    frame: &mut UserFrame,
+) -> spin::MutexGuard<'a, Cpu> {
     match frame.vector {
         SYSCALL_VECTOR => crate::kcall::dispatch(&mut cpu, frame),
         v if v == u64::from(TIMER_VECTOR) => tick(&mut cpu, frame),
@@ -52,13 +72,7 @@ fn on_user_entry(frame: &mut UserFrame) {
         v if v < 32 => fault(&mut cpu, frame),
         other => log::warn!("unexpected vector {other} from user mode"),
     }
-    let cpu = switch::run_next(slot, cpu, frame);
-    drop(cpu);
-    // Idle time spent inside run_next counts too; a benchmark reads it on a busy CPU.
-    slot.add(
-        counter::KERNEL_TSC,
-        k42_hal::time::rdtsc().wrapping_sub(start),
-    );
+    switch::run_next(slot, cpu, frame)
 }
 
 /// Work every pass through the kernel does on this CPU: mail from other CPUs, then due timers.

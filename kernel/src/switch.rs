@@ -103,16 +103,54 @@ pub fn upcall_into(
 /// `io_open` is the CPU's `Cpu::io_open`); the caller makes it the running one (`Cpu::running`)
 /// and puts its registers in the frame.
 pub fn load_machine_state(d: &Dispatcher, io_open: &mut Vec<(u16, u16)>) {
-    let process = &d.shared.process;
-    if process.with_space(|s| s.activate()) == Some(true) {
-        cpu::this().count(counter::SPACE_SWITCHES);
-    }
+    load_space(d, cpu::this());
     d.fpu.restore();
     user::write_fs_base(d.fs_base);
     user::write_user_gs_base(d.shared.page_addr);
+    load_io_ports(d, io_open);
+}
+
+/// `keep_machine_state(from)` then `load_machine_state(to)`, for the PPC fast path
+/// (`kcall/fast.rs`), which has this CPU's slot at hand: the FS base is written only when the
+/// two differ (a native server and its client usually both have none).
+#[inline]
+pub fn swap_machine_state(
+    from: &mut Dispatcher,
+    to: &Dispatcher,
+    io_open: &mut Vec<(u16, u16)>,
+    slot: &Slot,
+) {
+    keep_machine_state(from);
+    load_space(to, slot);
+    to.fpu.restore();
+    if to.fs_base != from.fs_base {
+        user::write_fs_base(to.fs_base);
+    }
+    user::write_user_gs_base(to.shared.page_addr);
+    load_io_ports(to, io_open);
+}
+
+/// Loads `d`'s address space, counting a switch on `slot` if it was not loaded.
+fn load_space(d: &Dispatcher, slot: &Slot) {
+    if d.shared.process.with_space(|s| s.activate()) == Some(true) {
+        slot.count(counter::SPACE_SWITCHES);
+    }
+}
+
+/// Opens `d`'s I/O ports in this CPU's bitmap, closing those open now (`io_open`) first.
+#[inline]
+fn load_io_ports(d: &Dispatcher, io_open: &mut Vec<(u16, u16)>) {
+    let process = &d.shared.process;
     if io_open.is_empty() && !process.has_io_ports() {
         return; // the common case: nothing to close, nothing to open
     }
+    change_io_ports(process, io_open);
+}
+
+/// `load_io_ports` when some are open or granted (out of line: the common case has none).
+#[cold]
+#[inline(never)]
+fn change_io_ports(process: &crate::process::Process, io_open: &mut Vec<(u16, u16)>) {
     let ports = process.io_ports.lock();
     if *ports != *io_open {
         for &(first, n) in io_open.iter() {

@@ -7,8 +7,10 @@
 //! `sched.rs` (yield, handoff, timer), `upcall.rs` (set entry, resume), `reflect.rs` (a Linux
 //! process's `syscall` from program code, which is not a kernel call at all but is reflected to
 //! the personality before this table is consulted; and the personality's reflect return).
+//! `fast.rs` is the same-CPU PPC fast path, which the entry tries before this table.
 
 pub mod async_send;
+pub mod fast;
 pub mod ppc;
 mod reflect;
 mod sched;

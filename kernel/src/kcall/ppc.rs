@@ -75,14 +75,14 @@ fn data_len(word: u64) -> Result<usize, Status> {
     }
 }
 
-fn args_of(frame: &UserFrame) -> [u64; ARG_WORDS] {
+pub(super) fn args_of(frame: &UserFrame) -> [u64; ARG_WORDS] {
     [
         frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14,
     ]
 }
 
 /// The registers of an IPC_CALL upcall.
-fn set_call_registers(
+pub(super) fn set_call_registers(
     f: &mut UserFrame,
     badge: u64,
     token: u64,
@@ -99,7 +99,7 @@ fn set_call_registers(
 
 /// Writes a reply into a caller's kept registers (`len` bytes of reply data, already in its
 /// page).
-fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS], len: usize) {
+pub(super) fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS], len: usize) {
     f.rax = status as u64;
     (f.rdi, f.rsi, f.rdx, f.r10, f.r8) = (w[0], w[1], w[2], w[3], w[4]);
     f.r15 = len as u64;
@@ -178,7 +178,7 @@ fn accepts_call(cpu: &Cpu, target: u64) -> bool {
 }
 
 /// `accepts_call` for a target already looked up.
-fn accepts(t: &Dispatcher) -> bool {
+pub(super) fn accepts(t: &Dispatcher) -> bool {
     // A server stopped by job control takes no new calls (`jobstop.rs`); its callers retry.
     !t.job_stopped
         && t.serving.is_none()
@@ -206,7 +206,7 @@ fn begin_serving(cpu: &mut Cpu, target: u64, serving: Serving) {
 }
 
 /// `begin_serving` for a target already looked up.
-fn begin_serving_in(t: &mut Dispatcher, serving: Serving) {
+pub(super) fn begin_serving_in(t: &mut Dispatcher, serving: Serving) {
     // By reference: an idle server (the common case) has no context, and a `mem::replace`
     // would copy the whole empty one.
     if let Context::Call(kept) | Context::Preempted(kept) = &t.context {

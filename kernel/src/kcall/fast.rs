@@ -1,0 +1,152 @@
+//! The same-CPU PPC fast path: PPC_CALL and PPC_RETURN between two dispatchers of this CPU
+//! that are ready for them, carried out straight from the entry (`entry::on_user_entry`)
+//! without the general path's work around them — no kernel-call table, no reflection check
+//! beyond one flag, no pass through `switch::run_next` and its housekeeping, one lookup of
+//! each dispatcher, and the machine state swapped in one step.
+//!
+//! It does exactly what `ppc::call` and `ppc::ret` do for the cases it takes, and takes only
+//! those that need none of the general path's other work. Before changing anything it checks
+//! that there is no mail from other CPUs and no dispatcher timer due (the housekeeping every
+//! entry does would then have something to do), and for each call:
+//! - PPC_CALL: a word-only call (`r15` = 0) from a dispatcher that is not a Linux program's
+//!   code (that `syscall` is reflected), to another dispatcher of this CPU that accepts it now
+//!   (`ppc::accepts`: enabled, idle or blocked, not stopped, with an IPC_CALL entry).
+//! - PPC_RETURN: with WAIT and no reply data, of a same-CPU call whose caller waits for it,
+//!   neither of them stopped by job control.
+//!
+//! Everything else — a refusal (`Retry`), a call to the kernel or to another CPU, PPC data, a
+//! return without WAIT, a held dispatcher — goes the general way, which also gives every
+//! error its status. Once it has begun, the fast path finishes the way the general one would:
+//! retry waiters are told and soft interrupts that came while the server served are taken,
+//! through the same functions. A timer that falls due, or mail that comes, while it runs is
+//! seen at the next entry, as one coming just after the general path's housekeeping would be.
+
+use k42_abi::kernel::{Entry, KERNEL_COMM_ID, Status, call, is_personality_rip, return_flags};
+use k42_hal::user::UserFrame;
+use k42_kapi::counter;
+
+use super::ppc::{accepts, args_of, begin_serving_in, notify_retry, set_call_registers, set_reply};
+use crate::cpu::{self, Cpu, Slot};
+use crate::dispatcher::{Context, Dispatcher, Serving};
+use crate::switch::{self, Origin};
+
+/// Carries out the kernel call in `frame` if it is a PPC the fast path takes, and returns
+/// `true` with what runs next in the frame; `false` with nothing changed otherwise.
+pub fn try_ppc(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) -> bool {
+    let number = frame.rax;
+    if number != call::PPC_CALL && number != call::PPC_RETURN {
+        return false;
+    }
+    let Some(me) = cpu.running else {
+        return false;
+    };
+    if !quiet(slot, cpu) {
+        return false;
+    }
+    if number == call::PPC_CALL {
+        ppc_call(slot, cpu, me, frame)
+    } else {
+        ppc_return(slot, cpu, me, frame)
+    }
+}
+
+/// Whether the housekeeping every entry does has nothing to do: no mail, no timer due.
+fn quiet(slot: &Slot, cpu: &Cpu) -> bool {
+    slot.mailbox.lock().is_empty() && (cpu.next_timer == u64::MAX || cpu::now() < cpu.next_timer)
+}
+
+/// Whether this `syscall` of dispatcher `d` is a Linux program's, to be reflected.
+fn reflects(d: &Dispatcher, frame: &UserFrame) -> bool {
+    d.shared.process.linux && !is_personality_rip(frame.rip)
+}
+
+/// PPC_CALL from `me` (`ppc::call`'s same-CPU case).
+fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool {
+    let target = frame.rdi;
+    if frame.r15 != 0 || target == KERNEL_COMM_ID || target == me {
+        return false;
+    }
+    let Some((caller, server)) = cpu.dispatchers.pair_mut(me, target) else {
+        return false;
+    };
+    if reflects(caller, frame) || !accepts(server) {
+        return false;
+    }
+    slot.count(counter::PPC_CALLS);
+    let (handle, method, args) = (frame.rsi, frame.rdx, args_of(frame));
+    let badge = caller.shared.badge();
+    caller.calling = Some(target);
+    caller.context = Context::Call(*frame);
+    begin_serving_in(
+        server,
+        Serving {
+            caller: me,
+            remote: false,
+        },
+    );
+    switch::swap_machine_state(caller, server, &mut cpu.io_open, slot);
+    cpu.running = Some(target);
+    // `accepts` saw its IPC_CALL entry and upcall stack: as `switch::upcall_into`.
+    server.shared.set_disabled(true);
+    *frame = UserFrame::new_user(
+        server.entries[Entry::IpcCall as usize],
+        server.shared.upcall_stack(),
+    );
+    set_call_registers(frame, badge, me, handle, method, &args, 0);
+    frame.clobber_for_sysret();
+    slot.count(counter::UPCALLS);
+    true
+}
+
+/// PPC_RETURN from `me` (`ppc::ret`'s same-CPU case with WAIT).
+fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool {
+    let token = frame.rdi;
+    if frame.r12 & return_flags::WAIT == 0 || frame.r13 != 0 {
+        return false;
+    }
+    let Some((server, caller)) = cpu.dispatchers.pair_mut(me, token) else {
+        return false;
+    };
+    let serving = Some(Serving {
+        caller: token,
+        remote: false,
+    });
+    let Context::Call(kept) = &caller.context else {
+        return false;
+    };
+    if server.serving != serving
+        || caller.calling != Some(me)
+        || server.job_stopped
+        || caller.job_stopped
+        || reflects(server, frame)
+    {
+        return false;
+    }
+    let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    *frame = *kept;
+    set_reply(frame, Status::Ok, &words, 0);
+    caller.context = Context::None;
+    caller.calling = None;
+    server.serving = None;
+    server.context = Context::None;
+    server.run = crate::dispatcher::Run::Idle;
+    // Whether soft interrupts came while it served with upcalls disabled, looked at once they
+    // are enabled (a post after this sees it enabled and wakes it itself).
+    server.shared.set_disabled(false);
+    let pending = server.shared.pending() != 0;
+    let waiters = if server.retry_waiters.is_empty() {
+        alloc::vec::Vec::new()
+    } else {
+        core::mem::take(&mut server.retry_waiters)
+    };
+    switch::swap_machine_state(server, caller, &mut cpu.io_open, slot);
+    cpu.running = Some(token);
+    for waiter in waiters {
+        notify_retry(cpu, waiter, frame, Origin::Call);
+    }
+    if pending {
+        // As YIELD(IDLE) would: woken at once for the bits that came while it served.
+        switch::wake(cpu, me, frame, Origin::Call);
+    }
+    true
+}
