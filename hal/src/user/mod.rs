@@ -138,9 +138,24 @@ impl UserFrame {
     }
 }
 
-/// Called by `entry.S` for every entry from ring 3.
+/// Called by `entry.S` for every entry from ring 3. A `syscall` (most entries, and the PPC
+/// fast path's) goes straight to the kernel's handler; only a hardware entry is screened first.
 #[unsafe(no_mangle)]
 extern "C" fn hal_user_entry(frame: &mut UserFrame) {
+    if frame.vector != SYSCALL_VECTOR && !hardware_entry(frame) {
+        return;
+    }
+    match HANDLER.get() {
+        Some(h) => h(frame),
+        None => crate::trap::fatal(frame),
+    }
+    frame.make_safe();
+}
+
+/// Screens an interrupt or exception from ring 3: a fatal one stops the machine, a spurious
+/// interrupt is resumed at once (`false`), a device interrupt is acknowledged; `true` when the
+/// kernel's handler is to see it.
+fn hardware_entry(frame: &mut UserFrame) -> bool {
     let vector = frame.vector;
     let is_fatal = [
         crate::trap::DOUBLE_FAULT,
@@ -154,18 +169,14 @@ extern "C" fn hal_user_entry(frame: &mut UserFrame) {
     }
     if vector == u64::from(crate::trap::SPURIOUS_VECTOR) {
         frame.make_safe();
-        return;
+        return false;
     }
     if (u64::from(crate::trap::EXCEPTION_COUNT)..SYSCALL_VECTOR).contains(&vector) {
         // A device interrupt: acknowledge it first; the kernel runs with interrupts off, so
         // the next one cannot arrive before the handler is done.
         crate::apic::end_of_interrupt();
     }
-    match HANDLER.get() {
-        Some(h) => h(frame),
-        None => crate::trap::fatal(frame),
-    }
-    frame.make_safe();
+    true
 }
 
 /// Leaves the kernel for user mode on this CPU with `frame`'s registers, for the first entry

@@ -16,12 +16,24 @@ use core::sync::atomic::AtomicU64;
 
 use k42_frames::FrameAllocator as Frames;
 use x86_64::PhysAddr;
-use x86_64::registers::control::{Cr3, Cr3Flags};
-use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
+use x86_64::structures::paging::{PageTable, PageTableFlags as F};
 
 use super::USER_TOP;
 use crate::layout::{self, PAGE_SIZE};
 use crate::paging::MapError;
+
+/// The bits of CR3 that hold the PML4's physical address.
+const CR3_ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// Physical address of the PML4 loaded on this CPU. Read raw: a space switch asks twice per
+/// PPC, and `Cr3::read` checks and converts what it reads.
+#[inline]
+fn loaded_root() -> u64 {
+    let cr3: u64;
+    // SAFETY: reading CR3 in ring 0 has no side effects.
+    unsafe { core::arch::asm!("mov {}, cr3", out(reg) cr3, options(nostack, preserves_flags)) };
+    cr3 & CR3_ADDRESS_MASK
+}
 
 /// PML4 entries of the lower (user) half.
 const USER_PML4_ENTRIES: usize = 256;
@@ -223,21 +235,22 @@ impl AddressSpace {
     }
 
     /// Whether this space is the one loaded on this CPU.
+    #[inline]
     pub fn is_active(&self) -> bool {
-        Cr3::read().0.start_address().as_u64() == self.root
+        loaded_root() == self.root
     }
 
     /// Loads this space on this CPU (which flushes its non-global TLB entries).
+    #[inline]
     pub fn activate(&self) {
         if self.is_active() {
             return;
         }
-        // SAFETY: the upper half is the kernel's own, so the kernel keeps running unchanged.
+        // SAFETY: `root` is this space's PML4, whose upper half is the kernel's own, so the
+        // kernel keeps running unchanged; no PCID or cache-control flag is set (as
+        // `Cr3::write` with empty flags would).
         unsafe {
-            Cr3::write(
-                PhysFrame::containing_address(PhysAddr::new(self.root)),
-                Cr3Flags::empty(),
-            )
+            core::arch::asm!("mov cr3, {}", in(reg) self.root, options(nostack, preserves_flags))
         };
     }
 
