@@ -29,33 +29,41 @@ def bytes_at(img, v, n):
         if va <= v < va + fs:
             o = off + (v - va); return data[o:o + n].hex()
     return None
+def images(run):
+    root = f"{DIR}/{run}"
+    return (syms(f"{root}/k42-kernel"), syms(f"{root}/ppcbench"), syms(f"{root}/echo"),
+            segs(f"{root}/ppcbench"), segs(f"{root}/echo"))
+def look(t, a):
+    i = bisect.bisect_right(t[0], a) - 1
+    return (t[1][i], a - t[0][i]) if i >= 0 else ("?", a)
+def where(img, v, b):
+    # (side, function, offset in it): blocks of A and B are matched by these and their bytes,
+    # not by address, so code that moved between the two builds (A and B differ in a constant
+    # of ppcbench, which can shift the functions after it) is not counted whole.
+    K, C, E, CI, EI = img
+    if v >= 0xffff800000000000:
+        return ("kernel", "K ") + look(K, v)
+    cb, eb = bytes_at(CI, v, len(b) // 2), bytes_at(EI, v, len(b) // 2)
+    if cb == b and eb != b: return ("client", "client ") + look(C, v)
+    if eb == b and cb != b: return ("server", "server ") + look(E, v)
+    (cn, co), (en, eo) = look(C, v), look(E, v)
+    return ("either", "either ", cn + " | " + en, co)
 def load(run):
+    img = images(run)
     d = {}
     for line in open(f"{DIR}/{run}/tb.txt"):
         p = line.split()
         v, n, c = int(p[0], 16), int(p[1]), int(p[2]); b = p[3] if len(p) > 3 else ""
-        key = (v, b)
+        s, prefix, name, off = where(img, v, b)
+        key = (s, prefix + name, off, b)
         old = d.get(key, (n, 0)); d[key] = (n, old[1] + c)
     return d
 A, B = load("A"), load("B")
-root = f"{DIR}/B"
-K, C, E = syms(f"{root}/k42-kernel"), syms(f"{root}/ppcbench"), syms(f"{root}/echo")
-CI, EI = segs(f"{root}/ppcbench"), segs(f"{root}/echo")
-def look(t, a):
-    i = bisect.bisect_right(t[0], a) - 1
-    return t[1][i] if i >= 0 else "?"
 agg = collections.Counter(); side = collections.Counter()
 for key, (n, c) in B.items():
     d = c - A.get(key, (n, 0))[1]
     if d <= 0: continue
-    v, b = key; w = n * d
-    if v >= 0xffff800000000000:
-        name, s = "K " + look(K, v), "kernel"
-    else:
-        cb, eb = bytes_at(CI, v, len(b) // 2), bytes_at(EI, v, len(b) // 2)
-        if cb == b and eb != b: name, s = "client " + look(C, v), "client"
-        elif eb == b and cb != b: name, s = "server " + look(E, v), "server"
-        else: name, s = "either " + look(C, v) + " | " + look(E, v), "either"
+    s, name = key[0], key[1]; w = n * d
     agg[name.replace("k42_", "")[:120]] += w; side[s] += w
 for s, w in side.items(): print(f"{s}: {w / CALLS:.0f}")
 print(f"total: {sum(side.values()) / CALLS:.0f}")
