@@ -113,7 +113,7 @@ pub fn load_machine_state(d: &Dispatcher, io_open: &mut Vec<(u16, u16)>) {
 /// `keep_machine_state(from)` then `load_machine_state(to)`, for the PPC fast path
 /// (`kcall/fast.rs`), which has this CPU's slot at hand: the FS base is written only when the
 /// two differ (a native server and its client usually both have none).
-#[inline]
+#[inline(always)]
 pub fn swap_machine_state(
     from: &mut Dispatcher,
     to: &Dispatcher,

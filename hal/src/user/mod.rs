@@ -110,6 +110,19 @@ impl UserFrame {
         }
     }
 
+    /// Makes this frame start user code at `rip` with stack `rsp` as [`UserFrame::new_user`]
+    /// would, but keeping `rsi rdx r8 r9 r10 r12 r13 r14` as they are: a PPC hands those to
+    /// its server unchanged, so they need not be copied out and back. Every other register is
+    /// zero, but `rcx` and `r11`, which are set for the `sysret` exit
+    /// ([`UserFrame::clobber_for_sysret`]).
+    #[inline]
+    pub fn restart_keeping_args(&mut self, rip: u64, rsp: u64) {
+        (self.rax, self.rbx, self.rdi, self.rbp, self.r15) = (0, 0, 0, 0, 0);
+        (self.vector, self.error_code) = (0, 0);
+        (self.rip, self.rsp, self.rflags) = (rip, rsp, USER_RFLAGS_SET);
+        self.clobber_for_sysret();
+    }
+
     /// Whether this frame was saved by an entry from user mode.
     pub fn from_user(&self) -> bool {
         self.cs & 3 == 3

@@ -25,7 +25,7 @@ use k42_abi::kernel::{Entry, KERNEL_COMM_ID, Status, call, is_personality_rip, r
 use k42_hal::user::UserFrame;
 use k42_kapi::counter;
 
-use super::ppc::{accepts, args_of, begin_serving_in, notify_retry, set_call_registers, set_reply};
+use super::ppc::{accepts, begin_serving_in, notify_retry, set_reply};
 use crate::cpu::{self, Cpu, Slot};
 use crate::dispatcher::{Context, Dispatcher, Serving};
 use crate::switch::{self, Origin};
@@ -73,7 +73,6 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
         return false;
     }
     slot.count(counter::PPC_CALLS);
-    let (handle, method, args) = (frame.rsi, frame.rdx, args_of(frame));
     let badge = caller.shared.badge();
     caller.calling = Some(target);
     caller.context = Context::Call(*frame);
@@ -86,14 +85,15 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
     );
     switch::swap_machine_state(caller, server, &mut cpu.io_open, slot);
     cpu.running = Some(target);
-    // `accepts` saw its IPC_CALL entry and upcall stack: as `switch::upcall_into`.
+    // `accepts` saw its IPC_CALL entry and upcall stack: as `switch::upcall_into`, with the
+    // registers of `ppc::set_call_registers` — the handle, method and argument words are in
+    // the registers the upcall takes them in already, and the data length is 0.
     server.shared.set_disabled(true);
-    *frame = UserFrame::new_user(
+    frame.restart_keeping_args(
         server.entries[Entry::IpcCall as usize],
         server.shared.upcall_stack(),
     );
-    set_call_registers(frame, badge, me, handle, method, &args, 0);
-    frame.clobber_for_sysret();
+    (frame.rdi, frame.rax) = (badge, me);
     slot.count(counter::UPCALLS);
     true
 }

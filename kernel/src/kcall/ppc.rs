@@ -75,14 +75,14 @@ fn data_len(word: u64) -> Result<usize, Status> {
     }
 }
 
-pub(super) fn args_of(frame: &UserFrame) -> [u64; ARG_WORDS] {
+fn args_of(frame: &UserFrame) -> [u64; ARG_WORDS] {
     [
         frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14,
     ]
 }
 
 /// The registers of an IPC_CALL upcall.
-pub(super) fn set_call_registers(
+fn set_call_registers(
     f: &mut UserFrame,
     badge: u64,
     token: u64,
@@ -99,6 +99,7 @@ pub(super) fn set_call_registers(
 
 /// Writes a reply into a caller's kept registers (`len` bytes of reply data, already in its
 /// page).
+#[inline]
 pub(super) fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS], len: usize) {
     f.rax = status as u64;
     (f.rdi, f.rsi, f.rdx, f.r10, f.r8) = (w[0], w[1], w[2], w[3], w[4]);
