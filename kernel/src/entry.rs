@@ -1,7 +1,9 @@
 //! Every entry from user mode lands here (`k42_hal::user::set_entry_handler`): a kernel call,
 //! a device interrupt, the wake-up IPI, or a CPU exception in ring 3. The thin unsafe entry is
 //! the hardware crate's; this is the safe dispatch: lock this CPU's state, handle the event,
-//! and make sure some dispatcher's registers are in the frame before returning.
+//! and make sure some dispatcher's registers are in the frame before returning. A same-CPU PPC
+//! between ready dispatchers is first offered to its fast path (`kcall/fast.rs`), which needs
+//! none of the rest.
 //!
 //! Also here: the periodic work every entry and the idle loop share (`housekeeping`: mail from
 //! other CPUs, dispatcher timers, the scheduler tick), user faults, and the end of a process.
