@@ -394,9 +394,19 @@ impl Sched {
         }
     }
 
-    /// Takes the pending soft-interrupt bits and acts on them (module comment).
+    /// Takes the pending soft-interrupt bits and acts on them (module comment). Inline: the
+    /// common case, nothing pending and no timer, is three tests.
     #[inline]
     pub(crate) fn poll(&mut self) {
+        if Page::current().pending() == 0 && self.armed == 0 && self.timers.is_empty() {
+            return;
+        }
+        self.poll_slow();
+    }
+
+    /// `poll` when something may be due.
+    #[inline(never)]
+    fn poll_slow(&mut self) {
         let page = Page::current();
         // A plain load first: nothing pending is the common case, and needs no atomic update.
         let bits = match page.pending() {
@@ -960,11 +970,19 @@ pub(crate) fn idle_loop() -> ! {
 /// At an upcall: if the save area holds the context of the thread that was running, makes it
 /// that thread's and queues the thread (at the back if `back`). A context that cannot be taken
 /// because its stack overflowed ends the process (`crate::trap`).
+///
+/// Inline: the common case at an IPC_CALL upcall, nothing in the save area, is one test.
+#[inline]
 pub(crate) fn take_interrupted(back: bool) {
-    let page = Page::current();
-    if !page.saved_live() {
-        return;
+    if Page::current().saved_live() {
+        take_saved(back);
     }
+}
+
+/// `take_interrupted` when the save area holds a context.
+#[inline(never)]
+fn take_saved(back: bool) {
+    let page = Page::current();
     let regs = page.saved();
     page.set_saved_live(false);
     if with(|s| s.current.is_some_and(|me| s.rec(me).in_program)) {
