@@ -185,7 +185,7 @@ impl Dispatchers {
 
     /// Dispatchers `a` and `b` (two different ones), both to change: a PPC's caller and
     /// server, found with one lookup each.
-    #[inline]
+    #[inline(always)]
     pub fn pair_mut(&mut self, a: u64, b: u64) -> Option<(&mut Dispatcher, &mut Dispatcher)> {
         let (i, j) = (self.index(a)?, self.index(b)?);
         if i < j {

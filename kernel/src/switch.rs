@@ -50,6 +50,7 @@ pub fn leave(cpu: &mut Cpu) {
 
 /// Saves the FPU state and FS base of dispatcher `d`, leaving the CPU: `leave` for a caller
 /// that has it at hand (and clears `Cpu::running` itself).
+#[inline(always)]
 pub fn keep_machine_state(d: &mut Dispatcher) {
     d.fpu.save();
     d.fs_base = user::read_fs_base();
@@ -131,6 +132,7 @@ pub fn swap_machine_state(
 }
 
 /// Loads `d`'s address space, counting a switch on `slot` if it was not loaded.
+#[inline(always)]
 fn load_space(d: &Dispatcher, slot: &Slot) {
     if d.shared.process.with_space(|s| s.activate()) == Some(true) {
         slot.count(counter::SPACE_SWITCHES);

@@ -99,7 +99,7 @@ fn set_call_registers(
 
 /// Writes a reply into a caller's kept registers (`len` bytes of reply data, already in its
 /// page).
-#[inline]
+#[inline(always)]
 pub(super) fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS], len: usize) {
     f.rax = status as u64;
     (f.rdi, f.rsi, f.rdx, f.r10, f.r8) = (w[0], w[1], w[2], w[3], w[4]);
