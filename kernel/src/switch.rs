@@ -134,7 +134,15 @@ pub fn swap_machine_state(
 /// Loads `d`'s address space, counting a switch on `slot` if it was not loaded.
 #[inline(always)]
 fn load_space(d: &Dispatcher, slot: &Slot) {
-    if d.shared.process.with_space(|s| s.activate()) == Some(true) {
+    // The space's lock taken here, not through `Process::with_space`, which is not inlined.
+    let switched = d
+        .shared
+        .process
+        .space
+        .lock()
+        .as_ref()
+        .is_some_and(|s| s.activate());
+    if switched {
         slot.count(counter::SPACE_SWITCHES);
     }
 }
