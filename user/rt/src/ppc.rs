@@ -159,19 +159,43 @@ impl Transport for Ppc {
     /// (in an upcall handler, or a critical section), nothing may block, so `Retry` is returned
     /// as `Transport(Retry)` instead.
     fn call(&mut self, handle: XHandle, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
+        // Upcalls stay disabled from the call to the wait, so no IPC_RETRY can be taken (by an
+        // INTERRUPT upcall) between the `Retry` and the wait's count of them.
+        let upcalls = critical::disable();
+        let out = kcall::ppc_call(self.comm_id, handle.to_word(), method, args);
+        if out.status == Status::Retry as u64 && upcalls.outermost() {
+            return self.call_again(handle, method, args, upcalls);
+        }
+        drop(upcalls);
+        finish(out)
+    }
+}
+
+impl Ppc {
+    /// `Transport::call` after its first try got `Retry` (upcalls disabled by `upcalls` since
+    /// that try): waits for IPC_RETRY and calls again, until the server takes the call. Out of
+    /// line, so the first try, which nearly always is the last, keeps nothing for a loop.
+    #[cold]
+    #[inline(never)]
+    fn call_again(
+        &mut self,
+        handle: XHandle,
+        method: u64,
+        args: &[u64; ARG_WORDS],
+        mut upcalls: critical::Disabled,
+    ) -> Reply {
         loop {
-            // Upcalls stay disabled from the call to the wait, so no IPC_RETRY can be taken
-            // (by an INTERRUPT upcall) between the `Retry` and the wait's count of them.
-            let upcalls = critical::disable();
+            // Counted before any look at the pending bits: one pending now (maybe an old one,
+            // which only costs one more `Retry`) ends the wait.
+            let seen = sched::with(|s| s.epoch(soft::IPC_RETRY));
+            sched::wait_for(soft::IPC_RETRY, None, |s| s.epoch(soft::IPC_RETRY) != seen);
+            drop(upcalls);
+            upcalls = critical::disable();
             let out = kcall::ppc_call(self.comm_id, handle.to_word(), method, args);
             if out.status != Status::Retry as u64 || !upcalls.outermost() {
                 drop(upcalls);
                 return finish(out);
             }
-            // Counted before any look at the pending bits: one pending now (maybe an old one,
-            // which only costs one more `Retry`) ends the wait.
-            let seen = sched::with(|s| s.epoch(soft::IPC_RETRY));
-            sched::wait_for(soft::IPC_RETRY, None, |s| s.epoch(soft::IPC_RETRY) != seen);
         }
     }
 }
