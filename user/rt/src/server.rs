@@ -144,13 +144,9 @@ fn on_call(incoming: &IncomingCall) -> ! {
     if incoming.data_len != 0 {
         copy_call_data(incoming.data_len);
     }
-    let call = sched::Call {
-        badge: incoming.badge,
-        handle: incoming.handle,
-        method: incoming.method,
-        args: incoming.args,
-        token: incoming.token,
-    };
+    // Built from `incoming` where it is needed, not copied aside first (a copy that would be
+    // kept across the calls below only to be copied again).
+    let call = || call_of(incoming);
     // A thread blocked in the kernel when the call came is in the save area: it continues later.
     sched::take_interrupted(false);
     // The common case: nothing else to run and a pooled thread — start it with the call, its
@@ -159,11 +155,11 @@ fn on_call(incoming: &IncomingCall) -> ! {
         s.server.serving = true;
         s.claim_pooled_alone()
     }) {
-        sys_thread::start_fresh(stack, serve_direct, call);
+        sys_thread::start_fresh(stack, serve_direct, call());
     }
     let (pooled, direct) = sched::with(|s| {
         s.server.serving = true;
-        s.server.call = Some(call);
+        s.server.call = Some(call());
         let pooled = !s.server.pool.is_empty();
         (pooled, s.start_pooled(pooled_entry))
     });
@@ -183,13 +179,24 @@ fn on_call(incoming: &IncomingCall) -> ! {
                 s.server.call = None;
                 s.server.data.clear();
                 s.server.reply = Some((
-                    call.token,
+                    incoming.token,
                     encode_reply(&Err(DispatchError::Transport(NOT_SERVING))),
                 ));
             });
         }
     }
     sched::idle_loop()
+}
+
+/// The words of `incoming` a server thread needs.
+fn call_of(incoming: &IncomingCall) -> sched::Call {
+    sched::Call {
+        badge: incoming.badge,
+        handle: incoming.handle,
+        method: incoming.method,
+        args: incoming.args,
+        token: incoming.token,
+    }
 }
 
 /// A pooled server thread started by the fast path with its call (upcalls disabled): it runs
