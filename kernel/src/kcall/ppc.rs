@@ -7,7 +7,9 @@
 //! caller's time: the policy still sees the caller running, and `switch::executor` follows the
 //! chain to the server. PPC_RETURN writes the five reply words into the caller's kept registers
 //! and loads it again. Two ring transitions and two address-space switches per round trip; no
-//! kernel message buffer, no policy decision.
+//! kernel message buffer, no policy decision. Its common case — a word-only call to a server
+//! that accepts it, a WAIT return with no data — is carried out by `fast.rs` straight from the
+//! entry, to the same effect; every other case comes here.
 //!
 //! Bulk data: a call may carry up to `PPC_DATA_BYTES` in the caller's dispatcher page
 //! (`ppc_data`, `r15` = how many), a reply as many in the server's (`r13`). The kernel copies
