@@ -27,7 +27,7 @@ use k42_kapi::counter;
 
 use super::ppc::{accepts, begin_serving_in, notify_retry, set_reply};
 use crate::cpu::{self, Cpu, Slot};
-use crate::dispatcher::{Context, Dispatcher, Serving};
+use crate::dispatcher::{Context, Dispatcher, Run, Serving};
 use crate::switch::{self, Origin};
 
 /// Carries out the kernel call in `frame` if it is a PPC the fast path takes, and returns
@@ -129,11 +129,12 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
     caller.calling = None;
     server.serving = None;
     server.context = Context::None;
-    server.run = crate::dispatcher::Run::Idle;
+    server.run = Run::Idle;
     // Whether soft interrupts came while it served with upcalls disabled, looked at once they
     // are enabled (a post after this sees it enabled and wakes it itself).
     server.shared.set_disabled(false);
     let pending = server.shared.pending() != 0;
+    // Taken only if there are any: the common case neither moves nor drops the vector.
     let waiters = if server.retry_waiters.is_empty() {
         alloc::vec::Vec::new()
     } else {
