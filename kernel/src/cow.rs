@@ -112,12 +112,6 @@ impl Family {
         (Arc::new(family), leaf)
     }
 
-    /// Runs `f` with every frame the family holds, by physical address (the register's lock
-    /// held throughout: keep it short).
-    pub fn with_frames<R>(&self, f: impl FnOnce(&BTreeMap<u64, PageFrame>) -> R) -> R {
-        f(&self.frames.lock())
-    }
-
     /// Runs `f` on the frame at `paddr`, if the family holds it.
     pub fn with_frame<R>(&self, paddr: u64, f: impl FnOnce(&PageFrame) -> R) -> Option<R> {
         self.frames.lock().get(&paddr).map(f)

@@ -199,54 +199,58 @@ impl Space {
     /// After the tree's fork: makes this space's copy-on-write mappings read-only and maps
     /// in the child what this space has mapped, as Linux's fork copies page tables. The child
     /// sees what the parent sees, so every page the parent has present is the child's too:
-    /// its copy-on-write pages (anonymous, or an image's written ones) read-only, as the
-    /// parent's now are, an image's or a shared object's own frame as the parent maps it. The
-    /// child then faults only on writes and on pages the parent never touched (without this,
-    /// fork-then-exit took some 78 faults). One page-table walk per page in each space; a
-    /// page whose frame cannot be found (none should be: a frame in this space's tables is
-    /// in its view) is left to fault in.
+    /// its copy-on-write pages (anonymous, or an image's) read-only, as the parent's now are,
+    /// a shared object's writable if they are here. The child then faults only on writes and
+    /// on pages the parent never touched (without this, fork-then-exit took some 78 faults).
+    /// The child's regions name the same images and shared objects, so they outlive its
+    /// mappings as the parent's do; the tree frees a frame only once no process sees it.
     fn share_mappings_with(&mut self, child: &mut Space) {
         let mut shared = Vec::with_capacity(self.mapped.len());
-        self.family.with_frames(|frames| {
-            for region in child.regions.iter() {
-                let cow = matches!(region.backing, Backing::Anon | Backing::Image(_));
-                for &page in self.mapped.range(region.range.start()..region.range.end()) {
-                    let Some((paddr, now)) = self.hw.lookup(page) else {
-                        continue;
-                    };
-                    let flags = UserFlags {
-                        writable: now.writable && !cow,
-                        ..now
-                    };
-                    if now.writable && cow {
-                        let _ = self.hw.protect(page, flags);
-                    }
-                    // Lossless, as in `fault`.
-                    let index = page_index(region.offset + (page - region.range.start()));
-                    let hw = &mut child.hw;
-                    let mut map = |frame: &PageFrame| {
-                        frame.paddr() == paddr
-                            && mm::with_frames(|f| hw.map(page, frame, flags, f)).is_ok()
-                    };
-                    let mapped = match &region.backing {
-                        Backing::Anon => frames.get(&paddr).is_some_and(&mut map),
-                        Backing::Image(image) => match frames.get(&paddr) {
-                            Some(frame) => map(frame),
-                            None => {
-                                image.with_page(index, |f| f.is_some_and(&mut map)) == Some(true)
-                            }
-                        },
-                        Backing::Shared(object) => object.with_page(index, &mut map) == Some(true),
-                        Backing::Kernel => false,
-                    };
-                    if mapped {
-                        shared.push(page);
-                    }
+        for region in child.regions.iter() {
+            let copy_on_write = match region.backing {
+                Backing::Anon | Backing::Image(_) => true,
+                Backing::Shared(_) => false,
+                Backing::Kernel => continue,
+            };
+            let (start, end) = (region.range.start(), region.range.end());
+            if let Err(e) = mm::with_frames(|f| {
+                self.hw
+                    .share_into(&mut child.hw, start, end, copy_on_write, f, &mut shared)
+            }) {
+                // Out of page-table frames: what the child lacks faults in later, but every
+                // page here must still lose write, or the parent would write the frames the
+                // child now shares.
+                log::warn!("fork: copying the mappings of {start:#x}..{end:#x}: {e:?}");
+                if copy_on_write {
+                    self.write_protect(start..end);
                 }
             }
-        });
-        // Sorted already: one bulk build, not an insertion per page.
+        }
+        // Sorted already (regions and pages in address order): one bulk build.
         child.mapped = shared.into_iter().collect();
+    }
+
+    /// The frame mapped at `addr` and whether writes go through, if a page is present (for
+    /// tests: what the page tables cache).
+    pub fn mapping(&self, addr: u64) -> Option<(u64, bool)> {
+        self.hw
+            .lookup(addr & !(PAGE_SIZE - 1))
+            .map(|(paddr, flags)| (paddr, flags.writable))
+    }
+
+    /// Takes write away from every page mapped in `range` (this CPU's TLB flushed).
+    fn write_protect(&mut self, range: core::ops::Range<u64>) {
+        for &page in self.mapped.range(range) {
+            if let Some((_, flags)) = self.hw.lookup(page)
+                && flags.writable
+            {
+                let read_only = UserFlags {
+                    writable: false,
+                    ..flags
+                };
+                let _ = self.hw.protect(page, read_only);
+            }
+        }
     }
 
     /// The fork family this space belongs to (for tests: it outlives the space).

@@ -43,6 +43,8 @@ const ENTRIES: usize = 512;
 const LEVEL_SHIFTS: [u32; 4] = [39, 30, 21, 12];
 /// Mask of one 9-bit table index.
 const INDEX_MASK: u64 = 0x1ff;
+/// User address space one last-level table maps (2 MiB).
+const TABLE_SPAN: u64 = PAGE_SIZE * ENTRIES as u64;
 
 /// A frame the kernel owns: zeroed when allocated, read and written through the direct map,
 /// mappable into user spaces. Not `Clone`: one owner frees it.
@@ -258,8 +260,20 @@ impl AddressSpace {
     fn leaf(
         &mut self,
         virt: u64,
-        mut frames: Option<&mut Frames<'_>>,
+        frames: Option<&mut Frames<'_>>,
     ) -> Result<*mut x86_64::structures::paging::page_table::PageTableEntry, MapError> {
+        let last = self.last_table_mut(virt, frames)?;
+        // SAFETY: `last` is one of this space's last-level tables, in the direct map.
+        Ok(unsafe { &raw mut (&mut *table(last))[index(virt, 3)] })
+    }
+
+    /// The last-level table for `virt`, creating it and the tables above it when `frames` is
+    /// given.
+    fn last_table_mut(
+        &mut self,
+        virt: u64,
+        mut frames: Option<&mut Frames<'_>>,
+    ) -> Result<u64, MapError> {
         let mut paddr = self.root;
         for level in 0..3 {
             // SAFETY: `paddr` is one of this space's page tables (the root, or a table an upper
@@ -283,8 +297,83 @@ impl AddressSpace {
             }
             paddr = entry.addr().as_u64();
         }
-        // SAFETY: as above, for the last-level table.
-        Ok(unsafe { &raw mut (&mut *table(paddr))[index(virt, 3)] })
+        Ok(paddr)
+    }
+
+    /// The last-level table mapping `virt`, if this space has one (read-only walk).
+    fn last_table(&self, virt: u64) -> Option<u64> {
+        let mut paddr = self.root;
+        for level in 0..3 {
+            // SAFETY: as in `lookup`.
+            let entry = unsafe { &(&*table(paddr))[index(virt, level)] };
+            if entry.is_unused() {
+                return None;
+            }
+            paddr = entry.addr().as_u64();
+        }
+        Some(paddr)
+    }
+
+    /// Maps in `child` every page this space maps in `start..end`, to the same frames with
+    /// the same rights — minus write, in both spaces, when `copy_on_write` — and appends
+    /// their addresses to `shared`: a fork's copy of page tables (Linux's `copy_page_range`),
+    /// one walk per 2 MiB of address space instead of two per page. `child` must map nothing
+    /// there. As for [`AddressSpace::map`], the frames' memory objects must unmap them from
+    /// every space, the child's now too, before freeing them. This CPU's TLB is flushed if
+    /// this space is loaded here and lost a right; other CPUs running it need a shootdown.
+    pub fn share_into(
+        &mut self,
+        child: &mut AddressSpace,
+        start: u64,
+        end: u64,
+        copy_on_write: bool,
+        frames: &mut Frames<'_>,
+        shared: &mut Vec<u64>,
+    ) -> Result<(), MapError> {
+        check_user_page(start)?;
+        if end > USER_TOP || !end.is_multiple_of(PAGE_SIZE) {
+            return Err(MapError::NotAllowed(end));
+        }
+        let mut write_protected = false;
+        let mut at = start;
+        while at < end {
+            let chunk_end = (at - at % TABLE_SPAN).saturating_add(TABLE_SPAN).min(end);
+            if let Some(from) = self.last_table(at) {
+                let mut to = None;
+                for virt in (at..chunk_end).step_by(PAGE_SIZE as usize) {
+                    let i = index(virt, 3);
+                    // SAFETY: `from` is one of this space's last-level tables, in the direct
+                    // map; `&mut self` makes this the only access to it.
+                    let source = unsafe { &mut (&mut *table(from))[i] };
+                    if source.is_unused() {
+                        continue;
+                    }
+                    let mut flags = source.flags();
+                    if copy_on_write && flags.contains(F::WRITABLE) {
+                        flags.remove(F::WRITABLE);
+                        source.set_flags(flags);
+                        write_protected = true;
+                    }
+                    let to = match to {
+                        Some(to) => to,
+                        None => *to.insert(child.last_table_mut(virt, Some(&mut *frames))?),
+                    };
+                    // SAFETY: `to` is one of the child's last-level tables (`&mut child`: the
+                    // only access), not `from`: two spaces never share a table.
+                    let target = unsafe { &mut (&mut *table(to))[i] };
+                    if !target.is_unused() {
+                        return Err(MapError::AlreadyMapped(virt));
+                    }
+                    target.set_addr(source.addr(), flags);
+                    shared.push(virt);
+                }
+            }
+            at = chunk_end;
+        }
+        if write_protected && self.is_active() {
+            x86_64::instructions::tlb::flush_all();
+        }
+        Ok(())
     }
 
     /// Maps `frame` at user address `virt`.

@@ -1,8 +1,10 @@
 //! Tests of copy-on-write spaces (`space.rs` over `cow.rs` and `k42-cow`): a fork's two sides
-//! see the same memory and then each its own writes; unmapping in a child hides what its
-//! parent still sees; shared memory stays shared across the fork; and 1,000 generations of fork-then-exit keep the chain at two nodes and
-//! end holding no frame. They drive `Space` directly, as `Memory`'s methods and the fault path
-//! do, without running user code.
+//! see the same memory and then each its own writes; the child starts with the parent's
+//! present pages mapped (read-only where copy-on-write, shared ones as they are); unmapping
+//! in a child hides what its parent still sees; shared memory stays shared across the fork;
+//! and 1,000 generations of fork-then-exit keep the chain at two nodes and end holding no
+//! frame. They drive `Space` directly, as `Memory`'s methods and the fault path do, without
+//! running user code.
 
 use alloc::format;
 
@@ -24,6 +26,10 @@ pub const CASES: &[Case] = &[
     Case {
         name: "cow.shared_memory_stays_shared",
         run: shared_memory_stays_shared,
+    },
+    Case {
+        name: "cow.fork_maps_the_parents_pages_in_the_child",
+        run: fork_maps_the_parents_pages_in_the_child,
     },
     Case {
         name: "cow.fork_exit_1000_generations",
@@ -130,6 +136,64 @@ fn unmap_in_child_hides_the_parents_pages(_: &Context<'_>) -> Outcome {
         let kept = read(&mut parent, BASE + i * PAGE)?;
         ensure!(kept == 100 + i, "the parent's page {i} reads {kept}");
     }
+    let family = parent.family();
+    child.destroy();
+    parent.destroy();
+    let held = family.frames_held();
+    ensure!(held == 0, "{held} frames still held after both ended");
+    Ok(())
+}
+
+fn fork_maps_the_parents_pages_in_the_child(_: &Context<'_>) -> Outcome {
+    let mut parent = mapped_space()?;
+    let shared_at = BASE + PAGES * PAGE;
+    parent
+        .map_shared(shared_at, PAGE, Prot::RW)
+        .map_err(|e| format!("map_shared: {e:?}"))?;
+    write(&mut parent, shared_at, 5)?;
+    // Pages 0..PAGES-1 written, the last one never touched.
+    for i in 0..PAGES - 1 {
+        write(&mut parent, BASE + i * PAGE, 100 + i)?;
+    }
+    let mut child = parent.fork().map_err(|e| format!("fork: {e:?}"))?;
+    for i in 0..PAGES - 1 {
+        let at = BASE + i * PAGE;
+        let (mine, theirs) = (parent.mapping(at), child.mapping(at));
+        ensure!(
+            mine.is_some_and(|(_, writable)| !writable),
+            "the parent's page {i} is {mine:?} after the fork, not read-only"
+        );
+        ensure!(
+            theirs == mine,
+            "the child maps page {i} as {theirs:?}, the parent as {mine:?}"
+        );
+    }
+    let last = BASE + (PAGES - 1) * PAGE;
+    ensure!(
+        child.mapping(last).is_none(),
+        "the child maps a page the parent never touched"
+    );
+    ensure!(
+        child.mapping(shared_at) == parent.mapping(shared_at)
+            && child
+                .mapping(shared_at)
+                .is_some_and(|(_, writable)| writable),
+        "the shared page is {:?} in the child, {:?} in the parent",
+        child.mapping(shared_at),
+        parent.mapping(shared_at)
+    );
+    write(&mut child, BASE, 7)?;
+    let (copy, writable) = child
+        .mapping(BASE)
+        .ok_or("the child's written page is gone")?;
+    ensure!(
+        writable && Some(copy) != parent.mapping(BASE).map(|(frame, _)| frame),
+        "the child's write did not get a page of its own"
+    );
+    ensure!(
+        read(&mut parent, BASE)? == 100,
+        "the child's write reached the parent"
+    );
     let family = parent.family();
     child.destroy();
     parent.destroy();
