@@ -531,12 +531,17 @@ impl Sched {
     fn take_reply(&mut self) -> Option<Staged> {
         let (token, words) = self.server.reply.take()?;
         self.server.serving = false;
+        Some((token, words, self.stage_reply_data()))
+    }
+
+    /// Puts the reply's data, if any, in the page's data area; how many bytes.
+    fn stage_reply_data(&mut self) -> usize {
         let len = self.server.reply_data.len();
         if len != 0 {
             Page::current().write_ppc_data(&self.server.reply_data);
             self.server.reply_data.clear();
         }
-        Some((token, words, len))
+        len
     }
 }
 
@@ -874,10 +879,10 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
 /// PPC_RETURN: only the next IPC_CALL upcall does, and upcalls stay disabled until the kernel
 /// has dropped this context. If another thread is ready, or the kernel refuses the reply,
 /// the thread retires the general way.
-pub(crate) fn retire_in_place(reply: Reply) -> ! {
+pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
     let upcalls = critical::disable();
     core::mem::forget(upcalls);
-    let staged = with(|s| {
+    let len = with(|s| {
         s.server.handler = 0;
         s.server.data.clear();
         s.poll();
@@ -885,16 +890,18 @@ pub(crate) fn retire_in_place(reply: Reply) -> ! {
             return None;
         }
         let me = s.current.take()?;
-        // Nothing to run: the dispatcher sleeps in the reply, which honours a PREEMPT too.
+        // Nothing to run: the dispatcher sleeps in the reply, which honours a PREEMPT too. The
+        // reply goes from here, not staged through `server.reply` (`take_reply`'s work without
+        // the copies).
         s.preempt = false;
-        s.server.reply = Some(reply);
-        let staged = s.take_reply()?;
+        s.server.serving = false;
+        let len = s.stage_reply_data();
         let stack = sys_thread::release_running_stack();
         s.server.pool.push(Pooled { slot: me, stack });
-        Some(staged)
+        Some(len)
     });
-    let Some((token, words, len)) = staged else {
-        retire_to_pool(Some(reply))
+    let Some(len) = len else {
+        retire_to_pool(Some((token, words)))
     };
     let status = kcall::ppc_return_and_wait(token, &words, len);
     // Refused (the caller is gone, say): this thread is still running on the stack it pooled.

@@ -144,22 +144,20 @@ fn on_call(incoming: &IncomingCall) -> ! {
     if incoming.data_len != 0 {
         copy_call_data(incoming.data_len);
     }
-    // Built from `incoming` where it is needed, not copied aside first (a copy that would be
-    // kept across the calls below only to be copied again).
-    let call = || call_of(incoming);
     // A thread blocked in the kernel when the call came is in the save area: it continues later.
     sched::take_interrupted(false);
     // The common case: nothing else to run and a pooled thread — start it with the call, its
-    // handler from the first instruction.
+    // handler from the first instruction. The upcall's record is copied once, to the thread's
+    // stack, where the thread reads it.
     if let Some(stack) = sched::with(|s| {
         s.server.serving = true;
         s.claim_pooled_alone()
     }) {
-        sys_thread::start_fresh(stack, serve_direct, call());
+        sys_thread::start_fresh(stack, serve_direct, incoming);
     }
     let (pooled, direct) = sched::with(|s| {
         s.server.serving = true;
-        s.server.call = Some(call());
+        s.server.call = Some(call_of(incoming));
         let pooled = !s.server.pool.is_empty();
         (pooled, s.start_pooled(pooled_entry))
     });
@@ -200,22 +198,18 @@ fn call_of(incoming: &IncomingCall) -> sched::Call {
 }
 
 /// A pooled server thread started by the fast path with its call (upcalls disabled): it runs
-/// the handler and retires in place (`sched::retire_in_place`).
-fn serve_direct(call: sched::Call) -> ! {
+/// the handler and retires in place (`sched::retire_in_place`). The call's record is the
+/// upcall's, at the top of this thread's stack.
+fn serve_direct(call: &IncomingCall) -> ! {
     critical::enable();
-    let reply = (call.token, encode_reply(&handle(&call)));
-    sched::retire_in_place(reply)
+    let reply = handle(call.badge, call.handle, call.method, &call.args);
+    sched::retire_in_place(call.token, encode_reply(&reply))
 }
 
-/// The installed handler's answer to `call` (upcalls enabled: it may block).
-fn handle(call: &sched::Call) -> Reply {
+/// The installed handler's answer to a call (upcalls enabled: it may block).
+fn handle(badge: u64, handle: u64, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
     match HANDLER.lock().as_mut() {
-        Some(handler) => handler(
-            Badge(call.badge),
-            XHandle::from_word(call.handle),
-            call.method,
-            &call.args,
-        ),
+        Some(handler) => handler(Badge(badge), XHandle::from_word(handle), method, args),
         None => Err(DispatchError::Transport(NOT_SERVING)),
     }
 }
@@ -249,7 +243,8 @@ fn run_call() -> Option<sched::Reply> {
             call
         })
     }?;
-    Some((call.token, encode_reply(&handle(&call))))
+    let reply = handle(call.badge, call.handle, call.method, &call.args);
+    Some((call.token, encode_reply(&reply)))
 }
 
 /// Copies a call's `len` bytes out of the page's data area into the server's state, at the

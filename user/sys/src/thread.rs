@@ -406,6 +406,7 @@ pub fn dispatcher_index() -> usize {
     (Page::current().comm_id() & (MAX_DISPATCHERS as u64 - 1)) as usize
 }
 
+#[inline]
 fn slots() -> &'static Mutex<Slots> {
     &SLOTS[dispatcher_index()]
 }
@@ -579,27 +580,31 @@ pub fn exit<F: FnOnce(Stack)>(to: Target, on_top: F) -> ! {
 
 /// What [`start_fresh`] leaves at the top of the new stack for its trampoline.
 struct FreshStart<T> {
-    entry: fn(T) -> !,
+    entry: fn(&T) -> !,
     value: T,
 }
 
 extern "C" fn fresh_trampoline<T: Copy>(at: u64) -> ! {
     // SAFETY: `at` is the `FreshStart<T>` `start_fresh` wrote just above this frame's stack
-    // pointer, on the stack that is now running: written, aligned, and not touched since
-    // (nothing runs on the stack but this code, and frames grow down from below it).
-    let start = unsafe { (at as *const FreshStart<T>).read() };
-    (start.entry)(start.value)
+    // pointer, on the stack that is now running: written, aligned, and never written again
+    // while this thread runs (nothing runs on the stack but this thread, whose frames grow
+    // down from below it, and the stack is pooled only when the thread is done with it), so
+    // a shared reference to it is valid for the thread's whole life.
+    let start = unsafe { &*(at as *const FreshStart<T>) };
+    (start.entry)(&start.value)
 }
 
 /// Leaves the upcall stack for a new thread on `stack`: `entry(value)` runs at its top, with
 /// upcalls still disabled, and `stack` becomes the running one. As [`enter`] with a new
 /// [`Context`], but with a value for the thread and no frame to pop: the server's fast path
-/// into a pooled thread (`k42_rt::server`). Call it only where [`enter`] may be called.
+/// into a pooled thread (`k42_rt::server`). The value is copied once, to the top of the new
+/// stack, and the thread reads it there by reference (a call's record, copied straight from
+/// the upcall's registers). Call it only where [`enter`] may be called.
 ///
 /// # Panics
 ///
 /// As [`enter`]; and if `value` does not fit on the stack.
-pub fn start_fresh<T: Copy>(stack: Stack, entry: fn(T) -> !, value: T) -> ! {
+pub fn start_fresh<T: Copy>(stack: Stack, entry: fn(&T) -> !, value: &T) -> ! {
     assert!(
         Page::current().disabled(),
         "thread::start_fresh with upcalls enabled"
@@ -624,7 +629,12 @@ pub fn start_fresh<T: Copy>(stack: Stack, entry: fn(T) -> !, value: T) -> ! {
     // SAFETY: `[at, at + room)` lies inside the stack's mapped, writable range (checked above)
     // and nothing runs on the stack (it was no running stack until now: a `Stack` is unique),
     // so the write clobbers nothing; `at` is aligned for `FreshStart<T>`.
-    unsafe { (at as *mut FreshStart<T>).write(FreshStart { entry, value }) };
+    unsafe {
+        (at as *mut FreshStart<T>).write(FreshStart {
+            entry,
+            value: *value,
+        })
+    };
     // SAFETY: as `enter`'s fresh start: the code abandoned is on the upcall stack (checked
     // above: no running stack), which the caller promises holds nothing anyone will use again;
     // the new frames grow down from `at`, below the value the trampoline reads.
