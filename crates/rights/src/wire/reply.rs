@@ -41,15 +41,27 @@ const DETAIL: usize = 1;
 /// Index of the second detail word.
 const DETAIL2: usize = 2;
 
-/// `reply` as registers.
+/// `reply` as registers. Inline for a success (the common case: a server's every call); an
+/// error is encoded out of line.
+#[inline(always)]
 pub fn encode_reply(reply: &Reply) -> [u64; REPLY_WORDS] {
-    let mut words = [0; REPLY_WORDS];
-    let (code, detail, detail2) = match *reply {
+    match reply {
         Ok(results) => {
-            words[DETAIL..].copy_from_slice(&results);
-            return words;
+            let mut words = [0; REPLY_WORDS];
+            words[STATUS] = status::OK;
+            words[DETAIL..].copy_from_slice(results);
+            words
         }
-        Err(DispatchError::Rights(e)) => match e {
+        Err(e) => encode_error(*e),
+    }
+}
+
+/// `encode_reply` of an error.
+#[inline(never)]
+fn encode_error(e: DispatchError) -> [u64; REPLY_WORDS] {
+    let mut words = [0; REPLY_WORDS];
+    let (code, detail, detail2) = match e {
+        DispatchError::Rights(e) => match e {
             RightsError::NoSuchHandle(h) => (status::NO_SUCH_HANDLE, h.to_word(), 0),
             RightsError::Stale(h) => (status::STALE, h.to_word(), 0),
             RightsError::Lacking {
@@ -59,11 +71,11 @@ pub fn encode_reply(reply: &Reply) -> [u64; REPLY_WORDS] {
             RightsError::NotHolder => (status::NOT_HOLDER, 0, 0),
             RightsError::TableFull => (status::TABLE_FULL, 0, 0),
         },
-        Err(DispatchError::UnknownMethod { method }) => (status::UNKNOWN_METHOD, method, 0),
+        DispatchError::UnknownMethod { method } => (status::UNKNOWN_METHOD, method, 0),
         // Argument indices are below ARG_WORDS, so the widening is lossless.
-        Err(DispatchError::BadArgument { index }) => (status::BAD_ARGUMENT, index as u64, 0),
-        Err(DispatchError::Method(word)) => (status::METHOD, word, 0),
-        Err(DispatchError::Transport(code)) => (status::TRANSPORT, code, 0),
+        DispatchError::BadArgument { index } => (status::BAD_ARGUMENT, index as u64, 0),
+        DispatchError::Method(word) => (status::METHOD, word, 0),
+        DispatchError::Transport(code) => (status::TRANSPORT, code, 0),
     };
     words[STATUS] = code;
     words[DETAIL] = detail;
@@ -72,16 +84,24 @@ pub fn encode_reply(reply: &Reply) -> [u64; REPLY_WORDS] {
 }
 
 /// The reply registers carry, or `None` if the status word is unknown (a server and client built
-/// from different interface versions, or a corrupted reply).
+/// from different interface versions, or a corrupted reply). Inline for a success (a client's
+/// every call that works); an error is decoded out of line.
+#[inline]
 pub fn decode_reply(words: [u64; REPLY_WORDS]) -> Option<Reply> {
+    if words[STATUS] == status::OK {
+        let mut results = [0; RESULT_WORDS];
+        results.copy_from_slice(&words[DETAIL..]);
+        return Some(Ok(results));
+    }
+    decode_error(words)
+}
+
+/// `decode_reply` of a status other than OK.
+#[inline(never)]
+fn decode_error(words: [u64; REPLY_WORDS]) -> Option<Reply> {
     let detail = words[DETAIL];
     let rights = |e| Some(Err(DispatchError::Rights(e)));
     match words[STATUS] {
-        status::OK => {
-            let mut results = [0; RESULT_WORDS];
-            results.copy_from_slice(&words[DETAIL..]);
-            Some(Ok(results))
-        }
         status::NO_SUCH_HANDLE => rights(RightsError::NoSuchHandle(XHandle::from_word(detail))),
         status::STALE => rights(RightsError::Stale(XHandle::from_word(detail))),
         status::LACKING => rights(RightsError::Lacking {
