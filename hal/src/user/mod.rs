@@ -43,6 +43,9 @@ pub type UserFrame = TrapFrame;
 /// The `vector` a `syscall` entry records, above every hardware vector.
 pub const SYSCALL_VECTOR: u64 = 0x100;
 
+/// How many registers a PPC reply's words travel in ([`UserFrame::resume_with_reply`]).
+pub const REPLY_REGISTERS: usize = 5;
+
 /// User code selector (GDT slot 4, RPL 3); `entry.S` has the same number.
 pub const USER_CS: u64 = 0x23;
 /// User data/stack selector (GDT slot 3, RPL 3); `entry.S` has the same number.
@@ -120,6 +123,31 @@ impl UserFrame {
         (self.rax, self.rbx, self.rdi, self.rbp, self.r15) = (0, 0, 0, 0, 0);
         (self.vector, self.error_code) = (0, 0);
         (self.rip, self.rsp, self.rflags) = (rip, rsp, USER_RFLAGS_SET);
+        self.clobber_for_sysret();
+    }
+
+    /// Makes this frame `kept` — a caller's registers as its PPC_CALL left them — resumed with
+    /// a reply: `status` in `rax`, `words` in `rdi rsi rdx r10 r8`, `data_len` in `r15`, and
+    /// `rcx`/`r11` set for the `sysret` exit ([`UserFrame::clobber_for_sysret`]). The same as
+    /// `*self = *kept` and then those writes, but register by register: the whole frame is
+    /// written (nothing of what it held stays), and only what the reply leaves as it was is
+    /// read from `kept`, with no copy of the registers the reply then overwrites.
+    #[inline(always)]
+    pub fn resume_with_reply(
+        &mut self,
+        kept: &Self,
+        status: u64,
+        words: &[u64; REPLY_REGISTERS],
+        data_len: u64,
+    ) {
+        (self.rax, self.r15) = (status, data_len);
+        (self.rdi, self.rsi, self.rdx, self.r10, self.r8) =
+            (words[0], words[1], words[2], words[3], words[4]);
+        (self.rbx, self.rbp, self.r9) = (kept.rbx, kept.rbp, kept.r9);
+        (self.r12, self.r13, self.r14) = (kept.r12, kept.r13, kept.r14);
+        (self.vector, self.error_code) = (kept.vector, kept.error_code);
+        (self.rip, self.rsp, self.rflags) = (kept.rip, kept.rsp, kept.rflags);
+        // `cs` and `ss` are set by `make_safe` (inside), `rcx` and `r11` from `rip`/`rflags`.
         self.clobber_for_sysret();
     }
 

@@ -22,13 +22,16 @@
 //! seen at the next entry, as one coming just after the general path's housekeeping would be.
 
 use k42_abi::kernel::{Entry, KERNEL_COMM_ID, Status, call, is_personality_rip, return_flags};
-use k42_hal::user::UserFrame;
+use k42_hal::user::{REPLY_REGISTERS, UserFrame};
 use k42_kapi::counter;
 
-use super::ppc::{accepts, begin_serving_in, notify_retry, set_reply};
+use super::ppc::{accepts, begin_serving_in, notify_retry};
 use crate::cpu::{self, Cpu, Slot};
 use crate::dispatcher::{Context, Dispatcher, Run, Serving};
 use crate::switch::{self, Origin};
+
+// The reply's words are the registers `UserFrame::resume_with_reply` writes.
+const _: () = assert!(k42_rights::wire::REPLY_WORDS == REPLY_REGISTERS);
 
 /// Carries out the kernel call in `frame` if it is a PPC the fast path takes, and returns
 /// `true` with what runs next in the frame; `false` with nothing changed otherwise.
@@ -123,8 +126,8 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
         return false;
     }
     let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
-    *frame = *kept;
-    set_reply(frame, Status::Ok, &words, 0);
+    // As `*frame = *kept` and `ppc::set_reply`, without copying what the reply overwrites.
+    frame.resume_with_reply(kept, Status::Ok as u64, &words, 0);
     caller.context = Context::None;
     caller.calling = None;
     server.serving = None;
