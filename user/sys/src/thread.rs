@@ -652,6 +652,7 @@ pub fn start_fresh<T: Copy>(stack: Stack, entry: fn(&T) -> !, value: &T) -> ! {
 /// # Panics
 ///
 /// If upcalls are enabled or the dispatcher is not on a thread's stack.
+#[inline]
 pub fn release_running_stack() -> Stack {
     assert!(
         Page::current().disabled(),
