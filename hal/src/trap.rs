@@ -41,7 +41,7 @@ unsafe extern "C" {
 
 /// Registers saved at a trap, in the order the entry stub pushed them.
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct TrapFrame {
     pub r15: u64,

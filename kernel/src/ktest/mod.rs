@@ -7,6 +7,7 @@
 mod boot;
 mod cow;
 mod cow_race;
+mod frame;
 mod memory;
 mod smp;
 
@@ -81,6 +82,7 @@ fn all() -> impl Iterator<Item = &'static Case> {
         .chain(cow::CASES)
         .chain(cow_race::CASES)
         .chain(smp::CASES)
+        .chain(frame::CASES)
 }
 
 /// Runs every test whose name contains one of `filters` (all when empty) and
