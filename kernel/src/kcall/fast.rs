@@ -8,20 +8,24 @@
 //! those that need none of the general path's other work. Before changing anything it checks
 //! that there is no mail from other CPUs and no dispatcher timer due (the housekeeping every
 //! entry does would then have something to do), and for each call:
-//! - PPC_CALL: a word-only call (`r15` = 0) from a dispatcher that is not a Linux program's
-//!   code (that `syscall` is reflected), to another dispatcher of this CPU that accepts it now
+//! - PPC_CALL: a call (with up to `PPC_DATA_BYTES` of data: `r15`, copied from the caller's
+//!   page to the server's) from a dispatcher that is not a Linux program's code (that
+//!   `syscall` is reflected), to another dispatcher of this CPU that accepts it now
 //!   (`ppc::accepts`: enabled, idle or blocked, not stopped, with an IPC_CALL entry).
-//! - PPC_RETURN: with WAIT and no reply data, of a same-CPU call whose caller waits for it,
-//!   neither of them stopped by job control.
+//! - PPC_RETURN: with WAIT (and up to `PPC_DATA_BYTES` of reply data: `r13`, copied back), of
+//!   a same-CPU call whose caller waits for it, neither of them stopped by job control.
 //!
-//! Everything else — a refusal (`Retry`), a call to the kernel or to another CPU, PPC data, a
-//! return without WAIT, a held dispatcher — goes the general way, which also gives every
+//! Everything else — a refusal (`Retry`), a call to the kernel or to another CPU, a data
+//! length out of range, a return without WAIT, a held dispatcher — goes the general way,
+//! which also gives every
 //! error its status. Once it has begun, the fast path finishes the way the general one would:
 //! retry waiters are told and soft interrupts that came while the server served are taken,
 //! through the same functions. A timer that falls due, or mail that comes, while it runs is
 //! seen at the next entry, as one coming just after the general path's housekeeping would be.
 
-use k42_abi::kernel::{Entry, KERNEL_COMM_ID, Status, call, is_personality_rip, return_flags};
+use k42_abi::kernel::{
+    Entry, KERNEL_COMM_ID, PPC_DATA_BYTES, Status, call, is_personality_rip, return_flags,
+};
 use k42_hal::user::{REPLY_REGISTERS, UserFrame};
 use k42_kapi::counter;
 
@@ -29,6 +33,9 @@ use super::ppc::{accepts, begin_serving_in, notify_retry};
 use crate::cpu::{self, Cpu, Slot};
 use crate::dispatcher::{Context, Dispatcher, Run, Serving};
 use crate::switch::{self, Origin};
+
+/// The most data a call or a reply carries (`ppc::data_len`'s bound).
+const MAX_DATA: u64 = PPC_DATA_BYTES as u64;
 
 // The reply's words are the registers `UserFrame::resume_with_reply` writes.
 const _: () = assert!(k42_rights::wire::REPLY_WORDS == REPLY_REGISTERS);
@@ -65,8 +72,8 @@ fn reflects(d: &Dispatcher, frame: &UserFrame) -> bool {
 
 /// PPC_CALL from `me` (`ppc::call`'s same-CPU case).
 fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool {
-    let target = frame.rdi;
-    if frame.r15 != 0 || target == KERNEL_COMM_ID || target == me {
+    let (target, len) = (frame.rdi, frame.r15);
+    if len > MAX_DATA || target == KERNEL_COMM_ID || target == me {
         return false;
     }
     let Some((caller, server)) = cpu.dispatchers.pair_mut(me, target) else {
@@ -79,6 +86,9 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
     let badge = caller.shared.badge();
     caller.calling = Some(target);
     caller.context = Context::Call(*frame);
+    if len != 0 {
+        data_call(caller, server, len);
+    }
     begin_serving_in(
         server,
         Serving {
@@ -90,21 +100,41 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
     cpu.running = Some(target);
     // `accepts` saw its IPC_CALL entry and upcall stack: as `switch::upcall_into`, with the
     // registers of `ppc::set_call_registers` — the handle, method and argument words are in
-    // the registers the upcall takes them in already, and the data length is 0.
+    // the registers the upcall takes them in already.
     server.shared.set_disabled(true);
     frame.restart_keeping_args(
         server.entries[Entry::IpcCall as usize],
         server.shared.upcall_stack(),
     );
-    (frame.rdi, frame.rax) = (badge, me);
+    (frame.rdi, frame.rax, frame.r15) = (badge, me, len);
     slot.count(counter::UPCALLS);
     true
 }
 
+/// The data of a call (`len` > 0 bytes, at most [`MAX_DATA`]) goes from the caller's page to
+/// the server's, and the caller's kept registers lose the length, as the general path keeps
+/// them (a reply sets it again). Out of line: a word-only call pays one test for it.
+#[inline(never)]
+fn data_call(caller: &mut Dispatcher, server: &Dispatcher, len: u64) {
+    if let Context::Call(kept) = &mut caller.context {
+        kept.r15 = 0;
+    }
+    // Lossless: at most PPC_DATA_BYTES.
+    caller.shared.copy_ppc_data(&server.shared, len as usize);
+}
+
+/// A reply's data (`len` > 0 bytes, at most [`MAX_DATA`]) goes from the server's page to the
+/// caller's. Out of line, as `data_call`.
+#[inline(never)]
+fn reply_data(server: &Dispatcher, caller: &Dispatcher, len: u64) {
+    // Lossless: at most PPC_DATA_BYTES.
+    server.shared.copy_ppc_data(&caller.shared, len as usize);
+}
+
 /// PPC_RETURN from `me` (`ppc::ret`'s same-CPU case with WAIT).
 fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool {
-    let token = frame.rdi;
-    if frame.r12 & return_flags::WAIT == 0 || frame.r13 != 0 {
+    let (token, len) = (frame.rdi, frame.r13);
+    if frame.r12 & return_flags::WAIT == 0 || len > MAX_DATA {
         return false;
     }
     let Some((server, caller)) = cpu.dispatchers.pair_mut(me, token) else {
@@ -126,8 +156,11 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
         return false;
     }
     let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    if len != 0 {
+        reply_data(server, caller, len);
+    }
     // As `*frame = *kept` and `ppc::set_reply`, without copying what the reply overwrites.
-    frame.resume_with_reply(kept, Status::Ok as u64, &words, 0);
+    frame.resume_with_reply(kept, Status::Ok as u64, &words, len);
     caller.context = Context::None;
     caller.calling = None;
     server.serving = None;
