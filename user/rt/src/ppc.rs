@@ -21,6 +21,8 @@
 //! write where Rust does not expect it. The runtime passes only live buffers it owns (e.g.
 //! [`crate::log!`]); programs should do the same: pass `slice.as_ptr()` and `slice.len()`.
 
+use alloc::vec::Vec;
+
 use k42_abi::kernel::{KERNEL_COMM_ID, PPC_DATA_BYTES, PpcDataTransport, Status, soft};
 use k42_rights::XHandle;
 use k42_rights::wire::{ARG_WORDS, DispatchError, Reply, Transport, decode_reply};
@@ -79,6 +81,40 @@ impl Ppc {
         send: &[u8],
         recv: &mut [u8],
     ) -> (Reply, usize) {
+        self.call_with_data_to(handle, method, args, send, |page, received| {
+            let copied = received.min(recv.len());
+            page.read_ppc_data(&mut recv[..copied]);
+            copied
+        })
+    }
+
+    /// [`Ppc::call_with_data`] that appends all the reply's bytes to `recv` (no room zeroed
+    /// for them first); the reply, and how many bytes were appended.
+    pub fn call_with_data_vec(
+        &mut self,
+        handle: XHandle,
+        method: u64,
+        args: &[u64; ARG_WORDS],
+        send: &[u8],
+        recv: &mut Vec<u8>,
+    ) -> (Reply, usize) {
+        self.call_with_data_to(handle, method, args, send, |page, received| {
+            page.append_ppc_data(received, recv);
+            received
+        })
+    }
+
+    /// The call of [`Ppc::call_with_data`], with `take` (given the page and the reply's byte
+    /// count, inside the call's critical section) taking the reply's bytes and saying how many
+    /// it took.
+    fn call_with_data_to(
+        &mut self,
+        handle: XHandle,
+        method: u64,
+        args: &[u64; ARG_WORDS],
+        send: &[u8],
+        mut take: impl FnMut(Page, usize) -> usize,
+    ) -> (Reply, usize) {
         if send.len() > PPC_DATA_BYTES {
             return (Err(DispatchError::Transport(Status::BadArgument as u64)), 0);
         }
@@ -92,8 +128,7 @@ impl Ppc {
             let (out, received) =
                 kcall::ppc_call_data(self.comm_id, handle.to_word(), method, args, send.len());
             if out.status != Status::Retry as u64 || !upcalls.outermost() {
-                let copied = received.min(recv.len());
-                page.read_ppc_data(&mut recv[..copied]);
+                let copied = take(page, received);
                 drop(upcalls);
                 return (finish(out), copied);
             }
@@ -109,7 +144,18 @@ impl Ppc {
         WithData {
             ppc: self,
             send,
-            recv,
+            recv: Recv::Slice(recv),
+            received: 0,
+        }
+    }
+
+    /// [`Ppc::with_data`] whose calls leave all their reply's bytes in `recv`, and only those:
+    /// each call empties it and appends ([`Ppc::call_with_data_vec`]).
+    pub fn with_data_vec<'a>(&'a mut self, send: &'a [u8], recv: &'a mut Vec<u8>) -> WithData<'a> {
+        WithData {
+            ppc: self,
+            send,
+            recv: Recv::Vec(recv),
             received: 0,
         }
     }
@@ -119,8 +165,16 @@ impl Ppc {
 pub struct WithData<'a> {
     ppc: &'a mut Ppc,
     send: &'a [u8],
-    recv: &'a mut [u8],
+    recv: Recv<'a>,
     received: usize,
+}
+
+/// Where a [`WithData`] call's reply bytes go.
+enum Recv<'a> {
+    /// Copied to the front (as many as fit).
+    Slice(&'a mut [u8]),
+    /// The vector emptied, then appended to.
+    Vec(&'a mut Vec<u8>),
 }
 
 impl WithData<'_> {
@@ -132,9 +186,16 @@ impl WithData<'_> {
 
 impl Transport for WithData<'_> {
     fn call(&mut self, handle: XHandle, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
-        let (reply, received) =
-            self.ppc
-                .call_with_data(handle, method, args, self.send, &mut self.recv[..]);
+        let (reply, received) = match &mut self.recv {
+            Recv::Slice(recv) => self
+                .ppc
+                .call_with_data(handle, method, args, self.send, recv),
+            Recv::Vec(recv) => {
+                recv.clear();
+                self.ppc
+                    .call_with_data_vec(handle, method, args, self.send, recv)
+            }
+        };
         self.received = received;
         reply
     }

@@ -25,6 +25,8 @@
 //! so no FPU or SSE state appears anywhere here (`fpu` only saves and restores the program's).
 #![no_std]
 
+extern crate alloc;
+
 pub mod cpu;
 pub mod critical;
 pub mod entry;

@@ -332,4 +332,23 @@ impl Page {
         // the kernel call or upcall that brought them is a compiler barrier before this.
         unsafe { core::ptr::copy_nonoverlapping(area, buf.as_mut_ptr(), buf.len()) };
     }
+
+    /// Appends the first `len` bytes of this dispatcher's PPC data area to `out`, without
+    /// first zeroing room for them (a reply of a few bytes costs a copy of a few bytes).
+    pub fn append_ppc_data(self, len: usize, out: &mut alloc::vec::Vec<u8>) {
+        assert!(
+            len <= PPC_DATA_BYTES,
+            "{len} bytes are more than the PPC data area"
+        );
+        out.reserve(len);
+        let area = self.own_data_area();
+        let at = out.len();
+        // SAFETY: as in `read_ppc_data` for the source; `reserve` made room for `len` more
+        // bytes after the vector's `at` initialized ones, which the copy initializes before
+        // `set_len` counts them.
+        unsafe {
+            core::ptr::copy_nonoverlapping(area, out.as_mut_ptr().add(at), len);
+            out.set_len(at + len);
+        }
+    }
 }

@@ -10,10 +10,8 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 
-use k42_abi::kernel::PPC_DATA_BYTES;
 use k42_ifaces::fs::FsClient;
 use k42_linux::Errno;
 use k42_rights::XHandle;
@@ -82,12 +80,10 @@ pub fn call<R>(
     f: impl FnOnce(&mut FsClient<WithData<'_>>) -> Result<R, CallError<Errno>>,
 ) -> Result<(R, Vec<u8>), Errno> {
     let mut ppc = Ppc::new(node.comm);
-    let mut recv = vec![0u8; PPC_DATA_BYTES];
-    let (result, received) = {
-        let mut client = FsClient::new(ppc.with_data(send, &mut recv), node.handle);
-        let result = f(&mut client);
-        (result, client.transport.received())
-    };
-    recv.truncate(received);
+    let mut recv = Vec::new();
+    let result = f(&mut FsClient::new(
+        ppc.with_data_vec(send, &mut recv),
+        node.handle,
+    ));
     Ok((result.map_err(errno)?, recv))
 }

@@ -2,7 +2,8 @@
 //! `PPC_DATA_BYTES` each way) through the echo server's `echo_data`, which answers with their
 //! count and digest and a reply of data the client can predict (`k42_ifaces::echo`). Sizes
 //! around the word and the area's bounds, one way and both, to the shared echo server (the
-//! kernel's same-CPU path) and to one on another CPU (its mailed path); a size over the area
+//! kernel's same-CPU path) and to one on another CPU (its mailed path), into a buffer and into
+//! a vector (`Ppc::with_data_vec`); a size over the area
 //! refused with `BadArgument` by the runtime and by the kernel; and a call that gets `Retry`,
 //! while another of our threads scribbles over the data area, still delivering its own bytes.
 
@@ -90,12 +91,35 @@ fn check_echo_data(ppc: &mut Ppc, sent: &[u8], want: usize, what: &str) -> Outco
     Ok(())
 }
 
+/// [`check_echo_data`] through the transport that leaves the reply's bytes in a vector
+/// (`Ppc::with_data_vec`): exactly them, whatever the vector held before.
+fn check_echo_data_vec(ppc: &mut Ppc, sent: &[u8], want: usize, what: &str) -> Outcome {
+    let mut recv = alloc::vec![0xeeu8; 5];
+    let mut transport = ppc.with_data_vec(sent, &mut recv);
+    let got = EchoClient::new(&mut transport, SPAWNER_HANDLE)
+        .echo_data(want as u64)
+        .map_err(|e| failed(&format!("{what}: Echo::echo_data into a vector"), e))?;
+    let received = transport.received();
+    ensure!(
+        got == (sent.len() as u64, data_digest(sent)),
+        "{what}: the server saw (count, digest) {got:x?} through the vector transport"
+    );
+    let expected: Vec<u8> = (0..want).map(|i| reply_byte(sent, i)).collect();
+    ensure!(
+        received == want && recv == expected,
+        "{what}: the vector holds {} bytes ({received} received), not the {want} of the reply",
+        recv.len()
+    );
+    Ok(())
+}
+
 /// Every size of [`SIZES`] through `ppc`, then a word-only method called with data (whose
 /// reply carries none) and a word-only call (which still works after data calls).
 fn round_trips(ppc: &mut Ppc, round: u64) -> Outcome {
     for (k, &(send, want)) in SIZES.iter().enumerate() {
         let sent = pattern(send, round * 100 + k as u64);
         check_echo_data(ppc, &sent, want, &format!("{send} bytes out, {want} back"))?;
+        check_echo_data_vec(ppc, &sent, want, &format!("{send} bytes out, {want} back"))?;
     }
     let sent = pattern(100, round);
     let mut recv = alloc::vec![0u8; PPC_DATA_BYTES];

@@ -241,13 +241,11 @@ fn call<R>(
     f: impl FnOnce(&mut PipesClient<WithData<'_>>) -> Result<R, k42_rights::wire::CallError<Errno>>,
 ) -> Result<(R, Vec<u8>), Errno> {
     let mut ppc = Ppc::new(node.comm);
-    let mut recv = alloc::vec![0u8; DATA_BYTES];
-    let (result, received) = {
-        let mut client = PipesClient::new(ppc.with_data(send, &mut recv), node.handle);
-        let result = f(&mut client);
-        (result, client.transport.received())
-    };
-    recv.truncate(received);
+    let mut recv = Vec::new();
+    let result = f(&mut PipesClient::new(
+        ppc.with_data_vec(send, &mut recv),
+        node.handle,
+    ));
     Ok((result.map_err(files::errno)?, recv))
 }
 
