@@ -11,8 +11,8 @@
 //! The kernel reaches user memory only through here: a copy faults missing pages in first (as
 //! the CPU would), then copies through the direct map (`UserSlice`).
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use k42_hal::paging::MapError;
 
 use k42_cow::NodeId;
 use k42_hal::user::{AddressSpace, PageFrame, USER_TOP, UserFlags, UserSlice};
@@ -91,8 +91,6 @@ pub struct Space {
     /// The fork family's tree and frames, and this space's leaf in it.
     family: FamilyRef,
     leaf: NodeId,
-    /// The anonymous pages the page tables map (user addresses).
-    mapped: BTreeSet<u64>,
 }
 
 /// The copy-on-write tree's index of the page at `addr`.
@@ -117,20 +115,22 @@ fn cow_flags(prot: Prot, writable: bool) -> UserFlags {
 }
 
 /// Maps `frame` at `page` with `flags` in place of whatever mapped it (a shared page mapped
-/// read-only, now copied), and records the page as mapped.
+/// read-only, now copied).
 fn install(
     hw: &mut AddressSpace,
-    mapped: &mut BTreeSet<u64>,
     page: u64,
     frame: &PageFrame,
     flags: UserFlags,
 ) -> Result<(), KError> {
-    if mapped.contains(&page) {
-        let _ = hw.unmap(page);
+    let map = |hw: &mut AddressSpace| mm::with_frames(|f| hw.map(page, frame, flags, f));
+    match map(hw) {
+        Err(MapError::AlreadyMapped(_)) => {
+            let _ = hw.unmap(page);
+            map(hw)
+        }
+        done => done,
     }
-    mm::with_frames(|f| hw.map(page, frame, flags, f)).map_err(|_| KError::NoMemory)?;
-    mapped.insert(page);
-    Ok(())
+    .map_err(|_| KError::NoMemory)
 }
 
 /// A kernel-interface protection as a region protection, refusing writable-and-executable:
@@ -157,7 +157,6 @@ impl Space {
             regions: RegionMap::new(BOUNDS),
             family,
             leaf,
-            mapped: BTreeSet::new(),
         })
     }
 
@@ -190,7 +189,6 @@ impl Space {
             regions,
             family: self.family.clone(),
             leaf,
-            mapped: BTreeSet::new(),
         };
         self.share_mappings_with(&mut child);
         Ok(child)
@@ -205,7 +203,6 @@ impl Space {
     /// The child's regions name the same images and shared objects, so they outlive its
     /// mappings as the parent's do; the tree frees a frame only once no process sees it.
     fn share_mappings_with(&mut self, child: &mut Space) {
-        let mut shared = Vec::with_capacity(self.mapped.len());
         for region in child.regions.iter() {
             let copy_on_write = match region.backing {
                 Backing::Anon | Backing::Image(_) => true,
@@ -215,7 +212,7 @@ impl Space {
             let (start, end) = (region.range.start(), region.range.end());
             if let Err(e) = mm::with_frames(|f| {
                 self.hw
-                    .share_into(&mut child.hw, start, end, copy_on_write, f, &mut shared)
+                    .share_into(&mut child.hw, start, end, copy_on_write, f)
             }) {
                 // Out of page-table frames: what the child lacks faults in later, but every
                 // page here must still lose write, or the parent would write the frames the
@@ -226,8 +223,6 @@ impl Space {
                 }
             }
         }
-        // Sorted already (regions and pages in address order): one bulk build.
-        child.mapped = shared.into_iter().collect();
     }
 
     /// The frame mapped at `addr` and whether writes go through, if a page is present (for
@@ -240,7 +235,7 @@ impl Space {
 
     /// Takes write away from every page mapped in `range` (this CPU's TLB flushed).
     fn write_protect(&mut self, range: core::ops::Range<u64>) {
-        for &page in self.mapped.range(range) {
+        for page in self.hw.present(range.start, range.end) {
             if let Some((_, flags)) = self.hw.lookup(page)
                 && flags.writable
             {
@@ -402,16 +397,10 @@ impl Space {
     /// Unmaps the anonymous pages of `range` from the page tables and discards them from the
     /// leaf, collecting the frames nobody sees any more.
     fn drop_pages(&mut self, range: VRange, freed: &mut Vec<PageFrame>) {
-        let doomed: Vec<u64> = self
-            .mapped
-            .range(range.start()..range.end())
-            .copied()
-            .collect();
-        for addr in doomed {
+        for addr in self.hw.present(range.start(), range.end()) {
             if self.hw.unmap(addr).is_ok() {
                 crate::cpu::this().count(k42_kapi::counter::TLB_FLUSHES);
             }
-            self.mapped.remove(&addr);
         }
         let pages = page_index(range.start())..page_index(range.end());
         freed.extend(self.family.discard(self.leaf, pages));
@@ -430,12 +419,7 @@ impl Space {
         self.regions
             .protect(range, prot)
             .map_err(|_| KError::BadAddress)?;
-        let present: Vec<u64> = self
-            .mapped
-            .range(range.start()..range.end())
-            .copied()
-            .collect();
-        for addr in present {
+        for addr in self.hw.present(range.start(), range.end()) {
             // A copy-on-write page stays read-only: its next write copies it (a shared
             // object's page is writable whenever its region is; the next write maps it so).
             let writable = self.hw.lookup(addr).is_some_and(|(_, f)| f.writable);
@@ -498,23 +482,23 @@ impl Space {
         write: bool,
         prot: Prot,
     ) -> Result<(), KError> {
-        let (hw, mapped) = (&mut self.hw, &mut self.mapped);
+        let hw = &mut self.hw;
         let got = self.family.fault_image(
             self.leaf,
             page_index(page),
             write,
             image,
             index,
-            |frame, writable| install(hw, mapped, page, frame, cow_flags(prot, writable)),
+            |frame, writable| install(hw, page, frame, cow_flags(prot, writable)),
         )?;
         match got {
             ImageFault::Tree(()) => Ok(()),
             ImageFault::Image => {
                 let flags = cow_flags(prot, false);
-                let (hw, mapped) = (&mut self.hw, &mut self.mapped);
+                let hw = &mut self.hw;
                 image
                     .with_page(index, |frame| {
-                        frame.map(|frame| install(hw, mapped, page, frame, flags))
+                        frame.map(|frame| install(hw, page, frame, flags))
                     })
                     .flatten()
                     .ok_or(KError::BadAddress)?
@@ -530,21 +514,19 @@ impl Space {
         page: u64,
         prot: Prot,
     ) -> Result<(), KError> {
-        let (hw, mapped) = (&mut self.hw, &mut self.mapped);
+        let hw = &mut self.hw;
         object
-            .with_page(index, |frame| {
-                install(hw, mapped, page, frame, prot_flags(prot))
-            })
+            .with_page(index, |frame| install(hw, page, frame, prot_flags(prot)))
             .ok_or(KError::NoMemory)?
     }
 
     /// Asks the leaf for page `page` (a write makes it the leaf's own) and maps what it gets
     /// with `prot`, read-only if shared; returns the frame's physical address.
     fn resolve(&mut self, page: u64, write: bool, prot: Prot) -> Result<u64, KError> {
-        let (hw, mapped) = (&mut self.hw, &mut self.mapped);
+        let hw = &mut self.hw;
         self.family
             .fault(self.leaf, page_index(page), write, |frame, writable| {
-                install(hw, mapped, page, frame, cow_flags(prot, writable))?;
+                install(hw, page, frame, cow_flags(prot, writable))?;
                 Ok(frame.paddr())
             })
             .inspect_err(|e| {

@@ -314,9 +314,41 @@ impl AddressSpace {
         Some(paddr)
     }
 
+    /// The user pages present in `start..end` (page aligned), in address order: one walk,
+    /// stepping over whatever an absent upper-level entry leaves unmapped.
+    pub fn present(&self, start: u64, end: u64) -> Vec<u64> {
+        let mut pages = Vec::new();
+        let end = end.min(USER_TOP);
+        let mut at = start - start % PAGE_SIZE;
+        'walk: while at < end {
+            let mut paddr = self.root;
+            for (level, &shift) in LEVEL_SHIFTS.iter().enumerate().take(3) {
+                // SAFETY: as in `lookup`.
+                let entry = unsafe { &(&*table(paddr))[index(at, level)] };
+                if entry.is_unused() {
+                    // Nothing below this entry: on past the span it maps.
+                    let span = 1u64 << shift;
+                    at = (at - at % span).saturating_add(span);
+                    continue 'walk;
+                }
+                paddr = entry.addr().as_u64();
+            }
+            let chunk_end = (at - at % TABLE_SPAN).saturating_add(TABLE_SPAN).min(end);
+            // SAFETY: as in `lookup`, for the last-level table.
+            let last = unsafe { &*table(paddr) };
+            for virt in (at..chunk_end).step_by(PAGE_SIZE as usize) {
+                if !last[index(virt, 3)].is_unused() {
+                    pages.push(virt);
+                }
+            }
+            at = chunk_end;
+        }
+        pages
+    }
+
     /// Maps in `child` every page this space maps in `start..end`, to the same frames with
-    /// the same rights — minus write, in both spaces, when `copy_on_write` — and appends
-    /// their addresses to `shared`: a fork's copy of page tables (Linux's `copy_page_range`),
+    /// the same rights — minus write, in both spaces, when `copy_on_write`: a fork's copy of
+    /// page tables (Linux's `copy_page_range`),
     /// one walk per 2 MiB of address space instead of two per page. `child` must map nothing
     /// there. As for [`AddressSpace::map`], the frames' memory objects must unmap them from
     /// every space, the child's now too, before freeing them. This CPU's TLB is flushed if
@@ -328,7 +360,6 @@ impl AddressSpace {
         end: u64,
         copy_on_write: bool,
         frames: &mut Frames<'_>,
-        shared: &mut Vec<u64>,
     ) -> Result<(), MapError> {
         check_user_page(start)?;
         if end > USER_TOP || !end.is_multiple_of(PAGE_SIZE) {
@@ -365,7 +396,6 @@ impl AddressSpace {
                         return Err(MapError::AlreadyMapped(virt));
                     }
                     target.set_addr(source.addr(), flags);
-                    shared.push(virt);
                 }
             }
             at = chunk_end;
