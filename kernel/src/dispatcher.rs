@@ -10,6 +10,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::Range;
 use core::sync::atomic::Ordering;
 
 use k42_abi::kernel::{
@@ -289,6 +290,9 @@ pub struct Dispatcher {
     pub fs_base: u64,
     /// Where each upcall enters it (0: not set).
     pub entries: [u64; ENTRY_COUNT],
+    /// Where its SVC return stub lies (`k42_abi::kernel::svc_return`; empty: none): an
+    /// interruption there while it is enabled is one of the program at its return point.
+    pub svc_return_stub: Range<u64>,
     /// The dispatcher it waits on for a PPC reply.
     pub calling: Option<u64>,
     /// The caller whose PPC it is running.
@@ -325,6 +329,7 @@ impl Dispatcher {
             fpu: FpuState::default(),
             fs_base: 0,
             entries: [0; ENTRY_COUNT],
+            svc_return_stub: 0..0,
             calling: None,
             serving: None,
             timer: None,

@@ -67,6 +67,10 @@ fn general<'a>(
     mut cpu: spin::MutexGuard<'a, Cpu>,
     frame: &mut UserFrame,
 ) -> spin::MutexGuard<'a, Cpu> {
+    if frame.vector != SYSCALL_VECTOR {
+        // Before anything takes the interrupted registers: they may be the program's.
+        crate::kcall::reflect::settle_svc_return(&cpu, frame);
+    }
     match frame.vector {
         SYSCALL_VECTOR => crate::kcall::dispatch(&mut cpu, frame),
         v if v == u64::from(TIMER_VECTOR) => tick(&mut cpu, frame),

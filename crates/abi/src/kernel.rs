@@ -51,7 +51,10 @@ pub mod call {
     /// `rdi` its CommID.
     pub const HANDOFF: u64 = 4;
     /// Sets the address the kernel enters this dispatcher at for one [`Entry`](super::Entry)
-    /// vector. In: `rdi` vector, `rsi` user address.
+    /// vector. In: `rdi` vector, `rsi` user address. With `rdi` =
+    /// [`SVC_RETURN_STUB`](super::SVC_RETURN_STUB), a pseudo-vector, it sets instead the range
+    /// `[rsi, rdx)` of the dispatcher's SVC return stub ([`svc_return`](super::svc_return);
+    /// `BAD_ARGUMENT` unless `rsi <= rdx` and both are user addresses).
     pub const SET_ENTRY: u64 = 5;
     /// Returns from an upcall: restores the registers in the dispatcher page's save area and
     /// clears `disabled`, atomically with respect to soft interrupts (one still pending is
@@ -67,7 +70,8 @@ pub mod call {
     /// [`RESUME`] (a pending soft interrupt is delivered at INTERRUPT instead, with the
     /// program's registers — the result already in `rax` — in the save area and `saved_live` =
     /// 1, as for any interrupted context). Only a Linux process may use it (`NOT_PERMITTED`
-    /// otherwise).
+    /// otherwise). The SVC return stub ([`svc_return`](super::svc_return)) does the same
+    /// without the kernel when no soft interrupt is pending.
     pub const REFLECT_RETURN: u64 = 8;
     /// Number of kernel calls.
     pub const COUNT: u64 = 9;
@@ -182,13 +186,44 @@ pub enum Entry {
     /// other general register 0 (`rcx` and `r11` aside, which hold the entry's `rip` and
     /// `rflags` as at every upcall; the FPU/SSE registers and the FS base are left as the
     /// program had them). The personality runs the call and goes back with
-    /// [`call::REFLECT_RETURN`]. A Linux `syscall` while the dispatcher is disabled, or with no
+    /// [`call::REFLECT_RETURN`], or without a kernel call through its return stub
+    /// ([`svc_return`]). A Linux `syscall` while the dispatcher is disabled, or with no
     /// SVC entry or no upcall stack set, kills the process (status 128 + SIGSYS = 159).
     Svc = 7,
 }
 
 /// Number of entry vectors.
 pub const ENTRY_COUNT: usize = 8;
+
+/// [`call::SET_ENTRY`]'s pseudo-vector for the SVC return stub ([`svc_return`]): not a place
+/// the kernel enters, but the stub's address range.
+pub const SVC_RETURN_STUB: u64 = ENTRY_COUNT as u64;
+
+/// Returning from a reflected syscall without a kernel call (K42's way): an alternative to
+/// [`call::REFLECT_RETURN`] that a dispatcher may use once it told the kernel where its return
+/// stub lies (SET_ENTRY with [`SVC_RETURN_STUB`]). The stub is entered with `disabled` set and
+/// the save area holding the program's context, the result in `rax`; it touches its own stack
+/// while still disabled, then clears `disabled`, and if `pending` is nonzero sets `disabled`
+/// again and makes the REFLECT_RETURN call (the kernel delivers the soft interrupts); otherwise
+/// it loads RFLAGS (as the kernel would resume them: [`USER_RFLAGS_MASK`], [`USER_RFLAGS_SET`]),
+/// the general registers and `rsp` from the save area and jumps to its `rip`, never writing the
+/// save area once `disabled` is clear.
+///
+/// The kernel's part: an interrupt or exception from user mode that finds the dispatcher
+/// enabled with `rip` in the stub's range is taken as one of the program at its syscall return
+/// point — the registers the kernel keeps, saves for an upcall or reports at TRAP are the save
+/// area's, never the stub's half-loaded ones (the vector and error code stay the event's). So
+/// everything the kernel does with an interrupted dispatcher sees the program, as if the stub
+/// had finished. Outside that window (`disabled` set) the stub is ordinary code of the
+/// dispatcher. The range is per dispatcher and reaches only the dispatcher's own registers.
+pub mod svc_return {}
+
+/// RFLAGS bits a user context may choose: the arithmetic flags, the direction flag and the
+/// alignment-check flag. IOPL, NT, TF, VM and the rest are the kernel's: it keeps only these
+/// of any context it resumes.
+pub const USER_RFLAGS_MASK: u64 = 0x0000_0cd5 | (1 << 18);
+/// RFLAGS bits every user context runs with: IF (interrupts on) and the always-one bit 1.
+pub const USER_RFLAGS_SET: u64 = (1 << 9) | (1 << 1);
 
 impl Entry {
     /// The vector a number names.
@@ -284,7 +319,7 @@ pub const ASYNC_RING_SLOTS: usize = 32;
 /// `ring` slots and `ring_tail`, bits into `pending` (atomically), and `ppc_data` (a call's
 /// bytes at the IPC_CALL upcall, a reply's into a caller waiting in PPC_CALL). Written by the
 /// dispatcher: `disabled` (the kernel sets it at every upcall, the dispatcher clears it through
-/// [`call::RESUME`], [`call::REFLECT_RETURN`] or by storing 0), `pending` (clearing bits it
+/// [`call::RESUME`], [`call::REFLECT_RETURN`] or by storing 0, as the [`svc_return`] stub does), `pending` (clearing bits it
 /// handled), `upcall_stack`, `saved` (before RESUME), `ring_head`, `ppc_data` (before its
 /// PPC_CALL or PPC_RETURN). The kernel reads every word it uses again each time and trusts none
 /// of them beyond their own dispatcher.

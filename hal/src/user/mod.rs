@@ -18,6 +18,9 @@ mod fpu;
 mod percpu;
 mod space;
 
+// RFLAGS bits a user context may choose, and those it always runs with: in the ABI because the
+// SVC return stub resumes a context without the kernel (`k42_abi::kernel::svc_return`).
+use k42_abi::kernel::{USER_RFLAGS_MASK, USER_RFLAGS_SET};
 use spin::Once;
 use x86_64::structures::gdt::SegmentSelector;
 
@@ -54,12 +57,6 @@ pub const USER_SS: u64 = 0x1b;
 const KERNEL_CS: u16 = 0x08;
 /// Kernel data selector.
 const KERNEL_SS: u16 = 0x10;
-
-/// RFLAGS bits a user context may choose: the arithmetic flags, the direction flag and the
-/// alignment-check flag. IOPL, NT, TF, VM and the rest are the kernel's.
-const USER_RFLAGS_MASK: u64 = 0x0000_0cd5 | (1 << 18);
-/// RFLAGS bits every user context runs with: IF (interrupts on) and the always-one bit 1.
-const USER_RFLAGS_SET: u64 = (1 << 9) | (1 << 1);
 
 /// Where the kernel handles every entry from user mode.
 pub type UserEntryHandler = fn(&mut UserFrame);

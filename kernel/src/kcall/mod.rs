@@ -12,7 +12,7 @@
 pub mod async_send;
 pub mod fast;
 pub mod ppc;
-mod reflect;
+pub mod reflect;
 mod sched;
 mod upcall;
 

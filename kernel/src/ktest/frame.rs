@@ -25,7 +25,7 @@ const RIP: u64 = 0x40_1000;
 const RSP: u64 = 0x7fff_f000;
 
 /// A frame with a different word in every general register, counting from `base`.
-fn distinct(base: u64) -> UserFrame {
+pub(super) fn distinct(base: u64) -> UserFrame {
     let mut f = UserFrame::new_user(RIP + base, RSP - base);
     let regs = [
         &mut f.r15,

@@ -10,6 +10,7 @@ mod cow_race;
 mod frame;
 mod memory;
 mod smp;
+mod svc_return;
 
 use alloc::string::String;
 
@@ -83,6 +84,7 @@ fn all() -> impl Iterator<Item = &'static Case> {
         .chain(cow_race::CASES)
         .chain(smp::CASES)
         .chain(frame::CASES)
+        .chain(svc_return::CASES)
 }
 
 /// Runs every test whose name contains one of `filters` (all when empty) and
