@@ -1,7 +1,8 @@
 /*
  * signals: Linux signal delivery (issue #5) as Linux does it — a handler runs with the right
  * number and siginfo (si_pid, si_uid, SI_USER for kill, SI_TKILL for tgkill), its ucontext
- * is readable, and the interrupted code continues with its registers (integer and SSE) intact;
+ * is readable, and the interrupted code continues with its registers (integer and SSE) intact,
+ * in plain code and across system calls the timer's signals interrupt;
  * a blocked signal stays pending and is delivered when unblocked; SA_RESTART restarts a pipe
  * read, and without it the read fails with EINTR; nanosleep returns EINTR with the time left;
  * sigaltstack with SA_ONSTACK; SA_RESETHAND; a child killed by a default action (WIFSIGNALED);
@@ -214,6 +215,75 @@ static int pipe_read_with(int flags, ssize_t *r, int *err) {
     close(fds[0]);
     signal(SIGUSR1, SIG_DFL);
     return got_count;
+}
+
+/* Registers survive system calls that timer signals interrupt: a loop of raw getppid calls
+ * with a distinct word in every register a syscall preserves (and CF, and an SSE register),
+ * checked after each, while a 1 ms interval timer fires. On K42 the personality returns to the
+ * program through a stub the timer now and then lands in, and the kernel must then resume the
+ * program, not the stub. */
+#define SYSCALL_WORDS 13 /* rbx rbp r12-r15 rdx rsi rdi r8-r10, xmm5 */
+#define SYSCALL_CF SYSCALL_WORDS
+#define SYSCALL_TICKS 200
+#define SYSCALL_MAX_CALLS 2000000UL
+
+/* One getppid with words from `seed` in the registers: the first word that came back changed
+ * (SYSCALL_CF for the carry flag), or -1. */
+static int syscall_keeps_registers(unsigned long seed) {
+    unsigned long in[SYSCALL_WORDS], out[SYSCALL_WORDS + 1];
+    for (int i = 0; i < SYSCALL_WORDS; i++)
+        in[i] = (seed * SYSCALL_WORDS + (unsigned long)i) * 0x9e3779b97f4a7c15UL;
+    out[SYSCALL_CF] = 0;
+    __asm__ volatile(
+        "sub $128, %%rsp\n\t" /* past the red zone */
+        "push %%rbx\n\tpush %%rbp\n\tpush %%r12\n\tpush %%r13\n\tpush %%r14\n\tpush %%r15\n\t"
+        "push %[out]\n\t"
+        "mov %[in], %%rax\n\t"
+        "movq 96(%%rax), %%xmm5\n\t"
+        "mov 0(%%rax), %%rbx\n\tmov 8(%%rax), %%rbp\n\tmov 16(%%rax), %%r12\n\t"
+        "mov 24(%%rax), %%r13\n\tmov 32(%%rax), %%r14\n\tmov 40(%%rax), %%r15\n\t"
+        "mov 48(%%rax), %%rdx\n\tmov 56(%%rax), %%rsi\n\tmov 64(%%rax), %%rdi\n\t"
+        "mov 72(%%rax), %%r8\n\tmov 80(%%rax), %%r9\n\tmov 88(%%rax), %%r10\n\t"
+        "mov %[nr], %%eax\n\t"
+        "stc\n\t"
+        "syscall\n\t"
+        "mov (%%rsp), %%rax\n\t"
+        "setc 104(%%rax)\n\t"
+        "mov %%rbx, 0(%%rax)\n\tmov %%rbp, 8(%%rax)\n\tmov %%r12, 16(%%rax)\n\t"
+        "mov %%r13, 24(%%rax)\n\tmov %%r14, 32(%%rax)\n\tmov %%r15, 40(%%rax)\n\t"
+        "mov %%rdx, 48(%%rax)\n\tmov %%rsi, 56(%%rax)\n\tmov %%rdi, 64(%%rax)\n\t"
+        "mov %%r8, 72(%%rax)\n\tmov %%r9, 80(%%rax)\n\tmov %%r10, 88(%%rax)\n\t"
+        "movq %%xmm5, 96(%%rax)\n\t"
+        "pop %%rax\n\t"
+        "pop %%r15\n\tpop %%r14\n\tpop %%r13\n\tpop %%r12\n\tpop %%rbp\n\tpop %%rbx\n\t"
+        "add $128, %%rsp\n\t"
+        :
+        : [in] "r"(in), [out] "r"(out), [nr] "i"(SYS_getppid)
+        : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm5", "memory", "cc");
+    for (int i = 0; i < SYSCALL_WORDS; i++)
+        if (out[i] != in[i])
+            return i;
+    return out[SYSCALL_CF] == 1 ? -1 : SYSCALL_CF;
+}
+
+static void registers_preserved_across_syscalls(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_tick;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    ticks = 0;
+    struct itimerval it = {{0, 1000}, {0, 1000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int word = -1;
+    unsigned long calls = 0;
+    while (ticks < SYSCALL_TICKS && calls < SYSCALL_MAX_CALLS && word < 0)
+        word = syscall_keeps_registers(++calls);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    CHECK("registers_preserved_across_syscalls", word < 0 && ticks >= SYSCALL_TICKS,
+          "word %d changed at call %lu, ticks %d", word, calls, (int)ticks);
+    signal(SIGALRM, SIG_DFL);
 }
 
 static void restart_vs_eintr(void) {
@@ -653,6 +723,7 @@ int main(void) {
     tgkill_code();
     mask_then_unblock();
     registers_preserved();
+    registers_preserved_across_syscalls();
     restart_vs_eintr();
     nanosleep_eintr();
     altstack_case();

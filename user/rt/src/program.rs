@@ -4,15 +4,17 @@
 //! the program's FS — and whose own (personality) stack is idle meanwhile.
 //!
 //! - [`run`] turns the calling thread into the program thread and enters the program with the
-//!   registers given (REFLECT_RETURN from a save area the runtime filled).
+//!   registers given (from a save area the runtime filled, through `k42_sys::svc_return`).
 //! - When the program executes `syscall`, the kernel reflects it to the SVC entry with the
 //!   program's registers in the save area (`k42_abi::kernel::Entry::Svc`). A call the
 //!   [`FastHandler`] answers at once (no blocking, no lock, no allocation: the id getters) goes
-//!   straight back with REFLECT_RETURN from the upcall stack. For any other the runtime keeps
-//!   them in the thread's record and starts the installed [`SyscallHandler`] afresh at the top
-//!   of the thread's own stack, with upcalls enabled: a handler that blocks (a read of an empty
-//!   pipe, a sleep) blocks this thread only, and the dispatcher runs others. When the handler
-//!   returns, the registers it left go back to the program through REFLECT_RETURN.
+//!   straight back from the upcall stack. For any other the runtime keeps them in the thread's
+//!   record and starts the installed [`SyscallHandler`] afresh at the top of the thread's own
+//!   stack, with upcalls enabled: a handler that blocks (a read of an empty pipe, a sleep)
+//!   blocks this thread only, and the dispatcher runs others. When the handler returns, the
+//!   registers it left go back to the program. Either way the return is the SVC return stub's
+//!   (`k42_sys::svc_return`), which needs no kernel call unless soft interrupts are pending
+//!   (REFLECT_RETURN then).
 //! - When an upcall interrupts program code (a preemption, a soft interrupt), the program's
 //!   registers cannot become a frame on the thread's stack as a native thread's do
 //!   (`Context::from_saved`): they belong to another stack. They are kept in the record instead
@@ -39,6 +41,7 @@ use k42_abi::kernel::{Entry, SavedRegs};
 use k42_sys::critical;
 use k42_sys::foreign;
 use k42_sys::page::Page;
+use k42_sys::svc_return;
 use k42_sys::thread::{self as sys_thread, Context, Target};
 use k42_sys::upcall::{self, InstallError};
 use spin::Once;
@@ -124,13 +127,15 @@ pub fn trapped(regs: SavedRegs) -> ! {
     sched::idle_loop()
 }
 
-/// Installs `handler` (and `fast`, tried first) for the program's syscalls and points this
-/// dispatcher's SVC entry at the runtime's stub. Call before [`run`].
+/// Installs `handler` (and `fast`, tried first) for the program's syscalls, points this
+/// dispatcher's SVC entry at the runtime's stub and tells the kernel where the SVC return stub
+/// lies (`k42_sys::svc_return`). Call before [`run`].
 pub fn install(handler: SyscallHandler, fast: FastHandler) -> Result<(), InstallError> {
     HANDLER.call_once(|| handler);
     FAST.call_once(|| fast);
     upcall::set_svc_handler(on_svc);
-    upcall::install(Entry::Svc)
+    upcall::install(Entry::Svc)?;
+    svc_return::install()
 }
 
 /// Makes the calling thread the program's and enters the program with `regs`. Never returns:
@@ -140,7 +145,8 @@ pub fn install(handler: SyscallHandler, fast: FastHandler) -> Result<(), Install
 ///
 /// Off a thread, or if the kernel refuses REFLECT_RETURN (not a Linux process).
 pub fn run(regs: SavedRegs) -> ! {
-    // Upcalls stay disabled until REFLECT_RETURN enables them with the program running.
+    // Upcalls stay disabled until the return to the program enables them with the program
+    // running.
     core::mem::forget(critical::disable());
     let me = with(sched::current_slot).expect("program::run off a thread");
     with(|s| s.set_program(me, true, None));

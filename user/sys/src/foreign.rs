@@ -18,11 +18,11 @@ use k42_abi::kernel::{
     PERSONALITY_BASE, PERSONALITY_LIMIT, RUNTIME_BASE, RUNTIME_LIMIT, SavedRegs, Status,
 };
 
-use crate::kcall;
 use crate::page::Page;
+use crate::svc_return;
 
-/// Continues the program with `regs` through REFLECT_RETURN, which also enables upcalls (call
-/// with them disabled). Returns only if refused, with the status: `NotPermitted` when this is
+/// Continues the program with `regs`, enabling upcalls (call with them disabled): through the
+/// SVC return stub once installed (`crate::svc_return`), else through REFLECT_RETURN. Returns only if refused, with the status: `NotPermitted` when this is
 /// not a Linux process, `BadArgument` (without asking the kernel) when `rip` is in the
 /// personality's range.
 ///
@@ -39,7 +39,7 @@ pub fn continue_program(regs: &SavedRegs) -> u64 {
     page.set_saved_live(false);
     // SAFETY: the save area holds a program context (the `rip` check above): the program's
     // code on the program's stack, never anything the runtime still uses.
-    unsafe { kcall::reflect_return(regs.rax) }
+    unsafe { svc_return::to_program(regs.rax) }
 }
 
 /// An address range that is not the program's to hand out: it overlaps memory native code uses.
@@ -78,8 +78,9 @@ fn program_range(addr: u64, len: usize) -> Result<(u64, u64), NotProgramMemory> 
 const USER_TOP: u64 = 1 << 47;
 
 /// Returns to the program from an SVC upcall with `result` in `rax` and every other register
-/// as the kernel saved them at the `syscall` (REFLECT_RETURN with the save area untouched):
-/// the fast path for a call answered on the upcall stack. Returns only if refused, with the
+/// as the kernel saved them at the `syscall` (the save area untouched but for `rax`; through the
+/// SVC return stub once installed, else REFLECT_RETURN): the fast path for a call answered on
+/// the upcall stack. Returns only if refused, with the
 /// status: `BadArgument` (without asking the kernel) when the save area's `rip` is in the
 /// personality's range, i.e. it does not hold a program context.
 pub fn return_to_program(result: u64) -> u64 {
@@ -89,7 +90,7 @@ pub fn return_to_program(result: u64) -> u64 {
     }
     // SAFETY: the save area holds a program context (the `rip` check above): the registers
     // the kernel saved at the program's `syscall`, on the program's stack and code.
-    unsafe { kcall::reflect_return(result) }
+    unsafe { svc_return::to_program(result) }
 }
 
 /// Copies `dst.len()` bytes of program memory at `src` into `dst`.

@@ -27,7 +27,8 @@
 use core::arch::asm;
 
 use k42_abi::kernel::{
-    ASYNC_PAYLOAD_WORDS, PPC_ARG_WORDS, PPC_DATA_BYTES, Status, call, return_flags, yield_mode,
+    ASYNC_PAYLOAD_WORDS, PPC_ARG_WORDS, PPC_DATA_BYTES, SVC_RETURN_STUB, Status, call,
+    return_flags, yield_mode,
 };
 use k42_rights::wire::{ARG_WORDS, REPLY_WORDS};
 
@@ -244,6 +245,30 @@ pub fn handoff(target: u64) -> u64 {
 /// which is what keeps [`crate::upcall::install`] safe.
 pub(crate) fn set_entry_raw(vector: u64, address: u64) -> u64 {
     call2(call::SET_ENTRY, vector, address)
+}
+
+/// SET_ENTRY with the pseudo-vector `SVC_RETURN_STUB`: the range `[start, end)` of this
+/// dispatcher's SVC return stub (`crate::svc_return`).
+pub(crate) fn set_svc_return_stub(start: u64, end: u64) -> u64 {
+    let status: u64;
+    // SAFETY: SET_ENTRY per `k42_abi::kernel::call`, with `rdx` the third word; it returns only
+    // `rax`, and touches no memory of ours. Outputs and clobbers as in the module comment.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") call::SET_ENTRY => status,
+            inlateout("rdi") SVC_RETURN_STUB => _,
+            inlateout("rsi") start => _,
+            inlateout("rdx") end => _,
+            lateout("r8") _,
+            lateout("r9") _,
+            lateout("r10") _,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    status
 }
 
 /// TIMER: this dispatcher's one-shot timer at `deadline_ns` of the kernel clock (0 cancels).

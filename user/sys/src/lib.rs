@@ -15,7 +15,7 @@
 //! - [`critical`]: the dispatcher's `disabled` flag as a scoped guard, enabling again without
 //!   leaving soft interrupts behind;
 //! - [`foreign`]: the Linux program's memory and FS base, for the personality that shares its
-//!   process; [`fpu`]: the program's FPU/SSE state as FXSAVE images, for its signal frames;
+//!   process, and [`svc_return`], the stub that returns to the program without a kernel call; [`fpu`]: the program's FPU/SSE state as FXSAVE images, for its signal frames;
 //! - [`cpu`]: `rdtsc` and I/O-port access (which works only after a `grant_io_ports`);
 //! - [`vm`] and [`heap`]: fresh anonymous mappings and the growing heap over them, because
 //!   turning a kernel-confirmed mapping into Rust memory is where soundness is decided.
@@ -35,6 +35,7 @@ pub mod fpu;
 pub mod heap;
 pub mod kcall;
 pub mod page;
+pub mod svc_return;
 pub mod thread;
 pub mod upcall;
 pub mod vm;

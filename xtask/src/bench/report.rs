@@ -467,9 +467,10 @@ pub fn render(results: &Results) -> String {
          The syscall reflection row is K42's \
          `null_syscall` from the benchmarks tables: a getppid from Linux program code, which \
          the kernel reflects to the Linux personality in the same process and the personality \
-         answers from its own state, with no server call (two kernel entries: the reflection, \
-         which enters the personality at its SVC vector — an upcall —, and the return; \
-         `docs/linux-personality.md`); the rows under it are that line's kernel events per \
+         answers from its own state, with no server call (one kernel entry: the reflection, \
+         which enters the personality at its SVC vector — an upcall —; the personality returns \
+         through its SVC return stub without the kernel; `docs/linux-personality.md`); the \
+         rows under it are that line's kernel events per \
          call (`bench/bench.h`'s counters, as in *Kernel events per operation*).",
         catalog::PPCBENCH_PROGRAM,
         catalog::PPCBENCH_PROGRAM,
