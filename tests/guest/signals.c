@@ -141,15 +141,27 @@ static void on_tick(int sig) {
     ticks++;
 }
 
-static void registers_preserved(void) {
+/* SIGALRM to `on_tick` every `usec` microseconds, `ticks` counting from 0. */
+static void start_ticking(long usec) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_tick;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGALRM, &sa, NULL);
     ticks = 0;
-    struct itimerval it = {{0, 10000}, {0, 10000}};
+    struct itimerval it = {{0, usec}, {0, usec}};
     setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* No more ticks, and SIGALRM back to its default. */
+static void stop_ticking(void) {
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    signal(SIGALRM, SIG_DFL);
+}
+
+static void registers_preserved(void) {
+    start_ticking(10000);
     unsigned long a = 0, b = 7, c = 0;
     double d = 0.0;
     long bad = -1;
@@ -163,12 +175,10 @@ static void registers_preserved(void) {
             break;
         }
     }
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &off, NULL);
+    stop_ticking();
     (void)c;
     CHECK("registers_preserved_across_handler", bad < 0 && ticks >= 5,
           "mismatch at %ld, ticks %d, a %lu b %lu d %f", bad, (int)ticks, a, b, d);
-    signal(SIGALRM, SIG_DFL);
 }
 
 static void mask_then_unblock(void) {
@@ -267,23 +277,14 @@ static int syscall_keeps_registers(unsigned long seed) {
 }
 
 static void registers_preserved_across_syscalls(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_tick;
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGALRM, &sa, NULL);
-    ticks = 0;
-    struct itimerval it = {{0, 1000}, {0, 1000}};
-    setitimer(ITIMER_REAL, &it, NULL);
+    start_ticking(1000);
     int word = -1;
     unsigned long calls = 0;
     while (ticks < SYSCALL_TICKS && calls < SYSCALL_MAX_CALLS && word < 0)
         word = syscall_keeps_registers(++calls);
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &off, NULL);
+    stop_ticking();
     CHECK("registers_preserved_across_syscalls", word < 0 && ticks >= SYSCALL_TICKS,
           "word %d changed at call %lu, ticks %d", word, calls, (int)ticks);
-    signal(SIGALRM, SIG_DFL);
 }
 
 static void restart_vs_eintr(void) {

@@ -169,18 +169,23 @@ pub fn ppc_return_and_wait(token: u64, words: &[u64; REPLY_WORDS], data_len: usi
 
 /// A kernel call with up to two argument words (`rdi`, `rsi`) and only a status back.
 fn call2(number: u64, a: u64, b: u64) -> u64 {
+    call3(number, a, b, 0)
+}
+
+/// A kernel call with up to three argument words (`rdi`, `rsi`, `rdx`) and only a status back.
+fn call3(number: u64, a: u64, b: u64, c: u64) -> u64 {
     let status: u64;
-    // SAFETY: a kernel call per `k42_abi::kernel::call` that takes `rdi`/`rsi` and returns only
-    // `rax`; outputs and clobbers as in the module comment. The only memory of ours the calls
-    // made through here touch is the dispatcher page (RESUME reads its save area, IDLE clears
-    // `disabled`), which this process accesses only atomically.
+    // SAFETY: a kernel call per `k42_abi::kernel::call` that takes `rdi`/`rsi`/`rdx` and returns
+    // only `rax`; outputs and clobbers as in the module comment. The only memory of ours the
+    // calls made through here touch is the dispatcher page (RESUME reads its save area, IDLE
+    // clears `disabled`), which this process accesses only atomically.
     unsafe {
         asm!(
             "syscall",
             inlateout("rax") number => status,
             inlateout("rdi") a => _,
             inlateout("rsi") b => _,
-            lateout("rdx") _,
+            inlateout("rdx") c => _,
             lateout("r8") _,
             lateout("r9") _,
             lateout("r10") _,
@@ -250,25 +255,7 @@ pub(crate) fn set_entry_raw(vector: u64, address: u64) -> u64 {
 /// SET_ENTRY with the pseudo-vector `SVC_RETURN_STUB`: the range `[start, end)` of this
 /// dispatcher's SVC return stub (`crate::svc_return`).
 pub(crate) fn set_svc_return_stub(start: u64, end: u64) -> u64 {
-    let status: u64;
-    // SAFETY: SET_ENTRY per `k42_abi::kernel::call`, with `rdx` the third word; it returns only
-    // `rax`, and touches no memory of ours. Outputs and clobbers as in the module comment.
-    unsafe {
-        asm!(
-            "syscall",
-            inlateout("rax") call::SET_ENTRY => status,
-            inlateout("rdi") SVC_RETURN_STUB => _,
-            inlateout("rsi") start => _,
-            inlateout("rdx") end => _,
-            lateout("r8") _,
-            lateout("r9") _,
-            lateout("r10") _,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    status
+    call3(call::SET_ENTRY, SVC_RETURN_STUB, start, end)
 }
 
 /// TIMER: this dispatcher's one-shot timer at `deadline_ns` of the kernel clock (0 cancels).
