@@ -333,14 +333,16 @@ impl AddressSpace {
                 }
                 paddr = entry.addr().as_u64();
             }
-            let chunk_end = (at - at % TABLE_SPAN).saturating_add(TABLE_SPAN).min(end);
+            let base = at - at % TABLE_SPAN;
+            let chunk_end = base.saturating_add(TABLE_SPAN).min(end);
             // SAFETY: as in `lookup`, for the last-level table.
-            let last = unsafe { &*table(paddr) };
-            for virt in (at..chunk_end).step_by(PAGE_SIZE as usize) {
-                if !last[index(virt, 3)].is_unused() {
-                    pages.push(virt);
-                }
-            }
+            let last_table = unsafe { &*table(paddr) };
+            let (first, last) = (index(at, 3), index(chunk_end - PAGE_SIZE, 3));
+            pages.extend(
+                (first..=last)
+                    .filter(|&i| !last_table[i].is_unused())
+                    .map(|i| base + i as u64 * PAGE_SIZE),
+            );
             at = chunk_end;
         }
         pages
@@ -370,15 +372,21 @@ impl AddressSpace {
         while at < end {
             let chunk_end = (at - at % TABLE_SPAN).saturating_add(TABLE_SPAN).min(end);
             if let Some(from) = self.last_table(at) {
+                let base = at - at % TABLE_SPAN;
+                let (first, last) = (index(at, 3), index(chunk_end - PAGE_SIZE, 3));
+                // SAFETY: `from` is one of this space's last-level tables, in the direct map;
+                // `&mut self` makes this the only access to it.
+                let source_table = unsafe { &mut *table(from) };
                 let mut to = None;
-                for virt in (at..chunk_end).step_by(PAGE_SIZE as usize) {
-                    let i = index(virt, 3);
-                    // SAFETY: `from` is one of this space's last-level tables, in the direct
-                    // map; `&mut self` makes this the only access to it.
-                    let source = unsafe { &mut (&mut *table(from))[i] };
-                    if source.is_unused() {
-                        continue;
-                    }
+                let mut i = first;
+                while i <= last {
+                    // Most entries of a table are empty: find the next one in use first.
+                    let Some(used) = (i..=last).find(|&j| !source_table[j].is_unused()) else {
+                        break;
+                    };
+                    i = used;
+                    let virt = base + i as u64 * PAGE_SIZE;
+                    let source = &mut source_table[i];
                     let mut flags = source.flags();
                     if copy_on_write && flags.contains(F::WRITABLE) {
                         flags.remove(F::WRITABLE);
@@ -396,6 +404,7 @@ impl AddressSpace {
                         return Err(MapError::AlreadyMapped(virt));
                     }
                     target.set_addr(source.addr(), flags);
+                    i += 1;
                 }
             }
             at = chunk_end;
