@@ -5,7 +5,9 @@
 //! Lookups are linear scans. A CPU holds a few dozen dispatchers at most (one per process per class
 //! that uses the CPU), and a scan of that many slots is cheaper than maintaining a heap or tree on
 //! every charge; the scheduler (`scheduler/`) is written against this table so a smarter structure
-//! can replace it without touching the policy.
+//! can replace it without touching the policy. Scans stop at the highest slot in use: slots are
+//! taken lowest first, so with a handful of dispatchers a scan looks at a handful of slots, not
+//! at the whole capacity (a charge on every block and wake rescans the class's passes).
 
 use core::cmp::Ordering;
 
@@ -58,11 +60,16 @@ impl Slot {
 /// Fixed-capacity storage; slot indices are stable while a dispatcher is present.
 pub(crate) struct Table<const N: usize> {
     slots: [Option<Slot>; N],
+    /// One past the highest slot in use: every slot at or above it is empty.
+    used: usize,
 }
 
 impl<const N: usize> Table<N> {
     pub const fn new() -> Self {
-        Table { slots: [None; N] }
+        Table {
+            slots: [None; N],
+            used: 0,
+        }
     }
 
     pub fn find(&self, id: DispatcherId) -> Option<usize> {
@@ -76,11 +83,15 @@ impl<const N: usize> Table<N> {
         let free = self.slots.iter().position(Option::is_none);
         let index = free.ok_or(SchedError::Full)?;
         self.slots[index] = Some(slot);
+        self.used = self.used.max(index + 1);
         Ok(index)
     }
 
     pub fn remove(&mut self, index: usize) {
         self.slots[index] = None;
+        while self.used > 0 && self.slots[self.used - 1].is_none() {
+            self.used -= 1;
+        }
     }
 
     /// The slot at an index the scheduler got from this table. Panics on a stale index, which
@@ -95,7 +106,7 @@ impl<const N: usize> Table<N> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Slot)> {
-        self.slots
+        self.slots[..self.used]
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
@@ -107,5 +118,61 @@ impl<const N: usize> Table<N> {
             .filter(|(_, s)| s.state == State::Ready)
             .reduce(|best, cand| if cand.1.precedes(best.1) { cand } else { best })
             .map(|(i, _)| i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(id: u32) -> Slot {
+        Slot {
+            id: DispatcherId(id),
+            class: Class::Application,
+            stride: 1,
+            pass: 0,
+            seq: 0,
+            state: State::Ready,
+        }
+    }
+
+    /// The ids in use, lowest slot first (at most four, in a fixed array: the crate is
+    /// `no_std` without `alloc`); 0 marks the end.
+    fn ids<const N: usize>(table: &Table<N>) -> [u32; 4] {
+        let mut out = [0; 4];
+        for (place, (_, s)) in out.iter_mut().zip(table.iter()) {
+            *place = s.id.0;
+        }
+        out
+    }
+
+    #[test]
+    fn scans_see_every_slot_in_use_and_stop_above_the_highest() {
+        let mut table = Table::<8>::new();
+        let [a, b, c] = [1, 2, 3].map(|id| table.insert(slot(id)).unwrap());
+        assert_eq!((a, b, c, table.used), (0, 1, 2, 3));
+        table.remove(b);
+        assert_eq!(
+            (ids(&table), table.used),
+            ([1, 3, 0, 0], 3),
+            "a hole below stays scanned past"
+        );
+        table.remove(c);
+        assert_eq!(
+            (ids(&table), table.used),
+            ([1, 0, 0, 0], 1),
+            "the top shrinks past the hole"
+        );
+        let d = table.insert(slot(4)).unwrap();
+        assert_eq!(
+            (d, ids(&table), table.used),
+            (1, [1, 4, 0, 0], 2),
+            "the lowest free slot"
+        );
+        assert_eq!(table.find(DispatcherId(4)), Some(1));
+        assert_eq!(table.find(DispatcherId(3)), None);
+        table.remove(a);
+        table.remove(d);
+        assert_eq!((ids(&table), table.used), ([0; 4], 0));
     }
 }
