@@ -138,6 +138,26 @@ pub fn set_reply_data(bytes: impl Into<Vec<u8>>) -> Result<(), DataError> {
     })
 }
 
+/// [`set_reply_data`] for bytes the handler does not own as a `Vec` (a struct's encoding on
+/// its stack): copied into the reply buffer the runtime keeps between calls, so a reply of a
+/// size already sent allocates nothing.
+pub fn set_reply_bytes(bytes: &[u8]) -> Result<(), DataError> {
+    if bytes.len() > PPC_DATA_BYTES {
+        return Err(DataError::TooLong);
+    }
+    let _upcalls = critical::disable();
+    let me = sched::current_serial();
+    sched::with(|s| {
+        if me.is_some_and(|me| me == s.server.handler) {
+            s.server.reply_data.clear();
+            s.server.reply_data.extend_from_slice(bytes);
+            Ok(())
+        } else {
+            Err(DataError::NoCall)
+        }
+    })
+}
+
 /// The IPC_CALL upcall: the call goes to a server thread, then the scheduler runs.
 fn on_call(incoming: &IncomingCall) -> ! {
     // The call's bytes leave the page first: everything after may use the area.

@@ -33,7 +33,7 @@ use k42_rights::wire::{
     ARG_WORDS, CallError, DispatchError, Reply, meta, method_word, split_method_word,
 };
 use k42_rights::{Badge, Rights, XHandle, XObjectTable};
-use k42_rt::server::{set_reply_data, take_call_data};
+use k42_rt::server::{set_reply_bytes, set_reply_data, take_call_data};
 use k42_rt::sync::FairBLock;
 use k42_rt::{Ppc, log, server};
 
@@ -147,9 +147,10 @@ fn with_cred<R>(
     f: impl FnOnce(&mut k42_ramfs::Fs, &Credentials) -> Result<R, Errno>,
 ) -> Result<R, Errno> {
     let mut guard = STATE.lock();
-    let state = guard.as_mut().ok_or(Errno::EIO)?;
-    let cred = state.creds.get(&caller.0).ok_or(Errno::EACCES)?.fs.clone();
-    f(&mut state.fs, &cred)
+    let State { fs, creds, .. } = guard.as_mut().ok_or(Errno::EIO)?;
+    // Borrowed, not cloned: the table and the file system are separate fields.
+    let cred = &creds.get(&caller.0).ok_or(Errno::EACCES)?.fs;
+    f(fs, cred)
 }
 
 /// The call's data: a path (without NUL).
@@ -167,6 +168,12 @@ fn two_paths() -> Result<(Vec<u8>, Vec<u8>), Errno> {
 /// Replies with `bytes` as the data.
 fn reply_data(bytes: Vec<u8>) -> Result<(), Errno> {
     set_reply_data(bytes).map_err(|_| Errno::EIO)
+}
+
+/// Whether a path call with `flags` names its target itself: `AT_EMPTY_PATH` and an empty
+/// path (as C sees it, up to a NUL), what [`k42_ramfs::Fs::lookup`] answers with the target.
+fn names_itself(path: &[u8], flags: u64) -> bool {
+    flags & u64::from(g::AT_EMPTY_PATH) != 0 && path.first().is_none_or(|&b| b == 0)
 }
 
 /// The inode a path call names, with its `AT_*` flags (`AT_EMPTY_PATH` and no path: the
@@ -255,10 +262,16 @@ impl Fs for Node {
     fn stat(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
         let path = path();
         let st = with_cred(caller, |fs, cred| {
-            let ino = named(fs, cred, self, &path, flags)?;
+            // `fstat`'s case names the node itself: no walk, one look-up of its inode (which
+            // answers `EBADF` for a dead one, as the walk would).
+            let ino = if names_itself(&path, flags) {
+                self.ino
+            } else {
+                named(fs, cred, self, &path, flags)?
+            };
             fs.stat(ino)
         })?;
-        reply_data(st.to_linux_bytes().to_vec())
+        set_reply_bytes(&st.to_linux_bytes()).map_err(|_| Errno::EIO)
     }
 
     fn getdents(&mut self, caller: Badge, cookie: u64, max: u64) -> Result<(u64, u64), Errno> {

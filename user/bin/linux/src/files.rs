@@ -87,3 +87,17 @@ pub fn call<R>(
     ));
     Ok((result.map_err(errno)?, recv))
 }
+
+/// [`call`] whose reply data lands in `recv` (as many bytes as fit; a fixed-size answer needs
+/// no heap buffer); returns `f`'s result and how many bytes came.
+pub fn call_into<R>(
+    node: &Node,
+    send: &[u8],
+    recv: &mut [u8],
+    f: impl FnOnce(&mut FsClient<WithData<'_>>) -> Result<R, CallError<Errno>>,
+) -> Result<(R, usize), Errno> {
+    let mut ppc = Ppc::new(node.comm);
+    let mut client = FsClient::new(ppc.with_data(send, recv), node.handle);
+    let result = f(&mut client).map_err(errno)?;
+    Ok((result, client.transport.received()))
+}

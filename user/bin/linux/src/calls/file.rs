@@ -374,8 +374,15 @@ pub fn share_offsets(linux: &Linux) -> Result<(), Errno> {
 
 /// The metadata of `node` itself.
 pub fn stat_node(node: &Node) -> Result<k42_linux::stat::Stat, Errno> {
-    let ((), bytes) = files::call(node, &[], |c| c.stat(u64::from(g::AT_EMPTY_PATH)))?;
-    k42_linux::stat::Stat::from_stat_bytes(&bytes).ok_or(Errno::EIO)
+    stat_call(node, &[], g::AT_EMPTY_PATH)
+}
+
+/// The server's `stat` of `path` from `node` with `flags`, its answer read from a buffer on the
+/// stack (a `struct stat`'s bytes, `EIO` if fewer came).
+fn stat_call(node: &Node, path: &[u8], flags: u32) -> Result<k42_linux::stat::Stat, Errno> {
+    let mut bytes = [0u8; k42_linux::stat::STAT_BYTES];
+    let ((), got) = files::call_into(node, path, &mut bytes, |c| c.stat(u64::from(flags)))?;
+    k42_linux::stat::Stat::from_stat_bytes(&bytes[..got]).ok_or(Errno::EIO)
 }
 
 /// Path-named metadata for `newfstatat` and `statx`: `AT_EMPTY_PATH` with an empty path is
@@ -396,8 +403,7 @@ pub fn stat_path(
         Found::Outside => path,
     };
     let (dir, path) = start_at(linux, dirfd, &path, SENT_PATH_MAX)?;
-    let ((), bytes) = files::call(&dir, &path, |c| c.stat(u64::from(flags)))?;
-    k42_linux::stat::Stat::from_stat_bytes(&bytes).ok_or(Errno::EIO)
+    stat_call(&dir, &path, flags)
 }
 
 /// Runs a name-space method on the path argument `(dirfd, path_addr)`; a `/proc` node (found
