@@ -30,7 +30,7 @@
 //!   handler that changes them keeps the change, as on Linux where they are not in the frame
 //!   either) and AVX state (the kernel keeps AVX off).
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use k42_abi::kernel::{AsyncMessage, SavedRegs, comm_pid};
 use k42_ifaces::console::Event;
@@ -60,19 +60,30 @@ pub const ALARM_METHOD: u64 = u64::MAX - 0x5a;
 /// A fault the TRAP upcall turned into a signal, for the resume hook of the thread that
 /// faulted (its runtime id, `Thread::id`) to deliver.
 static FAULT: Mutex<Option<(u64, Fault)>> = Mutex::new(None);
+/// Whether [`FAULT`] holds a fault (changed only under its lock): every return to the program
+/// asks, and almost always none is there, which this answers without the lock.
+static FAULT_STORED: AtomicBool = AtomicBool::new(false);
 
 /// A fault to deliver: the signal, the trap's words, what to call it in the log.
 type Fault = (Info, Trap, &'static str);
 
 /// The calling thread's fault, if the TRAP upcall left one (taken).
 fn take_fault() -> Option<Fault> {
+    // A thread's own fault is stored by its TRAP upcall before its resume hook runs here, so
+    // a fault for it cannot be missed; one stored meanwhile is another thread's.
+    if !FAULT_STORED.load(Ordering::Acquire) {
+        return None;
+    }
     let me = k42_rt::thread::current_id().unwrap_or(0);
     // Upcalls off while the lock is held: the TRAP upcall takes it too, and would spin for
     // ever on a holder it had interrupted.
     let _upcalls = critical::disable();
     let mut fault = FAULT.lock();
     match *fault {
-        Some((owner, _)) if owner == me => fault.take().map(|(_, f)| f),
+        Some((owner, _)) if owner == me => {
+            FAULT_STORED.store(false, Ordering::Release);
+            fault.take().map(|(_, f)| f)
+        }
         _ => None,
     }
 }
@@ -87,7 +98,9 @@ fn fault_pending() -> bool {
 /// A fork child has no fault to deliver (one a thread of its parent took is the parent's).
 pub fn for_fork_child_fault() {
     let _upcalls = critical::disable();
-    *FAULT.lock() = None;
+    let mut fault = FAULT.lock();
+    *fault = None;
+    FAULT_STORED.store(false, Ordering::Release);
 }
 
 /// Whether a fork may copy the process now (no other thread holds the fault's lock).
@@ -349,7 +362,9 @@ pub fn pending(linux: &Linux) -> bool {
 pub fn fault(info: Info, trap: Trap, what: &'static str) {
     let me = k42_rt::thread::current_id().unwrap_or(0);
     let _upcalls = critical::disable();
-    *FAULT.lock() = Some((me, (info, trap, what)));
+    let mut fault = FAULT.lock();
+    *fault = Some((me, (info, trap, what)));
+    FAULT_STORED.store(true, Ordering::Release);
 }
 
 /// `k42_rt::program`'s resume hook: an interrupted (or faulted) program is about to continue.
@@ -370,7 +385,12 @@ pub fn deliver(linux: &Linux, regs: &mut SavedRegs, syscall: Option<u64>) {
     loop {
         let picked = {
             let mut s = linux.signals.lock();
-            sig::next(s.deliverable()).and_then(|n| Some((s.take(n)?, s.action(n))))
+            let picked = sig::next(s.deliverable()).and_then(|n| Some((s.take(n)?, s.action(n))));
+            if picked.is_none() {
+                // Nothing (more) to deliver: `sigsuspend`'s mask goes back under this lock.
+                restore_saved_mask(&mut s);
+            }
+            picked
         };
         let Some((info, action)) = picked else {
             break;
@@ -395,7 +415,10 @@ pub fn deliver(linux: &Linux, regs: &mut SavedRegs, syscall: Option<u64>) {
         }
     }
     restart(regs, syscall, None);
-    let mut s = linux.signals.lock();
+}
+
+/// Puts back the mask `sigsuspend` (and friends) saved, if any.
+fn restore_saved_mask(s: &mut sig::State) {
     if let Some(mask) = s.saved_mask.take() {
         s.blocked = mask;
     }

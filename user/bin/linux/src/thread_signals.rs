@@ -35,6 +35,15 @@ impl SignalState {
 
     /// Locks the state with the calling thread's own part in it.
     pub fn lock(&self) -> MutexGuard<'_, sig::State> {
+        // With one thread the state is its own (`make_mine` swaps nothing): no need to ask who
+        // runs. `ACTIVE` becomes true only under this lock (`inherit`), so a look under it is
+        // the answer; if a thread was made meanwhile, the lock is taken again the long way.
+        if !ACTIVE.load(Ordering::Acquire) {
+            let state = self.inner.lock();
+            if !ACTIVE.load(Ordering::Acquire) {
+                return state;
+            }
+        }
         // Asked before the lock: finding the thread enables upcalls again on its way out,
         // which could switch threads with the lock held (others would spin for a slice).
         let me = me();
