@@ -78,21 +78,30 @@ pub fn write_words(linux: &Linux, addr: u64, words: &[u64]) -> Result<(), Errno>
 /// Most bytes one string argument (a path) may have, with its NUL (Linux's `PATH_MAX`).
 pub const MAX_STRING: usize = 4096;
 
+/// Bytes of a string argument copied at a time: a path is short, so a piece is small (less to
+/// copy and scan past its NUL than the rest of a page), and it never crosses a page.
+const STRING_PIECE: usize = 256;
+
 /// A NUL-terminated string at `addr` (without the NUL), at most [`MAX_STRING`] bytes with it
-/// (`ENAMETOOLONG` past that): read a page at a time, so a string ending just before unmapped
-/// memory is fine.
+/// (`ENAMETOOLONG` past that): read a piece at a time, never past the page the NUL is in, so a
+/// string ending just before unmapped memory is fine.
 pub fn read_string(linux: &Linux, addr: u64) -> Result<Vec<u8>, Errno> {
+    let mem = linux.mem.lock();
     let mut out = Vec::new();
+    let mut piece = [0u8; STRING_PIECE];
     let mut at = addr;
     while out.len() < MAX_STRING {
         let to_page_end = PAGE_SIZE - at % PAGE_SIZE;
-        let chunk = (to_page_end as usize).min(MAX_STRING - out.len());
-        let bytes = read(linux, at, chunk)?;
+        let chunk = (to_page_end as usize)
+            .min(STRING_PIECE)
+            .min(MAX_STRING - out.len());
+        let bytes = &mut piece[..chunk];
+        read_locked(&mem, at, bytes)?;
         if let Some(nul) = bytes.iter().position(|&b| b == 0) {
             out.extend_from_slice(&bytes[..nul]);
             return Ok(out);
         }
-        out.extend_from_slice(&bytes);
+        out.extend_from_slice(bytes);
         at = at.checked_add(chunk as u64).ok_or(Errno::EFAULT)?;
     }
     Err(Errno::ENAMETOOLONG)
