@@ -88,6 +88,19 @@ fn asker(linux: &Linux) -> Asker {
     }
 }
 
+/// Whether `path` certainly ends outside `/proc`, what [`lookup`]'s walk would answer, known
+/// without the walk's strings: an absolute ASCII path (its text as the walk sees it) that fits
+/// in `PATH_MAX` (else `path::join` refuses it) and has no `proc` anywhere in it — the walk
+/// enters `/proc` only through a component of that name, and from `/` it finds none (`..`
+/// can take away components, never make one).
+fn outside_at_a_glance(path: &[u8]) -> bool {
+    const PROC: &[u8] = b"proc";
+    path.first() == Some(&b'/')
+        && path.is_ascii()
+        && path.len() < g::PATH_MAX as usize
+        && !path.windows(PROC.len()).any(|w| w == PROC)
+}
+
 /// Where `path` (the program's) leads from `dirfd` (`AT_FDCWD`: the working directory);
 /// `follow` false leaves a final link unfollowed. An empty path (`AT_EMPTY_PATH`) is `dirfd`
 /// itself. A `dirfd` that is no directory is left to the file server's walk (which answers
@@ -99,6 +112,9 @@ pub fn lookup(linux: &Linux, dirfd: u64, path: &[u8], follow: bool) -> Result<Fo
             Some(open) => Found::Node(open.node),
             None => Found::Outside,
         });
+    }
+    if outside_at_a_glance(path) {
+        return Ok(Found::Outside);
     }
     let text = String::from_utf8_lossy(path);
     let base = if text.starts_with('/') {
