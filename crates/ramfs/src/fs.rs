@@ -1,15 +1,13 @@
 //! The file system: the inode table, inode lifetime (links and handles), and the calls on an
 //! inode's contents (`read`, `write`, `truncate`, `stat`).
 //!
-//! Inodes live in a map by number; numbers come from a counter and are never reused. An inode is
-//! freed when nothing names it (`nlink == 0`) and the server holds no handle on it
-//! ([`Fs::open_handle`], [`Fs::close_handle`]): that is how an unlinked file stays readable
-//! through its open descriptors, and a removed directory stays usable as a cwd (empty, its `..`
-//! still leading to its old parent, which it keeps alive). The namespace calls are in
-//! `namei.rs`, the attribute calls in `attr.rs`, listings in `dirent.rs`, path walks in
+//! Inodes live in a hash map by number (`table.rs`); numbers come from a counter and are never
+//! reused. An inode is freed when nothing names it (`nlink == 0`) and the server holds no
+//! handle on it ([`Fs::open_handle`], [`Fs::close_handle`]): that is how an unlinked file stays
+//! readable through its open descriptors, and a removed directory stays usable as a cwd
+//! (empty, its `..` still leading to its old parent, which it keeps alive). The namespace calls
+//! are in `namei.rs`, the attribute calls in `attr.rs`, listings in `dirent.rs`, path walks in
 //! `walk.rs`.
-
-use alloc::collections::BTreeMap;
 
 use k42_linux::Errno;
 
@@ -17,12 +15,13 @@ use crate::cred::{Access, Credentials};
 use crate::dir::Dir;
 use crate::inode::{Body, Dev, FileType, Ino, Inode, Stat, Timespec};
 use crate::mount::Mounts;
+use crate::table::Inodes;
 use crate::{Limits, PAGE_SIZE, ROOT_INO, linux};
 
 /// An in-memory file system.
 #[derive(Debug)]
 pub struct Fs {
-    pub(crate) inodes: BTreeMap<Ino, Inode>,
+    pub(crate) inodes: Inodes,
     next_ino: Ino,
     limits: Limits,
     /// File data pages allocated, over all files.
@@ -50,7 +49,7 @@ impl Fs {
             Body::Dir(Dir::new(ROOT_INO)),
             now,
         );
-        let mut inodes = BTreeMap::new();
+        let mut inodes = Inodes::default();
         inodes.insert(ROOT_INO, root);
         Fs {
             inodes,

@@ -50,6 +50,7 @@ mod inode;
 mod mount;
 mod namei;
 mod populate;
+mod table;
 mod walk;
 
 pub use cred::{Access, Credentials, may};

@@ -396,12 +396,14 @@ impl Fs {
 
     /// Frees every inode of file system `sb` and forgets it.
     fn free_file_system(&mut self, sb: Sb) {
-        let inodes: Vec<Ino> = self
+        let mut inodes: Vec<Ino> = self
             .inodes
             .iter()
             .filter(|(_, i)| i.sb == sb)
             .map(|(&ino, _)| ino)
             .collect();
+        // In number order, as ever: the table's own order is the hash's.
+        inodes.sort_unstable();
         for ino in inodes {
             self.free(ino);
         }
