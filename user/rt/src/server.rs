@@ -30,8 +30,10 @@
 //! **Bulk data.** A call may bring up to `PPC_DATA_BYTES` in the dispatcher page's data area
 //! (`k42_abi::kernel::DispatcherPage::ppc_data`). The IPC_CALL upcall copies them into the
 //! call's record before any thread runs; the handler's thread takes them with
-//! [`take_call_data`] and may give its reply bytes with [`set_reply_data`], which the runtime
-//! writes into the area when it sends the reply, upcalls disabled until that PPC_RETURN. The
+//! [`take_call_data`] and may give its reply bytes with [`set_reply_data`] (or
+//! [`set_reply_bytes`]; [`take_reply_buffer`] lends the buffer the runtime keeps for them, so
+//! a reply built there allocates nothing), which the runtime writes into the area when it
+//! sends the reply, upcalls disabled until that PPC_RETURN. The
 //! generated dispatch stays word-only: an interface says in its docs which methods carry data
 //! this way.
 
@@ -134,6 +136,23 @@ pub fn set_reply_data(bytes: impl Into<Vec<u8>>) -> Result<(), DataError> {
             Ok(())
         } else {
             Err(DataError::NoCall)
+        }
+    })
+}
+
+/// The reply buffer the runtime keeps between calls (empty, with the room the last reply left
+/// it), for a handler to fill and give back with [`set_reply_data`]: a reply built in it needs
+/// no allocation. Off a call's handler thread, a new empty `Vec`.
+pub fn take_reply_buffer() -> Vec<u8> {
+    let _upcalls = critical::disable();
+    let me = sched::current_serial();
+    sched::with(|s| {
+        if me.is_some_and(|me| me == s.server.handler) {
+            let mut buffer = core::mem::take(&mut s.server.reply_data);
+            buffer.clear();
+            buffer
+        } else {
+            Vec::new()
         }
     })
 }

@@ -19,7 +19,6 @@
 //! lock is never contended; no call waits for anything but that one call to the pipe server.
 
 use alloc::collections::BTreeMap;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use k42_abi::kernel::PPC_DATA_BYTES;
@@ -33,7 +32,7 @@ use k42_rights::wire::{
     ARG_WORDS, CallError, DispatchError, Reply, meta, method_word, split_method_word,
 };
 use k42_rights::{Badge, Rights, XHandle, XObjectTable};
-use k42_rt::server::{set_reply_bytes, set_reply_data, take_call_data};
+use k42_rt::server::{set_reply_bytes, set_reply_data, take_call_data, take_reply_buffer};
 use k42_rt::sync::FairBLock;
 use k42_rt::{Ppc, log, server};
 
@@ -237,7 +236,9 @@ impl Fs for Node {
         if !readable(self.flags) {
             return Err(Errno::EBADF);
         }
-        let mut buf = vec![0u8; (len as usize).min(DATA_BYTES)];
+        // The runtime's reply buffer, given back by `reply_data`: no allocation per read.
+        let mut buf = take_reply_buffer();
+        buf.resize((len as usize).min(DATA_BYTES), 0);
         let n = with_cred(caller, |fs, _| {
             fs.read_at(self.ino, offset, &mut buf, now())
         })?;
