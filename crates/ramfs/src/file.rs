@@ -26,6 +26,24 @@ pub(crate) struct FileData {
     version: u64,
 }
 
+/// A stretch of a file's bytes ([`FileData::pieces`]).
+enum Piece<'a> {
+    /// Bytes of an allocated page.
+    Data(&'a [u8]),
+    /// So many zeros (a hole).
+    Hole(usize),
+}
+
+impl Piece<'_> {
+    /// How many bytes it stands for.
+    fn len(&self) -> usize {
+        match self {
+            Piece::Data(bytes) => bytes.len(),
+            Piece::Hole(n) => *n,
+        }
+    }
+}
+
 /// A zeroed page, or `ENOMEM` if the allocator has none (a server must not abort on a big write).
 fn zeroed_page() -> Result<Box<[u8]>, Errno> {
     let mut v = Vec::new();
@@ -58,23 +76,48 @@ impl FileData {
 
     /// Copies bytes from `offset` into `buf`, up to the end of the file; returns how many.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        self.pieces(offset, buf.len(), |piece| {
+            let out = &mut buf[done..done + piece.len()];
+            match piece {
+                Piece::Data(bytes) => out.copy_from_slice(bytes),
+                Piece::Hole(_) => out.fill(0),
+            }
+            done += out.len();
+        });
+        done
+    }
+
+    /// Appends up to `len` bytes from `offset` to `out`, up to the end of the file; returns how
+    /// many. The same bytes as [`FileData::read`], for a caller whose buffer is a `Vec`: no room
+    /// is zeroed first only to be overwritten.
+    pub fn read_append(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        self.pieces(offset, len, |piece| match piece {
+            Piece::Data(bytes) => out.extend_from_slice(bytes),
+            Piece::Hole(n) => out.resize(out.len() + n, 0),
+        });
+        out.len() - start
+    }
+
+    /// Calls `each` with the pieces of `[offset, offset + len)` cut at the end of the file, in
+    /// order: a page's bytes, or the length of a hole (zeros).
+    fn pieces(&self, offset: u64, len: usize, mut each: impl FnMut(Piece<'_>)) {
         if offset >= self.size {
-            return 0;
+            return;
         }
-        let len = (self.size - offset).min(buf.len() as u64) as usize;
+        let len = (self.size - offset).min(len as u64) as usize;
         let mut done = 0;
         while done < len {
             let pos = offset + done as u64;
             let within = (pos % PAGE_SIZE) as usize;
             let n = (PAGE - within).min(len - done);
-            let out = &mut buf[done..done + n];
             match self.pages.get(&(pos / PAGE_SIZE)) {
-                Some(page) => out.copy_from_slice(&page[within..within + n]),
-                None => out.fill(0),
+                Some(page) => each(Piece::Data(&page[within..within + n])),
+                None => each(Piece::Hole(n)),
             }
             done += n;
         }
-        len
     }
 
     /// Writes `data` at `offset`, allocating at most `*budget` new pages (decremented by what it

@@ -9,6 +9,8 @@
 //! are in `namei.rs`, the attribute calls in `attr.rs`, listings in `dirent.rs`, path walks in
 //! `walk.rs`.
 
+use alloc::vec::Vec;
+
 use k42_linux::Errno;
 
 use crate::cred::{Access, Credentials};
@@ -170,6 +172,28 @@ impl Fs {
             _ => return Err(Errno::EINVAL),
         };
         if !buf.is_empty() {
+            inode.touch_atime(now);
+        }
+        Ok(n)
+    }
+
+    /// [`Fs::read_at`] appending at most `len` bytes to `out` (the file server's reply
+    /// buffer) instead of filling a slice: the same bytes, errors and access time.
+    pub fn read_append(
+        &mut self,
+        ino: Ino,
+        offset: u64,
+        len: usize,
+        out: &mut Vec<u8>,
+        now: Timespec,
+    ) -> Result<usize, Errno> {
+        let inode = self.inode_mut(ino)?;
+        let n = match &inode.body {
+            Body::File(f) => f.read_append(offset, len, out),
+            Body::Dir(_) => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        };
+        if len != 0 {
             inode.touch_atime(now);
         }
         Ok(n)

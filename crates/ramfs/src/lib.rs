@@ -15,8 +15,9 @@
 //! - path walks from a directory inode (Linux's `link_path_walk`: search permission on every
 //!   directory, symlinks relative to their directory, `..` at the root stays there, 40 hops);
 //! - the calls, each a method on [`Fs`] answering `Result<_, Errno>` with the errno Linux gives:
-//!   [`Fs::lookup`], [`Fs::open`], [`Fs::read_at`], [`Fs::write_at`], [`Fs::truncate`],
-//!   [`Fs::ftruncate`], [`Fs::stat`], [`Fs::mkdir`], [`Fs::mknod`], [`Fs::unlink`],
+//!   [`Fs::lookup`], [`Fs::open`], [`Fs::read_at`] (and [`Fs::read_append`], into a `Vec`),
+//!   [`Fs::write_at`], [`Fs::truncate`], [`Fs::ftruncate`], [`Fs::stat`], [`Fs::mkdir`],
+//!   [`Fs::mknod`], [`Fs::unlink`],
 //!   [`Fs::rmdir`], [`Fs::rename`], [`Fs::link`], [`Fs::symlink`], [`Fs::readlink`],
 //!   [`Fs::chmod`], [`Fs::chown`], [`Fs::utimens`], [`Fs::access`], [`Fs::getdents`], whose
 //!   entries are encoded by [`encode_dirent64`] (re-exported from `k42_linux::dirent`, the

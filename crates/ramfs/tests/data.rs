@@ -1,4 +1,4 @@
-//! File contents and attributes: read_at, write_at (holes, EFBIG, ENOSPC, set-id clearing),
+//! File contents and attributes: read_at (and read_append, its Vec form), write_at (holes, EFBIG, ENOSPC, set-id clearing),
 //! truncate and ftruncate, stat, relatime, and inode lifetime through handles.
 
 mod common;
@@ -266,4 +266,54 @@ fn unlinked_open_file_stays_readable_until_closed() {
     // Inode numbers are not reused.
     let h = open(&mut fs, &r, "/h", O_CREAT | O_RDWR).unwrap();
     assert!(h > g && h > a);
+}
+
+#[test]
+fn read_append_reads_what_read_at_reads() {
+    let mut fs = new_fs();
+    let f = file(&mut fs, "/f", 0o666, b"");
+    let r = root();
+    fs.write_at(&r, f, 3, b"abc", T1).unwrap();
+    fs.write_at(&r, f, 2 * PAGE_SIZE + 7, b"tail", T1).unwrap();
+    let size = fs.stat(f).unwrap().size;
+    let page = PAGE_SIZE as usize;
+    for (offset, len) in [
+        (0, 10),
+        (1, 2 * page),
+        (0, 3 * page),
+        (size - 2, 9),
+        (size, 4),
+    ] {
+        let mut want = vec![0xaa; len];
+        let n = fs.read_at(f, offset, &mut want, T1).unwrap();
+        want.truncate(n);
+        let mut got = b"kept".to_vec();
+        assert_eq!(fs.read_append(f, offset, len, &mut got, T1), Ok(n));
+        assert_eq!(&got[..4], b"kept", "appended after what was there");
+        assert_eq!(&got[4..], &want[..], "offset {offset}, {len} bytes");
+    }
+    let d = fs.root();
+    assert_eq!(
+        fs.read_append(d, 0, 1, &mut Vec::new(), T1),
+        Err(Errno::EISDIR)
+    );
+}
+
+#[test]
+fn read_append_keeps_relatime() {
+    let mut fs = new_fs();
+    let f = file(&mut fs, "/f", 0o644, b"data");
+    let mut out = Vec::new();
+    fs.read_append(f, 0, 4, &mut out, T1).unwrap();
+    assert_eq!(fs.stat(f).unwrap().atime, T1);
+    fs.write_at(&root(), f, 0, b"x", T2).unwrap();
+    let later = Timespec::new(T2.sec + 10, 0);
+    fs.read_append(f, 0, 0, &mut out, later).unwrap();
+    assert_eq!(
+        fs.stat(f).unwrap().atime,
+        T1,
+        "an empty read does not count"
+    );
+    fs.read_append(f, 100, 4, &mut out, later).unwrap();
+    assert_eq!(fs.stat(f).unwrap().atime, later, "a read at EOF counts");
 }
