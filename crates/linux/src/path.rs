@@ -81,6 +81,19 @@ fn apply<'a>(stack: &mut Vec<&'a str>, c: &'a str) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Whether `path` is absolute and already normal — `/`, or names each separated by one slash,
+/// none `.`, `..` or longer than `NAME_MAX`, no trailing slash — so that [`resolve`] answers it
+/// unchanged (the common case of an open: no stack of components to build).
+fn is_normal_absolute(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    rest.is_empty()
+        || rest
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && c.len() <= NAME_MAX as usize)
+}
+
 /// `path` made absolute against `cwd` and normalized lexically: duplicate slashes, `.` and `..`
 /// removed (`..` at `/` stays at `/`), no trailing slash. Symlinks are not consulted, so this is
 /// Linux's answer only when no component is a symlink (use [`follow`] otherwise).
@@ -90,6 +103,10 @@ fn apply<'a>(stack: &mut Vec<&'a str>, c: &'a str) -> Result<(), Errno> {
 /// `PATH_MAX` or a component is longer than `NAME_MAX`.
 pub fn resolve(cwd: &str, path: &str) -> Result<String, Errno> {
     check_len(path)?;
+    if is_normal_absolute(path) {
+        // What the components would be put back together as (and it fits: checked above).
+        return Ok(String::from(path));
+    }
     let mut stack = Vec::new();
     if !path.starts_with('/') {
         for c in cwd.split('/') {
@@ -330,6 +347,40 @@ mod tests {
         for (cwd, path, want) in cases {
             assert_eq!(resolve(cwd, path).as_deref(), Ok(want), "{cwd} + {path}");
         }
+    }
+
+    #[test]
+    fn a_normal_absolute_path_resolves_to_itself_and_only_then() {
+        let long = "n".repeat(NAME_MAX as usize + 1);
+        for path in [
+            "/",
+            "/a",
+            "/a/b",
+            "/tmp/x.dat",
+            "/..",
+            "/.",
+            "//",
+            "/a/",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/a/.",
+            "/.a/b..",
+            "a",
+            "./a",
+            "",
+        ] {
+            let normal = is_normal_absolute(path);
+            let resolved = resolve("/cwd", path);
+            assert_eq!(
+                normal,
+                resolved.as_deref() == Ok(path),
+                "{path:?} resolves to {resolved:?}"
+            );
+        }
+        let too_long = format!("/{long}");
+        assert!(!is_normal_absolute(&too_long));
+        assert_eq!(resolve("/", &too_long), Err(Errno::ENAMETOOLONG));
     }
 
     #[test]

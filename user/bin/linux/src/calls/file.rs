@@ -110,9 +110,10 @@ pub(crate) fn start_at(
 /// from the server's walk), for `fchdir` and `getcwd`: from `/`, the cwd, or `dirfd`'s own.
 fn absolute_path(linux: &Linux, dirfd: u64, path: &[u8]) -> String {
     let path = String::from_utf8_lossy(path);
-    let base = if path.starts_with('/') {
-        String::from("/")
-    } else if dirfd as u32 as i32 == AT_FDCWD {
+    if path.starts_with('/') {
+        return path::resolve("/", &path).unwrap_or_else(|_| path.into_owned());
+    }
+    let base = if dirfd as u32 as i32 == AT_FDCWD {
         linux
             .files()
             .map(|f| f.cwd.lock().1.clone())
