@@ -11,6 +11,7 @@
 //! cannot seek. Paths under `/proc` are the personality's own (`crate::procfs`): each call
 //! here asks `procfs::lookup` first and hands a `/proc` node there.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -64,7 +65,7 @@ pub(crate) fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Nod
 const SENT_PATH_MAX: usize = CHUNK - 1;
 
 /// Where a server call naming `path` from `dirfd` starts, and the path it sends: `dir_node`'s
-/// node and `path` itself when it fits in `limit` bytes. A longer one (Linux takes up to
+/// node and `path` itself (borrowed) when it fits in `limit` bytes. A longer one (Linux takes up to
 /// `PATH_MAX - 1` bytes, more than one call's data area) first loses its repeated slashes
 /// (`a//b` is `a/b` to Linux's walk), then is walked a piece at a time: the part up to a `/`
 /// before `limit` is opened as a directory (`O_PATH|O_DIRECTORY`, following symlinks as any
@@ -72,15 +73,16 @@ const SENT_PATH_MAX: usize = CHUNK - 1;
 /// pieces are walked as the whole path would be, with the same errors (`ENOENT`, `ENOTDIR`,
 /// `EACCES`, `ELOOP`), except that Linux's 40-symlink bound counts per piece. A first component
 /// longer than `limit` is `ENAMETOOLONG`, as it is past `NAME_MAX` anyway.
-pub(crate) fn start_at(
+pub(crate) fn start_at<'p>(
     linux: &Linux,
     dirfd: u64,
-    path: &[u8],
+    path: &'p [u8],
     limit: usize,
-) -> Result<(Arc<Node>, Vec<u8>), Errno> {
+) -> Result<(Arc<Node>, Cow<'p, [u8]>), Errno> {
     let mut dir = dir_node(linux, dirfd, path)?;
     if path.len() <= limit {
-        return Ok((dir, path.to_vec()));
+        // The common case: the path goes as it is, not copied.
+        return Ok((dir, Cow::Borrowed(path)));
     }
     let mut rest: Vec<u8> = Vec::with_capacity(path.len());
     for &b in path {
@@ -103,7 +105,7 @@ pub(crate) fn start_at(
         });
         rest.drain(..=cut);
     }
-    Ok((dir, rest))
+    Ok((dir, Cow::Owned(rest)))
 }
 
 /// The absolute path `path` names from `dirfd` (lexically: `..` after a symlink may differ
@@ -527,7 +529,7 @@ fn two_paths(
     // Both travel in one call's data, with a NUL between.
     let (old_dir, old) = start_at(linux, olddirfd, &old, CHUNK / 2 - 1)?;
     let (new_dir, new) = start_at(linux, newdirfd, &new, CHUNK / 2 - 1)?;
-    let mut data = old;
+    let mut data = old.into_owned();
     data.push(0);
     data.extend_from_slice(&new);
     Ok(TwoPaths {
