@@ -18,6 +18,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use k42_linux::raw::general as g;
+use k42_linux::stat::STAT_BYTES;
 use k42_linux::{Errno, SysResult, path};
 use k42_rights::XHandle;
 
@@ -383,9 +384,29 @@ pub fn stat_node(node: &Node) -> Result<k42_linux::stat::Stat, Errno> {
 /// The server's `stat` of `path` from `node` with `flags`, its answer read from a buffer on the
 /// stack (a `struct stat`'s bytes, `EIO` if fewer came).
 fn stat_call(node: &Node, path: &[u8], flags: u32) -> Result<k42_linux::stat::Stat, Errno> {
-    let mut bytes = [0u8; k42_linux::stat::STAT_BYTES];
-    let ((), got) = files::call_into(node, path, &mut bytes, |c| c.stat(u64::from(flags)))?;
-    k42_linux::stat::Stat::from_stat_bytes(&bytes[..got]).ok_or(Errno::EIO)
+    let mut bytes = [0u8; STAT_BYTES];
+    stat_call_into(node, path, flags, &mut bytes)?;
+    k42_linux::stat::Stat::from_stat_bytes(&bytes).ok_or(Errno::EIO)
+}
+
+/// [`stat_node`] as the server sent it, into `bytes`: Linux's `struct stat`, which the program
+/// can be given as it is (decoding it to a `Stat` and encoding that again gives the same bytes).
+pub fn stat_node_into(node: &Node, bytes: &mut [u8; STAT_BYTES]) -> Result<(), Errno> {
+    stat_call_into(node, &[], g::AT_EMPTY_PATH, bytes)
+}
+
+/// [`stat_call`]'s answer into `bytes` (`EIO` if fewer than a `struct stat` came).
+fn stat_call_into(
+    node: &Node,
+    path: &[u8],
+    flags: u32,
+    bytes: &mut [u8; STAT_BYTES],
+) -> Result<(), Errno> {
+    let ((), got) = files::call_into(node, path, bytes, |c| c.stat(u64::from(flags)))?;
+    if got < STAT_BYTES {
+        return Err(Errno::EIO);
+    }
+    Ok(())
 }
 
 /// Path-named metadata for `newfstatat` and `statx`: `AT_EMPTY_PATH` with an empty path is

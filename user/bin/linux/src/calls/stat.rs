@@ -5,10 +5,11 @@
 //! or `/proc`'s (`calls/file.rs`).
 
 use k42_linux::raw::general as g;
-use k42_linux::stat::{Stat, Timespec};
+use k42_linux::stat::{STAT_BYTES, Stat, Timespec};
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
+use crate::fd::OpenFile;
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -24,8 +25,13 @@ const BLKSIZE: u32 = 4096;
 /// the program started with, `/dev/console`'s.
 pub fn stat_fd(linux: &Linux, fd: u64) -> Result<Stat, Errno> {
     let file = linux.fds.lock().get(fd)?;
-    if crate::calls::pipe::is_pipe(&file) {
-        return crate::calls::pipe::stat(linux, &file);
+    stat_file(linux, &file)
+}
+
+/// What the open file `file` is ([`stat_fd`]).
+fn stat_file(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
+    if crate::calls::pipe::is_pipe(file) {
+        return crate::calls::pipe::stat(linux, file);
     }
     if let Some(open) = &file.proc {
         return Ok(open.stat());
@@ -63,7 +69,17 @@ fn stat_at(linux: &Linux, dirfd: u64, path: u64, flags: u32) -> Result<Stat, Err
 
 /// `fstat(fd, statbuf)`.
 pub fn fstat(linux: &Linux, args: &Args) -> SysResult {
-    let st = stat_fd(linux, args[0])?;
+    let file = linux.fds.lock().get(args[0])?;
+    // A file server node's answer is Linux's `struct stat` already: passed on as it came.
+    if let Some(node) = &file.node
+        && !crate::calls::pipe::is_pipe(&file)
+        && file.proc.is_none()
+    {
+        let mut bytes = [0u8; STAT_BYTES];
+        crate::calls::file::stat_node_into(node, &mut bytes)?;
+        return uaccess::write(linux, args[1], &bytes).map(|()| 0);
+    }
+    let st = stat_file(linux, &file)?;
     uaccess::write(linux, args[1], &st.to_stat_bytes()).map(|()| 0)
 }
 
