@@ -193,6 +193,15 @@ pub struct AddressSpace {
     tables: Vec<u64>,
 }
 
+/// The entries `first..=last` of one last-level table (at `table`), which maps the 2 MiB from
+/// `base`: what [`AddressSpace::next_table`] finds of a range.
+struct TableRun {
+    table: u64,
+    base: u64,
+    first: usize,
+    last: usize,
+}
+
 fn table(paddr: u64) -> *mut PageTable {
     layout::phys_to_virt(paddr) as *mut PageTable
 }
@@ -300,50 +309,50 @@ impl AddressSpace {
         Ok(paddr)
     }
 
-    /// The last-level table mapping `virt`, if this space has one (read-only walk).
-    fn last_table(&self, virt: u64) -> Option<u64> {
-        let mut paddr = self.root;
-        for level in 0..3 {
-            // SAFETY: as in `lookup`.
-            let entry = unsafe { &(&*table(paddr))[index(virt, level)] };
-            if entry.is_unused() {
-                return None;
+    /// The next last-level table holding entries of `*at..end`, and which of its entries lie
+    /// there; `*at` moves past them. The walk steps over whatever an absent upper-level entry
+    /// leaves unmapped, so a sparse range costs a walk per table in use, not per page.
+    fn next_table(&self, at: &mut u64, end: u64) -> Option<TableRun> {
+        'walk: while *at < end {
+            let mut paddr = self.root;
+            for (level, &shift) in LEVEL_SHIFTS.iter().enumerate().take(3) {
+                // SAFETY: as in `lookup`.
+                let entry = unsafe { &(&*table(paddr))[index(*at, level)] };
+                if entry.is_unused() {
+                    // Nothing below this entry: on past the span it maps.
+                    let span = 1u64 << shift;
+                    *at = (*at - *at % span).saturating_add(span);
+                    continue 'walk;
+                }
+                paddr = entry.addr().as_u64();
             }
-            paddr = entry.addr().as_u64();
+            let base = *at - *at % TABLE_SPAN;
+            let run_end = base.saturating_add(TABLE_SPAN).min(end);
+            let run = TableRun {
+                table: paddr,
+                base,
+                first: index(*at, 3),
+                last: index(run_end - PAGE_SIZE, 3),
+            };
+            *at = run_end;
+            return Some(run);
         }
-        Some(paddr)
+        None
     }
 
     /// The user pages present in `start..end` (page aligned), in address order: one walk,
     /// stepping over whatever an absent upper-level entry leaves unmapped.
     pub fn present(&self, start: u64, end: u64) -> Vec<u64> {
         let mut pages = Vec::new();
-        let end = end.min(USER_TOP);
         let mut at = start - start % PAGE_SIZE;
-        'walk: while at < end {
-            let mut paddr = self.root;
-            for (level, &shift) in LEVEL_SHIFTS.iter().enumerate().take(3) {
-                // SAFETY: as in `lookup`.
-                let entry = unsafe { &(&*table(paddr))[index(at, level)] };
-                if entry.is_unused() {
-                    // Nothing below this entry: on past the span it maps.
-                    let span = 1u64 << shift;
-                    at = (at - at % span).saturating_add(span);
-                    continue 'walk;
-                }
-                paddr = entry.addr().as_u64();
-            }
-            let base = at - at % TABLE_SPAN;
-            let chunk_end = base.saturating_add(TABLE_SPAN).min(end);
+        while let Some(run) = self.next_table(&mut at, end.min(USER_TOP)) {
             // SAFETY: as in `lookup`, for the last-level table.
-            let last_table = unsafe { &*table(paddr) };
-            let (first, last) = (index(at, 3), index(chunk_end - PAGE_SIZE, 3));
+            let last_table = unsafe { &*table(run.table) };
             pages.extend(
-                (first..=last)
+                (run.first..=run.last)
                     .filter(|&i| !last_table[i].is_unused())
-                    .map(|i| base + i as u64 * PAGE_SIZE),
+                    .map(|i| run.base + i as u64 * PAGE_SIZE),
             );
-            at = chunk_end;
         }
         pages
     }
@@ -369,45 +378,39 @@ impl AddressSpace {
         }
         let mut write_protected = false;
         let mut at = start;
-        while at < end {
-            let chunk_end = (at - at % TABLE_SPAN).saturating_add(TABLE_SPAN).min(end);
-            if let Some(from) = self.last_table(at) {
-                let base = at - at % TABLE_SPAN;
-                let (first, last) = (index(at, 3), index(chunk_end - PAGE_SIZE, 3));
-                // SAFETY: `from` is one of this space's last-level tables, in the direct map;
-                // `&mut self` makes this the only access to it.
-                let source_table = unsafe { &mut *table(from) };
-                let mut to = None;
-                let mut i = first;
-                while i <= last {
-                    // Most entries of a table are empty: find the next one in use first.
-                    let Some(used) = (i..=last).find(|&j| !source_table[j].is_unused()) else {
-                        break;
-                    };
-                    i = used;
-                    let virt = base + i as u64 * PAGE_SIZE;
-                    let source = &mut source_table[i];
-                    let mut flags = source.flags();
-                    if copy_on_write && flags.contains(F::WRITABLE) {
-                        flags.remove(F::WRITABLE);
-                        source.set_flags(flags);
-                        write_protected = true;
-                    }
-                    let to = match to {
-                        Some(to) => to,
-                        None => *to.insert(child.last_table_mut(virt, Some(&mut *frames))?),
-                    };
-                    // SAFETY: `to` is one of the child's last-level tables (`&mut child`: the
-                    // only access), not `from`: two spaces never share a table.
-                    let target = unsafe { &mut (&mut *table(to))[i] };
-                    if !target.is_unused() {
-                        return Err(MapError::AlreadyMapped(virt));
-                    }
-                    target.set_addr(source.addr(), flags);
-                    i += 1;
+        while let Some(run) = self.next_table(&mut at, end) {
+            // SAFETY: `run.table` is one of this space's last-level tables, in the direct map;
+            // `&mut self` makes this the only access to it.
+            let source_table = unsafe { &mut *table(run.table) };
+            let mut to = None;
+            let mut i = run.first;
+            while i <= run.last {
+                // Most entries of a table are empty: find the next one in use first.
+                let Some(used) = (i..=run.last).find(|&j| !source_table[j].is_unused()) else {
+                    break;
+                };
+                i = used;
+                let virt = run.base + i as u64 * PAGE_SIZE;
+                let source = &mut source_table[i];
+                let mut flags = source.flags();
+                if copy_on_write && flags.contains(F::WRITABLE) {
+                    flags.remove(F::WRITABLE);
+                    source.set_flags(flags);
+                    write_protected = true;
                 }
+                let to = match to {
+                    Some(to) => to,
+                    None => *to.insert(child.last_table_mut(virt, Some(&mut *frames))?),
+                };
+                // SAFETY: `to` is one of the child's last-level tables (`&mut child`: the only
+                // access), not `run.table`: two spaces never share a table.
+                let target = unsafe { &mut (&mut *table(to))[i] };
+                if !target.is_unused() {
+                    return Err(MapError::AlreadyMapped(virt));
+                }
+                target.set_addr(source.addr(), flags);
+                i += 1;
             }
-            at = chunk_end;
         }
         if write_protected && self.is_active() {
             x86_64::instructions::tlb::flush_all();
