@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use k42_abi::kernel::{comm_id, comm_pid};
 use k42_kapi::counter;
 use k42_sched::{Class, Config, Scheduler};
 use spin::{Mutex, Once};
@@ -197,6 +198,18 @@ impl Dispatchers {
         } else {
             None
         }
+    }
+
+    /// The dispatcher here of the process `comm` names, if it has one (a process has at most
+    /// one per CPU). CommIDs sort by process id first, so it is the first at or after the
+    /// process's index 0.
+    pub fn of_process(&self, comm: u64) -> Option<u64> {
+        let pid = comm_pid(comm);
+        let first = self.comms.partition_point(|&c| c < comm_id(pid, 0));
+        self.comms
+            .get(first)
+            .copied()
+            .filter(|&c| comm_pid(c) == pid)
     }
 
     /// Whether dispatcher `comm` is here.

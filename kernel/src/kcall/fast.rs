@@ -29,7 +29,7 @@ use k42_abi::kernel::{
 use k42_hal::user::{REPLY_REGISTERS, UserFrame};
 use k42_kapi::counter;
 
-use super::ppc::{accepts, begin_serving_in, notify_retry};
+use super::ppc::{accepts, begin_serving_in, notify_retry, serving_here};
 use crate::cpu::{self, Cpu, Slot};
 use crate::dispatcher::{Context, Dispatcher, Run, Serving};
 use crate::switch::{self, Origin};
@@ -76,6 +76,14 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
     if len > MAX_DATA || target == KERNEL_COMM_ID || target == me {
         return false;
     }
+    // A server's dispatcher on another CPU is served by its dispatcher here, if it has one.
+    let target = match cpu.dispatchers.contains_key(&target) {
+        true => target,
+        false => match serving_here(cpu, me, target) {
+            Some(here) => here,
+            None => return false,
+        },
+    };
     let Some((caller, server)) = cpu.dispatchers.pair_mut(me, target) else {
         return false;
     };

@@ -22,7 +22,11 @@
 //! fails the call with `Retry` and remembers the caller, who gets the IPC_RETRY soft interrupt
 //! when the target is idle again — never a kernel wait queue.
 //!
-//! Slow path — the target lives on another CPU: the call goes by mail; the caller blocks in its
+//! A call that names a dispatcher on another CPU is taken by the target process's dispatcher
+//! on the caller's CPU when it has one that serves (an IPC_CALL entry): a server with a
+//! dispatcher on each CPU serves every caller on the caller's CPU (`serving_here`).
+//!
+//! Slow path — the target has no serving dispatcher on this CPU: the call goes by mail; the caller blocks in its
 //! policy (AwaitingReply); on the target's CPU the server is made runnable with the upcall ready,
 //! runs on its own time, and its reply goes back by mail. The call's bytes are copied on the
 //! server's CPU when the call arrives (from the blocked caller's page, which the mail keeps
@@ -133,10 +137,17 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     if target == me {
         return Err(Status::BadArgument);
     }
-    let Some(t) = cpu.dispatchers.get(&target) else {
-        let shared = crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?;
-        return remote(cpu, me, shared.cpu, len, frame);
+    let target = match cpu.dispatchers.contains_key(&target) {
+        true => target,
+        false => match serving_here(cpu, me, target) {
+            Some(here) => here,
+            None => {
+                let shared = crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?;
+                return remote(cpu, me, shared.cpu, len, frame);
+            }
+        },
     };
+    let t = cpu.dispatchers.get(&target).ok_or(Status::NoSuchTarget)?;
     if !accepts(t) {
         remember_retry(cpu, target, me);
         return Err(Status::Retry);
@@ -172,6 +183,19 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
         copy_data(cpu, me, target, len);
     }
     Ok(Next::Switched)
+}
+
+/// The dispatcher on this CPU that serves a call `me` makes to `target`, a dispatcher on
+/// another CPU: the target process's dispatcher here, if it has one with an IPC_CALL entry. A
+/// call names one dispatcher of a server, but a server with a dispatcher on each CPU serves on
+/// each (DESIGN §2.8: the PPC fast path never leaves the CPU), so the call is taken where it is
+/// made. Without one here (or if that one is the caller's own), the call goes to the named
+/// dispatcher by mail. Out of line: a call to a dispatcher here never comes.
+#[inline(never)]
+pub(super) fn serving_here(cpu: &Cpu, me: u64, target: u64) -> Option<u64> {
+    let here = cpu.dispatchers.of_process(target)?;
+    let d = cpu.dispatchers.get(&here)?;
+    (here != me && d.entries[Entry::IpcCall as usize] != 0).then_some(here)
 }
 
 /// Whether `target` (of this CPU) can be entered at IPC_CALL now: enabled, with an IPC_CALL

@@ -24,6 +24,11 @@ use crate::FIRST_SERVER_INTERFACE;
 /// Interface id of [`Echo`].
 pub const ECHO_INTERFACE: u32 = FIRST_SERVER_INTERFACE + 1;
 
+/// The echo server's second spawn word (`arg1`) that makes it serve on every CPU, a dispatcher
+/// on each (`k42_rt::server::Cpus::Every`); any other word keeps it on the CPU it was spawned
+/// on, so a call from another CPU goes by mail.
+pub const ON_EVERY_CPU: u64 = 1;
+
 /// The longest [`Echo::hold`] holds its lock.
 pub const MAX_HOLD_MS: u64 = 1000;
 

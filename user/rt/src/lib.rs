@@ -16,7 +16,8 @@
 //!   scheduler per dispatcher (`sched.rs`), and the spin-then-block queue lock
 //!   [`sync::FairBLock`];
 //! - async messages from the dispatcher's ring ([`ring`]), waited for by blocking the thread;
-//! - the PPC server loop ([`server::serve`]), each call on a thread, with the call's data and
+//! - more dispatchers, one on each CPU ([`dispatchers`]), each with its own scheduler;
+//! - the PPC server loop ([`server::serve`]), on every CPU, each call on a thread, with the call's data and
 //!   the reply's ([`server::take_call_data`], [`server::set_reply_data`]), and fresh memory
 //!   ([`memory`]);
 //! - foreign program code on a thread ([`program`]): the Linux personality runs the Linux
@@ -34,6 +35,7 @@
 extern crate alloc;
 
 pub mod clock;
+pub mod dispatchers;
 mod env;
 pub mod fork;
 mod heap;

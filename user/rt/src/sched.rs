@@ -1052,7 +1052,7 @@ static FREE_STACKS: Mutex<Vec<Stack>> = Mutex::new(Vec::new());
 static NEXT_SLOT: AtomicU64 = AtomicU64::new(0);
 
 /// A stack for a new thread: a recycled one, or a fresh slot. Upcalls disabled.
-fn take_stack() -> Result<Stack, MapError> {
+pub(crate) fn take_stack() -> Result<Stack, MapError> {
     if let Some(stack) = FREE_STACKS.lock().pop() {
         return Ok(stack);
     }
@@ -1066,7 +1066,7 @@ fn take_stack() -> Result<Stack, MapError> {
 }
 
 /// A finished thread's stack back to the pool (runs on the next thread's stack).
-fn recycle_stack(stack: Stack) {
+pub(crate) fn recycle_stack(stack: Stack) {
     FREE_STACKS.lock().push(stack);
 }
 
@@ -1173,7 +1173,29 @@ pub(crate) fn init_forked() -> Result<(), InitError> {
     init_threads()
 }
 
+/// [`init`] for a dispatcher added to the running process (`crate::dispatchers`): the code
+/// running on `stack` (its first entry's) becomes its first thread, `name`.
+pub(crate) fn init_added(name: &str, stack: Stack) -> Result<(), InitError> {
+    let (red_page, top) = (stack.red_page(), stack.top());
+    {
+        let _upcalls = critical::disable();
+        sys_thread::reclaim_running_stack(stack);
+    }
+    upcall_stack::ensure().map_err(InitError::UpcallStack)?;
+    init_threads_as(name, red_page, top)
+}
+
 fn init_threads() -> Result<(), InitError> {
+    init_threads_as(
+        "main",
+        INITIAL_STACK_TOP - INITIAL_STACK_SIZE - PAGE_SIZE,
+        INITIAL_STACK_TOP,
+    )
+}
+
+/// Makes the running code this dispatcher's thread `name` on the stack with `red_page` below
+/// and `stack_top` above, and installs the INTERRUPT and TRAP entries.
+fn init_threads_as(name: &str, red_page: u64, stack_top: u64) -> Result<(), InitError> {
     upcall::set_interrupt_handler(on_interrupt);
     upcall::set_trap_handler(crate::trap::on_trap);
     critical::set_pending_hook(pending_hook);
@@ -1186,10 +1208,10 @@ fn init_threads() -> Result<(), InitError> {
                     slot,
                     dispatcher,
                     serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
-                    name: String::from("main"),
+                    name: String::from(name),
                     state: AtomicU8::new(EMPTY),
-                    red_page: INITIAL_STACK_TOP - INITIAL_STACK_SIZE - PAGE_SIZE,
-                    stack_top: INITIAL_STACK_TOP,
+                    red_page,
+                    stack_top,
                 }),
                 ctx: None,
                 body: None,

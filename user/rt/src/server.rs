@@ -62,37 +62,85 @@ static HANDLER: FairBLock<Option<Box<Handler>>> = FairBLock::new(None);
 /// The `DispatchError::Transport` code of a call that came while no handler was installed.
 pub const NOT_SERVING: u64 = u64::MAX - 1;
 
-/// Serves calls with `handler` for the rest of the process's life; the calling thread ends
-/// (the process lives on, serving).
+/// Where a server takes calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cpus {
+    /// On every CPU: a dispatcher is added on each CPU the process has none on
+    /// (`crate::dispatchers`), and a call is served by the one on the caller's CPU.
+    Every,
+    /// Only on this dispatcher's CPU: calls from elsewhere come by mail.
+    This,
+}
+
+/// Serves calls with `handler` on every CPU for the rest of the process's life
+/// ([`serve_on`] with [`Cpus::Every`]).
+pub fn serve<H>(handler: H) -> !
+where
+    H: FnMut(Badge, XHandle, u64, &[u64; ARG_WORDS]) -> Reply + Send + 'static,
+{
+    serve_on(Cpus::Every, handler)
+}
+
+/// Serves calls with `handler` where `cpus` says for the rest of the process's life; the
+/// calling thread ends (the process lives on, serving). The handler is one for all of the
+/// process's dispatchers: calls on different CPUs take turns at it.
 ///
 /// # Panics
 ///
 /// If the kernel refuses the IPC_CALL entry: a server that cannot take calls has nothing else
 /// to do.
-pub fn serve<H>(handler: H) -> !
+pub fn serve_on<H>(cpus: Cpus, handler: H) -> !
 where
     H: FnMut(Badge, XHandle, u64, &[u64; ARG_WORDS]) -> Reply + Send + 'static,
 {
     *HANDLER.lock() = Some(Box::new(handler));
-    {
-        let _upcalls = critical::disable();
-        sched::with(|s| s.server.drop_unread_messages = true);
-    }
     upcall::set_call_handler(on_call);
-    if let Err(e) = upcall::install(Entry::IpcCall) {
+    if let Err(e) = take_calls_here() {
         panic!("server: cannot install the IPC_CALL entry: {e:?}");
+    }
+    if cpus == Cpus::Every
+        && let Err(e) = crate::dispatchers::add_on_every_cpu(serve_here)
+    {
+        crate::log!("server: serving on fewer CPUs than there are: {e}");
     }
     crate::thread::exit()
 }
 
+/// Makes this dispatcher take calls: a server drops the async messages no thread reads, and
+/// the kernel enters it at IPC_CALL.
+fn take_calls_here() -> Result<(), upcall::InstallError> {
+    {
+        let _upcalls = critical::disable();
+        sched::with(|s| s.server.drop_unread_messages = true);
+    }
+    upcall::install(Entry::IpcCall)
+}
+
+/// What a server's dispatcher added on another CPU does first (`crate::dispatchers`).
+fn serve_here() {
+    if let Err(e) = take_calls_here() {
+        // Calls made on its CPU keep going to the first dispatcher, by mail.
+        crate::log!("server: a dispatcher cannot take calls: {e:?}");
+    }
+}
+
 /// Serves `table`'s objects of interface `I`, plus the generic give-access and release calls
-/// every object answers (`k42_rights::wire::meta`).
-pub fn serve_table<I>(mut table: XObjectTable<I::Target>) -> !
+/// every object answers (`k42_rights::wire::meta`), on every CPU.
+pub fn serve_table<I>(table: XObjectTable<I::Target>) -> !
 where
     I: Interface,
     I::Target: Clone + Send + 'static,
 {
-    serve(move |badge, handle, method, args| {
+    serve_table_on::<I>(Cpus::Every, table)
+}
+
+/// [`serve_table`] where `cpus` says.
+pub fn serve_table_on<I>(cpus: Cpus, mut table: XObjectTable<I::Target>) -> !
+where
+    I: Interface,
+    I::Target: Clone + Send + 'static,
+{
+    serve_on(cpus, move |badge, handle, method, args| {
         meta::dispatch_with_meta::<I>(&mut table, badge, handle, method, args)
     })
 }

@@ -100,3 +100,60 @@ extern "C" fn first_entry(
     // signature (it names this `FirstEntry` type); a program without it fails to link.
     unsafe { __k42_user_main(first) }
 }
+
+/// What a dispatcher added to a running process (`Process::add_dispatcher`) runs at its first
+/// entry: its page and the top of the stack it was given.
+pub type DispatcherMain = fn(Page, u64) -> !;
+
+/// The runtime's [`DispatcherMain`], set once before it adds a dispatcher.
+static DISPATCHER_MAIN: spin::Once<DispatcherMain> = spin::Once::new();
+
+/// Sets what added dispatchers run (the first setting stays).
+pub fn set_dispatcher_main(main: DispatcherMain) {
+    DISPATCHER_MAIN.call_once(|| main);
+}
+
+unsafe extern "C" {
+    /// The entry of an added dispatcher below; never called from Rust, only its address is
+    /// taken.
+    fn _start_dispatcher() -> !;
+}
+
+/// Where an added dispatcher enters (`Process::add_dispatcher`'s `rip`).
+pub fn dispatcher_entry_point() -> u64 {
+    _start_dispatcher as *const () as usize as u64
+}
+
+// `_start_dispatcher`: an added dispatcher's first entry, with `rdi` = its page, `rsi` = its
+// CommID and `rsp` = the stack top its adder chose, which goes on as the third argument so the
+// runtime can tell which of the stacks it prepared this is.
+global_asm!(
+    ".pushsection .text._start_dispatcher, \"ax\", @progbits",
+    ".globl _start_dispatcher",
+    ".type _start_dispatcher, @function",
+    "_start_dispatcher:",
+    "    xor ebp, ebp",
+    "    mov rdx, rsp",
+    "    and rsp, -16",
+    "    call {dispatcher_entry}",
+    "    ud2",
+    ".size _start_dispatcher, . - _start_dispatcher",
+    ".popsection",
+    dispatcher_entry = sym dispatcher_entry,
+);
+
+/// An added dispatcher's first entry in Rust: runs the runtime's [`DispatcherMain`]. Without
+/// one (nothing in this process adds dispatchers through the runtime) it has nothing to run and
+/// blocks for good.
+extern "C" fn dispatcher_entry(page: u64, _comm_id: u64, stack_top: u64) -> ! {
+    // SAFETY: `page` is the kernel's `rdi` at an added dispatcher's first entry: its page,
+    // mapped read-write for the life of the process (`Process::add_dispatcher`).
+    let page = unsafe { Page::from_addr(page) };
+    match DISPATCHER_MAIN.get() {
+        Some(main) => main(page, stack_top),
+        None => loop {
+            page.take_pending(u64::MAX);
+            crate::kcall::yield_now(k42_abi::kernel::yield_mode::BLOCK);
+        },
+    }
+}

@@ -1,5 +1,6 @@
 //! The echo server: the far end of the native PPC tests (`user/bin/utest`). Spawned by a test
-//! with the test's badge in `arg0`, it makes one `Echo` object for it (`SPAWNER_HANDLE`, with
+//! with the test's badge in `arg0` (and `echo::ON_EVERY_CPU` in `arg1` to serve on every CPU,
+//! not only the one it was spawned on), it makes one `Echo` object for it (`SPAWNER_HANDLE`, with
 //! `echo::SPAWNER_RIGHTS`) and serves it: `echo` returns the digest of its six arguments,
 //! `whoami` the badge the kernel stamped on the call, `cpu` the CPU it runs on, `hold` blocks
 //! the call on a lock another server thread holds for a while, `privileged` needs a right
@@ -127,5 +128,9 @@ fn main(env: Env) -> u32 {
             return SETUP_FAILED;
         }
     }
-    server::serve_table::<EchoServer<Echoer>>(table)
+    let cpus = match env.arg1 {
+        echo::ON_EVERY_CPU => server::Cpus::Every,
+        _ => server::Cpus::This,
+    };
+    server::serve_table_on::<EchoServer<Echoer>>(cpus, table)
 }

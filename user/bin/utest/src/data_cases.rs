@@ -56,7 +56,7 @@ const SIZES: &[(usize, usize)] = &[
 ];
 
 /// `n` bytes that differ with their place and with `n` and `salt`.
-fn pattern(n: usize, salt: u64) -> Vec<u8> {
+pub(crate) fn pattern(n: usize, salt: u64) -> Vec<u8> {
     (0..n)
         // Truncated on purpose: a byte pattern.
         .map(|i| (i as u64 * 7 + n as u64 * 13 + salt) as u8)
@@ -65,7 +65,7 @@ fn pattern(n: usize, salt: u64) -> Vec<u8> {
 
 /// One `echo_data` call through `ppc` with `sent`, asking `want` bytes back: the server must
 /// have seen exactly `sent` and replied with exactly the bytes `echo::reply_byte` predicts.
-fn check_echo_data(ppc: &mut Ppc, sent: &[u8], want: usize, what: &str) -> Outcome {
+pub(crate) fn check_echo_data(ppc: &mut Ppc, sent: &[u8], want: usize, what: &str) -> Outcome {
     let mut recv = alloc::vec![0xeeu8; PPC_DATA_BYTES];
     let mut transport = ppc.with_data(sent, &mut recv);
     let got = EchoClient::new(&mut transport, SPAWNER_HANDLE)

@@ -6,7 +6,7 @@
 
 use k42_abi::kernel::{Status, comm_pid};
 use k42_ifaces::SPAWNER_HANDLE;
-use k42_ifaces::echo::{EchoClient, digest};
+use k42_ifaces::echo::{self, EchoClient, digest};
 use k42_kapi::class;
 use k42_rights::wire::{CallError, DispatchError, meta};
 use k42_rights::{Badge, Rights, RightsError, XHandle};
@@ -35,6 +35,10 @@ pub const CASES: &[Case] = &[
     Case {
         name: "ppc.cross_cpu",
         run: cross_cpu,
+    },
+    Case {
+        name: "ppc.served_on_callers_cpu",
+        run: served_on_callers_cpu,
     },
 ];
 
@@ -241,6 +245,89 @@ fn cross_cpu(ctx: &mut Ctx) -> Outcome {
     ensure!(
         statuses == [CROSS_STATUS],
         "the cross-CPU server exited with {statuses:?}"
+    );
+    Ok(())
+}
+
+/// How long a server spread over every CPU may take to have its dispatcher on ours serving.
+const SPREAD_NS: u64 = 2_000_000_000;
+/// Bytes of data each way to the spread server.
+const SPREAD_DATA_BYTES: usize = 300;
+/// The status the spread server is ended with.
+const SPREAD_STATUS: u32 = 44;
+
+/// An echo server spawned on another CPU that serves on every CPU (`Cpus::Every`, a dispatcher
+/// added on each): once its dispatcher on our CPU is up, our calls — naming its first
+/// dispatcher, on the other CPU — are served on our CPU (the kernel gives them to its
+/// dispatcher here), with every argument and result word, our badge, data both ways, and a
+/// call that blocks on a lock inside the server (threads run on the added dispatcher too).
+/// Skipped with one CPU.
+fn served_on_callers_cpu(ctx: &mut Ctx) -> Outcome {
+    let cpus = ctx.boot()?.cpus().map_err(|e| failed("Boot::cpus", e))?;
+    if cpus < 2 {
+        return Err(NotPassed::Skipped("one CPU".into()));
+    }
+    let here = u64::from(u32::try_from(ctx.env.page.cpu()).map_err(|e| failed("our CPU", e))?);
+    let there = (here as u32 + 1) % cpus;
+    let pid = ctx.env.pid();
+    let (comm, mut process) =
+        ctx.spawn_helper("echo", class::APPLICATION, there, pid, echo::ON_EVERY_CPU)?;
+    let outcome = (|| {
+        let mut echo = EchoClient::new(Ppc::new(comm), SPAWNER_HANDLE);
+        let deadline = clock::now_ns().saturating_add(SPREAD_NS);
+        loop {
+            let its = echo.cpu().map_err(|e| failed("Echo::cpu", e))?;
+            if its == here {
+                break;
+            }
+            ensure!(
+                clock::now_ns() < deadline,
+                "calls to the server spread from CPU {there} are still served on CPU {its}, \
+                 not ours ({here})"
+            );
+            k42_rt::thread::yield_now();
+        }
+        for round in 0..CROSS_ROUNDS {
+            let args = ARGS.map(|a| a.rotate_left(round as u32) ^ round);
+            let [a, b, c, d, e, f] = args;
+            let got = echo
+                .echo(a, b, c, d, e, f)
+                .map_err(|e| failed("Echo::echo on our CPU", e))?;
+            ensure!(
+                got == digest(args),
+                "round {round}: Echo::echo gave {got:x?}, want {:x?}",
+                digest(args)
+            );
+        }
+        let seen = echo.whoami().map_err(|e| failed("Echo::whoami", e))?;
+        ensure!(seen == pid, "the server saw badge {seen}, our pid is {pid}");
+        let waited = echo.hold(HOLD_MS).map_err(|e| failed("Echo::hold", e))?;
+        ensure!(
+            (HOLD_WAIT_MIN_US..=HOLD_WAIT_MAX_US).contains(&waited),
+            "the call waited {waited} µs for a lock held {HOLD_MS} ms"
+        );
+        let sent = crate::data_cases::pattern(SPREAD_DATA_BYTES, 5);
+        crate::data_cases::check_echo_data(
+            &mut Ppc::new(comm),
+            &sent,
+            SPREAD_DATA_BYTES,
+            "on our CPU",
+        )?;
+        let its = echo.cpu().map_err(|e| failed("Echo::cpu", e))?;
+        ensure!(
+            its == here,
+            "after the rounds the server answered on CPU {its}, not ours ({here})"
+        );
+        Ok(())
+    })();
+    process
+        .exit(SPREAD_STATUS)
+        .map_err(|e| failed("Process::exit on the spread server", e))?;
+    let statuses = wait_exits(&[comm_pid(comm)], EXIT_REPORT_NS)?;
+    outcome?;
+    ensure!(
+        statuses == [SPREAD_STATUS],
+        "the spread server exited with {statuses:?}"
     );
     Ok(())
 }
