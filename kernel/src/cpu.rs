@@ -98,22 +98,22 @@ impl Cpu {
     }
 }
 
-/// The kernel command-line flag that places fork children on the least loaded CPU
-/// ([`least_loaded`]) instead of their parent's. Off by default: the servers have one
-/// dispatcher, on the first CPU, so a process elsewhere calls them across CPUs and gains
-/// nothing yet (docs/architecture.md, "Where processes run").
-pub const SPREAD_FORKS: &str = "spread_forks";
+/// The kernel command-line flag that keeps fork children on their parent's CPU instead of
+/// placing them on the least loaded one ([`least_loaded`]), which is the default: every server
+/// serves on every CPU (a dispatcher on each), so a process anywhere calls them on its own CPU
+/// (docs/architecture.md, "Where processes run").
+pub const FORKS_BESIDE_PARENT: &str = "forks_beside_parent";
 
-/// Whether fork children are spread ([`SPREAD_FORKS`]).
-static SPREAD: AtomicBool = AtomicBool::new(false);
+/// Whether fork children are spread (no [`FORKS_BESIDE_PARENT`]).
+static SPREAD: AtomicBool = AtomicBool::new(true);
 
 /// Turns spreading fork children on or off (at boot, from the command line).
 pub fn set_spread_forks(on: bool) {
     SPREAD.store(on, Ordering::Relaxed);
 }
 
-/// The CPU a fork child of a dispatcher on CPU `parent` goes to: [`least_loaded`] with
-/// [`SPREAD_FORKS`], else the parent's.
+/// The CPU a fork child of a dispatcher on CPU `parent` goes to: [`least_loaded`], or the
+/// parent's with [`FORKS_BESIDE_PARENT`].
 pub fn fork_child_cpu(parent: usize) -> usize {
     if SPREAD.load(Ordering::Relaxed) {
         least_loaded(parent)

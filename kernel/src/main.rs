@@ -62,7 +62,7 @@ fn kmain(info: BootInfo) -> ! {
         wall,
     );
     cpu::init(&apic_ids);
-    cpu::set_spread_forks(cmdline.has(cpu::SPREAD_FORKS));
+    cpu::set_spread_forks(!cmdline.has(cpu::FORKS_BESIDE_PARENT));
     entry::init();
     k42_hal::trap::set_wake_handler(|_| tlb::service());
     let online = smp::start_others(&apic_ids);
