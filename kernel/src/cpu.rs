@@ -189,6 +189,33 @@ impl Dispatchers {
     #[inline(always)]
     pub fn pair_mut(&mut self, a: u64, b: u64) -> Option<(&mut Dispatcher, &mut Dispatcher)> {
         let (i, j) = (self.index(a)?, self.index(b)?);
+        self.pair_at_mut(i, j)
+    }
+
+    /// [`Self::pair_mut`] where a `b` that is not here is replaced by what `elsewhere` picks
+    /// here for it (a PPC's target by its process's dispatcher here); the `b` used, too.
+    #[inline(always)]
+    pub fn pair_mut_or(
+        &mut self,
+        a: u64,
+        b: u64,
+        elsewhere: impl FnOnce(&Self) -> Option<u64>,
+    ) -> Option<(u64, &mut Dispatcher, &mut Dispatcher)> {
+        let i = self.index(a)?;
+        let (b, j) = match self.index(b) {
+            Some(j) => (b, j),
+            None => {
+                let b = elsewhere(self)?;
+                (b, self.index(b)?)
+            }
+        };
+        let (x, y) = self.pair_at_mut(i, j)?;
+        Some((b, x, y))
+    }
+
+    /// The dispatchers at places `i` and `j` (two different ones), both to change.
+    #[inline(always)]
+    fn pair_at_mut(&mut self, i: usize, j: usize) -> Option<(&mut Dispatcher, &mut Dispatcher)> {
         if i < j {
             let (low, high) = self.dispatchers.split_at_mut(j);
             Some((low.get_mut(i)?, high.first_mut()?))

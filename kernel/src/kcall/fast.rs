@@ -77,14 +77,10 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
         return false;
     }
     // A server's dispatcher on another CPU is served by its dispatcher here, if it has one.
-    let target = match cpu.dispatchers.contains_key(&target) {
-        true => target,
-        false => match serving_here(cpu, me, target) {
-            Some(here) => here,
-            None => return false,
-        },
-    };
-    let Some((caller, server)) = cpu.dispatchers.pair_mut(me, target) else {
+    let Some((target, caller, server)) = cpu
+        .dispatchers
+        .pair_mut_or(me, target, |here| serving_here(here, me, target))
+    else {
         return false;
     };
     if reflects(caller, frame) || !accepts(server) {

@@ -44,7 +44,7 @@ use k42_kapi::counter;
 use k42_rights::wire::{ARG_WORDS, REPLY_WORDS, encode_reply};
 
 use super::{Next, me};
-use crate::cpu::{self, Cpu, Mail};
+use crate::cpu::{self, Cpu, Dispatchers, Mail};
 use crate::dispatcher::{Context, Dispatcher, Run, Serving, Shared};
 use crate::switch::{self, Origin};
 
@@ -139,7 +139,7 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     }
     let target = match cpu.dispatchers.contains_key(&target) {
         true => target,
-        false => match serving_here(cpu, me, target) {
+        false => match serving_here(&cpu.dispatchers, me, target) {
             Some(here) => here,
             None => {
                 let shared = crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?;
@@ -192,9 +192,9 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
 /// made. Without one here (or if that one is the caller's own), the call goes to the named
 /// dispatcher by mail. Out of line: a call to a dispatcher here never comes.
 #[inline(never)]
-pub(super) fn serving_here(cpu: &Cpu, me: u64, target: u64) -> Option<u64> {
-    let here = cpu.dispatchers.of_process(target)?;
-    let d = cpu.dispatchers.get(&here)?;
+pub(super) fn serving_here(dispatchers: &Dispatchers, me: u64, target: u64) -> Option<u64> {
+    let here = dispatchers.of_process(target)?;
+    let d = dispatchers.get(&here)?;
     (here != me && d.entries[Entry::IpcCall as usize] != 0).then_some(here)
 }
 
