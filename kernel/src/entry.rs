@@ -310,6 +310,7 @@ fn remove_dispatcher(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
         .and_then(|server| cpu.dispatchers.get_mut(&server))
     {
         s.serving = None;
+        s.shared.process.serving_ended(s.comm());
     }
     for waiter in d.retry_waiters.iter().copied() {
         crate::kcall::ppc::notify_retry(cpu, waiter, frame, Origin::Call);

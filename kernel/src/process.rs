@@ -78,6 +78,10 @@ pub struct Process {
     /// kept off their CPUs (`jobstop.rs`), one added meanwhile too. Independent of [`Life`]: a
     /// process not yet started may be stopped, and a continue does not start it.
     pub job_stopped: AtomicBool,
+    /// A dispatcher of this process serving a PPC now (0: none that the kernel knows of): a
+    /// hint for routing calls to a server with a dispatcher on each CPU
+    /// (`kcall::ppc::route`), so it may be stale but is never unsafe.
+    serving_on: AtomicU64,
     /// Dispatchers not yet removed; the CPU that removes the last one tears the process down.
     live: AtomicUsize,
 }
@@ -86,6 +90,27 @@ static NEXT_PID: AtomicU64 = AtomicU64::new(1);
 static PROCESSES: RwLock<BTreeMap<u64, Arc<Process>>> = RwLock::new(BTreeMap::new());
 
 impl Process {
+    /// Its dispatcher `comm` began serving a PPC.
+    #[inline]
+    pub fn serving_began(&self, comm: u64) {
+        self.serving_on.store(comm, Ordering::Relaxed);
+    }
+
+    /// Its dispatcher `comm` serves no PPC any more.
+    #[inline]
+    pub fn serving_ended(&self, comm: u64) {
+        let _ = self
+            .serving_on
+            .compare_exchange(comm, 0, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// The dispatcher of this process serving a PPC now, as far as the kernel last saw (0:
+    /// none).
+    #[inline]
+    pub fn serving_on(&self) -> u64 {
+        self.serving_on.load(Ordering::Relaxed)
+    }
+
     /// A new, stopped process with an empty space and no dispatchers, registered by its id.
     pub fn create(name: &str, class: k42_sched::Class, space: Space, linux: bool) -> Arc<Self> {
         let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
@@ -102,6 +127,7 @@ impl Process {
             watcher: Mutex::new(None),
             fork: Mutex::new(None),
             job_stopped: AtomicBool::new(false),
+            serving_on: AtomicU64::new(0),
             live: AtomicUsize::new(0),
         });
         PROCESSES.write().insert(pid, p.clone());

@@ -29,7 +29,7 @@ use k42_abi::kernel::{
 use k42_hal::user::{REPLY_REGISTERS, UserFrame};
 use k42_kapi::counter;
 
-use super::ppc::{accepts, begin_serving_in, notify_retry, serving_here};
+use super::ppc::{Route, accepts, begin_serving_in, notify_retry, route};
 use crate::cpu::{self, Cpu, Slot};
 use crate::dispatcher::{Context, Dispatcher, Run, Serving};
 use crate::switch::{self, Origin};
@@ -77,9 +77,12 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
         return false;
     }
     // A server's dispatcher on another CPU is served by its dispatcher here, if it has one.
-    let Some((target, caller, server)) = cpu
-        .dispatchers
-        .pair_mut_or(me, target, |here| serving_here(here, me, target))
+    let Some((target, caller, server)) =
+        cpu.dispatchers
+            .pair_mut_or(me, target, |here| match route(here, me, target) {
+                Route::Here(here) => Some(here),
+                Route::Mail(_) => None,
+            })
     else {
         return false;
     };
@@ -168,6 +171,7 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
     caller.context = Context::None;
     caller.calling = None;
     server.serving = None;
+    server.shared.process.serving_ended(me);
     server.context = Context::None;
     server.run = Run::Idle;
     // Whether soft interrupts came while it served with upcalls disabled, looked at once they

@@ -23,8 +23,9 @@
 //! when the target is idle again — never a kernel wait queue.
 //!
 //! A call that names a dispatcher on another CPU is taken by the target process's dispatcher
-//! on the caller's CPU when it has one that serves (an IPC_CALL entry): a server with a
-//! dispatcher on each CPU serves every caller on the caller's CPU (`serving_here`).
+//! on the caller's CPU when it has one that serves (an IPC_CALL entry) and none of its others
+//! is serving a call: a server with a dispatcher on each CPU serves every caller on the
+//! caller's CPU (`route`).
 //!
 //! Slow path — the target has no serving dispatcher on this CPU: the call goes by mail; the caller blocks in its
 //! policy (AwaitingReply); on the target's CPU the server is made runnable with the upcall ready,
@@ -139,11 +140,18 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     }
     let target = match cpu.dispatchers.contains_key(&target) {
         true => target,
-        false => match serving_here(&cpu.dispatchers, me, target) {
-            Some(here) => here,
-            None => {
-                let shared = crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?;
-                return remote(cpu, me, shared.cpu, len, frame);
+        false => match route(&cpu.dispatchers, me, target) {
+            Route::Here(here) => here,
+            Route::Mail(to) => {
+                // The busy dispatcher a route named may be gone: then the named one.
+                let (to, shared) = match crate::dispatcher::lookup(to) {
+                    Some(shared) => (to, shared),
+                    None => (
+                        target,
+                        crate::dispatcher::lookup(target).ok_or(Status::NoSuchTarget)?,
+                    ),
+                };
+                return remote(cpu, me, to, shared.cpu, len, frame);
             }
         },
     };
@@ -185,17 +193,39 @@ pub fn call(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
     Ok(Next::Switched)
 }
 
-/// The dispatcher on this CPU that serves a call `me` makes to `target`, a dispatcher on
-/// another CPU: the target process's dispatcher here, if it has one with an IPC_CALL entry. A
-/// call names one dispatcher of a server, but a server with a dispatcher on each CPU serves on
-/// each (DESIGN §2.8: the PPC fast path never leaves the CPU), so the call is taken where it is
-/// made. Without one here (or if that one is the caller's own), the call goes to the named
-/// dispatcher by mail. Out of line: a call to a dispatcher here never comes.
+/// Where a call `me` makes to `target`, a dispatcher on another CPU, is served.
+pub(super) enum Route {
+    /// By the target process's dispatcher on this CPU.
+    Here(u64),
+    /// By this dispatcher, through the mail.
+    Mail(u64),
+}
+
+/// Routes a call `me` makes to `target`, a dispatcher on another CPU. A call names one
+/// dispatcher of a server, but a server with a dispatcher on each CPU serves on each (DESIGN
+/// §2.8: the PPC fast path never leaves the CPU), so its dispatcher here with an IPC_CALL
+/// entry takes it — unless another of its dispatchers is serving a call right now: a server's
+/// dispatchers share one handler, so the one here would only wait for it, spinning on this
+/// CPU (and, with more virtual CPUs than host cores, keeping the holder's from running). Then
+/// the call goes to the busy one by mail and waits its turn as any call to a busy server does
+/// (`Retry`, then IPC_RETRY), blocked. Without a dispatcher here (or if that one is the
+/// caller's own), the call goes to the named dispatcher by mail. Out of line: a call to a
+/// dispatcher here never comes.
 #[inline(never)]
-pub(super) fn serving_here(dispatchers: &Dispatchers, me: u64, target: u64) -> Option<u64> {
-    let here = dispatchers.of_process(target)?;
-    let d = dispatchers.get(&here)?;
-    (here != me && d.entries[Entry::IpcCall as usize] != 0).then_some(here)
+pub(super) fn route(dispatchers: &Dispatchers, me: u64, target: u64) -> Route {
+    let Some(here) = dispatchers.of_process(target) else {
+        return Route::Mail(target);
+    };
+    let Some(d) = dispatchers.get(&here) else {
+        return Route::Mail(target);
+    };
+    if here == me || d.entries[Entry::IpcCall as usize] == 0 {
+        return Route::Mail(target);
+    }
+    match d.shared.process.serving_on() {
+        busy if busy != 0 && busy != here => Route::Mail(busy),
+        _ => Route::Here(here),
+    }
 }
 
 /// Whether `target` (of this CPU) can be entered at IPC_CALL now: enabled, with an IPC_CALL
@@ -242,6 +272,7 @@ pub(super) fn begin_serving_in(t: &mut Dispatcher, serving: Serving) {
     }
     t.run = Run::Idle;
     t.serving = Some(serving);
+    t.shared.process.serving_began(t.comm());
 }
 
 /// The kernel call.
@@ -256,6 +287,7 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
         .filter(|s| s.caller == token)
         .ok_or(Status::NotWaiting)?;
     server.serving = None;
+    server.shared.process.serving_ended(me);
     // Stopped while it served (`jobstop.rs`): the call is done, and it is held from here on.
     let held = server.held();
     let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
@@ -397,6 +429,7 @@ fn send_reply(
 fn remote(
     cpu: &mut Cpu,
     me: u64,
+    target: u64,
     target_cpu: usize,
     len: usize,
     frame: &mut UserFrame,
@@ -406,7 +439,7 @@ fn remote(
     let call = RemoteCall {
         caller: me,
         badge: caller.shared.badge(),
-        target: frame.rdi,
+        target,
         handle: frame.rsi,
         method: frame.rdx,
         args: args_of(frame),
