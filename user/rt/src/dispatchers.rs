@@ -2,7 +2,7 @@
 //! CPU it uses"). A server adds one on every CPU (`crate::server::serve`) so that it serves
 //! each caller on the caller's own CPU: the kernel's PPC_CALL gives a call naming any of a
 //! server's dispatchers to its dispatcher on the calling CPU, if it has one that serves
-//! (`kernel/src/kcall/ppc.rs`, `serving_here`), so the call takes the same-CPU path instead
+//! (`kernel/src/kcall/ppc.rs`, `route`), so the call takes the same-CPU path instead
 //! of going by mail between CPUs.
 //!
 //! **Starting one.** `Process::add_dispatcher` starts the new dispatcher at the runtime's
