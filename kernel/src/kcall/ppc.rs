@@ -27,9 +27,9 @@
 //! is serving a call: a server with a dispatcher on each CPU serves every caller on the
 //! caller's CPU (`route`).
 //!
-//! Slow path — the target has no serving dispatcher on this CPU: the call goes by mail; the caller blocks in its
-//! policy (AwaitingReply); on the target's CPU the server is made runnable with the upcall ready,
-//! runs on its own time, and its reply goes back by mail. The call's bytes are copied on the
+//! Slow path — no dispatcher on this CPU takes the call: it goes by mail; the caller blocks in
+//! its policy (AwaitingReply); on the target's CPU the server is made runnable with the upcall
+//! ready, runs on its own time, and its reply goes back by mail. The call's bytes are copied on the
 //! server's CPU when the call arrives (from the blocked caller's page, which the mail keeps
 //! alive), the reply's on the server's CPU at its PPC_RETURN (into the still blocked caller's
 //! page, before the reply is mailed): each copy is made while the server's page is certain to

@@ -17,9 +17,9 @@
 //!   [`sync::FairBLock`];
 //! - async messages from the dispatcher's ring ([`ring`]), waited for by blocking the thread;
 //! - more dispatchers, one on each CPU ([`dispatchers`]), each with its own scheduler;
-//! - the PPC server loop ([`server::serve`]), on every CPU, each call on a thread, with the call's data and
-//!   the reply's ([`server::take_call_data`], [`server::set_reply_data`]), and fresh memory
-//!   ([`memory`]);
+//! - the PPC server loop ([`server::serve`]), on every CPU, each call on a thread, with the
+//!   call's data and the reply's ([`server::take_call_data`], [`server::set_reply_data`]),
+//!   and fresh memory ([`memory`]);
 //! - foreign program code on a thread ([`program`]): the Linux personality runs the Linux
 //!   program as one of its threads and serves its reflected syscalls;
 //! - [`fork`]: a copy-on-write copy of the process that starts in a function of the caller's;
