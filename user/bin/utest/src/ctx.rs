@@ -112,6 +112,16 @@ impl Ctx {
             .ok_or_else(|| NotPassed::Skipped("no Boot handle from the bootstrap".into()))
     }
 
+    /// Our CPU and the next one, for the cases that need a second CPU (skipped with one).
+    pub fn here_and_next_cpu(&mut self) -> Result<(u32, u32), NotPassed> {
+        let cpus = self.boot()?.cpus().map_err(|e| failed("Boot::cpus", e))?;
+        if cpus < 2 {
+            return Err(NotPassed::Skipped("one CPU".into()));
+        }
+        let here = u32::try_from(self.env.page.cpu()).map_err(|e| failed("our CPU", e))?;
+        Ok((here, (here + 1) % cpus))
+    }
+
     /// Spawns the native program `name` as a process of `class` on CPU `cpu` (or
     /// `k42_kapi::SAME_CPU`) with the two spawn words, and starts it; its CommID and our
     /// handle on it.

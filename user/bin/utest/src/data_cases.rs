@@ -235,12 +235,7 @@ const CROSS_STATUS: u32 = 44;
 /// Data both ways to an echo server on another CPU (the kernel's mailed path: the call's bytes
 /// are copied on arrival there, the reply's at its PPC_RETURN). Skipped with one CPU.
 fn data_cross_cpu(ctx: &mut Ctx) -> Outcome {
-    let cpus = ctx.boot()?.cpus().map_err(|e| failed("Boot::cpus", e))?;
-    if cpus < 2 {
-        return Err(NotPassed::Skipped("one CPU".into()));
-    }
-    let here = u32::try_from(ctx.env.page.cpu()).map_err(|e| failed("our CPU", e))?;
-    let there = (here + 1) % cpus;
+    let (_here, there) = ctx.here_and_next_cpu()?;
     let pid = ctx.env.pid();
     let (comm, mut process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
     let outcome = (|| {

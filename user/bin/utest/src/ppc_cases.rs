@@ -201,12 +201,7 @@ const CROSS_STATUS: u32 = 43;
 /// kernel's slow path, by mail between CPUs) carry every argument and result word and our
 /// badge, and the server says it runs on the CPU we chose. Skipped with one CPU.
 fn cross_cpu(ctx: &mut Ctx) -> Outcome {
-    let cpus = ctx.boot()?.cpus().map_err(|e| failed("Boot::cpus", e))?;
-    if cpus < 2 {
-        return Err(NotPassed::Skipped("one CPU".into()));
-    }
-    let here = u32::try_from(ctx.env.page.cpu()).map_err(|e| failed("our CPU", e))?;
-    let there = (here + 1) % cpus;
+    let (here, there) = ctx.here_and_next_cpu()?;
     let pid = ctx.env.pid();
     let (comm, mut process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
     let outcome = (|| {
@@ -263,12 +258,8 @@ const SPREAD_STATUS: u32 = 44;
 /// call that blocks on a lock inside the server (threads run on the added dispatcher too).
 /// Skipped with one CPU.
 fn served_on_callers_cpu(ctx: &mut Ctx) -> Outcome {
-    let cpus = ctx.boot()?.cpus().map_err(|e| failed("Boot::cpus", e))?;
-    if cpus < 2 {
-        return Err(NotPassed::Skipped("one CPU".into()));
-    }
-    let here = u64::from(u32::try_from(ctx.env.page.cpu()).map_err(|e| failed("our CPU", e))?);
-    let there = (here as u32 + 1) % cpus;
+    let (here, there) = ctx.here_and_next_cpu()?;
+    let here = u64::from(here);
     let pid = ctx.env.pid();
     let (comm, mut process) =
         ctx.spawn_helper("echo", class::APPLICATION, there, pid, echo::ON_EVERY_CPU)?;
