@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Display;
 
+use k42_abi::kernel::comm_pid;
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::echo::EchoClient;
 use k42_kapi::{BootClient, ProcessClient, class};
@@ -176,6 +177,28 @@ impl Ctx {
             .as_ref()
             .ok_or_else(|| NotPassed::Failed("echo server lost".into()))
     }
+}
+
+/// How long the kernel may take to report a helper's end (nanoseconds).
+const HELPER_EXIT_NS: u64 = 2_000_000_000;
+
+/// Ends a helper process a case spawned (`Ctx::spawn_helper`, CommID `comm`) with `status`,
+/// through our handle on it, and waits for the kernel's EXITED message; then the case's
+/// `outcome`, and that the helper, named `what` in messages, ended with `status`.
+pub fn end_helper(
+    mut process: ProcessClient<KernelPpc>,
+    comm: u64,
+    status: u32,
+    what: &str,
+    outcome: Outcome,
+) -> Outcome {
+    process
+        .exit(status)
+        .map_err(|e| failed(&format!("Process::exit on the {what}"), e))?;
+    let statuses = wait_exits(&[comm_pid(comm)], HELPER_EXIT_NS)?;
+    outcome?;
+    ensure!(statuses == [status], "the {what} exited with {statuses:?}");
+    Ok(())
 }
 
 /// Waits (this thread only) until the kernel's EXITED message of every process in `pids` came,

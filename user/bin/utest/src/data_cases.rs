@@ -10,7 +10,7 @@
 use alloc::format;
 use alloc::vec::Vec;
 
-use k42_abi::kernel::{PPC_DATA_BYTES, Status, comm_pid};
+use k42_abi::kernel::{PPC_DATA_BYTES, Status};
 use k42_ifaces::SPAWNER_HANDLE;
 use k42_ifaces::echo::{EchoClient, EchoMethod, data_digest, reply_byte};
 use k42_kapi::{class, counter};
@@ -19,7 +19,7 @@ use k42_rt::sys::kcall;
 use k42_rt::sys::page::Page;
 use k42_rt::{Ppc, thread};
 
-use crate::ctx::{Case, Ctx, NotPassed, Outcome, ensure, failed, wait_exits};
+use crate::ctx::{Case, Ctx, NotPassed, Outcome, end_helper, ensure, failed};
 
 /// The cases of this file (before the PPC cases, which end the shared echo server).
 pub const CASES: &[Case] = &[
@@ -237,7 +237,7 @@ const CROSS_STATUS: u32 = 44;
 fn data_cross_cpu(ctx: &mut Ctx) -> Outcome {
     let (_here, there) = ctx.here_and_next_cpu()?;
     let pid = ctx.env.pid();
-    let (comm, mut process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
+    let (comm, process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
     let outcome = (|| {
         let mut ppc = Ppc::new(comm);
         let its = EchoClient::new(&mut ppc, SPAWNER_HANDLE)
@@ -252,14 +252,5 @@ fn data_cross_cpu(ctx: &mut Ctx) -> Outcome {
         }
         Ok(())
     })();
-    process
-        .exit(CROSS_STATUS)
-        .map_err(|e| failed("Process::exit on the cross-CPU server", e))?;
-    let statuses = wait_exits(&[comm_pid(comm)], 2_000_000_000)?;
-    outcome?;
-    ensure!(
-        statuses == [CROSS_STATUS],
-        "the cross-CPU server exited with {statuses:?}"
-    );
-    Ok(())
+    end_helper(process, comm, CROSS_STATUS, "cross-CPU server", outcome)
 }

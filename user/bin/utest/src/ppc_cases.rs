@@ -12,7 +12,7 @@ use k42_rights::wire::{CallError, DispatchError, meta};
 use k42_rights::{Badge, Rights, RightsError, XHandle};
 use k42_rt::{Ppc, clock, process, ring};
 
-use crate::ctx::{Case, Ctx, NotPassed, Outcome, ensure, failed, lacks, wait_exits};
+use crate::ctx::{Case, Ctx, NotPassed, Outcome, end_helper, ensure, failed, lacks};
 
 /// The cases of this file (the last one ends the shared echo server).
 pub const CASES: &[Case] = &[
@@ -203,7 +203,7 @@ const CROSS_STATUS: u32 = 43;
 fn cross_cpu(ctx: &mut Ctx) -> Outcome {
     let (here, there) = ctx.here_and_next_cpu()?;
     let pid = ctx.env.pid();
-    let (comm, mut process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
+    let (comm, process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
     let outcome = (|| {
         let mut echo = EchoClient::new(Ppc::new(comm), SPAWNER_HANDLE);
         for round in 0..CROSS_ROUNDS {
@@ -232,16 +232,7 @@ fn cross_cpu(ctx: &mut Ctx) -> Outcome {
         );
         Ok(())
     })();
-    process
-        .exit(CROSS_STATUS)
-        .map_err(|e| failed("Process::exit on the cross-CPU server", e))?;
-    let statuses = wait_exits(&[comm_pid(comm)], EXIT_REPORT_NS)?;
-    outcome?;
-    ensure!(
-        statuses == [CROSS_STATUS],
-        "the cross-CPU server exited with {statuses:?}"
-    );
-    Ok(())
+    end_helper(process, comm, CROSS_STATUS, "cross-CPU server", outcome)
 }
 
 /// How long a server spread over every CPU may take to have its dispatcher on ours serving.
@@ -261,7 +252,7 @@ fn served_on_callers_cpu(ctx: &mut Ctx) -> Outcome {
     let (here, there) = ctx.here_and_next_cpu()?;
     let here = u64::from(here);
     let pid = ctx.env.pid();
-    let (comm, mut process) =
+    let (comm, process) =
         ctx.spawn_helper("echo", class::APPLICATION, there, pid, echo::ON_EVERY_CPU)?;
     let outcome = (|| {
         let mut echo = EchoClient::new(Ppc::new(comm), SPAWNER_HANDLE);
@@ -311,14 +302,5 @@ fn served_on_callers_cpu(ctx: &mut Ctx) -> Outcome {
         );
         Ok(())
     })();
-    process
-        .exit(SPREAD_STATUS)
-        .map_err(|e| failed("Process::exit on the spread server", e))?;
-    let statuses = wait_exits(&[comm_pid(comm)], EXIT_REPORT_NS)?;
-    outcome?;
-    ensure!(
-        statuses == [SPREAD_STATUS],
-        "the spread server exited with {statuses:?}"
-    );
-    Ok(())
+    end_helper(process, comm, SPREAD_STATUS, "spread server", outcome)
 }
