@@ -2,7 +2,10 @@
 //! spawned through the `Boot` handle — every argument and result register, the badge the kernel
 //! stamps, the server's own rights check, a call that blocks inside the server on a thread —
 //! the end of that server through our handle on it, reported by the kernel's EXITED message,
-//! and a second echo server on another CPU.
+//! a second echo server on another CPU (calls by mail), and one spawned on another CPU that
+//! serves on every CPU (our calls served on ours).
+
+use alloc::format;
 
 use k42_abi::kernel::{Status, comm_pid};
 use k42_ifaces::SPAWNER_HANDLE;
@@ -197,6 +200,24 @@ const CROSS_ROUNDS: u64 = 50;
 /// The status the cross-CPU server is ended with.
 const CROSS_STATUS: u32 = 43;
 
+/// [`CROSS_ROUNDS`] `Echo::echo` calls through `echo`, each with other arguments, every result
+/// word checked (`how` says where the server runs, for messages).
+fn echo_rounds(echo: &mut EchoClient<Ppc>, how: &str) -> Outcome {
+    for round in 0..CROSS_ROUNDS {
+        let args = ARGS.map(|a| a.rotate_left(round as u32) ^ round);
+        let [a, b, c, d, e, f] = args;
+        let got = echo
+            .echo(a, b, c, d, e, f)
+            .map_err(|e| failed(&format!("Echo::echo {how}"), e))?;
+        let want = digest(args);
+        ensure!(
+            got == want,
+            "round {round}: Echo::echo {how} gave {got:x?}, want {want:x?}"
+        );
+    }
+    Ok(())
+}
+
 /// A second echo server on another CPU (`Boot::spawn`'s `cpu`): PPC round trips to it (the
 /// kernel's slow path, by mail between CPUs) carry every argument and result word and our
 /// badge, and the server says it runs on the CPU we chose. Skipped with one CPU.
@@ -206,18 +227,7 @@ fn cross_cpu(ctx: &mut Ctx) -> Outcome {
     let (comm, process) = ctx.spawn_helper("echo", class::APPLICATION, there, pid, 0)?;
     let outcome = (|| {
         let mut echo = EchoClient::new(Ppc::new(comm), SPAWNER_HANDLE);
-        for round in 0..CROSS_ROUNDS {
-            let args = ARGS.map(|a| a.rotate_left(round as u32) ^ round);
-            let [a, b, c, d, e, f] = args;
-            let got = echo
-                .echo(a, b, c, d, e, f)
-                .map_err(|e| failed("Echo::echo across CPUs", e))?;
-            let want = digest(args);
-            ensure!(
-                got == want,
-                "round {round}: Echo::echo gave {got:x?}, want {want:x?}"
-            );
-        }
+        echo_rounds(&mut echo, "across CPUs")?;
         let seen = echo
             .whoami()
             .map_err(|e| failed("Echo::whoami across CPUs", e))?;
@@ -269,18 +279,7 @@ fn served_on_callers_cpu(ctx: &mut Ctx) -> Outcome {
             );
             k42_rt::thread::yield_now();
         }
-        for round in 0..CROSS_ROUNDS {
-            let args = ARGS.map(|a| a.rotate_left(round as u32) ^ round);
-            let [a, b, c, d, e, f] = args;
-            let got = echo
-                .echo(a, b, c, d, e, f)
-                .map_err(|e| failed("Echo::echo on our CPU", e))?;
-            ensure!(
-                got == digest(args),
-                "round {round}: Echo::echo gave {got:x?}, want {:x?}",
-                digest(args)
-            );
-        }
+        echo_rounds(&mut echo, "on our CPU")?;
         let seen = echo.whoami().map_err(|e| failed("Echo::whoami", e))?;
         ensure!(seen == pid, "the server saw badge {seen}, our pid is {pid}");
         let waited = echo.hold(HOLD_MS).map_err(|e| failed("Echo::hold", e))?;
