@@ -154,18 +154,20 @@ pub enum DataError {
     NoCall,
 }
 
+/// Runs `f` on this dispatcher's server state if the calling thread is running a call's
+/// handler (only it may use the call's data and set its reply's); `None` otherwise.
+fn with_call_state<R>(f: impl FnOnce(&mut sched::ServerState) -> R) -> Option<R> {
+    let _upcalls = critical::disable();
+    sched::with(|s| {
+        let on_handler = s.current_serial() == Some(s.server.handler);
+        on_handler.then(|| f(&mut s.server))
+    })
+}
+
 /// The bytes the call this server thread is running brought in the PPC data area (empty for a
 /// call without data, off a handler's thread, or when taken already: they are moved out).
 pub fn take_call_data() -> Vec<u8> {
-    let _upcalls = critical::disable();
-    let me = sched::current_serial();
-    sched::with(|s| {
-        if me.is_some_and(|me| me == s.server.handler) {
-            core::mem::take(&mut s.server.data)
-        } else {
-            Vec::new()
-        }
-    })
+    with_call_state(|server| core::mem::take(&mut server.data)).unwrap_or_default()
 }
 
 /// Sets the bytes the reply of the call this server thread is running carries back in the PPC
@@ -176,33 +178,19 @@ pub fn set_reply_data(bytes: impl Into<Vec<u8>>) -> Result<(), DataError> {
     if data.len() > PPC_DATA_BYTES {
         return Err(DataError::TooLong);
     }
-    let _upcalls = critical::disable();
-    let me = sched::current_serial();
-    sched::with(|s| {
-        if me.is_some_and(|me| me == s.server.handler) {
-            s.server.reply_data = data;
-            Ok(())
-        } else {
-            Err(DataError::NoCall)
-        }
-    })
+    with_call_state(|server| server.reply_data = data).ok_or(DataError::NoCall)
 }
 
 /// The reply buffer the runtime keeps between calls (empty, with the room the last reply left
 /// it), for a handler to fill and give back with [`set_reply_data`]: a reply built in it needs
 /// no allocation. Off a call's handler thread, a new empty `Vec`.
 pub fn take_reply_buffer() -> Vec<u8> {
-    let _upcalls = critical::disable();
-    let me = sched::current_serial();
-    sched::with(|s| {
-        if me.is_some_and(|me| me == s.server.handler) {
-            let mut buffer = core::mem::take(&mut s.server.reply_data);
-            buffer.clear();
-            buffer
-        } else {
-            Vec::new()
-        }
+    with_call_state(|server| {
+        let mut buffer = core::mem::take(&mut server.reply_data);
+        buffer.clear();
+        buffer
     })
+    .unwrap_or_default()
 }
 
 /// [`set_reply_data`] for bytes the handler does not own as a `Vec` (a struct's encoding on
@@ -212,17 +200,11 @@ pub fn set_reply_bytes(bytes: &[u8]) -> Result<(), DataError> {
     if bytes.len() > PPC_DATA_BYTES {
         return Err(DataError::TooLong);
     }
-    let _upcalls = critical::disable();
-    let me = sched::current_serial();
-    sched::with(|s| {
-        if me.is_some_and(|me| me == s.server.handler) {
-            s.server.reply_data.clear();
-            s.server.reply_data.extend_from_slice(bytes);
-            Ok(())
-        } else {
-            Err(DataError::NoCall)
-        }
+    with_call_state(|server| {
+        server.reply_data.clear();
+        server.reply_data.extend_from_slice(bytes);
     })
+    .ok_or(DataError::NoCall)
 }
 
 /// The IPC_CALL upcall: the call goes to a server thread, then the scheduler runs.
