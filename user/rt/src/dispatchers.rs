@@ -21,9 +21,9 @@ use alloc::vec::Vec;
 use k42_kapi::KError;
 use k42_rights::wire::CallError;
 use k42_sys::critical;
-use k42_sys::entry;
 use k42_sys::page::Page;
 use k42_sys::thread::Stack;
+use k42_sys::{entry, kcall};
 use spin::Mutex;
 
 use crate::{log, process, sched};
@@ -103,25 +103,17 @@ fn give_back(stack: Option<Stack>) {
 }
 
 /// An added dispatcher's first code (`k42_sys::entry::DispatcherMain`), on the stack whose top
-/// is `stack_top`.
+/// is `stack_top`. One that cannot run threads takes no upcalls (none installed) and sleeps.
 fn dispatcher_main(page: Page, stack_top: u64) -> ! {
-    let index = page.comm_id() & ((1 << k42_abi::kernel::COMM_DISPATCHER_BITS) - 1);
+    let index = k42_sys::thread::dispatcher_index();
     let Some(Pending { stack, on_start }) = take_pending(stack_top) else {
         log!("dispatcher {index}: started on a stack nobody prepared; it stays idle");
-        idle_for_good(page)
+        kcall::block_for_good(page)
     };
     if let Err(e) = sched::init_added(&format!("dispatcher-{index}"), stack) {
         log!("dispatcher {index}: cannot start the thread runtime ({e}); it stays idle");
-        idle_for_good(page)
+        kcall::block_for_good(page)
     }
     on_start();
     crate::thread::exit()
-}
-
-/// A dispatcher that cannot run threads: it takes no upcalls (none installed) and sleeps.
-fn idle_for_good(page: Page) -> ! {
-    loop {
-        page.take_pending(u64::MAX);
-        k42_sys::kcall::yield_now(k42_abi::kernel::yield_mode::BLOCK);
-    }
 }

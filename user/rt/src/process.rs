@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use k42_abi::kernel::{AsyncMessage, yield_mode};
+use k42_abi::kernel::AsyncMessage;
 use k42_kapi::{EXITED_METHOD, PROCESS_INTERFACE, ProcessClient};
 use k42_rights::XHandle;
 use k42_rights::wire::method_word;
@@ -32,11 +32,7 @@ pub fn exit(status: u32) -> ! {
     let _ = own().exit(status);
     // Only reached if the kernel refused (or lets the context run a moment longer): never
     // return into code that believes the process ended.
-    let page = Page::current();
-    loop {
-        page.take_pending(u64::MAX);
-        kcall::yield_now(yield_mode::BLOCK);
-    }
+    kcall::block_for_good(Page::current())
 }
 
 /// The badge the kernel stamps on its own messages.

@@ -151,9 +151,6 @@ extern "C" fn dispatcher_entry(page: u64, _comm_id: u64, stack_top: u64) -> ! {
     let page = unsafe { Page::from_addr(page) };
     match DISPATCHER_MAIN.get() {
         Some(main) => main(page, stack_top),
-        None => loop {
-            page.take_pending(u64::MAX);
-            crate::kcall::yield_now(k42_abi::kernel::yield_mode::BLOCK);
-        },
+        None => crate::kcall::block_for_good(page),
     }
 }

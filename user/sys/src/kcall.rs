@@ -235,6 +235,16 @@ pub fn yield_now(mode: u64) -> u64 {
     call2(call::YIELD, mode, 0)
 }
 
+/// Sleeps the dispatcher of `page` for good, for code with nothing left to run that must not
+/// return: YIELD(BLOCK), and on every wake-up the soft interrupts that woke it are dropped
+/// and it blocks again.
+pub fn block_for_good(page: crate::page::Page) -> ! {
+    loop {
+        page.take_pending(u64::MAX);
+        yield_now(yield_mode::BLOCK);
+    }
+}
+
 /// YIELD with `IDLE`: drop this context and sleep until the next upcall. Returns only with the
 /// status of a refusal.
 pub fn yield_idle() -> u64 {
