@@ -37,9 +37,9 @@ pub const CASES: &[Case] = &[
     },
 ];
 
-/// Where the tests map their memory.
-const BASE: u64 = 0x4000_0000;
-const PAGE: u64 = 4096;
+/// Where the tests map their memory (`cow_race.rs` too), and its pages' size.
+pub(super) const BASE: u64 = 0x4000_0000;
+pub(super) const PAGE: u64 = k42_hal::layout::PAGE_SIZE;
 const PAGES: u64 = 8;
 
 fn read(space: &mut Space, addr: u64) -> Result<u64, alloc::string::String> {

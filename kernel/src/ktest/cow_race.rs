@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use k42_vm::Prot;
 use spin::Mutex;
 
+use super::cow::{BASE, PAGE};
 use super::{Case, Context, Outcome, skip};
 use crate::cpu::{self, Mail};
 use crate::ensure;
@@ -24,8 +25,6 @@ pub const CASES: &[Case] = &[Case {
     run: faults_race_collapses,
 }];
 
-const BASE: u64 = 0x4000_0000;
-const PAGE: u64 = 4096;
 /// Pages of the family's memory: enough that a collapse takes many steps.
 const PAGES: usize = 32;
 /// Generations: each forks, races its parent's end, and becomes the next parent.
