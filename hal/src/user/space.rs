@@ -359,9 +359,8 @@ impl AddressSpace {
 
     /// Maps in `child` every page this space maps in `start..end`, to the same frames with
     /// the same rights — minus write, in both spaces, when `copy_on_write`: a fork's copy of
-    /// page tables (Linux's `copy_page_range`),
-    /// one walk per 2 MiB of address space instead of two per page. `child` must map nothing
-    /// there. As for [`AddressSpace::map`], the frames' memory objects must unmap them from
+    /// page tables (Linux's `copy_page_range`), one walk per 2 MiB of address space instead of
+    /// two per page. `child` must map nothing there. As for [`AddressSpace::map`], the frames' memory objects must unmap them from
     /// every space, the child's now too, before freeing them. This CPU's TLB is flushed if
     /// this space is loaded here and lost a right; other CPUs running it need a shootdown.
     pub fn share_into(
