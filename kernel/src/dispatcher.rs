@@ -14,8 +14,8 @@ use core::ops::Range;
 use core::sync::atomic::Ordering;
 
 use k42_abi::kernel::{
-    ASYNC_PAYLOAD_WORDS, ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, ENTRY_COUNT, SavedRegs,
-    Status, TrapInfo, page_offset, soft,
+    ASYNC_PAYLOAD_WORDS, ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, ENTRY_COUNT, Entry,
+    SavedRegs, Status, TrapInfo, page_offset, soft,
 };
 use k42_hal::user::{FpuState, PageFrame, UserFrame};
 use k42_sched::Class;
@@ -141,6 +141,25 @@ impl Shared {
     #[inline]
     pub fn upcall_stack(&self) -> u64 {
         self.load(page_offset::UPCALL_STACK)
+    }
+
+    /// The stack pointer the IPC_CALL upcall starts with: the stack the runtime named for its
+    /// next call's thread, or the upcall stack if it named none.
+    #[inline]
+    pub fn call_stack(&self) -> u64 {
+        match self.load(page_offset::CALL_STACK) {
+            0 => self.upcall_stack(),
+            top => top,
+        }
+    }
+
+    /// The stack pointer the upcall at `entry` starts with.
+    #[inline]
+    pub fn stack_for(&self, entry: Entry) -> u64 {
+        match entry {
+            Entry::IpcCall => self.call_stack(),
+            _ => self.upcall_stack(),
+        }
     }
 
     /// Puts `frame` in the save area (and marks it live), for an upcall that interrupts it.

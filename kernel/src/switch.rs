@@ -93,7 +93,7 @@ pub fn upcall_into(
         return false;
     }
     d.shared.set_disabled(true);
-    *frame = UserFrame::new_user(rip, d.shared.upcall_stack());
+    *frame = UserFrame::new_user(rip, d.shared.stack_for(entry));
     set(frame);
     frame.clobber_for_sysret();
     cpu::this().count(counter::UPCALLS);

@@ -171,7 +171,9 @@ pub enum Entry {
     /// A PPC arrives: `rdi` badge, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14`
     /// the arguments, `r15` how many bytes the caller sent (they are at the start of this
     /// dispatcher's [`ppc_data`](DispatcherPage::ppc_data), 0 ..= [`PPC_DATA_BYTES`]), `rax` the
-    /// reply token for [`call::PPC_RETURN`]. Every other register is 0. The bytes are the
+    /// reply token for [`call::PPC_RETURN`], `rsp` the page's
+    /// [`call_stack`](DispatcherPage::call_stack) if nonzero, else its `upcall_stack`. Every
+    /// other register is 0. The bytes are the
     /// server's to copy out before anything else uses its `ppc_data` (its own calls, its reply).
     IpcCall = 4,
     /// Reserved: an asynchronous PPC's reply.
@@ -319,10 +321,10 @@ pub const ASYNC_RING_SLOTS: usize = 32;
 /// `ring` slots and `ring_tail`, bits into `pending` (atomically), and `ppc_data` (a call's
 /// bytes at the IPC_CALL upcall, a reply's into a caller waiting in PPC_CALL). Written by the
 /// dispatcher: `disabled` (the kernel sets it at every upcall, the dispatcher clears it through
-/// [`call::RESUME`], [`call::REFLECT_RETURN`] or by storing 0, as the [`svc_return`] stub does), `pending` (clearing bits it
-/// handled), `upcall_stack`, `saved` (before RESUME), `ring_head`, `ppc_data` (before its
-/// PPC_CALL or PPC_RETURN). The kernel reads every word it uses again each time and trusts none
-/// of them beyond their own dispatcher.
+/// [`call::RESUME`], [`call::REFLECT_RETURN`] or by storing 0, as the [`svc_return`] stub
+/// does), `pending` (clearing bits it handled), `upcall_stack`, `call_stack`, `saved` (before
+/// RESUME), `ring_head`, `ppc_data` (before its PPC_CALL or PPC_RETURN). The kernel reads every
+/// word it uses again each time and trusts none of them beyond their own dispatcher.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct DispatcherPage {
@@ -339,6 +341,10 @@ pub struct DispatcherPage {
     /// The stack pointer every upcall starts with: the kernel enters at an entry vector with
     /// `rsp` = this word (the runtime sets it before it enables upcalls).
     pub upcall_stack: u64,
+    /// The stack pointer the IPC_CALL upcall starts with when nonzero (`upcall_stack` when 0):
+    /// a server's runtime names here the stack of the thread that will serve its next call, so
+    /// the call starts on it without a switch from the upcall stack. The kernel only reads it.
+    pub call_stack: u64,
     /// TSC ticks per millisecond of the kernel clock.
     pub tsc_per_ms: u64,
     /// The TSC value the kernel clock counts from: now in ns = (rdtsc − boot_tsc) × 10⁶ /
@@ -449,6 +455,8 @@ pub mod page_offset {
     pub const PENDING: usize = offset_of!(DispatcherPage, pending);
     /// `upcall_stack`.
     pub const UPCALL_STACK: usize = offset_of!(DispatcherPage, upcall_stack);
+    /// `call_stack`.
+    pub const CALL_STACK: usize = offset_of!(DispatcherPage, call_stack);
     /// `saved`.
     pub const SAVED: usize = offset_of!(DispatcherPage, saved);
     /// `saved_live`.

@@ -111,7 +111,7 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
     server.shared.set_disabled(true);
     frame.restart_keeping_args(
         server.entries[Entry::IpcCall as usize],
-        server.shared.upcall_stack(),
+        server.shared.call_stack(),
     );
     (frame.rdi, frame.rax, frame.r15) = (badge, me, len);
     slot.count(counter::UPCALLS);

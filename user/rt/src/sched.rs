@@ -152,6 +152,10 @@ pub(crate) struct ServerState {
     pub(crate) reply: Option<Reply>,
     /// Server threads between calls.
     pub(crate) pool: Vec<Pooled>,
+    /// The pooled server thread whose stack the dispatcher page names for the next call
+    /// (`Page::call_stack`): out of the pool until that call's upcall, which begins on its
+    /// stack, takes it (`Sched::claim_armed`).
+    pub(crate) armed: Option<Pooled>,
     /// Server threads made so far (for their names).
     pub(crate) made: u32,
     /// Async messages no thread waits for are dropped (a server has no one to read them).
@@ -302,21 +306,57 @@ impl Sched {
     /// call just delivered, and its stack is returned for the caller to start it afresh on
     /// (`k42_sys::thread::start_fresh`). `None` otherwise: the caller takes the general path.
     pub(crate) fn claim_pooled_alone(&mut self) -> Option<Stack> {
-        let alone = self.ready.is_empty()
-            && self.current.is_none()
-            && !self.preempt
-            && Page::current().pending() == 0;
-        if !alone {
+        if !self.alone() {
             return None;
         }
         let p = self.server.pool.pop()?;
+        Some(self.make_handler(p))
+    }
+
+    /// The armed thread (`ServerState::armed`), for a call whose upcall began on its stack:
+    /// made current, as the call's handler, when nothing else waits to run, and its stack
+    /// returned for the caller (running on it) to adopt. `None` otherwise, the thread back in
+    /// the pool: the caller moves to the upcall stack and takes the general path.
+    pub(crate) fn claim_armed(&mut self) -> Option<Stack> {
+        let p = self.server.armed.take()?;
+        if !self.alone() {
+            self.server.pool.push(p);
+            return None;
+        }
+        Some(self.make_handler(p))
+    }
+
+    /// Names pooled thread `p`'s stack for the next call (`ServerState::armed`).
+    fn arm(&mut self, p: Pooled) {
+        Page::current().set_call_stack(p.stack.top());
+        if let Some(old) = self.server.armed.replace(p) {
+            self.server.pool.push(old);
+        }
+    }
+
+    /// Takes back the armed thread's stack, no longer named for the next call.
+    fn disarm(&mut self) -> Option<Pooled> {
+        Page::current().set_call_stack(0);
+        self.server.armed.take()
+    }
+
+    /// Whether nothing but a call just delivered waits for the dispatcher.
+    fn alone(&self) -> bool {
+        self.ready.is_empty()
+            && self.current.is_none()
+            && !self.preempt
+            && Page::current().pending() == 0
+    }
+
+    /// Makes pooled thread `p` the running handler of the call just delivered; its stack.
+    fn make_handler(&mut self, p: Pooled) -> Stack {
         let rec = self.rec(p.slot);
         // A permit left from its last call is stale: the new one owes it nothing.
         rec.thread.state.store(EMPTY, Ordering::Release);
         let serial = rec.thread.serial;
         self.current = Some(p.slot);
         self.server.handler = serial;
-        Some(p.stack)
+        p.stack
     }
 
     /// The serial number of the running thread, if the dispatcher is on one.
@@ -873,12 +913,13 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
 }
 
 /// [`retire_to_pool`] for a server thread the fast path started (`crate::server`), in the
-/// common case that nothing else is ready once its call is done: the thread's stack goes to
-/// the pool while the thread still runs on it, and the reply goes with WAIT from there — no
-/// switch to the upcall stack first. Nothing can take the stack from the pool before the
-/// PPC_RETURN: only the next IPC_CALL upcall does, and upcalls stay disabled until the kernel
-/// has dropped this context. If another thread is ready, or the kernel refuses the reply,
-/// the thread retires the general way.
+/// common case that nothing else is ready once its call is done: the thread's stack is named
+/// for the next call (`Sched::arm`) while the thread still runs on it, and the reply goes with
+/// WAIT from there — no switch to the upcall stack first, and the next call's upcall begins on
+/// this stack, as this thread's. Nothing can take the stack before the PPC_RETURN: only the
+/// next IPC_CALL upcall does, and upcalls stay disabled until the kernel has dropped this
+/// context. If another thread is ready, or the kernel refuses the reply, the thread retires
+/// the general way.
 pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
     let upcalls = critical::disable();
     core::mem::forget(upcalls);
@@ -897,21 +938,21 @@ pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
         s.server.serving = false;
         let len = s.stage_reply_data();
         let stack = sys_thread::release_running_stack();
-        s.server.pool.push(Pooled { slot: me, stack });
+        s.arm(Pooled { slot: me, stack });
         Some(len)
     });
     let Some(len) = len else {
         retire_to_pool(Some((token, words)))
     };
     let status = kcall::ppc_return_and_wait(token, &words, len);
-    // Refused (the caller is gone, say): this thread is still running on the stack it pooled.
+    // Refused (the caller is gone, say): this thread is still running on the stack it named.
     log!("server: PPC_RETURN refused with status {status}");
-    with(|s| match s.server.pool.pop() {
+    with(|s| match s.disarm() {
         Some(p) => {
             sys_thread::reclaim_running_stack(p.stack);
             s.current = Some(p.slot);
         }
-        None => panic!("server: the retiring thread's stack left the pool"),
+        None => panic!("server: the retiring thread's stack was taken"),
     });
     retire_to_pool(None)
 }

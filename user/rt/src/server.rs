@@ -209,15 +209,44 @@ pub fn set_reply_bytes(bytes: &[u8]) -> Result<(), DataError> {
 
 /// The IPC_CALL upcall: the call goes to a server thread, then the scheduler runs.
 fn on_call(incoming: &IncomingCall) -> ! {
+    // The stack the last call's thread named for this one (`sched::retire_in_place`): the
+    // kernel began the upcall on it, so it is this call's now, and named for no other.
+    let page = Page::current();
+    let on_named_stack = page.call_stack() != 0;
+    if on_named_stack {
+        page.set_call_stack(0);
+    }
     // The call's bytes leave the page first: everything after may use the area.
     if incoming.data_len != 0 {
         copy_call_data(incoming.data_len);
     }
     // A thread blocked in the kernel when the call came is in the save area: it continues later.
     sched::take_interrupted(false);
-    // The common case: nothing else to run and a pooled thread — start it with the call, its
-    // handler from the first instruction. The upcall's record is copied once, to the thread's
-    // stack, where the thread reads it.
+    if !on_named_stack {
+        serve_from_upcall_stack(incoming)
+    }
+    // The common case: nothing else to run — the call runs on the thread whose stack this is,
+    // its record where the upcall's entry left it. Otherwise the thread goes back to the pool
+    // and the call is served the general way, from the upcall stack.
+    let claimed = sched::with(|s| {
+        s.server.serving = true;
+        s.claim_armed()
+    });
+    match claimed {
+        Some(stack) => {
+            sys_thread::reclaim_running_stack(stack);
+            serve_direct(incoming)
+        }
+        None => sys_thread::start_on_upcall_stack(serve_from_upcall_stack, incoming),
+    }
+}
+
+/// The IPC_CALL upcall's work on the upcall stack: the call goes to a server thread, then the
+/// scheduler runs.
+fn serve_from_upcall_stack(incoming: &IncomingCall) -> ! {
+    // When nothing else is to run and a thread is pooled, start it with the call, its handler
+    // from the first instruction. The upcall's record is copied once, to the thread's stack,
+    // where the thread reads it.
     if let Some(stack) = sched::with(|s| {
         s.server.serving = true;
         s.claim_pooled_alone()

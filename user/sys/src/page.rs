@@ -172,6 +172,20 @@ impl Page {
         self.store(page_offset::UPCALL_STACK, top);
     }
 
+    /// The stack the next IPC_CALL upcall begins on (0: the upcall stack).
+    #[inline]
+    pub fn call_stack(self) -> u64 {
+        self.load(page_offset::CALL_STACK)
+    }
+
+    /// Names the stack the next IPC_CALL upcall begins on (its top; 0: the upcall stack). Set
+    /// it only with upcalls disabled, to a stack nothing else runs on or will run on before
+    /// that upcall takes it back (by setting 0).
+    #[inline]
+    pub fn set_call_stack(self, top: u64) {
+        self.store(page_offset::CALL_STACK, top);
+    }
+
     /// What the last TRAP upcall reported.
     pub fn trap(self) -> TrapInfo {
         let base = offset_of!(DispatcherPage, trap);

@@ -41,13 +41,13 @@
 
 use core::arch::global_asm;
 use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use k42_abi::kernel::{
     COMM_DISPATCHER_BITS, INITIAL_STACK_SIZE, INITIAL_STACK_TOP, SavedRegs, page_offset,
 };
 use k42_kapi::{KError, prot};
 use k42_rights::wire::CallError;
-use spin::Mutex;
 
 use crate::page::Page;
 use crate::vm::{self, MapError};
@@ -273,7 +273,7 @@ impl Context {
             Page::current().disabled(),
             "Context::from_saved with upcalls enabled"
         );
-        let stack = slots().lock().interrupted.take();
+        let stack = slots().interrupted.take();
         let Some(stack) = stack else {
             return Err(SavedError::NoThread);
         };
@@ -330,7 +330,7 @@ impl Context {
             Page::current().disabled(),
             "Context::fresh_on_interrupted with upcalls enabled"
         );
-        let Some(stack) = slots().lock().interrupted.take() else {
+        let Some(stack) = slots().interrupted.take() else {
             return Err(SavedError::NoThread);
         };
         Ok(Self::new(stack, entry, arg))
@@ -381,22 +381,75 @@ pub enum Target {
 
 /// The stacks this module tracks for one dispatcher.
 struct Slots {
-    /// The stack of the thread it runs now (`None`: it runs on its upcall stack).
-    running: Option<Stack>,
+    /// The stack of the thread it runs now (none: it runs on its upcall stack).
+    running: StackSlot,
     /// The stack of the thread the current upcall interrupted, until taken.
-    interrupted: Option<Stack>,
+    interrupted: StackSlot,
+}
+
+/// A place for one [`Stack`], or none. Only its own dispatcher touches it, with upcalls
+/// disabled, so nothing else can run between a load and a store: its words are atomics only to
+/// make the static `Sync` (a lock would be taken and released on every thread switch and
+/// upcall for nothing).
+struct StackSlot {
+    red: AtomicU64,
+    /// The stack's top; 0 when empty (no stack has top 0: `Stack::map` checks).
+    top: AtomicU64,
+}
+
+impl StackSlot {
+    const fn empty() -> Self {
+        Self {
+            red: AtomicU64::new(0),
+            top: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    fn is_some(&self) -> bool {
+        self.top.load(Ordering::Relaxed) != 0
+    }
+
+    /// The red page and top of the stack held, if any.
+    #[inline]
+    fn peek(&self) -> Option<(u64, u64)> {
+        match self.top.load(Ordering::Relaxed) {
+            0 => None,
+            top => Some((self.red.load(Ordering::Relaxed), top)),
+        }
+    }
+
+    #[inline]
+    fn take(&self) -> Option<Stack> {
+        let (red, top) = self.peek()?;
+        self.top.store(0, Ordering::Relaxed);
+        Some(Stack { red, top })
+    }
+
+    #[inline]
+    fn put(&self, stack: Stack) {
+        self.red.store(stack.red, Ordering::Relaxed);
+        self.top.store(stack.top, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn set(&self, stack: Option<Stack>) {
+        match stack {
+            Some(stack) => self.put(stack),
+            None => self.top.store(0, Ordering::Relaxed),
+        }
+    }
 }
 
 /// Dispatchers a process can have (the CommID's index bits).
 const MAX_DISPATCHERS: usize = 1 << COMM_DISPATCHER_BITS;
 
-/// Per dispatcher, by index. Each is touched only by its own dispatcher with upcalls disabled
-/// (so the lock is never contended; it only makes the static `Sync`).
-static SLOTS: [Mutex<Slots>; MAX_DISPATCHERS] = [const {
-    Mutex::new(Slots {
-        running: None,
-        interrupted: None,
-    })
+/// Per dispatcher, by index. Each is touched only by its own dispatcher with upcalls disabled.
+static SLOTS: [Slots; MAX_DISPATCHERS] = [const {
+    Slots {
+        running: StackSlot::empty(),
+        interrupted: StackSlot::empty(),
+    }
 }; MAX_DISPATCHERS];
 
 /// This dispatcher's index in its process (the CommID's low bits).
@@ -407,54 +460,52 @@ pub fn dispatcher_index() -> usize {
 }
 
 #[inline]
-fn slots() -> &'static Mutex<Slots> {
+fn slots() -> &'static Slots {
     &SLOTS[dispatcher_index()]
 }
 
 /// The first entry: the dispatcher runs on the kernel's initial stack, which becomes the first
 /// thread's.
 pub(crate) fn adopt_initial_stack() {
-    slots().lock().running = Some(Stack::initial());
+    slots().running.put(Stack::initial());
 }
 
 /// An upcall began (upcalls are disabled): the running stack, if any, is the interrupted one.
 /// Inline: every upcall stub's handler starts here.
 #[inline]
 pub(crate) fn note_upcall() {
-    let mut s = slots().lock();
-    s.interrupted = s.running.take();
+    let s = slots();
+    s.interrupted.set(s.running.take());
 }
 
 /// Undoes [`note_upcall`] for an upcall handler that goes straight back to the interrupted
 /// code (a syscall answered on the upcall stack, `k42_rt::program`): the interrupted stack is
 /// the running one again. Call with upcalls disabled, before leaving the handler.
 pub fn resume_interrupted() {
-    let mut s = slots().lock();
-    if s.running.is_none() {
-        s.running = s.interrupted.take();
+    let s = slots();
+    if !s.running.is_some()
+        && let Some(stack) = s.interrupted.take()
+    {
+        s.running.put(stack);
     }
 }
 
 /// Whether this dispatcher runs on a thread's stack (not on its upcall stack). Call with
 /// upcalls disabled.
 pub fn on_thread_stack() -> bool {
-    slots().lock().running.is_some()
+    slots().running.is_some()
 }
 
 /// The red page and top of the stack the current upcall interrupted, if a thread was running.
 pub fn interrupted_stack() -> Option<(u64, u64)> {
-    slots()
-        .lock()
-        .interrupted
-        .as_ref()
-        .map(|s| (s.red_page(), s.top()))
+    slots().interrupted.peek()
 }
 
 /// Makes `to` the running stack and returns the stack pointer to continue at.
-fn switch_target(s: &mut Slots, to: Target) -> u64 {
+fn switch_target(s: &Slots, to: Target) -> u64 {
     match to {
         Target::Thread(ctx) => {
-            s.running = Some(ctx.stack);
+            s.running.put(ctx.stack);
             ctx.rsp
         }
         Target::UpcallStack { entry, arg } => {
@@ -499,10 +550,10 @@ pub fn switch<F: FnOnce(Context)>(to: Target, on_top: F) {
         "thread::switch with upcalls enabled"
     );
     let (to_rsp, from) = {
-        let mut s = slots().lock();
+        let s = slots();
         let from = s.running.take();
         assert!(from.is_some(), "thread::switch off a thread stack");
-        (switch_target(&mut s, to), from)
+        (switch_target(s, to), from)
     };
     let mut data = SwitchData {
         from_rsp: 0,
@@ -555,10 +606,10 @@ pub fn exit<F: FnOnce(Stack)>(to: Target, on_top: F) -> ! {
         "thread::exit with upcalls enabled"
     );
     let (to_rsp, from) = {
-        let mut s = slots().lock();
+        let s = slots();
         let from = s.running.take();
         assert!(from.is_some(), "thread::exit off a thread stack");
-        (switch_target(&mut s, to), from)
+        (switch_target(s, to), from)
     };
     let mut data = ExitData {
         stack: from,
@@ -609,35 +660,85 @@ pub fn start_fresh<T: Copy>(stack: Stack, entry: fn(&T) -> !, value: &T) -> ! {
         Page::current().disabled(),
         "thread::start_fresh with upcalls enabled"
     );
-    let room = core::mem::size_of::<FreshStart<T>>() as u64;
-    let align = core::mem::align_of::<FreshStart<T>>() as u64;
-    let at = stack
-        .top
-        .checked_sub(room)
-        .map(|at| at & !(align.max(STACK_ALIGN) - 1))
-        .filter(|&at| at >= stack.bottom() + PAGE_SIZE);
-    let Some(at) = at else {
-        panic!("thread::start_fresh: the value does not fit on the stack");
-    };
-    let mut s = slots().lock();
+    let at = fresh_record_at::<T>(stack.top, stack.bottom() + PAGE_SIZE);
+    let running = &slots().running;
     assert!(
-        s.running.is_none(),
+        !running.is_some(),
         "thread::start_fresh from a thread's stack"
     );
-    s.running = Some(stack);
-    drop(s);
-    // SAFETY: `[at, at + room)` lies inside the stack's mapped, writable range (checked above)
-    // and nothing runs on the stack (it was no running stack until now: a `Stack` is unique),
-    // so the write clobbers nothing; `at` is aligned for `FreshStart<T>`.
+    running.put(stack);
+    // SAFETY: `at` lies inside the stack's mapped, writable range, aligned for the record
+    // (`fresh_record_at`), and nothing runs on the stack (it was no running stack until now:
+    // a `Stack` is unique), so the write clobbers nothing and the new frames grow down from
+    // below it; the code abandoned is on the upcall stack (checked above: no running stack),
+    // which the caller promises holds nothing anyone will use again.
+    unsafe { write_and_enter(at, entry, value) }
+}
+
+/// [`start_fresh`] on the upcall stack: `entry(value)` runs at its top, upcalls still
+/// disabled, on no thread's stack. For code that runs on a stack that is no longer the running
+/// one and must move off it (a server's call that began on the stack named for its next call,
+/// `k42_rt::server`, when the call cannot be served there). `value` must not lie on the upcall
+/// stack. Call it only where [`enter`] may be called.
+///
+/// # Panics
+///
+/// As [`enter`]; and if there is no upcall stack, or `value` does not fit on it.
+pub fn start_on_upcall_stack<T: Copy>(entry: fn(&T) -> !, value: &T) -> ! {
+    let page = Page::current();
+    assert!(
+        page.disabled(),
+        "thread::start_on_upcall_stack with upcalls enabled"
+    );
+    assert!(
+        !slots().running.is_some(),
+        "thread::start_on_upcall_stack from a thread's stack"
+    );
+    let top = page.upcall_stack();
+    assert!(top != 0, "no upcall stack to enter");
+    let at = fresh_record_at::<T>(top, top - PAGE_SIZE);
+    let value_at = value as *const T as u64;
+    assert!(
+        value_at >= top || value_at + core::mem::size_of::<T>() as u64 <= at,
+        "thread::start_on_upcall_stack with a value on the upcall stack"
+    );
+    // SAFETY: `at` is below the upcall stack's top, aligned, and within its top page (mapped
+    // and writable while the dispatcher has an upcall stack); nothing runs on it (no running
+    // stack, and the caller runs elsewhere, as `enter` requires) and `value` lies outside the
+    // record's bytes (checked), so the copy reads what the caller gave.
+    unsafe { write_and_enter(at, entry, value) }
+}
+
+/// Where a fresh start's record of `T` goes below `top`: aligned, and not below `floor`.
+fn fresh_record_at<T>(top: u64, floor: u64) -> u64 {
+    let room = core::mem::size_of::<FreshStart<T>>() as u64;
+    let align = core::mem::align_of::<FreshStart<T>>() as u64;
+    let at = top
+        .checked_sub(room)
+        .map(|at| at & !(align.max(STACK_ALIGN) - 1))
+        .filter(|&at| at >= floor);
+    match at {
+        Some(at) => at,
+        None => panic!("thread: a fresh start's value does not fit on the stack"),
+    }
+}
+
+/// Writes `entry` and `value` at `at` and starts `entry(value)` on the stack below it.
+///
+/// # Safety
+///
+/// `[at, at + size_of::<FreshStart<T>>())` must be mapped, writable and aligned for it, on a
+/// stack nothing else runs on, and the running code must be abandonable (as [`enter`]'s).
+unsafe fn write_and_enter<T: Copy>(at: u64, entry: fn(&T) -> !, value: &T) -> ! {
+    // SAFETY: the caller promises the record's bytes are writable, aligned and no one else's.
     unsafe {
         (at as *mut FreshStart<T>).write(FreshStart {
             entry,
             value: *value,
         })
     };
-    // SAFETY: as `enter`'s fresh start: the code abandoned is on the upcall stack (checked
-    // above: no running stack), which the caller promises holds nothing anyone will use again;
-    // the new frames grow down from `at`, below the value the trampoline reads.
+    // SAFETY: the new frames grow down from `at`, below the record the trampoline reads; the
+    // caller promises the code abandoned may be.
     unsafe { k42_sys_enter_fresh(at, fresh_trampoline::<T>, at) }
 }
 
@@ -658,14 +759,15 @@ pub fn release_running_stack() -> Stack {
         Page::current().disabled(),
         "thread::release_running_stack with upcalls enabled"
     );
-    match slots().lock().running.take() {
+    match slots().running.take() {
         Some(stack) => stack,
         None => panic!("thread::release_running_stack off a thread stack"),
     }
 }
 
-/// Takes back the stack [`release_running_stack`] gave up, which the code calling this still
-/// runs on.
+/// Makes `stack`, which the code calling this runs on, the running one: the stack
+/// [`release_running_stack`] gave up, taken back; or the stack a server named for its next
+/// call (`Page::set_call_stack`), which the IPC_CALL upcall began on.
 ///
 /// # Panics
 ///
@@ -675,12 +777,12 @@ pub fn reclaim_running_stack(stack: Stack) {
         Page::current().disabled(),
         "thread::reclaim_running_stack with upcalls enabled"
     );
-    let mut s = slots().lock();
+    let running = &slots().running;
     assert!(
-        s.running.is_none(),
+        !running.is_some(),
         "thread::reclaim_running_stack: another stack runs"
     );
-    s.running = Some(stack);
+    running.put(stack);
 }
 
 /// Leaves the upcall stack for `to` (a thread, or a fresh start at the upcall stack's top),
@@ -696,20 +798,18 @@ pub fn enter(to: Target) -> ! {
         Page::current().disabled(),
         "thread::enter with upcalls enabled"
     );
-    let mut s = slots().lock();
-    assert!(s.running.is_none(), "thread::enter from a thread's stack");
+    let running = &slots().running;
+    assert!(!running.is_some(), "thread::enter from a thread's stack");
     match to {
         Target::Thread(ctx) => {
             let rsp = ctx.rsp;
-            s.running = Some(ctx.stack);
-            drop(s);
+            running.put(ctx.stack);
             // SAFETY: `rsp` is the frame of a suspended context whose stack is now the running
             // one; the code abandoned here is on the upcall stack (checked above), which the
             // caller promises holds nothing anyone will use again.
             unsafe { k42_sys_enter(rsp) }
         }
         Target::UpcallStack { entry, arg } => {
-            drop(s);
             let top = Page::current().upcall_stack();
             assert!(top != 0, "no upcall stack to enter");
             // SAFETY: restarting the upcall stack from its top abandons the code running on it,
