@@ -283,8 +283,12 @@ pub struct Slot {
     pub apic_id: u32,
     /// Its kernel state.
     pub state: Mutex<Cpu>,
-    /// Work other CPUs handed it.
-    pub mailbox: Mutex<Vec<Mail>>,
+    /// Work other CPUs handed it ([`Slot::post`], [`Slot::take_mail`]).
+    mailbox: Mutex<Vec<Mail>>,
+    /// Whether `mailbox` holds any (changed under its lock): every entry looks, and most find
+    /// none, so they look without taking the lock. Mail posted just after a look is seen at
+    /// the next entry, which its wake-up interrupt makes.
+    has_mail: AtomicBool,
     /// The kernel object call in progress on this CPU (`kobj`).
     pub call: Mutex<crate::kobj::CallCx>,
     counters: [AtomicU64; counter::COUNT as usize],
@@ -313,6 +317,7 @@ pub fn init(apic_ids: &[u32]) {
                     next_timer: u64::MAX,
                 }),
                 mailbox: Mutex::new(Vec::new()),
+                has_mail: AtomicBool::new(false),
                 call: Mutex::new(crate::kobj::CallCx {
                     comm: 0,
                     effects: Vec::new(),
@@ -374,6 +379,22 @@ impl Slot {
         self.counters[which as usize].fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Whether other CPUs have handed this one work it has not taken.
+    #[inline]
+    pub fn has_mail(&self) -> bool {
+        self.has_mail.load(Ordering::Acquire)
+    }
+
+    /// The work other CPUs handed this one, in the order they posted it (empty if none).
+    pub fn take_mail(&self) -> Vec<Mail> {
+        if !self.has_mail() {
+            return Vec::new();
+        }
+        let mut mailbox = self.mailbox.lock();
+        self.has_mail.store(false, Ordering::Release);
+        core::mem::take(&mut *mailbox)
+    }
+
     /// Counter `which`, if it exists.
     pub fn counter(&self, which: u32) -> Option<u64> {
         self.counters
@@ -383,7 +404,11 @@ impl Slot {
 
     /// Hands `mail` to this CPU and, if it is another CPU, interrupts it so it looks.
     pub fn post(&self, mail: Mail) {
-        self.mailbox.lock().push(mail);
+        {
+            let mut mailbox = self.mailbox.lock();
+            mailbox.push(mail);
+            self.has_mail.store(true, Ordering::Release);
+        }
         if self.apic_id != k42_hal::apic::cpu_id() {
             this().count(counter::IPIS);
             k42_hal::apic::send_fixed(self.apic_id, k42_hal::trap::WAKE_VECTOR);

@@ -83,14 +83,10 @@ fn general<'a>(
 
 /// Work every pass through the kernel does on this CPU: mail from other CPUs, then due timers.
 pub fn housekeeping(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) {
-    let mail: Vec<Mail> = {
-        let mut mailbox = slot.mailbox.lock();
-        if mailbox.is_empty() {
-            drop(mailbox);
-            return timers(cpu, frame);
-        }
-        core::mem::take(&mut *mailbox)
-    };
+    let mail = slot.take_mail();
+    if mail.is_empty() {
+        return timers(cpu, frame);
+    }
     let origin = if cpu.running.is_some() {
         Origin::Interrupt
     } else {

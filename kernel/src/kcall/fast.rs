@@ -62,7 +62,7 @@ pub fn try_ppc(slot: &Slot, cpu: &mut Cpu, frame: &mut UserFrame) -> bool {
 
 /// Whether the housekeeping every entry does has nothing to do: no mail, no timer due.
 fn quiet(slot: &Slot, cpu: &Cpu) -> bool {
-    slot.mailbox.lock().is_empty() && (cpu.next_timer == u64::MAX || cpu::now() < cpu.next_timer)
+    !slot.has_mail() && (cpu.next_timer == u64::MAX || cpu::now() < cpu.next_timer)
 }
 
 /// Whether this `syscall` of dispatcher `d` is a Linux program's, to be reflected.
