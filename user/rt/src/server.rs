@@ -1,7 +1,7 @@
 //! The PPC server loop (DESIGN §2.3): a server dispatcher has no loop of its own. [`serve`]
 //! installs the handler and the IPC_CALL entry and ends the calling thread; the kernel enters
-//! the dispatcher at IPC_CALL for each call (disabled, on the upcall stack, with the caller's
-//! badge).
+//! the dispatcher at IPC_CALL for each call (disabled, on the upcall stack or the stack the
+//! page's `call_stack` names, with the caller's badge).
 //!
 //! **Each call runs on a thread.** The upcall hands the call to a server thread: a pooled one,
 //! or a new one. A server thread keeps nothing between calls, like K42's PPC threads: when its
@@ -9,12 +9,15 @@
 //! the stack's top. So a call costs no thread context save or restore. **The fast path** — the
 //! common case of nothing else ready and a thread in the pool: the upcall starts the pooled
 //! thread with the call as its argument (`k42_sys::thread::start_fresh`, no frame to build or
-//! pop), and when the handler is done the thread pools its own stack and replies with
-//! PPC_RETURN(WAIT) from it (`sched::retire_in_place`), no switch to the upcall stack between.
+//! pop), and when the handler is done the thread names its own stack for the next call in
+//! the dispatcher page (`call_stack`) and replies with PPC_RETURN(WAIT) from it
+//! (`sched::retire_in_place`), no switch to the upcall stack between. The kernel then begins
+//! the next IPC_CALL upcall on that stack, so that call runs on the thread with no switch at
+//! all: the upcall takes the thread back as the handler (`Sched::claim_armed`) and calls it.
 //! Otherwise the upcall queues the thread (or makes one) and runs the scheduler, and the
-//! thread retires through it (`sched::retire_to_pool`). The handler runs on that thread with upcalls enabled, so it may block
-//! briefly (on a [`FairBLock`](crate::sync::FairBLock) another thread holds, say): the
-//! dispatcher runs its other threads meanwhile. It never waits on a client's behalf for
+//! thread retires through it (`sched::retire_to_pool`). The handler runs on that thread with
+//! upcalls enabled, so it may block briefly (on a [`FairBLock`](crate::sync::FairBLock)
+//! another thread holds, say): the dispatcher runs its other threads meanwhile. It never waits on a client's behalf for
 //! anything longer: servers answer "would block" instead, and the client's thread waits in its
 //! own process.
 //!
