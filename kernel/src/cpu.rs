@@ -410,6 +410,9 @@ impl Slot {
             self.has_mail.store(true, Ordering::Release);
         }
         if self.apic_id != k42_hal::apic::cpu_id() {
+            // `has_mail` must be visible before the interrupt can arrive: the receiver reads
+            // it without the lock (`Slot::has_mail`).
+            core::sync::atomic::fence(Ordering::SeqCst);
             this().count(counter::IPIS);
             k42_hal::apic::send_fixed(self.apic_id, k42_hal::trap::WAKE_VECTOR);
         }

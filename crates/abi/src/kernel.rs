@@ -338,8 +338,9 @@ pub struct DispatcherPage {
     pub comm_id: u64,
     /// The CPU it runs on.
     pub cpu: u64,
-    /// The stack pointer every upcall starts with: the kernel enters at an entry vector with
-    /// `rsp` = this word (the runtime sets it before it enables upcalls).
+    /// The stack pointer every upcall starts with (IPC_CALL: unless `call_stack` is set): the
+    /// kernel enters at an entry vector with `rsp` = this word (the runtime sets it before it
+    /// enables upcalls).
     pub upcall_stack: u64,
     /// The stack pointer the IPC_CALL upcall starts with when nonzero (`upcall_stack` when 0):
     /// a server's runtime names here the stack of the thread that will serve its next call, so

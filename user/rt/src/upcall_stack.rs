@@ -1,5 +1,6 @@
 //! The stack upcalls run on: the kernel enters every upcall with `rsp` = the dispatcher page's
-//! `upcall_stack` word, which must be set before any entry vector is installed. Each dispatcher
+//! `upcall_stack` word (but an IPC_CALL while the page's `call_stack` names a server thread's
+//! stack: `crate::server`), which must be set before any entry vector is installed. Each dispatcher
 //! gets its own mapping in the range [`crate::layout`] reserves, with unmapped space below as
 //! its guard.
 

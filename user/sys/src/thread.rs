@@ -26,7 +26,12 @@
 //!
 //! **Who runs where.** Each dispatcher is on exactly one of: a thread's stack (this module keeps
 //! that stack as the dispatcher's *running* stack) or its upcall stack (no running stack: an
-//! upcall handler, or the runtime's idle loop). Upcall stubs move the running stack aside as the
+//! upcall handler, or the runtime's idle loop). One exception, brief: an IPC_CALL upcall that
+//! began on the stack a server named for its next call (`Page::set_call_stack`) runs there
+//! with no running stack until the runtime takes that stack as the call's thread's
+//! ([`reclaim_running_stack`]) or leaves it for the upcall stack ([`start_on_upcall_stack`]);
+//! it uses nothing else of this module meanwhile, and nothing else can take the named stack
+//! before it leaves (the runtime holds it apart from its pool of free stacks until then). Upcall stubs move the running stack aside as the
 //! *interrupted* one (`note_upcall`), which [`Context::from_saved`] takes. [`switch`] and
 //! [`exit`] run on a thread's stack, [`enter`] on the upcall stack; each checks it. All three
 //! need upcalls disabled (the scheduler's critical section, `crate::critical`): a new thread
@@ -636,11 +641,12 @@ struct FreshStart<T> {
 }
 
 extern "C" fn fresh_trampoline<T: Copy>(at: u64) -> ! {
-    // SAFETY: `at` is the `FreshStart<T>` `start_fresh` wrote just above this frame's stack
-    // pointer, on the stack that is now running: written, aligned, and never written again
-    // while this thread runs (nothing runs on the stack but this thread, whose frames grow
-    // down from below it, and the stack is pooled only when the thread is done with it), so
-    // a shared reference to it is valid for the thread's whole life.
+    // SAFETY: `at` is the `FreshStart<T>` `write_and_enter` wrote just above this frame's
+    // stack pointer, on the stack this code now runs on: written, aligned, and never written
+    // again while this code runs (its frames grow down from below it; a thread's stack is
+    // pooled only when the thread is done with it, and the upcall stack is restarted from its
+    // top only by an upcall, which waits while upcalls stay disabled, or by the code on it
+    // abandoning itself), so a shared reference to it is valid for this code's whole life.
     let start = unsafe { &*(at as *const FreshStart<T>) };
     (start.entry)(&start.value)
 }
@@ -695,18 +701,40 @@ pub fn start_on_upcall_stack<T: Copy>(entry: fn(&T) -> !, value: &T) -> ! {
         "thread::start_on_upcall_stack from a thread's stack"
     );
     let top = page.upcall_stack();
-    assert!(top != 0, "no upcall stack to enter");
-    let at = fresh_record_at::<T>(top, top - PAGE_SIZE);
+    let floor = top.checked_sub(PAGE_SIZE).filter(|_| top != 0);
+    let Some(floor) = floor else {
+        panic!("thread::start_on_upcall_stack: no upcall stack to enter");
+    };
+    let at = fresh_record_at::<T>(top, floor);
     let value_at = value as *const T as u64;
     assert!(
         value_at >= top || value_at + core::mem::size_of::<T>() as u64 <= at,
         "thread::start_on_upcall_stack with a value on the upcall stack"
     );
-    // SAFETY: `at` is below the upcall stack's top, aligned, and within its top page (mapped
-    // and writable while the dispatcher has an upcall stack); nothing runs on it (no running
-    // stack, and the caller runs elsewhere, as `enter` requires) and `value` lies outside the
-    // record's bytes (checked), so the copy reads what the caller gave.
+    // The caller must not run on the upcall stack itself (its frames would be overwritten):
+    // caught where its frames would be, just below the top.
+    assert!(
+        !(floor..top).contains(&stack_pointer()),
+        "thread::start_on_upcall_stack from the upcall stack"
+    );
+    // SAFETY: `at` is below the upcall stack's top, aligned, and within the page below it,
+    // which the runtime maps with the stack (whole pages below a page-aligned top,
+    // `k42_rt::upcall_stack`); nothing runs on the upcall stack (no running stack, and the
+    // caller runs elsewhere, as `enter` requires: checked where it could be), and `value` lies
+    // outside the record's bytes (checked), so the copy reads what the caller gave.
     unsafe { write_and_enter(at, entry, value) }
+}
+
+/// The stack pointer of the caller (near enough: this function's own frame, if any, is just
+/// below it).
+#[inline(always)]
+fn stack_pointer() -> u64 {
+    let rsp: u64;
+    // SAFETY: reads `rsp` into a register; touches no memory and no flags.
+    unsafe {
+        core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags))
+    };
+    rsp
 }
 
 /// Where a fresh start's record of `T` goes below `top`: aligned, and not below `floor`.

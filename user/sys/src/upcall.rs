@@ -2,7 +2,8 @@
 //! `k42_abi::kernel::Entry`), and the Rust handlers they call.
 //!
 //! At every upcall the kernel sets `disabled` in the page and enters with `rsp` = the page's
-//! `upcall_stack` word and the vector's registers; everything else is 0. Each stub clears `rbp`
+//! `upcall_stack` word (IPC_CALL: its `call_stack` word if set, the stack a server named for
+//! its next call, `k42_rt::server`) and the vector's registers; everything else is 0. Each stub clears `rbp`
 //! (end of the frame-pointer chain), aligns the stack for SysV, moves the vector's registers
 //! into SysV arguments and calls the handler registered for the vector. Handlers never return:
 //! an upcall ends in PPC_RETURN(WAIT), YIELD(IDLE) or RESUME, each of which re-enables upcalls.
@@ -10,7 +11,7 @@
 //! Stubs exist for the vectors the runtime uses:
 //! - `IpcCall`: `rdi` badge, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14` the
 //!   arguments, `r15` the bytes of data in the page's `ppc_data`, `rax` the reply token —
-//!   stored into an [`IncomingCall`] on the upcall stack, whose address is the handler's one
+//!   stored into an [`IncomingCall`] on the stack it began on, whose address is the handler's one
 //!   argument (the handler copies the data out before anything else uses the area);
 //! - `Interrupt`: `rdi` the pending soft-interrupt bits, passed through as the argument;
 //! - `Trap`: no registers (the page's `trap` and `saved` say what happened);
@@ -19,7 +20,9 @@
 //!
 //! Before the handler runs, the stack of the thread the upcall interrupted (if one was running)
 //! is set aside for `thread::Context::from_saved` (`thread::note_upcall`): from here on the
-//! dispatcher is on its upcall stack.
+//! dispatcher is on its upcall stack (or, for IPC_CALL, on the stack named in `call_stack`,
+//! which has no running thread until the runtime takes it as the call's: `thread` module,
+//! "Who runs where").
 //!
 //! Only these stubs can be installed ([`install`]), so SET_ENTRY never points the kernel at an
 //! arbitrary address from safe code. Handlers live in atomics (not behind a lock): an upcall can
@@ -83,7 +86,7 @@ unsafe extern "C" {
 
 global_asm!(
     ".pushsection .text.k42_upcall, \"ax\", @progbits",
-    // IPC_CALL: store the call's registers as an IncomingCall on the upcall stack.
+    // IPC_CALL: store the call's registers as an IncomingCall on the stack it began on.
     ".globl k42_sys_ipc_call_stub",
     ".type k42_sys_ipc_call_stub, @function",
     ".balign 16",
