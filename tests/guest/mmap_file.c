@@ -15,8 +15,11 @@
  *
  * A writable MAP_SHARED mapping of a file is where K42 departs (docs/linux-personality.md,
  * "Program memory"): Linux writes it back (checked here after msync and munmap); K42's
- * personality answers ENODEV, which this test reports as skipped. Pages wholly past the end
- * of the file are not touched: Linux raises SIGBUS there, K42 gives zeros.
+ * personality answers ENODEV, which this test reports as skipped.
+ *
+ * mremap growing a private mapping of a file maps the file's bytes that follow, in place and
+ * moving, with the descriptor closed and in a fork child; a new page wholly past the end of
+ * the file raises SIGBUS.
  *
  * Everything happens in files /tmp/mmap_file-<pid>-*, removed at the end.
  */
@@ -130,6 +133,36 @@ static int write_faults(volatile unsigned char *p, const char *name) {
     return faulted;
 }
 
+/* Whether reading `*p` faults with SIGBUS / BUS_ADRERR at `p`: a page wholly past the end of
+ * its file. */
+static int read_faults_bus(volatile unsigned char *p, const char *name) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, &old);
+    fault_signo = 0;
+    int faulted = 0;
+    if (sigsetjmp(jump, 1) == 0) {
+        unsigned char byte = *p;
+        FAIL(name, "reading past the end of the file gave %#x, no fault", byte);
+    } else {
+        faulted = fault_signo == SIGBUS && fault_code == BUS_ADRERR && fault_addr == (void *)p;
+        CHECK(name, faulted, "signal %d code %d at %p (read %p)", (int)fault_signo, fault_code,
+              fault_addr, (void *)p);
+    }
+    sigaction(SIGBUS, &old, NULL);
+    return faulted;
+}
+
+/* Whether `p` holds the data file from `offset` to its end, then zeros to `len`. */
+static int holds_file_from(const unsigned char *p, size_t len, size_t offset) {
+    size_t in_file = DATA_LEN > offset ? DATA_LEN - offset : 0;
+    if (in_file > len)
+        in_file = len;
+    return first_mismatch(p, in_file, offset) < 0 && all_zero(p + in_file, len - in_file);
+}
+
 static void private_reads(int fd) {
     unsigned char *p = mmap(NULL, 3 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
@@ -221,6 +254,66 @@ static void private_writes(int fd) {
           "ok=%d (%s)", ok, strerror(errno));
     if (p != MAP_FAILED)
         munmap(p, PAGE);
+}
+
+/* mremap of a private file mapping: the pages it grows by hold the file's bytes that follow,
+ * whether it grows in place or moves, after its descriptor is closed, and in a fork child; a
+ * new page wholly past the file's end raises SIGBUS. */
+static void grows(void) {
+    int fd = open(data_path, O_RDONLY);
+    unsigned char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        FAIL("mremap_moving_shows_the_file", "mmap: %s", strerror(errno));
+        return;
+    }
+    unsigned char *q = mremap(p, PAGE, 3 * PAGE, MREMAP_MAYMOVE);
+    CHECK("mremap_moving_shows_the_file", q != MAP_FAILED && holds_file_from(q, 3 * PAGE, 0),
+          "mremap gave %p (%s), byte %#x at one page", (void *)q,
+          q == MAP_FAILED ? strerror(errno) : "", q == MAP_FAILED ? 0 : q[PAGE]);
+    if (q != MAP_FAILED)
+        munmap(q, 3 * PAGE);
+
+    /* In place: one page at the file's second page, with room reserved after it. */
+    fd = open(data_path, O_RDONLY);
+    unsigned char *room = mmap(NULL, 3 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (room == MAP_FAILED) {
+        FAIL("mremap_in_place_shows_the_file", "mmap: %s", strerror(errno));
+        close(fd);
+        return;
+    }
+    munmap(room + PAGE, 2 * PAGE);
+    p = mmap(room, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, PAGE);
+    close(fd);
+    q = p == MAP_FAILED ? MAP_FAILED : mremap(p, PAGE, 2 * PAGE, 0);
+    CHECK("mremap_in_place_shows_the_file",
+          q == room && holds_file_from(q, 2 * PAGE, PAGE), "mmap %p, mremap %p (%s) for %p",
+          (void *)p, (void *)q, q == MAP_FAILED ? strerror(errno) : "", (void *)room);
+    if (q != room) {
+        munmap(room, 3 * PAGE);
+        return;
+    }
+    /* Grown once more, to a third page: it lies wholly past the file's end. */
+    q = mremap(room, 2 * PAGE, 3 * PAGE, 0);
+    CHECK("mremap_grown_past_the_end", q == room && holds_file_from(q, 2 * PAGE, PAGE),
+          "mremap %p (%s) for %p", (void *)q, q == MAP_FAILED ? strerror(errno) : "",
+          (void *)room);
+    if (q == room)
+        read_faults_bus(room + 2 * PAGE, "mremap_new_page_past_the_end_sigbus");
+
+    /* A fork child grows its copy of the mapping (moved: the room after it is taken). */
+    pid_t child = fork();
+    if (child == 0) {
+        unsigned char *c = mremap(room, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+        _exit(c != MAP_FAILED && c != room && holds_file_from(c, 2 * PAGE, PAGE) ? CHILD_OK
+                                                                              : CHILD_SAW_WRONG);
+    }
+    int status = 0;
+    int waited = child > 0 && waitpid(child, &status, 0) == child;
+    CHECK("mremap_in_fork_child",
+          waited && WIFEXITED(status) && WEXITSTATUS(status) == CHILD_OK,
+          "fork %d, status %#x", (int)child, status);
+    munmap(room, 3 * PAGE);
 }
 
 static void holes_and_code(void) {
@@ -413,6 +506,7 @@ int main(void) {
     int fd = open(data_path, O_RDONLY);
     private_reads(fd);
     private_writes(fd);
+    grows();
     holes_and_code();
     shared();
     dev_zero();

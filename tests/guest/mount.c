@@ -1,12 +1,14 @@
 /*
  * mount: mount(2) and umount2(2) of a tmpfs, as root (the run's program is), and what a
  * mount changes: its own st_dev, the covered directory hidden, `..` out of it, EXDEV across,
- * EBUSY for the mountpoint and for a busy unmount, MNT_DETACH, /proc/mounts, and the errors
+ * EBUSY for the mountpoint and for a busy unmount (an open file, or a mapped one whose
+ * descriptor is closed), MNT_DETACH, /proc/mounts, and the errors
  * (ENODEV, ENOENT, ENOTDIR, EINVAL, EPERM for a non-root caller).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -72,6 +74,24 @@ static void mount_and_cover(void) {
           "after umount: dev %lu ino %lu", (unsigned long)top.st_dev, (unsigned long)top.st_ino);
     CHECK("proc_mounts_forgets_it", listed("k42test", DIR_PATH, "tmpfs") == 0,
           "still listed after umount");
+}
+
+/* A file mapping holds its file as an open descriptor does: the unmount is EBUSY until it
+ * goes. */
+static void mapped_file_keeps_it_busy(void) {
+    mount("k42map", DIR_PATH, "tmpfs", 0, NULL);
+    int fd = open(DIR_PATH "/mapped", O_CREAT | O_RDWR, 0644);
+    int written = fd >= 0 && write(fd, "mapped", 6) == 6;
+    void *p = written ? mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    if (fd >= 0)
+        close(fd);
+    CHECK("mapped_file_mapped", p != MAP_FAILED && !memcmp(p, "mapped", 6), "fd %d, mmap %p (%s)",
+          fd, p, strerror(errno));
+    CHECK_ERR("umount_with_mapped_file_is_ebusy", umount2(DIR_PATH, 0), EBUSY);
+    if (p != MAP_FAILED)
+        munmap(p, 4096);
+    int r = umount2(DIR_PATH, 0);
+    CHECK("umount_after_munmap", r == 0, "umount2 returned %d (%s)", r, strerror(errno));
 }
 
 static void lazy_unmount(void) {
@@ -218,6 +238,7 @@ int main(void) {
     umount_eperm_first();
     mount_where_nothing_can_be();
     mount_and_cover();
+    mapped_file_keeps_it_busy();
     lazy_unmount();
     errors();
     unlink(FILE_UNDER);

@@ -12,8 +12,8 @@
 //! agree in protection and kind are merged, as Linux merges VMAs (so a heap grown by many `brk`
 //! calls is one range), except the kinds that name one mapping each ([`Kind::is_one_mapping`]):
 //! two shared mappings are distinct objects even when adjacent, and two file mappings may be
-//! of different files or offsets, which the map does not record. Every operation that fails
-//! changes nothing.
+//! of different files or offsets, which the map does not record ([`origins`] does, beside it).
+//! Every operation that fails changes nothing.
 //!
 //! What Linux checks before it maps a file, and what kind of range the mapping becomes, is
 //! [`file`].
@@ -37,6 +37,7 @@ use crate::PAGE_SIZE;
 use crate::errno::Errno;
 
 pub mod file;
+pub mod origins;
 pub mod past_eof;
 
 /// `PROT_NONE` as this map stores protections.

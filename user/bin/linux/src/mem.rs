@@ -10,7 +10,9 @@
 //! bytes for a file without one: `MAP_PRIVATE` of any protection, and `MAP_SHARED` read-only,
 //! a copy that later writes to the file do not change; pages wholly past the file's end have no
 //! access (`Mem::past_eof`: SIGBUS). A writable `MAP_SHARED`
-//! mapping of a file is refused with `ENODEV` (its writes would have to reach the file);
+//! mapping of a file is refused with `ENODEV` (its writes would have to reach the file). Each
+//! file mapping's file and offset are recorded beside the map (`Mem::origins`, holding the
+//! file's node as Linux's mapping holds its file), for an `mremap` that grows it;
 //! `/dev/zero` maps as anonymous memory. docs/linux-personality.md, "Program memory", lists
 //! the departures from Linux.
 //!
@@ -28,11 +30,13 @@
 //! (such a call may wait for the server, and the process's other threads run meanwhile): the
 //! fill takes it for each piece it writes, and again to give the range its protection.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use k42_abi::kernel::{DISPATCHER_PAGE_BASE, PERSONALITY_BASE, PERSONALITY_LIMIT};
 use k42_kapi::{MemoryClient, prot as kprot};
 use k42_linux::mmap_space::file::{Plan, plan as file_plan};
+use k42_linux::mmap_space::origins::Origins;
 use k42_linux::mmap_space::past_eof::PastEof;
 use k42_linux::mmap_space::{Brk, BrkChange, MmapSpace, Range, check_range, page_ceil};
 use k42_linux::raw::general as g;
@@ -42,6 +46,8 @@ use k42_rt::{KernelPpc, log};
 
 use crate::calls::mmap_file;
 use crate::fd::OpenFile;
+use crate::file_bytes::FileImage;
+use crate::files::Node;
 use crate::layout::{BRK_MAX, MMAP_CEILING, MMAP_FLOOR, STACK_SIZE, STACK_TOP};
 use crate::state::Linux;
 use crate::table::Args;
@@ -75,6 +81,11 @@ pub struct Mem {
     /// Pages of file mappings wholly past their file's end: mapped with no access, a touch is
     /// SIGBUS (`BUS_ADRERR`) as on Linux (`crate::signals`), and `mprotect` leaves them so.
     pub past_eof: PastEof,
+    /// The file each file mapping's pages come from, and where in it: what `mremap` maps into
+    /// a file mapping it grows. A record holds its file's node, as a Linux mapping holds its
+    /// file; a node whose last record went is dropped (a file server call) only once the map's
+    /// lock is let go ([`Mem::take_unmapped_files`]).
+    pub origins: Origins<Arc<Node>>,
 }
 
 impl Mem {
@@ -88,6 +99,13 @@ impl Mem {
         if let Err(e) = self.space.insert_fixed(start, len, prot, kind) {
             log!("linux: cannot record {start:#x}+{len:#x}: {e}");
         }
+    }
+
+    /// The nodes of file mappings that went, to drop once the map's lock is let go: dropping a
+    /// node may release it at its file server, a call no spin lock may be held across.
+    #[must_use]
+    pub fn take_unmapped_files(&mut self) -> Vec<Arc<Node>> {
+        self.origins.take_gone()
     }
 
     /// Starts the brk heap at the end of the image (rounded up to a page, as Linux does).
@@ -127,11 +145,16 @@ impl Mem {
 /// Unmaps every range of the program's memory — its image, brk heap, stack and every `mmap` —
 /// and forgets the map and the brk heap: `execve`'s teardown of the old image, past its point
 /// of no return. Only what the map records goes: the personality's image, the runtime's heap
-/// and thread and upcall stacks are never in it ([`program_may_use`]), so they stay.
-pub fn unmap_all(linux: &Linux, mem: &mut Mem) {
+/// and thread and upcall stacks are never in it ([`program_may_use`]), so they stay. Returns
+/// the nodes of the file mappings that went, for the caller to drop once it lets the map's
+/// lock go ([`Mem::take_unmapped_files`]).
+#[must_use]
+pub fn unmap_all(linux: &Linux, mem: &mut Mem) -> Vec<Arc<Node>> {
     let ranges: Vec<Range> = mem.space.iter().copied().collect();
-    kernel_unmap(linux, &mut mem.past_eof, &ranges);
+    kernel_unmap(linux, mem, &ranges);
+    let unmapped = mem.take_unmapped_files();
     *mem = Mem::new();
+    unmapped
 }
 
 /// The kernel's protection bits for Linux's.
@@ -200,10 +223,11 @@ fn kernel_map_kind(linux: &Linux, start: u64, len: u64, prot: u8, kind: Kind) ->
         .map_err(|_| Errno::ENOMEM)
 }
 
-/// Unmaps the pieces the map removed.
-fn kernel_unmap(linux: &Linux, past_eof: &mut PastEof, pieces: &[Range]) {
+/// Unmaps the pieces the map removed, and forgets what `mem` recorded of them beside the map.
+fn kernel_unmap(linux: &Linux, mem: &mut Mem, pieces: &[Range]) {
     for piece in pieces {
-        past_eof.remove(piece.start, piece.end);
+        mem.past_eof.remove(piece.start, piece.end);
+        mem.origins.remove(piece.start, piece.end);
         if let Err(e) = memory(linux).unmap(piece.start, piece.len()) {
             log!(
                 "linux: the kernel refused to unmap {:#x}+{:#x}: {e}",
@@ -303,7 +327,7 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     let first_prot = if fill.is_some() { PROT_RW } else { prot };
     if flags & g::MAP_FIXED != 0 && flags & g::MAP_FIXED_NOREPLACE == 0 {
         let removed = mem.space.insert_fixed(start, len, first_prot, kind)?;
-        kernel_unmap(linux, &mut mem.past_eof, &removed);
+        kernel_unmap(linux, &mut mem, &removed);
     } else {
         mem.space.insert(start, len, first_prot, kind)?;
     }
@@ -321,7 +345,13 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
         mem.space.remove(start, len);
         return Err(e);
     }
+    let node = file.as_ref().and_then(|(open, _)| open.node.clone());
+    if let (Kind::FilePrivate | Kind::FileShared, Some(node)) = (kind, node) {
+        mem.origins.add(start, start + len, node, offset);
+    }
+    let unmapped = mem.take_unmapped_files();
     drop(mem);
+    drop(unmapped);
     if let Some(open) = fill {
         fill_file_mapping(linux, open, start, len, offset, prot)?;
     }
@@ -386,8 +416,11 @@ fn fill_file_mapping(
     });
     if result.is_err() {
         let removed = mem.space.remove(start, len);
-        kernel_unmap(linux, &mut mem.past_eof, &removed);
+        kernel_unmap(linux, &mut mem, &removed);
     }
+    let unmapped = mem.take_unmapped_files();
+    drop(mem);
+    drop(unmapped);
     result
 }
 
@@ -399,7 +432,10 @@ pub fn munmap(linux: &Linux, args: &Args) -> SysResult {
     }
     let mut mem = linux.mem.lock();
     let removed = mem.space.remove(start, end - start);
-    kernel_unmap(linux, &mut mem.past_eof, &removed);
+    kernel_unmap(linux, &mut mem, &removed);
+    let unmapped = mem.take_unmapped_files();
+    drop(mem);
+    drop(unmapped);
     Ok(0)
 }
 
@@ -522,6 +558,8 @@ const MOVE_CHUNK: u64 = 64 * 1024;
 
 /// `mremap(old, old_len, new_len, flags, new_addr)`: shrinking, growing in place, and moving
 /// with `MREMAP_MAYMOVE` (the contents copied; `MREMAP_FIXED` and `MREMAP_DONTUNMAP` not yet).
+/// A file mapping that grows maps the file's bytes that follow, as Linux's does
+/// ([`FileGrowth`]).
 pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
     let (old, old_len, new_len, flags) = (args[0], args[1], args[2], args[3] as u32);
     if flags & !g::MREMAP_MAYMOVE != 0 {
@@ -532,11 +570,124 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
     }
     let old_len = page_ceil(old_len).ok_or(Errno::EINVAL)?;
     let new_len = page_ceil(new_len).ok_or(Errno::ENOMEM)?;
-    let mut mem = linux.mem.lock();
+    for _ in 0..GROWTH_TRIES {
+        // What a growing file mapping maps, asked of its file server before the lock; declared
+        // before the lock, so that it is dropped (releasing the image) after it.
+        let growth = (new_len > old_len)
+            .then(|| FileGrowth::of(linux, old, old_len))
+            .flatten();
+        let mut mem = linux.mem.lock();
+        if growth.as_ref().is_some_and(|g| !g.still_holds(&mem)) {
+            // The mapping changed while its file was asked: ask again.
+            continue;
+        }
+        let result = remap_locked(
+            linux,
+            &mut mem,
+            old,
+            old_len,
+            new_len,
+            flags,
+            growth.as_ref(),
+        );
+        let unmapped = mem.take_unmapped_files();
+        drop(mem);
+        drop(unmapped);
+        return result;
+    }
+    log!("linux: mremap: a file mapping kept changing under the call");
+    Err(Errno::EAGAIN)
+}
+
+/// How many times `mremap` asks again for a growing file mapping's image when another thread
+/// changes the mapping meanwhile.
+const GROWTH_TRIES: usize = 4;
+
+/// What a file mapping that `mremap` grows maps in its new pages: the file's bytes that follow
+/// its old end, from the file's image (as `mmap` maps them), and pages wholly past the file's
+/// end with no access (SIGBUS). Read before the map's lock is taken (the image is a file
+/// server call), and checked again under it ([`FileGrowth::still_holds`]).
+struct FileGrowth {
+    /// The mapping's start, as `mremap` named it.
+    old: u64,
+    node: Arc<Node>,
+    /// The file offset of `old`.
+    offset: u64,
+    /// `None`: the file server gives none (an empty file), so every new page is past the end.
+    image: Option<FileImage>,
+}
+
+impl FileGrowth {
+    /// The growth of the file mapping at `[old, old + old_len)`, if that is one.
+    fn of(linux: &Linux, old: u64, old_len: u64) -> Option<Self> {
+        let (node, offset) = {
+            let mem = linux.mem.lock();
+            let range = mem.space.covering(old, old_len)?;
+            if !matches!(range.kind, Kind::FilePrivate | Kind::FileShared) {
+                return None;
+            }
+            let (node, offset) = mem.origins.at(old)?;
+            (node.clone(), offset)
+        };
+        let image = FileImage::of(&node);
+        Some(Self {
+            old,
+            node,
+            offset,
+            image,
+        })
+    }
+
+    /// Whether the map still has this file at this offset where the growth was read.
+    fn still_holds(&self, mem: &Mem) -> bool {
+        mem.origins
+            .at(self.old)
+            .is_some_and(|(node, offset)| Arc::ptr_eq(node, &self.node) && offset == self.offset)
+    }
+
+    /// Maps the new pages `[at, at + len)` — `grown` bytes past the mapping's old start's
+    /// page, which the old length covered — with Linux's `prot`, and records them in `mem`.
+    fn map(
+        &self,
+        linux: &Linux,
+        mem: &mut Mem,
+        at: u64,
+        len: u64,
+        grown: u64,
+        prot: u8,
+    ) -> Result<(), Errno> {
+        let offset = self.offset.checked_add(grown).ok_or(Errno::EOVERFLOW)?;
+        let past_eof = match &self.image {
+            Some(image) => mmap_file::map_image(linux, image, at, len, offset, prot)?,
+            None => {
+                memory(linux)
+                    .map(at, len, NO_ACCESS)
+                    .map_err(|_| Errno::ENOMEM)?;
+                Some((at, at + len))
+            }
+        };
+        if let Some((from, to)) = past_eof {
+            mem.past_eof.add(from, to);
+        }
+        mem.origins.add(at, at + len, self.node.clone(), offset);
+        Ok(())
+    }
+}
+
+/// `mremap`'s work under the map's lock.
+fn remap_locked(
+    linux: &Linux,
+    mem: &mut Mem,
+    old: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u32,
+    growth: Option<&FileGrowth>,
+) -> SysResult {
     let range = mem.space.covering(old, old_len).ok_or(Errno::EFAULT)?;
     if new_len <= old_len {
         let removed = mem.space.remove(old + new_len, old_len - new_len);
-        kernel_unmap(linux, &mut mem.past_eof, &removed);
+        kernel_unmap(linux, mem, &removed);
         return Ok(old);
     }
     let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
@@ -545,8 +696,12 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
         && program_may_use(old, grow_end)
     {
         let extra = grow_end - range.end;
-        kernel_map_kind(linux, range.end, extra, range.prot, range.kind)?;
-        mem.record(range.end, extra, range.prot, range.kind);
+        match growth {
+            Some(g) => g.map(linux, mem, range.end, extra, old_len, range.prot)?,
+            None => kernel_map_kind(linux, range.end, extra, range.prot, range.kind)?,
+        }
+        // One mapping, grown: a file's or a shared one is never merged with its new pages.
+        mem.record(range.start, grow_end - range.start, range.prot, range.kind);
         return Ok(old);
     }
     if flags & g::MREMAP_MAYMOVE == 0 {
@@ -556,7 +711,10 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
         .space
         .find_free(new_len, 0, MMAP_FLOOR, MMAP_CEILING)
         .ok_or(Errno::ENOMEM)?;
-    kernel_map_kind(linux, to, new_len, PROT_RW, range.kind)?;
+    // A file mapping's new pages are its file's (below); the rest is fresh memory the old
+    // pages are copied into.
+    let copied_len = if growth.is_some() { old_len } else { new_len };
+    kernel_map_kind(linux, to, copied_len, PROT_RW, range.kind)?;
     mem.record(to, new_len, PROT_RW, range.kind);
     // Pages past a file's end move as they are: nothing to copy, no access at the new place.
     let past_eof = mem.past_eof.within(old, old + old_len);
@@ -571,21 +729,38 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
                 if s >= e {
                     continue;
                 }
-                copy_moved(&mem, at, s, to.wrapping_sub(old), &mut buf)?;
+                copy_moved(mem, at, s, to.wrapping_sub(old), &mut buf)?;
                 at = e;
             }
-            copy_moved(&mem, at, till, to.wrapping_sub(old), &mut buf)?;
+            copy_moved(mem, at, till, to.wrapping_sub(old), &mut buf)?;
             done += n;
         }
     }
+    if let Some(g) = growth {
+        // Mapped before the old pages go, so that a failure leaves the old mapping as it was.
+        let mapped = g.map(
+            linux,
+            mem,
+            to + old_len,
+            new_len - old_len,
+            old_len,
+            range.prot,
+        );
+        if let Err(e) = mapped {
+            let removed = mem.space.remove(to, new_len);
+            kernel_unmap(linux, mem, &removed);
+            return Err(e);
+        }
+    }
+    mem.origins.moved(old, old_len, to);
     let removed = mem.space.remove(old, old_len);
-    kernel_unmap(linux, &mut mem.past_eof, &removed);
+    kernel_unmap(linux, mem, &removed);
     if range.prot != PROT_RW {
         memory(linux)
-            .protect(to, new_len, kernel_prot(range.prot))
+            .protect(to, copied_len, kernel_prot(range.prot))
             .map_err(|_| Errno::ENOMEM)?;
-        mem.record(to, new_len, range.prot, range.kind);
     }
+    mem.record(to, new_len, range.prot, range.kind);
     for (s, e) in past_eof {
         let (s, e) = (s - old + to, e - old + to);
         memory(linux)

@@ -215,11 +215,13 @@ fn exec_at(
 
     // The point of no return: the other threads end, then the old image goes.
     crate::threads::end_others(linux);
-    let loaded = {
+    let (loaded, unmapped_files) = {
         let mut memory = linux.mem.lock();
-        mem::unmap_all(linux, &mut memory);
-        exec::load(linux, &mut memory, prepared)
+        let unmapped = mem::unmap_all(linux, &mut memory);
+        (exec::load(linux, &mut memory, prepared), unmapped)
     };
+    // Dropped once the map's lock is let go: a node's last drop is a file server call.
+    drop(unmapped_files);
     let new = match loaded {
         Ok(new) => new,
         Err(e) => {

@@ -39,6 +39,7 @@ use k42_rt::{Env, Ppc, log, program};
 use spin::Mutex;
 
 use crate::files::{Files, Node};
+use crate::mem::Mem;
 use crate::state::{self, Ids, Linux};
 use crate::table::Args;
 use crate::threads;
@@ -287,6 +288,15 @@ fn held(linux: &Linux) -> Vec<(u64, XHandle)> {
     }
     let nodes = linux.fds.lock().nodes();
     held.extend(nodes.iter().map(|n| (n.comm, n.handle)));
+    // The files of file mappings, whose descriptors may be closed (`mem::Mem::origins`).
+    held.extend(
+        linux
+            .mem
+            .lock()
+            .origins
+            .iter()
+            .map(|r| (r.source.comm, r.source.handle)),
+    );
     // The pipe factory (`calls/pipe.rs`), so the child can make pipes of its own.
     if let Some(factory) = crate::calls::pipe::factory() {
         held.push((factory.comm, factory.handle));
@@ -464,6 +474,21 @@ fn child_main(env: Env) -> u32 {
     program::run(plan.regs)
 }
 
+/// The child's memory state: the parent's, with its file mappings' nodes the child's own
+/// (`node_for`; a record whose node the child was not given goes, and its mapping cannot grow
+/// with its file's bytes). The parent's nodes are never dropped here: dropping one would
+/// release the parent's handle.
+fn child_mem(mut mem: Mem, node_for: &impl Fn(&Node) -> Option<Arc<Node>>) -> Mem {
+    let parents = core::mem::take(&mut mem.origins);
+    for r in parents.iter() {
+        if let Some(node) = node_for(&r.source) {
+            mem.origins.add(r.start, r.end, node, r.offset);
+        }
+    }
+    core::mem::forget(parents);
+    mem
+}
+
 /// The child's state, made from its copy of the parent's (which it never drops: `state.rs`).
 fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
     let mine = |comm: u64, handle: XHandle| {
@@ -503,12 +528,13 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
         })
     });
     let fds = parents.fds.lock().for_fork_child(node_for);
+    let mem = child_mem(core::mem::take(&mut *parents.mem.lock()), &node_for);
     Linux {
         console_comm: parents.console_comm,
         console: mine(parents.console_comm, parents.console),
         boot: XHandle::NULL,
         memory: env.memory,
-        mem: Mutex::new(core::mem::take(&mut *parents.mem.lock())),
+        mem: Mutex::new(mem),
         fds: Mutex::new(fds),
         signals: crate::thread_signals::SignalState::new(crate::signals::for_fork_child(
             &parents.signals,
