@@ -1,13 +1,14 @@
 /*
  * mount: mount(2) and umount2(2) of a tmpfs, as root (the run's program is), and what a
  * mount changes: its own st_dev, the covered directory hidden, `..` out of it, EXDEV across,
- * EBUSY for the mountpoint and for a busy unmount (an open file, or a mapped one whose
- * descriptor is closed), MNT_DETACH, /proc/mounts, and the errors
+ * EBUSY for the mountpoint and for a busy unmount (an open file, a mapped one whose
+ * descriptor is closed, a running program), MNT_DETACH, /proc/mounts, and the errors
  * (ENODEV, ENOENT, ENOTDIR, EINVAL, EPERM for a non-root caller).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -92,6 +93,65 @@ static void mapped_file_keeps_it_busy(void) {
         munmap(p, 4096);
     int r = umount2(DIR_PATH, 0);
     CHECK("umount_after_munmap", r == 0, "umount2 returned %d (%s)", r, strerror(errno));
+}
+
+/* The argument that makes this program wait to be killed: run from a copy on a mount, it
+ * keeps that file system busy. */
+#define WAIT_ARG "--wait-to-be-killed"
+
+/* Copies this program's own file to `to`; 0 on success. */
+static int copy_self(const char *to) {
+    char self[256];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = 0;
+    int in = open(self, O_RDONLY), out = open(to, O_CREAT | O_WRONLY | O_TRUNC, 0755);
+    int ok = in >= 0 && out >= 0;
+    char buf[4096];
+    while (ok && (n = read(in, buf, sizeof buf)) > 0)
+        ok = write(out, buf, (size_t)n) == n;
+    ok = ok && n == 0;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return ok ? 0 : -1;
+}
+
+/* A program running from a file system keeps it busy: the unmount is EBUSY until it ends. */
+static void running_program_keeps_it_busy(void) {
+    mount("k42run", DIR_PATH, "tmpfs", 0, NULL);
+    if (copy_self(DIR_PATH "/prog") != 0) {
+        FAIL("running_program_setup", "cannot copy the program: %s", strerror(errno));
+        umount2(DIR_PATH, 0);
+        return;
+    }
+    /* The pipe's write end closes on exec: EOF here says the child runs the copy. */
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        FAIL("running_program_setup", "pipe2: %s", strerror(errno));
+        umount2(DIR_PATH, 0);
+        return;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        close(p[0]);
+        execl(DIR_PATH "/prog", "prog", WAIT_ARG, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char c;
+    int started = child > 0 && read(p[0], &c, 1) == 0;
+    close(p[0]);
+    CHECK("running_program_started", started, "fork %d", (int)child);
+    CHECK_ERR("umount_with_running_program_is_ebusy", umount2(DIR_PATH, 0), EBUSY);
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    int r = umount2(DIR_PATH, 0);
+    CHECK("umount_after_program_ends", r == 0, "umount2 returned %d (%s)", r, strerror(errno));
 }
 
 static void lazy_unmount(void) {
@@ -232,13 +292,18 @@ static void mount_where_nothing_can_be(void) {
     close(back);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], WAIT_ARG)) {
+        for (;;)
+            pause();
+    }
     dotdot_into_a_later_mount();
     dotdot_entry_of_a_mounted_root();
     umount_eperm_first();
     mount_where_nothing_can_be();
     mount_and_cover();
     mapped_file_keeps_it_busy();
+    running_program_keeps_it_busy();
     lazy_unmount();
     errors();
     unlink(FILE_UNDER);

@@ -17,6 +17,7 @@
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -187,6 +188,10 @@ pub struct ProgramFile {
     pub real: String,
     /// Its bytes.
     pub bytes: FileBytes,
+    /// Its node at the file server (none from the initramfs): the loaded image's segments hold
+    /// it as a mapping of the file does (`mem::Mem::origins`), so a file system that holds a
+    /// running program is busy, as on Linux.
+    pub node: Option<Arc<Node>>,
 }
 
 /// The magic link to the running program's file, and the directories above it: the
@@ -241,10 +246,10 @@ fn from_file_server(
     let flags = g::O_RDONLY | if nofollow { g::O_NOFOLLOW } else { 0 };
     let ((handle, mode, _, size), _) =
         files::call(root, real.as_bytes(), |c| c.open(u64::from(flags), 0, 0))?;
-    let node = Node {
+    let node = Arc::new(Node {
         comm: root.comm,
         handle: k42_rights::XHandle::from_word(handle),
-    };
+    });
     // Only a regular file runs: a directory, device, FIFO or socket is EACCES (may_open).
     if mode as u32 & g::S_IFMT != g::S_IFREG {
         return Err(Errno::EACCES);
@@ -258,6 +263,7 @@ fn from_file_server(
         return Ok(ProgramFile {
             real,
             bytes: FileBytes::Mapped(mapped),
+            node: Some(node),
         });
     }
     let size = usize::try_from(size).map_err(|_| Errno::EFBIG)?;
@@ -274,6 +280,7 @@ fn from_file_server(
     Ok(ProgramFile {
         real,
         bytes: FileBytes::Read(bytes),
+        node: Some(node),
     })
 }
 
@@ -282,7 +289,11 @@ fn from_file_server(
 fn from_initramfs(linux: &Linux, joined: &str) -> Result<ProgramFile, Errno> {
     let real = path::follow(joined, |p| read_link(linux, p), path::MAXSYMLINKS)?;
     let bytes = FileBytes::Read(read_whole(linux, &real)?);
-    Ok(ProgramFile { real, bytes })
+    Ok(ProgramFile {
+        real,
+        bytes,
+        node: None,
+    })
 }
 
 /// Reads the program `path` names, relative to the absolute, symlink-free directory `base`
@@ -366,6 +377,8 @@ pub struct Prepared {
     /// Its command, for `/proc`.
     command: Command,
     image: FileBytes,
+    /// Its file's node (`ProgramFile::node`).
+    node: Option<Arc<Node>>,
     plan: LoadPlan,
     /// The dynamic linker, for a dynamically linked program.
     interp: Option<Interp>,
@@ -436,6 +449,7 @@ pub fn prepare(
         command: Command::new(execfn, argv),
         exe: file.real,
         image: file.bytes,
+        node: file.node,
         plan,
         interp,
         stack,
@@ -489,11 +503,11 @@ impl Prepared {
 /// ([`Interp::Doomed`]), can fail.
 pub fn load(linux: &Linux, mem: &mut Mem, p: Prepared) -> Result<SavedRegs, ExecError> {
     let fail = |e| ExecError::Memory(p.name.clone(), e);
-    load_segments(linux, mem, &p.plan, &p.image).map_err(fail)?;
+    load_segments(linux, mem, &p.plan, &p.image, p.node.as_ref()).map_err(fail)?;
     let entry = match &p.interp {
         None => p.plan.entry,
-        Some(Interp::Ready { image, plan }) => {
-            load_segments(linux, mem, plan, image).map_err(fail)?;
+        Some(Interp::Ready { image, plan, node }) => {
+            load_segments(linux, mem, plan, image, node.as_ref()).map_err(fail)?;
             plan.entry
         }
         Some(Interp::Doomed(why)) => return Err(ExecError::BadInterp(p.name.clone(), why.clone())),
@@ -574,17 +588,35 @@ fn map(
 }
 
 /// Loads `plan`'s segments from `file`: mapped from the file's image where its segments allow
-/// ([`mappable`]), else copied.
+/// ([`mappable`]), else copied. Each segment's file pages record `node` as their origin.
 fn load_segments(
     linux: &Linux,
     mem: &mut Mem,
     plan: &k42_elf::LoadPlan,
     file: &FileBytes,
+    node: Option<&Arc<Node>>,
 ) -> Result<(), Errno> {
     match file {
-        FileBytes::Mapped(m) if mappable(plan) => map_segments(linux, mem, plan, m.image.handle()),
-        _ => copy_segments(linux, mem, plan, file),
+        FileBytes::Mapped(m) if mappable(plan) => map_segments(linux, mem, plan, m.image.handle())?,
+        _ => copy_segments(linux, mem, plan, file)?,
     }
+    if let Some(node) = node {
+        for seg in plan.segments() {
+            let range = seg.map_range();
+            if seg.file_size() == 0 {
+                continue; // all bss
+            }
+            let file_pages_end = (seg.vaddr() + seg.file_size())
+                .next_multiple_of(PAGE_SIZE)
+                .min(range.end);
+            // The file offset of the segment's first page (exact for a segment mapped from
+            // the image, whose address and offset agree within a page).
+            let offset = seg.file_offset() / PAGE_SIZE * PAGE_SIZE;
+            mem.origins
+                .add(range.start, file_pages_end, Arc::clone(node), offset);
+        }
+    }
+    Ok(())
 }
 
 /// Whether `plan`'s segments can be mapped from the file's image page for page, as Linux's

@@ -20,6 +20,7 @@
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -29,6 +30,7 @@ use k42_linux::exec_layout;
 
 use crate::exec::{self, ExecError};
 use crate::file_bytes::FileBytes;
+use crate::files::Node;
 use crate::layout::{MMAP_CEILING, MMAP_FLOOR};
 use crate::mem;
 use crate::state::Linux;
@@ -46,6 +48,8 @@ pub enum Interp {
         /// Its segments at their final addresses (boxed: a plan is large, the other variant
         /// small).
         plan: Box<LoadPlan>,
+        /// Its file's node (`exec::ProgramFile::node`).
+        node: Option<Arc<Node>>,
     },
     /// What Linux would refuse only past exec's point of no return: the load fails with it.
     Doomed(String),
@@ -115,7 +119,7 @@ pub fn prepare(
         };
         return Err(refused(errno, format!("{e}")));
     }
-    Ok(Some(place(&path, plan, file.bytes)))
+    Ok(Some(place(&path, plan, file.bytes, file.node)))
 }
 
 /// The program's pages, which the interpreter must stay clear of.
@@ -123,12 +127,13 @@ fn taken(plan: &LoadPlan) -> Vec<Range<u64>> {
     plan.segments().iter().map(|s| s.map_range()).collect()
 }
 
-/// Plans the interpreter `image` (at `path`) beside the program `program`.
-fn place(path: &str, program: &LoadPlan, image: FileBytes) -> Interp {
+/// Plans the interpreter `image` (at `path`, its file's `node`) beside the program `program`.
+fn place(path: &str, program: &LoadPlan, image: FileBytes, node: Option<Arc<Node>>) -> Interp {
     match plan_interp(program, &image) {
         Ok(plan) => Interp::Ready {
             image,
             plan: Box::new(plan),
+            node,
         },
         Err(why) => Interp::Doomed(format!("its interpreter {path}: {why}")),
     }
