@@ -501,7 +501,7 @@ impl Prepared {
 /// interpreter's entry, if it has one), `rsp` and `rflags`, as Linux's `start_thread` leaves
 /// them. Only the kernel refusing memory, or an interpreter Linux too would fail to load here
 /// ([`Interp::Doomed`]), can fail.
-pub fn load(linux: &Linux, mem: &mut Mem, p: Prepared) -> Result<SavedRegs, ExecError> {
+pub fn load(linux: &Linux, mem: &mut Mem, p: &Prepared) -> Result<SavedRegs, ExecError> {
     let fail = |e| ExecError::Memory(p.name.clone(), e);
     load_segments(linux, mem, &p.plan, &p.image, p.node.as_ref()).map_err(fail)?;
     let entry = match &p.interp {
@@ -516,7 +516,7 @@ pub fn load(linux: &Linux, mem: &mut Mem, p: Prepared) -> Result<SavedRegs, Exec
     let stack_bottom = STACK_TOP - STACK_SIZE;
     map(linux, mem, stack_bottom, STACK_SIZE, PROT_RW, Kind::Stack).map_err(fail)?;
     crate::uaccess::write_locked(mem, p.stack.rsp, &p.stack.bytes).map_err(fail)?;
-    *linux.exe.lock() = p.exe;
+    *linux.exe.lock() = p.exe.clone();
     Ok(SavedRegs {
         rip: entry,
         rsp: p.stack.rsp,
@@ -540,7 +540,8 @@ pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
     let env: Vec<Vec<u8>> = ENVIRONMENT.iter().map(|v| v.as_bytes().to_vec()).collect();
     let mut prepared = prepare(linux, &found, file, &argv, &env, found.as_bytes())?;
     let command = prepared.take_command();
-    let regs = load(linux, &mut linux.mem.lock(), prepared)?;
+    // `prepared` outlives the map's lock: dropping its files' nodes is a file server call.
+    let regs = load(linux, &mut linux.mem.lock(), &prepared)?;
     command.tell(linux);
     Ok(regs)
 }

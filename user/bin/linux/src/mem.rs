@@ -152,6 +152,8 @@ impl Mem {
 pub fn unmap_all(linux: &Linux, mem: &mut Mem) -> Vec<Arc<Node>> {
     let ranges: Vec<Range> = mem.space.iter().copied().collect();
     kernel_unmap(linux, mem, &ranges);
+    // Every record goes, whatever the map held: none may be dropped with the map's lock held.
+    mem.origins.remove(0, u64::MAX);
     let unmapped = mem.take_unmapped_files();
     *mem = Mem::new();
     unmapped
@@ -241,7 +243,12 @@ fn kernel_unmap(linux: &Linux, mem: &mut Mem, pieces: &[Range]) {
 /// `brk(addr)`: the new break, or the old one when refused (Linux's convention).
 pub fn brk(linux: &Linux, args: &Args) -> SysResult {
     let mut mem = linux.mem.lock();
-    let Mem { space, brk, .. } = &mut *mem;
+    let Mem {
+        space,
+        brk,
+        past_eof,
+        origins,
+    } = &mut *mem;
     let Some(brk) = brk.as_mut() else {
         return Ok(0);
     };
@@ -256,11 +263,17 @@ pub fn brk(linux: &Linux, args: &Args) -> SysResult {
             }
         }
         BrkChange::Unmap { start, len } => {
+            // What the shrink cut may hold a file mapping placed over the heap (`MAP_FIXED`).
+            past_eof.remove(start, start + len);
+            origins.remove(start, start + len);
             if let Err(e) = memory(linux).unmap(start, len) {
                 log!("linux: the kernel refused to unmap brk pages {start:#x}+{len:#x}: {e}");
             }
         }
     }
+    let unmapped = mem.take_unmapped_files();
+    drop(mem);
+    drop(unmapped);
     Ok(new)
 }
 
@@ -343,6 +356,9 @@ pub fn mmap(linux: &Linux, args: &Args) -> SysResult {
     };
     if let Err(e) = mapped {
         mem.space.remove(start, len);
+        let unmapped = mem.take_unmapped_files();
+        drop(mem);
+        drop(unmapped);
         return Err(e);
     }
     let node = file.as_ref().and_then(|(open, _)| open.node.clone());
@@ -550,6 +566,33 @@ fn copy_moved(mem: &Mem, from: u64, till: u64, shift: u64, buf: &mut [u8]) -> Re
     uaccess::write_locked(mem, from.wrapping_add(shift), piece)
 }
 
+/// Copies a moving `mremap`'s old pages `[old, old + old_len)` to `to` (mapped read-write),
+/// if their protection `prot` lets them be read: all but the pages past a file's end, which
+/// have nothing to copy.
+fn move_contents(mem: &Mem, old: u64, old_len: u64, to: u64, prot: u8) -> Result<(), Errno> {
+    if prot & PROT_READ == 0 {
+        return Ok(());
+    }
+    let past_eof = mem.past_eof.within(old, old + old_len);
+    let mut done = 0;
+    while done < old_len {
+        let n = (old_len - done).min(MOVE_CHUNK);
+        let (from, till) = (old + done, old + done + n);
+        let mut buf = alloc::vec![0u8; n as usize];
+        let mut at = from;
+        for (s, e) in past_eof.iter().map(|&(s, e)| (s.max(from), e.min(till))) {
+            if s >= e {
+                continue;
+            }
+            copy_moved(mem, at, s, to.wrapping_sub(old), &mut buf)?;
+            at = e;
+        }
+        copy_moved(mem, at, till, to.wrapping_sub(old), &mut buf)?;
+        done += n;
+    }
+    Ok(())
+}
+
 /// The kernel protection of pages past a file's end: none.
 const NO_ACCESS: u8 = 0;
 
@@ -577,7 +620,12 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
             .then(|| FileGrowth::of(linux, old, old_len))
             .flatten();
         let mut mem = linux.mem.lock();
-        if growth.as_ref().is_some_and(|g| !g.still_holds(&mem)) {
+        let changed = match &growth {
+            Some(g) => !g.still_holds(&mem),
+            // Not a file mapping when looked at; one now, if another thread mapped a file here.
+            None => new_len > old_len && FileGrowth::recorded_at(&mem, old, old_len),
+        };
+        if changed {
             // The mapping changed while its file was asked: ask again.
             continue;
         }
@@ -595,8 +643,9 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
         drop(unmapped);
         return result;
     }
-    log!("linux: mremap: a file mapping kept changing under the call");
-    Err(Errno::EAGAIN)
+    // Linux's answer for a mapping it cannot expand.
+    log!("linux: mremap: a file mapping kept changing under the call: ENOMEM");
+    Err(Errno::ENOMEM)
 }
 
 /// How many times `mremap` asks again for a growing file mapping's image when another thread
@@ -622,11 +671,7 @@ impl FileGrowth {
     fn of(linux: &Linux, old: u64, old_len: u64) -> Option<Self> {
         let (node, offset) = {
             let mem = linux.mem.lock();
-            let range = mem.space.covering(old, old_len)?;
-            if !matches!(range.kind, Kind::FilePrivate | Kind::FileShared) {
-                return None;
-            }
-            let (node, offset) = mem.origins.at(old)?;
+            let (node, offset) = Self::file_at(&mem, old, old_len)?;
             (node.clone(), offset)
         };
         let image = FileImage::of(&node);
@@ -636,6 +681,20 @@ impl FileGrowth {
             offset,
             image,
         })
+    }
+
+    /// The file and offset of the file mapping at `[old, old + old_len)`, if that is one.
+    fn file_at(mem: &Mem, old: u64, old_len: u64) -> Option<(&Arc<Node>, u64)> {
+        let range = mem.space.covering(old, old_len)?;
+        if !matches!(range.kind, Kind::FilePrivate | Kind::FileShared) {
+            return None;
+        }
+        mem.origins.at(old)
+    }
+
+    /// Whether `[old, old + old_len)` is a file mapping with its file recorded.
+    fn recorded_at(mem: &Mem, old: u64, old_len: u64) -> bool {
+        Self::file_at(mem, old, old_len).is_some()
     }
 
     /// Whether the map still has this file at this offset where the growth was read.
@@ -715,27 +774,14 @@ fn remap_locked(
     // pages are copied into.
     let copied_len = if growth.is_some() { old_len } else { new_len };
     kernel_map_kind(linux, to, copied_len, PROT_RW, range.kind)?;
-    mem.record(to, new_len, PROT_RW, range.kind);
-    // Pages past a file's end move as they are: nothing to copy, no access at the new place.
-    let past_eof = mem.past_eof.within(old, old + old_len);
-    if range.prot & PROT_READ != 0 {
-        let mut done = 0;
-        while done < old_len {
-            let n = (old_len - done).min(MOVE_CHUNK);
-            let (from, till) = (old + done, old + done + n);
-            let mut buf = alloc::vec![0u8; n as usize];
-            let mut at = from;
-            for (s, e) in past_eof.iter().map(|&(s, e)| (s.max(from), e.min(till))) {
-                if s >= e {
-                    continue;
-                }
-                copy_moved(mem, at, s, to.wrapping_sub(old), &mut buf)?;
-                at = e;
-            }
-            copy_moved(mem, at, till, to.wrapping_sub(old), &mut buf)?;
-            done += n;
-        }
+    mem.record(to, copied_len, PROT_RW, range.kind);
+    if let Err(e) = move_contents(mem, old, old_len, to, range.prot) {
+        let removed = mem.space.remove(to, copied_len);
+        kernel_unmap(linux, mem, &removed);
+        return Err(e);
     }
+    // Pages past a file's end moved as they were: no access at the new place (below).
+    let past_eof = mem.past_eof.within(old, old + old_len);
     if let Some(g) = growth {
         // Mapped before the old pages go, so that a failure leaves the old mapping as it was.
         let mapped = g.map(

@@ -218,10 +218,11 @@ fn exec_at(
     let (loaded, unmapped_files) = {
         let mut memory = linux.mem.lock();
         let unmapped = mem::unmap_all(linux, &mut memory);
-        (exec::load(linux, &mut memory, prepared), unmapped)
+        (exec::load(linux, &mut memory, &prepared), unmapped)
     };
     // Dropped once the map's lock is let go: a node's last drop is a file server call.
     drop(unmapped_files);
+    drop(prepared);
     let new = match loaded {
         Ok(new) => new,
         Err(e) => {

@@ -1,7 +1,8 @@
 //! `fork`, `vfork` and `clone`, at user level as K42 does it
 //! (DESIGN §2.5, issue #5): the personality asks the kernel for an empty child, gives the child's
 //! badge access to every server object this process holds (console, root and working directory,
-//! each open file), registers it with the process server as this process's child, writes what
+//! each open file, the files its mappings and its program hold: `mem::Mem::origins`, the pipe
+//! factory), registers it with the process server as this process's child, writes what
 //! the child must know into a static ([`PLAN`]), and has the kernel copy this process's memory
 //! copy-on-write into the child (`k42_rt::fork`). The child starts at [`child_main`], which reads
 //! its copy of the plan, re-makes the personality's state with its own handles (`state.rs`), and
