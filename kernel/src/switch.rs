@@ -68,7 +68,8 @@ pub fn stash(cpu: &mut Cpu, frame: &UserFrame, origin: Origin) {
 }
 
 /// Enters dispatcher `comm` at `entry` with the registers `set` chooses: `rsp` is its upcall
-/// stack (IPC_CALL: its call stack, `Shared::stack_for`), `disabled` is set, the rest zero. `false` if it has no such entry (nothing changed).
+/// stack (IPC_CALL: its call stack, `Shared::stack_for`), `disabled` is set, the rest zero.
+/// `false` if it has no such entry (nothing changed).
 pub fn upcall(
     cpu: &mut Cpu,
     comm: u64,

@@ -112,47 +112,43 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
     siglongjmp(jump, 1);
 }
 
-/* Whether writing `*p` faults with SIGSEGV / SEGV_ACCERR at `p`. */
-static int write_faults(volatile unsigned char *p, const char *name) {
+/* Whether touching `*p` (writing it if `write`, else reading it) faults with signal `signo`,
+ * code `code`, at `p`; checked as `name`. */
+static int touch_faults(volatile unsigned char *p, int write, int signo, int code,
+                        const char *name) {
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGSEGV, &sa, &old);
+    sigaction(signo, &sa, &old);
     fault_signo = 0;
     int faulted = 0;
     if (sigsetjmp(jump, 1) == 0) {
-        *p = 'W';
-        FAIL(name, "writing the read-only mapping did not fault");
+        unsigned char byte = 'W';
+        if (write)
+            *p = byte;
+        else
+            byte = *p;
+        FAIL(name, "%s %p did not fault (byte %#x)", write ? "writing" : "reading", (void *)p,
+             byte);
     } else {
-        faulted = fault_signo == SIGSEGV && fault_code == SEGV_ACCERR && fault_addr == (void *)p;
-        CHECK(name, faulted, "signal %d code %d at %p (wrote %p)", (int)fault_signo, fault_code,
+        faulted = fault_signo == signo && fault_code == code && fault_addr == (void *)p;
+        CHECK(name, faulted, "signal %d code %d at %p (touched %p)", (int)fault_signo, fault_code,
               fault_addr, (void *)p);
     }
-    sigaction(SIGSEGV, &old, NULL);
+    sigaction(signo, &old, NULL);
     return faulted;
+}
+
+/* Whether writing `*p` faults with SIGSEGV / SEGV_ACCERR at `p`: a read-only mapping. */
+static int write_faults(volatile unsigned char *p, const char *name) {
+    return touch_faults(p, 1, SIGSEGV, SEGV_ACCERR, name);
 }
 
 /* Whether reading `*p` faults with SIGBUS / BUS_ADRERR at `p`: a page wholly past the end of
  * its file. */
 static int read_faults_bus(volatile unsigned char *p, const char *name) {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGBUS, &sa, &old);
-    fault_signo = 0;
-    int faulted = 0;
-    if (sigsetjmp(jump, 1) == 0) {
-        unsigned char byte = *p;
-        FAIL(name, "reading past the end of the file gave %#x, no fault", byte);
-    } else {
-        faulted = fault_signo == SIGBUS && fault_code == BUS_ADRERR && fault_addr == (void *)p;
-        CHECK(name, faulted, "signal %d code %d at %p (read %p)", (int)fault_signo, fault_code,
-              fault_addr, (void *)p);
-    }
-    sigaction(SIGBUS, &old, NULL);
-    return faulted;
+    return touch_faults(p, 0, SIGBUS, BUS_ADRERR, name);
 }
 
 /* Whether `p` holds the data file from `offset` to its end, then zeros to `len`. */

@@ -17,9 +17,9 @@
 //! Otherwise the upcall queues the thread (or makes one) and runs the scheduler, and the
 //! thread retires through it (`sched::retire_to_pool`). The handler runs on that thread with
 //! upcalls enabled, so it may block briefly (on a [`FairBLock`](crate::sync::FairBLock)
-//! another thread holds, say): the dispatcher runs its other threads meanwhile. It never waits on a client's behalf for
-//! anything longer: servers answer "would block" instead, and the client's thread waits in its
-//! own process.
+//! another thread holds, say): the dispatcher runs its other threads meanwhile. It never waits
+//! on a client's behalf for anything longer: servers answer "would block" instead, and the
+//! client's thread waits in its own process.
 //!
 //! **The reply.** The retiring thread leaves the reply with the scheduler
 //! (`sched::retire_to_pool`). If the dispatcher then has nothing ready, it answers with

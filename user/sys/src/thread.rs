@@ -31,12 +31,12 @@
 //! with no running stack until the runtime takes that stack as the call's thread's
 //! ([`reclaim_running_stack`]) or leaves it for the upcall stack ([`start_on_upcall_stack`]);
 //! it uses nothing else of this module meanwhile, and nothing else can take the named stack
-//! before it leaves (the runtime holds it apart from its pool of free stacks until then). Upcall stubs move the running stack aside as the
-//! *interrupted* one (`note_upcall`), which [`Context::from_saved`] takes. [`switch`] and
-//! [`exit`] run on a thread's stack, [`enter`] on the upcall stack; each checks it. All three
-//! need upcalls disabled (the scheduler's critical section, `crate::critical`): a new thread
-//! and a switched-to thread continue disabled and enable themselves, a full frame enables in
-//! its stub.
+//! before it leaves (the runtime holds it apart from its pool of free stacks until then).
+//! Upcall stubs move the running stack aside as the *interrupted* one (`note_upcall`), which
+//! [`Context::from_saved`] takes. [`switch`] and [`exit`] run on a thread's stack, [`enter`] on
+//! the upcall stack; each checks it. All three need upcalls disabled (the scheduler's critical
+//! section, `crate::critical`): a new thread and a switched-to thread continue disabled and
+//! enable themselves, a full frame enables in its stub.
 //!
 //! **On top.** [`switch`] and [`exit`] take a closure that runs *after* the old context is saved
 //! (or, for `exit`, abandoned) and before the new one continues, on the new one's stack. That is

@@ -3,10 +3,11 @@
 //!
 //! At every upcall the kernel sets `disabled` in the page and enters with `rsp` = the page's
 //! `upcall_stack` word (IPC_CALL: its `call_stack` word if set, the stack a server named for
-//! its next call, `k42_rt::server`) and the vector's registers; everything else is 0. Each stub clears `rbp`
-//! (end of the frame-pointer chain), aligns the stack for SysV, moves the vector's registers
-//! into SysV arguments and calls the handler registered for the vector. Handlers never return:
-//! an upcall ends in PPC_RETURN(WAIT), YIELD(IDLE) or RESUME, each of which re-enables upcalls.
+//! its next call, `k42_rt::server`) and the vector's registers; everything else is 0. Each
+//! stub clears `rbp` (end of the frame-pointer chain), aligns the stack for SysV, moves the
+//! vector's registers into SysV arguments and calls the handler registered for the vector.
+//! Handlers never return: an upcall ends in PPC_RETURN(WAIT), YIELD(IDLE) or RESUME, each of
+//! which re-enables upcalls.
 //!
 //! Stubs exist for the vectors the runtime uses:
 //! - `IpcCall`: `rdi` badge, `rsi` handle word, `rdx` method word, `r10 r8 r9 r12 r13 r14` the
