@@ -82,7 +82,8 @@ impl<T: Clone> Origins<T> {
     /// Forgets whatever of `[start, end)` was recorded; a record cut in two keeps both ends,
     /// each at its own place in the file.
     pub fn remove(&mut self, start: u64, end: u64) {
-        if start >= end {
+        // Most unmaps touch no file mapping: they rebuild nothing.
+        if start >= end || !self.records.iter().any(|r| r.start < end && r.end > start) {
             return;
         }
         let mut kept = Vec::with_capacity(self.records.len() + 1);

@@ -62,7 +62,8 @@ impl PastEof {
 
     /// Forgets whatever of `[start, end)` was recorded.
     pub fn remove(&mut self, start: u64, end: u64) {
-        if start >= end {
+        // Most unmaps touch no such page: they rebuild nothing.
+        if start >= end || !self.ranges.iter().any(|&(s, e)| s < end && e > start) {
             return;
         }
         let mut kept = Vec::with_capacity(self.ranges.len() + 1);

@@ -623,7 +623,7 @@ pub fn mremap(linux: &Linux, args: &Args) -> SysResult {
         let changed = match &growth {
             Some(g) => !g.still_holds(&mem),
             // Not a file mapping when looked at; one now, if another thread mapped a file here.
-            None => new_len > old_len && FileGrowth::recorded_at(&mem, old, old_len),
+            None => new_len > old_len && FileGrowth::file_at(&mem, old, old_len).is_some(),
         };
         if changed {
             // The mapping changed while its file was asked: ask again.
@@ -690,11 +690,6 @@ impl FileGrowth {
             return None;
         }
         mem.origins.at(old)
-    }
-
-    /// Whether `[old, old + old_len)` is a file mapping with its file recorded.
-    fn recorded_at(mem: &Mem, old: u64, old_len: u64) -> bool {
-        Self::file_at(mem, old, old_len).is_some()
     }
 
     /// Whether the map still has this file at this offset where the growth was read.
