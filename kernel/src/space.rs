@@ -259,11 +259,9 @@ impl Space {
         (self.family.longest_chain(), self.family.frames_held())
     }
 
-    /// Loads the page tables on this CPU.
+    /// Loads the page tables on this CPU; `true` if another space was loaded (a switch).
     pub fn activate(&self) -> bool {
-        let switched = !self.hw.is_active();
-        self.hw.activate();
-        switched
+        self.hw.activate()
     }
 
     /// Loads the kernel's own tables instead if this space is loaded here (before the space

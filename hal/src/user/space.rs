@@ -251,11 +251,12 @@ impl AddressSpace {
         loaded_root() == self.root
     }
 
-    /// Loads this space on this CPU (which flushes its non-global TLB entries).
+    /// Loads this space on this CPU (which flushes its non-global TLB entries); `false` if it
+    /// was loaded already (nothing done).
     #[inline]
-    pub fn activate(&self) {
+    pub fn activate(&self) -> bool {
         if self.is_active() {
-            return;
+            return false;
         }
         // SAFETY: `root` is this space's PML4, whose upper half is the kernel's own, so the
         // kernel keeps running unchanged; no PCID or cache-control flag is set (as
@@ -263,6 +264,7 @@ impl AddressSpace {
         unsafe {
             core::arch::asm!("mov cr3, {}", in(reg) self.root, options(nostack, preserves_flags))
         };
+        true
     }
 
     /// The leaf entry for `virt`, creating intermediate tables when `frames` is given.
