@@ -78,6 +78,9 @@ pub const K42_PROGRAMS_CPIO: &str = "programs.cpio";
 pub fn run(args: &BenchArgs) -> Result<i32, String> {
     let started = Instant::now();
     let date_utc = host::date_utc();
+    // The tree the binaries are built from now: read at the end, it would show edits made
+    // while the runs went on, which none of them measured.
+    let (git_commit, git_dirty) = host::git();
     let tools = prereq::ensure(prereq::Needs {
         boot: true,
         linux: true,
@@ -253,7 +256,6 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
     }
 
     let reference = boots::qemu_args(&boots::machine(&pairs[1].1[0], Mode::Wall, &settings));
-    let (git_commit, git_dirty) = host::git();
     let results = Results {
         setup: Setup {
             command: reproduce_command(args),
