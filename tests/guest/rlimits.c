@@ -6,7 +6,7 @@
  *     nr_open (EPERM), prlimit64's old pair, the errors;
  *   inherited: a fork child's copy of the limits, and its own change;
  *   descriptors: RLIMIT_NOFILE bounding open, dup, dup2, F_DUPFD and poll, then raised;
- *   randomness: getrandom's flags;
+ *   randomness: getrandom's flags, and a fork child's bytes its own;
  *   advice: madvise's advice check;
  * and, after a re-exec of itself (/proc/self/exe, with "after-exec" and its failure count
  * so far), the limits execve kept; it exits with the total.
@@ -171,6 +171,27 @@ static void randomness(void) {
     CHECK_ERR("getrandom_unknown_flag_einval", getrandom(a, sizeof a, GRND_UNKNOWN), EINVAL);
     CHECK_ERR("getrandom_insecure_and_random_einval", getrandom(a, sizeof a, GRND_INSECURE_ | GRND_RANDOM), EINVAL);
     CHECK_ERR("getrandom_bad_pointer_efault", syscall(SYS_getrandom, BAD_POINTER, RANDOM_BYTES, 0), EFAULT);
+    /* This process's generator is in use by now: a fork child's next bytes must be its own,
+     * not the parent's stream again from a copy of its state. */
+    int fds[2];
+    if (pipe(fds) != 0) {
+        CHECK("getrandom_fork_child_has_its_own_bytes", 0, "pipe: %s", strerror(errno));
+        return;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        ssize_t n = getrandom(b, sizeof b, 0);
+        _exit(n == RANDOM_BYTES && write(fds[1], b, sizeof b) == (ssize_t)sizeof b ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t mine = getrandom(a, sizeof a, 0);
+    ssize_t theirs = read(fds[0], b, sizeof b);
+    int status = -1;
+    waitpid(child, &status, 0);
+    close(fds[0]);
+    CHECK("getrandom_fork_child_has_its_own_bytes",
+          mine == RANDOM_BYTES && theirs == RANDOM_BYTES && status == 0 && memcmp(a, b, sizeof a) != 0,
+          "parent %zd, child %zd, status %#x, same bytes %d", mine, theirs, status, memcmp(a, b, sizeof a) == 0);
 }
 
 static void advice(void) {

@@ -24,6 +24,8 @@
 //! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
 //!   interpreter gets;
 //! - [`rlimit`]: resource limits, Linux's defaults and the rules of `setrlimit`/`prlimit64`;
+//! - [`random`]: a process's random bytes, a ChaCha20 stream keyed from an entropy source and
+//!   rekeyed after every request;
 //! - [`seek`]: `lseek`'s arithmetic, for the personality's private offsets and the file
 //!   server's shared ones;
 //! - [`signal`]: signal state, the choice of the next signal, default actions, the restart
@@ -47,6 +49,7 @@ pub mod futex;
 pub mod maps;
 pub mod mmap_space;
 pub mod path;
+pub mod random;
 pub mod rlimit;
 pub mod script;
 pub mod seek;

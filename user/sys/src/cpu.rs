@@ -1,5 +1,6 @@
 //! The few CPU instructions ring 3 uses directly: `rdtsc` (the kernel clock's base, with the
-//! rate in the dispatcher page) and I/O-port access for user-level drivers (the console server).
+//! rate in the dispatcher page), `rdrand` (the key of a Linux process's random bytes,
+//! `k42_linux::random`) and I/O-port access for user-level drivers (the console server).
 //!
 //! Port access from ring 3 works only for ports the kernel opened in this CPU's TSS I/O bitmap
 //! (`Process::grant_io_ports`, loaded whenever the process runs); any other port raises #GP,
@@ -8,6 +9,7 @@
 //! drive (the kernel grants only devices without DMA, such as the UARTs).
 
 use core::arch::asm;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 /// The time-stamp counter.
 pub fn rdtsc() -> u64 {
@@ -18,6 +20,57 @@ pub fn rdtsc() -> u64 {
         asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags));
     }
     (u64::from(hi) << u32::BITS) | u64::from(lo)
+}
+
+/// CPUID leaf 1's ECX bit that says the CPU has `RDRAND`.
+const CPUID_ECX_RDRAND: u32 = 1 << 30;
+
+/// Tries of `RDRAND` before it is taken as broken: Intel's guide says ten failures in a row
+/// mean a hardware fault, not an exhausted buffer.
+const RDRAND_TRIES: usize = 10;
+
+/// [`has_rdrand`]'s answer, once asked: `UNKNOWN` before.
+static RDRAND: AtomicU8 = AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = 0;
+const ABSENT: u8 = 1;
+const PRESENT: u8 = 2;
+
+/// Whether the CPU has `RDRAND` (CPUID leaf 1), asked once.
+pub fn has_rdrand() -> bool {
+    match RDRAND.load(Ordering::Relaxed) {
+        UNKNOWN => {
+            // Leaf 1 exists on every x86_64 CPU.
+            let present = core::arch::x86_64::__cpuid(1).ecx & CPUID_ECX_RDRAND != 0;
+            RDRAND.store(if present { PRESENT } else { ABSENT }, Ordering::Relaxed);
+            present
+        }
+        known => known == PRESENT,
+    }
+}
+
+/// 64 random bits from the CPU's `RDRAND`, or `None` when it has none or gave none in
+/// [`RDRAND_TRIES`] tries.
+pub fn rdrand64() -> Option<u64> {
+    if !has_rdrand() {
+        return None;
+    }
+    (0..RDRAND_TRIES).find_map(|_| {
+        // SAFETY: the CPU has RDRAND (checked above).
+        unsafe { rdrand_step() }
+    })
+}
+
+/// One `RDRAND`: its 64 bits, or `None` when the CPU had none ready (carry clear).
+///
+/// # Safety
+///
+/// The CPU must have `RDRAND` ([`has_rdrand`]); otherwise the instruction faults (#UD).
+#[target_feature(enable = "rdrand")]
+unsafe fn rdrand_step() -> Option<u64> {
+    let mut value = 0u64;
+    // `_rdrand64_step` only writes `value` and the flags; the target feature is the caller's
+    // promise.
+    (core::arch::x86_64::_rdrand64_step(&mut value) == 1).then_some(value)
 }
 
 /// Reads a byte from I/O port `port` (#GP unless the kernel granted it).

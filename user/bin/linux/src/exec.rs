@@ -29,7 +29,7 @@ use k42_kapi::{BootClient, ImageClient, MemoryClient, file_kind};
 use k42_linux::stack::{self, InitialStack, LoadAuxv};
 use k42_linux::{Errno, path, script};
 use k42_rights::XHandle;
-use k42_rt::{KernelPpc, clock};
+use k42_rt::KernelPpc;
 
 use k42_abi::kernel::PPC_DATA_BYTES;
 use k42_linux::raw::general as g;
@@ -439,7 +439,7 @@ pub fn prepare(
         &args,
         &env,
         &auxv,
-        random16(),
+        random16(linux),
         stack::PLATFORM,
         execfn,
     )
@@ -546,26 +546,12 @@ pub fn exec(linux: &Linux, argv: &[Vec<u8>]) -> Result<SavedRegs, ExecError> {
     Ok(regs)
 }
 
-/// The 16 `AT_RANDOM` bytes: the C library's stack-protector canary and pointer guard. Mixed
-/// from the TSC until a random-number server exists — unpredictable enough to catch stray
-/// writes, not a secret.
-fn random16() -> [u8; 16] {
-    let mut x = clock::now_ns() ^ k42_rt::sys::cpu::rdtsc().rotate_left(29);
+/// The 16 `AT_RANDOM` bytes: the C library's stack-protector canary and pointer guard, the
+/// process's random bytes (`calls::info::random_bytes`).
+fn random16(linux: &Linux) -> [u8; 16] {
     let mut out = [0u8; 16];
-    for chunk in out.chunks_mut(8) {
-        x = splitmix(x);
-        chunk.copy_from_slice(&x.to_le_bytes());
-    }
+    crate::calls::info::random_bytes(linux, &mut out);
     out
-}
-
-/// One step of SplitMix64.
-pub fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Maps `[addr, addr + len)` for the program with `prot` (Linux's bits), fresh and

@@ -52,6 +52,8 @@ pub struct Linux {
     pub ids: Ids,
     /// This process's user and group ids, as the process server last gave them.
     pub creds: Creds,
+    /// The process's random bytes (`calls::info::random_bytes`); a fork child's is new.
+    pub random: Mutex<k42_linux::random::Random>,
 }
 
 /// A process's Linux ids.
@@ -229,6 +231,7 @@ pub fn init(
         procs,
         ids,
         creds: Creds::new(user_ids),
+        random: Mutex::new(k42_linux::random::Random::new()),
     });
 }
 

@@ -547,5 +547,7 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
         ids: plan.ids,
         // The parent's, as the fork copied them (the server gave the child the same).
         creds: crate::state::Creds::new(parents.creds.get()),
+        // Unkeyed: the child draws its own key rather than repeat the parent's stream.
+        random: Mutex::new(k42_linux::random::Random::new()),
     }
 }

@@ -1,14 +1,18 @@
-//! What the system is: `uname`, `sethostname`, `sysinfo` (the process server's), `getrandom`.
+//! What the system is: `uname`, `sethostname`, `sysinfo` (the process server's), and the
+//! process's random bytes (`getrandom`, `/dev/urandom`, `AT_RANDOM`).
 //! `uname` answers as Linux so programs that check the kernel version (glibc refuses to run
 //! on a kernel older than it was built for) run; the version string says it is K42.
 
 use alloc::vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use k42_ifaces::procs::{ProcsClient, UTS_FIELD, UTS_FIELDS};
+use k42_linux::random::KEY_BYTES;
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rights::wire::CallError;
-use k42_rt::{Ppc, clock};
+use k42_rt::sys::critical;
+use k42_rt::{Ppc, clock, log};
 
 use crate::state::Linux;
 use crate::table::Args;
@@ -93,10 +97,10 @@ pub fn sethostname(linux: &Linux, args: &Args) -> SysResult {
 /// personality's buffer small, and callers loop on short reads).
 const GETRANDOM_MAX: u64 = 4096;
 
-/// `getrandom(buf, len, flags)`: bytes from the personality's generator (SplitMix64 seeded by
-/// the TSC) until a random-number server exists — not for keys. The flags are Linux's
-/// (`GRND_NONBLOCK`, `GRND_RANDOM`, `GRND_INSECURE`; the pool is always ready, so none of them
-/// changes what comes back); others, and `GRND_INSECURE` with `GRND_RANDOM`, are `EINVAL`.
+/// `getrandom(buf, len, flags)`: the process's random bytes ([`random_bytes`]). The flags are
+/// Linux's (`GRND_NONBLOCK`, `GRND_RANDOM`, `GRND_INSECURE`; the generator is keyed at its
+/// first use, never waits, so none of them changes what comes back); others, and
+/// `GRND_INSECURE` with `GRND_RANDOM`, are `EINVAL`.
 pub fn getrandom(linux: &Linux, args: &Args) -> SysResult {
     let len = args[1].min(GETRANDOM_MAX) as usize;
     // An unsigned int: the upper half of the register is not read.
@@ -108,17 +112,55 @@ pub fn getrandom(linux: &Linux, args: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mut bytes = alloc::vec![0u8; len];
-    random_bytes(&mut bytes);
+    random_bytes(linux, &mut bytes);
     uaccess::write(linux, args[0], &bytes).map(|()| len as u64)
 }
 
-/// Fills `buf` from the personality's generator (see [`getrandom`]): `/dev/urandom` too.
-pub fn random_bytes(buf: &mut [u8]) {
-    let mut x = clock::now_ns() ^ k42_rt::sys::cpu::rdtsc();
-    for chunk in buf.chunks_mut(8) {
-        x = crate::exec::splitmix(x);
-        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+/// Fills `buf` with the process's random bytes: `getrandom`, `/dev/urandom` and
+/// `/dev/random`, and `execve`'s `AT_RANDOM`. A ChaCha20 stream per process
+/// (`k42_linux::random`), keyed from the CPU's `RDRAND` ([`entropy`]).
+pub fn random_bytes(linux: &Linux, buf: &mut [u8]) {
+    if !k42_rt::sys::cpu::has_rdrand() {
+        warn_no_rdrand();
     }
+    // Upcalls off while the lock is held: a thread preempted holding it would leave the
+    // process's other threads spinning on it for a whole slice.
+    let _upcalls = critical::disable();
+    linux.random.lock().fill(buf, entropy);
+}
+
+/// A key's worth of entropy: `RDRAND`'s, or — on a CPU without it, or one whose generator
+/// fails — the clock and the TSC, mixed: unpredictable enough for hash seeds and canaries,
+/// not a secret ([`warn_no_rdrand`] says so once).
+fn entropy() -> [u8; KEY_BYTES] {
+    let mut key = [0u8; KEY_BYTES];
+    let mut x = clock::now_ns() ^ k42_rt::sys::cpu::rdtsc().rotate_left(29);
+    for chunk in key.chunks_mut(8) {
+        let word = k42_rt::sys::cpu::rdrand64().unwrap_or_else(|| {
+            x = splitmix(x ^ k42_rt::sys::cpu::rdtsc());
+            x
+        });
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    key
+}
+
+/// Logs, once per process, that its random bytes are keyed without `RDRAND`.
+#[cold]
+fn warn_no_rdrand() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        log!("linux: the CPU has no RDRAND: getrandom is keyed from the clock, not for secrets");
+    }
+}
+
+/// One step of SplitMix64: the mixing of [`entropy`]'s fallback.
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Words of `struct sysinfo` (x86_64: uptime, loads[3], totalram, freeram, sharedram,

@@ -202,7 +202,9 @@ fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         Kind::File => file::read_file(linux, file, addr, len, None),
         Kind::Null => Ok(0),
         Kind::Zero | Kind::Full => fill(linux, addr, len, |buf| buf.fill(0)),
-        Kind::Random => fill(linux, addr, len, crate::calls::info::random_bytes),
+        Kind::Random => fill(linux, addr, len, |buf| {
+            crate::calls::info::random_bytes(linux, buf);
+        }),
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         Kind::ProcFile => procfs::read(linux, file, addr, len, None),
         Kind::PipeRead => pipe::read(linux, file, addr, len),
