@@ -19,6 +19,7 @@
 //!   file server's listings and `/proc`'s;
 //! - [`maps`]: `/proc/PID/maps`'s lines, from that map;
 //! - [`stat`]: file metadata encoded as the kernel's `struct stat` and `struct statx`;
+//! - [`statfs`]: file system figures encoded as the kernel's `struct statfs`;
 //! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
 //!   `PATH` search;
 //! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
@@ -56,6 +57,7 @@ pub mod seek;
 pub mod signal;
 pub mod stack;
 pub mod stat;
+pub mod statfs;
 pub mod sysno;
 
 pub use errno::{Errno, SysResult, to_return};

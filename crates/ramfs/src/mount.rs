@@ -1,4 +1,5 @@
-//! Mounts: more file systems in the one name space (`mount(2)`, `umount2(2)`, `/proc/mounts`).
+//! Mounts: more file systems in the one name space (`mount(2)`, `umount2(2)`, `/proc/mounts`,
+//! and what `statfs(2)` says of each: `Fs::statfs`).
 //!
 //! Every file system the server holds lives in the one [`Fs`]: the root file system (the
 //! initramfs's tree) is number 0, and each `tmpfs` or `ramfs` mounted since is a new empty
@@ -25,6 +26,8 @@
 use alloc::vec::Vec;
 
 use k42_linux::Errno;
+use k42_linux::raw::general::RAMFS_MAGIC;
+use k42_linux::statfs::{ST_RELATIME, StatFs};
 
 use crate::cred::Credentials;
 use crate::dir::Dir;
@@ -368,6 +371,28 @@ impl Fs {
     /// The file system `ino` belongs to.
     pub(crate) fn sb_of(&self, ino: Ino) -> Result<Sb, Errno> {
         Ok(self.inode(ino)?.sb)
+    }
+
+    /// What `statfs(2)` says of the file system `ino` belongs to. The root file system and a
+    /// `tmpfs` report the server's [`crate::Limits`] and what all its file systems use of them
+    /// (they share the limits), as a tmpfs mounted with `size` and `nr_inodes`; a `ramfs`
+    /// reports only its type, as Linux's. The id is the file system's `st_dev` (0 for a ramfs,
+    /// as Linux's `simple_statfs` leaves it); the flags are those `/proc/mounts` shows (`rw`
+    /// for the root, `rw,relatime` for a mount).
+    pub fn statfs(&self, ino: Ino) -> Result<StatFs, Errno> {
+        let sb = self.sb_of(ino)?;
+        let (fstype, flags) = match self.mounts.get(sb) {
+            Some(m) => (m.fstype, ST_RELATIME),
+            None => (FsType::Tmpfs, 0),
+        };
+        if fstype == FsType::Ramfs {
+            return Ok(StatFs::simple(RAMFS_MAGIC, flags));
+        }
+        let dev = self.dev_of(sb);
+        let limits = (self.limits().max_bytes, self.limits().max_inodes);
+        let used = (self.used_bytes(), self.inode_count() as u64);
+        // Lossless: `encode` gives 32 bits.
+        Ok(StatFs::tmpfs(limits, used, [dev as u32, 0], flags))
     }
 
     /// `st_dev` of file system `sb`.

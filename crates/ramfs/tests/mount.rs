@@ -321,3 +321,41 @@ fn nothing_is_mounted_on_a_removed_directory_or_a_detached_mount() {
     );
     assert!(fs.mounts().is_empty());
 }
+
+#[test]
+fn statfs_reports_each_file_systems_type_and_the_shared_figures() {
+    let mut fs = new_fs();
+    let limits = fs.limits();
+    let page = k42_ramfs::PAGE_SIZE;
+    let root_fs = fs.statfs(fs.root()).unwrap();
+    assert_eq!(root_fs.fs_type, u64::from(linux::TMPFS_MAGIC));
+    assert_eq!(root_fs.blocks, limits.max_bytes / page);
+    assert_eq!(root_fs.files, limits.max_inodes);
+    assert_eq!(root_fs.flags, 0, "the root is mounted rw");
+    mkdir(&mut fs, "/t", 0o755);
+    mkdir(&mut fs, "/r", 0o755);
+    mount(&mut fs, "/t", "tmpfs").unwrap();
+    mount(&mut fs, "/r", "ramfs").unwrap();
+    file(
+        &mut fs,
+        "/t/two-pages",
+        0o644,
+        &vec![1u8; 2 * page as usize],
+    );
+    let t = fs
+        .statfs(lookup(&fs, &root(), "/t/two-pages").unwrap())
+        .unwrap();
+    assert_eq!(t.fs_type, u64::from(linux::TMPFS_MAGIC));
+    assert_eq!(t.bfree, root_fs.bfree - 2, "the file's two pages are used");
+    assert_eq!(
+        t.ffree,
+        root_fs.ffree - 5,
+        "five inodes more: two roots, two dirs, a file"
+    );
+    assert_eq!(t.flags, k42_linux::statfs::ST_RELATIME);
+    assert_ne!(t.fsid, root_fs.fsid, "its own id");
+    let r = fs.statfs(lookup(&fs, &root(), "/r").unwrap()).unwrap();
+    assert_eq!(r.fs_type, u64::from(linux::RAMFS_MAGIC));
+    assert_eq!((r.blocks, r.bfree, r.files, r.ffree), (0, 0, 0, 0));
+    assert_eq!(fs.statfs(9999), Err(Errno::EBADF), "a dead inode");
+}

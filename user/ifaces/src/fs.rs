@@ -217,6 +217,11 @@ pub trait Fs {
     /// to ask from next (the number of mounts, once every one is listed).
     #[rights(READ)]
     fn mounts(&mut self, caller: Badge, from: u64) -> Result<(u64, u64), Errno>;
+    /// `statfs(2)` of the file system the path in the call data leads to (empty with
+    /// `AT_EMPTY_PATH`: this node's), with Linux's `AT_*` `flags` (`k42_ramfs::Fs::statfs`):
+    /// the reply data is a `k42_linux::statfs` encoding — the kernel's `struct statfs` bytes.
+    #[rights(READ)]
+    fn statfs(&mut self, caller: Badge, flags: u64) -> Result<(), Errno>;
 }
 
 const _: () = assert!(FsMethod::INTERFACE_ID == FS_INTERFACE);

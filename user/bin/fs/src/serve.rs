@@ -275,6 +275,19 @@ impl Fs for Node {
         set_reply_bytes(&st.to_linux_bytes()).map_err(|_| Errno::EIO)
     }
 
+    fn statfs(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
+        let path = path();
+        let st = with_cred(caller, |fs, cred| {
+            let ino = if names_itself(&path, flags) {
+                self.ino
+            } else {
+                named(fs, cred, self, &path, flags)?
+            };
+            fs.statfs(ino)
+        })?;
+        set_reply_bytes(&st.to_bytes()).map_err(|_| Errno::EIO)
+    }
+
     fn getdents(&mut self, caller: Badge, cookie: u64, max: u64) -> Result<(u64, u64), Errno> {
         let max = (max as usize).min(DATA_BYTES);
         let (bytes, next) = with_cred(caller, |fs, _| {

@@ -14,8 +14,8 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, signal, stat, time,
-    timer, wait,
+    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, signal, stat,
+    statfs, time, timer, wait,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -81,6 +81,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_statx, stat::statx),
     (nr::__NR_stat, stat::stat),
     (nr::__NR_lstat, stat::lstat),
+    // calls/statfs.rs: file systems' figures.
+    (nr::__NR_statfs, statfs::statfs),
+    (nr::__NR_fstatfs, statfs::fstatfs),
     // calls/file.rs: the file server's files and directories.
     (nr::__NR_open, file::open),
     (nr::__NR_openat, file::openat),

@@ -63,7 +63,7 @@ pub(crate) fn dir_node(linux: &Linux, dirfd: u64, path: &[u8]) -> Result<Arc<Nod
 
 /// Most bytes of a path one server call carries: the PPC data area, less the NUL a second
 /// path would need.
-const SENT_PATH_MAX: usize = CHUNK - 1;
+pub(crate) const SENT_PATH_MAX: usize = CHUNK - 1;
 
 /// Where a server call naming `path` from `dirfd` starts, and the path it sends: `dir_node`'s
 /// node and `path` itself (borrowed) when it fits in `limit` bytes. A longer one (Linux takes up to
