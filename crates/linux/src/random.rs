@@ -4,8 +4,10 @@
 //! entropy pool (`drivers/char/random.c`).
 //!
 //! The key comes from an entropy source the caller supplies — the personality's reads the
-//! CPU's `RDRAND` (`user/bin/linux/src/random.rs`) — when the first bytes are asked for, and
-//! fresh entropy is mixed into it again after every [`RESEED_BYTES`]. After each request the
+//! CPU's `RDRAND` (`user/bin/linux/src/calls/info.rs`) — when the first bytes are asked for,
+//! and fresh entropy is mixed into it again after every [`RESEED_BYTES`] and after a fork
+//! ([`Random::forked`]: the child's copy of the parent's memory holds the parent's next key).
+//! After each request the
 //! generator rekeys itself from its own stream ("fast key erasure", as Linux's
 //! `crng_fast_key_erasure`), so the bytes it has handed out cannot be computed again from its
 //! state, should a later copy of the process's memory (a core file, say) show it.
@@ -21,7 +23,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 pub const KEY_BYTES: usize = 32;
 
 /// Bytes handed out between two draws of fresh entropy (Linux reseeds its base generator once
-/// a minute; a count suits a generator that knows no time).
+/// a minute; a count keeps this crate free of a clock).
 pub const RESEED_BYTES: usize = 1 << 20;
 
 /// A process's generator: unkeyed until the first request.
@@ -61,6 +63,12 @@ impl Random {
         stream.fill_bytes(&mut key);
         *stream = ChaCha20Rng::from_seed(key);
         self.since_reseed = self.since_reseed.saturating_add(buf.len());
+    }
+
+    /// Makes the next request mix fresh entropy into the key first: the process has just been
+    /// copied into a fork child, which can read the current key in its copy.
+    pub fn forked(&mut self) {
+        self.since_reseed = RESEED_BYTES;
     }
 
     /// Keys the stream from `fresh` mixed with what the current stream (if any) gives: fresh
@@ -119,6 +127,17 @@ mod tests {
         let mut expected = [0u8; 16];
         ChaCha20Rng::from_seed(key).fill_bytes(&mut expected);
         assert_eq!((b, draws), (expected, 1));
+    }
+
+    #[test]
+    fn a_fork_makes_the_next_request_draw_entropy() {
+        let mut draws = 0;
+        let mut r = Random::new();
+        let mut out = [0u8; 8];
+        r.fill(&mut out, source(1, &mut draws));
+        r.forked();
+        r.fill(&mut out, source(1, &mut draws));
+        assert_eq!(draws, 2);
     }
 
     #[test]

@@ -49,14 +49,15 @@ pub fn has_rdrand() -> bool {
 }
 
 /// 64 random bits from the CPU's `RDRAND`, or `None` when it has none or gave none in
-/// [`RDRAND_TRIES`] tries.
+/// [`RDRAND_TRIES`] tries. All ones counts as none: it is what some AMD CPUs' broken RDRAND
+/// returns while reporting success (Linux's boot check looks for the same).
 pub fn rdrand64() -> Option<u64> {
     if !has_rdrand() {
         return None;
     }
     (0..RDRAND_TRIES).find_map(|_| {
         // SAFETY: the CPU has RDRAND (checked above).
-        unsafe { rdrand_step() }
+        unsafe { rdrand_step() }.filter(|&v| v != u64::MAX)
     })
 }
 

@@ -35,7 +35,7 @@ use k42_linux::{Errno, SysResult};
 use k42_rights::wire::meta;
 use k42_rights::{Badge, Rights, XHandle};
 use k42_rt::fork::ForkError;
-use k42_rt::sys::foreign;
+use k42_rt::sys::{critical, foreign};
 use k42_rt::{Env, Ppc, log, program};
 use spin::Mutex;
 
@@ -325,6 +325,12 @@ fn do_fork(linux: &Linux, regs: &SavedRegs, how: &CloneArgs) -> SysResult {
         return Err(Errno::EAGAIN);
     }
     let held = held(linux);
+    // The child's copy of this process's memory holds the key of this process's next random
+    // bytes: this process mixes fresh entropy in before it uses it.
+    {
+        let _upcalls = critical::disable();
+        linux.random.lock().forked();
+    }
     let mut child_regs = *regs;
     child_regs.rax = 0;
     if how.stack != 0 {

@@ -120,37 +120,51 @@ pub fn getrandom(linux: &Linux, args: &Args) -> SysResult {
 /// `/dev/random`, and `execve`'s `AT_RANDOM`. A ChaCha20 stream per process
 /// (`k42_linux::random`), keyed from the CPU's `RDRAND` ([`entropy`]).
 pub fn random_bytes(linux: &Linux, buf: &mut [u8]) {
-    if !k42_rt::sys::cpu::has_rdrand() {
+    let mut without_rdrand = false;
+    {
+        // Upcalls off while the lock is held: a thread preempted holding it would leave the
+        // process's other threads spinning on it for a whole slice.
+        let _upcalls = critical::disable();
+        linux.random.lock().fill(buf, || {
+            let (key, rdrand) = entropy(linux.ids.pid);
+            without_rdrand = !rdrand;
+            key
+        });
+    }
+    if without_rdrand {
         warn_no_rdrand();
     }
-    // Upcalls off while the lock is held: a thread preempted holding it would leave the
-    // process's other threads spinning on it for a whole slice.
-    let _upcalls = critical::disable();
-    linux.random.lock().fill(buf, entropy);
 }
 
-/// A key's worth of entropy: `RDRAND`'s, or — on a CPU without it, or one whose generator
-/// fails — the clock and the TSC, mixed: unpredictable enough for hash seeds and canaries,
-/// not a secret ([`warn_no_rdrand`] says so once).
-fn entropy() -> [u8; KEY_BYTES] {
+/// A key's worth of entropy for process `pid`, and whether `RDRAND` gave it: its output mixed
+/// with the clock, the TSC and the pid — which alone, on a CPU without `RDRAND` or one whose
+/// generator fails, are unpredictable enough for hash seeds and canaries, not a secret
+/// ([`warn_no_rdrand`] says so), and which keep a broken `RDRAND` that repeats itself from
+/// giving every process the same key.
+fn entropy(pid: u64) -> ([u8; KEY_BYTES], bool) {
     let mut key = [0u8; KEY_BYTES];
-    let mut x = clock::now_ns() ^ k42_rt::sys::cpu::rdtsc().rotate_left(29);
+    let mut x = clock::now_ns() ^ k42_rt::sys::cpu::rdtsc().rotate_left(29) ^ pid.rotate_left(47);
+    let mut rdrand = true;
     for chunk in key.chunks_mut(8) {
-        let word = k42_rt::sys::cpu::rdrand64().unwrap_or_else(|| {
-            x = splitmix(x ^ k42_rt::sys::cpu::rdtsc());
-            x
-        });
+        x = splitmix(x ^ k42_rt::sys::cpu::rdtsc());
+        let word = match k42_rt::sys::cpu::rdrand64() {
+            Some(r) => r ^ x,
+            None => {
+                rdrand = false;
+                x
+            }
+        };
         chunk.copy_from_slice(&word.to_le_bytes());
     }
-    key
+    (key, rdrand)
 }
 
-/// Logs, once per process, that its random bytes are keyed without `RDRAND`.
+/// Logs, once (a fork child inherits the note), that random bytes were keyed without `RDRAND`.
 #[cold]
 fn warn_no_rdrand() {
     static WARNED: AtomicBool = AtomicBool::new(false);
     if !WARNED.swap(true, Ordering::Relaxed) {
-        log!("linux: the CPU has no RDRAND: getrandom is keyed from the clock, not for secrets");
+        log!("linux: no RDRAND output: getrandom is keyed from the clock, not for secrets");
     }
 }
 
