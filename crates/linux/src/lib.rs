@@ -20,6 +20,7 @@
 //! - [`maps`]: `/proc/PID/maps`'s lines, from that map;
 //! - [`stat`]: file metadata encoded as the kernel's `struct stat` and `struct statx`;
 //! - [`statfs`]: file system figures encoded as the kernel's `struct statfs`;
+//! - [`xattr`]: extended attributes on file systems that keep none, with Linux's checks;
 //! - [`path`]: path normalization, symlink resolution with Linux's 40-hop limit, and `execvp`'s
 //!   `PATH` search;
 //! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
@@ -59,6 +60,7 @@ pub mod stack;
 pub mod stat;
 pub mod statfs;
 pub mod sysno;
+pub mod xattr;
 
 pub use errno::{Errno, SysResult, to_return};
 /// linux-raw-sys (features `general`, `errno`, `auxvec`, `no_std`): the source of every Linux

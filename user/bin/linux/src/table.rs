@@ -15,7 +15,7 @@ use k42_rt::log;
 
 use crate::calls::{
     creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, signal, stat,
-    statfs, time, timer, wait,
+    statfs, time, timer, wait, xattr,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -81,6 +81,19 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_statx, stat::statx),
     (nr::__NR_stat, stat::stat),
     (nr::__NR_lstat, stat::lstat),
+    // calls/xattr.rs: extended attributes (none kept).
+    (nr::__NR_getxattr, xattr::getxattr),
+    (nr::__NR_lgetxattr, xattr::lgetxattr),
+    (nr::__NR_fgetxattr, xattr::fgetxattr),
+    (nr::__NR_setxattr, xattr::setxattr),
+    (nr::__NR_lsetxattr, xattr::lsetxattr),
+    (nr::__NR_fsetxattr, xattr::fsetxattr),
+    (nr::__NR_listxattr, xattr::listxattr),
+    (nr::__NR_llistxattr, xattr::llistxattr),
+    (nr::__NR_flistxattr, xattr::flistxattr),
+    (nr::__NR_removexattr, xattr::removexattr),
+    (nr::__NR_lremovexattr, xattr::lremovexattr),
+    (nr::__NR_fremovexattr, xattr::fremovexattr),
     // calls/statfs.rs: file systems' figures.
     (nr::__NR_statfs, statfs::statfs),
     (nr::__NR_fstatfs, statfs::fstatfs),

@@ -86,15 +86,21 @@ const STRING_PIECE: usize = 256;
 /// (`ENAMETOOLONG` past that): read a piece at a time, never past the page the NUL is in, so a
 /// string ending just before unmapped memory is fine.
 pub fn read_string(linux: &Linux, addr: u64) -> Result<Vec<u8>, Errno> {
+    read_string_max(linux, addr, MAX_STRING)
+}
+
+/// [`read_string`] of at most `max` bytes with the NUL: `ENAMETOOLONG` when none comes within
+/// them, and nothing past them is read (an extended attribute's name is copied so).
+pub fn read_string_max(linux: &Linux, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
     let mem = linux.mem.lock();
     let mut out = Vec::new();
     let mut piece = [0u8; STRING_PIECE];
     let mut at = addr;
-    while out.len() < MAX_STRING {
+    while out.len() < max {
         let to_page_end = PAGE_SIZE - at % PAGE_SIZE;
         let chunk = (to_page_end as usize)
             .min(STRING_PIECE)
-            .min(MAX_STRING - out.len());
+            .min(max - out.len());
         let bytes = &mut piece[..chunk];
         read_locked(&mem, at, bytes)?;
         if let Some(nul) = bytes.iter().position(|&b| b == 0) {

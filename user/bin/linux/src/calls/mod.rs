@@ -4,8 +4,8 @@
 //! - new processes and threads (`fork`: `fork`, `vfork`, `clone`) and the threads' wait queue
 //!   (`futex`);
 //! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
-//!   (`file`), file metadata (`stat`), file systems' figures (`statfs`), files mapped into
-//!   memory (`mmap_file`), the name space's mounts (`mount`);
+//!   (`file`), file metadata (`stat`), extended attributes (`xattr`), file systems' figures
+//!   (`statfs`), files mapped into memory (`mmap_file`), the name space's mounts (`mount`);
 //! - the process and its thread (`proc`), its user and group ids (`creds`), its resource
 //!   limits (`rlimit`), its name as `/proc` shows it (`procfs`: `prctl`), collecting children
 //!   (`wait`);
@@ -34,3 +34,4 @@ pub mod statfs;
 pub mod time;
 pub mod timer;
 pub mod wait;
+pub mod xattr;
