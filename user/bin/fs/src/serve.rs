@@ -188,6 +188,28 @@ fn named(
     fs.lookup(cred, node.ino, path, flags as u32 & walk)
 }
 
+/// A `stat`-like call's reply: the bytes `answer` makes of the inode the call data's path
+/// names from `node` ([`named`]), as the reply data. `fstat`'s and `fstatfs`'s case names the
+/// node itself: no walk, one look-up of its inode by `answer` (which answers `EBADF` for a
+/// dead one, as the walk would).
+fn reply_about<B: AsRef<[u8]>>(
+    node: &Node,
+    caller: Badge,
+    flags: u64,
+    answer: impl FnOnce(&mut k42_ramfs::Fs, Ino) -> Result<B, Errno>,
+) -> Result<(), Errno> {
+    let path = path();
+    let bytes = with_cred(caller, |fs, cred| {
+        let ino = if names_itself(&path, flags) {
+            node.ino
+        } else {
+            named(fs, cred, node, &path, flags)?
+        };
+        answer(fs, ino)
+    })?;
+    set_reply_bytes(bytes.as_ref()).map_err(|_| Errno::EIO)
+}
+
 impl Fs for Node {
     fn open(
         &mut self,
@@ -261,31 +283,15 @@ impl Fs for Node {
     }
 
     fn stat(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
-        let path = path();
-        let st = with_cred(caller, |fs, cred| {
-            // `fstat`'s case names the node itself: no walk, one look-up of its inode (which
-            // answers `EBADF` for a dead one, as the walk would).
-            let ino = if names_itself(&path, flags) {
-                self.ino
-            } else {
-                named(fs, cred, self, &path, flags)?
-            };
-            fs.stat(ino)
-        })?;
-        set_reply_bytes(&st.to_linux_bytes()).map_err(|_| Errno::EIO)
+        reply_about(self, caller, flags, |fs, ino| {
+            Ok(fs.stat(ino)?.to_linux_bytes())
+        })
     }
 
     fn statfs(&mut self, caller: Badge, flags: u64) -> Result<(), Errno> {
-        let path = path();
-        let st = with_cred(caller, |fs, cred| {
-            let ino = if names_itself(&path, flags) {
-                self.ino
-            } else {
-                named(fs, cred, self, &path, flags)?
-            };
-            fs.statfs(ino)
-        })?;
-        set_reply_bytes(&st.to_bytes()).map_err(|_| Errno::EIO)
+        reply_about(self, caller, flags, |fs, ino| {
+            Ok(fs.statfs(ino)?.to_bytes())
+        })
     }
 
     fn getdents(&mut self, caller: Badge, cookie: u64, max: u64) -> Result<(u64, u64), Errno> {
