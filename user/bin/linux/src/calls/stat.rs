@@ -29,7 +29,7 @@ pub fn stat_fd(linux: &Linux, fd: u64) -> Result<Stat, Errno> {
 }
 
 /// What the open file `file` is ([`stat_fd`]).
-fn stat_file(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
+pub fn stat_file(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
     if crate::calls::pipe::is_pipe(file) {
         return crate::calls::pipe::stat(linux, file);
     }

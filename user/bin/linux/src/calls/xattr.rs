@@ -14,7 +14,7 @@ use k42_linux::xattr::{self, Op};
 use k42_linux::{Errno, SysResult};
 
 use crate::calls::file::stat_path;
-use crate::calls::stat::stat_fd;
+use crate::calls::stat::stat_file;
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -48,7 +48,7 @@ fn fd_mode(linux: &Linux, fd: u64) -> Result<u32, Errno> {
     if file.flags.load(Ordering::Relaxed) & g::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    Ok(stat_fd(linux, fd)?.mode)
+    Ok(stat_file(linux, &file)?.mode)
 }
 
 /// `setxattr`'s arguments, checked in Linux's order (after the file): the flags, the name,
