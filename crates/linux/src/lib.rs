@@ -26,6 +26,8 @@
 //! - [`script`]: `#!` interpreter lines as Linux's `binfmt_script` parses them, and the argv an
 //!   interpreter gets;
 //! - [`rlimit`]: resource limits, Linux's defaults and the rules of `setrlimit`/`prlimit64`;
+//! - [`sched`]: a process's scheduling parameters (nice value, policy, CPU affinity) and
+//!   Linux's checks on changing them;
 //! - [`random`]: a process's random bytes, a ChaCha20 stream keyed from an entropy source and
 //!   rekeyed after every request;
 //! - [`seek`]: `lseek`'s arithmetic, for the personality's private offsets and the file
@@ -53,6 +55,7 @@ pub mod mmap_space;
 pub mod path;
 pub mod random;
 pub mod rlimit;
+pub mod sched;
 pub mod script;
 pub mod seek;
 pub mod signal;

@@ -72,10 +72,11 @@ fn index(resource: u32) -> Result<usize, Errno> {
 
 impl Limits {
     /// What Linux gives init (`INIT_RLIMITS`) and so, unchanged, its children: `RLIMIT_STACK`
-    /// 8 MiB soft, `RLIMIT_CORE` 0 soft (both unlimited hard), `RLIMIT_NOFILE` 1024/4096, and
-    /// every other resource unlimited. (Linux's init also has finite `RLIMIT_NPROC`,
-    /// `RLIMIT_SIGPENDING`, `RLIMIT_MEMLOCK`, `RLIMIT_MSGQUEUE`, and 0 for `RLIMIT_NICE` and
-    /// `RLIMIT_RTPRIO`, which nothing here would honour.)
+    /// 8 MiB soft, `RLIMIT_CORE` 0 soft (both unlimited hard), `RLIMIT_NOFILE` 1024/4096, 0
+    /// for `RLIMIT_NICE` and `RLIMIT_RTPRIO` (what an unprivileged process may do to its
+    /// scheduling, `crate::sched`), and every other resource unlimited. (Linux's init also
+    /// has finite `RLIMIT_NPROC`, `RLIMIT_SIGPENDING`, `RLIMIT_MEMLOCK` and
+    /// `RLIMIT_MSGQUEUE`, which nothing here would honour.)
     pub const fn linux_defaults() -> Limits {
         let mut all = [Rlimit::UNLIMITED; RESOURCES];
         all[g::RLIMIT_STACK as usize] = Rlimit {
@@ -87,6 +88,8 @@ impl Limits {
             hard: INFINITY,
         };
         all[g::RLIMIT_NOFILE as usize] = NOFILE_DEFAULT;
+        all[g::RLIMIT_NICE as usize] = Rlimit { soft: 0, hard: 0 };
+        all[g::RLIMIT_RTPRIO as usize] = Rlimit { soft: 0, hard: 0 };
         Limits(all)
     }
 
@@ -138,6 +141,8 @@ mod tests {
         let l = Limits::default();
         assert_eq!(l.get(NOFILE), Ok(pair(1024, 4096)));
         assert_eq!(l.get(g::RLIMIT_STACK), Ok(pair(8 << 20, INFINITY)));
+        assert_eq!(l.get(g::RLIMIT_NICE), Ok(pair(0, 0)));
+        assert_eq!(l.get(g::RLIMIT_RTPRIO), Ok(pair(0, 0)));
         assert_eq!(l.get(CORE), Ok(pair(0, INFINITY)));
         assert_eq!(l.get(g::RLIMIT_CPU), Ok(Rlimit::UNLIMITED));
         assert_eq!(l.get(g::RLIMIT_RTTIME), Ok(Rlimit::UNLIMITED));
