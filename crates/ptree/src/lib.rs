@@ -3,7 +3,8 @@
 //! ([`tree`]), their credentials and the setuid family's rules ([`creds`]), the wait
 //! statuses they leave ([`status`]), and which children a wait selects with Linux's errno
 //! rules ([`select`]), whom a `kill` reaches ([`kill`]), and job control: stops, continues,
-//! the terminal's foreground group ([`job`]); the ids of processes' further threads ([`threads`]); `/proc`'s
+//! the terminal's foreground group ([`job`]); scheduling parameters by pid, group or user
+//! ([`sched`]); the ids of processes' further threads ([`threads`]); `/proc`'s
 //! process facts and texts ([`procfs`]), its system-wide files ([`procsys`]) and name space
 //! ([`procpath`]). The server around it only maps badges to calls and
 //! sends notifications; the Linux personality (`user/bin/linux`) uses [`select`] and
@@ -23,6 +24,7 @@ pub mod kill;
 pub mod procfs;
 pub mod procpath;
 pub mod procsys;
+pub mod sched;
 pub mod select;
 pub mod status;
 pub mod threads;
@@ -46,6 +48,8 @@ mod job_tests;
 mod procfs_tests;
 #[cfg(test)]
 mod procsys_tests;
+#[cfg(test)]
+mod sched_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

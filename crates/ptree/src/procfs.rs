@@ -40,8 +40,9 @@ const NS_PER_TICK: u64 = 1_000_000_000 / USER_HZ;
 const NS_PER_CENTI: u64 = 10_000_000;
 /// Nanoseconds in a second.
 const NS_PER_SEC: u64 = 1_000_000_000;
-/// `stat`'s priority of a normal task at nice 0 (`MAX_RT_PRIO + 20` less `MAX_RT_PRIO`).
-const DEFAULT_PRIORITY: u64 = 20;
+/// `stat`'s priority of a normal task at nice 0 (`task_prio`: its `prio`, `MAX_RT_PRIO + 20`,
+/// less `MAX_RT_PRIO`); each step of nice adds one.
+const NICE_0_PRIORITY: i64 = 20;
 /// `stat`'s code range for a process with memory, as Linux writes it for a reader without
 /// ptrace access (so that it does not look like a kernel thread, whose range is 0).
 const HIDDEN_CODE_ADDRESS: u64 = 1;
@@ -133,6 +134,12 @@ pub struct Facts {
     pub tty: Option<((u32, u32), Pid)>,
     /// When it started, in nanoseconds since boot.
     pub start_ns: u64,
+    /// Its nice value, -20..=19.
+    pub nice: i32,
+    /// Its scheduling policy (`SCHED_OTHER`, …, without `SCHED_RESET_ON_FORK`).
+    pub policy: u32,
+    /// Its real-time priority (0 under the policies that have none).
+    pub rt_priority: u32,
     /// Its `comm` (at most [`COMM_MAX`] bytes).
     pub comm: Vec<u8>,
     /// Its command line: each argument with its NUL (empty for a zombie and for init).
@@ -160,8 +167,21 @@ impl Facts {
             threads: 1,
             tty: None,
             start_ns: 0,
+            nice: 0,
+            policy: g::SCHED_NORMAL,
+            rt_priority: 0,
             comm: INIT_COMM.to_vec(),
             cmdline: Vec::new(),
+        }
+    }
+
+    /// `stat`'s priority (`task_prio`): 20 plus the nice value, or under a real-time policy -1
+    /// less its priority (-2 to -100).
+    fn priority(&self) -> i64 {
+        if self.policy == g::SCHED_FIFO || self.policy == g::SCHED_RR {
+            -1 - i64::from(self.rt_priority)
+        } else {
+            NICE_0_PRIORITY + i64::from(self.nice)
         }
     }
 
@@ -198,7 +218,9 @@ impl Facts {
         rest.push_str(" 0 0 0 0 0 0 0 0 0");
         let _ = write!(
             rest,
-            " {DEFAULT_PRIORITY} 0 {threads} 0 {start} 0 0 {rsslim}",
+            " {priority} {nice} {threads} 0 {start} 0 0 {rsslim}",
+            priority = self.priority(),
+            nice = self.nice,
             threads = self.threads,
             start = self.start_ns / NS_PER_TICK,
             // RLIMIT_RSS is unlimited: RLIM_INFINITY as an unsigned long.
@@ -209,7 +231,12 @@ impl Facts {
         let _ = write!(rest, " {code} {code} 0 0 0 0 0 0 0 0 0 0");
         // exit_signal, processor, rt_priority, policy, delayacct_blkio_ticks, guest_time,
         // cguest_time, seven data and argument addresses, exit_code.
-        let _ = writeln!(rest, " {exit_signal} 0 0 0 0 0 0 0 0 0 0 0 0 0 0");
+        let _ = writeln!(
+            rest,
+            " {exit_signal} 0 {rt} {policy} 0 0 0 0 0 0 0 0 0 0 0",
+            rt = self.rt_priority,
+            policy = self.policy,
+        );
         out.extend_from_slice(rest.as_bytes());
         out
     }
@@ -325,7 +352,7 @@ pub fn meminfo_text(total_bytes: u64, free_bytes: u64) -> String {
 /// Bytes of one pid in a list ([`encode_pids`]): Linux's pid_t.
 pub const PID_BYTES: usize = size_of::<u32>();
 /// Words of [`Facts::encode`]'s header.
-const HEADER_WORDS: usize = 22;
+const HEADER_WORDS: usize = 25;
 /// Bytes of that header.
 const HEADER_BYTES: usize = HEADER_WORDS * size_of::<u64>();
 /// The header's word for "no umask".
@@ -392,6 +419,9 @@ impl Facts {
             tty_dev,
             tpgid,
             self.start_ns,
+            i64::from(self.nice) as u64,
+            u64::from(self.policy),
+            u64::from(self.rt_priority),
             comm.len() as u64,
             self.cmdline.len() as u64,
             from as u64,
@@ -429,6 +459,9 @@ impl Facts {
             tty_dev,
             tpgid,
             start_ns,
+            nice,
+            policy,
+            rt_priority,
             comm_len,
             total,
             offset,
@@ -459,6 +492,9 @@ impl Facts {
             threads,
             tty: (has_tty != 0).then(|| (k42_linux::stat::decode_dev(tty_dev), tpgid)),
             start_ns,
+            nice: i32::try_from(nice as i64).ok()?,
+            policy: u32::try_from(policy).ok()?,
+            rt_priority: u32::try_from(rt_priority).ok()?,
             comm,
             cmdline: piece,
         };
@@ -529,6 +565,9 @@ impl Tree {
             },
             tty,
             start_ns: p.start_ns,
+            nice: p.sched.nice,
+            policy: p.sched.policy,
+            rt_priority: p.sched.rt_priority,
             comm: p.comm.clone(),
             cmdline: p.cmdline.clone(),
         })

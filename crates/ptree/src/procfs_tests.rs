@@ -50,6 +50,9 @@ fn shell() -> Facts {
         threads: 1,
         tty: Some((CONSOLE_TTY, 7)),
         start_ns: 1_234_567_890,
+        nice: 0,
+        policy: 0,
+        rt_priority: 0,
         comm: b"sh".to_vec(),
         cmdline: b"sh\0-c\0echo hi\0".to_vec(),
     }
@@ -69,6 +72,24 @@ fn stat_line_has_linux_fields() {
     assert_eq!(&fields[25..27], ["1", "1"]);
     assert_eq!(fields[37], g::SIGCHLD.to_string());
     assert_eq!(fields[51], "0");
+}
+
+#[test]
+fn stat_line_shows_the_nice_value_and_policy() {
+    let mut f = shell();
+    f.nice = -5;
+    let line = text(&f.stat());
+    let fields: Vec<&str> = line.trim_end().split(' ').collect();
+    // priority 20 + nice, then nice; rt_priority and policy 0.
+    assert_eq!(&fields[17..19], ["15", "-5"]);
+    assert_eq!(&fields[39..41], ["0", "0"]);
+    (f.policy, f.rt_priority) = (g::SCHED_FIFO, 10);
+    let line = text(&f.stat());
+    let fields: Vec<&str> = line.trim_end().split(' ').collect();
+    // Real-time: priority -1 - rt_priority; the nice value stays.
+    assert_eq!(&fields[17..19], ["-11", "-5"]);
+    assert_eq!(&fields[39..41], ["10", "1"]);
+    assert_eq!(fields.len(), 52);
 }
 
 #[test]
@@ -181,8 +202,9 @@ fn facts_travel_in_pieces() {
     g.tty = None;
     g.umask = None;
     g.cmdline.clear();
-    // Every id travels apart.
+    // Every id travels apart, and the scheduling parameters, a negative nice value too.
     (g.euid, g.suid, g.fsuid, g.egid, g.sgid, g.fsgid) = (1, 2, 3, 4, 5, 6);
+    (g.nice, g.policy, g.rt_priority) = (-7, g::SCHED_RR, 42);
     assert_eq!(Facts::decode(&g.encode(0, room)).unwrap().facts, g);
     assert_eq!(Facts::decode(&[1, 2, 3]), None);
     let mut bad = shell().encode(0, room);

@@ -1,10 +1,10 @@
 //! The process tree itself: every Linux process the process server knows, by pid, with its
-//! parent, group, session, credentials, umask and whether it is still running or a zombie
-//! holding its wait status; and the K42 badge of each running one, through which the server
-//! finds the caller. The rules are Linux's (`kernel/fork.c`, `kernel/exit.c`, `kernel/sys.c`),
-//! with one simplification: init (pid 1) is not an entry — the bootstrap plays it, never waits,
-//! and so reaps every child of its own at once (an exiting process's children and zombies
-//! become init's).
+//! parent, group, session, credentials, umask, scheduling parameters and whether it is still
+//! running or a zombie holding its wait status; and the K42 badge of each running one, through
+//! which the server finds the caller. The rules are Linux's (`kernel/fork.c`, `kernel/exit.c`,
+//! `kernel/sys.c`), with one simplification: init (pid 1) is not an entry — the bootstrap plays
+//! it, never waits, and so reaps every child of its own at once (an exiting process's children
+//! and zombies become init's).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -70,6 +70,8 @@ pub struct Proc {
     pub cmdline: Vec<u8>,
     /// When it started, in nanoseconds since boot (`Tree::started`).
     pub start_ns: u64,
+    /// Its nice value, policy and CPU affinity (`crate::sched`).
+    pub sched: k42_linux::sched::Params,
 }
 
 /// What an exit did, for the server to act on.
@@ -215,6 +217,7 @@ impl Tree {
             comm: Vec::new(),
             cmdline: Vec::new(),
             start_ns: 0,
+            sched: k42_linux::sched::Params::default(),
         });
         if parent == INIT_PID {
             self.give_terminal_if_free(pid);
@@ -230,7 +233,8 @@ impl Tree {
     }
 
     /// `fork`: the process `parent_badge` gets the K42 process `child_badge` as its child, with
-    /// its group, session, credentials and umask. Returns the child's pid. `EINVAL` if the two
+    /// its group, session, credentials, umask and scheduling parameters (`SCHED_RESET_ON_FORK`
+    /// applied). Returns the child's pid. `EINVAL` if the two
     /// are the same process, `EBUSY` if `child_badge` is registered already (it runs as a Linux
     /// process: a second fork cannot claim it), `ESRCH` if the parent is not registered.
     pub fn fork(&mut self, parent_badge: u64, child_badge: u64) -> Result<Pid, Errno> {
@@ -248,6 +252,7 @@ impl Tree {
             state: State::Live,
             badge: Some(child_badge),
             job: Job::default(),
+            sched: parent.sched.forked(),
             ..parent
         });
         Ok(pid)

@@ -1,5 +1,6 @@
 //! The process server's interface (DESIGN §2.7; issue #4 item 4): Linux process ids, parents,
-//! process groups and sessions, credentials, the umask, the host name, `uname` and `sysinfo`.
+//! process groups and sessions, credentials, the umask, scheduling parameters, the host name,
+//! `uname` and `sysinfo`.
 //! The kernel knows none of these (a K42 process is its badge); the personalities ask this
 //! server, which answers every question about the *caller* by the badge the kernel stamped.
 //!
@@ -27,6 +28,11 @@
 //! renames itself ([`Procs::set_comm`]); it also counts what `/proc/stat` and
 //! `/proc/loadavg` show ([`Procs::system`]) and lists a process's threads for
 //! `/proc/PID/task` ([`Procs::tasks`]). The encodings are `k42_ptree::procfs`'s.
+//!
+//! **Scheduling parameters.** Each process's nice value, policy and CPU affinity are kept here
+//! ([`Procs::getpriority`], [`Procs::setpriority`], [`Procs::sched_params`],
+//! [`Procs::set_scheduler`], [`Procs::set_affinity`]), so a process may read or, with
+//! Linux's permission, change another's; the rules are `k42_ptree::sched`'s.
 
 use k42_abi::kernel::{ASYNC_PAYLOAD_WORDS, AsyncMessage, PPC_DATA_BYTES, comm_pid};
 use k42_linux::Errno;
@@ -307,7 +313,42 @@ pub trait Procs {
     /// if there is no such process.
     #[rights(READ)]
     fn tasks(&self, caller: Badge, pid: u64, after: u64) -> Result<(u64, u64), Errno>;
+    /// `getpriority(which, who)` (C ints): 20 minus the lowest nice value of the processes
+    /// named — a process or thread (`PRIO_PROCESS`, 0: the caller), a process group
+    /// (`PRIO_PGRP`, 0: the caller's) or a real user's (`PRIO_USER`, 0: the caller's) — as the
+    /// syscall returns it. `EINVAL` for another `which`, `ESRCH` when none matches
+    /// (`k42_ptree::Tree::getpriority`).
+    #[rights(READ)]
+    fn getpriority(&self, caller: Badge, which: u64, who: u64) -> Result<u64, Errno>;
+    /// `setpriority(which, who, nice)`: every process named gets nice value `nice` (a C int,
+    /// clamped to -20..=19) if the caller may change it (`EPERM`) and, for a lower value, may
+    /// lower it (`EACCES`); `ESRCH` when none matches (`k42_ptree::Tree::setpriority`).
+    #[rights(READ)]
+    fn setpriority(&mut self, caller: Badge, which: u64, who: u64, nice: u64) -> Result<(), Errno>;
+    /// The scheduling parameters of the process `pid` names (0: the caller; a thread id: its
+    /// process): its policy (with `SCHED_RESET_ON_FORK`), its real-time priority, and the
+    /// mask of CPUs it may run on (bit n: CPU n). Anyone may ask; `ESRCH` for no such process.
+    #[rights(READ)]
+    fn sched_params(&self, caller: Badge, pid: u64) -> Result<(u64, u64, u64), Errno>;
+    /// `sched_setscheduler(pid, policy, priority)`, or `sched_setparam` with `policy`
+    /// [`KEEP_POLICY`] (priority and policy C ints): `ESRCH`, `EPERM` unless the caller may
+    /// change the process, then Linux's checks (`k42_linux::sched::Params::set_scheduler`).
+    #[rights(READ)]
+    fn set_scheduler(
+        &mut self,
+        caller: Badge,
+        pid: u64,
+        policy: u64,
+        priority: u64,
+    ) -> Result<(), Errno>;
+    /// `sched_setaffinity(pid, …)` with the first word of the caller's mask: `ESRCH`, `EPERM`,
+    /// then `EINVAL` if it names none of the CPUs there are.
+    #[rights(READ)]
+    fn set_affinity(&mut self, caller: Badge, pid: u64, mask: u64) -> Result<(), Errno>;
 }
+
+/// [`Procs::set_scheduler`]'s `policy` for `sched_setparam`: the process keeps its policy.
+pub const KEEP_POLICY: u64 = 1 << 32;
 
 const _: () = assert!(ProcsMethod::INTERFACE_ID == PROCS_INTERFACE);
 

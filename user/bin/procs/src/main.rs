@@ -112,6 +112,27 @@ fn signed(word: u64) -> i64 {
     word as i64
 }
 
+/// A C int argument: the low half of its word.
+fn c_int(word: u64) -> i32 {
+    word as u32 as i32
+}
+
+/// The CPUs the kernel runs (`Boot::cpus`), asked once: they do not come and go. 1 when the
+/// server has no `Boot` handle.
+fn cpus() -> Result<u32, Errno> {
+    static CPUS: spin::Once<u32> = spin::Once::new();
+    if let Some(&n) = CPUS.get() {
+        return Ok(n);
+    }
+    let n = match BOOT.get() {
+        Some(&boot) => BootClient::new(KernelPpc, boot)
+            .cpus()
+            .map_err(|_| Errno::EIO)?,
+        None => 1,
+    };
+    Ok(*CPUS.call_once(|| n.max(1)))
+}
+
 /// A pid argument of `getpgid`/`getsid` (0: the caller); a negative one names no process.
 fn pid_arg(word: u64) -> Result<Pid, Errno> {
     Pid::try_from(signed(word)).map_err(|_| Errno::ESRCH)
@@ -528,6 +549,53 @@ impl Procs for Root {
         let count = tids.len() as u64;
         set_reply_data(procfs::encode_pids(&tids)).map_err(|_| Errno::EIO)?;
         Ok((count, u64::from(tids.len() == room)))
+    }
+
+    fn getpriority(&self, caller: Badge, which: u64, who: u64) -> Result<u64, Errno> {
+        STATE
+            .lock()
+            .tree
+            .getpriority(caller.0, c_int(which) as u32, c_int(who) as u32)
+    }
+
+    fn setpriority(&mut self, caller: Badge, which: u64, who: u64, nice: u64) -> Result<(), Errno> {
+        let nice = k42_linux::sched::clamp_nice(nice);
+        STATE
+            .lock()
+            .tree
+            .setpriority(caller.0, c_int(which) as u32, c_int(who) as u32, nice)
+    }
+
+    fn sched_params(&self, caller: Badge, pid: u64) -> Result<(u64, u64, u64), Errno> {
+        let cpus = cpus()?;
+        let p = STATE.lock().tree.sched_params(caller.0, pid_arg(pid)?)?;
+        Ok((
+            u64::from(p.policy_word()),
+            u64::from(p.rt_priority),
+            p.allowed_cpus(cpus),
+        ))
+    }
+
+    fn set_scheduler(
+        &mut self,
+        caller: Badge,
+        pid: u64,
+        policy: u64,
+        priority: u64,
+    ) -> Result<(), Errno> {
+        let policy = (policy != procs::KEEP_POLICY).then(|| c_int(policy));
+        STATE
+            .lock()
+            .tree
+            .set_scheduler(caller.0, pid_arg(pid)?, policy, c_int(priority))
+    }
+
+    fn set_affinity(&mut self, caller: Badge, pid: u64, mask: u64) -> Result<(), Errno> {
+        let cpus = cpus()?;
+        STATE
+            .lock()
+            .tree
+            .set_affinity(caller.0, pid_arg(pid)?, mask, cpus)
     }
 
     fn set_comm(&mut self, caller: Badge) -> Result<(), Errno> {
