@@ -14,7 +14,7 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, signal, stat,
+    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, sched, signal, stat,
     statfs, time, timer, wait, xattr,
 };
 use crate::state::{self, Linux};
@@ -166,6 +166,23 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_getrlimit, rlimit::getrlimit),
     (nr::__NR_setrlimit, rlimit::setrlimit),
     (nr::__NR_sched_yield, proc::sched_yield),
+    // calls/sched.rs: the process's scheduling parameters.
+    (nr::__NR_getpriority, sched::getpriority),
+    (nr::__NR_setpriority, sched::setpriority),
+    (nr::__NR_sched_getscheduler, sched::sched_getscheduler),
+    (nr::__NR_sched_setscheduler, sched::sched_setscheduler),
+    (nr::__NR_sched_getparam, sched::sched_getparam),
+    (nr::__NR_sched_setparam, sched::sched_setparam),
+    (
+        nr::__NR_sched_get_priority_max,
+        sched::sched_get_priority_max,
+    ),
+    (
+        nr::__NR_sched_get_priority_min,
+        sched::sched_get_priority_min,
+    ),
+    (nr::__NR_sched_getaffinity, sched::sched_getaffinity),
+    (nr::__NR_sched_setaffinity, sched::sched_setaffinity),
     // calls/futex.rs: the program's threads' wait queue.
     (nr::__NR_futex, futex::futex),
     (nr::__NR_umask, proc::umask),

@@ -7,8 +7,8 @@
 //!   (`file`), file metadata (`stat`), extended attributes (`xattr`), file systems' figures
 //!   (`statfs`), files mapped into memory (`mmap_file`), the name space's mounts (`mount`);
 //! - the process and its thread (`proc`), its user and group ids (`creds`), its resource
-//!   limits (`rlimit`), its name as `/proc` shows it (`procfs`: `prctl`), collecting children
-//!   (`wait`);
+//!   limits (`rlimit`), its scheduling parameters (`sched`: nice, policy, CPU affinity), its
+//!   name as `/proc` shows it (`procfs`: `prctl`), collecting children (`wait`);
 //! - signals: their state, sending and waiting (`signal`), interval timers (`timer`), and what
 //!   happens to a program that faults (`fault`);
 //! - clocks and sleep (`time`), system information and randomness (`info`).
@@ -28,6 +28,7 @@ pub mod poll;
 pub mod proc;
 pub mod procfs;
 pub mod rlimit;
+pub mod sched;
 pub mod signal;
 pub mod stat;
 pub mod statfs;
