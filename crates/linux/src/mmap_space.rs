@@ -196,6 +196,19 @@ impl MmapSpace {
         r.contains(last).then_some(r)
     }
 
+    /// Whether every page of `[start, end)` is mapped (no hole; `mlock`, `msync` and
+    /// `madvise` answer `ENOMEM` for one).
+    pub fn is_mapped(&self, start: u64, end: u64) -> bool {
+        let mut cursor = start;
+        while cursor < end {
+            match self.lookup(cursor) {
+                Some(r) => cursor = r.end,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// Whether no page of `[start, end)` is mapped.
     pub fn is_free(&self, start: u64, end: u64) -> bool {
         self.overlapping(start, end).next().is_none()

@@ -232,6 +232,13 @@ fn lookup_and_covering() {
     assert!(s.covering(u64::MAX, 2).is_none());
     assert!(s.is_free(0x13000, 0x20000));
     assert!(!s.is_free(0xf000, 0x10001));
+    // Mapped through two ranges; a hole before, after or between is not.
+    assert!(s.is_mapped(0x10000, 0x13000));
+    assert!(s.is_mapped(0x11000, 0x11000), "nothing to map");
+    assert!(!s.is_mapped(0xf000, 0x11000));
+    assert!(!s.is_mapped(0x12000, 0x14000));
+    s.insert(0x14000, P, RW, Kind::Stack).unwrap();
+    assert!(!s.is_mapped(0x10000, 0x15000));
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //!   (`futex`);
 //! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
 //!   (`file`), file metadata (`stat`), extended attributes (`xattr`), file systems' figures
-//!   (`statfs`), files mapped into memory (`mmap_file`), the name space's mounts (`mount`);
+//!   (`statfs`), files mapped into memory (`mmap_file`), locking memory and writing it back
+//!   (`memlock`), the name space's mounts (`mount`);
 //! - the process and its thread (`proc`), its user and group ids (`creds`), its resource
 //!   limits (`rlimit`), its scheduling parameters (`sched`: nice, policy, CPU affinity), its
 //!   name as `/proc` shows it (`procfs`: `prctl`), collecting children (`wait`);
@@ -21,6 +22,7 @@ pub mod fork;
 pub mod futex;
 pub mod info;
 pub mod io;
+pub mod memlock;
 pub mod mmap_file;
 pub mod mount;
 pub mod pipe;
