@@ -366,8 +366,19 @@ static void nice_value(void) {
           raw_getpriority(PRIO_PROCESS, 0));
 }
 
+static void where_it_runs(void) {
+    unsigned cpu = ~0U, node = ~0U;
+    long r = syscall(SYS_getcpu, &cpu, &node, NULL);
+    CHECK("getcpu", r == 0 && (int)cpu < cpus && node == 0, "getcpu %ld (%s): cpu %u node %u", r,
+          strerror(errno), cpu, node);
+    CHECK("getcpu_null_pointers", syscall(SYS_getcpu, NULL, NULL, NULL) == 0, "%s",
+          strerror(errno));
+    CHECK_ERR("getcpu_bad_pointer_efault", syscall(SYS_getcpu, BAD_POINTER, NULL, NULL), EFAULT);
+}
+
 int main(void) {
     cpus = cpuinfo_cpus();
+    where_it_runs();
     affinity();
     policy();
     nice_value();

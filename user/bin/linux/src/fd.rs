@@ -1,5 +1,5 @@
 //! The fd table and open-file descriptions (DESIGN §2.6: personality-local state): `close`,
-//! `dup`, `dup2`, `dup3` and `fcntl` are served here without any server. A descriptor names an
+//! `close_range`, `dup`, `dup2`, `dup3` and `fcntl` are served here without any server. A descriptor names an
 //! [`OpenFile`] (shared by `dup`s, as Linux shares the open file description: status flags and
 //! offset) plus its own close-on-exec flag. An open file is the console, one of the memory
 //! devices the personality implements itself, a file or directory of the file server (its
@@ -35,6 +35,11 @@ use crate::table::Args;
 /// Most descriptors a `select` set names (`FD_SETSIZE`, the C libraries' `fd_set`; Linux's
 /// default `RLIMIT_NOFILE` soft limit too).
 pub const MAX_FDS: usize = 1024;
+
+/// `close_range`'s flags (`include/uapi/linux/close_range.h`, which linux-raw-sys does not
+/// carry): unshare the table first; mark close-on-exec instead of closing.
+const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
 
 /// What an open file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -390,6 +395,33 @@ pub fn close(linux: &Linux, args: &Args) -> SysResult {
         Some(_) => Ok(0),
         None => Err(Errno::EBADF),
     }
+}
+
+/// `close_range(first, last, flags)` (C unsigned ints): closes every open descriptor from
+/// `first` to `last`, or with `CLOSE_RANGE_CLOEXEC` marks them close-on-exec instead;
+/// `EINVAL` for another flag or `first` past `last`. `CLOSE_RANGE_UNSHARE` changes nothing:
+/// the table is this process's alone (threads share it, as `CLONE_FILES` would).
+pub fn close_range(linux: &Linux, args: &Args) -> SysResult {
+    let (first, last, flags) = (args[0] as u32, args[1] as u32, args[2] as u32);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let taken: Vec<Slot> = {
+        let mut fds = linux.fds.lock();
+        let end = fds.slots.len().min(last as usize + 1);
+        let range = fds.slots.get_mut(first as usize..end).unwrap_or_default();
+        if flags & CLOSE_RANGE_CLOEXEC != 0 {
+            for slot in range.iter_mut().flatten() {
+                slot.cloexec = true;
+            }
+            Vec::new()
+        } else {
+            range.iter_mut().filter_map(Option::take).collect()
+        }
+    };
+    // Dropped here, with the table's lock let go (module comment).
+    drop(taken);
+    Ok(0)
 }
 
 /// `dup(oldfd)`.

@@ -14,8 +14,8 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    creds, exec, file, fork, futex, info, io, mount, pipe, poll, proc, rlimit, sched, signal, stat,
-    statfs, time, timer, wait, xattr,
+    creds, exec, file, fork, futex, info, io, memlock, mount, pipe, poll, proc, rlimit, sched,
+    signal, stat, statfs, time, timer, wait, xattr,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -54,6 +54,7 @@ const CONTEXT_CALLS: &[(u32, ContextHandler)] = &[
 const CALLS: &[(u32, Handler)] = &[
     // fd.rs: the fd table.
     (nr::__NR_close, fd::close),
+    (nr::__NR_close_range, fd::close_range),
     (nr::__NR_dup, fd::dup),
     (nr::__NR_dup2, fd::dup2),
     (nr::__NR_dup3, fd::dup3),
@@ -68,6 +69,10 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_writev, io::writev),
     (nr::__NR_pread64, io::pread64),
     (nr::__NR_pwrite64, io::pwrite64),
+    (nr::__NR_preadv, io::preadv),
+    (nr::__NR_pwritev, io::pwritev),
+    (nr::__NR_preadv2, io::preadv2),
+    (nr::__NR_pwritev2, io::pwritev2),
     (nr::__NR_lseek, io::lseek),
     (nr::__NR_ioctl, io::ioctl),
     // calls/poll.rs: readiness.
@@ -136,6 +141,8 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_ftruncate, file::ftruncate),
     (nr::__NR_fsync, file::fsync),
     (nr::__NR_fdatasync, file::fsync),
+    (nr::__NR_sync, file::sync),
+    (nr::__NR_syncfs, file::syncfs),
     (nr::__NR_getcwd, file::getcwd),
     (nr::__NR_chdir, file::chdir),
     (nr::__NR_fchdir, file::fchdir),
@@ -183,6 +190,14 @@ const CALLS: &[(u32, Handler)] = &[
     ),
     (nr::__NR_sched_getaffinity, sched::sched_getaffinity),
     (nr::__NR_sched_setaffinity, sched::sched_setaffinity),
+    (nr::__NR_getcpu, sched::getcpu),
+    // calls/memlock.rs: locking memory, writing it back.
+    (nr::__NR_mlock, memlock::mlock),
+    (nr::__NR_mlock2, memlock::mlock2),
+    (nr::__NR_munlock, memlock::munlock),
+    (nr::__NR_mlockall, memlock::mlockall),
+    (nr::__NR_munlockall, memlock::munlockall),
+    (nr::__NR_msync, memlock::msync),
     // calls/futex.rs: the program's threads' wait queue.
     (nr::__NR_futex, futex::futex),
     (nr::__NR_umask, proc::umask),

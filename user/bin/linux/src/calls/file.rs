@@ -259,14 +259,16 @@ pub fn read_file(
     }
 }
 
-/// Writes `len` bytes at `addr` to the file at its offset (or at `at`), appending when opened
-/// with `O_APPEND` (and no `at`).
+/// Writes `len` bytes at `addr` to the file at its offset (or at `at`, leaving the offset be),
+/// appending instead when opened with `O_APPEND` — even with an `at`, as Linux's `pwrite` does
+/// — or when `append` (`pwritev2`'s `RWF_APPEND`).
 pub fn write_file(
     linux: &Linux,
     file: &OpenFile,
     addr: u64,
     len: u64,
     at: Option<u64>,
+    append: bool,
 ) -> SysResult {
     if file.fifo.is_some() {
         return match at {
@@ -276,7 +278,7 @@ pub fn write_file(
     }
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
     uaccess::end(addr, len)?;
-    let append = at.is_none() && file.flags() & g::O_APPEND != 0;
+    let append = append || file.flags() & g::O_APPEND != 0;
     let shared = at.is_none() && file.server_offset.load(Ordering::Relaxed);
     let mut offset = at.unwrap_or_else(|| *file.offset.lock());
     let mut done = 0u64;
@@ -873,6 +875,22 @@ pub fn fsync(linux: &Linux, args: &Args) -> SysResult {
         Kind::File | Kind::Dir if file.fifo.is_none() => Ok(0),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `sync()`: nothing to write back, the file server holds every file in memory.
+pub fn sync(_: &Linux, _: &Args) -> SysResult {
+    Ok(0)
+}
+
+/// `syncfs(fd)`: as `sync`, for an open descriptor (`EBADF` otherwise, `O_PATH` included, as
+/// Linux's `fdget` refuses it) of any kind.
+pub fn syncfs(linux: &Linux, args: &Args) -> SysResult {
+    // A descriptor is a C int.
+    let file = linux.fds.lock().get(u64::from(args[0] as u32))?;
+    if file.flags() & g::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    Ok(0)
 }
 
 /// `getcwd(buf, size)`: the length with the NUL.

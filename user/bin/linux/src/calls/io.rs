@@ -1,5 +1,5 @@
 //! Reading and writing open files: `read`, `write`, `readv`, `writev`, `pread64`, `pwrite64`,
-//! `lseek`, `ioctl`.
+//! `preadv`, `pwritev`, `preadv2`, `pwritev2`, `lseek`, `ioctl`.
 //!
 //! The console is the console server's object, a terminal with Linux's line discipline
 //! (`user/bin/console`, `k42_ifaces::console`). Writes go to it by PPC with their bytes in the
@@ -18,6 +18,7 @@
 //! process's own `comm` takes a write (`EINVAL` elsewhere, as Linux's procfs files without a
 //! write method).
 
+use alloc::sync::Arc;
 use alloc::vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -69,7 +70,7 @@ pub fn pwrite64(linux: &Linux, args: &Args) -> SysResult {
         return Err(Errno::EBADF);
     }
     match file.kind {
-        Kind::File => file::write_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
+        Kind::File => file::write_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at), false),
         _ => write_file(linux, &file, args[1], args[2].min(MAX_RW), JobCheck::Due),
     }
 }
@@ -81,11 +82,7 @@ pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
-    match file.kind {
-        Kind::File => file::read_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
-        Kind::ProcFile => procfs::read(linux, &file, args[1], args[2].min(MAX_RW), Some(at)),
-        _ => read_file(linux, &file, args[1], args[2].min(MAX_RW)),
-    }
+    read_at(linux, &file, args[1], args[2].min(MAX_RW), at)
 }
 
 /// The offset of a positioned read or write: `ESPIPE` on the console and pipes, `EISDIR` on a
@@ -111,32 +108,180 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
     }
 }
 
+/// `readv(fd, iov, iovcnt)`.
+pub fn readv(linux: &Linux, args: &Args) -> SysResult {
+    read_vectored(linux, args[0], args[1], args[2], None, 0)
+}
+
 /// `writev(fd, iov, iovcnt)`.
 pub fn writev(linux: &Linux, args: &Args) -> SysResult {
-    let file = linux.fds.lock().get(args[0])?;
+    write_vectored(linux, args[0], args[1], args[2], None, 0)
+}
+
+/// `preadv(fd, iov, iovcnt, pos_l, pos_h)`: at offset `pos_l` (on a 64-bit machine the
+/// whole offset; `pos_h` is shifted out, as Linux's `pos_from_hilo` does).
+pub fn preadv(linux: &Linux, args: &Args) -> SysResult {
+    read_vectored(linux, args[0], args[1], args[2], Some(args[3] as i64), 0)
+}
+
+/// `pwritev(fd, iov, iovcnt, pos_l, pos_h)`.
+pub fn pwritev(linux: &Linux, args: &Args) -> SysResult {
+    write_vectored(linux, args[0], args[1], args[2], Some(args[3] as i64), 0)
+}
+
+/// `preadv2(fd, iov, iovcnt, pos_l, pos_h, flags)`: offset -1 is the file's own, as `readv`.
+pub fn preadv2(linux: &Linux, args: &Args) -> SysResult {
+    let pos = args[3] as i64;
+    read_vectored(
+        linux,
+        args[0],
+        args[1],
+        args[2],
+        (pos != -1).then_some(pos),
+        args[5],
+    )
+}
+
+/// `pwritev2(fd, iov, iovcnt, pos_l, pos_h, flags)`.
+pub fn pwritev2(linux: &Linux, args: &Args) -> SysResult {
+    let pos = args[3] as i64;
+    write_vectored(
+        linux,
+        args[0],
+        args[1],
+        args[2],
+        (pos != -1).then_some(pos),
+        args[5],
+    )
+}
+
+/// The `RWF_*` flags Linux 6.1 knows (`RWF_SUPPORTED`).
+const RWF_KNOWN: u32 = g::RWF_HIPRI | g::RWF_DSYNC | g::RWF_SYNC | g::RWF_NOWAIT | g::RWF_APPEND;
+
+/// Whether a vectored call's flags (an `rwf_t`, a C int) ask it to append: `EOPNOTSUPP` for a
+/// flag Linux does not know, and for `RWF_NOWAIT`, Linux's answer for a file that cannot
+/// promise not to wait (none here does). `RWF_HIPRI`, `RWF_DSYNC` and `RWF_SYNC` change
+/// nothing: every write reaches the file server before it returns.
+fn rw_flags(flags: u64) -> Result<bool, Errno> {
+    let flags = flags as u32;
+    if flags & !RWF_KNOWN != 0 || flags & g::RWF_NOWAIT != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(flags & g::RWF_APPEND != 0)
+}
+
+/// The open file of a vectored call and its offset (`at`, for a positioned one), in Linux's
+/// order: a negative offset (`EINVAL`), the descriptor (`EBADF`), a file that cannot be
+/// positioned (`ESPIPE`, `EISDIR`).
+fn vectored_file(
+    linux: &Linux,
+    fd: u64,
+    pos: Option<i64>,
+) -> Result<(Arc<OpenFile>, Option<u64>), Errno> {
+    if pos.is_some_and(|p| p < 0) {
+        return Err(Errno::EINVAL);
+    }
+    let file = linux.fds.lock().get(fd)?;
+    let at = pos.map(|p| positioned(&file, p as u64)).transpose()?;
+    Ok((file, at))
+}
+
+/// The bytes moved so far, or the error if none were (Linux's answer for a vectored call
+/// that fails part way).
+fn so_far(total: u64, e: Errno) -> SysResult {
+    if total > 0 { Ok(total) } else { Err(e) }
+}
+
+/// `readv`, `preadv` and `preadv2`: the iovecs are read in (`EINVAL`, `EFAULT`), then the
+/// file's mode (`EBADF`), then, for a non-empty read, the flags; each buffer is filled in
+/// turn until one comes back short.
+fn read_vectored(
+    linux: &Linux,
+    fd: u64,
+    iov: u64,
+    count: u64,
+    pos: Option<i64>,
+    flags: u64,
+) -> SysResult {
+    let (file, at) = vectored_file(linux, fd, pos)?;
+    let vecs = iovecs(linux, iov, count)?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    if vecs.iter().all(|&(_, len)| len == 0) {
+        return Ok(0);
+    }
+    rw_flags(flags)?;
     let mut total = 0u64;
-    // One write(2) to the terminal, one job-control check (the first piece makes it).
-    let mut check = JobCheck::Due;
-    for (base, len) in iovecs(linux, args[1], args[2])? {
-        let len = len.min(MAX_RW - total);
-        total += write_file(linux, &file, base, len, check)?;
-        check = JobCheck::Done;
+    for (base, len) in vecs {
+        let got = match at {
+            Some(at) => read_at(linux, &file, base, len, at + total),
+            None => read_file(linux, &file, base, len),
+        };
+        match got {
+            Ok(got) => {
+                total += got;
+                if got < len {
+                    break;
+                }
+            }
+            Err(e) => return so_far(total, e),
+        }
     }
     Ok(total)
 }
 
-/// `readv(fd, iov, iovcnt)`.
-pub fn readv(linux: &Linux, args: &Args) -> SysResult {
-    let file = linux.fds.lock().get(args[0])?;
+/// `writev`, `pwritev` and `pwritev2`, as [`read_vectored`]; `RWF_APPEND` appends, and one
+/// job-control check (`TOSTOP`) covers the whole call.
+fn write_vectored(
+    linux: &Linux,
+    fd: u64,
+    iov: u64,
+    count: u64,
+    pos: Option<i64>,
+    flags: u64,
+) -> SysResult {
+    let (file, at) = vectored_file(linux, fd, pos)?;
+    let vecs = iovecs(linux, iov, count)?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    if vecs.iter().all(|&(_, len)| len == 0) {
+        return Ok(0);
+    }
+    let append = rw_flags(flags)?;
     let mut total = 0u64;
-    for (base, len) in iovecs(linux, args[1], args[2])? {
-        let got = read_file(linux, &file, base, len)?;
-        total += got;
-        if got < len {
-            break;
+    let mut check = JobCheck::Due;
+    for (base, len) in vecs {
+        let len = len.min(MAX_RW - total);
+        let wrote = match (file.kind, at) {
+            (Kind::File, _) if at.is_some() || append => {
+                file::write_file(linux, &file, base, len, at.map(|a| a + total), append)
+            }
+            _ => write_file(linux, &file, base, len, check),
+        };
+        check = JobCheck::Done;
+        match wrote {
+            Ok(wrote) => {
+                total += wrote;
+                if wrote < len {
+                    break;
+                }
+            }
+            Err(e) => return so_far(total, e),
         }
     }
     Ok(total)
+}
+
+/// A positioned read of `len` bytes at `addr` from offset `at` (`pread64`'s: the devices
+/// ignore the offset).
+fn read_at(linux: &Linux, file: &OpenFile, addr: u64, len: u64, at: u64) -> SysResult {
+    match file.kind {
+        Kind::File => file::read_file(linux, file, addr, len, Some(at)),
+        Kind::ProcFile => procfs::read(linux, file, addr, len, Some(at)),
+        _ => read_file(linux, file, addr, len),
+    }
 }
 
 /// The program's iovec array: (base, len) pairs, `EINVAL` for a bad count or a total past
@@ -178,7 +323,7 @@ fn write_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64, check: JobChe
     }
     match file.kind {
         Kind::Console => write_console(linux, addr, len, check),
-        Kind::File => file::write_file(linux, file, addr, len, None),
+        Kind::File => file::write_file(linux, file, addr, len, None, false),
         // Writes vanish, but the buffer must still be the program's to read.
         Kind::Null | Kind::Zero | Kind::Random => {
             uaccess::end(addr, len)?;

@@ -1,12 +1,12 @@
 //! Scheduling: the nice value (`getpriority`, `setpriority`), the policy and its priority
 //! (`sched_getscheduler`, `sched_setscheduler`, `sched_getparam`, `sched_setparam`,
 //! `sched_get_priority_max`, `sched_get_priority_min`) and the CPU affinity
-//! (`sched_getaffinity`, `sched_setaffinity`). The process server keeps every process's
-//! (`Procs::getpriority` and the calls after it; the rules in `k42_ptree::sched` and
-//! `k42_linux::sched`), so one process may read another's and, with Linux's permission, change
-//! them; a fork child starts with a copy, `SCHED_RESET_ON_FORK` applied, and an exec keeps
-//! them. This file checks what Linux checks before it looks for the process (the arguments'
-//! ranges, the user memory), in Linux's order, and moves the bytes.
+//! (`sched_getaffinity`, `sched_setaffinity`), and where the process runs (`getcpu`). The
+//! process server keeps every process's (`Procs::getpriority` and the calls after it; the rules
+//! in `k42_ptree::sched` and `k42_linux::sched`), so one process may read another's and, with
+//! Linux's permission, change them; a fork child starts with a copy, `SCHED_RESET_ON_FORK`
+//! applied, and an exec keeps them. This file checks what Linux checks before it looks for the
+//! process (the arguments' ranges, the user memory), in Linux's order, and moves the bytes.
 //!
 //! They are kept and answered; K42 schedules by none of them yet. A Linux process's threads
 //! share one dispatcher, so the process runs on one CPU whatever its affinity, and the kernel's
@@ -17,12 +17,15 @@ use k42_ifaces::procs::{KEEP_POLICY, ProcsClient};
 use k42_linux::sched;
 use k42_linux::{Errno, SysResult};
 use k42_rt::Ppc;
+use k42_rt::sys::page::Page;
 
 use crate::procs::errno;
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
 
+/// The NUMA node `getcpu` names: the machine is one node.
+const NUMA_NODE: u32 = 0;
 /// Bytes of `struct sched_param` (one C int, the priority).
 const SCHED_PARAM_BYTES: usize = core::mem::size_of::<i32>();
 
@@ -164,4 +167,19 @@ pub fn sched_setaffinity(linux: &Linux, args: &Args) -> SysResult {
         .set_affinity(word(pid), u64::from_le_bytes(first))
         .map(|()| 0)
         .map_err(errno)
+}
+
+/// `getcpu(cpu, node, cache)`: the CPU this process's dispatcher runs on (all its threads run
+/// there) and NUMA node 0, each written if its pointer is not null; `EFAULT` if either write
+/// fails. The third argument has been unused since Linux 2.6.24.
+pub fn getcpu(linux: &Linux, args: &Args) -> SysResult {
+    // Lossless: CPU numbers are below `sched::MAX_CPUS`.
+    let cpu = Page::current().cpu() as u32;
+    let mut faulted = false;
+    for (addr, value) in [(args[0], cpu), (args[1], NUMA_NODE)] {
+        if addr != 0 {
+            faulted |= uaccess::write(linux, addr, &value.to_le_bytes()).is_err();
+        }
+    }
+    if faulted { Err(Errno::EFAULT) } else { Ok(0) }
 }
