@@ -70,6 +70,9 @@ pub struct Cpu {
     /// No dispatcher timer here is due before this (kernel-clock ns): entries skip the timer
     /// scan until then. Lowered when a timer is set, recomputed by the scan.
     pub next_timer: u64,
+    /// The dispatcher whose CPU time runs now, and since when (kernel-clock ns):
+    /// `switch::account` keeps it in step with the policy.
+    pub accounted: Option<(u64, u64)>,
 }
 
 impl Cpu {
@@ -315,6 +318,7 @@ pub fn init(apic_ids: &[u32]) {
                     running: None,
                     io_open: Vec::new(),
                     next_timer: u64::MAX,
+                    accounted: None,
                 }),
                 mailbox: Mutex::new(Vec::new()),
                 has_mail: AtomicBool::new(false),

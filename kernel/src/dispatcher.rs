@@ -124,6 +124,20 @@ impl Shared {
         self.store(page_offset::DISABLED, u64::from(disabled));
     }
 
+    /// Adds `ns` to the CPU time the page shows and marks the dispatcher as no longer running
+    /// on its CPU's time (`switch::account`).
+    pub fn charge(&self, ns: u64) {
+        let ran = self.load(page_offset::RUN_NS).saturating_add(ns);
+        self.store(page_offset::RUN_NS, ran);
+        self.store(page_offset::RUN_SINCE, 0);
+    }
+
+    /// Marks the dispatcher as running on its CPU's time since `now` (kernel-clock ns, made
+    /// nonzero: 0 means not running).
+    pub fn charge_from(&self, now: u64) {
+        self.store(page_offset::RUN_SINCE, now.max(1));
+    }
+
     /// The pending soft-interrupt bits.
     #[inline]
     pub fn pending(&self) -> u64 {

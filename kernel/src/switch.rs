@@ -340,21 +340,48 @@ pub fn run_next<'a>(
     loop {
         crate::entry::housekeeping(slot, &mut cpu, frame);
         if cpu.running.is_some() {
+            account(&mut cpu);
             return cpu;
         }
         if let Some(id) = cpu.sched.pick_next(cpu::now()) {
             let to = executor(&cpu, u64::from(id.0));
             enter(&mut cpu, to, frame);
             if cpu.running.is_some() {
+                account(&mut cpu);
                 return cpu;
             }
             continue;
         }
+        account(&mut cpu);
         drop(cpu);
         k42_hal::cpu::wait_for_interrupt();
         k42_hal::cpu::disable_interrupts();
         crate::tlb::service();
         cpu = slot.state.lock();
+    }
+}
+
+/// Keeps CPU-time accounting in step with the policy: when the dispatcher it runs has changed,
+/// the one it ran until now is charged the time since it began (its page's `run_ns`), and the
+/// new one runs on its own time from now (`run_since`). Every pass through the general path
+/// ends here (`run_next`). The same-CPU PPC fast path never changes the policy's dispatcher:
+/// the server runs on its caller's time, as a Linux system call counts as its caller's.
+fn account(cpu: &mut Cpu) {
+    let current = cpu.sched.current().map(|id| u64::from(id.0));
+    if cpu.accounted.map(|(comm, _)| comm) == current {
+        return;
+    }
+    let now = cpu::now();
+    if let Some((comm, since)) = cpu.accounted.take()
+        && let Some(d) = cpu.dispatchers.get(&comm)
+    {
+        d.shared.charge(now.saturating_sub(since));
+    }
+    if let Some(comm) = current
+        && let Some(d) = cpu.dispatchers.get(&comm)
+    {
+        d.shared.charge_from(now);
+        cpu.accounted = Some((comm, now));
     }
 }
 

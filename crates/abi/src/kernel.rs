@@ -355,6 +355,14 @@ pub struct DispatcherPage {
     /// kernel read at boot; 0 when it could not be read. Wall time now = this + the kernel
     /// clock.
     pub boot_epoch_ns: u64,
+    /// The CPU time this dispatcher has had, in ns of the kernel clock, up to when it last
+    /// stopped being the dispatcher its CPU's policy runs. A same-CPU PPC's server runs on its
+    /// caller's time, so a call counts as the caller's (as a Linux system call counts as its
+    /// caller's). The kernel writes it; the dispatcher reads it.
+    pub run_ns: u64,
+    /// The kernel clock (ns, never 0) when it last became the dispatcher its CPU's policy runs,
+    /// or 0 while it is not: its CPU time now is `run_ns` plus the time since then.
+    pub run_since: u64,
     /// The last TRAP's details.
     pub trap: TrapInfo,
     /// The interrupted registers at INTERRUPT, TRAP and PGFLT upcalls, and the Linux program's
@@ -458,6 +466,10 @@ pub mod page_offset {
     pub const UPCALL_STACK: usize = offset_of!(DispatcherPage, upcall_stack);
     /// `call_stack`.
     pub const CALL_STACK: usize = offset_of!(DispatcherPage, call_stack);
+    /// `run_ns`.
+    pub const RUN_NS: usize = offset_of!(DispatcherPage, run_ns);
+    /// `run_since`.
+    pub const RUN_SINCE: usize = offset_of!(DispatcherPage, run_since);
     /// `saved`.
     pub const SAVED: usize = offset_of!(DispatcherPage, saved);
     /// `saved_live`.

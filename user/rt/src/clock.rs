@@ -1,6 +1,7 @@
 //! The kernel clock read in user mode: nanoseconds since the kernel's `boot_tsc`, from `rdtsc`
 //! and the rate the dispatcher page publishes (`DispatcherPage::tsc_per_ms`, `boot_tsc`), the
-//! same clock TIMER deadlines are given in; and the wall clock ([`wall_ns`]) on top of it.
+//! same clock TIMER deadlines are given in; the wall clock ([`wall_ns`]) on top of it; and the
+//! dispatcher's CPU time ([`cpu_ns`]), which the kernel keeps in the same page.
 
 use k42_sys::cpu::rdtsc;
 use k42_sys::page::Page;
@@ -24,4 +25,14 @@ pub fn now_ns() -> u64 {
 /// boot, as if booted at the epoch) when the kernel could not read one.
 pub fn wall_ns() -> u64 {
     Page::current().boot_epoch_ns().saturating_add(now_ns())
+}
+
+/// The CPU time this dispatcher has had, in ns (`Page::run_time`): what it had when it last
+/// stopped running on its own time, plus the time since it began again if it runs on it now.
+/// A server serving a call runs on its caller's time, which this does not count.
+pub fn cpu_ns() -> u64 {
+    match Page::current().run_time() {
+        (ran, 0) => ran,
+        (ran, since) => ran.saturating_add(now_ns().saturating_sub(since)),
+    }
 }

@@ -143,6 +143,18 @@ impl Page {
         self.load(offset_of!(DispatcherPage, cpu))
     }
 
+    /// The CPU time this dispatcher had up to when it last stopped running on its own time,
+    /// and when it began running on it since (0: it is not), both in kernel-clock ns
+    /// (`DispatcherPage::run_ns`, `run_since`). Read by the dispatcher itself, which the kernel
+    /// never updates them under.
+    #[inline]
+    pub fn run_time(self) -> (u64, u64) {
+        (
+            self.load(offset_of!(DispatcherPage, run_ns)),
+            self.load(offset_of!(DispatcherPage, run_since)),
+        )
+    }
+
     /// TSC ticks per millisecond of the kernel clock.
     #[inline]
     pub fn tsc_per_ms(self) -> u64 {
