@@ -311,14 +311,18 @@ fn the_tree_keeps_changes_and_fork_inherits_them() {
     assert_eq!(t.get(b).unwrap().creds, c);
     assert_eq!(t.groups(B, 0), Ok(&[4, 9][..]));
     // Anyone may read another's groups (as /proc/PID/status), a zombie's too.
+    t.set_cpu_ns(B, 12_345).unwrap();
     t.exit(B, crate::WaitStatus::exited(0)).unwrap();
     assert_eq!(t.groups(A, b), Ok(&[4, 9][..]));
     assert_eq!(t.groups(A, 9999), Err(Errno::ESRCH));
     assert_eq!(t.groups(A, INIT_PID), Ok(&[][..]));
-    // Its wait reports its real uid (`waitid`'s `si_uid`).
+    // Its wait reports its real uid (`waitid`'s `si_uid`) and the CPU time it said it had.
     let options = crate::WaitOptions::from_wait4(0).unwrap();
     let reaped = t.wait_with_uid(A, crate::Selector::Any, options).unwrap();
-    assert_eq!(reaped, Some((b, crate::WaitStatus::exited(0), 1000)));
+    assert_eq!(
+        reaped,
+        Some((b, crate::WaitStatus::exited(0), 1000, 12_345))
+    );
     // A refused change leaves the record alone.
     assert_eq!(
         t.change_ids(A, Family::User, IdChange::Set(5)),

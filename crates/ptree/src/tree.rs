@@ -72,6 +72,9 @@ pub struct Proc {
     pub start_ns: u64,
     /// Its nice value, policy and CPU affinity (`crate::sched`).
     pub sched: k42_linux::sched::Params,
+    /// The CPU time (ns) it said at its end it had had, its waited-for children's included
+    /// ([`Tree::set_cpu_ns`]): what a wait hands its parent. 0 until then.
+    pub cpu_ns: u64,
 }
 
 /// What an exit did, for the server to act on.
@@ -218,6 +221,7 @@ impl Tree {
             cmdline: Vec::new(),
             start_ns: 0,
             sched: k42_linux::sched::Params::default(),
+            cpu_ns: 0,
         });
         if parent == INIT_PID {
             self.give_terminal_if_free(pid);
@@ -253,6 +257,7 @@ impl Tree {
             badge: Some(child_badge),
             job: Job::default(),
             sched: parent.sched.forked(),
+            cpu_ns: 0,
             ..parent
         });
         Ok(pid)
@@ -358,16 +363,24 @@ impl Tree {
         options: WaitOptions,
     ) -> Result<Option<(Pid, WaitStatus)>, Errno> {
         let found = self.wait_with_uid(badge, selector, options)?;
-        Ok(found.map(|(pid, status, _)| (pid, status)))
+        Ok(found.map(|(pid, status, ..)| (pid, status)))
     }
 
-    /// [`Tree::wait`], with the child's real uid (`waitid`'s `si_uid`) beside its status.
+    /// The running process `badge` says, as it ends, how much CPU time (ns) it had, its
+    /// waited-for children's included: its parent's wait hands that on.
+    pub fn set_cpu_ns(&mut self, badge: u64, ns: u64) -> Result<(), Errno> {
+        self.by_badge_mut(badge)?.cpu_ns = ns;
+        Ok(())
+    }
+
+    /// [`Tree::wait`], with the child's real uid (`waitid`'s `si_uid`) and, for an ended child,
+    /// its CPU time ([`Tree::set_cpu_ns`]; 0 for a stop or continue) beside its status.
     pub fn wait_with_uid(
         &mut self,
         badge: u64,
         selector: Selector,
         options: WaitOptions,
-    ) -> Result<Option<(Pid, WaitStatus, u32)>, Errno> {
+    ) -> Result<Option<(Pid, WaitStatus, u32, u64)>, Errno> {
         let me = self.by_badge(badge)?;
         let (pid, pgid) = (me.pid, me.pgid);
         let mut matched = false;
@@ -378,11 +391,11 @@ impl Tree {
             }
             matched = true;
             if let (State::Zombie(status), true) = (child.state, options.exited) {
-                found = Some((child.pid, status, child.creds.uid, true));
+                found = Some((child.pid, status, child.creds.uid, child.cpu_ns, true));
                 break;
             }
             if let Some(status) = child.job.reportable(options) {
-                found = Some((child.pid, status, child.creds.uid, false));
+                found = Some((child.pid, status, child.creds.uid, 0, false));
                 break;
             }
         }
@@ -390,17 +403,17 @@ impl Tree {
             return Err(Errno::ECHILD);
         }
         match found {
-            Some((child, _, _, true)) if !options.nowait => {
+            Some((child, .., true)) if !options.nowait => {
                 self.procs.remove(&child);
             }
-            Some((child, _, _, false)) if !options.nowait => {
+            Some((child, .., false)) if !options.nowait => {
                 if let Some(c) = self.procs.get_mut(&child) {
                     c.job.report = None;
                 }
             }
             _ => {}
         }
-        Ok(found.map(|(child, status, uid, _)| (child, status, uid)))
+        Ok(found.map(|(child, status, uid, cpu_ns, _)| (child, status, uid, cpu_ns)))
     }
 
     /// The caller's umask; replaced by `new` (its permission bits) when `set`.

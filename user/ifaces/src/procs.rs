@@ -172,25 +172,28 @@ pub trait Procs {
     fn notify(&mut self, caller: Badge, comm: u64) -> Result<(), Errno>;
     /// The caller ends with the Linux wait status `wait_status` (`k42_ptree::WaitStatus`:
     /// `(code & 0xff) << 8` for an exit, the signal number, `| 0x80` with a core dump, for a
-    /// death by signal): it becomes a zombie for its parent to [`Procs::wait`] for, or is
-    /// reaped at once if its parent is init; its children become init's (their `ids` say
-    /// ppid 1); its parent is notified.
+    /// death by signal), having had `cpu_ns` of CPU time, its waited-for children's included:
+    /// it becomes a zombie for its parent to [`Procs::wait`] for, or is reaped at once if its
+    /// parent is init; its children become init's (their `ids` say ppid 1); its parent is
+    /// notified.
     #[rights(READ)]
-    fn exit(&mut self, caller: Badge, wait_status: u64) -> Result<(), Errno>;
+    fn exit(&mut self, caller: Badge, wait_status: u64, cpu_ns: u64) -> Result<(), Errno>;
     /// Collects an ended child: `selector` is `wait4`'s pid as an i64 word (> 0 that child, -1
     /// any, 0 the caller's process group, < -1 the group `-selector`), `options` Linux's
     /// `waitid` bits, validated by the caller (`WEXITED` must be set for ended children to be
     /// reported, `WNOWAIT` leaves the child waitable; `WNOHANG` changes nothing here: the
-    /// server never blocks). Returns the child's pid, wait status and real uid (`waitid`'s
-    /// `si_uid`), `(0, 0, 0)` when children match but none has ended (wait for a
-    /// [`ChildEvent`] and call again), `ECHILD` when no child matches.
+    /// server never blocks). Returns the child's pid, wait status, real uid (`waitid`'s
+    /// `si_uid`) and, for an ended child, the CPU time it said it had at [`Procs::exit`] (0
+    /// for a stop or continue, and for a process killed before it could say);
+    /// `(0, 0, 0, 0)` when children match but none has ended (wait for a [`ChildEvent`] and
+    /// call again), `ECHILD` when no child matches.
     #[rights(READ)]
     fn wait(
         &mut self,
         caller: Badge,
         selector: u64,
         options: u64,
-    ) -> Result<(u64, u64, u64), Errno>;
+    ) -> Result<(u64, u64, u64, u64), Errno>;
     /// `getpgid(pid)`: the process group of `pid` (0: the caller), `ESRCH` for none.
     #[rights(READ)]
     fn getpgid(&self, caller: Badge, pid: u64) -> Result<u64, Errno>;

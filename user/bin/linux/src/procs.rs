@@ -140,7 +140,8 @@ pub fn exited(status: WaitStatus) {
         // Taken before the call, so an IPC_RETRY posted after a refusal is still pending when
         // the kernel is asked to sleep.
         page.take_pending(soft::IPC_RETRY);
-        match procs.exit(u64::from(status.0)) {
+        let cpu_ns = crate::calls::usage::with_children_ns(state::get());
+        match procs.exit(u64::from(status.0), cpu_ns) {
             Ok(()) => return,
             Err(CallError::Failed(DispatchError::Transport(s))) if s == retry => {
                 kcall::yield_now(k42_abi::kernel::yield_mode::BLOCK);
@@ -155,14 +156,16 @@ pub fn exited(status: WaitStatus) {
 }
 
 /// One wait for a child (`wait4`, `waitid`): the server collects a matching child that ended
-/// (`Ok(Some((pid, status, uid)))`, `uid` the child's real user); when children match but none
+/// (`Ok(Some((pid, status, uid, cpu_ns)))`, `uid` the child's real user, `cpu_ns` the CPU time
+/// it had, its children's included: added to this process's children's unless `WNOWAIT`
+/// left it to collect later; 0 for a stop or continue); when children match but none
 /// ended, `Ok(None)` under `WNOHANG`, otherwise the program's thread sleeps until a child ends
 /// (a [`ChildEvent`]) and asks again. `ECHILD` when no child matches (or there is no process
 /// server).
 pub fn wait_child(
     selector: Selector,
     options: WaitOptions,
-) -> Result<Option<(u64, WaitStatus, u32)>, Errno> {
+) -> Result<Option<(u64, WaitStatus, u32, u64)>, Errno> {
     let linux = state::get();
     let Some(mut procs) = client(linux) else {
         return Err(Errno::ECHILD);
@@ -176,12 +179,15 @@ pub fn wait_child(
         ensure_notified();
     }
     loop {
-        let (pid, status, uid) = procs.wait(selector, bits).map_err(errno)?;
+        let (pid, status, uid, cpu_ns) = procs.wait(selector, bits).map_err(errno)?;
         if pid != 0 {
             // The server stores what `exited` sent, a u32 (`WaitStatus`), and 32-bit uids.
             let status = u32::try_from(status).map_err(|_| Errno::EIO)?;
             let uid = u32::try_from(uid).map_err(|_| Errno::EIO)?;
-            return Ok(Some((pid, WaitStatus(status), uid)));
+            if !options.nowait {
+                crate::calls::usage::collected(linux, cpu_ns);
+            }
+            return Ok(Some((pid, WaitStatus(status), uid, cpu_ns)));
         }
         if options.nohang {
             return Ok(None);

@@ -54,6 +54,9 @@ pub struct Linux {
     pub creds: Creds,
     /// The process's random bytes (`calls::info::random_bytes`); a fork child's is new.
     pub random: Mutex<k42_linux::random::Random>,
+    /// The CPU time (ns) of the children this process's waits collected, theirs included
+    /// (`calls::usage`); a fork child's starts from 0.
+    pub children_cpu_ns: AtomicU64,
 }
 
 /// A process's Linux ids.
@@ -232,6 +235,7 @@ pub fn init(
         ids,
         creds: Creds::new(user_ids),
         random: Mutex::new(k42_linux::random::Random::new()),
+        children_cpu_ns: AtomicU64::new(0),
     });
 }
 

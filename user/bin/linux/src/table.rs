@@ -15,7 +15,7 @@ use k42_rt::log;
 
 use crate::calls::{
     creds, exec, file, fork, futex, info, io, memlock, mount, pipe, poll, proc, rlimit, sched,
-    signal, stat, statfs, time, timer, wait, xattr,
+    signal, stat, statfs, time, timer, usage, wait, xattr,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -191,6 +191,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_sched_getaffinity, sched::sched_getaffinity),
     (nr::__NR_sched_setaffinity, sched::sched_setaffinity),
     (nr::__NR_getcpu, sched::getcpu),
+    // calls/usage.rs: CPU time.
+    (nr::__NR_getrusage, usage::getrusage),
+    (nr::__NR_times, usage::times),
     // calls/memlock.rs: locking memory, writing it back.
     (nr::__NR_mlock, memlock::mlock),
     (nr::__NR_mlock2, memlock::mlock2),

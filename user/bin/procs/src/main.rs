@@ -324,7 +324,8 @@ impl Procs for Root {
         Ok(())
     }
 
-    fn exit(&mut self, caller: Badge, wait_status: u64) -> Result<(), Errno> {
+    fn exit(&mut self, caller: Badge, wait_status: u64, cpu_ns: u64) -> Result<(), Errno> {
+        STATE.lock().tree.set_cpu_ns(caller.0, cpu_ns)?;
         end(caller.0, wait_status)
     }
 
@@ -333,15 +334,15 @@ impl Procs for Root {
         caller: Badge,
         selector: u64,
         options: u64,
-    ) -> Result<(u64, u64, u64), Errno> {
+    ) -> Result<(u64, u64, u64, u64), Errno> {
         let selector = Selector::from_word(selector)?;
         let options = WaitOptions::from_bits(u32::try_from(options).map_err(|_| Errno::EINVAL)?);
         let found = STATE
             .lock()
             .tree
             .wait_with_uid(caller.0, selector, options)?;
-        Ok(found.map_or((0, 0, 0), |(pid, status, uid)| {
-            (pid, u64::from(status.0), u64::from(uid))
+        Ok(found.map_or((0, 0, 0, 0), |(pid, status, uid, cpu_ns)| {
+            (pid, u64::from(status.0), u64::from(uid), cpu_ns)
         }))
     }
 

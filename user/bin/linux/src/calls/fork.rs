@@ -555,5 +555,6 @@ fn child_state(parents: &Linux, plan: &Plan, env: &Env) -> Linux {
         creds: crate::state::Creds::new(parents.creds.get()),
         // Unkeyed: the child draws its own key rather than repeat the parent's stream.
         random: Mutex::new(k42_linux::random::Random::new()),
+        children_cpu_ns: AtomicU64::new(0),
     }
 }

@@ -12,7 +12,8 @@
 //!   name as `/proc` shows it (`procfs`: `prctl`), collecting children (`wait`);
 //! - signals: their state, sending and waiting (`signal`), interval timers (`timer`), and what
 //!   happens to a program that faults (`fault`);
-//! - clocks and sleep (`time`), system information and randomness (`info`).
+//! - clocks and sleep (`time`), CPU time (`usage`), system information and randomness
+//!   (`info`).
 
 pub mod creds;
 pub mod exec;
@@ -36,5 +37,6 @@ pub mod stat;
 pub mod statfs;
 pub mod time;
 pub mod timer;
+pub mod usage;
 pub mod wait;
 pub mod xattr;

@@ -8,6 +8,7 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
+use crate::calls::usage;
 use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
@@ -26,9 +27,9 @@ fn now(id: u32) -> Result<u64, Errno> {
         g::CLOCK_MONOTONIC
         | g::CLOCK_MONOTONIC_RAW
         | g::CLOCK_MONOTONIC_COARSE
-        | g::CLOCK_BOOTTIME
-        | g::CLOCK_PROCESS_CPUTIME_ID
-        | g::CLOCK_THREAD_CPUTIME_ID => Ok(clock::now_ns()),
+        | g::CLOCK_BOOTTIME => Ok(clock::now_ns()),
+        // The process's CPU time (`calls/usage.rs`); a thread's is its process's here.
+        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => Ok(usage::own_ns()),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -3,7 +3,8 @@
 //! the arguments as Linux does (`kernel/exit.c`: options and ids through `k42_ptree::select`),
 //! asks through `crate::procs::wait_child` — which blocks only the program's thread, waiting
 //! for the server's notification, when a child exists but has not ended — and writes what
-//! Linux writes back: the wait status, a zeroed `struct rusage` (no accounting yet), and
+//! Linux writes back: the wait status, the child's `struct rusage` (its CPU time,
+//! `calls/usage.rs`), and
 //! `waitid`'s `siginfo_t`. Stopped and continued children (`WUNTRACED`/`WSTOPPED`,
 //! `WCONTINUED`) are reported once per stop or continue, as the process server keeps them
 //! (`k42_ptree::job`); `siginfo_t` then says `CLD_STOPPED` with the signal or `CLD_CONTINUED`.
@@ -14,13 +15,12 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_ptree::{Selector, WaitOptions, WaitStatus};
 
+use crate::calls::usage;
 use crate::procs;
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
 
-/// Bytes of `struct rusage`, zeroed for a collected child.
-const RUSAGE_BYTES: usize = size_of::<g::rusage>();
 /// Bytes of `siginfo_t`.
 const SIGINFO_BYTES: usize = size_of::<g::siginfo_t>();
 /// Where `siginfo_t`'s head (`si_signo`, `si_errno`, `si_code`) and its `SIGCHLD` fields
@@ -35,28 +35,20 @@ const SI_STATUS: usize = SI_FIELDS + offset_of!(g::__sifields__bindgen_ty_4, _st
 const SI_STATUS_END: usize = SI_STATUS + size_of::<i32>();
 const _: () = assert!(SI_HEAD == 0 && SI_HEAD_END == 12 && SI_PID == 16 && SI_STATUS_END == 28);
 
-/// Writes a zeroed `struct rusage` at `addr` (nothing for a null pointer).
-fn zero_rusage(linux: &Linux, addr: u64) -> Result<(), Errno> {
-    match addr {
-        0 => Ok(()),
-        addr => uaccess::write(linux, addr, &[0; RUSAGE_BYTES]),
-    }
-}
-
 /// `wait4(pid, wstatus, options, rusage)`: the pid of a collected child (its status in
-/// `*wstatus`, a zeroed `*rusage`), or 0 under `WNOHANG` when none has ended. As on Linux the
+/// `*wstatus`, its CPU time in `*rusage`), or 0 under `WNOHANG` when none has ended. As on Linux the
 /// child is collected before the status is written, so a bad `wstatus` gives `EFAULT` with the
 /// child gone.
 pub fn wait4(linux: &Linux, args: &Args) -> SysResult {
     let options = WaitOptions::from_wait4(args[2] as u32)?;
     let selector = Selector::from_wait4(args[0] as u32 as i32)?;
-    let Some((pid, status, _)) = procs::wait_child(selector, options)? else {
+    let Some((pid, status, _, cpu_ns)) = procs::wait_child(selector, options)? else {
         return Ok(0);
     };
     if args[1] != 0 {
         uaccess::write(linux, args[1], &status.0.to_le_bytes())?;
     }
-    zero_rusage(linux, args[3])?;
+    usage::write_rusage(linux, args[3], cpu_ns)?;
     Ok(pid)
 }
 
@@ -74,8 +66,8 @@ pub fn waitid(linux: &Linux, args: &Args) -> SysResult {
     if args[2] != 0 {
         write_siginfo(linux, args[2], found.ok().flatten())?;
     }
-    if let Ok(Some(_)) = found {
-        zero_rusage(linux, args[4])?;
+    if let Ok(Some((.., cpu_ns))) = found {
+        usage::write_rusage(linux, args[4], cpu_ns)?;
     }
     found.map(|_| 0)
 }
@@ -84,12 +76,12 @@ pub fn waitid(linux: &Linux, args: &Args) -> SysResult {
 fn write_siginfo(
     linux: &Linux,
     addr: u64,
-    child: Option<(u64, WaitStatus, u32)>,
+    child: Option<(u64, WaitStatus, u32, u64)>,
 ) -> Result<(), Errno> {
     // Linux checks the whole structure's range before it writes a field.
     uaccess::end(addr, SIGINFO_BYTES as u64)?;
     let mut info = [0u8; SI_STATUS_END];
-    if let Some((pid, status, uid)) = child {
+    if let Some((pid, status, uid, _)) = child {
         let (code, value) = status.siginfo();
         let fields: [(usize, u32); 5] = [
             (
