@@ -110,49 +110,68 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
 
 /// `readv(fd, iov, iovcnt)`.
 pub fn readv(linux: &Linux, args: &Args) -> SysResult {
-    read_vectored(linux, args[0], args[1], args[2], None, 0)
+    read_vectored(linux, VectoredCall::of(args, None, 0))
 }
 
 /// `writev(fd, iov, iovcnt)`.
 pub fn writev(linux: &Linux, args: &Args) -> SysResult {
-    write_vectored(linux, args[0], args[1], args[2], None, 0)
+    write_vectored(linux, VectoredCall::of(args, None, 0))
 }
 
 /// `preadv(fd, iov, iovcnt, pos_l, pos_h)`: at offset `pos_l` (on a 64-bit machine the
 /// whole offset; `pos_h` is shifted out, as Linux's `pos_from_hilo` does).
 pub fn preadv(linux: &Linux, args: &Args) -> SysResult {
-    read_vectored(linux, args[0], args[1], args[2], Some(args[3] as i64), 0)
+    read_vectored(linux, VectoredCall::of(args, Some(args[3] as i64), 0))
 }
 
 /// `pwritev(fd, iov, iovcnt, pos_l, pos_h)`.
 pub fn pwritev(linux: &Linux, args: &Args) -> SysResult {
-    write_vectored(linux, args[0], args[1], args[2], Some(args[3] as i64), 0)
+    write_vectored(linux, VectoredCall::of(args, Some(args[3] as i64), 0))
 }
 
 /// `preadv2(fd, iov, iovcnt, pos_l, pos_h, flags)`: offset -1 is the file's own, as `readv`.
 pub fn preadv2(linux: &Linux, args: &Args) -> SysResult {
-    let pos = args[3] as i64;
     read_vectored(
         linux,
-        args[0],
-        args[1],
-        args[2],
-        (pos != -1).then_some(pos),
-        args[5],
+        VectoredCall::of(args, offset_or_own(args[3]), args[5]),
     )
 }
 
 /// `pwritev2(fd, iov, iovcnt, pos_l, pos_h, flags)`.
 pub fn pwritev2(linux: &Linux, args: &Args) -> SysResult {
-    let pos = args[3] as i64;
     write_vectored(
         linux,
-        args[0],
-        args[1],
-        args[2],
-        (pos != -1).then_some(pos),
-        args[5],
+        VectoredCall::of(args, offset_or_own(args[3]), args[5]),
     )
+}
+
+/// `preadv2`'s and `pwritev2`'s offset: -1 for the file's own (`None`).
+fn offset_or_own(register: u64) -> Option<i64> {
+    let pos = register as i64;
+    (pos != -1).then_some(pos)
+}
+
+/// What a vectored call names: the descriptor, the iovec array and its count, the offset of a
+/// positioned call, and the `RWF_*` flags.
+struct VectoredCall {
+    fd: u64,
+    iov: u64,
+    count: u64,
+    pos: Option<i64>,
+    flags: u64,
+}
+
+impl VectoredCall {
+    /// The call whose first three arguments are `args`'.
+    fn of(args: &Args, pos: Option<i64>, flags: u64) -> Self {
+        Self {
+            fd: args[0],
+            iov: args[1],
+            count: args[2],
+            pos,
+            flags,
+        }
+    }
 }
 
 /// The `RWF_*` flags Linux 6.1 knows (`RWF_SUPPORTED`).
@@ -192,79 +211,85 @@ fn so_far(total: u64, e: Errno) -> SysResult {
     if total > 0 { Ok(total) } else { Err(e) }
 }
 
-/// `readv`, `preadv` and `preadv2`: the iovecs are read in (`EINVAL`, `EFAULT`), then the
-/// file's mode (`EBADF`), then, for a non-empty read, the flags; each buffer is filled in
-/// turn until one comes back short.
-fn read_vectored(
-    linux: &Linux,
-    fd: u64,
-    iov: u64,
-    count: u64,
-    pos: Option<i64>,
-    flags: u64,
-) -> SysResult {
-    let (file, at) = vectored_file(linux, fd, pos)?;
-    let vecs = iovecs(linux, iov, count)?;
-    if !file.readable() {
-        return Err(Errno::EBADF);
-    }
-    if vecs.iter().all(|&(_, len)| len == 0) {
-        return Ok(0);
-    }
-    rw_flags(flags)?;
-    let mut total = 0u64;
-    for (base, len) in vecs {
-        let got = match at {
-            Some(at) => read_at(linux, &file, base, len, at + total),
-            None => read_file(linux, &file, base, len),
-        };
-        match got {
-            Ok(got) => {
-                total += got;
-                if got < len {
-                    break;
-                }
-            }
-            Err(e) => return so_far(total, e),
-        }
-    }
-    Ok(total)
+/// `readv`, `preadv` and `preadv2` ([`vectored`]).
+fn read_vectored(linux: &Linux, call: VectoredCall) -> SysResult {
+    vectored(linux, call, Direction::Read, |file, piece| match piece.at {
+        Some(at) => read_at(linux, file, piece.base, piece.len, at),
+        None => read_file(linux, file, piece.base, piece.len),
+    })
 }
 
-/// `writev`, `pwritev` and `pwritev2`, as [`read_vectored`]; `RWF_APPEND` appends, and one
-/// job-control check (`TOSTOP`) covers the whole call.
-fn write_vectored(
+/// `writev`, `pwritev` and `pwritev2` ([`vectored`]); `RWF_APPEND` appends.
+fn write_vectored(linux: &Linux, call: VectoredCall) -> SysResult {
+    vectored(linux, call, Direction::Write, |file, piece| {
+        match (file.kind, piece.at) {
+            (Kind::File, at) if at.is_some() || piece.append => {
+                file::write_file(linux, file, piece.base, piece.len, at, piece.append)
+            }
+            _ => write_file(linux, file, piece.base, piece.len, piece.check),
+        }
+    })
+}
+
+/// Which way a vectored call moves bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Read,
+    Write,
+}
+
+/// One buffer of a vectored call, as [`vectored`] hands it to the mover.
+struct Piece {
+    base: u64,
+    len: u64,
+    /// Where in the file, for a positioned call.
+    at: Option<u64>,
+    /// `RWF_APPEND`.
+    append: bool,
+    /// Whether this write still owes the console's job-control check (the first one does:
+    /// one check per system call).
+    check: JobCheck,
+}
+
+/// A vectored call, in Linux's order: the offset and the descriptor ([`vectored_file`]), the
+/// iovecs (`EINVAL`, `EFAULT`), the file's mode (`EBADF`), then — for a call that moves
+/// anything — the flags (`EOPNOTSUPP`); `moved` then moves each buffer in turn until one comes
+/// back short, and a failure after some bytes moved answers those bytes.
+fn vectored(
     linux: &Linux,
-    fd: u64,
-    iov: u64,
-    count: u64,
-    pos: Option<i64>,
-    flags: u64,
+    call: VectoredCall,
+    direction: Direction,
+    mut moved: impl FnMut(&OpenFile, Piece) -> SysResult,
 ) -> SysResult {
-    let (file, at) = vectored_file(linux, fd, pos)?;
-    let vecs = iovecs(linux, iov, count)?;
-    if !file.writable() {
+    let (file, at) = vectored_file(linux, call.fd, call.pos)?;
+    let vecs = iovecs(linux, call.iov, call.count)?;
+    let allowed = match direction {
+        Direction::Read => file.readable(),
+        Direction::Write => file.writable(),
+    };
+    if !allowed {
         return Err(Errno::EBADF);
     }
     if vecs.iter().all(|&(_, len)| len == 0) {
         return Ok(0);
     }
-    let append = rw_flags(flags)?;
+    let append = rw_flags(call.flags)?;
     let mut total = 0u64;
     let mut check = JobCheck::Due;
     for (base, len) in vecs {
         let len = len.min(MAX_RW - total);
-        let wrote = match (file.kind, at) {
-            (Kind::File, _) if at.is_some() || append => {
-                file::write_file(linux, &file, base, len, at.map(|a| a + total), append)
-            }
-            _ => write_file(linux, &file, base, len, check),
+        let piece = Piece {
+            base,
+            len,
+            at: at.map(|a| a + total),
+            append,
+            check,
         };
         check = JobCheck::Done;
-        match wrote {
-            Ok(wrote) => {
-                total += wrote;
-                if wrote < len {
+        match moved(&file, piece) {
+            Ok(n) => {
+                total += n;
+                if n < len {
                     break;
                 }
             }
