@@ -118,7 +118,7 @@ static void children(void) {
     long long after = children_ns();
     CHECK("wait4_rusage_is_the_childs", got == child && rusage_ns(&r) >= LEAST_MS * NS_PER_MS,
           "wait4 %d, child %lld ms", (int)got, rusage_ns(&r) / NS_PER_MS);
-    CHECK("collected_child_counts", before == 0 && after - before >= rusage_ns(&r) - NS_PER_MS,
+    CHECK("collected_child_counts", after - before >= rusage_ns(&r) - NS_PER_MS,
           "children %lld ms before, %lld ms after", before / NS_PER_MS, after / NS_PER_MS);
     struct tms t;
     times(&t);

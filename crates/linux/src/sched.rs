@@ -160,26 +160,7 @@ impl Params {
         priority: i32,
         allowed: Allowance,
     ) -> Result<(), Errno> {
-        let (policy, reset_on_fork) = match policy {
-            None => (self.policy, self.reset_on_fork),
-            Some(word) => {
-                let word = u32::try_from(word).map_err(|_| Errno::EINVAL)?;
-                (
-                    word & !g::SCHED_RESET_ON_FORK,
-                    word & g::SCHED_RESET_ON_FORK != 0,
-                )
-            }
-        };
-        if !valid_policy(policy) {
-            return Err(Errno::EINVAL);
-        }
-        let priority = u32::try_from(priority).map_err(|_| Errno::EINVAL)?;
-        if priority > RT_PRIORITY_MAX
-            || policy == g::SCHED_DEADLINE
-            || rt_policy(policy) != (priority != 0)
-        {
-            return Err(Errno::EINVAL);
-        }
+        let (policy, reset_on_fork, priority) = self.requested(policy, priority)?;
         if !allowed.privileged {
             if rt_policy(policy) {
                 let limit = allowed.rlimit_rtprio;
@@ -206,17 +187,46 @@ impl Params {
         Ok(())
     }
 
+    /// The policy, `SCHED_RESET_ON_FORK` and priority a `sched_setscheduler` (`policy`) or
+    /// `sched_setparam` (`None`) asks for, or the `EINVAL` Linux answers before any permission
+    /// check ([`Params::set_scheduler`]'s first step).
+    pub fn requested(&self, policy: Option<i32>, priority: i32) -> Result<(u32, bool, u32), Errno> {
+        let (policy, reset_on_fork) = match policy {
+            None => (self.policy, self.reset_on_fork),
+            Some(word) => {
+                let word = u32::try_from(word).map_err(|_| Errno::EINVAL)?;
+                (
+                    word & !g::SCHED_RESET_ON_FORK,
+                    word & g::SCHED_RESET_ON_FORK != 0,
+                )
+            }
+        };
+        if !valid_policy(policy) {
+            return Err(Errno::EINVAL);
+        }
+        let priority = u32::try_from(priority).map_err(|_| Errno::EINVAL)?;
+        if priority > RT_PRIORITY_MAX
+            || policy == g::SCHED_DEADLINE
+            || rt_policy(policy) != (priority != 0)
+        {
+            return Err(Errno::EINVAL);
+        }
+        Ok((policy, reset_on_fork, priority))
+    }
+
     /// A fork child's parameters: the parent's, except that with `SCHED_RESET_ON_FORK` a
-    /// real-time policy becomes `SCHED_OTHER`, a negative nice 0, and the flag goes
-    /// (`sched_fork`).
+    /// real-time policy becomes `SCHED_OTHER` at nice 0, a negative nice under another policy
+    /// 0, and the flag goes (`sched_fork`).
     pub fn forked(&self) -> Params {
         let mut child = *self;
         if child.reset_on_fork {
             if rt_policy(child.policy) {
                 child.policy = g::SCHED_NORMAL;
                 child.rt_priority = 0;
+                child.nice = 0;
+            } else {
+                child.nice = child.nice.max(0);
             }
-            child.nice = child.nice.max(0);
             child.reset_on_fork = false;
         }
         child
@@ -245,13 +255,12 @@ pub fn mask_bytes(cpus: u32) -> usize {
 /// How many bytes `sched_getaffinity` writes into a buffer of `len` bytes (its answer), for
 /// `cpus` CPUs: `EINVAL` if the buffer has fewer bits than there are CPUs or is not whole
 /// words.
-pub fn getaffinity_len(len: u64, cpus: u32) -> Result<usize, Errno> {
-    let bits = len.checked_mul(8).ok_or(Errno::EINVAL)?;
-    if bits < u64::from(cpus) || !len.is_multiple_of(MASK_WORD_BYTES as u64) {
+pub fn getaffinity_len(len: u32, cpus: u32) -> Result<usize, Errno> {
+    // An unsigned int, whose bit count wraps as Linux's `len * BITS_PER_BYTE` does.
+    if len.wrapping_mul(8) < cpus || !len.is_multiple_of(MASK_WORD_BYTES as u32) {
         return Err(Errno::EINVAL);
     }
-    // Lossless: min of a usize.
-    Ok(len.min(mask_bytes(cpus) as u64) as usize)
+    Ok((len as usize).min(mask_bytes(cpus)))
 }
 
 /// How many bytes `sched_setaffinity` reads of a buffer of `len` bytes (`get_user_cpu_mask`:
@@ -397,6 +406,19 @@ mod tests {
         assert_eq!((child.policy, child.rt_priority, child.nice), (0, 0, 0));
         assert!(!child.reset_on_fork);
         assert_eq!((p.policy, p.rt_priority, p.nice), (g::SCHED_RR, 7, -5));
+        // A real-time parent's positive nice is reset too; another policy's is kept.
+        p.set_nice(5, ROOT).unwrap();
+        assert_eq!(p.forked().nice, 0);
+        let mut batch = Params::default();
+        batch
+            .set_scheduler(
+                Some((g::SCHED_BATCH | g::SCHED_RESET_ON_FORK) as i32),
+                0,
+                ROOT,
+            )
+            .unwrap();
+        batch.set_nice(5, ROOT).unwrap();
+        assert_eq!(batch.forked().nice, 5);
         let mut plain = Params::default();
         plain.set_nice(-5, ROOT).unwrap();
         assert_eq!(plain.forked(), plain);
@@ -411,7 +433,9 @@ mod tests {
         assert_eq!(getaffinity_len(12, 2), Err(Errno::EINVAL));
         assert_eq!(getaffinity_len(8, 2), Ok(8));
         assert_eq!(getaffinity_len(128, 2), Ok(8));
-        assert_eq!(getaffinity_len(u64::MAX, 2), Err(Errno::EINVAL));
+        // 2^29 bytes have 2^32 bits: 0 once wrapped, as in Linux.
+        assert_eq!(getaffinity_len(1 << 29, 2), Err(Errno::EINVAL));
+        assert_eq!(getaffinity_len((1 << 29) + 8, 2), Ok(8));
         assert_eq!(setaffinity_len(4, 2), 4);
         assert_eq!(setaffinity_len(1024, 2), 8);
     }

@@ -311,7 +311,7 @@ fn the_tree_keeps_changes_and_fork_inherits_them() {
     assert_eq!(t.get(b).unwrap().creds, c);
     assert_eq!(t.groups(B, 0), Ok(&[4, 9][..]));
     // Anyone may read another's groups (as /proc/PID/status), a zombie's too.
-    t.set_cpu_ns(B, 12_345).unwrap();
+    t.set_cpu_ns(B, 12_345, 1_000_000, 1).unwrap();
     t.exit(B, crate::WaitStatus::exited(0)).unwrap();
     assert_eq!(t.groups(A, b), Ok(&[4, 9][..]));
     assert_eq!(t.groups(A, 9999), Err(Errno::ESRCH));

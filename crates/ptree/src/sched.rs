@@ -142,8 +142,9 @@ impl Tree {
     }
 
     /// `sched_setscheduler` (`policy` given) or `sched_setparam` (`None`) on the process
-    /// `pid` names: `ESRCH`, then `EPERM` unless the caller may change it, then
-    /// `Params::set_scheduler`'s checks.
+    /// `pid` names: `ESRCH`, then the request's `EINVAL` (`Params::requested`), then `EPERM`
+    /// unless the caller may change it, then `Params::set_scheduler`'s limits — Linux's
+    /// order.
     pub fn set_scheduler(
         &mut self,
         badge: u64,
@@ -153,6 +154,7 @@ impl Tree {
     ) -> Result<(), Errno> {
         let allowed = self.allowance(badge)?;
         let target = self.sched_target(badge, pid)?;
+        self.params_mut(target)?.requested(policy, priority)?;
         if !self.may_reschedule(badge, target)? {
             return Err(Errno::EPERM);
         }

@@ -4,7 +4,7 @@
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 
-use crate::{Creds, Family, INIT_PID, IdChange, Tree};
+use crate::{Creds, Family, INIT_PID, IdChange, Selector, Tree, WaitOptions, WaitStatus};
 
 const ROOT: u64 = 400;
 const USER: u64 = 401;
@@ -55,6 +55,8 @@ fn only_the_owner_or_root_may_change_a_process() {
         Err(Errno::EPERM)
     );
     assert_eq!(t.set_scheduler(USER, other, Some(0), 0), Err(Errno::EPERM));
+    // A bad request is EINVAL before the permission check, as in Linux.
+    assert_eq!(t.set_scheduler(USER, other, Some(0), 5), Err(Errno::EINVAL));
     assert_eq!(t.set_affinity(USER, other, 1, 2), Err(Errno::EPERM));
     assert_eq!(t.setpriority(ROOT, PROCESS, user as u32, 10), Ok(()));
     assert_eq!(t.set_affinity(ROOT, user, 1, 2), Ok(()));
@@ -124,6 +126,39 @@ fn a_fork_child_inherits_with_reset_on_fork_applied() {
         (parent.policy, parent.rt_priority, parent.nice),
         (g::SCHED_FIFO, 50, -5)
     );
+}
+
+#[test]
+fn cpu_time_at_exit_is_bounded_and_adds_the_collected_children() {
+    let (mut t, ..) = tree();
+    let child = t.fork(ROOT, CHILD).unwrap();
+    t.started(child, 1_000);
+    let grandchild = t.fork(CHILD, 404).unwrap();
+    t.started(grandchild, 1_000);
+    // No more than every CPU since it started: 2 CPUs for 500 ns.
+    t.set_cpu_ns(404, u64::MAX, 1_500, 2).unwrap();
+    t.exit(404, WaitStatus::exited(0)).unwrap();
+    let any = WaitOptions::from_wait4(0).unwrap();
+    let got = t.wait_with_uid(CHILD, Selector::Any, any).unwrap();
+    assert_eq!(
+        got.map(|(pid, .., ns)| (pid, ns)),
+        Some((grandchild, 1_000))
+    );
+    // The child's own word, plus what its wait collected from the tree's record.
+    t.set_cpu_ns(CHILD, 300, 2_000, 2).unwrap();
+    t.exit(CHILD, WaitStatus::exited(0)).unwrap();
+    let got = t.wait_with_uid(ROOT, Selector::Any, any).unwrap();
+    assert_eq!(got.map(|(pid, .., ns)| (pid, ns)), Some((child, 1_300)));
+    // One that never says (killed) hands on only its collected children's.
+    let second = t.fork(ROOT, CHILD).unwrap();
+    let g = t.fork(CHILD, 405).unwrap();
+    t.started(g, 0);
+    t.set_cpu_ns(405, 70, 100, 1).unwrap();
+    t.exit(405, WaitStatus::exited(0)).unwrap();
+    t.wait_with_uid(CHILD, Selector::Any, any).unwrap();
+    t.exit(CHILD, WaitStatus::signaled(9, false)).unwrap();
+    let got = t.wait_with_uid(ROOT, Selector::Any, any).unwrap();
+    assert_eq!(got.map(|(pid, .., ns)| (pid, ns)), Some((second, 70)));
 }
 
 #[test]

@@ -72,9 +72,11 @@ pub struct Proc {
     pub start_ns: u64,
     /// Its nice value, policy and CPU affinity (`crate::sched`).
     pub sched: k42_linux::sched::Params,
-    /// The CPU time (ns) it said at its end it had had, its waited-for children's included
-    /// ([`Tree::set_cpu_ns`]): what a wait hands its parent. 0 until then.
+    /// Its CPU time (ns) at its end, its collected children's included ([`Tree::set_cpu_ns`]):
+    /// what a wait hands its parent. 0 until then.
     pub cpu_ns: u64,
+    /// The CPU time its waits have collected from its children (their `cpu_ns`).
+    pub children_cpu_ns: u64,
 }
 
 /// What an exit did, for the server to act on.
@@ -222,6 +224,7 @@ impl Tree {
             start_ns: 0,
             sched: k42_linux::sched::Params::default(),
             cpu_ns: 0,
+            children_cpu_ns: 0,
         });
         if parent == INIT_PID {
             self.give_terminal_if_free(pid);
@@ -258,6 +261,7 @@ impl Tree {
             job: Job::default(),
             sched: parent.sched.forked(),
             cpu_ns: 0,
+            children_cpu_ns: 0,
             ..parent
         });
         Ok(pid)
@@ -327,6 +331,9 @@ impl Tree {
             return Err(Errno::ESRCH);
         };
         me.badge = None;
+        // One killed before it could say its CPU time (`Tree::set_cpu_ns`) still hands on its
+        // collected children's.
+        me.cpu_ns = me.cpu_ns.max(me.children_cpu_ns);
         // A dead process is neither stopped nor has a stop or continue to report.
         me.job = Job::default();
         // Nor memory, where its command line was (Linux's zombies show an empty one).
@@ -366,10 +373,22 @@ impl Tree {
         Ok(found.map(|(pid, status, ..)| (pid, status)))
     }
 
-    /// The running process `badge` says, as it ends, how much CPU time (ns) it had, its
-    /// waited-for children's included: its parent's wait hands that on.
-    pub fn set_cpu_ns(&mut self, badge: u64, ns: u64) -> Result<(), Errno> {
-        self.by_badge_mut(badge)?.cpu_ns = ns;
+    /// The running process `badge` says, as it ends at `now_ns` (since boot) on a machine of
+    /// `cpus` CPUs, that it had `own_ns` of CPU time. Its word is not trusted past what it
+    /// could have had — all of every CPU since it started — and the time of the children its
+    /// waits collected is added from the tree's own record: its parent's wait hands the sum on.
+    pub fn set_cpu_ns(
+        &mut self,
+        badge: u64,
+        own_ns: u64,
+        now_ns: u64,
+        cpus: u32,
+    ) -> Result<(), Errno> {
+        let me = self.by_badge_mut(badge)?;
+        let most = now_ns
+            .saturating_sub(me.start_ns)
+            .saturating_mul(u64::from(cpus.max(1)));
+        me.cpu_ns = own_ns.min(most).saturating_add(me.children_cpu_ns);
         Ok(())
     }
 
@@ -403,8 +422,11 @@ impl Tree {
             return Err(Errno::ECHILD);
         }
         match found {
-            Some((child, .., true)) if !options.nowait => {
+            Some((child, _, _, cpu_ns, true)) if !options.nowait => {
                 self.procs.remove(&child);
+                if let Some(me) = self.procs.get_mut(&pid) {
+                    me.children_cpu_ns = me.children_cpu_ns.saturating_add(cpu_ns);
+                }
             }
             Some((child, .., false)) if !options.nowait => {
                 if let Some(c) = self.procs.get_mut(&child) {

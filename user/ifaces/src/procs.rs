@@ -172,8 +172,9 @@ pub trait Procs {
     fn notify(&mut self, caller: Badge, comm: u64) -> Result<(), Errno>;
     /// The caller ends with the Linux wait status `wait_status` (`k42_ptree::WaitStatus`:
     /// `(code & 0xff) << 8` for an exit, the signal number, `| 0x80` with a core dump, for a
-    /// death by signal), having had `cpu_ns` of CPU time, its waited-for children's included:
-    /// it becomes a zombie for its parent to [`Procs::wait`] for, or is reaped at once if its
+    /// death by signal), having had `cpu_ns` of CPU time of its own (the server bounds it by
+    /// what the process could have had and adds its collected children's from its own record,
+    /// `k42_ptree::Tree::set_cpu_ns`): it becomes a zombie for its parent to [`Procs::wait`] for, or is reaped at once if its
     /// parent is init; its children become init's (their `ids` say ppid 1); its parent is
     /// notified.
     #[rights(READ)]

@@ -31,8 +31,20 @@ pub fn wall_ns() -> u64 {
 /// stopped running on its own time, plus the time since it began again if it runs on it now.
 /// A server serving a call runs on its caller's time, which this does not count.
 pub fn cpu_ns() -> u64 {
-    match Page::current().run_time() {
-        (ran, 0) => ran,
-        (ran, since) => ran.saturating_add(now_ns().saturating_sub(since)),
+    let page = Page::current();
+    loop {
+        // The kernel may switch this dispatcher out and in again between the reads (upcalls
+        // may be enabled): each switch in writes a new, nonzero `run_since`, so an unchanged
+        // one brackets a consistent reading.
+        let (_, before) = page.run_time();
+        let (ran, since) = page.run_time();
+        let now = now_ns();
+        let (_, after) = page.run_time();
+        if before == since && since == after {
+            return match since {
+                0 => ran,
+                since => ran.saturating_add(now.saturating_sub(since)),
+            };
+        }
     }
 }

@@ -145,8 +145,9 @@ impl Page {
 
     /// The CPU time this dispatcher had up to when it last stopped running on its own time,
     /// and when it began running on it since (0: it is not), both in kernel-clock ns
-    /// (`DispatcherPage::run_ns`, `run_since`). Read by the dispatcher itself, which the kernel
-    /// never updates them under.
+    /// (`DispatcherPage::run_ns`, `run_since`). The kernel updates them when it switches the
+    /// dispatcher out or in, which may fall between two reads: `k42_rt::clock::cpu_ns` reads
+    /// them consistently.
     #[inline]
     pub fn run_time(self) -> (u64, u64) {
         (

@@ -140,8 +140,7 @@ pub fn exited(status: WaitStatus) {
         // Taken before the call, so an IPC_RETRY posted after a refusal is still pending when
         // the kernel is asked to sleep.
         page.take_pending(soft::IPC_RETRY);
-        let cpu_ns = crate::calls::usage::with_children_ns(state::get());
-        match procs.exit(u64::from(status.0), cpu_ns) {
+        match procs.exit(u64::from(status.0), crate::calls::usage::own_ns()) {
             Ok(()) => return,
             Err(CallError::Failed(DispatchError::Transport(s))) if s == retry => {
                 kcall::yield_now(k42_abi::kernel::yield_mode::BLOCK);

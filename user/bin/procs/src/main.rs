@@ -325,7 +325,11 @@ impl Procs for Root {
     }
 
     fn exit(&mut self, caller: Badge, wait_status: u64, cpu_ns: u64) -> Result<(), Errno> {
-        STATE.lock().tree.set_cpu_ns(caller.0, cpu_ns)?;
+        let cpus = cpus()?;
+        STATE
+            .lock()
+            .tree
+            .set_cpu_ns(caller.0, cpu_ns, clock::now_ns(), cpus)?;
         end(caller.0, wait_status)
     }
 

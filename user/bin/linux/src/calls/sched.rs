@@ -147,7 +147,7 @@ fn affinity_pid(register: u64) -> Result<i32, Errno> {
 /// `sched_getaffinity(pid, len, mask)`: the length first (`EINVAL`), then the process; the
 /// answer is how many bytes of the mask were written.
 pub fn sched_getaffinity(linux: &Linux, args: &Args) -> SysResult {
-    let len = sched::getaffinity_len(u64::from(args[1] as u32), cpus(linux))?;
+    let len = sched::getaffinity_len(args[1] as u32, cpus(linux))?;
     let (_, _, allowed) = params(linux, affinity_pid(args[0])?)?;
     uaccess::write(linux, args[2], &sched::affinity_bytes(allowed, len))?;
     // Lossless: at most a mask's bytes.

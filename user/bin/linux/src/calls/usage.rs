@@ -3,10 +3,11 @@
 //!
 //! The kernel keeps each dispatcher's CPU time in its page (`DispatcherPage::run_ns`, read by
 //! `k42_rt::clock::cpu_ns`): the time its CPU's policy ran it, which includes the time servers
-//! spent on its calls (a same-CPU PPC runs on the caller's time), as Linux counts a system
-//! call's time as its caller's. A Linux process's threads share one dispatcher, so that is the
-//! process's time. Its waited-for children's time is what each said it had when it ended
-//! (`Procs::exit`, handed on by `Procs::wait`), summed here as the waits collect them
+//! on its CPU spent on its calls (a same-CPU PPC runs on the caller's time), as Linux counts a
+//! system call's time as its caller's. A Linux process's threads share one dispatcher, so that
+//! is the process's time. As it ends it tells the process server its own (`Procs::exit`), which
+//! bounds it by what the process could have had and adds what the process's waits collected; a
+//! wait hands the sum to the parent (`Procs::wait`), which adds it to its children's here
 //! (`Linux::children_cpu_ns`; a fork child starts from 0, an exec keeps it).
 //!
 //! All of it is reported as user time and none as system time: on K42 a Linux program's system
@@ -42,15 +43,14 @@ pub fn own_ns() -> u64 {
     clock::cpu_ns()
 }
 
-/// The CPU time of this process and its waited-for children (ns): what it tells the process
-/// server as it ends.
-pub fn with_children_ns(linux: &Linux) -> u64 {
-    own_ns().saturating_add(linux.children_cpu_ns.load(Ordering::Relaxed))
-}
-
 /// A child collected by a wait had `ns` of CPU time, its own waited-for children's included.
 pub fn collected(linux: &Linux, ns: u64) {
-    linux.children_cpu_ns.fetch_add(ns, Ordering::Relaxed);
+    // Only the program's threads wait; the update cannot fail.
+    let _ = linux
+        .children_cpu_ns
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+            Some(t.saturating_add(ns))
+        });
 }
 
 /// `struct rusage` with `ns` of user time and nothing else.
