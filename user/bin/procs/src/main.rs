@@ -117,9 +117,9 @@ fn c_int(word: u64) -> i32 {
     word as u32 as i32
 }
 
-/// The CPUs the kernel runs (`Boot::cpus`), asked once: they do not come and go. 1 when the
-/// server has no `Boot` handle.
-fn cpus() -> Result<u32, Errno> {
+/// The CPUs the kernel runs (`Boot::cpus`), asked once: they do not come and go. 0 when the
+/// server has no `Boot` handle (`main` keeps the one the spawner sent before serving).
+fn kernel_cpus() -> Result<u32, Errno> {
     static CPUS: spin::Once<u32> = spin::Once::new();
     if let Some(&n) = CPUS.get() {
         return Ok(n);
@@ -128,9 +128,14 @@ fn cpus() -> Result<u32, Errno> {
         Some(&boot) => BootClient::new(KernelPpc, boot)
             .cpus()
             .map_err(|_| Errno::EIO)?,
-        None => 1,
+        None => 0,
     };
-    Ok(*CPUS.call_once(|| n.max(1)))
+    Ok(*CPUS.call_once(|| n))
+}
+
+/// The CPUs a process may run on, for the scheduling calls: [`kernel_cpus`], at least 1.
+fn cpus() -> Result<u32, Errno> {
+    kernel_cpus().map(|n| n.max(1))
 }
 
 /// A pid argument of `getpgid`/`getsid` (0: the caller); a negative one names no process.
@@ -538,12 +543,7 @@ impl Procs for Root {
 
     fn system(&self, caller: Badge) -> Result<(u64, u64, u64, u64), Errno> {
         with_caller(caller, |_| ())?;
-        let cpus = match BOOT.get() {
-            Some(&boot) => BootClient::new(KernelPpc, boot)
-                .cpus()
-                .map_err(|_| Errno::EIO)?,
-            None => 0,
-        };
+        let cpus = kernel_cpus()?;
         let (forks, tasks, last_pid) = STATE.lock().tree.system();
         Ok((u64::from(cpus), forks, tasks, last_pid))
     }
@@ -866,7 +866,8 @@ fn commit(badge: u64, before: (Creds, Vec<u32>)) -> Result<(), Errno> {
     })
 }
 
-/// The `Boot` handle (READ) the spawner sent, for the memory figures of `sysinfo`.
+/// The `Boot` handle (READ) the spawner sent, for the memory figures of `sysinfo` and the CPU
+/// count ([`kernel_cpus`]).
 static BOOT: spin::Once<XHandle> = spin::Once::new();
 
 fn main(env: Env) -> u32 {
