@@ -33,7 +33,7 @@ use k42_rt::clock;
 
 use crate::fd::{Kind, OpenFile};
 use crate::state::Linux;
-use crate::uaccess;
+use crate::uaccess::{self, Source};
 
 /// `/proc`'s device number: an anonymous one (major 0) of its own, as Linux gives procfs (the
 /// ramfs is 0:1, the console's fallback 0:6).
@@ -356,7 +356,7 @@ pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64, at: Option<u64>
 /// `comm_write`: the first [`procfs::COMM_MAX`] bytes, as they are, become its name, and the
 /// whole count is reported written); every other file, another process's `comm` too, is
 /// `EINVAL`.
-pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
+pub fn write(linux: &Linux, file: &OpenFile, src: Source, len: u64) -> SysResult {
     let open = open_of(file)?;
     match open.node {
         // The first thread's `comm` is the process's; another thread's name is not kept
@@ -365,7 +365,7 @@ pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
             if pid == linux.ids.pid && open.node.tid().is_none_or(|tid| tid == pid) =>
         {
             let n = usize::try_from(len).map_or(procfs::COMM_MAX, |l| l.min(procfs::COMM_MAX));
-            let name = uaccess::read(linux, addr, n)?;
+            let name = src.read(linux, 0, n)?;
             crate::procs::set_comm(linux, &name)?;
             Ok(len)
         }

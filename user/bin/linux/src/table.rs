@@ -14,8 +14,8 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    creds, exec, file, fork, futex, info, io, memlock, mount, pipe, poll, proc, rlimit, sched,
-    signal, stat, statfs, time, timer, usage, wait, xattr,
+    copy, creds, exec, file, fork, futex, info, io, memlock, mount, pipe, poll, proc, rlimit,
+    sched, signal, stat, statfs, time, timer, usage, wait, xattr,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -75,6 +75,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_pwritev2, io::pwritev2),
     (nr::__NR_lseek, io::lseek),
     (nr::__NR_ioctl, io::ioctl),
+    // calls/copy.rs: copying between descriptors.
+    (nr::__NR_sendfile, copy::sendfile),
+    (nr::__NR_copy_file_range, copy::copy_file_range),
     // calls/poll.rs: readiness.
     (nr::__NR_poll, poll::poll),
     (nr::__NR_ppoll, poll::ppoll),

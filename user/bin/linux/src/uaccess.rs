@@ -117,3 +117,37 @@ pub fn read_string_max(linux: &Linux, addr: u64, max: usize) -> Result<Vec<u8>, 
 pub fn end(addr: u64, len: u64) -> Result<u64, Errno> {
     addr.checked_add(len).ok_or(Errno::EFAULT)
 }
+
+/// The bytes a write takes: the program's memory at an address, checked and copied a piece at
+/// a time as every program pointer is; or bytes the personality holds already — what
+/// `sendfile` read from its input (`calls/copy.rs`) — so that every kind of file takes both
+/// through one write path.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    Program(u64),
+    Held(&'a [u8]),
+}
+
+impl Source<'_> {
+    /// Whether `len` bytes can be taken: [`end`]'s check of the program's range (`EFAULT`), or
+    /// that the held bytes are that many.
+    pub fn check(self, len: u64) -> Result<(), Errno> {
+        match self {
+            Source::Program(addr) => end(addr, len).map(|_| ()),
+            Source::Held(bytes) if len <= bytes.len() as u64 => Ok(()),
+            Source::Held(_) => Err(Errno::EFAULT),
+        }
+    }
+
+    /// The `len` bytes at `offset` into the source.
+    pub fn read(self, linux: &Linux, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        match self {
+            Source::Program(addr) => read(linux, end(addr, offset)?, len),
+            Source::Held(bytes) => usize::try_from(offset)
+                .ok()
+                .and_then(|start| bytes.get(start..start.checked_add(len)?))
+                .map(<[u8]>::to_vec)
+                .ok_or(Errno::EFAULT),
+        }
+    }
+}

@@ -27,7 +27,7 @@ use crate::files::{self, Node};
 use crate::procfs::{self, Change, Found};
 use crate::state::Linux;
 use crate::table::Args;
-use crate::uaccess;
+use crate::uaccess::{self, Source};
 
 /// `AT_FDCWD` as the register holds it (a C int, -100).
 const AT_FDCWD: i32 = g::AT_FDCWD;
@@ -259,13 +259,13 @@ pub fn read_file(
     }
 }
 
-/// Writes `len` bytes at `addr` to the file at its offset (or at `at`, leaving the offset be),
+/// Writes `len` bytes of `src` to the file at its offset (or at `at`, leaving the offset be),
 /// appending instead when opened with `O_APPEND` — even with an `at`, as Linux's `pwrite` does
 /// — or when `append` (`pwritev2`'s `RWF_APPEND`).
 pub fn write_file(
     linux: &Linux,
     file: &OpenFile,
-    addr: u64,
+    src: Source,
     len: u64,
     at: Option<u64>,
     append: bool,
@@ -273,11 +273,11 @@ pub fn write_file(
     if file.fifo.is_some() {
         return match at {
             Some(_) => Err(Errno::ESPIPE),
-            None => crate::calls::pipe::write(linux, file, addr, len),
+            None => crate::calls::pipe::write(linux, file, src, len),
         };
     }
     let node = file.node.as_ref().ok_or(Errno::EBADF)?;
-    uaccess::end(addr, len)?;
+    src.check(len)?;
     let append = append || file.flags() & g::O_APPEND != 0;
     let shared = at.is_none() && file.server_offset.load(Ordering::Relaxed);
     let mut offset = at.unwrap_or_else(|| *file.offset.lock());
@@ -287,7 +287,7 @@ pub fn write_file(
             break Ok(());
         }
         let n = (len - done).min(CHUNK as u64) as usize;
-        let bytes = match uaccess::read(linux, addr + done, n) {
+        let bytes = match src.read(linux, done, n) {
             Ok(bytes) => bytes,
             Err(e) => break Err(e),
         };
@@ -362,6 +362,33 @@ pub fn lseek_file(file: &OpenFile, offset: i64, whence: u32) -> SysResult {
     let new = k42_linux::seek::position(*pos, size, offset, whence)?;
     *pos = new;
     Ok(new)
+}
+
+/// The offset of open file `file` of the file server, wherever it is kept
+/// (`OpenFile::server_offset`).
+pub fn offset_of(file: &OpenFile) -> Result<u64, Errno> {
+    if !file.server_offset.load(Ordering::Relaxed) {
+        return Ok(*file.offset.lock());
+    }
+    let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+    Ok(files::call(node, &[], |c| c.seek(0, u64::from(g::SEEK_CUR)))?.0)
+}
+
+/// Moves the offset of open file `file` to `at`, wherever it is kept.
+pub fn set_offset(file: &OpenFile, at: u64) -> Result<(), Errno> {
+    if !file.server_offset.load(Ordering::Relaxed) {
+        *file.offset.lock() = at;
+        return Ok(());
+    }
+    let node = file.node.as_ref().ok_or(Errno::EBADF)?;
+    files::call(node, &[], |c| c.seek(at, u64::from(g::SEEK_SET))).map(|_| ())
+}
+
+/// At most `want` (at most [`CHUNK`]) bytes of `node` from offset `at`: fewer only at its end.
+pub fn read_piece(node: &Node, at: u64, want: u64) -> Result<Vec<u8>, Errno> {
+    let (n, mut bytes) = files::call(node, &[], |c| c.read(at, want.min(CHUNK as u64)))?;
+    bytes.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(bytes)
 }
 
 /// Hands the offset of each open regular file this process still keeps to the file server

@@ -40,19 +40,25 @@ use crate::procfs;
 use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
-use crate::uaccess;
+use crate::uaccess::{self, Source};
 
 /// Largest piece of a write copied out of the program at once.
 const CHUNK: usize = 4096;
 /// Most iovecs one `readv`/`writev` takes (Linux's `UIO_MAXIOV`).
 const IOV_MAX: u64 = 1024;
 /// Most bytes one read or write moves (Linux's `MAX_RW_COUNT`: `INT_MAX` rounded down to a page).
-const MAX_RW: u64 = 0x7fff_f000;
+pub(crate) const MAX_RW: u64 = 0x7fff_f000;
 
 /// `write(fd, buf, count)`.
 pub fn write(linux: &Linux, args: &Args) -> SysResult {
     let file = linux.fds.lock().get(args[0])?;
-    write_file(linux, &file, args[1], args[2].min(MAX_RW), JobCheck::Due)
+    write_file(
+        linux,
+        &file,
+        Source::Program(args[1]),
+        args[2].min(MAX_RW),
+        JobCheck::Due,
+    )
 }
 
 /// `read(fd, buf, count)`.
@@ -69,9 +75,10 @@ pub fn pwrite64(linux: &Linux, args: &Args) -> SysResult {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    let (src, len) = (Source::Program(args[1]), args[2].min(MAX_RW));
     match file.kind {
-        Kind::File => file::write_file(linux, &file, args[1], args[2].min(MAX_RW), Some(at), false),
-        _ => write_file(linux, &file, args[1], args[2].min(MAX_RW), JobCheck::Due),
+        Kind::File => file::write_file(linux, &file, src, len, Some(at), false),
+        _ => write_file(linux, &file, src, len, JobCheck::Due),
     }
 }
 
@@ -222,11 +229,12 @@ fn read_vectored(linux: &Linux, call: VectoredCall) -> SysResult {
 /// `writev`, `pwritev` and `pwritev2` ([`vectored`]); `RWF_APPEND` appends.
 fn write_vectored(linux: &Linux, call: VectoredCall) -> SysResult {
     vectored(linux, call, Direction::Write, |file, piece| {
+        let src = Source::Program(piece.base);
         match (file.kind, piece.at) {
             (Kind::File, at) if at.is_some() || piece.append => {
-                file::write_file(linux, file, piece.base, piece.len, at, piece.append)
+                file::write_file(linux, file, src, piece.len, at, piece.append)
             }
-            _ => write_file(linux, file, piece.base, piece.len, piece.check),
+            _ => write_file(linux, file, src, piece.len, piece.check),
         }
     })
 }
@@ -337,27 +345,35 @@ fn iovecs(linux: &Linux, addr: u64, count: u64) -> Result<alloc::vec::Vec<(u64, 
 /// Whether a write to the console still owes the job-control check of `TOSTOP`
 /// ([`write_console`]): once per system call, not per piece of a `writev`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum JobCheck {
+pub(crate) enum JobCheck {
     Due,
     Done,
 }
 
-fn write_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64, check: JobCheck) -> SysResult {
+/// Writes `len` bytes of `src` to `file` at its own offset, whatever kind of file it is (the
+/// write path `write`, `writev` and `sendfile` share).
+pub(crate) fn write_file(
+    linux: &Linux,
+    file: &OpenFile,
+    src: Source,
+    len: u64,
+    check: JobCheck,
+) -> SysResult {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
     match file.kind {
-        Kind::Console => write_console(linux, addr, len, check),
-        Kind::File => file::write_file(linux, file, addr, len, None, false),
+        Kind::Console => write_console(linux, src, len, check),
+        Kind::File => file::write_file(linux, file, src, len, None, false),
         // Writes vanish, but the buffer must still be the program's to read.
         Kind::Null | Kind::Zero | Kind::Random => {
-            uaccess::end(addr, len)?;
+            src.check(len)?;
             Ok(len)
         }
         Kind::Full => Err(Errno::ENOSPC),
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
-        Kind::ProcFile => procfs::write(linux, file, addr, len),
-        Kind::PipeWrite => pipe::write(linux, file, addr, len),
+        Kind::ProcFile => procfs::write(linux, file, src, len),
+        Kind::PipeWrite => pipe::write(linux, file, src, len),
         // Opened for reading only: the check above answered already.
         Kind::PipeRead => Err(Errno::EBADF),
     }
@@ -512,12 +528,12 @@ fn wait_for_input(linux: &Linux, deadline: Option<u64>) -> Woken {
     signals::wait(linux, deadline, wanted)
 }
 
-/// Sends `len` bytes at `addr` to the console. A fault part-way reports what was written, as
+/// Sends `len` bytes of `src` to the console. A fault part-way reports what was written, as
 /// Linux does; a fault before any byte is `EFAULT`. With the terminal's `TOSTOP` set, a
 /// background process's write goes through job control first (`n_tty_write`'s
 /// `tty_check_change`: SIGTTOU to its group, unless SIGTTOU is ignored or blocked).
-fn write_console(linux: &Linux, addr: u64, len: u64, check: JobCheck) -> SysResult {
-    uaccess::end(addr, len)?;
+fn write_console(linux: &Linux, src: Source, len: u64, check: JobCheck) -> SysResult {
+    src.check(len)?;
     if check == JobCheck::Due && console_client(linux).tostop().map_err(console_errno)? != 0 {
         job::check(linux, g::SIGTTOU)?;
     }
@@ -525,7 +541,7 @@ fn write_console(linux: &Linux, addr: u64, len: u64, check: JobCheck) -> SysResu
     let mut done = 0u64;
     while done < len {
         let n = (len - done).min(CHUNK as u64) as usize;
-        let bytes = match uaccess::read(linux, addr + done, n) {
+        let bytes = match src.read(linux, done, n) {
             Ok(bytes) => bytes,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,

@@ -3,7 +3,8 @@
 //! - a new program in the process (`exec`: `execve`, `execveat`);
 //! - new processes and threads (`fork`: `fork`, `vfork`, `clone`) and the threads' wait queue
 //!   (`futex`);
-//! - reading and writing (`io`), readiness (`poll`), files and directories of the file server
+//! - reading and writing (`io`), copying between descriptors (`copy`: `sendfile`,
+//!   `copy_file_range`), readiness (`poll`), files and directories of the file server
 //!   (`file`), file metadata (`stat`), extended attributes (`xattr`), file systems' figures
 //!   (`statfs`), files mapped into memory (`mmap_file`), locking memory and writing it back
 //!   (`memlock`), the name space's mounts (`mount`);
@@ -15,6 +16,7 @@
 //! - clocks and sleep (`time`), CPU time (`usage`), system information and randomness
 //!   (`info`).
 
+pub mod copy;
 pub mod creds;
 pub mod exec;
 pub mod fault;

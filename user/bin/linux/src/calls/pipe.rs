@@ -53,7 +53,7 @@ use crate::files::{self, Node};
 use crate::signals::Woken;
 use crate::state::Linux;
 use crate::table::Args;
-use crate::uaccess;
+use crate::uaccess::{self, Source};
 
 /// Bytes a write may hold to be atomic (Linux's `PIPE_BUF`).
 const PIPE_BUF: u64 = g::PIPE_BUF as u64;
@@ -289,18 +289,18 @@ fn write_piece(node: &Node, data: &[u8], atomic: u64) -> Result<u64, Errno> {
     call(node, data, |c| c.write(data.len() as u64, atomic)).map(|(n, _)| n)
 }
 
-/// Writes `len` bytes from the program's buffer at `addr` to a pipe's write end (module
-/// comment): all of them unless `O_NONBLOCK` (then what fits, `EAGAIN` for none), a write of
-/// at most `PIPE_BUF` bytes whole or not at all.
-pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
+/// Writes `len` bytes of `src` (the program's buffer, or bytes held) to a pipe's write end
+/// (module comment): all of them unless `O_NONBLOCK` (then what fits, `EAGAIN` for none), a
+/// write of at most `PIPE_BUF` bytes whole or not at all.
+pub fn write(linux: &Linux, file: &OpenFile, src: Source, len: u64) -> SysResult {
     let node = end(file)?;
     if len == 0 {
         return Ok(0);
     }
-    uaccess::end(addr, len)?;
+    src.check(len)?;
     let nonblock = nonblocking(file);
     if len <= PIPE_BUF {
-        let data = uaccess::read(linux, addr, len as usize)?;
+        let data = src.read(linux, 0, len as usize)?;
         let first = data.len().min(DATA_BYTES);
         loop {
             match write_piece(node, &data[..first], len) {
@@ -332,7 +332,7 @@ pub fn write(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
     let mut done = 0u64;
     while done < len {
         let n = (len - done).min(DATA_BYTES as u64) as usize;
-        let data = match uaccess::read(linux, addr + done, n) {
+        let data = match src.read(linux, done, n) {
             Ok(data) => data,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
