@@ -27,6 +27,7 @@ use k42_linux::raw::general as g;
 use k42_linux::rlimit::{Limits, NR_OPEN};
 use k42_linux::{Errno, SysResult};
 
+use crate::calls::epoll::{EPOLL_NAME, Interest};
 use crate::files::Node;
 use crate::procfs::ProcOpen;
 use crate::state::Linux;
@@ -71,6 +72,9 @@ pub enum Kind {
     ProcFile,
     /// A directory of `/proc`, listed by the personality (`crate::procfs`).
     ProcDir,
+    /// An epoll instance: its interest list is the personality's ([`OpenFile::epoll`],
+    /// `calls/epoll.rs`).
+    Epoll,
 }
 
 /// An open file description.
@@ -96,6 +100,8 @@ pub struct OpenFile {
     pub path: String,
     /// A `/proc` file's or directory's state (`Kind::ProcFile`, `Kind::ProcDir`).
     pub proc: Option<Arc<ProcOpen>>,
+    /// An epoll instance's interest list (`Kind::Epoll`).
+    pub epoll: Option<Arc<Interest>>,
 }
 
 impl OpenFile {
@@ -114,6 +120,14 @@ impl OpenFile {
         path: String,
     ) -> Arc<Self> {
         Self::with_fifo(kind, flags, Some(end), Some(inode), path)
+    }
+
+    /// An epoll instance (`calls/epoll.rs`), with an empty interest list.
+    pub fn epoll(flags: u32) -> Arc<Self> {
+        Arc::new(Self {
+            epoll: Some(Arc::new(Interest::default())),
+            ..Self::plain(Kind::Epoll, flags, None, None, String::from(EPOLL_NAME))
+        })
     }
 
     /// An open file or directory of `/proc` (`crate::procfs`).
@@ -150,6 +164,7 @@ impl OpenFile {
             fifo,
             path,
             proc: None,
+            epoll: None,
         }
     }
 
@@ -173,6 +188,9 @@ impl OpenFile {
             fifo,
             path: self.path.clone(),
             proc: self.proc.clone(),
+            // The child's copy: a process's memory is its own after a fork, so the interest
+            // list is too (a departure: Linux's parent and child share the instance).
+            epoll: self.epoll.as_ref().map(|list| Arc::new(list.copy())),
         }))
     }
 

@@ -14,8 +14,8 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    copy, creds, exec, file, fork, futex, info, io, memlock, mount, pipe, poll, proc, rlimit,
-    sched, signal, stat, statfs, time, timer, usage, wait, xattr,
+    copy, creds, epoll, exec, file, fork, futex, info, io, memlock, mount, pipe, poll, proc,
+    rlimit, sched, signal, stat, statfs, time, timer, usage, wait, xattr,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -81,6 +81,13 @@ const CALLS: &[(u32, Handler)] = &[
     // calls/poll.rs: readiness.
     (nr::__NR_poll, poll::poll),
     (nr::__NR_ppoll, poll::ppoll),
+    // calls/epoll.rs: epoll instances.
+    (nr::__NR_epoll_create, epoll::epoll_create),
+    (nr::__NR_epoll_create1, epoll::epoll_create1),
+    (nr::__NR_epoll_ctl, epoll::epoll_ctl),
+    (nr::__NR_epoll_wait, epoll::epoll_wait),
+    (nr::__NR_epoll_pwait, epoll::epoll_pwait),
+    (nr::__NR_epoll_pwait2, epoll::epoll_pwait2),
     (nr::__NR_select, poll::select),
     (nr::__NR_pselect6, poll::pselect6),
     // calls/stat.rs: file metadata.

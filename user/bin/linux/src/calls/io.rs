@@ -111,7 +111,8 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
         Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
         Kind::File | Kind::Dir => file::lseek_file(&file, args[1] as i64, args[2] as u32),
         Kind::ProcFile | Kind::ProcDir => procfs::lseek(&file, args[1] as i64, args[2] as u32),
-        Kind::Null | Kind::Zero | Kind::Full | Kind::Random => Ok(0),
+        // An epoll instance's `noop_llseek` answers its offset, 0, as the devices do.
+        Kind::Null | Kind::Zero | Kind::Full | Kind::Random | Kind::Epoll => Ok(0),
     }
 }
 
@@ -374,6 +375,8 @@ pub(crate) fn write_file(
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         Kind::ProcFile => procfs::write(linux, file, src, len),
         Kind::PipeWrite => pipe::write(linux, file, src, len),
+        // Nothing to write to: Linux's answer for a file without a write method.
+        Kind::Epoll => Err(Errno::EINVAL),
         // Opened for reading only: the check above answered already.
         Kind::PipeRead => Err(Errno::EBADF),
     }
@@ -394,6 +397,8 @@ fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         Kind::ProcFile => procfs::read(linux, file, addr, len, None),
         Kind::PipeRead => pipe::read(linux, file, addr, len),
+        // Nothing to read: Linux's answer for a file without a read method.
+        Kind::Epoll => Err(Errno::EINVAL),
         // Opened for writing only: the check above answered already.
         Kind::PipeWrite => Err(Errno::EBADF),
     }

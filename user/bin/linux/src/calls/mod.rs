@@ -4,7 +4,7 @@
 //! - new processes and threads (`fork`: `fork`, `vfork`, `clone`) and the threads' wait queue
 //!   (`futex`);
 //! - reading and writing (`io`), copying between descriptors (`copy`: `sendfile`,
-//!   `copy_file_range`), readiness (`poll`), files and directories of the file server
+//!   `copy_file_range`), readiness (`poll`, `epoll`), files and directories of the file server
 //!   (`file`), file metadata (`stat`), extended attributes (`xattr`), file systems' figures
 //!   (`statfs`), files mapped into memory (`mmap_file`), locking memory and writing it back
 //!   (`memlock`), the name space's mounts (`mount`);
@@ -18,6 +18,7 @@
 
 pub mod copy;
 pub mod creds;
+pub mod epoll;
 pub mod exec;
 pub mod fault;
 pub mod file;

@@ -19,8 +19,8 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
-use crate::calls::io;
 use crate::calls::pipe::{self, Notified};
+use crate::calls::{epoll, io};
 use crate::fd::Kind;
 use crate::fd::{MAX_FDS, OpenFile};
 use crate::signals::{self, Woken};
@@ -38,24 +38,46 @@ const NS_PER_SEC: u64 = 1_000_000_000;
 /// The input events console readiness answers.
 const INPUT: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 
+/// What a look that found nothing ready can wait on: the pipe ends asked about, with their
+/// events (an epoll instance's watched ones among them), and whether console input was asked
+/// about and is not ready (the console then notifies).
+#[derive(Default)]
+pub struct Waits {
+    pub pipes: Vec<(Arc<OpenFile>, u16)>,
+    pub console: bool,
+}
+
+impl Waits {
+    /// Whether anything can end a wait (else nothing asked about can become ready).
+    fn any(&self) -> bool {
+        !self.pipes.is_empty() || self.console
+    }
+}
+
 /// The kernel clock at which a wait of `timeout_ns` from now ends (None: never).
-fn deadline(timeout_ns: Option<u64>) -> Option<u64> {
+pub fn deadline(timeout_ns: Option<u64>) -> Option<u64> {
     timeout_ns.map(|ns| clock::now_ns().saturating_add(ns))
 }
 
 /// The readiness of `file` among `events` (and `POLLHUP`/`POLLERR`, which a pipe end always
-/// reports): a pipe end's from its server, console input from its server (`waiting` set when
-/// it is asked about and not ready: the console then notifies), any other file's at once.
-fn revents(linux: &Linux, file: &OpenFile, events: u16, waiting: &mut bool) -> u16 {
+/// reports): a pipe end's from its server (the end added to `waits`), console input from its
+/// server (`waits.console` set when it is asked about and not ready), an epoll instance's from
+/// its watches (`calls/epoll.rs`: readable when one is ready), any other file's at once.
+pub fn revents(linux: &Linux, file: &Arc<OpenFile>, events: u16, waits: &mut Waits) -> u16 {
     if pipe::is_pipe(file) {
+        waits.pipes.push((file.clone(), events));
         return pipe::poll_events(file, events);
+    }
+    if file.kind == Kind::Epoll {
+        let readable = epoll::readable(linux, file, waits);
+        return if readable { events & INPUT } else { 0 };
     }
     if file.kind == Kind::Console && events & INPUT != 0 {
         let ready = match io::console_input_ready(linux) {
             Ok(ready) => ready,
             Err(_) => return g::POLLERR as u16,
         };
-        *waiting |= !ready;
+        waits.console |= !ready;
         let input = if ready { events & INPUT } else { 0 };
         return input | (events & READY & !INPUT);
     }
@@ -84,24 +106,18 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
     let deadline = deadline(timeout_ns);
     loop {
         let mut ready = 0u64;
-        let mut console = false;
-        let mut pipes: Vec<(&OpenFile, u16)> = Vec::new();
+        let mut waits = Waits::default();
         for (entry, file) in bytes.chunks_mut(POLLFD_BYTES).zip(&files) {
             let events = u16::from_le_bytes([entry[4], entry[5]]);
             let revents = match file {
                 None => 0,
-                Some(Ok(file)) => {
-                    if pipe::is_pipe(file) {
-                        pipes.push((file, events));
-                    }
-                    revents(linux, file, events, &mut console)
-                }
+                Some(Ok(file)) => revents(linux, file, events, &mut waits),
                 Some(Err(_)) => g::POLLNVAL as u16,
             };
             entry[6..8].copy_from_slice(&revents.to_le_bytes());
             ready += u64::from(revents != 0);
         }
-        let waitable = !pipes.is_empty() || console;
+        let waitable = waits.any();
         if ready != 0 || !waitable || timeout_ns == Some(0) {
             uaccess::write(linux, addr, &bytes)?;
             if ready == 0 && !waitable {
@@ -109,7 +125,7 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
             }
             return Ok(ready);
         }
-        let woken = wait_ready(linux, &pipes, console, deadline);
+        let woken = wait_ready(linux, &waits, deadline);
         match woken {
             Notified::Notice => {}
             Notified::Timeout => {
@@ -123,23 +139,23 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
 }
 
 /// Waits until something asked about may have become ready (module comment): a notice from a
-/// pipe end of `pipes` or, with `console`, the console's input notification; or the deadline,
-/// or a signal.
-fn wait_ready(
-    linux: &Linux,
-    pipes: &[(&OpenFile, u16)],
-    console: bool,
-    deadline: Option<u64>,
-) -> Notified {
-    pipe::wait_any(linux, pipes, deadline, |msg| {
-        console && io::is_console_input(linux, msg)
+/// pipe end of `waits` or, with `waits.console`, the console's input notification; or the
+/// deadline, or a signal.
+pub fn wait_ready(linux: &Linux, waits: &Waits, deadline: Option<u64>) -> Notified {
+    let pipes: Vec<(&OpenFile, u16)> = waits
+        .pipes
+        .iter()
+        .map(|(file, events)| (file.as_ref(), *events))
+        .collect();
+    pipe::wait_any(linux, &pipes, deadline, |msg| {
+        waits.console && io::is_console_input(linux, msg)
     })
 }
 
 /// Nothing is ready and nothing can become ready (module comment): sleeps until `deadline`
 /// (None: for ever) or a signal, which ends the call with `ERESTARTNOHAND` (`EINTR` once
 /// its handler runs, as Linux's `poll` and `select` answer).
-fn nap(linux: &Linux, deadline: Option<u64>) -> Result<(), Errno> {
+pub fn nap(linux: &Linux, deadline: Option<u64>) -> Result<(), Errno> {
     loop {
         match signals::wait(linux, deadline, |_| false) {
             Woken::Timeout => return Ok(()),
@@ -157,7 +173,7 @@ pub fn poll(linux: &Linux, args: &Args) -> SysResult {
 }
 
 /// A `struct timespec` timeout (null: forever).
-fn timespec(linux: &Linux, addr: u64) -> Result<Option<u64>, Errno> {
+pub fn timespec(linux: &Linux, addr: u64) -> Result<Option<u64>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
@@ -219,8 +235,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
     let deadline = deadline(timeout_ns);
     loop {
         let mut result = asked.clone();
-        let mut console = false;
-        let mut pipes: Vec<(&OpenFile, u16)> = Vec::new();
+        let mut waits = Waits::default();
         for (fd, file) in &files {
             let (byte, bit) = (fd / 8, 1u8 << (fd % 8));
             let wanted: u16 = SELECT_EVENTS
@@ -228,10 +243,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
                 .zip(&asked)
                 .filter(|(_, set)| set.as_ref().is_some_and(|set| set[byte] & bit != 0))
                 .fold(0, |all, (events, _)| all | events);
-            let now = revents(linux, file, wanted, &mut console);
-            if pipe::is_pipe(file) {
-                pipes.push((file, wanted));
-            }
+            let now = revents(linux, file, wanted, &mut waits);
             for (set, events) in result.iter_mut().zip(SELECT_EVENTS) {
                 if let Some(set) = set
                     && now & events == 0
@@ -245,9 +257,9 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             .flatten()
             .map(|set| set.iter().map(|b| u64::from(b.count_ones())).sum::<u64>())
             .sum();
-        let waitable = !pipes.is_empty() || console;
+        let waitable = waits.any();
         let waited = if ready == 0 && waitable && timeout_ns != Some(0) {
-            wait_ready(linux, &pipes, console, deadline)
+            wait_ready(linux, &waits, deadline)
         } else {
             Notified::Notice
         };

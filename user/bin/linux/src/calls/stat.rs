@@ -9,7 +9,7 @@ use k42_linux::stat::{STAT_BYTES, Stat, Timespec};
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
-use crate::fd::OpenFile;
+use crate::fd::{Kind, OpenFile};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
@@ -20,6 +20,8 @@ const CONSOLE_RDEV: (u32, u32) = (5, 1);
 const CONSOLE_MODE: u32 = 0o600;
 /// Preferred I/O size reported for every file.
 const BLKSIZE: u32 = 4096;
+/// An anonymous inode's mode (an epoll instance's): no type bits, as Linux's `anon_inode`.
+const ANON_INODE_MODE: u32 = 0o600;
 
 /// What the open file `fd` is: its node's metadata from the file server, or, for the console
 /// the program started with, `/dev/console`'s.
@@ -40,6 +42,24 @@ pub fn stat_file(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
         return crate::calls::file::stat_node(node);
     }
     let t = Timespec::from_ns(clock::wall_ns());
+    if file.kind == Kind::Epoll {
+        // Linux's anonymous inode: no file type, read and write for its owner, who made it.
+        return Ok(Stat {
+            dev: (0, 0),
+            ino: 1,
+            nlink: 1,
+            mode: ANON_INODE_MODE,
+            uid: linux.creds.euid(),
+            gid: linux.creds.egid(),
+            rdev: (0, 0),
+            size: 0,
+            blksize: BLKSIZE,
+            blocks: 0,
+            atime: t,
+            mtime: t,
+            ctime: t,
+        });
+    }
     Ok(Stat {
         dev: (0, 6),
         ino: 1,
