@@ -5,8 +5,9 @@
  *   it stays ready (level-triggered); EPOLLHUP and EPOLLERR come unasked; EPOLLONESHOT
  *   reports once until EPOLL_CTL_MOD; with more ready than maxevents, the next wait reports
  *   the others first; a wait sleeps until a write from another process, its timeout or a
- *   signal (EINTR, even with SA_RESTART); the watch of a closed descriptor ends; poll on an
- *   epoll instance says whether a watch is ready;
+ *   signal (EINTR, even with SA_RESTART), or a watch another thread adds; the watch of a
+ *   closed descriptor ends, and the descriptor reused can be added again; poll on an epoll
+ *   instance says whether a watch is ready;
  *   the errors in Linux's order: EINVAL, EBADF, EPERM (regular files, /dev/null, /proc files),
  *   EEXIST, ENOENT, EFAULT; an instance reads and writes nothing (EINVAL) and is an anonymous
  *   inode.
@@ -14,6 +15,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -32,6 +34,8 @@
 /* How long the short timed waits are, and the least of it they must take. */
 #define SHORT_MS 60
 #define LEAST_MS (SHORT_MS / 2)
+/* How long a wait that something will end may take before the case fails (not hangs). */
+#define LONG_MS 5000
 #define NS_PER_MS 1000000LL
 
 static long long now_ms(void) {
@@ -131,7 +135,7 @@ static void waiting(void) {
     long long waited = now_ms() - t0;
     CHECK("epoll_wait_times_out", n == 0 && waited >= LEAST_MS, "%d after %lld ms", n, waited);
     write(p[1], "ab", 2);
-    n = wait_one(ep, -1, &events, &data);
+    n = wait_one(ep, LONG_MS, &events, &data);
     CHECK("epoll_wait_reports_input", n == 1 && events == EPOLLIN && data == 0x1122334455667788ULL,
           "%d: events %#x data %#llx", n, events, data);
     n = wait_one(ep, 0, &events, &data);
@@ -228,9 +232,10 @@ static void sleeping(void) {
     unsigned events;
     unsigned long long data;
     long long t0 = now_ms();
-    int n = wait_one(ep, -1, &events, &data);
+    int n = wait_one(ep, LONG_MS, &events, &data);
     long long waited = now_ms() - t0;
-    CHECK("epoll_wait_woken_by_another_process", n == 1 && events == EPOLLIN && data == 5,
+    CHECK("epoll_wait_woken_by_another_process",
+          n == 1 && events == EPOLLIN && data == 5 && waited < LONG_MS,
           "%d: events %#x data %llu after %lld ms", n, events, data, waited);
     waitpid(child, NULL, 0);
     char c;
@@ -239,7 +244,7 @@ static void sleeping(void) {
     sigaction(SIGALRM, &sa, NULL);
     struct itimerval it = {.it_value = {0, SHORT_MS * 1000}};
     setitimer(ITIMER_REAL, &it, NULL);
-    n = wait_one(ep, -1, &events, &data);
+    n = wait_one(ep, LONG_MS, &events, &data);
     int e = errno;
     CHECK("epoll_wait_signal_eintr_despite_restart", n == -1 && e == EINTR, "%d (%s)", n,
           strerror(e));
@@ -252,8 +257,70 @@ static void sleeping(void) {
     CHECK_ERR("epoll_wait_maxevents_negative_einval", epoll_wait(ep, out, -1, 0), EINVAL);
     CHECK_ERR("epoll_wait_bad_epfd_ebadf", epoll_wait(99, out, 1, 0), EBADF);
     CHECK_ERR("epoll_wait_not_an_epoll_einval", epoll_wait(p[0], out, 1, 0), EINVAL);
+    CHECK_ERR("epoll_pwait_bad_mask_size_einval",
+              syscall(SYS_epoll_pwait, ep, out, 1, 0, &zero, 4), EINVAL);
+    char c2;
+    CHECK_ERR("epoll_pread_espipe", pread(ep, &c2, 1, 0), ESPIPE);
     write(p[1], "w", 1);
     CHECK_ERR("epoll_wait_bad_buffer_efault", epoll_wait(ep, BAD_POINTER, 1, 0), EFAULT);
+    close(p[0]);
+    close(p[1]);
+    close(ep);
+}
+
+static void reused_descriptor(void) {
+    int ep = epoll_create1(0);
+    int p[2], q[2];
+    pipe(p);
+    add(ep, p[0], EPOLLIN, 1);
+    int reused = p[0];
+    close(p[0]);
+    close(p[1]);
+    pipe(q);
+    write(q[1], "r", 1);
+    int again = q[0] == reused ? add(ep, q[0], EPOLLIN, 2) : -2;
+    unsigned events;
+    unsigned long long data;
+    int n = wait_one(ep, 0, &events, &data);
+    CHECK("epoll_ctl_readd_reused_descriptor", again == 0 && n == 1 && data == 2,
+          "fd %d reused as %d: add %d (%s), wait %d data %llu", reused, q[0], again,
+          strerror(errno), n, data);
+    close(q[0]);
+    close(q[1]);
+    close(ep);
+}
+
+/* What the thread that changes an instance another thread waits on needs. */
+struct changer {
+    int ep, fd;
+};
+
+static void *add_later(void *arg) {
+    struct changer *c = arg;
+    struct timespec nap = {0, SHORT_MS * NS_PER_MS};
+    nanosleep(&nap, NULL);
+    add(c->ep, c->fd, EPOLLIN, 9);
+    return NULL;
+}
+
+static void changed_by_another_thread(void) {
+    int ep = epoll_create1(0);
+    int p[2];
+    pipe(p);
+    write(p[1], "t", 1);
+    struct changer c = {ep, p[0]};
+    pthread_t t;
+    int made = pthread_create(&t, NULL, add_later, &c);
+    unsigned events;
+    unsigned long long data;
+    long long t0 = now_ms();
+    int n = wait_one(ep, LONG_MS, &events, &data);
+    long long waited = now_ms() - t0;
+    if (made == 0)
+        pthread_join(t, NULL);
+    CHECK("epoll_wait_woken_by_a_watch_another_thread_adds",
+          made == 0 && n == 1 && data == 9 && waited < LONG_MS,
+          "thread %d, wait %d data %llu after %lld ms", made, n, data, waited);
     close(p[0]);
     close(p[1]);
     close(ep);
@@ -267,5 +334,7 @@ int main(void) {
     waiting();
     one_shot_and_turns();
     sleeping();
+    reused_descriptor();
+    changed_by_another_thread();
     return k42_done();
 }

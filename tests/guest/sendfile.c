@@ -12,8 +12,11 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "k42test.h"
@@ -25,6 +28,8 @@
 #define BAD_POINTER ((void *)1)
 /* Bytes of the large transfer: several of the personality's pieces, not a multiple of one. */
 #define BIG (100 * 1024 + 7)
+/* Seconds before a sendfile that waits for room it should not wait for is interrupted. */
+#define WATCHDOG_S 4
 
 static long sendfile_(int out, int in, long long *off, unsigned long count) {
     return syscall(SYS_sendfile, out, in, off, count);
@@ -135,6 +140,48 @@ static void sendfile_to_others(void) {
     CHECK("sendfile_into_dev_null", r == 11 && off == 11, "sendfile %ld (%s), off %lld", r,
           strerror(errno), off);
     close(null);
+    int full = open("/dev/full", O_WRONLY);
+    off = 0;
+    CHECK_ERR("sendfile_into_dev_full_einval", sendfile_(full, in, &off, 1), EINVAL);
+    close(full);
+    close(in);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void on_watchdog(int sig) {
+    (void)sig;
+}
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+/* Into a pipe with no reader reading, sendfile waits only for room for the first bytes: it
+ * moves what fits (at most the pipe's 64 KiB) and returns, rather than wait for the rest. A
+ * watchdog signal ends a wait for the rest, so that a failure is a failed case, not a hang. */
+static void sendfile_fills_a_pipe(void) {
+    char *data = calloc(1, BIG);
+    int in = open(SRC, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    long w = write(in, data, BIG);
+    int p[2];
+    pipe(p);
+    struct sigaction sa = {.sa_handler = on_watchdog};
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval watchdog = {.it_value = {WATCHDOG_S, 0}};
+    setitimer(ITIMER_REAL, &watchdog, NULL);
+    long long off = 0, t0 = now_ms();
+    long r = sendfile_(p[1], in, &off, BIG);
+    long long took = now_ms() - t0;
+    struct itimerval off_again = {0};
+    setitimer(ITIMER_REAL, &off_again, NULL);
+    CHECK("sendfile_into_a_pipe_moves_what_fits",
+          w == BIG && r > 0 && r <= 64 * 1024 && off == r && took < WATCHDOG_S * 1000 / 2,
+          "write %ld, sendfile %ld (%s), off %lld, after %lld ms", w, r, strerror(errno), off,
+          took);
+    free(data);
     close(in);
     close(p[0]);
     close(p[1]);
@@ -260,6 +307,7 @@ int main(void) {
     sendfile_files();
     sendfile_big();
     sendfile_to_others();
+    sendfile_fills_a_pipe();
     sendfile_errors();
     copy_range_files();
     copy_range_errors();

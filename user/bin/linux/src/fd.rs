@@ -19,7 +19,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use spin::Mutex;
 
@@ -102,7 +102,14 @@ pub struct OpenFile {
     pub proc: Option<Arc<ProcOpen>>,
     /// An epoll instance's interest list (`Kind::Epoll`).
     pub epoll: Option<Arc<Interest>>,
+    /// Which open file description this is, among the process's: a watch of an epoll
+    /// instance names one by its descriptor and this (the descriptor may be reused), and a fork
+    /// child's copy keeps it.
+    pub serial: u64,
 }
+
+/// The serial number the next open file description gets ([`OpenFile::serial`]).
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 impl OpenFile {
     /// A new open file description.
@@ -165,6 +172,7 @@ impl OpenFile {
             path,
             proc: None,
             epoll: None,
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -191,6 +199,7 @@ impl OpenFile {
             // The child's copy: a process's memory is its own after a fork, so the interest
             // list is too (a departure: Linux's parent and child share the instance).
             epoll: self.epoll.as_ref().map(|list| Arc::new(list.copy())),
+            serial: self.serial,
         }))
     }
 

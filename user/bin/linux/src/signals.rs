@@ -341,6 +341,17 @@ fn stop_in_place(linux: &Linux) -> bool {
     }
 }
 
+/// [`wait`], also ended when `cond` holds ([`Woken::Message`]; whoever makes it hold unparks
+/// the thread, and it must read only atomics, as [`wait_until`]'s).
+pub fn wait_or(
+    linux: &Linux,
+    deadline: Option<u64>,
+    wanted: impl FnMut(&AsyncMessage) -> bool,
+    cond: impl Fn() -> bool,
+) -> Woken {
+    wait_full(linux, deadline, wanted, |s| s.deliverable() != 0, cond)
+}
+
 /// [`wait_with`] interrupted by any deliverable signal.
 pub fn wait(
     linux: &Linux,

@@ -18,6 +18,7 @@ use k42_linux::{Errno, SysResult};
 
 use crate::calls::file;
 use crate::calls::io::{self, JobCheck, MAX_RW};
+use crate::calls::pipe;
 use crate::fd::{Kind, OpenFile};
 use crate::files::Node;
 use crate::state::Linux;
@@ -60,8 +61,12 @@ fn send(linux: &Linux, out_fd: u64, in_fd: u64, given: Option<i64>, count: u64) 
     if !into_pipe && output.flags() & g::O_APPEND != 0 {
         return Err(Errno::EINVAL);
     }
-    // Nothing but a regular file has a `splice_read`: not a pipe, a directory, a device or a
-    // `/proc` file.
+    // What has no `splice_write` in Linux: `/dev/full`, a `/proc` file.
+    if matches!(output.kind, Kind::Full | Kind::ProcFile) {
+        return Err(Errno::EINVAL);
+    }
+    // Nothing but a regular file has a `splice_read` here: not a pipe, a directory, a device
+    // or a `/proc` file (a regular file in Linux, but one without it).
     let node = match (&input.kind, &input.fifo, &input.node) {
         (Kind::File, None, Some(node)) => node,
         _ => return Err(Errno::EINVAL),
@@ -72,18 +77,17 @@ fn send(linux: &Linux, out_fd: u64, in_fd: u64, given: Option<i64>, count: u64) 
         None => file::offset_of(&input)?,
     };
     let (moved, result) = transfer(node, start, count.min(MAX_RW), |bytes, done| {
-        let check = if done == 0 {
-            JobCheck::Due
-        } else {
-            JobCheck::Done
-        };
-        io::write_file(
-            linux,
-            &output,
-            Source::Held(bytes),
-            bytes.len() as u64,
-            check,
-        )
+        let (src, n) = (Source::Held(bytes), bytes.len() as u64);
+        match (done, into_pipe) {
+            (0, _) => io::write_file(linux, &output, src, n, JobCheck::Due),
+            // Into a pipe, Linux waits only for room for the first bytes and moves what fits
+            // (`splice_file_to_pipe`): the rest goes only if there is room for it now.
+            (_, true) => match pipe::write_with(linux, &output, src, n, true) {
+                Err(Errno::EAGAIN) => Ok(0),
+                other => other,
+            },
+            (_, false) => io::write_file(linux, &output, src, n, JobCheck::Done),
+        }
     });
     if given.is_none() {
         file::set_offset(&input, start + moved)?;
@@ -129,17 +133,22 @@ pub fn copy_file_range(linux: &Linux, args: &Args) -> SysResult {
             false,
         )
     });
+    // Both offsets move even if one pointer cannot be written, which is then `EFAULT`, as
+    // Linux's `copy_file_range` answers.
+    let mut written = Ok(());
     if moved > 0 {
         for (file, pointer, end) in [
             (&input, in_pointer, from + moved),
             (&output, out_pointer, to + moved),
         ] {
-            match pointer {
-                0 => file::set_offset(file, end)?,
-                _ => uaccess::write_words(linux, pointer, &[end])?,
-            }
+            let moved_one = match pointer {
+                0 => file::set_offset(file, end),
+                _ => uaccess::write_words(linux, pointer, &[end]),
+            };
+            written = written.and(moved_one);
         }
     }
+    written?;
     so_far(moved, result)
 }
 

@@ -2,26 +2,34 @@
 //! `epoll_pwait2`.
 //!
 //! An epoll instance is the personality's own: an open file of `Kind::Epoll` whose interest
-//! list ([`Interest`]) names descriptors of this process. A wait asks each watched descriptor
-//! for its readiness as `poll` does (`calls/poll.rs`: pipe ends and console input from their
-//! servers, everything else ready at once) and, when none is ready, waits as `poll` does for
-//! what can change that: the watched pipe ends' notifications and the console's. So there is
-//! no server and no kernel state for it, and nothing to tell anyone when a watched file
-//! changes.
+//! list ([`Interest`]) names open files of this process by descriptor and description
+//! (`OpenFile::serial`). A wait asks each watched file for its readiness as `poll` does
+//! (`calls/poll.rs`: pipe ends and console input from their servers, everything else ready at
+//! once) and, when none is ready, waits as `poll` does for what can change that: the watched
+//! pipe ends' notifications and the console's, or a change of the list by another thread
+//! (each waiter is unparked, as Linux's `ep_insert` and `ep_modify` wake the instance's
+//! waiters). So there is no server and no kernel state for it.
 //!
-//! The rules are Linux 6.1's (`fs/eventpoll.c`): `EPOLLERR` and `EPOLLHUP` are always watched,
-//! `EPOLLONESHOT` disables a watch once it reports, until `EPOLL_CTL_MOD`, and ready watches
-//! are reported in turn when more are ready than `maxevents`. Regular files, directories,
-//! `/proc` files and the memory devices cannot be watched (`EPERM`).
+//! The rules are Linux 6.1's (`fs/eventpoll.c`): `EPOLLERR` and `EPOLLHUP` are always watched;
+//! `EPOLLONESHOT` disables a watch once it reports, until `EPOLL_CTL_MOD`, and two threads'
+//! waits never both report it (a wait claims what it reports under the instance's lock, as
+//! `ep_send_events`); ready watches are reported in turn when more are ready than
+//! `maxevents`; a watch ends when its file is closed, so a reused descriptor can be added
+//! again. Regular files, directories, `/proc` files and the memory devices cannot be watched
+//! (`EPERM`).
 //!
 //! Departures, each of which `docs/linux-personality.md` lists:
 //! - `EPOLLET` reports as level-triggered does. A program that reads until `EAGAIN`, as
-//!   edge-triggered use requires, sees the same events.
-//! - A watch names a descriptor, not an open file description. A closed descriptor's watch
-//!   ends at the next wait, even if a `dup` of it is still open.
+//!   edge-triggered use requires, sees the same events; one that waits with `EPOLLOUT |
+//!   EPOLLET` on a writable end it has nothing to write to is told `EPOLLOUT` on every wait,
+//!   where Linux tells it once.
+//! - A watch ends when its descriptor is closed, even if a `dup` of it is still open (Linux
+//!   ends it at the description's last close).
+//! - A sleeping wait holds the watched pipe ends it waits on: another thread's `close` of one
+//!   takes effect at the pipe server when the wait ends.
 //! - After a fork the child has a copy of the list, not the same instance.
 //! - An epoll instance cannot be watched by another (`EINVAL`; Linux nests them four deep).
-//! - The signal mask of `epoll_pwait` is not applied, as `ppoll`'s is not.
+//! - The signal mask of `epoll_pwait` is checked and read, not applied, as `ppoll`'s is not.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -29,6 +37,10 @@ use alloc::vec::Vec;
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use spin::Mutex;
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use k42_rt::thread::{self, Thread};
 
 use crate::calls::pipe::Notified;
 use crate::calls::poll::{self, Waits};
@@ -59,49 +71,137 @@ const EXCLUSIVE_OK: u32 = g::EPOLLIN
     | g::EPOLLET
     | g::EPOLLEXCLUSIVE;
 const NS_PER_MS: u64 = 1_000_000;
+/// Bytes of the kernel's `sigset_t`, the one mask size `epoll_pwait` takes.
+const SIGSET_BYTES: usize = 8;
 
-/// One watched descriptor: the events it waits for (with [`PRIVATE`] bits) and the data the
+/// One watched descriptor: the open file description it names (its descriptor and
+/// [`OpenFile::serial`]), the events it waits for (with [`PRIVATE`] bits) and the data the
 /// program gets back with them.
 #[derive(Clone, Copy, Debug)]
 struct Watch {
     fd: u64,
+    serial: u64,
     events: u32,
     data: u64,
 }
 
-/// An epoll instance's interest list, in the order its watches are next looked at.
+/// A thread waiting on an instance: its flag, set (and the thread unparked) when the interest
+/// list changes.
+#[derive(Clone, Debug)]
+struct Waiter {
+    thread: Thread,
+    woken: Arc<AtomicBool>,
+}
+
+/// An instance's state under its one lock.
+#[derive(Debug, Default)]
+struct State {
+    /// The watches, in the order the next look takes them.
+    watches: Vec<Watch>,
+    /// The threads in a wait on the instance.
+    waiters: Vec<Waiter>,
+}
+
+/// An epoll instance: its interest list and waiters.
 #[derive(Debug, Default)]
 pub struct Interest {
-    watches: Mutex<Vec<Watch>>,
+    state: Mutex<State>,
 }
 
 impl Interest {
-    /// A copy of the list, for a fork child.
+    /// A copy of the list, for a fork child (whose threads wait on nothing yet).
     pub fn copy(&self) -> Self {
+        let watches = self.state.lock().watches.clone();
         Self {
-            watches: Mutex::new(self.watches.lock().clone()),
+            state: Mutex::new(State {
+                watches,
+                waiters: Vec::new(),
+            }),
         }
     }
 
-    /// Ends the watches of descriptors a look found closed.
-    fn end_closed(&self, closed: &[u64]) {
+    /// Whether another thread holds the lock (a fork waits until none does: `calls/fork.rs`).
+    pub fn is_locked(&self) -> bool {
+        self.state.is_locked()
+    }
+
+    /// Ends the watches a look found naming a closed descriptor.
+    fn end_closed(&self, closed: &[(u64, u64)]) {
         if !closed.is_empty() {
-            self.watches.lock().retain(|w| !closed.contains(&w.fd));
+            let mut state = self.state.lock();
+            state
+                .watches
+                .retain(|w| !closed.contains(&(w.fd, w.serial)));
         }
     }
 
-    /// After a wait reported the watches of `fds`: a one-shot one is disabled, and each goes to
-    /// the end of the list, so the next look starts with the others.
-    fn reported(&self, fds: &[u64]) {
-        let mut list = self.watches.lock();
-        for fd in fds {
-            if let Some(i) = list.iter().position(|w| w.fd == *fd) {
-                let mut w = list.remove(i);
+    /// Claims the ready watches `ready` found for a wait's report, as `ep_send_events` does
+    /// under the instance's lock: a one-shot watch that another thread's wait claimed since,
+    /// or that was changed or removed since, is not reported; a claimed one-shot watch is
+    /// disabled; each claimed watch goes to the end of the list, so the next look starts with
+    /// the others. Which of `ready` are claimed.
+    fn claim(&self, ready: &[Ready]) -> Vec<bool> {
+        let mut state = self.state.lock();
+        ready
+            .iter()
+            .map(|r| {
+                let found = state
+                    .watches
+                    .iter()
+                    .position(|w| (w.fd, w.serial) == (r.fd, r.serial) && w.events == r.watched);
+                let Some(i) = found else {
+                    return false;
+                };
+                let mut w = state.watches.remove(i);
                 if w.events & g::EPOLLONESHOT != 0 {
                     w.events &= PRIVATE;
                 }
-                list.push(w);
+                state.watches.push(w);
+                true
+            })
+            .collect()
+    }
+
+    /// Re-arms the one-shot watches a wait claimed but could not report (its buffer faulted).
+    fn unclaim(&self, ready: &[Ready]) {
+        let mut state = self.state.lock();
+        for r in ready {
+            if let Some(w) = state
+                .watches
+                .iter_mut()
+                .find(|w| (w.fd, w.serial) == (r.fd, r.serial) && w.events == r.watched & PRIVATE)
+            {
+                w.events = r.watched;
             }
+        }
+    }
+
+    /// Adds this thread as a waiter: its flag, set when the list changes.
+    fn wait_here(&self) -> Arc<AtomicBool> {
+        let woken = Arc::new(AtomicBool::new(false));
+        self.state.lock().waiters.push(Waiter {
+            thread: thread::current(),
+            woken: woken.clone(),
+        });
+        woken
+    }
+
+    /// Removes the waiter whose flag is `woken` (if a change has not already).
+    fn stop_waiting(&self, woken: &Arc<AtomicBool>) {
+        self.state
+            .lock()
+            .waiters
+            .retain(|w| !Arc::ptr_eq(&w.woken, woken));
+    }
+
+    /// After a change of the list: every waiter looks again, as Linux's `ep_insert` and
+    /// `ep_modify` wake the instance's waiters (a new watch may be ready already). The threads
+    /// are unparked after the lock is let go.
+    fn changed(&self) {
+        let waiters = core::mem::take(&mut self.state.lock().waiters);
+        for w in waiters {
+            w.woken.store(true, Ordering::Release);
+            w.thread.unpark();
         }
     }
 }
@@ -133,7 +233,8 @@ fn create(linux: &Linux, flags: u32) -> SysResult {
 
 /// `epoll_ctl(epfd, op, fd, event)`, its checks in Linux's order (`do_epoll_ctl`).
 pub fn epoll_ctl(linux: &Linux, args: &Args) -> SysResult {
-    let (op, fd) = (args[1] as u32, args[2]);
+    // Descriptors are C ints: the upper half of the register is not part of them.
+    let (op, fd) = (args[1] as u32, u64::from(args[2] as u32));
     // Every operation but a removal reads its event first, whatever the descriptors.
     let asked = match op {
         g::EPOLL_CTL_DEL => None,
@@ -158,13 +259,33 @@ pub fn epoll_ctl(linux: &Linux, args: &Args) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    let mut watches = interest.watches.lock();
+    let result = change(interest, op, fd, target.serial, asked);
+    if result.is_ok() {
+        interest.changed();
+    }
+    result
+}
+
+/// The change `epoll_ctl` asks of `interest` for descriptor `fd` of description `serial`. A
+/// watch of `fd` that names another description (the descriptor closed and reused since) has
+/// ended: Linux ends a watch when its file is closed.
+fn change(
+    interest: &Interest,
+    op: u32,
+    fd: u64,
+    serial: u64,
+    asked: Option<(u32, u64)>,
+) -> SysResult {
+    let mut state = interest.state.lock();
+    let watches = &mut state.watches;
+    watches.retain(|w| w.fd != fd || w.serial == serial);
     let at = watches.iter().position(|w| w.fd == fd);
     match (op, at, asked) {
         (g::EPOLL_CTL_ADD, Some(_), _) => Err(Errno::EEXIST),
         (g::EPOLL_CTL_ADD, None, Some((events, data))) => {
             watches.push(Watch {
                 fd,
+                serial,
                 events: watched(events),
                 data,
             });
@@ -178,6 +299,7 @@ pub fn epoll_ctl(linux: &Linux, args: &Args) -> SysResult {
         (g::EPOLL_CTL_MOD, Some(i), Some((events, data))) => {
             watches[i] = Watch {
                 fd,
+                serial,
                 events: watched(events),
                 data,
             };
@@ -225,22 +347,37 @@ pub fn epoll_wait(linux: &Linux, args: &Args) -> SysResult {
     wait(linux, args[0], args[1], args[2], timeout)
 }
 
-/// `epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize)` (module comment:
-/// the mask is not applied).
+/// `epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize)`: the mask is
+/// checked and read as Linux's `set_user_sigmask` does, then not applied (module comment).
 pub fn epoll_pwait(linux: &Linux, args: &Args) -> SysResult {
+    check_mask(linux, args[4], args[5])?;
     epoll_wait(linux, args)
 }
 
 /// `epoll_pwait2(epfd, events, maxevents, timeout, sigmask, sigsetsize)`: the timeout a
-/// `struct timespec` (null: forever).
+/// `struct timespec` (null: forever), read before the mask.
 pub fn epoll_pwait2(linux: &Linux, args: &Args) -> SysResult {
     let timeout = poll::timespec(linux, args[3])?;
+    check_mask(linux, args[4], args[5])?;
     wait(linux, args[0], args[1], args[2], timeout)
+}
+
+/// A signal mask argument: none, or a `sigset_t` of its size (`EINVAL`) that can be read
+/// (`EFAULT`).
+fn check_mask(linux: &Linux, addr: u64, size: u64) -> Result<(), Errno> {
+    if addr == 0 {
+        return Ok(());
+    }
+    if size != SIGSET_BYTES as u64 {
+        return Err(Errno::EINVAL);
+    }
+    uaccess::read_words::<1>(linux, addr).map(|_| ())
 }
 
 /// The wait: Linux's checks in its order (`do_epoll_wait`), then the ready watches as
 /// `struct epoll_event`s at `addr`, at most `max`; when none is ready, a wait until one may
-/// be (module comment), the deadline, or a signal (`EINTR`: an epoll wait is never restarted).
+/// be (module comment) or the list changes, the deadline, or a signal (`EINTR`: an epoll wait
+/// is never restarted).
 fn wait(linux: &Linux, epfd: u64, addr: u64, max: u64, timeout_ns: Option<u64>) -> SysResult {
     let max = max as i32;
     if max <= 0 || max > MAX_EVENTS {
@@ -253,61 +390,96 @@ fn wait(linux: &Linux, epfd: u64, addr: u64, max: u64, timeout_ns: Option<u64>) 
     let interest = epoll.epoll.as_ref().ok_or(Errno::EINVAL)?;
     let deadline = poll::deadline(timeout_ns);
     loop {
+        // A waiter before the look: a change made after it wakes this thread.
+        let changed = interest.wait_here();
         let look = scan(linux, interest, max);
         interest.end_closed(&look.closed);
         if !look.ready.is_empty() {
-            let mut bytes = Vec::with_capacity(look.ready.len() * EVENT_BYTES);
-            for &(events, data) in &look.ready {
-                bytes.extend_from_slice(&events.to_le_bytes());
-                bytes.extend_from_slice(&data.to_le_bytes());
+            interest.stop_waiting(&changed);
+            match report(linux, interest, addr, &look.ready) {
+                Ok(0) => continue, // another thread's wait reported them first
+                answer => return answer,
             }
-            // Reported only once the program has them: a fault leaves every watch as it was.
-            uaccess::write(linux, addr, &bytes)?;
-            interest.reported(&look.reported);
-            return Ok(look.ready.len() as u64);
         }
         if timeout_ns == Some(0) {
+            interest.stop_waiting(&changed);
             return Ok(0);
         }
-        let woken = match (look.waits.pipes.is_empty(), look.waits.console) {
-            (true, false) => poll::nap(linux, deadline).map(|()| Notified::Timeout),
-            _ => Ok(poll::wait_ready(linux, &look.waits, deadline)),
-        };
+        let flag = changed.clone();
+        let woken = poll::wait_ready(linux, &look.waits, deadline, &move || {
+            flag.load(Ordering::Acquire)
+        });
+        interest.stop_waiting(&changed);
         match woken {
-            Ok(Notified::Notice) => {}
-            Ok(Notified::Timeout) => return Ok(0),
-            Ok(Notified::Signal) | Err(_) => return Err(Errno::EINTR),
+            Notified::Notice => {}
+            Notified::Timeout => return Ok(0),
+            Notified::Signal => return Err(Errno::EINTR),
         }
     }
+}
+
+/// Reports the ready watches `ready` that this wait claims ([`Interest::claim`]) as
+/// `struct epoll_event`s at `addr`: how many, or `EFAULT` if not even the first could be
+/// written (as Linux's `ep_send_events`: those not written stay as they were).
+fn report(linux: &Linux, interest: &Interest, addr: u64, ready: &[Ready]) -> SysResult {
+    let claimed: Vec<Ready> = ready
+        .iter()
+        .zip(interest.claim(ready))
+        .filter_map(|(r, mine)| mine.then_some(*r))
+        .collect();
+    for (i, r) in claimed.iter().enumerate() {
+        let mut bytes = [0u8; EVENT_BYTES];
+        bytes[..4].copy_from_slice(&r.revents.to_le_bytes());
+        bytes[4..].copy_from_slice(&r.data.to_le_bytes());
+        // Lossless: i < max, and max events fit (checked by `wait`).
+        let at = addr + (i * EVENT_BYTES) as u64;
+        if let Err(e) = uaccess::write(linux, at, &bytes) {
+            interest.unclaim(&claimed[i..]);
+            return if i == 0 { Err(e) } else { Ok(i as u64) };
+        }
+    }
+    Ok(claimed.len() as u64)
+}
+
+/// A watch found ready: which it is, the events it had when looked at, and what to report.
+#[derive(Clone, Copy, Debug)]
+struct Ready {
+    fd: u64,
+    serial: u64,
+    watched: u32,
+    revents: u32,
+    data: u64,
 }
 
 /// What one look at an interest list found.
 #[derive(Default)]
 struct Look {
-    /// The events and data of each ready watch, at most the `max` asked for.
-    ready: Vec<(u32, u64)>,
-    /// The descriptors of the watches in `ready`.
-    reported: Vec<u64>,
-    /// The descriptors of watches found closed.
-    closed: Vec<u64>,
+    /// The ready watches, at most the `max` asked for.
+    ready: Vec<Ready>,
+    /// The watches found naming a closed descriptor (descriptor, description).
+    closed: Vec<(u64, u64)>,
     /// What to wait on when nothing is ready: the watched pipe ends and console input.
     waits: Waits,
 }
 
 /// Looks at each watch of `interest` in turn, its readiness as `poll` answers it, until `max`
-/// are ready. An epoll instance found behind a watch's descriptor (the descriptor closed and
-/// reused since) is not ready: one instance never asks another.
+/// are ready. A watch whose descriptor is closed, or names another description now (closed
+/// and reused), is closed. An epoll instance behind a watch's descriptor is not ready: one
+/// instance never asks another.
 fn scan(linux: &Linux, interest: &Interest, max: usize) -> Look {
-    let watches = interest.watches.lock().clone();
+    let watches = interest.state.lock().watches.clone();
     // The open files are taken out of the fd table first: no server is called under a lock.
     let files: Vec<Option<Arc<OpenFile>>> = {
         let fds = linux.fds.lock();
-        watches.iter().map(|w| fds.get(w.fd).ok()).collect()
+        watches
+            .iter()
+            .map(|w| fds.get(w.fd).ok().filter(|f| f.serial == w.serial))
+            .collect()
     };
     let mut out = Look::default();
     for (watch, file) in watches.iter().zip(files) {
         let Some(file) = file else {
-            out.closed.push(watch.fd);
+            out.closed.push((watch.fd, watch.serial));
             continue;
         };
         // Lossless: the poll events are the low 16 bits of epoll's.
@@ -318,8 +490,13 @@ fn scan(linux: &Linux, interest: &Interest, max: usize) -> Look {
         let revents = u32::from(poll::revents(linux, &file, asked, &mut out.waits));
         let revents = revents & (watch.events | ALWAYS);
         if revents != 0 {
-            out.ready.push((revents, watch.data));
-            out.reported.push(watch.fd);
+            out.ready.push(Ready {
+                fd: watch.fd,
+                serial: watch.serial,
+                watched: watch.events,
+                revents,
+                data: watch.data,
+            });
         }
     }
     out
@@ -336,4 +513,18 @@ pub fn readable(linux: &Linux, file: &OpenFile, waits: &mut Waits) -> bool {
     waits.console |= look.waits.console;
     waits.pipes.extend(look.waits.pipes);
     !look.ready.is_empty()
+}
+
+/// Whether a fork may copy the process now: no other thread holds an epoll instance's lock
+/// (the child's copy of a held one would stay held).
+pub fn quiet(linux: &Linux) -> bool {
+    let Some(fds) = linux.fds.try_lock() else {
+        return false;
+    };
+    fds.open_fds().into_iter().all(|fd| {
+        fds.get(fd)
+            .ok()
+            .and_then(|f| f.epoll.clone())
+            .is_none_or(|list| !list.is_locked())
+    })
 }

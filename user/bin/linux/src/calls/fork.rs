@@ -427,6 +427,7 @@ fn quiet(linux: &Linux) -> bool {
         && threads::quiet()
         && crate::calls::futex::quiet()
         && crate::calls::pipe::quiet()
+        && crate::calls::epoll::quiet(linux)
         && crate::calls::timer::quiet()
         && crate::signals::quiet()
         && crate::inbox::quiet()

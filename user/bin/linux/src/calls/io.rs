@@ -92,11 +92,12 @@ pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
     read_at(linux, &file, args[1], args[2].min(MAX_RW), at)
 }
 
-/// The offset of a positioned read or write: `ESPIPE` on the console and pipes, `EISDIR` on a
-/// directory, `EINVAL` when negative.
+/// The offset of a positioned read or write: `ESPIPE` on the console, pipes and epoll
+/// instances, `EISDIR` on a directory, `EINVAL` when negative.
 fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
     match file.kind {
-        Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
+        // An epoll instance, as Linux's anonymous inodes, takes no positioned call either.
+        Kind::Console | Kind::PipeRead | Kind::PipeWrite | Kind::Epoll => Err(Errno::ESPIPE),
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         _ if (offset as i64) < 0 => Err(Errno::EINVAL),
         _ => Ok(offset),

@@ -293,12 +293,23 @@ fn write_piece(node: &Node, data: &[u8], atomic: u64) -> Result<u64, Errno> {
 /// (module comment): all of them unless `O_NONBLOCK` (then what fits, `EAGAIN` for none), a
 /// write of at most `PIPE_BUF` bytes whole or not at all.
 pub fn write(linux: &Linux, file: &OpenFile, src: Source, len: u64) -> SysResult {
+    write_with(linux, file, src, len, nonblocking(file))
+}
+
+/// [`write`], not waiting for room when `nonblock` whatever the file's flags say (`sendfile`
+/// after its first piece: `calls/copy.rs`).
+pub fn write_with(
+    linux: &Linux,
+    file: &OpenFile,
+    src: Source,
+    len: u64,
+    nonblock: bool,
+) -> SysResult {
     let node = end(file)?;
     if len == 0 {
         return Ok(0);
     }
     src.check(len)?;
-    let nonblock = nonblocking(file);
     if len <= PIPE_BUF {
         let data = src.read(linux, 0, len as usize)?;
         let first = data.len().min(DATA_BYTES);
@@ -444,12 +455,14 @@ pub fn is_pipe(file: &OpenFile) -> bool {
 /// `poll`'s wait on pipe ends, once none of them is ready: arms each for its events and
 /// sleeps until one's server notifies, a message `also` accepts comes (another server's
 /// wake-up armed by the caller: the console's), `deadline` passes or a signal is to be
-/// delivered. `Notice`: look again (a notice came, or an end turned ready while being armed).
+/// delivered, or `cond` holds (`crate::signals::wait_or`). `Notice`: look again (a notice
+/// came, an end turned ready while being armed, or `cond` held).
 pub fn wait_any(
     linux: &Linux,
     ends: &[(&OpenFile, u16)],
     deadline: Option<u64>,
     also: impl Fn(&AsyncMessage) -> bool,
+    cond: &dyn Fn() -> bool,
 ) -> Notified {
     let mut comm = None;
     for (file, events) in ends {
@@ -468,7 +481,7 @@ pub fn wait_any(
     let wanted = |msg: &AsyncMessage| {
         comm.is_some_and(|c| Notice::from_message(msg, c).is_some()) || also(msg)
     };
-    crate::signals::wait(linux, deadline, wanted).into()
+    crate::signals::wait_or(linux, deadline, wanted, cond).into()
 }
 
 /// A pipe end's metadata for `fstat`: a FIFO's own, from the file server; an anonymous

@@ -15,6 +15,8 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use k42_abi::kernel::AsyncMessage;
+
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
@@ -125,7 +127,7 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
             }
             return Ok(ready);
         }
-        let woken = wait_ready(linux, &waits, deadline);
+        let woken = wait_ready(linux, &waits, deadline, &|| false);
         match woken {
             Notified::Notice => {}
             Notified::Timeout => {
@@ -139,17 +141,22 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
 }
 
 /// Waits until something asked about may have become ready (module comment): a notice from a
-/// pipe end of `waits` or, with `waits.console`, the console's input notification; or the
-/// deadline, or a signal.
-pub fn wait_ready(linux: &Linux, waits: &Waits, deadline: Option<u64>) -> Notified {
+/// pipe end of `waits` or, with `waits.console`, the console's input notification; or `cond`
+/// holds (whoever makes it hold unparks the thread: an epoll instance's change), the
+/// deadline, or a signal. With nothing to wait on, only the last three end it.
+pub fn wait_ready(
+    linux: &Linux,
+    waits: &Waits,
+    deadline: Option<u64>,
+    cond: &dyn Fn() -> bool,
+) -> Notified {
     let pipes: Vec<(&OpenFile, u16)> = waits
         .pipes
         .iter()
         .map(|(file, events)| (file.as_ref(), *events))
         .collect();
-    pipe::wait_any(linux, &pipes, deadline, |msg| {
-        waits.console && io::is_console_input(linux, msg)
-    })
+    let also = |msg: &AsyncMessage| waits.console && io::is_console_input(linux, msg);
+    pipe::wait_any(linux, &pipes, deadline, also, cond)
 }
 
 /// Nothing is ready and nothing can become ready (module comment): sleeps until `deadline`
@@ -259,7 +266,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             .sum();
         let waitable = waits.any();
         let waited = if ready == 0 && waitable && timeout_ns != Some(0) {
-            wait_ready(linux, &waits, deadline)
+            wait_ready(linux, &waits, deadline, &|| false)
         } else {
             Notified::Notice
         };
