@@ -187,15 +187,34 @@ static void sendfile_fills_a_pipe(void) {
     close(p[1]);
 }
 
+/* The descriptors the error cases use: a 6-byte input and an empty output, open every way. */
+struct errfds {
+    int in, out, wronly, rdonly, appending, dir, p[2];
+};
+
+static struct errfds open_errfds(void) {
+    struct errfds f = {
+        .in = file_with(SRC, "abcdef"),
+        .out = file_with(DST, ""),
+        .wronly = open(SRC, O_WRONLY),
+        .rdonly = open(DST, O_RDONLY),
+        .appending = open(DST, O_WRONLY | O_APPEND),
+        .dir = open(DIR_, O_RDONLY | O_DIRECTORY),
+    };
+    pipe(f.p);
+    return f;
+}
+
+static void close_errfds(struct errfds *f) {
+    int all[] = {f->in, f->out, f->wronly, f->rdonly, f->appending, f->dir, f->p[0], f->p[1]};
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+        close(all[i]);
+}
+
 static void sendfile_errors(void) {
-    int in = file_with(SRC, "abcdef");
-    int out = file_with(DST, "");
-    int wronly = open(SRC, O_WRONLY);
-    int rdonly = open(DST, O_RDONLY);
-    int appending = open(DST, O_WRONLY | O_APPEND);
-    int dir = open(DIR_, O_RDONLY | O_DIRECTORY);
-    int p[2];
-    pipe(p);
+    struct errfds f = open_errfds();
+    int in = f.in, out = f.out, wronly = f.wronly, rdonly = f.rdonly;
+    int appending = f.appending, dir = f.dir, *p = f.p;
     long long off = 0, negative = -1;
     CHECK_ERR("sendfile_bad_in_ebadf", sendfile_(out, 99, NULL, 1), EBADF);
     CHECK_ERR("sendfile_bad_out_ebadf", sendfile_(99, in, NULL, 1), EBADF);
@@ -215,14 +234,7 @@ static void sendfile_errors(void) {
     CHECK_ERR("sendfile_from_a_proc_file_einval", sendfile_(out, proc, NULL, 3), EINVAL);
     close(proc);
     close(zero);
-    close(in);
-    close(out);
-    close(wronly);
-    close(rdonly);
-    close(appending);
-    close(dir);
-    close(p[0]);
-    close(p[1]);
+    close_errfds(&f);
 }
 
 static void copy_range_files(void) {
@@ -261,14 +273,9 @@ static void copy_range_files(void) {
 }
 
 static void copy_range_errors(void) {
-    int in = file_with(SRC, "abcdef");
-    int out = file_with(DST, "");
-    int wronly = open(SRC, O_WRONLY);
-    int rdonly = open(DST, O_RDONLY);
-    int appending = open(DST, O_WRONLY | O_APPEND);
-    int dir = open(DIR_, O_RDONLY | O_DIRECTORY);
-    int p[2];
-    pipe(p);
+    struct errfds f = open_errfds();
+    int in = f.in, out = f.out, wronly = f.wronly, rdonly = f.rdonly;
+    int appending = f.appending, dir = f.dir, *p = f.p;
     long long negative = -1;
     CHECK_ERR("copy_file_range_flags_einval", copy_range(in, NULL, out, NULL, 1, 1), EINVAL);
     CHECK_ERR("copy_file_range_bad_in_ebadf", copy_range(99, NULL, out, NULL, 1, 0), EBADF);
@@ -291,14 +298,7 @@ static void copy_range_errors(void) {
               EFAULT);
     CHECK("copy_file_range_errors_move_nothing", offset(in) == 0 && size_of(out) == 0,
           "in at %ld, out size %ld", (long)offset(in), (long)size_of(out));
-    close(in);
-    close(out);
-    close(wronly);
-    close(rdonly);
-    close(appending);
-    close(dir);
-    close(p[0]);
-    close(p[1]);
+    close_errfds(&f);
 }
 
 int main(void) {

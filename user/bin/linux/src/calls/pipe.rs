@@ -40,12 +40,12 @@ use k42_abi::kernel::AsyncMessage;
 use k42_ifaces::pipes::{DATA_BYTES, Notice, PipesClient, Rendezvous};
 use k42_ifaces::start::PipesStart;
 use k42_linux::raw::general as g;
-use k42_linux::stat::{Stat, Timespec};
+use k42_linux::stat::Stat;
 use k42_linux::{Errno, SysResult};
 use k42_rights::XHandle;
 use k42_rt::ppc::WithData;
 use k42_rt::sys::page::Page;
-use k42_rt::{Ppc, clock, log};
+use k42_rt::{Ppc, log};
 use spin::Mutex;
 
 use crate::fd::{Kind, OpenFile};
@@ -69,8 +69,6 @@ const PIPE_MODE: u32 = g::S_IRUSR | g::S_IWUSR;
 /// The device number `fstat` reports: Linux's pipefs is an anonymous file system (major 0);
 /// its minor depends on mount order, 12 is what a usual boot gives it.
 const PIPEFS_DEV: (u32, u32) = (0, 12);
-/// Preferred I/O size of a pipe (a page, as Linux reports).
-const BLKSIZE: u32 = 4096;
 
 /// This process's handle on the pipe server's factory (`None`: no pipe server). Kept here, not
 /// in `state::Linux`, so the state's other users need not know of it; a fork child puts its
@@ -493,22 +491,15 @@ pub fn stat(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
     let node = end(file)?;
     let ((_, pipe, _, _), _) = call(node, &[], |c| c.status())?;
     // A pipe's times, like Linux's pipefs inode's, are the wall clock's now.
-    let t = Timespec::from_ns(clock::wall_ns());
-    Ok(Stat {
-        dev: PIPEFS_DEV,
-        ino: pipe,
-        nlink: 1,
-        mode: g::S_IFIFO | PIPE_MODE,
-        uid: linux.creds.euid(),
-        gid: linux.creds.egid(),
-        rdev: (0, 0),
-        size: 0,
-        blksize: BLKSIZE,
-        blocks: 0,
-        atime: t,
-        mtime: t,
-        ctime: t,
-    })
+    let owner = (linux.creds.euid(), linux.creds.egid());
+    let mode = g::S_IFIFO | PIPE_MODE;
+    Ok(crate::calls::stat::made_up(
+        PIPEFS_DEV,
+        pipe,
+        mode,
+        owner,
+        (0, 0),
+    ))
 }
 
 /// `F_GETPIPE_SZ`: the pipe's capacity.

@@ -41,40 +41,41 @@ pub fn stat_file(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
     if let Some(node) = &file.node {
         return crate::calls::file::stat_node(node);
     }
-    let t = Timespec::from_ns(clock::wall_ns());
     if file.kind == Kind::Epoll {
         // Linux's anonymous inode: no file type, read and write for its owner, who made it.
-        return Ok(Stat {
-            dev: (0, 0),
-            ino: 1,
-            nlink: 1,
-            mode: ANON_INODE_MODE,
-            uid: linux.creds.euid(),
-            gid: linux.creds.egid(),
-            rdev: (0, 0),
-            size: 0,
-            blksize: BLKSIZE,
-            blocks: 0,
-            atime: t,
-            mtime: t,
-            ctime: t,
-        });
+        let owner = (linux.creds.euid(), linux.creds.egid());
+        return Ok(made_up((0, 0), 1, ANON_INODE_MODE, owner, (0, 0)));
     }
-    Ok(Stat {
-        dev: (0, 6),
-        ino: 1,
+    let console = g::S_IFCHR | CONSOLE_MODE;
+    Ok(made_up((0, 6), 1, console, (0, 0), CONSOLE_RDEV))
+}
+
+/// The metadata of a file the personality describes itself (the console, an epoll instance, a
+/// pipe from what its server says): one link, no size or blocks, every time the wall clock's
+/// now (as Linux's pseudo-file-systems' inodes).
+pub fn made_up(
+    dev: (u32, u32),
+    ino: u64,
+    mode: u32,
+    (uid, gid): (u32, u32),
+    rdev: (u32, u32),
+) -> Stat {
+    let t = Timespec::from_ns(clock::wall_ns());
+    Stat {
+        dev,
+        ino,
         nlink: 1,
-        mode: g::S_IFCHR | CONSOLE_MODE,
-        uid: 0,
-        gid: 0,
-        rdev: CONSOLE_RDEV,
+        mode,
+        uid,
+        gid,
+        rdev,
         size: 0,
         blksize: BLKSIZE,
         blocks: 0,
         atime: t,
         mtime: t,
         ctime: t,
-    })
+    }
 }
 
 /// The file `(dirfd, path, flags)` names: with `AT_EMPTY_PATH` and an empty path, `dirfd`
