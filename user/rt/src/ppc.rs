@@ -218,7 +218,9 @@ impl Transport for Ppc {
     /// Calls until the server takes the call: after each `Retry`, blocks the calling thread
     /// until IPC_RETRY (the dispatcher's other threads run meanwhile). With upcalls disabled
     /// (in an upcall handler, or a critical section), nothing may block, so `Retry` is returned
-    /// as `Transport(Retry)` instead.
+    /// as `Transport(Retry)` instead. Inline: the stub's reply is then built where the call
+    /// was made, not copied out of this frame and into the stub's.
+    #[inline]
     fn call(&mut self, handle: XHandle, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
         // Upcalls stay disabled from the call to the wait, so no IPC_RETRY can be taken (by an
         // INTERRUPT upcall) between the `Retry` and the wait's count of them.
