@@ -29,7 +29,6 @@
 //!   takes effect at the pipe server when the wait ends.
 //! - After a fork the child has a copy of the list, not the same instance.
 //! - An epoll instance cannot be watched by another (`EINVAL`; Linux nests them four deep).
-//! - The signal mask of `epoll_pwait` is checked and read, not applied, as `ppoll`'s is not.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -44,6 +43,7 @@ use k42_rt::thread::{self, Thread};
 
 use crate::calls::pipe::Notified;
 use crate::calls::poll::{self, Waits};
+use crate::calls::signal;
 use crate::fd::{Kind, OpenFile};
 use crate::state::Linux;
 use crate::table::Args;
@@ -71,8 +71,6 @@ const EXCLUSIVE_OK: u32 = g::EPOLLIN
     | g::EPOLLET
     | g::EPOLLEXCLUSIVE;
 const NS_PER_MS: u64 = 1_000_000;
-/// Bytes of the kernel's `sigset_t`, the one mask size `epoll_pwait` takes.
-const SIGSET_BYTES: usize = 8;
 
 /// One watched descriptor: the open file description it names (its descriptor and
 /// [`OpenFile::serial`]), the events it waits for (with [`PRIVATE`] bits) and the data the
@@ -347,31 +345,21 @@ pub fn epoll_wait(linux: &Linux, args: &Args) -> SysResult {
     wait(linux, args[0], args[1], args[2], timeout)
 }
 
-/// `epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize)`: the mask is
-/// checked and read as Linux's `set_user_sigmask` does, then not applied (module comment).
+/// `epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize)`: `epoll_wait`
+/// with the mask as the blocked mask while it waits (`signal::with_wait_mask`).
 pub fn epoll_pwait(linux: &Linux, args: &Args) -> SysResult {
-    check_mask(linux, args[4], args[5])?;
-    epoll_wait(linux, args)
+    let mask = signal::wait_mask(linux, args[4], args[5])?;
+    signal::with_wait_mask(linux, mask, || epoll_wait(linux, args))
 }
 
 /// `epoll_pwait2(epfd, events, maxevents, timeout, sigmask, sigsetsize)`: the timeout a
 /// `struct timespec` (null: forever), read before the mask.
 pub fn epoll_pwait2(linux: &Linux, args: &Args) -> SysResult {
     let timeout = poll::timespec(linux, args[3])?;
-    check_mask(linux, args[4], args[5])?;
-    wait(linux, args[0], args[1], args[2], timeout)
-}
-
-/// A signal mask argument: none, or a `sigset_t` of its size (`EINVAL`) that can be read
-/// (`EFAULT`).
-fn check_mask(linux: &Linux, addr: u64, size: u64) -> Result<(), Errno> {
-    if addr == 0 {
-        return Ok(());
-    }
-    if size != SIGSET_BYTES as u64 {
-        return Err(Errno::EINVAL);
-    }
-    uaccess::read_words::<1>(linux, addr).map(|_| ())
+    let mask = signal::wait_mask(linux, args[4], args[5])?;
+    signal::with_wait_mask(linux, mask, || {
+        wait(linux, args[0], args[1], args[2], timeout)
+    })
 }
 
 /// The wait: Linux's checks in its order (`do_epoll_wait`), then the ready watches as

@@ -9,7 +9,8 @@
 //! notification (armed on each asked about), the console's input notification (armed by the
 //! question itself), the timeout — then looks again. With neither a pipe end nor console input
 //! asked about, nothing can become ready, and the poll sleeps its timeout. A signal to deliver
-//! ends any wait: `EINTR` once its handler runs. The open files are taken out of the fd table
+//! ends any wait: `EINTR` once its handler runs. `ppoll` and `pselect6` wait with
+//! the mask they are given (`calls/signal.rs`, `with_wait_mask`). The open files are taken out of the fd table
 //! first: no server is called under its lock.
 
 use alloc::sync::Arc;
@@ -22,7 +23,7 @@ use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
 use crate::calls::pipe::{self, Notified};
-use crate::calls::{epoll, io};
+use crate::calls::{epoll, io, signal};
 use crate::fd::Kind;
 use crate::fd::{MAX_FDS, OpenFile};
 use crate::signals::{self, Woken};
@@ -191,11 +192,12 @@ pub fn timespec(linux: &Linux, addr: u64) -> Result<Option<u64>, Errno> {
     Ok(Some(sec.saturating_mul(NS_PER_SEC).saturating_add(nsec)))
 }
 
-/// `ppoll(fds, nfds, timeout, sigmask, sigsetsize)`: the mask is not applied during the wait
-/// (a departure: a signal it would block can interrupt the call).
+/// `ppoll(fds, nfds, timeout, sigmask, sigsetsize)`: the timeout is read first, then the
+/// mask, which is the blocked mask while the call waits (`signal::with_wait_mask`).
 pub fn ppoll(linux: &Linux, args: &Args) -> SysResult {
     let timeout = timespec(linux, args[2])?;
-    poll_fds(linux, args[0], args[1], timeout)
+    let mask = signal::wait_mask(linux, args[3], args[4])?;
+    signal::with_wait_mask(linux, mask, || poll_fds(linux, args[0], args[1], timeout))
 }
 
 /// Words of an `fd_set` for `nfds` descriptors.
@@ -306,8 +308,17 @@ pub fn select(linux: &Linux, args: &Args) -> SysResult {
     select_fds(linux, args[0], [args[1], args[2], args[3]], timeout)
 }
 
-/// `pselect6(nfds, readfds, writefds, exceptfds, timeout, sigmask)`.
+/// `pselect6(nfds, readfds, writefds, exceptfds, timeout, sig)`: `sig` points at a mask's
+/// address and size (read first: `EFAULT`), then the timeout is read, then the mask, which is
+/// the blocked mask while the call waits (`signal::with_wait_mask`).
 pub fn pselect6(linux: &Linux, args: &Args) -> SysResult {
+    let [mask_addr, mask_size] = match args[5] {
+        0 => [0, 0],
+        addr => uaccess::read_words::<2>(linux, addr)?,
+    };
     let timeout = timespec(linux, args[4])?;
-    select_fds(linux, args[0], [args[1], args[2], args[3]], timeout)
+    let mask = signal::wait_mask(linux, mask_addr, mask_size)?;
+    signal::with_wait_mask(linux, mask, || {
+        select_fds(linux, args[0], [args[1], args[2], args[3]], timeout)
+    })
 }

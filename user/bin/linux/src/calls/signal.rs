@@ -237,13 +237,56 @@ pub fn rt_sigsuspend(linux: &Linux, args: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let [mask] = uaccess::read_words::<1>(linux, args[0])?;
-    {
-        let mut s = linux.signals.lock();
-        let old = s.blocked;
-        s.saved_mask = Some(old);
-        s.blocked = mask & !sig::UNBLOCKABLE;
-    }
+    swap_in_mask(linux, mask);
     until_signal(linux)
+}
+
+/// Makes `mask` the blocked mask for a wait, the one it replaces kept as `State::saved_mask`:
+/// a handler that interrupts the wait records the kept one in its frame (so its return
+/// restores it), and the return to the program restores it if no handler runs.
+fn swap_in_mask(linux: &Linux, mask: u64) {
+    let mut s = linux.signals.lock();
+    let old = s.blocked;
+    s.saved_mask = Some(old);
+    s.blocked = mask & !sig::UNBLOCKABLE;
+}
+
+/// The signal mask argument of `ppoll`, `pselect6` and `epoll_pwait` (Linux's
+/// `set_user_sigmask`): none for a null pointer, whatever the size; otherwise `EINVAL` for a
+/// size other than a `sigset_t`'s and `EFAULT` for a mask that cannot be read.
+pub fn wait_mask(linux: &Linux, addr: u64, size: u64) -> Result<Option<u64>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    if size != SIGSET_BYTES {
+        return Err(Errno::EINVAL);
+    }
+    let [mask] = uaccess::read_words::<1>(linux, addr)?;
+    Ok(Some(mask))
+}
+
+/// Runs the wait `wait` with `mask` (if any) as the blocked mask, as Linux's `ppoll`,
+/// `pselect6` and `epoll_pwait` do: a signal the mask lets through interrupts the wait and
+/// its handler runs under it, the old mask restored by the handler's return; a wait that ends
+/// otherwise (ready, timed out, an error) gets the old mask back at once, so a signal only the
+/// wait's mask let through stays pending (`restore_saved_sigmask_unless`).
+pub fn with_wait_mask(
+    linux: &Linux,
+    mask: Option<u64>,
+    wait: impl FnOnce() -> SysResult,
+) -> SysResult {
+    let Some(mask) = mask else {
+        return wait();
+    };
+    swap_in_mask(linux, mask);
+    let result = wait();
+    if !matches!(result, Err(Errno::EINTR | Errno::ERESTARTNOHAND)) {
+        let mut s = linux.signals.lock();
+        if let Some(old) = s.saved_mask.take() {
+            s.blocked = old;
+        }
+    }
+    result
 }
 
 /// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: takes a pending signal of `set`
