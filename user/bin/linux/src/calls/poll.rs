@@ -9,9 +9,9 @@
 //! notification (armed on each asked about), the console's input notification (armed by the
 //! question itself), the timeout — then looks again. With neither a pipe end nor console input
 //! asked about, nothing can become ready, and the poll sleeps its timeout. A signal to deliver
-//! ends any wait: `EINTR` once its handler runs. `ppoll` and `pselect6` wait with
-//! the mask they are given (`calls/signal.rs`, `with_wait_mask`). The open files are taken out of the fd table
-//! first: no server is called under its lock.
+//! ends any wait: `EINTR` once its handler runs. `ppoll` and `pselect6` wait with the mask
+//! they are given (`calls/signal.rs`, `with_wait_mask`). The open files are taken out of the
+//! fd table first: no server is called under its lock.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
