@@ -30,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 39] = [
+const K42_READY: [&str; 40] = [
     "creds",
     "mount",
     "exec_image",
@@ -70,6 +70,7 @@ const K42_READY: [&str; 39] = [
     "sendfile",
     "epoll",
     "waitmask",
+    "eventfd",
 ];
 /// Whether guest program `name` runs on K42: listed in [`K42_READY`], or the glibc build of a
 /// listed musl program (`guest::discover`).

@@ -28,6 +28,7 @@ use k42_linux::rlimit::{Limits, NR_OPEN};
 use k42_linux::{Errno, SysResult};
 
 use crate::calls::epoll::{EPOLL_NAME, Interest};
+use crate::calls::eventfd::{Counter, EVENTFD_NAME};
 use crate::files::Node;
 use crate::procfs::ProcOpen;
 use crate::state::Linux;
@@ -75,6 +76,9 @@ pub enum Kind {
     /// An epoll instance: its interest list is the personality's ([`OpenFile::epoll`],
     /// `calls/epoll.rs`).
     Epoll,
+    /// An eventfd: its counter is the personality's ([`OpenFile::counter`],
+    /// `calls/eventfd.rs`).
+    EventFd,
 }
 
 /// An open file description.
@@ -102,6 +106,8 @@ pub struct OpenFile {
     pub proc: Option<Arc<ProcOpen>>,
     /// An epoll instance's interest list (`Kind::Epoll`).
     pub epoll: Option<Arc<Interest>>,
+    /// An eventfd's counter (`Kind::EventFd`).
+    pub counter: Option<Arc<Counter>>,
     /// Which open file description this is, among the process's: a watch of an epoll
     /// instance names one by its descriptor and this (the descriptor may be reused), and a fork
     /// child's copy keeps it.
@@ -134,6 +140,14 @@ impl OpenFile {
         Arc::new(Self {
             epoll: Some(Arc::new(Interest::default())),
             ..Self::plain(Kind::Epoll, flags, None, None, String::from(EPOLL_NAME))
+        })
+    }
+
+    /// An eventfd (`calls/eventfd.rs`) with its counter.
+    pub fn eventfd(flags: u32, counter: Counter) -> Arc<Self> {
+        Arc::new(Self {
+            counter: Some(Arc::new(counter)),
+            ..Self::plain(Kind::EventFd, flags, None, None, String::from(EVENTFD_NAME))
         })
     }
 
@@ -172,6 +186,7 @@ impl OpenFile {
             path,
             proc: None,
             epoll: None,
+            counter: None,
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -199,6 +214,8 @@ impl OpenFile {
             // The child's copy: a process's memory is its own after a fork, so the interest
             // list is too (a departure: Linux's parent and child share the instance).
             epoll: self.epoll.as_ref().map(|list| Arc::new(list.copy())),
+            // The same for an eventfd's counter (a departure too: `calls/eventfd.rs`).
+            counter: self.counter.as_ref().map(|c| Arc::new(c.copy())),
             serial: self.serial,
         }))
     }

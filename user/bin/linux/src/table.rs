@@ -14,8 +14,8 @@ use k42_linux::{Errno, SysResult, sysno, to_return};
 use k42_rt::log;
 
 use crate::calls::{
-    copy, creds, epoll, exec, file, fork, futex, info, io, memlock, mount, pipe, poll, proc,
-    rlimit, sched, signal, stat, statfs, time, timer, usage, wait, xattr,
+    copy, creds, epoll, eventfd, exec, file, fork, futex, info, io, memlock, mount, pipe, poll,
+    proc, rlimit, sched, signal, stat, statfs, time, timer, usage, wait, xattr,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -88,6 +88,9 @@ const CALLS: &[(u32, Handler)] = &[
     (nr::__NR_epoll_wait, epoll::epoll_wait),
     (nr::__NR_epoll_pwait, epoll::epoll_pwait),
     (nr::__NR_epoll_pwait2, epoll::epoll_pwait2),
+    // calls/eventfd.rs: eventfd counters.
+    (nr::__NR_eventfd, eventfd::eventfd),
+    (nr::__NR_eventfd2, eventfd::eventfd2),
     (nr::__NR_select, poll::select),
     (nr::__NR_pselect6, poll::pselect6),
     // calls/stat.rs: file metadata.

@@ -325,7 +325,12 @@ fn can_poll(file: &OpenFile) -> bool {
         // Linux's `/proc` files of a process have no `poll` either (a few others do,
         // `/proc/self/mounts` among them).
         Kind::Dir | Kind::ProcDir | Kind::ProcFile | Kind::Null | Kind::Zero | Kind::Full => false,
-        Kind::Console | Kind::Random | Kind::PipeRead | Kind::PipeWrite | Kind::Epoll => true,
+        Kind::Console
+        | Kind::Random
+        | Kind::PipeRead
+        | Kind::PipeWrite
+        | Kind::Epoll
+        | Kind::EventFd => true,
     }
 }
 
@@ -500,6 +505,7 @@ pub fn readable(linux: &Linux, file: &OpenFile, waits: &mut Waits) -> bool {
     let look = scan(linux, interest, 1);
     waits.console |= look.waits.console;
     waits.pipes.extend(look.waits.pipes);
+    waits.counters.extend(look.waits.counters);
     !look.ready.is_empty()
 }
 

@@ -33,7 +33,7 @@ use k42_rt::sys::page::Page;
 use k42_rt::{Ppc, clock, log};
 use linux_raw_sys::ioctl;
 
-use crate::calls::{file, pipe};
+use crate::calls::{eventfd, file, pipe};
 use crate::fd::{Kind, OpenFile};
 use crate::job;
 use crate::procfs;
@@ -96,8 +96,11 @@ pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
 /// instances, `EISDIR` on a directory, `EINVAL` when negative.
 fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
     match file.kind {
-        // An epoll instance, as Linux's anonymous inodes, takes no positioned call either.
-        Kind::Console | Kind::PipeRead | Kind::PipeWrite | Kind::Epoll => Err(Errno::ESPIPE),
+        // Epoll instances and eventfds, as Linux's anonymous inodes, take no positioned call
+        // either.
+        Kind::Console | Kind::PipeRead | Kind::PipeWrite | Kind::Epoll | Kind::EventFd => {
+            Err(Errno::ESPIPE)
+        }
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         _ if (offset as i64) < 0 => Err(Errno::EINVAL),
         _ => Ok(offset),
@@ -112,8 +115,9 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
         Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
         Kind::File | Kind::Dir => file::lseek_file(&file, args[1] as i64, args[2] as u32),
         Kind::ProcFile | Kind::ProcDir => procfs::lseek(&file, args[1] as i64, args[2] as u32),
-        // An epoll instance's `noop_llseek` answers its offset, 0, as the devices do.
-        Kind::Null | Kind::Zero | Kind::Full | Kind::Random | Kind::Epoll => Ok(0),
+        // An epoll instance's and an eventfd's `noop_llseek` answer the offset, 0, as the
+        // devices do.
+        Kind::Null | Kind::Zero | Kind::Full | Kind::Random | Kind::Epoll | Kind::EventFd => Ok(0),
     }
 }
 
@@ -376,6 +380,7 @@ pub(crate) fn write_file(
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         Kind::ProcFile => procfs::write(linux, file, src, len),
         Kind::PipeWrite => pipe::write(linux, file, src, len),
+        Kind::EventFd => eventfd::write(linux, file, src, len),
         // Nothing to write to: Linux's answer for a file without a write method.
         Kind::Epoll => Err(Errno::EINVAL),
         // Opened for reading only: the check above answered already.
@@ -398,6 +403,7 @@ fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         Kind::ProcFile => procfs::read(linux, file, addr, len, None),
         Kind::PipeRead => pipe::read(linux, file, addr, len),
+        Kind::EventFd => eventfd::read(linux, file, addr, len),
         // Nothing to read: Linux's answer for a file without a read method.
         Kind::Epoll => Err(Errno::EINVAL),
         // Opened for writing only: the check above answered already.

@@ -19,6 +19,7 @@
 pub mod copy;
 pub mod creds;
 pub mod epoll;
+pub mod eventfd;
 pub mod exec;
 pub mod fault;
 pub mod file;

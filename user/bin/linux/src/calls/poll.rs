@@ -15,6 +15,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use k42_abi::kernel::AsyncMessage;
 
@@ -22,6 +23,7 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_rt::clock;
 
+use crate::calls::eventfd::Counter;
 use crate::calls::pipe::{self, Notified};
 use crate::calls::{epoll, io, signal};
 use crate::fd::Kind;
@@ -41,19 +43,20 @@ const NS_PER_SEC: u64 = 1_000_000_000;
 /// The input events console readiness answers.
 const INPUT: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 
-/// What a look that found nothing ready can wait on: the pipe ends asked about, with their
-/// events (an epoll instance's watched ones among them), and whether console input was asked
-/// about and is not ready (the console then notifies).
+/// What a look that found nothing ready can wait on: the pipe ends and eventfd counters asked
+/// about, with their events (an epoll instance's watched ones among them), and whether console
+/// input was asked about and is not ready (the console then notifies).
 #[derive(Default)]
 pub struct Waits {
     pub pipes: Vec<(Arc<OpenFile>, u16)>,
+    pub counters: Vec<(Arc<Counter>, u16)>,
     pub console: bool,
 }
 
 impl Waits {
     /// Whether anything can end a wait (else nothing asked about can become ready).
     fn any(&self) -> bool {
-        !self.pipes.is_empty() || self.console
+        !self.pipes.is_empty() || !self.counters.is_empty() || self.console
     }
 }
 
@@ -70,6 +73,10 @@ pub fn revents(linux: &Linux, file: &Arc<OpenFile>, events: u16, waits: &mut Wai
     if pipe::is_pipe(file) {
         waits.pipes.push((file.clone(), events));
         return pipe::poll_events(file, events);
+    }
+    if let Some(counter) = &file.counter {
+        waits.counters.push((counter.clone(), events));
+        return counter.revents() & events;
     }
     if file.kind == Kind::Epoll {
         let readable = epoll::readable(linux, file, waits);
@@ -142,8 +149,8 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
 }
 
 /// Waits until something asked about may have become ready (module comment): a notice from a
-/// pipe end of `waits` or, with `waits.console`, the console's input notification; or `cond`
-/// holds (whoever makes it hold unparks the thread: an epoll instance's change), the
+/// pipe end of `waits` or, with `waits.console`, the console's input notification; a change
+/// of an eventfd counter of `waits`; or `cond` holds (whoever makes it hold unparks the thread: an epoll instance's change), the
 /// deadline, or a signal. With nothing to wait on, only the last three end it.
 pub fn wait_ready(
     linux: &Linux,
@@ -157,7 +164,21 @@ pub fn wait_ready(
         .map(|(file, events)| (file.as_ref(), *events))
         .collect();
     let also = |msg: &AsyncMessage| waits.console && io::is_console_input(linux, msg);
-    pipe::wait_any(linux, &pipes, deadline, also, cond)
+    // An eventfd's change sets the flag and unparks this thread (`calls/eventfd.rs`).
+    let changed = Arc::new(AtomicBool::new(false));
+    for (counter, events) in &waits.counters {
+        counter.wait_for(*events, &changed);
+    }
+    let changed_or = || changed.load(Ordering::Acquire) || cond();
+    let woken = if changed.load(Ordering::Acquire) {
+        Notified::Notice
+    } else {
+        pipe::wait_any(linux, &pipes, deadline, also, &changed_or)
+    };
+    for (counter, _) in &waits.counters {
+        counter.stop_waiting(&changed);
+    }
+    woken
 }
 
 /// Nothing is ready and nothing can become ready (module comment): sleeps until `deadline`

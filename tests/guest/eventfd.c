@@ -1,0 +1,265 @@
+/*
+ * eventfd: eventfd and eventfd2, and the counter's reads, writes and readiness, as Linux 6.1
+ * answers them (fs/eventfd.c):
+ *   a write adds to the counter, a read takes all of it (one with EFD_SEMAPHORE) and is 8
+ *   bytes; a read of zero waits (EAGAIN with EFD_NONBLOCK), as does a write that would reach
+ *   UINT64_MAX; a thread waiting in read, write, poll or epoll_wait is woken by another
+ *   thread's write or read; a signal interrupts a wait (EINTR); poll and epoll report
+ *   POLLIN with a count and POLLOUT while one more fits; a fork child reads the count from
+ *   before the fork;
+ *   the errors: EINVAL for unknown flags, buffers under 8 bytes and a write of UINT64_MAX,
+ *   EFAULT for a buffer that faults (a read's count is lost with it), ESPIPE for pread; an
+ *   eventfd is an anonymous inode, anon_inode:[eventfd] in /proc/self/fd.
+ * Every wait that something should end is bounded (a timeout or a watchdog signal): a broken
+ * build fails a case, it never hangs.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "k42test.h"
+
+/* An address no process has mapped. */
+#define BAD_POINTER ((void *)1)
+/* How long a helper thread lets the main one block before it acts. */
+#define DELAY_US 50000
+/* How long a wait that something will end may take before the case fails (not hangs). */
+#define LONG_MS 5000
+/* The largest count an eventfd holds. */
+#define MAX_COUNT (UINT64_MAX - 1)
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    alarms++;
+}
+
+/* A watchdog: SIGALRM (no SA_RESTART) in `ms`, so a blocking call that nothing ends fails
+ * with EINTR instead of hanging. */
+static void watchdog(long ms) {
+    struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void watchdog_off(void) {
+    struct itimerval off = {0};
+    setitimer(ITIMER_REAL, &off, NULL);
+}
+
+static long read_count(int fd, uint64_t *out) {
+    return read(fd, out, sizeof *out);
+}
+
+static long write_count(int fd, uint64_t n) {
+    return write(fd, &n, sizeof n);
+}
+
+static short revents(int fd, short events) {
+    struct pollfd p = {.fd = fd, .events = events};
+    return poll(&p, 1, 0) < 0 ? -1 : p.revents;
+}
+
+/* A helper thread: sleeps DELAY_US, then writes `n` to or reads from `fd`. */
+struct helper {
+    int fd;
+    uint64_t n;
+    int reads;
+};
+
+static void *helper_main(void *arg) {
+    struct helper *h = arg;
+    usleep(DELAY_US);
+    uint64_t got;
+    if (h->reads)
+        read_count(h->fd, &got);
+    else
+        write_count(h->fd, h->n);
+    return NULL;
+}
+
+static void counting(void) {
+    int fd = eventfd(0, EFD_NONBLOCK);
+    uint64_t got = 0;
+    write_count(fd, 3);
+    write_count(fd, 4);
+    long r = read_count(fd, &got);
+    CHECK("read_takes_the_sum", r == 8 && got == 7, "read %ld, count %llu", r,
+          (unsigned long long)got);
+    CHECK_ERR("read_of_zero_nonblocking_eagain", read_count(fd, &got), EAGAIN);
+    CHECK("write_of_zero_adds_nothing", write_count(fd, 0) == 8 && revents(fd, POLLIN) == 0,
+          "%s", strerror(errno));
+    close(fd);
+
+    fd = eventfd(3, EFD_SEMAPHORE | EFD_NONBLOCK);
+    uint64_t a = 0, b = 0, c = 0;
+    long ra = read_count(fd, &a), rb = read_count(fd, &b), rc = read_count(fd, &c);
+    CHECK("semaphore_reads_one_each", ra == 8 && rb == 8 && rc == 8 && a == 1 && b == 1 && c == 1,
+          "reads %ld %ld %ld gave %llu %llu %llu", ra, rb, rc, (unsigned long long)a,
+          (unsigned long long)b, (unsigned long long)c);
+    CHECK_ERR("semaphore_empty_eagain", read_count(fd, &a), EAGAIN);
+    close(fd);
+
+    fd = eventfd(0, EFD_NONBLOCK);
+    CHECK("full_counter_write", write_count(fd, MAX_COUNT) == 8, "%s", strerror(errno));
+    CHECK_ERR("write_past_the_top_eagain", write_count(fd, 1), EAGAIN);
+    CHECK("full_counter_readable_not_writable", revents(fd, POLLIN | POLLOUT) == POLLIN,
+          "revents %#x", revents(fd, POLLIN | POLLOUT));
+    close(fd);
+}
+
+static void readiness(void) {
+    int fd = eventfd(0, 0);
+    CHECK("empty_is_writable_only", revents(fd, POLLIN | POLLOUT) == POLLOUT, "revents %#x",
+          revents(fd, POLLIN | POLLOUT));
+    write_count(fd, 1);
+    CHECK("counted_is_readable_and_writable", revents(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT),
+          "revents %#x", revents(fd, POLLIN | POLLOUT));
+    int ep = epoll_create1(0);
+    struct epoll_event in = {.events = EPOLLIN, .data.u64 = 42}, out;
+    CHECK("epoll_watches_eventfd", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &in) == 0, "%s",
+          strerror(errno));
+    int n = epoll_wait(ep, &out, 1, 0);
+    CHECK("epoll_reports_count", n == 1 && out.events == EPOLLIN && out.data.u64 == 42,
+          "%d events, %#x", n, n > 0 ? out.events : 0);
+    uint64_t got;
+    read_count(fd, &got);
+    CHECK("epoll_quiet_when_taken", epoll_wait(ep, &out, 1, 0) == 0, "%s", strerror(errno));
+    close(ep);
+    close(fd);
+}
+
+/* A blocking call on the main thread that a helper thread's write or read should end: it
+ * must return `want` before the watchdog goes off. */
+static void woken(const char *name, int fd, struct helper h, long (*call)(int), long want) {
+    pthread_t t;
+    pthread_create(&t, NULL, helper_main, &h);
+    alarms = 0;
+    watchdog(LONG_MS);
+    errno = 0;
+    long r = call(fd);
+    int e = errno;
+    watchdog_off();
+    pthread_join(t, NULL);
+    CHECK(name, r == want && alarms == 0, "returned %ld (%s), watchdog %d", r, strerror(e),
+          (int)alarms);
+}
+
+static long blocking_read(int fd) {
+    uint64_t got = 0;
+    long r = read_count(fd, &got);
+    return r == 8 ? (long)got : -1;
+}
+
+static long blocking_write(int fd) {
+    return write_count(fd, 2);
+}
+
+static long poll_in(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    long n = poll(&p, 1, LONG_MS);
+    return n == 1 ? p.revents : -1;
+}
+
+static long epoll_in(int fd) {
+    int ep = epoll_create1(0);
+    struct epoll_event in = {.events = EPOLLIN}, out;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &in);
+    long n = epoll_wait(ep, &out, 1, LONG_MS);
+    close(ep);
+    return n == 1 ? (long)out.events : -1;
+}
+
+static void waits(void) {
+    int fd = eventfd(0, 0);
+    woken("read_waits_for_a_write", fd, (struct helper){fd, 5, 0}, blocking_read, 5);
+    woken("poll_waits_for_a_write", fd, (struct helper){fd, 1, 0}, poll_in, POLLIN);
+    blocking_read(fd);
+    woken("epoll_wait_waits_for_a_write", fd, (struct helper){fd, 1, 0}, epoll_in, EPOLLIN);
+    blocking_read(fd);
+    write_count(fd, MAX_COUNT - 1);
+    woken("write_waits_for_a_read", fd, (struct helper){fd, 0, 1}, blocking_write, 8);
+    close(fd);
+
+    fd = eventfd(0, 0);
+    alarms = 0;
+    struct itimerval soon = {.it_value = {.tv_usec = DELAY_US}};
+    setitimer(ITIMER_REAL, &soon, NULL);
+    uint64_t got;
+    errno = 0;
+    long r = read_count(fd, &got);
+    int e = errno;
+    watchdog_off();
+    CHECK("signal_interrupts_read", r == -1 && e == EINTR && alarms == 1,
+          "returned %ld (%s), %d alarms", r, strerror(e), (int)alarms);
+    close(fd);
+}
+
+static void errors(void) {
+    uint64_t got;
+    uint32_t small = 1;
+    CHECK_ERR("unknown_flag_einval", eventfd(0, 4), EINVAL);
+    int fd = eventfd(1, EFD_NONBLOCK);
+    CHECK_ERR("short_read_einval", read(fd, &small, sizeof small), EINVAL);
+    CHECK_ERR("short_write_einval", write(fd, &small, sizeof small), EINVAL);
+    CHECK_ERR("write_of_max_einval", write_count(fd, UINT64_MAX), EINVAL);
+    CHECK_ERR("write_efault", syscall(SYS_write, fd, BAD_POINTER, 8), EFAULT);
+    CHECK_ERR("pread_espipe", pread(fd, &got, sizeof got, 0), ESPIPE);
+    CHECK_ERR("read_efault", syscall(SYS_read, fd, BAD_POINTER, 8), EFAULT);
+    CHECK_ERR("read_efault_lost_the_count", read_count(fd, &got), EAGAIN);
+    close(fd);
+}
+
+static void identity(void) {
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int fdflags = fcntl(fd, F_GETFD), flags = fcntl(fd, F_GETFL);
+    CHECK("flags", fdflags == FD_CLOEXEC && flags == (O_RDWR | O_NONBLOCK), "fd %#x, fl %#x",
+          fdflags, flags);
+    struct stat st;
+    CHECK("anonymous_inode", fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0 && st.st_size == 0,
+          "mode %#o size %lld", st.st_mode, (long long)st.st_size);
+    char path[64], link[64] = {0};
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    long n = readlink(path, link, sizeof link - 1);
+    CHECK("proc_fd_link", n > 0 && strcmp(link, "anon_inode:[eventfd]") == 0, "%s", link);
+    long raw = syscall(SYS_eventfd, 9);
+    uint64_t got = 0;
+    CHECK("old_eventfd_call", raw >= 0 && read_count((int)raw, &got) == 8 && got == 9,
+          "fd %ld, count %llu", raw, (unsigned long long)got);
+    close((int)raw);
+    close(fd);
+
+    fd = eventfd(6, 0);
+    pid_t child = fork();
+    if (child == 0) {
+        uint64_t in_child = 0;
+        _exit(read_count(fd, &in_child) == 8 && in_child == 6 ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(child, &status, 0);
+    CHECK("fork_child_reads_count", WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
+          status);
+    close(fd);
+}
+
+int main(void) {
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    counting();
+    readiness();
+    waits();
+    errors();
+    identity();
+    return k42_done();
+}
