@@ -29,6 +29,7 @@ use k42_linux::{Errno, SysResult};
 
 use crate::calls::epoll::{EPOLL_NAME, Interest};
 use crate::calls::eventfd::{Counter, EVENTFD_NAME};
+use crate::calls::timerfd::{TIMERFD_NAME, TimerFd};
 use crate::files::Node;
 use crate::procfs::ProcOpen;
 use crate::state::Linux;
@@ -79,6 +80,8 @@ pub enum Kind {
     /// An eventfd: its counter is the personality's ([`OpenFile::counter`],
     /// `calls/eventfd.rs`).
     EventFd,
+    /// A timerfd: its timer is the personality's ([`OpenFile::timer`], `calls/timerfd.rs`).
+    TimerFd,
 }
 
 /// An open file description.
@@ -108,6 +111,8 @@ pub struct OpenFile {
     pub epoll: Option<Arc<Interest>>,
     /// An eventfd's counter (`Kind::EventFd`).
     pub counter: Option<Arc<Counter>>,
+    /// A timerfd's timer (`Kind::TimerFd`).
+    pub timer: Option<Arc<TimerFd>>,
     /// Which open file description this is, among the process's: a watch of an epoll
     /// instance names one by its descriptor and this (the descriptor may be reused), and a fork
     /// child's copy keeps it.
@@ -151,6 +156,14 @@ impl OpenFile {
         })
     }
 
+    /// A timerfd (`calls/timerfd.rs`) with its timer.
+    pub fn timerfd(flags: u32, timer: TimerFd) -> Arc<Self> {
+        Arc::new(Self {
+            timer: Some(Arc::new(timer)),
+            ..Self::plain(Kind::TimerFd, flags, None, None, String::from(TIMERFD_NAME))
+        })
+    }
+
     /// An open file or directory of `/proc` (`crate::procfs`).
     pub fn procfs(kind: Kind, flags: u32, open: Arc<ProcOpen>, path: String) -> Arc<Self> {
         Arc::new(Self {
@@ -187,6 +200,7 @@ impl OpenFile {
             proc: None,
             epoll: None,
             counter: None,
+            timer: None,
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -216,6 +230,7 @@ impl OpenFile {
             epoll: self.epoll.as_ref().map(|list| Arc::new(list.copy())),
             // The same for an eventfd's counter (a departure too: `calls/eventfd.rs`).
             counter: self.counter.as_ref().map(|c| Arc::new(c.copy())),
+            timer: self.timer.as_ref().map(|t| Arc::new(t.copy())),
             serial: self.serial,
         }))
     }

@@ -38,6 +38,7 @@ mod table;
 mod thread_signals;
 mod threads;
 mod uaccess;
+mod waiters;
 
 use k42_abi::runner::STATUS_NOT_FOUND;
 use k42_ifaces::start::{FsStart, PipesStart, ProcsStart, StartHandles};

@@ -62,7 +62,10 @@ fn send(linux: &Linux, out_fd: u64, in_fd: u64, given: Option<i64>, count: u64) 
         return Err(Errno::EINVAL);
     }
     // What has no `splice_write` in Linux: `/dev/full`, a `/proc` file.
-    if matches!(output.kind, Kind::Full | Kind::ProcFile | Kind::EventFd) {
+    if matches!(
+        output.kind,
+        Kind::Full | Kind::ProcFile | Kind::EventFd | Kind::TimerFd
+    ) {
         return Err(Errno::EINVAL);
     }
     // Nothing but a regular file has a `splice_read` here: not a pipe, a directory, a device

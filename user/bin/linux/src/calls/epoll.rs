@@ -39,8 +39,6 @@ use spin::Mutex;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use k42_rt::thread::{self, Thread};
-
 use crate::calls::pipe::Notified;
 use crate::calls::poll::{self, Waits};
 use crate::calls::signal;
@@ -48,6 +46,7 @@ use crate::fd::{Kind, OpenFile};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
+use crate::waiters::Waiters;
 
 /// What `/proc/PID/fd/N` names an epoll instance by, as Linux does.
 pub const EPOLL_NAME: &str = "anon_inode:[eventpoll]";
@@ -83,21 +82,13 @@ struct Watch {
     data: u64,
 }
 
-/// A thread waiting on an instance: its flag, set (and the thread unparked) when the interest
-/// list changes.
-#[derive(Clone, Debug)]
-struct Waiter {
-    thread: Thread,
-    woken: Arc<AtomicBool>,
-}
-
 /// An instance's state under its one lock.
 #[derive(Debug, Default)]
 struct State {
     /// The watches, in the order the next look takes them.
     watches: Vec<Watch>,
-    /// The threads in a wait on the instance.
-    waiters: Vec<Waiter>,
+    /// The threads in a wait on the instance, woken when the list changes.
+    waiters: Waiters,
 }
 
 /// An epoll instance: its interest list and waiters.
@@ -113,7 +104,7 @@ impl Interest {
         Self {
             state: Mutex::new(State {
                 watches,
-                waiters: Vec::new(),
+                waiters: Waiters::default(),
             }),
         }
     }
@@ -177,30 +168,21 @@ impl Interest {
     /// Adds this thread as a waiter: its flag, set when the list changes.
     fn wait_here(&self) -> Arc<AtomicBool> {
         let woken = Arc::new(AtomicBool::new(false));
-        self.state.lock().waiters.push(Waiter {
-            thread: thread::current(),
-            woken: woken.clone(),
-        });
+        self.state.lock().waiters.add(&woken);
         woken
     }
 
     /// Removes the waiter whose flag is `woken` (if a change has not already).
     fn stop_waiting(&self, woken: &Arc<AtomicBool>) {
-        self.state
-            .lock()
-            .waiters
-            .retain(|w| !Arc::ptr_eq(&w.woken, woken));
+        self.state.lock().waiters.remove(woken);
     }
 
     /// After a change of the list: every waiter looks again, as Linux's `ep_insert` and
     /// `ep_modify` wake the instance's waiters (a new watch may be ready already). The threads
     /// are unparked after the lock is let go.
     fn changed(&self) {
-        let waiters = core::mem::take(&mut self.state.lock().waiters);
-        for w in waiters {
-            w.woken.store(true, Ordering::Release);
-            w.thread.unpark();
-        }
+        let woken = self.state.lock().waiters.wake_all();
+        woken.wake();
     }
 }
 
@@ -330,7 +312,8 @@ fn can_poll(file: &OpenFile) -> bool {
         | Kind::PipeRead
         | Kind::PipeWrite
         | Kind::Epoll
-        | Kind::EventFd => true,
+        | Kind::EventFd
+        | Kind::TimerFd => true,
     }
 }
 
@@ -506,6 +489,7 @@ pub fn readable(linux: &Linux, file: &OpenFile, waits: &mut Waits) -> bool {
     waits.console |= look.waits.console;
     waits.pipes.extend(look.waits.pipes);
     waits.counters.extend(look.waits.counters);
+    waits.timers.extend(look.waits.timers);
     !look.ready.is_empty()
 }
 

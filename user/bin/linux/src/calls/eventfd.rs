@@ -16,12 +16,10 @@
 //! child cannot signal each other through an eventfd they share.
 
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
-use k42_rt::thread::{self, Thread};
 use spin::Mutex;
 
 use crate::fd::{Kind, OpenFile};
@@ -29,6 +27,7 @@ use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess::{self, Source};
+use crate::waiters::Waiters;
 
 /// What `/proc/self/fd` shows for an eventfd (Linux's anonymous inode name).
 pub const EVENTFD_NAME: &str = "anon_inode:[eventfd]";
@@ -41,18 +40,10 @@ const MAX_COUNT: u64 = u64::MAX - 1;
 const READABLE: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 const WRITABLE: u16 = (g::POLLOUT | g::POLLWRNORM) as u16;
 
-/// A thread waiting on a counter: its flag, set (and the thread unparked) when the counter
-/// changes.
-#[derive(Debug)]
-struct Waiter {
-    thread: Thread,
-    woken: Arc<AtomicBool>,
-}
-
 #[derive(Debug, Default)]
 struct State {
     value: u64,
-    waiters: Vec<Waiter>,
+    waiters: Waiters,
 }
 
 /// An eventfd's counter (module comment).
@@ -69,7 +60,7 @@ impl Counter {
             semaphore,
             state: Mutex::new(State {
                 value,
-                waiters: Vec::new(),
+                waiters: Waiters::default(),
             }),
         }
     }
@@ -105,18 +96,12 @@ impl Counter {
             woken.store(true, Ordering::Release);
             return;
         }
-        state.waiters.push(Waiter {
-            thread: thread::current(),
-            woken: woken.clone(),
-        });
+        state.waiters.add(woken);
     }
 
     /// Removes the waiter whose flag is `woken` (if a change has not already).
     pub fn stop_waiting(&self, woken: &Arc<AtomicBool>) {
-        self.state
-            .lock()
-            .waiters
-            .retain(|w| !Arc::ptr_eq(&w.woken, woken));
+        self.state.lock().waiters.remove(woken);
     }
 
     /// Takes the count (one with `EFD_SEMAPHORE`) if there is any, waking the waiters.
@@ -127,7 +112,9 @@ impl Counter {
         }
         let taken = if self.semaphore { 1 } else { state.value };
         state.value -= taken;
-        wake(state);
+        let woken = state.waiters.wake_all();
+        drop(state);
+        woken.wake();
         Some(taken)
     }
 
@@ -139,7 +126,9 @@ impl Counter {
         }
         state.value += n;
         if n != 0 {
-            wake(state);
+            let woken = state.waiters.wake_all();
+            drop(state);
+            woken.wake();
         }
         true
     }
@@ -149,16 +138,6 @@ fn readiness(value: u64) -> u16 {
     let readable = if value > 0 { READABLE } else { 0 };
     let writable = if value < MAX_COUNT { WRITABLE } else { 0 };
     readable | writable
-}
-
-/// Every waiter looks again; the threads are unparked after the lock is let go.
-fn wake(mut state: spin::MutexGuard<'_, State>) {
-    let waiters = core::mem::take(&mut state.waiters);
-    drop(state);
-    for w in waiters {
-        w.woken.store(true, Ordering::Release);
-        w.thread.unpark();
-    }
 }
 
 /// `eventfd(initval)`: `eventfd2` without flags.

@@ -429,6 +429,7 @@ fn quiet(linux: &Linux) -> bool {
         && crate::calls::pipe::quiet()
         && crate::calls::epoll::quiet(linux)
         && crate::calls::eventfd::quiet(linux)
+        && crate::calls::timerfd::quiet(linux)
         && crate::calls::timer::quiet()
         && crate::signals::quiet()
         && crate::inbox::quiet()

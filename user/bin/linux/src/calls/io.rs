@@ -33,7 +33,7 @@ use k42_rt::sys::page::Page;
 use k42_rt::{Ppc, clock, log};
 use linux_raw_sys::ioctl;
 
-use crate::calls::{eventfd, file, pipe};
+use crate::calls::{eventfd, file, pipe, timerfd};
 use crate::fd::{Kind, OpenFile};
 use crate::job;
 use crate::procfs;
@@ -96,11 +96,14 @@ pub fn pread64(linux: &Linux, args: &Args) -> SysResult {
 /// instances, `EISDIR` on a directory, `EINVAL` when negative.
 fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
     match file.kind {
-        // Epoll instances and eventfds, as Linux's anonymous inodes, take no positioned call
-        // either.
-        Kind::Console | Kind::PipeRead | Kind::PipeWrite | Kind::Epoll | Kind::EventFd => {
-            Err(Errno::ESPIPE)
-        }
+        // Epoll instances, eventfds and timerfds, as Linux's anonymous inodes, take no
+        // positioned call either.
+        Kind::Console
+        | Kind::PipeRead
+        | Kind::PipeWrite
+        | Kind::Epoll
+        | Kind::EventFd
+        | Kind::TimerFd => Err(Errno::ESPIPE),
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         _ if (offset as i64) < 0 => Err(Errno::EINVAL),
         _ => Ok(offset),
@@ -115,9 +118,14 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
         Kind::Console | Kind::PipeRead | Kind::PipeWrite => Err(Errno::ESPIPE),
         Kind::File | Kind::Dir => file::lseek_file(&file, args[1] as i64, args[2] as u32),
         Kind::ProcFile | Kind::ProcDir => procfs::lseek(&file, args[1] as i64, args[2] as u32),
-        // An epoll instance's and an eventfd's `noop_llseek` answer the offset, 0, as the
-        // devices do.
-        Kind::Null | Kind::Zero | Kind::Full | Kind::Random | Kind::Epoll | Kind::EventFd => Ok(0),
+        // The anonymous inodes' `noop_llseek` answers the offset, 0, as the devices do.
+        Kind::Null
+        | Kind::Zero
+        | Kind::Full
+        | Kind::Random
+        | Kind::Epoll
+        | Kind::EventFd
+        | Kind::TimerFd => Ok(0),
     }
 }
 
@@ -382,7 +390,7 @@ pub(crate) fn write_file(
         Kind::PipeWrite => pipe::write(linux, file, src, len),
         Kind::EventFd => eventfd::write(linux, file, src, len),
         // Nothing to write to: Linux's answer for a file without a write method.
-        Kind::Epoll => Err(Errno::EINVAL),
+        Kind::Epoll | Kind::TimerFd => Err(Errno::EINVAL),
         // Opened for reading only: the check above answered already.
         Kind::PipeRead => Err(Errno::EBADF),
     }
@@ -404,6 +412,7 @@ fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         Kind::ProcFile => procfs::read(linux, file, addr, len, None),
         Kind::PipeRead => pipe::read(linux, file, addr, len),
         Kind::EventFd => eventfd::read(linux, file, addr, len),
+        Kind::TimerFd => timerfd::read(linux, file, addr, len),
         // Nothing to read: Linux's answer for a file without a read method.
         Kind::Epoll => Err(Errno::EINVAL),
         // Opened for writing only: the check above answered already.

@@ -41,6 +41,7 @@ pub mod stat;
 pub mod statfs;
 pub mod time;
 pub mod timer;
+pub mod timerfd;
 pub mod usage;
 pub mod wait;
 pub mod xattr;

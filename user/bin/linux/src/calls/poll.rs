@@ -25,6 +25,7 @@ use k42_rt::clock;
 
 use crate::calls::eventfd::Counter;
 use crate::calls::pipe::{self, Notified};
+use crate::calls::timerfd::TimerFd;
 use crate::calls::{epoll, io, signal};
 use crate::fd::Kind;
 use crate::fd::{MAX_FDS, OpenFile};
@@ -50,13 +51,17 @@ const INPUT: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 pub struct Waits {
     pub pipes: Vec<(Arc<OpenFile>, u16)>,
     pub counters: Vec<(Arc<Counter>, u16)>,
+    pub timers: Vec<Arc<TimerFd>>,
     pub console: bool,
 }
 
 impl Waits {
     /// Whether anything can end a wait (else nothing asked about can become ready).
     fn any(&self) -> bool {
-        !self.pipes.is_empty() || !self.counters.is_empty() || self.console
+        !self.pipes.is_empty()
+            || !self.counters.is_empty()
+            || !self.timers.is_empty()
+            || self.console
     }
 }
 
@@ -73,6 +78,10 @@ pub fn revents(linux: &Linux, file: &Arc<OpenFile>, events: u16, waits: &mut Wai
     if pipe::is_pipe(file) {
         waits.pipes.push((file.clone(), events));
         return pipe::poll_events(file, events);
+    }
+    if let Some(timer) = &file.timer {
+        waits.timers.push(timer.clone());
+        return timer.revents() & events;
     }
     if let Some(counter) = &file.counter {
         waits.counters.push((counter.clone(), events));
@@ -150,7 +159,7 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
 
 /// Waits until something asked about may have become ready (module comment): a notice from a
 /// pipe end of `waits` or, with `waits.console`, the console's input notification; a change
-/// of an eventfd counter of `waits`; or `cond` holds (whoever makes it hold unparks the thread: an epoll instance's change), the
+/// of an eventfd counter or a timerfd of `waits`, or a timerfd's next expiry; or `cond` holds (whoever makes it hold unparks the thread: an epoll instance's change), the
 /// deadline, or a signal. With nothing to wait on, only the last three end it.
 pub fn wait_ready(
     linux: &Linux,
@@ -169,16 +178,34 @@ pub fn wait_ready(
     for (counter, events) in &waits.counters {
         counter.wait_for(*events, &changed);
     }
+    // A timer's next expiry ends the wait too (nothing else tells of it), as a notice.
+    let expiry = waits
+        .timers
+        .iter()
+        .filter_map(|t| t.wait_for(&changed))
+        .min();
+    let until = match (deadline, expiry) {
+        (Some(d), Some(e)) => Some(d.min(e)),
+        (d, e) => d.or(e),
+    };
     let changed_or = || changed.load(Ordering::Acquire) || cond();
     let woken = if changed.load(Ordering::Acquire) {
         Notified::Notice
     } else {
-        pipe::wait_any(linux, &pipes, deadline, also, &changed_or)
+        pipe::wait_any(linux, &pipes, until, also, &changed_or)
     };
     for (counter, _) in &waits.counters {
         counter.stop_waiting(&changed);
     }
-    woken
+    for timer in &waits.timers {
+        timer.stop_waiting(&changed);
+    }
+    let expired = expiry.is_some_and(|e| deadline.is_none_or(|d| e <= d));
+    if woken == Notified::Timeout && expired {
+        Notified::Notice
+    } else {
+        woken
+    }
 }
 
 /// Nothing is ready and nothing can become ready (module comment): sleeps until `deadline`
