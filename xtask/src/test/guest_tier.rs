@@ -30,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 41] = [
+const K42_READY: [&str; 42] = [
     "creds",
     "mount",
     "exec_image",
@@ -72,6 +72,7 @@ const K42_READY: [&str; 41] = [
     "waitmask",
     "eventfd",
     "timerfd",
+    "signalfd",
 ];
 /// Whether guest program `name` runs on K42: listed in [`K42_READY`], or the glibc build of a
 /// listed musl program (`guest::discover`).

@@ -29,6 +29,7 @@ use k42_linux::{Errno, SysResult};
 
 use crate::calls::epoll::{EPOLL_NAME, Interest};
 use crate::calls::eventfd::{Counter, EVENTFD_NAME};
+use crate::calls::signalfd::{SIGNALFD_NAME, SignalFd};
 use crate::calls::timerfd::{TIMERFD_NAME, TimerFd};
 use crate::files::Node;
 use crate::procfs::ProcOpen;
@@ -82,6 +83,9 @@ pub enum Kind {
     EventFd,
     /// A timerfd: its timer is the personality's ([`OpenFile::timer`], `calls/timerfd.rs`).
     TimerFd,
+    /// A signalfd: its mask ([`OpenFile::signalfd`], `calls/signalfd.rs`) over the signal
+    /// state the personality keeps.
+    SignalFd,
 }
 
 /// An open file description.
@@ -113,6 +117,8 @@ pub struct OpenFile {
     pub counter: Option<Arc<Counter>>,
     /// A timerfd's timer (`Kind::TimerFd`).
     pub timer: Option<Arc<TimerFd>>,
+    /// A signalfd's mask (`Kind::SignalFd`).
+    pub signalfd: Option<Arc<SignalFd>>,
     /// Which open file description this is, among the process's: a watch of an epoll
     /// instance names one by its descriptor and this (the descriptor may be reused), and a fork
     /// child's copy keeps it.
@@ -164,6 +170,20 @@ impl OpenFile {
         })
     }
 
+    /// A signalfd (`calls/signalfd.rs`).
+    pub fn signalfd(flags: u32, signalfd: SignalFd) -> Arc<Self> {
+        Arc::new(Self {
+            signalfd: Some(Arc::new(signalfd)),
+            ..Self::plain(
+                Kind::SignalFd,
+                flags,
+                None,
+                None,
+                String::from(SIGNALFD_NAME),
+            )
+        })
+    }
+
     /// An open file or directory of `/proc` (`crate::procfs`).
     pub fn procfs(kind: Kind, flags: u32, open: Arc<ProcOpen>, path: String) -> Arc<Self> {
         Arc::new(Self {
@@ -201,6 +221,7 @@ impl OpenFile {
             epoll: None,
             counter: None,
             timer: None,
+            signalfd: None,
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -231,6 +252,8 @@ impl OpenFile {
             // The same for an eventfd's counter (a departure too: `calls/eventfd.rs`).
             counter: self.counter.as_ref().map(|c| Arc::new(c.copy())),
             timer: self.timer.as_ref().map(|t| Arc::new(t.copy())),
+            // Its own mask, which reads the child's own signals (Linux shares the mask).
+            signalfd: self.signalfd.as_ref().map(|s| Arc::new(s.copy())),
             serial: self.serial,
         }))
     }

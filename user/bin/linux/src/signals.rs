@@ -361,6 +361,40 @@ pub fn wait(
     wait_with(linux, deadline, wanted, |s| s.deliverable() != 0)
 }
 
+/// [`wait_or`], also ended ([`Woken::Message`]) when a signal of `mask` is pending, blocked or
+/// not: a signalfd's readiness (`calls/signalfd.rs`). [`Woken::Signal`] only for a signal to
+/// deliver.
+pub fn wait_or_pending(
+    linux: &Linux,
+    deadline: Option<u64>,
+    wanted: impl FnMut(&AsyncMessage) -> bool,
+    mask: u64,
+    cond: impl Fn() -> bool,
+) -> Woken {
+    let interrupt = |s: &sig::State| s.deliverable() != 0 || s.pending() & mask != 0;
+    match wait_full(linux, deadline, wanted, interrupt, cond) {
+        Woken::Signal if linux.signals.lock().deliverable() == 0 && !fault_pending() => {
+            Woken::Message
+        }
+        woken => woken,
+    }
+}
+
+/// The pending signals of `mask`, blocked or not, once what has arrived is taken in.
+pub fn pending_in(linux: &Linux, mask: u64) -> u64 {
+    drain(linux);
+    linux.signals.lock().pending() & mask
+}
+
+/// Takes the lowest pending signal of `mask` without delivering it (a signalfd's read), once
+/// what has arrived is taken in.
+pub fn take_pending_in(linux: &Linux, mask: u64) -> Option<Info> {
+    drain(linux);
+    let mut s = linux.signals.lock();
+    let n = sig::next(s.pending() & mask)?;
+    s.take(n)
+}
+
 /// Whether a signal is deliverable now (a blocking call checks before it sleeps).
 pub fn pending(linux: &Linux) -> bool {
     drain(linux);

@@ -15,7 +15,7 @@ use k42_rt::log;
 
 use crate::calls::{
     copy, creds, epoll, eventfd, exec, file, fork, futex, info, io, memlock, mount, pipe, poll,
-    proc, rlimit, sched, signal, stat, statfs, time, timer, timerfd, usage, wait, xattr,
+    proc, rlimit, sched, signal, signalfd, stat, statfs, time, timer, timerfd, usage, wait, xattr,
 };
 use crate::state::{self, Linux};
 use crate::{fd, mem};
@@ -91,6 +91,9 @@ const CALLS: &[(u32, Handler)] = &[
     // calls/eventfd.rs: eventfd counters.
     (nr::__NR_eventfd, eventfd::eventfd),
     (nr::__NR_eventfd2, eventfd::eventfd2),
+    // calls/signalfd.rs: signalfd descriptors.
+    (nr::__NR_signalfd, signalfd::signalfd),
+    (nr::__NR_signalfd4, signalfd::signalfd4),
     // calls/timerfd.rs: timerfd timers.
     (nr::__NR_timerfd_create, timerfd::timerfd_create),
     (nr::__NR_timerfd_settime, timerfd::timerfd_settime),

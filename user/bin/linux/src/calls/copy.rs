@@ -64,7 +64,7 @@ fn send(linux: &Linux, out_fd: u64, in_fd: u64, given: Option<i64>, count: u64) 
     // What has no `splice_write` in Linux: `/dev/full`, a `/proc` file.
     if matches!(
         output.kind,
-        Kind::Full | Kind::ProcFile | Kind::EventFd | Kind::TimerFd
+        Kind::Full | Kind::ProcFile | Kind::EventFd | Kind::TimerFd | Kind::SignalFd
     ) {
         return Err(Errno::EINVAL);
     }

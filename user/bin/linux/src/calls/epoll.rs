@@ -313,7 +313,8 @@ fn can_poll(file: &OpenFile) -> bool {
         | Kind::PipeWrite
         | Kind::Epoll
         | Kind::EventFd
-        | Kind::TimerFd => true,
+        | Kind::TimerFd
+        | Kind::SignalFd => true,
     }
 }
 
@@ -490,6 +491,7 @@ pub fn readable(linux: &Linux, file: &OpenFile, waits: &mut Waits) -> bool {
     waits.pipes.extend(look.waits.pipes);
     waits.counters.extend(look.waits.counters);
     waits.timers.extend(look.waits.timers);
+    waits.signals |= look.waits.signals;
     !look.ready.is_empty()
 }
 

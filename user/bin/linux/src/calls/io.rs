@@ -33,7 +33,7 @@ use k42_rt::sys::page::Page;
 use k42_rt::{Ppc, clock, log};
 use linux_raw_sys::ioctl;
 
-use crate::calls::{eventfd, file, pipe, timerfd};
+use crate::calls::{eventfd, file, pipe, signalfd, timerfd};
 use crate::fd::{Kind, OpenFile};
 use crate::job;
 use crate::procfs;
@@ -103,7 +103,8 @@ fn positioned(file: &OpenFile, offset: u64) -> Result<u64, Errno> {
         | Kind::PipeWrite
         | Kind::Epoll
         | Kind::EventFd
-        | Kind::TimerFd => Err(Errno::ESPIPE),
+        | Kind::TimerFd
+        | Kind::SignalFd => Err(Errno::ESPIPE),
         Kind::Dir | Kind::ProcDir => Err(Errno::EISDIR),
         _ if (offset as i64) < 0 => Err(Errno::EINVAL),
         _ => Ok(offset),
@@ -125,7 +126,8 @@ pub fn lseek(linux: &Linux, args: &Args) -> SysResult {
         | Kind::Random
         | Kind::Epoll
         | Kind::EventFd
-        | Kind::TimerFd => Ok(0),
+        | Kind::TimerFd
+        | Kind::SignalFd => Ok(0),
     }
 }
 
@@ -390,7 +392,7 @@ pub(crate) fn write_file(
         Kind::PipeWrite => pipe::write(linux, file, src, len),
         Kind::EventFd => eventfd::write(linux, file, src, len),
         // Nothing to write to: Linux's answer for a file without a write method.
-        Kind::Epoll | Kind::TimerFd => Err(Errno::EINVAL),
+        Kind::Epoll | Kind::TimerFd | Kind::SignalFd => Err(Errno::EINVAL),
         // Opened for reading only: the check above answered already.
         Kind::PipeRead => Err(Errno::EBADF),
     }
@@ -413,6 +415,7 @@ fn read_file(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         Kind::PipeRead => pipe::read(linux, file, addr, len),
         Kind::EventFd => eventfd::read(linux, file, addr, len),
         Kind::TimerFd => timerfd::read(linux, file, addr, len),
+        Kind::SignalFd => signalfd::read(linux, file, addr, len),
         // Nothing to read: Linux's answer for a file without a read method.
         Kind::Epoll => Err(Errno::EINVAL),
         // Opened for writing only: the check above answered already.

@@ -37,6 +37,7 @@ pub mod procfs;
 pub mod rlimit;
 pub mod sched;
 pub mod signal;
+pub mod signalfd;
 pub mod stat;
 pub mod statfs;
 pub mod time;

@@ -452,14 +452,16 @@ pub fn is_pipe(file: &OpenFile) -> bool {
 
 /// `poll`'s wait on pipe ends, once none of them is ready: arms each for its events and
 /// sleeps until one's server notifies, a message `also` accepts comes (another server's
-/// wake-up armed by the caller: the console's), `deadline` passes or a signal is to be
-/// delivered, or `cond` holds (`crate::signals::wait_or`). `Notice`: look again (a notice
+/// wake-up armed by the caller: the console's), a signal of `signals` is pending (a
+/// signalfd's), `deadline` passes or a signal is to be delivered, or `cond` holds
+/// (`crate::signals::wait_or_pending`). `Notice`: look again (a notice
 /// came, an end turned ready while being armed, or `cond` held).
 pub fn wait_any(
     linux: &Linux,
     ends: &[(&OpenFile, u16)],
     deadline: Option<u64>,
     also: impl Fn(&AsyncMessage) -> bool,
+    signals: u64,
     cond: &dyn Fn() -> bool,
 ) -> Notified {
     let mut comm = None;
@@ -479,7 +481,7 @@ pub fn wait_any(
     let wanted = |msg: &AsyncMessage| {
         comm.is_some_and(|c| Notice::from_message(msg, c).is_some()) || also(msg)
     };
-    crate::signals::wait_or(linux, deadline, wanted, cond).into()
+    crate::signals::wait_or_pending(linux, deadline, wanted, signals, cond).into()
 }
 
 /// A pipe end's metadata for `fstat`: a FIFO's own, from the file server; an anonymous

@@ -52,6 +52,8 @@ pub struct Waits {
     pub pipes: Vec<(Arc<OpenFile>, u16)>,
     pub counters: Vec<(Arc<Counter>, u16)>,
     pub timers: Vec<Arc<TimerFd>>,
+    /// The signals of the signalfds asked about: one pending ends the wait.
+    pub signals: u64,
     pub console: bool,
 }
 
@@ -61,6 +63,7 @@ impl Waits {
         !self.pipes.is_empty()
             || !self.counters.is_empty()
             || !self.timers.is_empty()
+            || self.signals != 0
             || self.console
     }
 }
@@ -78,6 +81,10 @@ pub fn revents(linux: &Linux, file: &Arc<OpenFile>, events: u16, waits: &mut Wai
     if pipe::is_pipe(file) {
         waits.pipes.push((file.clone(), events));
         return pipe::poll_events(file, events);
+    }
+    if let Some(signalfd) = &file.signalfd {
+        waits.signals |= signalfd.mask();
+        return signalfd.revents(linux) & events;
     }
     if let Some(timer) = &file.timer {
         waits.timers.push(timer.clone());
@@ -192,7 +199,7 @@ pub fn wait_ready(
     let woken = if changed.load(Ordering::Acquire) {
         Notified::Notice
     } else {
-        pipe::wait_any(linux, &pipes, until, also, &changed_or)
+        pipe::wait_any(linux, &pipes, until, also, waits.signals, &changed_or)
     };
     for (counter, _) in &waits.counters {
         counter.stop_waiting(&changed);

@@ -20,7 +20,8 @@ const CONSOLE_RDEV: (u32, u32) = (5, 1);
 const CONSOLE_MODE: u32 = 0o600;
 /// Preferred I/O size reported for every file.
 const BLKSIZE: u32 = 4096;
-/// An anonymous inode's mode (an epoll instance's, an eventfd's, a timerfd's): no type bits, as Linux's `anon_inode`.
+/// An anonymous inode's mode (an epoll instance's, an eventfd's, a timerfd's, a
+/// signalfd's): no type bits, as Linux's `anon_inode`.
 const ANON_INODE_MODE: u32 = 0o600;
 
 /// What the open file `fd` is: its node's metadata from the file server, or, for the console
@@ -41,7 +42,10 @@ pub fn stat_file(linux: &Linux, file: &OpenFile) -> Result<Stat, Errno> {
     if let Some(node) = &file.node {
         return crate::calls::file::stat_node(node);
     }
-    if matches!(file.kind, Kind::Epoll | Kind::EventFd | Kind::TimerFd) {
+    if matches!(
+        file.kind,
+        Kind::Epoll | Kind::EventFd | Kind::TimerFd | Kind::SignalFd
+    ) {
         // Linux's anonymous inode: no file type, read and write for its owner, who made it.
         let owner = (linux.creds.euid(), linux.creds.egid());
         return Ok(made_up((0, 0), 1, ANON_INODE_MODE, owner, (0, 0)));
