@@ -199,6 +199,36 @@ static void waits(void) {
     sigprocmask(SIG_UNBLOCK, &chld, NULL);
 }
 
+static int change_fd;
+
+static void *change_later(void *arg) {
+    (void)arg;
+    usleep(DELAY_US);
+    sigset_t usr1 = set_of(SIGUSR1, 0);
+    signalfd(change_fd, &usr1, 0);
+    return NULL;
+}
+
+/* A read waiting with a mask that misses the pending SIGUSR1 is woken by another thread's
+ * change of the mask, and reads it. */
+static void mask_change(void) {
+    sigset_t usr2 = set_of(SIGUSR2, 0);
+    change_fd = signalfd(-1, &usr2, 0);
+    raise(SIGUSR1);
+    pthread_t t;
+    pthread_create(&t, NULL, change_later, NULL);
+    alarms = 0;
+    watchdog(LONG_MS);
+    errno = 0;
+    long r = blocking_read(change_fd);
+    int e = errno;
+    watchdog_off();
+    pthread_join(t, NULL);
+    CHECK("mask_change_wakes_a_read", r == SIGUSR1 && alarms == 0, "returned %ld (%s), %d alarms",
+          r, strerror(e), (int)alarms);
+    close(change_fd);
+}
+
 static void errors(void) {
     sigset_t mask = set_of(SIGUSR1, 0);
     CHECK_ERR("size_einval", syscall(SYS_signalfd4, -1, &mask, 4, 0), EINVAL);
@@ -256,6 +286,7 @@ int main(void) {
     sigprocmask(SIG_BLOCK, &block, NULL);
     reading();
     waits();
+    mask_change();
     errors();
     identity();
     return k42_done();

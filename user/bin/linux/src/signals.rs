@@ -380,9 +380,11 @@ pub fn wait_or_pending(
     }
 }
 
-/// The pending signals of `mask`, blocked or not, once what has arrived is taken in.
+/// The pending signals of `mask`, blocked or not (a signalfd's readiness). What is still in
+/// the ring is not taken in here: a look of `poll` must not take the console's or a pipe's
+/// notification it has just armed (a single-threaded process keeps no copy); the wait that
+/// follows takes messages in and looks at the mask again (`wait_or_pending`).
 pub fn pending_in(linux: &Linux, mask: u64) -> u64 {
-    drain(linux);
     linux.signals.lock().pending() & mask
 }
 

@@ -4,9 +4,11 @@
 //! An epoll instance is the personality's own: an open file of `Kind::Epoll` whose interest
 //! list ([`Interest`]) names open files of this process by descriptor and description
 //! (`OpenFile::serial`). A wait asks each watched file for its readiness as `poll` does
-//! (`calls/poll.rs`: pipe ends and console input from their servers, everything else ready at
-//! once) and, when none is ready, waits as `poll` does for what can change that: the watched
-//! pipe ends' notifications and the console's, or a change of the list by another thread
+//! (`calls/poll.rs`: pipe ends and console input from their servers, eventfds, timerfds and
+//! signalfds from the personality's state, everything else ready at once) and, when none is
+//! ready, waits as `poll` does for what can change that (the watched pipe ends' notifications
+//! and the console's, eventfd and timerfd changes, timer expiries, signals of a signalfd's
+//! mask), or a change of the list by another thread
 //! (each waiter is unparked, as Linux's `ep_insert` and `ep_modify` wake the instance's
 //! waiters). So there is no server and no kernel state for it.
 //!

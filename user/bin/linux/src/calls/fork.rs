@@ -430,6 +430,7 @@ fn quiet(linux: &Linux) -> bool {
         && crate::calls::epoll::quiet(linux)
         && crate::calls::eventfd::quiet(linux)
         && crate::calls::timerfd::quiet(linux)
+        && crate::calls::signalfd::quiet(linux)
         && crate::calls::timer::quiet()
         && crate::signals::quiet()
         && crate::inbox::quiet()

@@ -1,13 +1,16 @@
 //! Readiness: `poll`, `ppoll`, `select`, `pselect6`. Pipe ends are as ready as their server
 //! says (`calls/pipe.rs`: `POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`); console input as its
 //! server says (`Console::poll_input`: a complete line in canonical mode, `VMIN` bytes or one
-//! in raw mode, as Linux's `n_tty_poll`); every other open file the personality has now is
+//! in raw mode, as Linux's `n_tty_poll`); an epoll instance, an eventfd, a timerfd and a
+//! signalfd as the personality's own state says (`calls/epoll.rs`, `calls/eventfd.rs`,
+//! `calls/timerfd.rs`, `calls/signalfd.rs`); every other open file the personality has is
 //! always ready — files and the memory devices never block (as on Linux), and console output
 //! is written synchronously.
 //!
 //! When nothing is ready, the program's thread waits for what can change that: a pipe end's
 //! notification (armed on each asked about), the console's input notification (armed by the
-//! question itself), the timeout — then looks again. With neither a pipe end nor console input
+//! question itself), a change of an eventfd or a timerfd, a timerfd's next expiry, a signal of
+//! a signalfd's mask, the timeout — then looks again. With neither a pipe end nor console input
 //! asked about, nothing can become ready, and the poll sleeps its timeout. A signal to deliver
 //! ends any wait: `EINTR` once its handler runs. `ppoll` and `pselect6` wait with the mask
 //! they are given (`calls/signal.rs`, `with_wait_mask`). The open files are taken out of the
@@ -82,12 +85,18 @@ pub fn revents(linux: &Linux, file: &Arc<OpenFile>, events: u16, waits: &mut Wai
         waits.pipes.push((file.clone(), events));
         return pipe::poll_events(file, events);
     }
+    // A signalfd and a timerfd only ever turn readable: a wait for anything else of theirs
+    // waits on nothing of theirs (else a due one would end every wait at once).
     if let Some(signalfd) = &file.signalfd {
-        waits.signals |= signalfd.mask();
+        if events & INPUT != 0 {
+            waits.signals |= signalfd.mask();
+        }
         return signalfd.revents(linux) & events;
     }
     if let Some(timer) = &file.timer {
-        waits.timers.push(timer.clone());
+        if events & INPUT != 0 {
+            waits.timers.push(timer.clone());
+        }
         return timer.revents() & events;
     }
     if let Some(counter) = &file.counter {

@@ -10,9 +10,11 @@
 //! wait (`ERESTARTSYS`). `poll`, `select` and epoll report it readable while one of its mask
 //! is pending, and wait for one (`calls/poll.rs`, `Waits::signals`). As on Linux, a fork
 //! child's copy reads the child's own signals, and `signalfd` on an existing one changes its
-//! mask.
+//! mask, waking the reads that wait on it; a `poll` or epoll wait already asleep keeps the
+//! mask it began with until something else wakes it (a departure).
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use k42_linux::raw::general as g;
 use k42_linux::signal::{self as sig, Info};
@@ -23,6 +25,8 @@ use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
 use crate::uaccess;
+use crate::waiters::Waiters;
+use spin::Mutex;
 
 /// What `/proc/self/fd` shows for a signalfd (Linux's anonymous inode name).
 pub const SIGNALFD_NAME: &str = "anon_inode:[signalfd]";
@@ -42,10 +46,12 @@ const SSI_STATUS: usize = 40;
 const SSI_ADDR: usize = 72;
 const READABLE: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 
-/// A signalfd: the signals it reads.
+/// A signalfd: the signals it reads, and the threads whose read waits on it (woken when the
+/// mask changes, as Linux's `signalfd4` wakes the signalfd wait queue).
 #[derive(Debug)]
 pub struct SignalFd {
     mask: AtomicU64,
+    waiters: Mutex<Waiters>,
 }
 
 impl SignalFd {
@@ -54,11 +60,21 @@ impl SignalFd {
         self.mask.load(Ordering::Acquire)
     }
 
-    /// A copy for a fork child.
-    pub fn copy(&self) -> Self {
+    fn new(mask: u64) -> Self {
         Self {
-            mask: AtomicU64::new(self.mask()),
+            mask: AtomicU64::new(mask),
+            waiters: Mutex::new(Waiters::default()),
         }
+    }
+
+    /// A copy for a fork child (whose threads wait on nothing yet).
+    pub fn copy(&self) -> Self {
+        Self::new(self.mask())
+    }
+
+    /// Whether another thread holds the waiters' lock (a fork waits until none does).
+    pub fn is_locked(&self) -> bool {
+        self.waiters.is_locked()
     }
 
     /// Readable while a signal of its mask is pending (`signalfd_poll`).
@@ -93,17 +109,15 @@ pub fn signalfd4(linux: &Linux, args: &Args) -> SysResult {
     // A C int.
     let fd = args[0] as i32;
     if fd == -1 {
-        let file = OpenFile::signalfd(
-            g::O_RDWR | (flags & SFD_NONBLOCK),
-            SignalFd {
-                mask: AtomicU64::new(mask),
-            },
-        );
+        let file = OpenFile::signalfd(g::O_RDWR | (flags & SFD_NONBLOCK), SignalFd::new(mask));
         return linux.fds.lock().install(file, flags & SFD_CLOEXEC != 0);
     }
     let file = linux.fds.lock().get(u64::from(fd as u32))?;
     let signalfd = file.signalfd.as_ref().ok_or(Errno::EINVAL)?;
     signalfd.mask.store(mask, Ordering::Release);
+    // Reads waiting on it look again with the new mask.
+    let woken = signalfd.waiters.lock().wake_all();
+    woken.wake();
     Ok(fd as u64)
 }
 
@@ -138,19 +152,8 @@ pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
     let signalfd = file.signalfd.as_ref().ok_or(Errno::EINVAL)?;
     let mut read = 0u64;
     while read < room {
-        let mask = signalfd.mask();
-        let Some(info) = signals::take_pending_in(linux, mask) else {
-            if read > 0 {
-                break;
-            }
-            if file.flags() & g::O_NONBLOCK != 0 {
-                return Err(Errno::EAGAIN);
-            }
-            if let Woken::Signal = signals::wait_or_pending(linux, None, |_| false, mask, || false)
-            {
-                return Err(Errno::ERESTARTSYS);
-            }
-            continue;
+        let Some(info) = take_or_wait(linux, file, signalfd, read == 0)? else {
+            break;
         };
         let at = addr
             .checked_add(read * SIGINFO_BYTES)
@@ -164,4 +167,50 @@ pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         read += 1;
     }
     Ok(read * SIGINFO_BYTES)
+}
+
+/// The next pending signal of `signalfd`'s mask; with none, `None` unless `wait`, when the
+/// thread waits for one (`EAGAIN` with `O_NONBLOCK`): until a signal of the mask is pending
+/// (blocked or not), the mask changes, or a signal to deliver ends the wait (`ERESTARTSYS`).
+/// The thread joins the waiters before each look, so a change just after it is not missed.
+fn take_or_wait(
+    linux: &Linux,
+    file: &OpenFile,
+    signalfd: &SignalFd,
+    wait: bool,
+) -> Result<Option<Info>, Errno> {
+    loop {
+        let woken = Arc::new(AtomicBool::new(false));
+        signalfd.waiters.lock().add(&woken);
+        let mask = signalfd.mask();
+        let taken = signals::take_pending_in(linux, mask);
+        if taken.is_some() || !wait || file.flags() & g::O_NONBLOCK != 0 {
+            signalfd.waiters.lock().remove(&woken);
+            return match taken {
+                None if wait => Err(Errno::EAGAIN),
+                taken => Ok(taken),
+            };
+        }
+        let cond = || woken.load(Ordering::Acquire);
+        let woke = signals::wait_or_pending(linux, None, |_| false, mask, cond);
+        signalfd.waiters.lock().remove(&woken);
+        // A signal of the mask (one not blocked, too) is read before a signal ends the read,
+        // as `signalfd_dequeue` dequeues before it looks for one pending.
+        if matches!(woke, Woken::Signal) && signals::pending_in(linux, signalfd.mask()) == 0 {
+            return Err(Errno::ERESTARTSYS);
+        }
+    }
+}
+
+/// Whether a fork may copy the process now: no other thread holds a signalfd's waiters' lock.
+pub fn quiet(linux: &Linux) -> bool {
+    let Some(fds) = linux.fds.try_lock() else {
+        return false;
+    };
+    fds.open_fds().into_iter().all(|fd| {
+        fds.get(fd)
+            .ok()
+            .and_then(|f| f.signalfd.clone())
+            .is_none_or(|s| !s.is_locked())
+    })
 }

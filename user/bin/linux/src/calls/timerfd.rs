@@ -78,7 +78,22 @@ impl Armed {
 #[derive(Debug, Default)]
 struct State {
     armed: Option<Armed>,
+    /// The interval last set, which `timerfd_gettime` reports even while the timer is
+    /// disarmed (Linux's `tintv`).
+    interval: u64,
     waiters: Waiters,
+}
+
+impl State {
+    /// What `timerfd_gettime` reports: the interval and the time to the next expiry (0:
+    /// disarmed, or a one-shot timer that has expired).
+    fn get(&self, now: u64) -> (u64, u64) {
+        let left = self
+            .armed
+            .and_then(|armed| armed.next_after(now))
+            .map_or(0, |next| next - now);
+        (self.interval, left)
+    }
 }
 
 /// A timerfd's timer (module comment).
@@ -99,11 +114,12 @@ impl TimerFd {
 
     /// A copy for a fork child (whose threads wait on nothing yet).
     pub fn copy(&self) -> Self {
-        let armed = self.state.lock().armed;
+        let state = self.state.lock();
         Self {
             clock: self.clock,
             state: Mutex::new(State {
-                armed,
+                armed: state.armed,
+                interval: state.interval,
                 waiters: Waiters::default(),
             }),
         }
@@ -124,17 +140,18 @@ impl TimerFd {
         if due { READABLE } else { 0 }
     }
 
-    /// Makes this thread a waiter (`poll`'s wait): `woken` is set at the timer's next change,
-    /// or at once if an expiration is due. The next expiry, which the wait must not outlast.
+    /// Makes this thread a waiter (`poll`'s wait): `woken` is set at the timer's next change
+    /// (another thread's `timerfd_settime`, which may arm a disarmed one), or at once if an
+    /// expiration is due. The next expiry, which the wait must not outlast (None: disarmed).
     pub fn wait_for(&self, woken: &Arc<AtomicBool>) -> Option<u64> {
         let mut state = self.state.lock();
-        let armed = state.armed?;
-        if armed.ticks(clock::now_ns()) > 0 {
+        let armed = state.armed;
+        if armed.is_some_and(|a| a.ticks(clock::now_ns()) > 0) {
             woken.store(true, Ordering::Release);
             return None;
         }
         state.waiters.add(woken);
-        Some(armed.next)
+        armed.map(|a| a.next)
     }
 
     /// Removes the waiter whose flag is `woken` (if a change has not already).
@@ -160,23 +177,19 @@ impl TimerFd {
         Ok(ticks)
     }
 
-    /// What `timerfd_gettime` reports: the interval and the time to the next expiry (0:
-    /// disarmed, or a one-shot timer that has expired).
+    /// What `timerfd_gettime` reports ([`State::get`]).
     fn get(&self) -> (u64, u64) {
-        let Some(armed) = self.state.lock().armed else {
-            return (0, 0);
-        };
-        let now = clock::now_ns();
-        let left = armed.next_after(now).map_or(0, |next| next - now);
-        (armed.interval, left)
+        self.state.lock().get(clock::now_ns())
     }
 
     /// Arms the timer to expire at `next` (None: disarms it) and then every `interval`,
-    /// dropping the expirations not yet read, and wakes its waiters; what `get` said before.
+    /// dropping the expirations not yet read, and wakes its waiters; what `get` said just
+    /// before, under the same lock.
     fn set(&self, next: Option<u64>, interval: u64) -> (u64, u64) {
-        let old = self.get();
         let mut state = self.state.lock();
+        let old = state.get(clock::now_ns());
         state.armed = next.map(|next| Armed { next, interval });
+        state.interval = interval;
         let woken = state.waiters.wake_all();
         drop(state);
         woken.wake();
