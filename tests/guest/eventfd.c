@@ -28,35 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "k42test.h"
+#include "anonfd.h"
 
 /* An address no process has mapped. */
 #define BAD_POINTER ((void *)1)
 /* How long a helper thread lets the main one block before it acts. */
 #define DELAY_US 50000
-/* How long a wait that something will end may take before the case fails (not hangs). */
-#define LONG_MS 5000
 /* The largest count an eventfd holds. */
 #define MAX_COUNT (UINT64_MAX - 1)
-
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig) {
-    (void)sig;
-    alarms++;
-}
-
-/* A watchdog: SIGALRM (no SA_RESTART) in `ms`, so a blocking call that nothing ends fails
- * with EINTR instead of hanging. */
-static void watchdog(long ms) {
-    struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000}};
-    setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void watchdog_off(void) {
-    struct itimerval off = {0};
-    setitimer(ITIMER_REAL, &off, NULL);
-}
 
 static long read_count(int fd, uint64_t *out) {
     return read(fd, out, sizeof *out);
@@ -140,22 +119,6 @@ static void readiness(void) {
     close(fd);
 }
 
-/* A blocking call on the main thread that a helper thread's write or read should end: it
- * must return `want` before the watchdog goes off. */
-static void woken(const char *name, int fd, struct helper h, long (*call)(int), long want) {
-    pthread_t t;
-    pthread_create(&t, NULL, helper_main, &h);
-    alarms = 0;
-    watchdog(LONG_MS);
-    errno = 0;
-    long r = call(fd);
-    int e = errno;
-    watchdog_off();
-    pthread_join(t, NULL);
-    CHECK(name, r == want && alarms == 0, "returned %ld (%s), watchdog %d", r, strerror(e),
-          (int)alarms);
-}
-
 static long blocking_read(int fd) {
     uint64_t got = 0;
     long r = read_count(fd, &got);
@@ -166,30 +129,21 @@ static long blocking_write(int fd) {
     return write_count(fd, 2);
 }
 
-static long poll_in(int fd) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    long n = poll(&p, 1, LONG_MS);
-    return n == 1 ? p.revents : -1;
-}
 
-static long epoll_in(int fd) {
-    int ep = epoll_create1(0);
-    struct epoll_event in = {.events = EPOLLIN}, out;
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &in);
-    long n = epoll_wait(ep, &out, 1, LONG_MS);
-    close(ep);
-    return n == 1 ? (long)out.events : -1;
-}
 
 static void waits(void) {
     int fd = eventfd(0, 0);
-    woken("read_waits_for_a_write", fd, (struct helper){fd, 5, 0}, blocking_read, 5);
-    woken("poll_waits_for_a_write", fd, (struct helper){fd, 1, 0}, poll_in, POLLIN);
+    woken_by("read_waits_for_a_write", helper_main, &(struct helper){fd, 5, 0}, blocking_read, fd,
+             5);
+    woken_by("poll_waits_for_a_write", helper_main, &(struct helper){fd, 1, 0}, poll_in, fd,
+             POLLIN);
     blocking_read(fd);
-    woken("epoll_wait_waits_for_a_write", fd, (struct helper){fd, 1, 0}, epoll_in, EPOLLIN);
+    woken_by("epoll_wait_waits_for_a_write", helper_main, &(struct helper){fd, 1, 0}, epoll_in,
+             fd, EPOLLIN);
     blocking_read(fd);
     write_count(fd, MAX_COUNT - 1);
-    woken("write_waits_for_a_read", fd, (struct helper){fd, 0, 1}, blocking_write, 8);
+    woken_by("write_waits_for_a_read", helper_main, &(struct helper){fd, 0, 1}, blocking_write,
+             fd, 8);
     close(fd);
 
     fd = eventfd(0, 0);
@@ -223,16 +177,7 @@ static void errors(void) {
 
 static void identity(void) {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int fdflags = fcntl(fd, F_GETFD), flags = fcntl(fd, F_GETFL);
-    CHECK("flags", fdflags == FD_CLOEXEC && flags == (O_RDWR | O_NONBLOCK), "fd %#x, fl %#x",
-          fdflags, flags);
-    struct stat st;
-    CHECK("anonymous_inode", fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0 && st.st_size == 0,
-          "mode %#o size %lld", st.st_mode, (long long)st.st_size);
-    char path[64], link[64] = {0};
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    long n = readlink(path, link, sizeof link - 1);
-    CHECK("proc_fd_link", n > 0 && strcmp(link, "anon_inode:[eventfd]") == 0, "%s", link);
+    check_anon_identity(fd, "anon_inode:[eventfd]");
     long raw = syscall(SYS_eventfd, 9);
     uint64_t got = 0;
     CHECK("old_eventfd_call", raw >= 0 && read_count((int)raw, &got) == 8 && got == 9,

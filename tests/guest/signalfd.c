@@ -28,35 +28,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "k42test.h"
+#include "anonfd.h"
 
 #define BAD_POINTER ((void *)1)
 #define DELAY_US 50000
-#define LONG_MS 5000
 /* The kernel's sigset_t. */
 #define SIGSET_BYTES 8
 #define CHILD_STATUS 7
 
-static volatile sig_atomic_t usr1_runs, alarms;
+static volatile sig_atomic_t usr1_runs;
 
 static void on_usr1(int sig) {
     (void)sig;
     usr1_runs++;
-}
-
-static void on_alarm(int sig) {
-    (void)sig;
-    alarms++;
-}
-
-static void watchdog(long ms) {
-    struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000}};
-    setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void watchdog_off(void) {
-    struct itimerval off = {0};
-    setitimer(ITIMER_REAL, &off, NULL);
 }
 
 static sigset_t set_of(int a, int b) {
@@ -122,49 +106,21 @@ static void *kill_later(void *arg) {
     return NULL;
 }
 
-/* Runs `call` while a helper thread sends SIGUSR1 after DELAY_US; it must return `want`
- * before the watchdog goes off. */
-static void woken(const char *name, int fd, long (*call)(int), long want) {
-    pthread_t t;
-    pthread_create(&t, NULL, kill_later, NULL);
-    alarms = 0;
-    watchdog(LONG_MS);
-    errno = 0;
-    long r = call(fd);
-    int e = errno;
-    watchdog_off();
-    pthread_join(t, NULL);
-    CHECK(name, r == want && alarms == 0, "returned %ld (%s), %d alarms", r, strerror(e),
-          (int)alarms);
-}
-
 static long blocking_read(int fd) {
     struct signalfd_siginfo si;
     long r = read(fd, &si, sizeof si);
     return r == sizeof si ? (long)si.ssi_signo : -1;
 }
 
-static long poll_in(int fd) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    return poll(&p, 1, LONG_MS) == 1 ? p.revents : -1;
-}
 
-static long epoll_in(int fd) {
-    int ep = epoll_create1(0);
-    struct epoll_event in = {.events = EPOLLIN}, out;
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &in);
-    long n = epoll_wait(ep, &out, 1, LONG_MS);
-    close(ep);
-    return n == 1 ? (long)out.events : -1;
-}
 
 static void waits(void) {
     sigset_t mask = set_of(SIGUSR1, 0);
     int fd = signalfd(-1, &mask, 0);
-    woken("read_waits_for_a_kill", fd, blocking_read, SIGUSR1);
-    woken("poll_waits_for_a_kill", fd, poll_in, POLLIN);
+    woken_by("read_waits_for_a_kill", kill_later, NULL, blocking_read, fd, SIGUSR1);
+    woken_by("poll_waits_for_a_kill", kill_later, NULL, poll_in, fd, POLLIN);
     blocking_read(fd);
-    woken("epoll_waits_for_a_kill", fd, epoll_in, EPOLLIN);
+    woken_by("epoll_waits_for_a_kill", kill_later, NULL, epoll_in, fd, EPOLLIN);
     blocking_read(fd);
 
     alarms = 0;
@@ -215,17 +171,7 @@ static void mask_change(void) {
     sigset_t usr2 = set_of(SIGUSR2, 0);
     change_fd = signalfd(-1, &usr2, 0);
     raise(SIGUSR1);
-    pthread_t t;
-    pthread_create(&t, NULL, change_later, NULL);
-    alarms = 0;
-    watchdog(LONG_MS);
-    errno = 0;
-    long r = blocking_read(change_fd);
-    int e = errno;
-    watchdog_off();
-    pthread_join(t, NULL);
-    CHECK("mask_change_wakes_a_read", r == SIGUSR1 && alarms == 0, "returned %ld (%s), %d alarms",
-          r, strerror(e), (int)alarms);
+    woken_by("mask_change_wakes_a_read", change_later, NULL, blocking_read, change_fd, SIGUSR1);
     close(change_fd);
 }
 
@@ -251,23 +197,15 @@ static void errors(void) {
 static void identity(void) {
     sigset_t mask = set_of(SIGUSR1, 0);
     int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    int fdflags = fcntl(fd, F_GETFD), flags = fcntl(fd, F_GETFL);
-    CHECK("flags", fdflags == FD_CLOEXEC && flags == (O_RDWR | O_NONBLOCK), "fd %#x, fl %#x",
-          fdflags, flags);
-    struct stat st;
-    CHECK("anonymous_inode", fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0, "mode %#o",
-          st.st_mode);
-    char path[64], link[64] = {0};
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    long n = readlink(path, link, sizeof link - 1);
-    CHECK("proc_fd_link", n > 0 && strcmp(link, "anon_inode:[signalfd]") == 0, "%s", link);
+    check_anon_identity(fd, "anon_inode:[signalfd]");
 
     pid_t child = fork();
     if (child == 0) {
         raise(SIGUSR1);
         struct signalfd_siginfo si;
         long r = read(fd, &si, sizeof si);
-        _exit(r == sizeof si && si.ssi_signo == SIGUSR1 && si.ssi_pid == (uint32_t)getpid() ? 0 : 1);
+        int own = r == sizeof si && si.ssi_signo == SIGUSR1 && si.ssi_pid == (uint32_t)getpid();
+        _exit(own ? 0 : 1);
     }
     int status = -1;
     waitpid(child, &status, 0);

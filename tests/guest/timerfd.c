@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "k42test.h"
+#include "anonfd.h"
 
 #define BAD_POINTER ((void *)1)
 #define NS_PER_MS 1000000LL
@@ -39,25 +39,6 @@
 /* A short timer, and the period of a periodic one. */
 #define SHORT_MS 50
 #define PERIOD_MS 20
-/* How long a wait that something will end may take before the case fails (not hangs). */
-#define LONG_MS 5000
-
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig) {
-    (void)sig;
-    alarms++;
-}
-
-static void watchdog(long ms) {
-    struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000}};
-    setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void watchdog_off(void) {
-    struct itimerval off = {0};
-    setitimer(ITIMER_REAL, &off, NULL);
-}
 
 static long long now_ns(clockid_t clock) {
     struct timespec ts;
@@ -211,41 +192,35 @@ static void *set_later(void *arg) {
     return NULL;
 }
 
+
+/* The ticks a blocking read returns (-1: it failed). */
+static long blocking_ticks(int fd) {
+    uint64_t ticks = 0;
+    return read_ticks(fd, &ticks) == 8 ? (long)ticks : -1;
+}
+
 static long long cpu_ns(void) {
     return now_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void wakeups(void) {
     int fd = timerfd_create(CLOCK_MONOTONIC, 0);
-    pthread_t t;
-    pthread_create(&t, NULL, set_later, &fd);
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, LONG_MS);
-    pthread_join(t, NULL);
-    CHECK("settime_wakes_a_poll", n == 1 && p.revents == POLLIN, "poll %d, revents %#x", n,
-          p.revents);
+    woken_by("settime_wakes_a_poll", set_later, &fd, poll_in, fd, POLLIN);
     /* Due now, but a wait for POLLOUT, which a timerfd never reports, sleeps its timeout
      * instead of looking again and again. */
     struct pollfd out = {.fd = fd, .events = POLLOUT};
     long long cpu0 = cpu_ns(), wall0 = now_ns(CLOCK_MONOTONIC);
-    n = poll(&out, 1, 6 * SHORT_MS);
+    int n = poll(&out, 1, 6 * SHORT_MS);
     long long cpu = cpu_ns() - cpu0, wall = now_ns(CLOCK_MONOTONIC) - wall0;
     CHECK("wait_for_pollout_sleeps", n == 0 && cpu < wall / 2,
           "poll %d, %lld ms of CPU over %lld ms", n, cpu / NS_PER_MS, wall / NS_PER_MS);
     uint64_t drained;
     read_ticks(fd, &drained);
 
-    pthread_create(&t, NULL, set_later, &fd);
-    alarms = 0;
-    watchdog(LONG_MS);
-    uint64_t ticks = 0;
-    long r = read_ticks(fd, &ticks);
-    watchdog_off();
-    pthread_join(t, NULL);
-    CHECK("settime_wakes_a_read", r == 8 && ticks == 1 && alarms == 0,
-          "read %ld (%s), %llu ticks, %d alarms", r, strerror(errno), (unsigned long long)ticks,
-          (int)alarms);
+    woken_by("settime_wakes_a_read", set_later, &fd, blocking_ticks, fd, 1);
 
+    uint64_t ticks;
+    long r;
     alarms = 0;
     struct itimerval soon = {.it_value = {.tv_usec = SHORT_MS * 1000}};
     setitimer(ITIMER_REAL, &soon, NULL);
@@ -288,16 +263,7 @@ static void errors(void) {
 
 static void identity(void) {
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    int fdflags = fcntl(fd, F_GETFD), flags = fcntl(fd, F_GETFL);
-    CHECK("flags", fdflags == FD_CLOEXEC && flags == (O_RDWR | O_NONBLOCK), "fd %#x, fl %#x",
-          fdflags, flags);
-    struct stat st;
-    CHECK("anonymous_inode", fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0, "mode %#o",
-          st.st_mode);
-    char path[64], link[64] = {0};
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    long n = readlink(path, link, sizeof link - 1);
-    CHECK("proc_fd_link", n > 0 && strcmp(link, "anon_inode:[timerfd]") == 0, "%s", link);
+    check_anon_identity(fd, "anon_inode:[timerfd]");
 
     arm(fd, 0, 10 * NS_PER_SEC, 0);
     pid_t child = fork();

@@ -90,7 +90,8 @@ static void interrupts(const char *name, long (*wait)(void)) {
     errno = 0;
     long r = wait();
     int e = errno;
-    CHECK(name, r == -1 && e == EINTR && usr1_runs == 1 && is_blocked(SIGUSR1) && !is_pending(SIGUSR1),
+    CHECK(name,
+          r == -1 && e == EINTR && usr1_runs == 1 && is_blocked(SIGUSR1) && !is_pending(SIGUSR1),
           "returned %ld (%s), handler ran %d times, SIGUSR1 blocked %d pending %d", r, strerror(e),
           (int)usr1_runs, is_blocked(SIGUSR1), is_pending(SIGUSR1));
     drain_usr1();
@@ -174,7 +175,8 @@ static void ready_keeps_pending(void) {
     struct pollfd p = {.fd = pipe_fds[1], .events = POLLOUT};
     struct timespec ts = {.tv_sec = LONG_SEC};
     long r = ppoll(&p, 1, &ts, &none);
-    CHECK("ppoll_ready_leaves_signal_pending", r == 1 && usr1_runs == 0 && is_pending(SIGUSR1) && is_blocked(SIGUSR1),
+    CHECK("ppoll_ready_leaves_signal_pending",
+          r == 1 && usr1_runs == 0 && is_pending(SIGUSR1) && is_blocked(SIGUSR1),
           "returned %ld, handler ran %d times, SIGUSR1 pending %d blocked %d", r, (int)usr1_runs,
           is_pending(SIGUSR1), is_blocked(SIGUSR1));
     drain_usr1();

@@ -258,6 +258,17 @@ impl OpenFile {
         }))
     }
 
+    /// Whether a thread holds the lock of the state the personality keeps for this open file
+    /// itself (an epoll instance's list, an eventfd's counter, a timerfd's timer, a signalfd's
+    /// waiters): a fork waits until none does, since the child's copy of a held lock would
+    /// stay held ([`quiet`]).
+    fn own_state_locked(&self) -> bool {
+        self.epoll.as_ref().is_some_and(|e| e.is_locked())
+            || self.counter.as_ref().is_some_and(|c| c.is_locked())
+            || self.timer.as_ref().is_some_and(|t| t.is_locked())
+            || self.signalfd.as_ref().is_some_and(|s| s.is_locked())
+    }
+
     /// The file server's node for this open file's metadata: a FIFO's own node, else `node`.
     pub fn fs_node(&self) -> Option<Arc<Node>> {
         self.fifo.clone().or_else(|| self.node.clone())
@@ -458,6 +469,17 @@ fn index(fd: u64) -> Result<usize, Errno> {
         .ok()
         .filter(|&i| (i as u64) < NR_OPEN)
         .ok_or(Errno::EBADF)
+}
+
+/// Whether a fork may copy the process now: no thread holds the fd table's lock or the lock of
+/// the state an open file keeps in the personality (`OpenFile::own_state_locked`).
+pub fn quiet(linux: &Linux) -> bool {
+    let Some(fds) = linux.fds.try_lock() else {
+        return false;
+    };
+    fds.open_fds()
+        .into_iter()
+        .all(|fd| fds.get(fd).is_ok_and(|f| !f.own_state_locked()))
 }
 
 /// Closes every descriptor, as the end of the process does: the table is emptied under its

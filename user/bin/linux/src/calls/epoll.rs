@@ -496,17 +496,3 @@ pub fn readable(linux: &Linux, file: &OpenFile, waits: &mut Waits) -> bool {
     waits.signals |= look.waits.signals;
     !look.ready.is_empty()
 }
-
-/// Whether a fork may copy the process now: no other thread holds an epoll instance's lock
-/// (the child's copy of a held one would stay held).
-pub fn quiet(linux: &Linux) -> bool {
-    let Some(fds) = linux.fds.try_lock() else {
-        return false;
-    };
-    fds.open_fds().into_iter().all(|fd| {
-        fds.get(fd)
-            .ok()
-            .and_then(|f| f.epoll.clone())
-            .is_none_or(|list| !list.is_locked())
-    })
-}

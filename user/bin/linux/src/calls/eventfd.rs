@@ -22,7 +22,7 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use spin::Mutex;
 
-use crate::fd::{Kind, OpenFile};
+use crate::fd::OpenFile;
 use crate::signals::{self, Woken};
 use crate::state::Linux;
 use crate::table::Args;
@@ -219,19 +219,4 @@ pub fn write(linux: &Linux, file: &OpenFile, src: Source, len: u64) -> SysResult
         wait_change(linux, counter, |value| MAX_COUNT - value >= n)?;
     }
     Ok(COUNT_BYTES)
-}
-
-/// Whether a fork may copy the process now: no other thread holds a counter's lock (the
-/// child's copy of a held one would stay held).
-pub fn quiet(linux: &Linux) -> bool {
-    let Some(fds) = linux.fds.try_lock() else {
-        return false;
-    };
-    fds.open_fds().into_iter().all(|fd| {
-        fds.get(fd)
-            .ok()
-            .filter(|f| f.kind == Kind::EventFd)
-            .and_then(|f| f.counter.clone())
-            .is_none_or(|c| !c.is_locked())
-    })
 }

@@ -201,16 +201,3 @@ fn take_or_wait(
         }
     }
 }
-
-/// Whether a fork may copy the process now: no other thread holds a signalfd's waiters' lock.
-pub fn quiet(linux: &Linux) -> bool {
-    let Some(fds) = linux.fds.try_lock() else {
-        return false;
-    };
-    fds.open_fds().into_iter().all(|fd| {
-        fds.get(fd)
-            .ok()
-            .and_then(|f| f.signalfd.clone())
-            .is_none_or(|s| !s.is_locked())
-    })
-}

@@ -311,16 +311,3 @@ pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
     uaccess::write(linux, addr, &ticks.to_le_bytes())?;
     Ok(TICKS_BYTES)
 }
-
-/// Whether a fork may copy the process now: no other thread holds a timer's lock.
-pub fn quiet(linux: &Linux) -> bool {
-    let Some(fds) = linux.fds.try_lock() else {
-        return false;
-    };
-    fds.open_fds().into_iter().all(|fd| {
-        fds.get(fd)
-            .ok()
-            .and_then(|f| f.timer.clone())
-            .is_none_or(|t| !t.is_locked())
-    })
-}
