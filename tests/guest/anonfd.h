@@ -1,8 +1,9 @@
 /*
  * anonfd.h: what the guest tests of the personality's own descriptors (eventfd.c, timerfd.c,
  * signalfd.c) check alike: a blocking call (a read, a poll or an epoll wait) that another
- * thread should end, bounded by the watchdog; and what such a descriptor is — O_RDWR with the flags it was made with, an
- * anonymous inode, and its anon_inode:[NAME] link in /proc/self/fd.
+ * thread should end, bounded by the watchdog; and what such a descriptor is — O_RDWR with
+ * the flags it was made with, an anonymous inode, and its anon_inode:[NAME] link in
+ * /proc/self/fd.
  */
 #ifndef ANONFD_H
 #define ANONFD_H
@@ -24,13 +25,13 @@
 #define LONG_MS 5000
 
 /* The revents of a poll of `fd` for POLLIN (-1: none came within LONG_MS). */
-static long poll_in(int fd) {
+static inline long poll_in(int fd) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     return poll(&p, 1, LONG_MS) == 1 ? p.revents : -1;
 }
 
 /* The events an epoll wait on `fd` for EPOLLIN reports (-1: none within LONG_MS). */
-static long epoll_in(int fd) {
+static inline long epoll_in(int fd) {
     int ep = epoll_create1(0);
     struct epoll_event in = {.events = EPOLLIN}, out;
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &in);
@@ -41,8 +42,8 @@ static long epoll_in(int fd) {
 
 /* Case `name`: `call(fd)` on this thread, while a helper thread runs `helper(arg)` (which
  * should end the call), must return `want` before the watchdog goes off. */
-static void woken_by(const char *name, void *(*helper)(void *), void *arg, long (*call)(int),
-                     int fd, long want) {
+static inline void woken_by(const char *name, void *(*helper)(void *), void *arg,
+                            long (*call)(int), int fd, long want) {
     pthread_t t;
     pthread_create(&t, NULL, helper, arg);
     alarms = 0;
@@ -58,7 +59,7 @@ static void woken_by(const char *name, void *(*helper)(void *), void *arg, long 
 
 /* Cases flags, anonymous_inode and proc_fd_link for `fd`, made with O_CLOEXEC and
  * O_NONBLOCK; `link_name` is its /proc/self/fd target. */
-static void check_anon_identity(int fd, const char *link_name) {
+static inline void check_anon_identity(int fd, const char *link_name) {
     int fdflags = fcntl(fd, F_GETFD), flags = fcntl(fd, F_GETFL);
     CHECK("flags", fdflags == FD_CLOEXEC && flags == (O_RDWR | O_NONBLOCK), "fd %#x, fl %#x",
           fdflags, flags);

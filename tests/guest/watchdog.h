@@ -12,18 +12,18 @@
 
 static volatile sig_atomic_t alarms;
 
-static void on_alarm(int sig) {
+static inline void on_alarm(int sig) {
     (void)sig;
     alarms++;
 }
 
 /* SIGALRM in `ms`. */
-static void watchdog(long ms) {
+static inline void watchdog(long ms) {
     struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000}};
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
-static void watchdog_off(void) {
+static inline void watchdog_off(void) {
     struct itimerval off = {0};
     setitimer(ITIMER_REAL, &off, NULL);
 }
