@@ -189,7 +189,8 @@ pub fn wait_ready(
         .map(|(file, events)| (file.as_ref(), *events))
         .collect();
     let also = |msg: &AsyncMessage| waits.console && io::is_console_input(linux, msg);
-    // An eventfd's change sets the flag and unparks this thread (`calls/eventfd.rs`).
+    // A change of an eventfd or a timerfd (another thread's read, write or settime) sets the
+    // flag and unparks this thread (`crate::waiters`).
     let changed = Arc::new(AtomicBool::new(false));
     for (counter, events) in &waits.counters {
         counter.wait_for(*events, &changed);
