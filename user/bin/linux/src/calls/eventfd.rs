@@ -22,6 +22,7 @@ use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use spin::Mutex;
 
+use crate::calls::poll::INPUT as READABLE;
 use crate::fd::OpenFile;
 use crate::signals::{self, Woken};
 use crate::state::Linux;
@@ -37,7 +38,6 @@ const FLAGS: u32 = g::EFD_SEMAPHORE | g::EFD_CLOEXEC | g::EFD_NONBLOCK;
 const COUNT_BYTES: u64 = 8;
 /// The most the counter holds: a write never takes it to `u64::MAX`.
 const MAX_COUNT: u64 = u64::MAX - 1;
-const READABLE: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 const WRITABLE: u16 = (g::POLLOUT | g::POLLWRNORM) as u16;
 
 #[derive(Debug, Default)]

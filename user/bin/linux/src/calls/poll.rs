@@ -44,8 +44,8 @@ const READY: u16 = (g::POLLIN | g::POLLOUT | g::POLLRDNORM | g::POLLWRNORM) as u
 const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_US: u64 = 1_000;
 const NS_PER_SEC: u64 = 1_000_000_000;
-/// The input events console readiness answers.
-const INPUT: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
+/// The input events: what console input, eventfds, timerfds and signalfds report when readable.
+pub(crate) const INPUT: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 
 /// What a look that found nothing ready can wait on: the pipe ends and eventfd counters asked
 /// about, with their events (an epoll instance's watched ones among them), and whether console

@@ -20,6 +20,7 @@ use k42_linux::raw::general as g;
 use k42_linux::signal::{self as sig, Info};
 use k42_linux::{Errno, SysResult};
 
+use crate::calls::poll::INPUT as READABLE;
 use crate::fd::OpenFile;
 use crate::signals::{self, Woken};
 use crate::state::Linux;
@@ -44,7 +45,6 @@ const SSI_PID: usize = 12;
 const SSI_UID: usize = 16;
 const SSI_STATUS: usize = 40;
 const SSI_ADDR: usize = 72;
-const READABLE: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 
 /// A signalfd: the signals it reads, and the threads whose read waits on it (woken when the
 /// mask changes, as Linux's `signalfd4` wakes the signalfd wait queue).

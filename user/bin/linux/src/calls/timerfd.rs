@@ -26,6 +26,7 @@ use k42_rt::clock;
 use k42_rt::sys::page::Page;
 use spin::Mutex;
 
+use crate::calls::poll::INPUT as READABLE;
 use crate::fd::{Kind, OpenFile};
 use crate::signals::{self, Woken};
 use crate::state::Linux;
@@ -42,7 +43,6 @@ const CREATE_FLAGS: u32 = g::TFD_CLOEXEC | g::TFD_NONBLOCK;
 const SETTIME_FLAGS: u32 = g::TFD_TIMER_ABSTIME | g::TFD_TIMER_CANCEL_ON_SET;
 /// Bytes a read moves: the expiration count.
 const TICKS_BYTES: u64 = 8;
-const READABLE: u16 = (g::POLLIN | g::POLLRDNORM) as u16;
 const NS_PER_SEC: u64 = 1_000_000_000;
 
 /// An armed timer: when it next expires (kernel-clock ns) and its interval (0: once).
