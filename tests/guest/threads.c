@@ -8,11 +8,12 @@
  * (timeout, value mismatch, bad alignment, wake counts, requeue); two threads blocked
  * on different pipes each woken by its own; sched_yield alternating two threads;
  * many short threads; a thread that never blocks does not starve the others; a
- * signal to a process whose threads all block; tgkill of a thread; masks are per
- * thread; fork from a thread; exec from a thread (the new image has the exec'ing
- * thread's mask, no futex waiter of the old, the pid as its thread id, also when two
- * threads exec at once or the exec'ing thread is not the first); the exit status
- * when the main thread exits first; a stop that stops every thread.
+ * signal to a process whose threads all block; tgkill of a thread; tgkill of the main
+ * thread blocked in a pipe read, by another (EINTR); masks are per thread; fork from a
+ * thread; exec from a thread (the new image has the exec'ing thread's mask, no futex
+ * waiter of the old, the pid as its thread id, also when two threads exec at once or
+ * the exec'ing thread is not the first); the exit status when the main thread exits
+ * first; a stop that stops every thread.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -492,6 +493,53 @@ static void *sleeper_main(void *arg) {
     return NULL;
 }
 
+/* Sends SIGUSR1 to the main thread every 20 ms until its blocked read ends (the first may
+ * come before the read blocks), for at most 5 s; then unblocks the read with a byte. */
+static atomic_int main_read_done;
+static int main_read_pipe[2];
+
+static void *main_killer_main(void *arg) {
+    pid_t main_tid = (pid_t)(intptr_t)arg;
+    for (int i = 0; i < 250 && !atomic_load(&main_read_done); i++) {
+        syscall(SYS_tgkill, getpid(), main_tid, SIGUSR1);
+        usleep(20000);
+    }
+    if (!atomic_load(&main_read_done))
+        write(main_read_pipe[1], "x", 1);
+    return NULL;
+}
+
+/* A signal another thread sends the main thread ends its blocked read with EINTR. */
+static void tgkill_interrupts_the_main_thread(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1; /* no SA_RESTART */
+    sigaction(SIGUSR1, &sa, NULL);
+    atomic_store(&usr1_count, 0);
+    atomic_store(&main_read_done, 0);
+    int piped = pipe(main_read_pipe) == 0;
+    pthread_t killer;
+    int created = piped && pthread_create(&killer, NULL, main_killer_main,
+                                          (void *)(intptr_t)gettid_()) == 0;
+    char c;
+    long r = -1;
+    int err = 0;
+    if (created) {
+        r = read(main_read_pipe[0], &c, 1);
+        err = errno;
+        atomic_store(&main_read_done, 1);
+        pthread_join(killer, NULL);
+    }
+    CHECK("tgkill_interrupts_the_blocked_main_thread",
+          created && r == -1 && err == EINTR && atomic_load(&usr1_tid) == getpid(),
+          "created %d, read %ld errno %d, handler ran %d times, last on thread %d (main %d)",
+          created, r, err, atomic_load(&usr1_count), atomic_load(&usr1_tid), getpid());
+    if (piped) {
+        close(main_read_pipe[0]);
+        close(main_read_pipe[1]);
+    }
+    signal(SIGUSR1, SIG_DFL);
+}
+
 static void signals_and_threads(void) {
     struct sigaction sa = {0};
     sa.sa_handler = on_usr1;
@@ -831,6 +879,7 @@ int main(int argc, char **argv) {
     spinning_thread_does_not_starve();
     threads_woken_together_share_the_cpu();
     signals_and_threads();
+    tgkill_interrupts_the_main_thread();
     fork_from_thread();
     fork_keeps_altstack_and_mask();
     exec_from_thread();
