@@ -30,7 +30,7 @@ use k42_abi::runner;
 
 /// The guest programs the Linux personality runs on K42 so far (issue #4); each of the
 /// others needs a file system, fork or a shell first.
-const K42_READY: [&str; 42] = [
+const K42_READY: [&str; 43] = [
     "creds",
     "mount",
     "exec_image",
@@ -70,6 +70,7 @@ const K42_READY: [&str; 42] = [
     "sendfile",
     "epoll",
     "waitmask",
+    "waittime",
     "eventfd",
     "timerfd",
     "signalfd",

@@ -76,6 +76,64 @@ pub fn deadline(timeout_ns: Option<u64>) -> Option<u64> {
     timeout_ns.map(|ns| clock::now_ns().saturating_add(ns))
 }
 
+/// A wait's timeout: how long (None: for ever) and the kernel clock time it ends, fixed when
+/// the call read it (Linux's `poll_select_set_timeout`).
+#[derive(Clone, Copy)]
+struct Timeout {
+    ns: Option<u64>,
+    deadline: Option<u64>,
+}
+
+impl Timeout {
+    fn from_now(ns: Option<u64>) -> Self {
+        Self {
+            ns,
+            deadline: deadline(ns),
+        }
+    }
+
+    fn is_zero(self) -> bool {
+        self.ns == Some(0)
+    }
+}
+
+/// The form of a timeout in the caller's memory.
+#[derive(Clone, Copy)]
+enum Form {
+    /// `struct timeval`: seconds, microseconds (`select`).
+    Timeval,
+    /// `struct timespec`: seconds, nanoseconds (`pselect6`, `ppoll`).
+    Timespec,
+}
+
+/// Writes the time left of `timeout` (0 once it has passed) back into the caller's timeout at
+/// `addr` once the call has its `result`, as Linux's `poll_select_finish` does for `select`,
+/// `pselect6` and `ppoll`: a program may wait again for what is left, and a call a signal
+/// without a handler interrupts is restarted with it. A null or zero timeout is left as it
+/// is. One that cannot be written (read-only memory) leaves the result as it is, except that
+/// the call is not restarted with its whole timeout again: `ERESTARTNOHAND` becomes `EINTR`.
+fn write_back(
+    linux: &Linux,
+    addr: u64,
+    timeout: Timeout,
+    form: Form,
+    result: SysResult,
+) -> SysResult {
+    let Some(deadline) = timeout.deadline.filter(|_| addr != 0 && !timeout.is_zero()) else {
+        return result;
+    };
+    let left = deadline.saturating_sub(clock::now_ns());
+    let (sec, ns) = (left / NS_PER_SEC, left % NS_PER_SEC);
+    let fraction = match form {
+        Form::Timeval => ns / NS_PER_US,
+        Form::Timespec => ns,
+    };
+    match (uaccess::write_words(linux, addr, &[sec, fraction]), result) {
+        (Err(_), Err(Errno::ERESTARTNOHAND)) => Err(Errno::EINTR),
+        (_, result) => result,
+    }
+}
+
 /// The readiness of `file` among `events` (and `POLLHUP`/`POLLERR`, which a pipe end always
 /// reports): a pipe end's from its server (the end added to `waits`), console input from its
 /// server (`waits.console` set when it is asked about and not ready), an epoll instance's from
@@ -121,7 +179,7 @@ pub fn revents(linux: &Linux, file: &Arc<OpenFile>, events: u16, waits: &mut Wai
 
 /// Polls `nfds` entries at `addr`; `timeout_ns` None waits forever. More entries than the soft
 /// `RLIMIT_NOFILE` is `EINVAL`, as on Linux.
-fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> SysResult {
+fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout: Timeout) -> SysResult {
     if nfds > linux.fds.lock().bound() as u64 {
         return Err(Errno::EINVAL);
     }
@@ -138,7 +196,7 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
             })
             .collect()
     };
-    let deadline = deadline(timeout_ns);
+    let deadline = timeout.deadline;
     loop {
         let mut ready = 0u64;
         let mut waits = Waits::default();
@@ -153,7 +211,7 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> Sys
             ready += u64::from(revents != 0);
         }
         let waitable = waits.any();
-        if ready != 0 || !waitable || timeout_ns == Some(0) {
+        if ready != 0 || !waitable || timeout.is_zero() {
             uaccess::write(linux, addr, &bytes)?;
             if ready == 0 && !waitable {
                 nap(linux, deadline)?;
@@ -242,7 +300,7 @@ pub fn nap(linux: &Linux, deadline: Option<u64>) -> Result<(), Errno> {
 pub fn poll(linux: &Linux, args: &Args) -> SysResult {
     let ms = args[2] as i32;
     let timeout = u64::try_from(ms).ok().map(|ms| ms * NS_PER_MS);
-    poll_fds(linux, args[0], args[1], timeout)
+    poll_fds(linux, args[0], args[1], Timeout::from_now(timeout))
 }
 
 /// A `struct timespec` timeout (null: forever).
@@ -258,11 +316,15 @@ pub fn timespec(linux: &Linux, addr: u64) -> Result<Option<u64>, Errno> {
 }
 
 /// `ppoll(fds, nfds, timeout, sigmask, sigsetsize)`: the timeout is read first, then the
-/// mask, which is the blocked mask while the call waits (`signal::with_wait_mask`).
+/// mask, which is the blocked mask while the call waits (`signal::with_wait_mask`); the time
+/// left is written back (`write_back`).
 pub fn ppoll(linux: &Linux, args: &Args) -> SysResult {
-    let timeout = timespec(linux, args[2])?;
+    let timeout = Timeout::from_now(timespec(linux, args[2])?);
     let mask = signal::wait_mask(linux, args[3], args[4])?;
-    signal::with_wait_mask(linux, mask, || poll_fds(linux, args[0], args[1], timeout))
+    signal::with_wait_mask(linux, mask, || {
+        let result = poll_fds(linux, args[0], args[1], timeout);
+        write_back(linux, args[2], timeout, Form::Timespec, result)
+    })
 }
 
 /// Words of an `fd_set` for `nfds` descriptors.
@@ -281,7 +343,7 @@ const SELECT_EVENTS: [u16; 3] = [
 /// The select core: pipe ends and console input are ready as their servers say; every other
 /// valid descriptor in the read and write sets is ready and none has an exceptional
 /// condition; a descriptor not open is `EBADF`.
-fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>) -> SysResult {
+fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout: Timeout) -> SysResult {
     let nfds = usize::try_from(nfds as u32 as i32).map_err(|_| Errno::EINVAL)?;
     if nfds > MAX_FDS {
         return Err(Errno::EINVAL);
@@ -306,7 +368,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             files.push((fd, fds.get(fd as u64)?));
         }
     }
-    let deadline = deadline(timeout_ns);
+    let deadline = timeout.deadline;
     loop {
         let mut result = asked.clone();
         let mut waits = Waits::default();
@@ -332,7 +394,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             .map(|set| set.iter().map(|b| u64::from(b.count_ones())).sum::<u64>())
             .sum();
         let waitable = waits.any();
-        let waited = if ready == 0 && waitable && timeout_ns != Some(0) {
+        let waited = if ready == 0 && waitable && !timeout.is_zero() {
             wait_ready(linux, &waits, deadline, &|| false)
         } else {
             Notified::Notice
@@ -341,7 +403,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
             return Err(Errno::ERESTARTNOHAND);
         }
         let timed_out = waited == Notified::Timeout;
-        if ready != 0 || !waitable || timeout_ns == Some(0) || timed_out {
+        if ready != 0 || !waitable || timeout.is_zero() || timed_out {
             for (addr, set) in sets.iter().zip(&result) {
                 if let Some(set) = set {
                     uaccess::write(linux, *addr, set)?;
@@ -355,35 +417,47 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>)
     }
 }
 
-/// `select(nfds, readfds, writefds, exceptfds, timeout)` (a `struct timeval`).
+/// `select(nfds, readfds, writefds, exceptfds, timeout)` (a `struct timeval`); the time left
+/// is written back (`write_back`).
 pub fn select(linux: &Linux, args: &Args) -> SysResult {
     let timeout = match args[4] {
         0 => None,
-        addr => {
-            let [sec, usec] = uaccess::read_words::<2>(linux, addr)?;
-            if (sec as i64) < 0 || usec >= NS_PER_SEC / NS_PER_US {
-                return Err(Errno::EINVAL);
-            }
-            Some(
-                sec.saturating_mul(NS_PER_SEC)
-                    .saturating_add(usec * NS_PER_US),
-            )
-        }
+        addr => Some(timeval(uaccess::read_words::<2>(linux, addr)?)?),
     };
-    select_fds(linux, args[0], [args[1], args[2], args[3]], timeout)
+    let timeout = Timeout::from_now(timeout);
+    let result = select_fds(linux, args[0], [args[1], args[2], args[3]], timeout);
+    write_back(linux, args[4], timeout, Form::Timeval, result)
+}
+
+/// A `struct timeval` timeout in nanoseconds. Whole seconds in `tv_usec` (of either sign) are
+/// carried into `tv_sec` first, as Linux's `kern_select` does; what is invalid then — a
+/// negative time, or microseconds left negative — is `EINVAL`.
+fn timeval([sec, usec]: [u64; 2]) -> Result<u64, Errno> {
+    const US_PER_SEC: i64 = (NS_PER_SEC / NS_PER_US) as i64;
+    // The words are C longs.
+    let (sec, usec) = (sec as i64, usec as i64);
+    let sec = sec.checked_add(usec / US_PER_SEC).ok_or(Errno::EINVAL)?;
+    let (Ok(sec), Ok(usec)) = (u64::try_from(sec), u64::try_from(usec % US_PER_SEC)) else {
+        return Err(Errno::EINVAL);
+    };
+    Ok(sec
+        .saturating_mul(NS_PER_SEC)
+        .saturating_add(usec * NS_PER_US))
 }
 
 /// `pselect6(nfds, readfds, writefds, exceptfds, timeout, sig)`: `sig` points at a mask's
 /// address and size (read first: `EFAULT`), then the timeout is read, then the mask, which is
-/// the blocked mask while the call waits (`signal::with_wait_mask`).
+/// the blocked mask while the call waits (`signal::with_wait_mask`); the time left is
+/// written back (`write_back`).
 pub fn pselect6(linux: &Linux, args: &Args) -> SysResult {
     let [mask_addr, mask_size] = match args[5] {
         0 => [0, 0],
         addr => uaccess::read_words::<2>(linux, addr)?,
     };
-    let timeout = timespec(linux, args[4])?;
+    let timeout = Timeout::from_now(timespec(linux, args[4])?);
     let mask = signal::wait_mask(linux, mask_addr, mask_size)?;
     signal::with_wait_mask(linux, mask, || {
-        select_fds(linux, args[0], [args[1], args[2], args[3]], timeout)
+        let result = select_fds(linux, args[0], [args[1], args[2], args[3]], timeout);
+        write_back(linux, args[4], timeout, Form::Timespec, result)
     })
 }
