@@ -8,8 +8,9 @@
  *   POLLIN with a count and POLLOUT while one more fits; a fork child reads the count from
  *   before the fork;
  *   the errors: EINVAL for unknown flags, buffers under 8 bytes and a write of UINT64_MAX,
- *   EFAULT for a buffer that faults (a read's count is lost with it), ESPIPE for pread; an
- *   eventfd is an anonymous inode, anon_inode:[eventfd] in /proc/self/fd.
+ *   EFAULT for a buffer that faults (a read's count is lost with it), ESPIPE for pread;
+ *   readv reads one count over all its buffers; an eventfd is an anonymous inode,
+ *   anon_inode:[eventfd] in /proc/self/fd.
  * Every wait that something should end is bounded (a timeout or a watchdog signal): a broken
  * build fails a case, it never hangs.
  */
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,6 +177,39 @@ static void errors(void) {
     close(fd);
 }
 
+/* readv takes one count over all its buffers (Linux 6.1's read_iter): two 8-byte buffers get
+ * one count and the second is untouched (no second read that would wait), 4 + 4 bytes get one
+ * count split between them, and buffers under 8 bytes in all are EINVAL. */
+static void vectored(void) {
+    int fd = eventfd(0, 0);
+    uint64_t first = 0, second = 0x5a5a;
+    write_count(fd, 5);
+    struct iovec two[2] = {{&first, 8}, {&second, 8}};
+    alarms = 0;
+    watchdog(LONG_MS);
+    errno = 0;
+    long r = readv(fd, two, 2);
+    int e = errno;
+    watchdog_off();
+    /* A second read would wait for the watchdog, whose EINTR would leave the first's 8. */
+    CHECK("readv_two_buffers_reads_one_count",
+          r == 8 && first == 5 && second == 0x5a5a && alarms == 0,
+          "readv %ld (%s), counts %llu %#llx, %d alarms", r, strerror(e),
+          (unsigned long long)first, (unsigned long long)second, (int)alarms);
+    uint64_t value = 0x0102030405060708ULL;
+    write_count(fd, value);
+    uint32_t low = 0, high = 0;
+    struct iovec halves[2] = {{&low, 4}, {&high, 4}};
+    r = readv(fd, halves, 2);
+    CHECK("readv_count_spans_two_buffers",
+          r == 8 && low == (uint32_t)value && high == (uint32_t)(value >> 32),
+          "readv %ld, halves %#x %#x", r, low, high);
+    write_count(fd, 1);
+    struct iovec short_ones[2] = {{&low, 4}, {&high, 2}};
+    CHECK_ERR("readv_under_8_bytes_einval", readv(fd, short_ones, 2), EINVAL);
+    close(fd);
+}
+
 static void identity(void) {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     check_anon_identity(fd, "anon_inode:[eventfd]");
@@ -205,6 +240,7 @@ int main(void) {
     readiness();
     waits();
     errors();
+    vectored();
     identity();
     return k42_done();
 }

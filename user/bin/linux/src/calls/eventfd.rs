@@ -184,7 +184,17 @@ fn wait_change(linux: &Linux, counter: &Counter, ready: impl Fn(u64) -> bool) ->
 /// A read of an eventfd into the program's buffer at `addr`: the count (or one), once there
 /// is one. Taken before it is written out, as on Linux: a buffer that faults loses it.
 pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
-    if len < COUNT_BYTES {
+    read_scattered(linux, file, &[(addr, len)])
+}
+
+/// A read of an eventfd into the program's buffers `vecs` (address, length), as Linux 6.1's
+/// `read_iter` reads it: one count over them all (`readv` with two 8-byte buffers takes one,
+/// and one may span two smaller buffers), `EINVAL` when they hold less than one.
+pub fn read_scattered(linux: &Linux, file: &OpenFile, vecs: &[(u64, u64)]) -> SysResult {
+    let room = vecs
+        .iter()
+        .fold(0u64, |room, &(_, len)| room.saturating_add(len));
+    if room < COUNT_BYTES {
         return Err(Errno::EINVAL);
     }
     let counter = counter(file)?;
@@ -197,7 +207,16 @@ pub fn read(linux: &Linux, file: &OpenFile, addr: u64, len: u64) -> SysResult {
         }
         wait_change(linux, counter, |value| value > 0)?;
     };
-    uaccess::write(linux, addr, &taken.to_le_bytes())?;
+    let mut bytes: &[u8] = &taken.to_le_bytes();
+    for &(addr, len) in vecs.iter().filter(|&&(_, len)| len != 0) {
+        if bytes.is_empty() {
+            break;
+        }
+        // Lossless: at most COUNT_BYTES.
+        let (piece, rest) = bytes.split_at(len.min(bytes.len() as u64) as usize);
+        uaccess::write(linux, addr, piece)?;
+        bytes = rest;
+    }
     Ok(COUNT_BYTES)
 }
 
