@@ -2,11 +2,13 @@
  * usage: a process's CPU time as getrusage, times, wait4's rusage and the CPU-time clocks
  * report it, on Linux 6.1: it grows while the process computes and not while it sleeps; a
  * collected child's (its own collected children's included) is its parent's RUSAGE_CHILDREN
- * and times' cutime, and a fork child starts with none; and the EINVAL and EFAULT cases.
+ * and times' cutime, and a fork child starts with none; a thread's own (CLOCK_THREAD_CPUTIME_ID,
+ * RUSAGE_THREAD) counts only its own computing; and the EINVAL and EFAULT cases.
  * User and system time are summed: where a system call's time goes differs between the two
  * systems (K42 runs them in user mode). The bounds are loose: the machine is shared.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
@@ -164,6 +166,49 @@ static void children(void) {
           "children %lld, after WNOWAIT %lld, after the wait %lld (ns)", pre, peeked, reaped);
 }
 
+static long long thread_rusage_ns(void) {
+    struct rusage r;
+    return getrusage(RUSAGE_THREAD, &r) == 0 ? rusage_ns(&r) : -1;
+}
+
+/* What a computing thread measured of its own CPU time, and how long it computed. */
+struct thread_work {
+    long long clock_ns, rusage_ns;
+};
+
+static void *computing_thread(void *arg) {
+    struct thread_work *w = arg;
+    long long c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    spin(SPIN_MS);
+    w->clock_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+    w->rusage_ns = thread_rusage_ns();
+    return NULL;
+}
+
+/* A thread's CPU time is its own: the main thread's does not grow while it waits for another
+ * that computes, whose own does, and the process's counts both. */
+static void threads(void) {
+    long long main0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), rmain0 = thread_rusage_ns();
+    long long p0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    struct thread_work w = {-1, -1};
+    pthread_t t;
+    int created = pthread_create(&t, NULL, computing_thread, &w) == 0;
+    if (created)
+        pthread_join(t, NULL);
+    long long main1 = clock_ns(CLOCK_THREAD_CPUTIME_ID), rmain1 = thread_rusage_ns();
+    long long p1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    CHECK("thread_cpu_clock_counts_the_thread", created && w.clock_ns >= LEAST_MS * NS_PER_MS,
+          "created %d, thread cpu %lld ms", created, w.clock_ns / NS_PER_MS);
+    CHECK("rusage_thread_counts_the_thread", created && w.rusage_ns >= LEAST_MS * NS_PER_MS,
+          "created %d, thread rusage %lld ms", created, w.rusage_ns / NS_PER_MS);
+    CHECK("thread_cpu_clock_not_another_threads",
+          main1 - main0 < LEAST_MS / 2 * NS_PER_MS && p1 - p0 >= LEAST_MS * NS_PER_MS,
+          "main thread %lld ms, process %lld ms while the other computed",
+          (main1 - main0) / NS_PER_MS, (p1 - p0) / NS_PER_MS);
+    CHECK("rusage_thread_not_another_threads", rmain1 - rmain0 < LEAST_MS / 2 * NS_PER_MS,
+          "main thread %lld ms while the other computed", (rmain1 - rmain0) / NS_PER_MS);
+}
+
 static void errors(void) {
     struct rusage r;
     CHECK_ERR("getrusage_unknown_who_einval", getrusage(2, &r), EINVAL);
@@ -176,6 +221,7 @@ static void errors(void) {
 int main(void) {
     own();
     children();
+    threads();
     errors();
     return k42_done();
 }

@@ -54,6 +54,7 @@ use k42_sys::upcall;
 use k42_sys::vm::MapError;
 use spin::Mutex;
 
+use crate::clock::CpuReading;
 use crate::layout::{THREAD_STACK_SLOT, THREAD_STACKS_BASE, THREAD_STACKS_LIMIT};
 use crate::{clock, log, upcall_stack};
 
@@ -109,6 +110,8 @@ struct Rec {
     /// The program's FS base on this thread (its TLS): FS is one register per dispatcher, so
     /// `crate::program` loads it when this thread enters program code after another did.
     program_fs: u64,
+    /// The dispatcher CPU time it had up to when it last stopped being current (`Sched::charge`).
+    cpu: CpuReading,
 }
 
 /// A call waiting for a server thread: the words of `k42_sys::upcall::IncomingCall` a handler
@@ -178,6 +181,9 @@ pub(crate) struct Sched {
     free_slots: Vec<u32>,
     ready: VecDeque<u32>,
     current: Option<u32>,
+    /// The dispatcher's CPU time when `current` became current: what it has had since is the
+    /// current thread's (`charge`).
+    current_since: CpuReading,
     /// Sleepers by (deadline, sequence number).
     timers: BTreeMap<(u64, u64), ThreadRef>,
     timer_seq: u64,
@@ -238,6 +244,7 @@ impl Sched {
             free_slots: Vec::new(),
             ready: VecDeque::new(),
             current: None,
+            current_since: CpuReading::default(),
             timers: BTreeMap::new(),
             timer_seq: 0,
             armed: 0,
@@ -542,11 +549,42 @@ impl Sched {
         self.waiters.retain(|(_, w)| !core::ptr::eq(&**w, t));
     }
 
+    /// Gives the current thread (if any) the dispatcher CPU time since it became current, and
+    /// starts the count for whichever is current next: called before `current` changes to
+    /// another thread or none. A thread that ended is off the table already, its time dropped.
+    ///
+    /// The server's fast paths (`claim_armed`, `claim_pooled_alone`, `retire_in_place`) change
+    /// `current` without it: a call runs on its caller's time, which the dispatcher's CPU time
+    /// does not count, and no one asks a server thread for its own.
+    fn charge(&mut self) {
+        let now = CpuReading::now();
+        let spent = now.since(self.current_since);
+        if let Some(slot) = self.current
+            && let Some(Some(rec)) = self.threads.get_mut(slot as usize)
+        {
+            rec.cpu = rec.cpu.plus(spent);
+        }
+        self.current_since = now;
+    }
+
+    /// The current thread's own CPU time, in ns (0 off a thread).
+    fn current_cpu_ns(&mut self) -> u64 {
+        let spent = CpuReading::now().since(self.current_since);
+        match self
+            .current
+            .and_then(|slot| self.threads.get(slot as usize))
+        {
+            Some(Some(rec)) => rec.cpu.plus(spent).ns(),
+            _ => 0,
+        }
+    }
+
     /// Takes the next ready thread's context and makes it current.
     fn take_next(&mut self) -> Option<(u32, Context)> {
         while let Some(slot) = self.ready.pop_front() {
             match self.rec(slot).ctx.take() {
                 Some(ctx) => {
+                    self.charge();
                     self.current = Some(slot);
                     // A switch happened: whatever slice ended is honoured. If others still
                     // wait and no slice runs, one starts (threads woken while the dispatcher
@@ -623,6 +661,7 @@ impl Sched {
     /// The running thread `me` was interrupted with `ctx` as its context: queue it (at the back
     /// if `back`).
     pub(crate) fn requeue_current(&mut self, ctx: Context, back: bool) {
+        self.charge();
         let Some(me) = self.current.take() else {
             log!("sched: an interrupted context with no current thread was dropped");
             return;
@@ -732,6 +771,12 @@ fn honour_preempt(preempt: bool) {
     }
 }
 
+/// The calling thread's own CPU time, in ns: the dispatcher's CPU time while it was current.
+pub(crate) fn thread_cpu_ns() -> u64 {
+    let _upcalls = critical::disable();
+    with(|s| s.current_cpu_ns())
+}
+
 /// The running thread has stopped (queued by a yield, or parked): runs the next ready thread,
 /// or idles, and returns when this thread runs again. Upcalls disabled, before and after.
 pub(crate) fn reschedule() {
@@ -752,6 +797,7 @@ pub(crate) fn reschedule() {
             match s.take_next() {
                 Some((_, ctx)) => Next::Run(ctx),
                 None => {
+                    s.charge();
                     s.current = None;
                     Next::Idle
                 }
@@ -1148,6 +1194,7 @@ pub(crate) fn spawn_locked(
                 in_program: false,
                 program: None,
                 program_fs: 0,
+                cpu: CpuReading::default(),
             }
         });
         if front {
@@ -1259,7 +1306,9 @@ fn init_threads_as(name: &str, red_page: u64, stack_top: u64) -> Result<(), Init
                 in_program: false,
                 program: None,
                 program_fs: 0,
+                cpu: CpuReading::default(),
             });
+            s.charge();
             s.current = Some(slot);
         });
     }

@@ -11,6 +11,7 @@
 //! - [`park`] and [`Thread::unpark`]: blocking with a permit, so they work in either order —
 //!   an unpark before the park makes the park return at once. A park may also return
 //!   spuriously (a stale permit): wait in a loop on the condition, as every primitive here does.
+//! - [`cpu_ns`]: the running thread's own CPU time, counted at each switch.
 //! - [`sleep`] and [`sleep_until`]: timed waits on the kernel clock (`clock::now_ns`), over the
 //!   dispatcher's one kernel timer; its 100 Hz tick makes the resolution 10 ms.
 //!
@@ -88,6 +89,12 @@ pub fn current() -> Thread {
 pub fn current_id() -> Option<u64> {
     let _upcalls = critical::disable();
     sched::current_serial()
+}
+
+/// The running thread's own CPU time in ns: the dispatcher's CPU time (`clock::cpu_ns`) while
+/// it was the dispatcher's current thread (0 in an upcall handler, off a thread).
+pub fn cpu_ns() -> u64 {
+    sched::thread_cpu_ns()
 }
 
 /// Blocks the running thread until it has a permit ([`Thread::unpark`]), and takes the permit.

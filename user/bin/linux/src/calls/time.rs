@@ -28,8 +28,9 @@ fn now(id: u32) -> Result<u64, Errno> {
         | g::CLOCK_MONOTONIC_RAW
         | g::CLOCK_MONOTONIC_COARSE
         | g::CLOCK_BOOTTIME => Ok(clock::now_ns()),
-        // The process's CPU time (`calls/usage.rs`); a thread's is its process's here.
-        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => Ok(usage::own_ns()),
+        // The process's CPU time, and the calling thread's (`calls/usage.rs`).
+        g::CLOCK_PROCESS_CPUTIME_ID => Ok(usage::own_ns()),
+        g::CLOCK_THREAD_CPUTIME_ID => Ok(usage::thread_ns()),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -5,10 +5,12 @@
 //! `k42_rt::clock::cpu_ns`): the time its CPU's policy ran it, which includes the time servers
 //! on its CPU spent on its calls (a same-CPU PPC runs on the caller's time), as Linux counts a
 //! system call's time as its caller's. A Linux process's threads share one dispatcher, so that
-//! is the process's time. As it ends it tells the process server its own (`Procs::exit`), which
-//! bounds it by what the process could have had and adds what the process's waits collected; a
-//! wait hands the sum to the parent (`Procs::wait`), which adds it to its children's here
-//! (`Linux::children_cpu_ns`; a fork child starts from 0, an exec keeps it).
+//! is the process's time; the user-level scheduler gives each thread its share as it switches
+//! them (`k42_rt::thread::cpu_ns`), a thread's own time. As it ends it tells the process
+//! server its own (`Procs::exit`), which bounds it by what the process could have had and adds
+//! what the process's waits collected; a wait hands the sum to the parent (`Procs::wait`),
+//! which adds it to its children's here (`Linux::children_cpu_ns`; a fork child starts from 0,
+//! an exec keeps it).
 //!
 //! All of it is reported as user time and none as system time: on K42 a Linux program's system
 //! calls run in user mode, in its personality and the servers, and the kernel does not tell a
@@ -21,7 +23,7 @@ use core::sync::atomic::Ordering;
 use k42_linux::raw::general as g;
 use k42_linux::{Errno, SysResult};
 use k42_ptree::procfs::USER_HZ;
-use k42_rt::clock;
+use k42_rt::{clock, thread};
 
 use crate::state::Linux;
 use crate::table::Args;
@@ -41,6 +43,12 @@ const RUSAGE_THREAD: i32 = g::RUSAGE_THREAD as i32;
 /// The CPU time of this process (ns).
 pub fn own_ns() -> u64 {
     clock::cpu_ns()
+}
+
+/// The CPU time of the calling thread (ns): the process's while the user-level scheduler ran
+/// this thread (`k42_rt::thread::cpu_ns`), the personality's work on its calls included.
+pub fn thread_ns() -> u64 {
+    thread::cpu_ns()
 }
 
 /// A child collected by a wait had `ns` of CPU time, its own waited-for children's included.
@@ -71,11 +79,12 @@ pub fn write_rusage(linux: &Linux, addr: u64, ns: u64) -> Result<(), Errno> {
     }
 }
 
-/// `getrusage(who, usage)`: `RUSAGE_SELF` and `RUSAGE_THREAD` (a thread's time is its
-/// process's here), `RUSAGE_CHILDREN`; `EINVAL` for another `who`.
+/// `getrusage(who, usage)`: `RUSAGE_SELF`, `RUSAGE_THREAD` (the calling thread's own),
+/// `RUSAGE_CHILDREN`; `EINVAL` for another `who`.
 pub fn getrusage(linux: &Linux, args: &Args) -> SysResult {
     let ns = match args[0] as u32 as i32 {
-        RUSAGE_SELF | RUSAGE_THREAD => own_ns(),
+        RUSAGE_SELF => own_ns(),
+        RUSAGE_THREAD => thread_ns(),
         RUSAGE_CHILDREN => linux.children_cpu_ns.load(Ordering::Relaxed),
         _ => return Err(Errno::EINVAL),
     };
