@@ -32,22 +32,8 @@ pub fn wall_ns() -> u64 {
 /// stopped running on its own time, plus the time since it began again if it runs on it now.
 /// A server serving a call runs on its caller's time, which this does not count.
 pub fn cpu_ns() -> u64 {
-    let page = Page::current();
-    loop {
-        // The kernel may switch this dispatcher out and in again between the reads (upcalls
-        // may be enabled): each switch in writes a new, nonzero `run_since`, so an unchanged
-        // one brackets a consistent reading.
-        let (_, before) = page.run_time();
-        let (ran, since) = page.run_time();
-        let now = now_ns();
-        let (_, after) = page.run_time();
-        if before == since && since == after {
-            return match since {
-                0 => ran,
-                since => ran.saturating_add(now.saturating_sub(since)),
-            };
-        }
-    }
+    // A reading is the span from the dispatcher's first instant (no CPU time, at `boot_tsc`).
+    CpuReading::now().ns()
 }
 
 /// The dispatcher's CPU time in a form cheap to read and subtract: a nanosecond part and a
@@ -68,6 +54,9 @@ impl CpuReading {
     pub fn now() -> Self {
         let page = Page::current();
         loop {
+            // The kernel may switch this dispatcher out and in again between the reads
+            // (upcalls may be enabled): each switch in writes a new, nonzero `run_since`, so an
+            // unchanged one brackets a consistent reading.
             let (_, before) = page.run_time();
             let (ran, since) = page.run_time();
             let tsc = rdtsc();
