@@ -1083,17 +1083,7 @@ fn take_saved(back: bool) {
         return crate::program::interrupted(regs, back);
     }
     match Context::from_saved(&regs) {
-        Ok(ctx) => with(|s| match s.current.take() {
-            Some(me) => {
-                s.rec(me).ctx = Some(ctx);
-                if back {
-                    s.ready.push_back(me);
-                } else {
-                    s.ready.push_front(me);
-                }
-            }
-            None => log!("sched: an interrupted context with no current thread was dropped"),
-        }),
+        Ok(ctx) => with(|s| s.requeue_current(ctx, back)),
         Err(SavedError::NoThread) => {
             log!(
                 "sched: dropped a context saved off any thread (rip {:#x})",
