@@ -39,7 +39,8 @@ pub fn cpu_ns() -> u64 {
 /// The dispatcher's CPU time in a form cheap to read and subtract: a nanosecond part and a
 /// TSC-tick part, converted to nanoseconds only when wanted ([`CpuReading::ns`]). The thread
 /// scheduler reads it at each switch and adds up the differences, a thread's own CPU time
-/// (`sched.rs`), so a switch pays three loads and `rdtsc`, not the division of [`cpu_ns`].
+/// (`sched.rs`), so a switch pays a few loads of the page and `rdtsc`, not the division of
+/// [`cpu_ns`].
 /// Both parts wrap: a reading is an instant on a line, a difference of two is a span.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CpuReading {

@@ -177,8 +177,8 @@ pub fn revents(linux: &Linux, file: &Arc<OpenFile>, events: u16, waits: &mut Wai
     events & READY
 }
 
-/// Polls `nfds` entries at `addr`; `timeout_ns` None waits forever. More entries than the soft
-/// `RLIMIT_NOFILE` is `EINVAL`, as on Linux.
+/// Polls `nfds` entries at `addr` until `timeout` (for ever without one). More entries than
+/// the soft `RLIMIT_NOFILE` is `EINVAL`, as on Linux.
 fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout: Timeout) -> SysResult {
     if nfds > linux.fds.lock().bound() as u64 {
         return Err(Errno::EINVAL);
