@@ -5,7 +5,10 @@
  *   of what it was given and never more; after a signal's EINTR, less than it was given; a
  *   timeout it cannot write back (read-only memory) changes no result; select takes a
  *   tv_usec of a second or more (it carries it into seconds, and leaves the time in that
- *   form), and one that carrying cannot make valid is EINVAL.
+ *   form), and one that carrying cannot make valid is EINVAL. A wait a stop interrupts (SIGTSTP
+ *   at its default action: no handler runs) is restarted for what was left, so the time the
+ *   process spent stopped is not taken from its timeout; and with a timeout it cannot write
+ *   back, it ends in EINTR instead (Linux's "sticky" timeout: a restart would wait it all again).
  * Raw system calls: musl's select and glibc's ppoll pass the kernel a copy of the timeout.
  * Every wait is bounded by its own timeout.
  */
@@ -17,6 +20,7 @@
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +36,14 @@
 #define SHORT_NS (100 * 1000 * 1000L)
 /* The interval timer's SIGALRM that ends a long wait. */
 #define ALARM_US 50000
+/* A stopped wait: its timeout, how far into it the stop comes, and how long the stop lasts at
+ * least. A restart that waited the whole timeout again would end STOP_AT_MS late, one that
+ * counted the stop as waiting STOPPED_MS early; the checks allow half of either. */
+#define STOP_TIMEOUT_MS 1000
+#define STOP_AT_MS 500
+#define STOPPED_MS 600
+#define STOP_SLACK_MS 250
+#define NS_PER_MS 1000000L
 
 /* One wait: on descriptor `fd` for reading, with a timeout in the form of the call
  * (`struct timeval` for select, `struct timespec` for the others). */
@@ -150,6 +162,87 @@ static void read_only_timeout(const struct call *c) {
     munmap(t, 4096);
 }
 
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * NS_PER_SEC + t.tv_nsec;
+}
+
+/* What a child's stopped wait saw: its result, errno, and how long the call took. */
+struct stopped_wait {
+    long r, err, elapsed_ns;
+};
+
+/* Forks a child that waits with `c` on the empty pipe, `timeout` (in memory made read-only
+ * when `read_only`) its timeout; stops it with SIGTSTP `at_ms` into the wait, continues it at
+ * least `stopped_ms` later. Fills `out` with what the child saw and returns how long it was
+ * stopped (ns), or -1 if something other than the wait failed. */
+static long stopped_wait(const struct call *c, long ns, int read_only, long at_ms, long stopped_ms,
+                         struct stopped_wait *out) {
+    int report[2];
+    if (pipe(report) != 0)
+        return -1;
+    pid_t child = fork();
+    if (child == 0) {
+        /* Its own group, which its parent's makes not orphaned: SIGTSTP stops it. */
+        setpgid(0, 0);
+        long *t = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (t == MAP_FAILED)
+            _exit(1);
+        timeout_of(c, t, ns);
+        if (read_only)
+            mprotect(t, 4096, PROT_READ);
+        long start = now_ns();
+        struct stopped_wait w = {c->wait(pipe_fds[0], t), 0, 0};
+        w.err = w.r < 0 ? errno : 0;
+        w.elapsed_ns = now_ns() - start;
+        _exit(write(report[1], &w, sizeof w) == sizeof w ? 0 : 1);
+    }
+    close(report[1]);
+    if (child < 0) {
+        close(report[0]);
+        return -1;
+    }
+    setpgid(child, child);
+    usleep(at_ms * 1000);
+    kill(child, SIGTSTP);
+    int status;
+    long stopped = -1;
+    if (waitpid(child, &status, WUNTRACED) == child && WIFSTOPPED(status)) {
+        long since = now_ns();
+        usleep(stopped_ms * 1000);
+        stopped = now_ns() - since;
+    }
+    kill(child, SIGCONT);
+    while (waitpid(child, &status, 0) == child && !WIFEXITED(status) && !WIFSIGNALED(status))
+        ;
+    if (read(report[0], out, sizeof *out) != sizeof *out)
+        stopped = -1;
+    close(report[0]);
+    return stopped;
+}
+
+/* A stop restarts the wait for what was left: it ends its timeout plus the stop after it began. */
+static void stopped_waits_what_was_left(const struct call *c) {
+    struct stopped_wait w;
+    long stopped = stopped_wait(c, STOP_TIMEOUT_MS * NS_PER_MS, 0, STOP_AT_MS, STOPPED_MS, &w);
+    long expected = STOP_TIMEOUT_MS * NS_PER_MS + stopped;
+    CHECK(name_of(c->name, "stopped_waits_what_was_left"),
+          stopped >= 0 && w.r == 0 && w.elapsed_ns > expected - STOP_SLACK_MS * NS_PER_MS &&
+              w.elapsed_ns < expected + STOP_SLACK_MS * NS_PER_MS,
+          "stopped %ld ms; returned %ld errno %ld after %ld ms (expected about %ld)",
+          stopped / NS_PER_MS, w.r, w.err, w.elapsed_ns / NS_PER_MS, expected / NS_PER_MS);
+}
+
+/* A stop cannot restart a wait whose timeout it cannot write back: EINTR, long before it. */
+static void stopped_read_only_is_eintr(const struct call *c) {
+    struct stopped_wait w;
+    long stopped = stopped_wait(c, LONG_SEC * NS_PER_SEC, 1, STOP_AT_MS, 0, &w);
+    CHECK(name_of(c->name, "stopped_read_only_timeout_is_eintr"),
+          stopped >= 0 && w.r == -1 && w.err == EINTR && w.elapsed_ns < LONG_SEC * NS_PER_SEC,
+          "returned %ld errno %ld after %ld ms", w.r, w.err, w.elapsed_ns / NS_PER_MS);
+}
+
 /* select carries whole seconds out of tv_usec, and leaves the time in the carried form. */
 static void select_carries_usec(void) {
     long t[2] = {0, 1500000};
@@ -180,6 +273,8 @@ int main(void) {
         ready_leaves_most(&CALLS[i]);
         interrupted_leaves_less(&CALLS[i]);
         read_only_timeout(&CALLS[i]);
+        stopped_waits_what_was_left(&CALLS[i]);
+        stopped_read_only_is_eintr(&CALLS[i]);
     }
     select_carries_usec();
     return k42_done();

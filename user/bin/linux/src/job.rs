@@ -33,14 +33,14 @@
 //! checkpoint (`threads::checkpoint`: before the program continues, at the top of every
 //! wait), so no program code runs until the process is continued.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use k42_ifaces::procs::KILL_CARRIED_OUT;
 use k42_linux::Errno;
 use k42_linux::raw::general as g;
 use k42_linux::signal::{self as sig, SIG_IGN};
 use k42_ptree::TerminalView;
 
-use k42_rt::log;
+use k42_rt::{clock, log};
 
 use crate::inbox::{self, Next};
 use crate::procs::{client, errno};
@@ -77,6 +77,7 @@ pub fn stop(linux: &Linux, signo: u32) -> bool {
     }
     STOPPED.store(true, Ordering::Release);
     inbox::kick();
+    let since = clock::now_ns();
     loop {
         {
             let s = linux.signals.lock();
@@ -86,6 +87,7 @@ pub fn stop(linux: &Linux, signo: u32) -> bool {
         }
         take_one(linux, &|| false);
     }
+    STOPPED_NS.fetch_add(clock::now_ns().saturating_sub(since), Ordering::AcqRel);
     STOPPED.store(false, Ordering::Release);
     inbox::kick();
     if let Err(e) = procs.continued() {
@@ -96,6 +98,17 @@ pub fn stop(linux: &Linux, signo: u32) -> bool {
 
 /// Whether a thread of this process sleeps in [`stop`].
 static STOPPED: AtomicBool = AtomicBool::new(false);
+
+/// How long this process has spent stopped in [`stop`], in all (ns of the kernel clock). A wait
+/// that sees it grow was interrupted by a stop: `select`, `pselect6` and `ppoll` then restart
+/// for the time they had left when it came (`calls/poll.rs`). A SIGSTOP, which the kernel
+/// carries out, is not counted: the process learns nothing of it.
+static STOPPED_NS: AtomicU64 = AtomicU64::new(0);
+
+/// [`STOPPED_NS`]'s count now.
+pub fn stopped_ns() -> u64 {
+    STOPPED_NS.load(Ordering::Acquire)
+}
 
 /// A fork child is not stopped, whatever another thread of its parent was doing.
 pub fn for_fork_child() {

@@ -322,8 +322,10 @@ fn claim(s: &mut sig::State) {
 
 /// Applies the default action of every deliverable stop signal whose action is the default:
 /// the process stops where it waits (`job.rs`) and the wait goes on once it is continued, as
-/// on Linux, where such a signal never makes a call fail with `EINTR` (the call restarts,
-/// a sleep with the time it has left). True if it stopped.
+/// on Linux, where such a signal does not make these calls fail with `EINTR`: they restart,
+/// most for the same end (`poll`, a sleep). `select`, `pselect6` and `ppoll` restart for the
+/// time they had left when the stop came, which their wait sees in `job::stopped_ns`
+/// (`calls/poll.rs`). True if it stopped.
 fn stop_in_place(linux: &Linux) -> bool {
     let mut stopped = false;
     loop {

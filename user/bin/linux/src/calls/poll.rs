@@ -77,18 +77,47 @@ pub fn deadline(timeout_ns: Option<u64>) -> Option<u64> {
 }
 
 /// A wait's timeout: how long (None: for ever) and the kernel clock time it ends, fixed when
-/// the call read it (Linux's `poll_select_set_timeout`).
+/// the call read it (Linux's `poll_select_set_timeout`). For the calls that write the time
+/// left back, also the process's stopped time then (`job::stopped_ns`): a stop interrupts
+/// them, and they restart for what was left when it came, as on Linux; `poll` restarts for
+/// the same end (Linux's `do_restart_poll`), so it simply waits on.
 #[derive(Clone, Copy)]
 struct Timeout {
     ns: Option<u64>,
     deadline: Option<u64>,
+    stopped_mark: Option<u64>,
 }
 
 impl Timeout {
+    /// `poll`'s: a stop does not end the wait.
     fn from_now(ns: Option<u64>) -> Self {
         Self {
             ns,
             deadline: deadline(ns),
+            stopped_mark: None,
+        }
+    }
+
+    /// `select`'s, `pselect6`'s and `ppoll`'s: a stop ends the wait ([`Timeout::stopped`]).
+    fn restartable(ns: Option<u64>) -> Self {
+        Self {
+            stopped_mark: Some(crate::job::stopped_ns()),
+            ..Self::from_now(ns)
+        }
+    }
+
+    /// How long the process has been stopped since the call began (0 for `poll`).
+    fn stopped(self) -> u64 {
+        self.stopped_mark
+            .map_or(0, |mark| crate::job::stopped_ns().saturating_sub(mark))
+    }
+
+    /// A wait that ended (or found nothing to wait on) after a stop: the call ends with
+    /// `ERESTARTNOHAND`, to be restarted for the time it had left (`write_back`).
+    fn check_stop(self) -> Result<(), Errno> {
+        match self.stopped() {
+            0 => Ok(()),
+            _ => Err(Errno::ERESTARTNOHAND),
         }
     }
 
@@ -109,9 +138,10 @@ enum Form {
 /// Writes the time left of `timeout` (0 once it has passed) back into the caller's timeout at
 /// `addr` once the call has its `result`, as Linux's `poll_select_finish` does for `select`,
 /// `pselect6` and `ppoll`: a program may wait again for what is left, and a call a signal
-/// without a handler interrupts is restarted with it. A null or zero timeout is left as it
-/// is. One that cannot be written (read-only memory) leaves the result as it is, except that
-/// the call is not restarted with its whole timeout again: `ERESTARTNOHAND` becomes `EINTR`.
+/// without a handler interrupts is restarted with it. Time spent stopped is not taken from
+/// it. A null or zero timeout is left as it is. One that cannot be written (read-only memory)
+/// leaves the result as it is, except that the call is not restarted with its whole timeout
+/// again: `ERESTARTNOHAND` becomes `EINTR`.
 fn write_back(
     linux: &Linux,
     addr: u64,
@@ -122,6 +152,7 @@ fn write_back(
     let Some(deadline) = timeout.deadline.filter(|_| addr != 0 && !timeout.is_zero()) else {
         return result;
     };
+    let deadline = deadline.saturating_add(timeout.stopped());
     let left = deadline.saturating_sub(clock::now_ns());
     let (sec, ns) = (left / NS_PER_SEC, left % NS_PER_SEC);
     let fraction = match form {
@@ -214,11 +245,12 @@ fn poll_fds(linux: &Linux, addr: u64, nfds: u64, timeout: Timeout) -> SysResult 
         if ready != 0 || !waitable || timeout.is_zero() {
             uaccess::write(linux, addr, &bytes)?;
             if ready == 0 && !waitable {
-                nap(linux, deadline)?;
+                nap(linux, timeout)?;
             }
             return Ok(ready);
         }
         let woken = wait_ready(linux, &waits, deadline, &|| false);
+        timeout.check_stop()?;
         match woken {
             Notified::Notice => {}
             Notified::Timeout => {
@@ -283,12 +315,15 @@ pub fn wait_ready(
     }
 }
 
-/// Nothing is ready and nothing can become ready (module comment): sleeps until `deadline`
-/// (None: for ever) or a signal, which ends the call with `ERESTARTNOHAND` (`EINTR` once
-/// its handler runs, as Linux's `poll` and `select` answer).
-pub fn nap(linux: &Linux, deadline: Option<u64>) -> Result<(), Errno> {
+/// Nothing is ready and nothing can become ready (module comment): sleeps until `timeout`'s
+/// deadline (None: for ever) or a signal, which ends the call with `ERESTARTNOHAND` (`EINTR`
+/// once its handler runs, as Linux's `poll` and `select` answer), as does a stop of a call
+/// that restarts for the time it has left (`Timeout::check_stop`).
+fn nap(linux: &Linux, timeout: Timeout) -> Result<(), Errno> {
     loop {
-        match signals::wait(linux, deadline, |_| false) {
+        let woken = signals::wait(linux, timeout.deadline, |_| false);
+        timeout.check_stop()?;
+        match woken {
             Woken::Timeout => return Ok(()),
             Woken::Signal => return Err(Errno::ERESTARTNOHAND),
             Woken::Message => {}
@@ -319,7 +354,7 @@ pub fn timespec(linux: &Linux, addr: u64) -> Result<Option<u64>, Errno> {
 /// mask, which is the blocked mask while the call waits (`signal::with_wait_mask`); the time
 /// left is written back (`write_back`).
 pub fn ppoll(linux: &Linux, args: &Args) -> SysResult {
-    let timeout = Timeout::from_now(timespec(linux, args[2])?);
+    let timeout = Timeout::restartable(timespec(linux, args[2])?);
     let mask = signal::wait_mask(linux, args[3], args[4])?;
     signal::with_wait_mask(linux, mask, || {
         let result = poll_fds(linux, args[0], args[1], timeout);
@@ -399,6 +434,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout: Timeout) -> Sys
         } else {
             Notified::Notice
         };
+        timeout.check_stop()?;
         if waited == Notified::Signal {
             return Err(Errno::ERESTARTNOHAND);
         }
@@ -410,7 +446,7 @@ fn select_fds(linux: &Linux, nfds: u64, sets: [u64; 3], timeout: Timeout) -> Sys
                 }
             }
             if ready == 0 && !waitable {
-                nap(linux, deadline)?;
+                nap(linux, timeout)?;
             }
             return Ok(ready);
         }
@@ -424,7 +460,7 @@ pub fn select(linux: &Linux, args: &Args) -> SysResult {
         0 => None,
         addr => Some(timeval(uaccess::read_words::<2>(linux, addr)?)?),
     };
-    let timeout = Timeout::from_now(timeout);
+    let timeout = Timeout::restartable(timeout);
     let result = select_fds(linux, args[0], [args[1], args[2], args[3]], timeout);
     write_back(linux, args[4], timeout, Form::Timeval, result)
 }
@@ -454,7 +490,7 @@ pub fn pselect6(linux: &Linux, args: &Args) -> SysResult {
         0 => [0, 0],
         addr => uaccess::read_words::<2>(linux, addr)?,
     };
-    let timeout = Timeout::from_now(timespec(linux, args[4])?);
+    let timeout = Timeout::restartable(timespec(linux, args[4])?);
     let mask = signal::wait_mask(linux, mask_addr, mask_size)?;
     signal::with_wait_mask(linux, mask, || {
         let result = select_fds(linux, args[0], [args[1], args[2], args[3]], timeout);
