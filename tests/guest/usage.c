@@ -186,7 +186,10 @@ static void *computing_thread(void *arg) {
 }
 
 /* A thread's CPU time is its own: the main thread's does not grow while it waits for another
- * that computes, whose own does, and the process's counts both. */
+ * that computes, whose own does, and the process's counts both. The main thread's bound is half
+ * of what the other computed, not a fixed figure: its own work (creating and joining the
+ * thread) counts, and is far less than that on any machine, while a clock that counted the
+ * other thread would grow by all of it. */
 static void threads(void) {
     long long main0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), rmain0 = thread_rusage_ns();
     long long p0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -202,10 +205,10 @@ static void threads(void) {
     CHECK("rusage_thread_counts_the_thread", created && w.rusage_ns >= LEAST_MS * NS_PER_MS,
           "created %d, thread rusage %lld ms", created, w.rusage_ns / NS_PER_MS);
     CHECK("thread_cpu_clock_not_another_threads",
-          main1 - main0 < LEAST_MS / 2 * NS_PER_MS && p1 - p0 >= LEAST_MS * NS_PER_MS,
+          main1 - main0 < w.clock_ns / 2 && p1 - p0 >= LEAST_MS * NS_PER_MS,
           "main thread %lld ms, process %lld ms while the other computed",
           (main1 - main0) / NS_PER_MS, (p1 - p0) / NS_PER_MS);
-    CHECK("rusage_thread_not_another_threads", rmain1 - rmain0 < LEAST_MS / 2 * NS_PER_MS,
+    CHECK("rusage_thread_not_another_threads", rmain1 - rmain0 < w.clock_ns / 2,
           "main thread %lld ms while the other computed", (rmain1 - rmain0) / NS_PER_MS);
 }
 
