@@ -222,43 +222,30 @@ impl Transport for Ppc {
     /// was made, not copied out of this frame and into the stub's.
     #[inline]
     fn call(&mut self, handle: XHandle, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
-        // Upcalls stay disabled from the call to the wait, so no IPC_RETRY can be taken (by an
-        // INTERRUPT upcall) between the `Retry` and the wait's count of them.
-        let upcalls = critical::disable();
-        let out = kcall::ppc_call(self.comm_id, handle.to_word(), method, args);
-        if out.status == Status::Retry as u64 && upcalls.outermost() {
-            return self.call_again(handle, method, args, upcalls);
-        }
-        drop(upcalls);
-        finish(out)
-    }
-}
-
-impl Ppc {
-    /// `Transport::call` after its first try got `Retry` (upcalls disabled by `upcalls` since
-    /// that try): waits for IPC_RETRY and calls again, until the server takes the call. Out of
-    /// line, so the first try, which nearly always is the last, keeps nothing for a loop.
-    #[cold]
-    #[inline(never)]
-    fn call_again(
-        &mut self,
-        handle: XHandle,
-        method: u64,
-        args: &[u64; ARG_WORDS],
-        mut upcalls: critical::Disabled,
-    ) -> Reply {
         loop {
-            // Counted before any look at the pending bits: one pending now (maybe an old one,
-            // which only costs one more `Retry`) ends the wait.
-            let seen = sched::with(|s| s.epoch(soft::IPC_RETRY));
-            sched::wait_for(soft::IPC_RETRY, None, |s| s.epoch(soft::IPC_RETRY) != seen);
-            drop(upcalls);
-            upcalls = critical::disable();
+            // Upcalls stay disabled from the call to the wait, so no IPC_RETRY can be taken (by
+            // an INTERRUPT upcall) between the `Retry` and the wait's count of them.
+            let upcalls = critical::disable();
             let out = kcall::ppc_call(self.comm_id, handle.to_word(), method, args);
             if out.status != Status::Retry as u64 || !upcalls.outermost() {
                 drop(upcalls);
                 return finish(out);
             }
+            wait_for_retry(upcalls);
         }
     }
+}
+
+/// After a `Retry` (upcalls disabled by `upcalls` since that try): blocks the calling thread
+/// until IPC_RETRY, and enables upcalls. Out of line, so the first try, which nearly always is
+/// the last, pays nothing for it; it takes no part of the call, so the stub's argument words
+/// never need an address and go straight from where it made them to the call's registers.
+#[cold]
+#[inline(never)]
+fn wait_for_retry(upcalls: critical::Disabled) {
+    // Counted before any look at the pending bits: one pending now (maybe an old one, which
+    // only costs one more `Retry`) ends the wait.
+    let seen = sched::with(|s| s.epoch(soft::IPC_RETRY));
+    sched::wait_for(soft::IPC_RETRY, None, |s| s.epoch(soft::IPC_RETRY) != seen);
+    drop(upcalls);
 }

@@ -88,34 +88,34 @@ fn encode_error(e: DispatchError) -> [u64; REPLY_WORDS] {
 /// every call that works); an error is decoded out of line.
 #[inline]
 pub fn decode_reply(words: [u64; REPLY_WORDS]) -> Option<Reply> {
-    if words[STATUS] == status::OK {
-        let mut results = [0; RESULT_WORDS];
-        results.copy_from_slice(&words[DETAIL..]);
-        return Some(Ok(results));
+    // By destructuring, and an error decoded apart from the reply: neither the words' nor the
+    // reply's address is taken, so on success the words stay in the registers the call left
+    // them in instead of going through stack copies.
+    match words {
+        [status::OK, results @ ..] => Some(Ok(results)),
+        [code, detail, detail2, ..] => decode_error(code, detail, detail2).map(Err),
     }
-    decode_error(words)
 }
 
-/// `decode_reply` of a status other than OK.
+/// The error of status word `code` (not OK) with its detail words, `None` if the word is unknown.
 #[inline(never)]
-fn decode_error(words: [u64; REPLY_WORDS]) -> Option<Reply> {
-    let detail = words[DETAIL];
-    let rights = |e| Some(Err(DispatchError::Rights(e)));
-    match words[STATUS] {
+fn decode_error(code: u64, detail: u64, detail2: u64) -> Option<DispatchError> {
+    let rights = |e| Some(DispatchError::Rights(e));
+    match code {
         status::NO_SUCH_HANDLE => rights(RightsError::NoSuchHandle(XHandle::from_word(detail))),
         status::STALE => rights(RightsError::Stale(XHandle::from_word(detail))),
         status::LACKING => rights(RightsError::Lacking {
             missing: Rights::from_bits_retain(detail),
-            badge_matched: words[DETAIL2] != 0,
+            badge_matched: detail2 != 0,
         }),
         status::NOT_HOLDER => rights(RightsError::NotHolder),
         status::TABLE_FULL => rights(RightsError::TableFull),
-        status::UNKNOWN_METHOD => Some(Err(DispatchError::UnknownMethod { method: detail })),
-        status::BAD_ARGUMENT => Some(Err(DispatchError::BadArgument {
+        status::UNKNOWN_METHOD => Some(DispatchError::UnknownMethod { method: detail }),
+        status::BAD_ARGUMENT => Some(DispatchError::BadArgument {
             index: usize::try_from(detail).ok()?,
-        })),
-        status::METHOD => Some(Err(DispatchError::Method(detail))),
-        status::TRANSPORT => Some(Err(DispatchError::Transport(detail))),
+        }),
+        status::METHOD => Some(DispatchError::Method(detail)),
+        status::TRANSPORT => Some(DispatchError::Transport(detail)),
         _ => None,
     }
 }
