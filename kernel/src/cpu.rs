@@ -298,6 +298,8 @@ pub struct Slot {
     /// Application dispatchers here: what [`least_loaded`] places a fork child by. Read by
     /// any CPU without this CPU's lock, so an atomic beside `dispatchers`.
     apps: AtomicUsize,
+    /// TLB shootdowns asked of this CPU and done (`crate::tlb`).
+    pub tlb: crate::tlb::Generations,
 }
 
 static CPUS: Once<Vec<Slot>> = Once::new();
@@ -328,6 +330,7 @@ pub fn init(apic_ids: &[u32]) {
                 }),
                 counters: [const { AtomicU64::new(0) }; counter::COUNT as usize],
                 apps: AtomicUsize::new(0),
+                tlb: crate::tlb::Generations::default(),
             })
             .collect()
     });

@@ -1,11 +1,12 @@
 //! TLB shootdown: after a process's mappings shrink or lose rights, every other CPU that may
 //! run one of its dispatchers flushes its TLB before the change is reported done.
 //!
-//! Each CPU has a request generation and a done generation. The requester bumps the target's
-//! request, sends the wake-up IPI and waits for done to catch up — servicing requests aimed at
-//! itself meanwhile, so two CPUs shooting at each other with interrupts off cannot deadlock. A
-//! target services requests on its next entry from user mode, in its idle loop and in the
-//! wake-up handler when the IPI finds it idle in ring 0.
+//! Each CPU has a request generation and a done generation ([`Generations`], in its
+//! `cpu::Slot`, so the check every entry makes is two loads from the slot it has at hand). The
+//! requester bumps the target's request, sends the wake-up IPI and waits for done to catch up —
+//! servicing requests aimed at itself meanwhile, so two CPUs shooting at each other with
+//! interrupts off cannot deadlock. A target services requests on its next entry from user mode,
+//! in its idle loop and in the wake-up handler when the IPI finds it idle in ring 0.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -14,11 +15,14 @@ use k42_kapi::counter;
 
 use crate::cpu;
 
-/// Most CPUs with shootdown state.
-const MAX_CPUS: usize = 64;
-
-static REQUESTED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-static DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// One CPU's shootdown state (nothing asked, nothing done by default).
+#[derive(Default)]
+pub struct Generations {
+    /// Flushes asked of the CPU so far.
+    requested: AtomicU64,
+    /// Requests the CPU has flushed for.
+    done: AtomicU64,
+}
 
 /// Flushes this CPU's TLB if another CPU asked for it.
 pub fn service() {
@@ -27,33 +31,32 @@ pub fn service() {
 
 /// `service` for a caller that has this CPU's slot at hand (every kernel entry).
 pub fn service_on(this: &cpu::Slot) {
-    let me = this.index.min(MAX_CPUS - 1);
-    let wanted = REQUESTED[me].load(Ordering::Acquire);
-    if DONE[me].load(Ordering::Acquire) < wanted {
+    let wanted = this.tlb.requested.load(Ordering::Acquire);
+    if this.tlb.done.load(Ordering::Acquire) < wanted {
         k42_hal::paging::flush_user_tlb();
         this.count(counter::TLB_FLUSHES);
-        DONE[me].store(wanted, Ordering::Release);
+        this.tlb.done.store(wanted, Ordering::Release);
     }
 }
 
 /// Makes every CPU in `cpus` other than this one flush its TLB, and waits until they have.
 pub fn shootdown(cpus: impl IntoIterator<Item = usize>) {
     let me = cpu::this().index;
-    let mut waits: Vec<(usize, u64)> = Vec::new();
+    let mut waits: Vec<(&cpu::Slot, u64)> = Vec::new();
     for c in cpus {
-        if c == me || c >= MAX_CPUS || waits.iter().any(|&(w, _)| w == c) {
+        if c == me || waits.iter().any(|&(w, _)| w.index == c) {
             continue;
         }
         let Some(slot) = cpu::get(c) else {
             continue;
         };
-        let generation = REQUESTED[c].fetch_add(1, Ordering::AcqRel) + 1;
+        let generation = slot.tlb.requested.fetch_add(1, Ordering::AcqRel) + 1;
         cpu::this().count(counter::IPIS);
         k42_hal::apic::send_fixed(slot.apic_id, k42_hal::trap::WAKE_VECTOR);
-        waits.push((c, generation));
+        waits.push((slot, generation));
     }
-    for (c, generation) in waits {
-        while DONE[c].load(Ordering::Acquire) < generation {
+    for (slot, generation) in waits {
+        while slot.tlb.done.load(Ordering::Acquire) < generation {
             service();
             core::hint::spin_loop();
         }
