@@ -307,7 +307,9 @@ fn serve_direct(call: &IncomingCall) -> ! {
     sched::retire_in_place(call.token, encode_reply(&reply))
 }
 
-/// The installed handler's answer to a call (upcalls enabled: it may block).
+/// The installed handler's answer to a call (upcalls enabled: it may block). Inline: no
+/// call and frame of its own on every call's way.
+#[inline(always)]
 fn handle(badge: u64, handle: u64, method: u64, args: &[u64; ARG_WORDS]) -> Reply {
     match HANDLER.lock().as_mut() {
         Some(handler) => handler(Badge(badge), XHandle::from_word(handle), method, args),

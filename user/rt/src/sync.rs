@@ -71,8 +71,21 @@ impl<T> FairBLock<T> {
     /// # Panics
     ///
     /// If it has to block in an upcall handler (no thread runs there).
+    #[inline]
     pub fn lock(&self) -> FairBGuard<'_, T> {
-        for _ in 0..SPIN_TRIES {
+        // The uncontended case inline; spinning and queueing out of line.
+        match self.try_lock() {
+            Some(guard) => guard,
+            None => self.lock_contended(),
+        }
+    }
+
+    /// `lock` after its first try found the lock held: the rest of the spinning, then the
+    /// queue.
+    #[inline(never)]
+    fn lock_contended(&self) -> FairBGuard<'_, T> {
+        core::hint::spin_loop();
+        for _ in 1..SPIN_TRIES {
             if let Some(guard) = self.try_lock() {
                 return guard;
             }
@@ -103,6 +116,7 @@ impl<T> FairBLock<T> {
     }
 
     /// Takes the lock if it is free, without waiting.
+    #[inline]
     pub fn try_lock(&self) -> Option<FairBGuard<'_, T>> {
         self.take().then(|| self.guard())
     }
@@ -137,7 +151,8 @@ impl<T> FairBLock<T> {
         }
     }
 
-    /// Hands the lock to the first waiter, or frees it.
+    /// Hands the lock to the first waiter, or frees it. The uncontended case inline.
+    #[inline]
     fn release(&self) {
         if self.waiting.load(Ordering::SeqCst) == 0 {
             self.held.store(false, Ordering::SeqCst);
@@ -150,6 +165,13 @@ impl<T> FairBLock<T> {
                 return;
             }
         }
+        self.hand_over();
+    }
+
+    /// Hands the lock, which this thread holds, to the first waiter, or frees it if there is
+    /// none (any more).
+    #[inline(never)]
+    fn hand_over(&self) {
         let next = {
             let _upcalls = critical::disable();
             let mut q = self.queue.lock();
@@ -214,6 +236,7 @@ impl<T> DerefMut for FairBGuard<'_, T> {
 }
 
 impl<T> Drop for FairBGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // The data first: the next holder locks it as soon as it runs.
         drop(self.data.take());
