@@ -178,20 +178,31 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
     // are enabled (a post after this sees it enabled and wakes it itself).
     server.shared.set_disabled(false);
     let pending = server.shared.pending() != 0;
-    // Taken only if there are any: the common case neither moves nor drops the vector.
-    let waiters = if server.retry_waiters.is_empty() {
-        alloc::vec::Vec::new()
-    } else {
-        core::mem::take(&mut server.retry_waiters)
-    };
+    // Told out of line, and only if there are any: the common case is one test.
+    let retry = !server.retry_waiters.is_empty();
     switch::swap_machine_state(server, caller, &mut cpu.io_open, slot);
     cpu.running = Some(token);
-    for waiter in waiters {
-        notify_retry(cpu, waiter, frame, Origin::Call);
+    if retry {
+        notify_retry_waiters(cpu, me, frame);
     }
     if pending {
         // As YIELD(IDLE) would: woken at once for the bits that came while it served.
         switch::wake(cpu, me, frame, Origin::Call);
     }
     true
+}
+
+/// Tells the dispatchers server `server` refused while it served that it may take calls again
+/// (`ppc::ret`'s notices), once its reply has switched to the caller.
+#[cold]
+#[inline(never)]
+fn notify_retry_waiters(cpu: &mut Cpu, server: u64, frame: &mut UserFrame) {
+    let waiters = cpu
+        .dispatchers
+        .get_mut(&server)
+        .map(|d| core::mem::take(&mut d.retry_waiters))
+        .unwrap_or_default();
+    for waiter in waiters {
+        notify_retry(cpu, waiter, frame, Origin::Call);
+    }
 }
