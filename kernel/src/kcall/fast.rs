@@ -162,11 +162,12 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
     {
         return false;
     }
-    let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
     if len != 0 {
         reply_data(server, caller, len);
     }
-    // As `*frame = *kept` and `ppc::set_reply`, without copying what the reply overwrites.
+    // As `*frame = *kept` and `ppc::set_reply`, without copying what the reply overwrites. The
+    // words are read here, not before the call above: from the frame straight into place.
+    let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
     frame.resume_with_reply(kept, Status::Ok as u64, &words, len);
     caller.context = Context::None;
     caller.calling = None;
