@@ -65,12 +65,27 @@ hal_user_trap:
     call hal_user_entry
     // fall through
 
-// rsp points at a UserFrame whose rip is a user address and whose cs/ss/rflags
-// `hal_user_entry` (or `user::enter`) made safe. `sysretq` when it restores the
-// frame exactly (rcx == rip and r11 == rflags, as after any `syscall`, which
-// clobbers both), `iretq` otherwise (a preempted context needs rcx and r11).
+// rsp points at a UserFrame. First it is made safe by `UserFrame::make_safe`'s
+// rules (`mod.rs` passes the numbers): user selectors, a user-mode RFLAGS, and a
+// RIP in user space — one at or above USER_TOP becomes 0, so the context faults
+// in ring 3, where the kernel sees a user fault, instead of `sysret`/`iret`
+// faulting in ring 0. Whatever the kernel left in the frame, nothing else leaves.
+// Then `sysretq` when it restores the frame exactly (rcx == rip and r11 ==
+// rflags, as after any `syscall`, which clobbers both), `iretq` otherwise (a
+// preempted context needs rcx and r11).
 .global hal_user_exit
 hal_user_exit:
+    mov qword ptr [rsp + {FRAME_CS}], {USER_CS_SEL}
+    mov qword ptr [rsp + {FRAME_SS}], {USER_SS_SEL}
+    mov rax, [rsp + {FRAME_RFLAGS}]
+    and rax, {RFLAGS_MASK}
+    or rax, {RFLAGS_SET}
+    mov [rsp + {FRAME_RFLAGS}], rax
+    mov rax, {USER_TOP}
+    cmp [rsp + {FRAME_RIP}], rax
+    jb 2f
+    mov qword ptr [rsp + {FRAME_RIP}], 0
+2:
     pop r15
     pop r14
     pop r13

@@ -10,8 +10,9 @@
 //! exit path restores whatever the frame then holds. Nothing lives on the entry stack between
 //! entries, so there are no kernel threads and no kernel stacks per dispatcher.
 //!
-//! The hardware crate keeps the exit safe whatever the kernel writes: [`UserFrame::make_safe`]
-//! forces user selectors, a user-mode RFLAGS and a canonical user RIP on every way out.
+//! The hardware crate keeps the exit safe whatever the kernel writes: the exit stub forces user
+//! selectors, a user-mode RFLAGS and a canonical user RIP on every way out, by
+//! [`UserFrame::make_safe`]'s rules (which the kernel also uses on frames it builds).
 
 mod copy;
 mod fpu;
@@ -35,7 +36,20 @@ pub use space::{AddressSpace, PageFrame, UserFlags};
 
 use crate::trap::TrapFrame;
 
-core::arch::global_asm!(include_str!("entry.S"));
+// The exit's safety rules (`entry.S`, `hal_user_exit`) are `UserFrame::make_safe`'s, with the
+// same numbers and the frame's own layout.
+core::arch::global_asm!(
+    include_str!("entry.S"),
+    FRAME_RIP = const core::mem::offset_of!(TrapFrame, rip),
+    FRAME_CS = const core::mem::offset_of!(TrapFrame, cs),
+    FRAME_RFLAGS = const core::mem::offset_of!(TrapFrame, rflags),
+    FRAME_SS = const core::mem::offset_of!(TrapFrame, ss),
+    USER_CS_SEL = const USER_CS,
+    USER_SS_SEL = const USER_SS,
+    RFLAGS_MASK = const USER_RFLAGS_MASK,
+    RFLAGS_SET = const USER_RFLAGS_SET,
+    USER_TOP = const USER_TOP,
+);
 
 /// One past the highest user address: user space is the canonical lower half.
 pub const USER_TOP: u64 = 0x0000_8000_0000_0000;
@@ -156,7 +170,8 @@ impl UserFrame {
     /// Forces the frame into one the exit path can restore without leaving ring 3's rules: user
     /// selectors, a user-mode RFLAGS, and a RIP in user space (a non-canonical or kernel RIP
     /// becomes 0, so the context faults in ring 3, where the kernel sees it as a user fault,
-    /// instead of `sysret`/`iret` faulting in ring 0).
+    /// instead of `sysret`/`iret` faulting in ring 0). `entry.S`'s exit applies the same rules
+    /// to every frame it restores.
     pub fn make_safe(&mut self) {
         self.cs = USER_CS;
         self.ss = USER_SS;
@@ -178,6 +193,9 @@ impl UserFrame {
 
 /// Called by `entry.S` for every entry from ring 3. A `syscall` (most entries, and the PPC
 /// fast path's) goes straight to the kernel's handler; only a hardware entry is screened first.
+/// The exit that follows makes the frame safe, whatever the handler left in it (`entry.S`'s
+/// `hal_user_exit`, by [`UserFrame::make_safe`]'s rules), so the handler is this function's
+/// last call: a jump, with no frame of its own.
 #[unsafe(no_mangle)]
 extern "C" fn hal_user_entry(frame: &mut UserFrame) {
     if frame.vector != SYSCALL_VECTOR && !hardware_entry(frame) {
@@ -187,7 +205,6 @@ extern "C" fn hal_user_entry(frame: &mut UserFrame) {
         Some(h) => h(frame),
         None => crate::trap::fatal(frame),
     }
-    frame.make_safe();
 }
 
 /// Screens an interrupt or exception from ring 3: a fatal one stops the machine, a spurious
@@ -206,7 +223,6 @@ fn hardware_entry(frame: &mut UserFrame) -> bool {
         crate::trap::fatal(frame);
     }
     if vector == u64::from(crate::trap::SPURIOUS_VECTOR) {
-        frame.make_safe();
         return false;
     }
     if (u64::from(crate::trap::EXCEPTION_COUNT)..SYSCALL_VECTOR).contains(&vector) {
