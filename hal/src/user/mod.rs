@@ -12,7 +12,7 @@
 //!
 //! The hardware crate keeps the exit safe whatever the kernel writes: the exit stub forces user
 //! selectors, a user-mode RFLAGS and a canonical user RIP on every way out, by
-//! [`UserFrame::make_safe`]'s rules (which the kernel also uses on frames it builds).
+//! [`UserFrame::make_safe`]'s rules.
 
 mod copy;
 mod fpu;
@@ -158,7 +158,7 @@ impl UserFrame {
         (self.r12, self.r13, self.r14) = (kept.r12, kept.r13, kept.r14);
         (self.vector, self.error_code) = (kept.vector, kept.error_code);
         (self.rip, self.rsp, self.rflags) = (kept.rip, kept.rsp, kept.rflags);
-        // `cs` and `ss` are set by `make_safe` (inside), `rcx` and `r11` from `rip`/`rflags`.
+        // `cs` and `ss` are set by the exit stub, `rcx` and `r11` from `rip`/`rflags`.
         self.clobber_for_sysret();
     }
 
@@ -183,9 +183,11 @@ impl UserFrame {
 
     /// Makes the exit take the fast `sysret` path: it clobbers RCX and R11 with RIP and RFLAGS,
     /// as a `syscall` return does anyway. Call only where RCX and R11 are not part of the state
-    /// being restored.
+    /// being restored. Nothing is made safe here: the exit stub does that to every frame, and
+    /// one whose RIP or RFLAGS it has to change then leaves by `iret`, with RCX and R11 as set
+    /// here (a context ring 3 could not have had anyway).
+    #[inline]
     pub fn clobber_for_sysret(&mut self) {
-        self.make_safe();
         self.rcx = self.rip;
         self.r11 = self.rflags;
     }
