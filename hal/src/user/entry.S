@@ -51,7 +51,7 @@ hal_syscall_entry:
     push SYSCALL_VECTOR_NUMBER
     SAVE_GPRS
     mov rdi, rsp
-    cld
+    // No `cld`: SFMASK clears DF on `syscall` (`percpu::init_cpu`).
     call hal_user_entry
     jmp hal_user_exit
 
@@ -66,21 +66,18 @@ hal_user_trap:
     // fall through
 
 // rsp points at a UserFrame. First it is made safe by `UserFrame::make_safe`'s
-// rules (`mod.rs` passes the numbers): user selectors, a user-mode RFLAGS, and a
-// RIP in user space — one at or above USER_TOP becomes 0, so the context faults
-// in ring 3, where the kernel sees a user fault, instead of `sysret`/`iret`
-// faulting in ring 0. Whatever the kernel left in the frame, nothing else leaves.
-// Then `sysretq` when it restores the frame exactly (rcx == rip and r11 ==
-// rflags, as after any `syscall`, which clobbers both), `iretq` otherwise (a
-// preempted context needs rcx and r11).
+// rules (`mod.rs` passes the numbers): a user-mode RFLAGS, a RIP in user space —
+// one at or above USER_TOP becomes 0, so the context faults in ring 3, where the
+// kernel sees a user fault, instead of `sysret`/`iret` faulting in ring 0 — and
+// user selectors (written only for `iretq`: `sysretq` takes them from STAR).
+// Whatever the kernel left in the frame, nothing else leaves. Then `sysretq`
+// when it restores the frame exactly (rcx == rip and r11 == rflags, as after any
+// `syscall`, which clobbers both), `iretq` otherwise (a preempted context needs
+// rcx and r11).
 .global hal_user_exit
 hal_user_exit:
-    mov qword ptr [rsp + {FRAME_CS}], {USER_CS_SEL}
-    mov qword ptr [rsp + {FRAME_SS}], {USER_SS_SEL}
-    mov rax, [rsp + {FRAME_RFLAGS}]
-    and rax, {RFLAGS_MASK}
-    or rax, {RFLAGS_SET}
-    mov [rsp + {FRAME_RFLAGS}], rax
+    and qword ptr [rsp + {FRAME_RFLAGS}], {RFLAGS_MASK}
+    or qword ptr [rsp + {FRAME_RFLAGS}], {RFLAGS_SET}
     mov rax, {USER_TOP}
     cmp [rsp + {FRAME_RIP}], rax
     jb 2f
@@ -110,6 +107,8 @@ hal_user_exit:
     swapgs
     sysretq
 1:
+    mov qword ptr [rsp + {FRAME_CS} - {FRAME_RIP}], {USER_CS_SEL}
+    mov qword ptr [rsp + {FRAME_SS} - {FRAME_RIP}], {USER_SS_SEL}
     swapgs
     iretq
 
