@@ -58,17 +58,23 @@ impl Page {
     ///
     /// ABI assumption: the kernel loads user GS base with the page address whenever it runs a
     /// dispatcher, including at upcalls, and `this` is the word at offset 0.
+    ///
+    /// The answer never changes under running code: the kernel writes `this` once, before the
+    /// dispatcher first runs, and code never changes dispatcher (a thread lives and dies on its
+    /// own, and each dispatcher has its own upcall stack). So the read is `pure, nomem`: the
+    /// compiler may keep one read for all of a function's uses instead of one read per use.
     #[inline]
     pub fn current() -> Self {
         const _: () = assert!(page_offset::THIS == 0);
         let this: u64;
         // SAFETY: reads one word at gs:[0], which the kernel maps for every running dispatcher
-        // (the ABI's contract above); the read has no other effect.
+        // (the ABI's contract above); the read has no other effect. `nomem` is sound because
+        // the word is constant for the running code (above): no write it could observe exists.
         unsafe {
             asm!(
                 "mov {this}, qword ptr gs:[0]",
                 this = out(reg) this,
-                options(nostack, readonly, preserves_flags),
+                options(pure, nomem, nostack, preserves_flags),
             );
         }
         // SAFETY: `this` is the page's own address as the kernel wrote it (ABI contract above),
