@@ -336,7 +336,18 @@ impl Sched {
     /// Names pooled thread `p`'s stack for the next call (`ServerState::armed`).
     fn arm(&mut self, p: Pooled) {
         Page::current().set_call_stack(p.stack.top());
-        if let Some(old) = self.server.armed.replace(p) {
+        // The last call's upcall took the armed thread (`claim_armed`), so there is none to
+        // pool: a test, then one store, rather than a swap of the records.
+        if self.server.armed.is_some() {
+            self.pool_armed();
+        }
+        self.server.armed = Some(p);
+    }
+
+    /// Puts the armed thread back in the pool (out of line: `arm` finds none on its way).
+    #[cold]
+    fn pool_armed(&mut self) {
+        if let Some(old) = self.server.armed.take() {
             self.server.pool.push(old);
         }
     }
