@@ -231,17 +231,22 @@ fn on_call(incoming: &IncomingCall) -> ! {
     // The common case: nothing else to run — the call runs on the thread whose stack this is,
     // its record where the upcall's entry left it. Otherwise the thread goes back to the pool
     // and the call is served the general way, from the upcall stack.
+    // The stack is taken back in the same session (as `sched::retire_in_place` gives it up in
+    // its): only a yes or no then leaves it, not the stack's words.
     let claimed = sched::with(|s| {
         s.server.serving = true;
-        s.claim_armed()
-    });
-    match claimed {
-        Some(stack) => {
-            sys_thread::reclaim_running_stack(stack);
-            serve_direct(incoming)
+        match s.claim_armed() {
+            Some(stack) => {
+                sys_thread::reclaim_running_stack(stack);
+                true
+            }
+            None => false,
         }
-        None => sys_thread::start_on_upcall_stack(serve_from_upcall_stack, incoming),
+    });
+    if claimed {
+        serve_direct(incoming)
     }
+    sys_thread::start_on_upcall_stack(serve_from_upcall_stack, incoming)
 }
 
 /// The IPC_CALL upcall's work on the upcall stack: the call goes to a server thread, then the
