@@ -73,21 +73,22 @@ impl<T> FairBLock<T> {
     /// If it has to block in an upcall handler (no thread runs there).
     #[inline]
     pub fn lock(&self) -> FairBGuard<'_, T> {
-        // The uncontended case inline; spinning and queueing out of line.
-        match self.try_lock() {
-            Some(guard) => guard,
-            None => self.lock_contended(),
+        // The uncontended case inline; spinning and queueing out of line. The guard is made
+        // here either way, so it is never returned through memory from the out-of-line part.
+        if !self.take() {
+            self.take_contended();
         }
+        self.guard()
     }
 
     /// `lock` after its first try found the lock held: the rest of the spinning, then the
-    /// queue.
+    /// queue. Returns once this thread holds it.
     #[inline(never)]
-    fn lock_contended(&self) -> FairBGuard<'_, T> {
+    fn take_contended(&self) {
         core::hint::spin_loop();
         for _ in 1..SPIN_TRIES {
-            if let Some(guard) = self.try_lock() {
-                return guard;
+            if self.take() {
+                return;
             }
             core::hint::spin_loop();
         }
@@ -101,7 +102,7 @@ impl<T> FairBLock<T> {
                 // Freed meanwhile: ours after all.
                 q.waiters.retain(|w| !Arc::ptr_eq(w, &me));
                 self.waiting.fetch_sub(1, Ordering::SeqCst);
-                return self.guard();
+                return;
             }
         }
         loop {
@@ -109,10 +110,9 @@ impl<T> FairBLock<T> {
             let mut q = self.queue.lock();
             if q.handed_to.as_ref().is_some_and(|t| Arc::ptr_eq(t, &me)) {
                 q.handed_to = None;
-                break;
+                return;
             }
         }
-        self.guard()
     }
 
     /// Takes the lock if it is free, without waiting.
@@ -146,8 +146,8 @@ impl<T> FairBLock<T> {
     /// The guard of a thread that now holds the lock.
     fn guard(&self) -> FairBGuard<'_, T> {
         FairBGuard {
-            lock: self,
-            data: Some(self.data.lock()),
+            data: self.data.lock(),
+            _held: Held { lock: self },
         }
     }
 
@@ -211,35 +211,36 @@ impl<T> fmt::Debug for FairBLock<T> {
 }
 
 /// Holds a [`FairBLock`]; releasing it (drop) hands it to the next waiter.
+///
+/// Fields drop in order: the data's lock first, as the next holder locks it as soon as it
+/// runs, then the FairBLock itself ([`Held`]). A guard always has the data, so its deref needs
+/// no test.
 pub struct FairBGuard<'a, T> {
+    data: MutexGuard<'a, T>,
+    _held: Held<'a, T>,
+}
+
+/// The hold on a [`FairBLock`] a [`FairBGuard`] has: dropping it releases the lock.
+struct Held<'a, T> {
     lock: &'a FairBLock<T>,
-    data: Option<MutexGuard<'a, T>>,
 }
 
 impl<T> Deref for FairBGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        match &self.data {
-            Some(data) => data,
-            None => unreachable!("a live guard holds the data"),
-        }
+        &self.data
     }
 }
 
 impl<T> DerefMut for FairBGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        match &mut self.data {
-            Some(data) => data,
-            None => unreachable!("a live guard holds the data"),
-        }
+        &mut self.data
     }
 }
 
-impl<T> Drop for FairBGuard<'_, T> {
+impl<T> Drop for Held<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // The data first: the next holder locks it as soon as it runs.
-        drop(self.data.take());
         self.lock.release();
     }
 }
