@@ -369,9 +369,9 @@ impl Sched {
     /// Makes pooled thread `p` the running handler of the call just delivered; its stack.
     fn make_handler(&mut self, p: Pooled) -> Stack {
         let rec = self.rec(p.slot);
+        let serial = rec.thread.serial;
         // A permit left from its last call is stale: the new one owes it nothing.
         rec.thread.state.store(EMPTY, Ordering::Release);
-        let serial = rec.thread.serial;
         self.current = Some(p.slot);
         self.server.handler = serial;
         p.stack
@@ -982,8 +982,9 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
 /// handler's answer into the registers without a call, or a copy handed to one, in between.
 #[inline(always)]
 pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
-    let upcalls = critical::disable();
-    core::mem::forget(upcalls);
+    // Disabled until the PPC_RETURN(WAIT) enables them, or for good on the general way
+    // (`retire_to_pool` runs disabled): no guard to restore anything, so one store.
+    Page::current().set_disabled(true);
     let len = with(|s| {
         s.server.handler = 0;
         s.server.data.clear();
