@@ -17,7 +17,7 @@ use k42_abi::kernel::{
     ASYNC_PAYLOAD_WORDS, ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, ENTRY_COUNT, Entry,
     SavedRegs, Status, TrapInfo, page_offset, soft,
 };
-use k42_hal::user::{FpuState, PageFrame, UserFrame};
+use k42_hal::user::{FpuState, KeptAcrossCall, PageFrame, UserFrame};
 use k42_sched::Class;
 use spin::{Mutex, RwLock};
 
@@ -295,6 +295,31 @@ pub enum Context {
     /// Interrupted (preempted by the kernel): resume it exactly, unless it is enabled and soft
     /// interrupts are pending, when it is entered at INTERRUPT with these in its save area.
     Preempted(UserFrame),
+    /// In a same-CPU PPC the fast path made (`kcall/fast.rs`): only what the call keeps of its
+    /// registers; the reply makes the rest. The general path sees it as [`Context::Call`]
+    /// ([`Context::call_frame_mut`]).
+    Ppc(KeptAcrossCall),
+}
+
+impl Context {
+    /// Makes a fast-path caller's kept registers ([`Context::Ppc`]) the whole frame of a
+    /// dispatcher stopped in a kernel call ([`Context::Call`]), for the general path, which
+    /// reads and writes frames. Any other context stays as it is.
+    pub fn unfold_ppc(&mut self) {
+        if let Context::Ppc(kept) = self {
+            *self = Context::Call(kept.to_frame());
+        }
+    }
+
+    /// The registers of a dispatcher stopped in a kernel call, to change (a PPC's reply or
+    /// error goes there), a fast-path caller's unfolded first ([`Context::unfold_ppc`]).
+    pub fn call_frame_mut(&mut self) -> Option<&mut UserFrame> {
+        self.unfold_ppc();
+        match self {
+            Context::Call(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 /// The call a dispatcher is running.

@@ -160,6 +160,7 @@ pub fn cont_here(cpu: &mut Cpu, pid: u64, frame: &mut UserFrame, origin: Origin)
         d.job_stopped = false;
         let runnable = d.run == Run::Runnable;
         let waiters = core::mem::take(&mut d.retry_waiters);
+        d.context.unfold_ppc();
         if was_held
             && runnable
             && let Context::Call(kept) = d.context

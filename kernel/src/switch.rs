@@ -192,10 +192,12 @@ pub fn enter(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
     cpu.running = Some(comm);
     // Copied out by reference, then forgotten: a `mem::replace` would copy the whole context
     // once more on the way.
+    d.context.unfold_ppc();
     let kept = match &d.context {
         Context::Call(f) => Some((f, Origin::Call)),
         Context::Preempted(f) => Some((f, Origin::Interrupt)),
-        Context::None => None,
+        // `Ppc` was unfolded above.
+        Context::None | Context::Ppc(_) => None,
     };
     match kept {
         Some((f, origin)) => {

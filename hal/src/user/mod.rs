@@ -60,7 +60,7 @@ pub type UserFrame = TrapFrame;
 /// The `vector` a `syscall` entry records, above every hardware vector.
 pub const SYSCALL_VECTOR: u64 = 0x100;
 
-/// How many registers a PPC reply's words travel in ([`UserFrame::resume_with_reply`]).
+/// How many registers a PPC reply's words travel in ([`UserFrame::resume_kept`]).
 pub const REPLY_REGISTERS: usize = 5;
 
 /// User code selector (GDT slot 4, RPL 3); `entry.S` has the same number.
@@ -137,26 +137,42 @@ impl UserFrame {
         self.clobber_for_sysret();
     }
 
-    /// Makes this frame `kept` — a caller's registers as its PPC_CALL left them — resumed with
-    /// a reply: `status` in `rax`, `words` in `rdi rsi rdx r10 r8`, `data_len` in `r15`, and
-    /// `rcx`/`r11` set for the `sysret` exit ([`UserFrame::clobber_for_sysret`]). The same as
-    /// `*self = *kept` and then those writes, but register by register: the whole frame is
-    /// written (nothing of what it held stays), and only what the reply leaves as it was is
-    /// read from `kept`, with no copy of the registers the reply then overwrites.
+    /// The registers of this frame — a caller's at its PPC_CALL — that the kernel interface
+    /// promises to keep across the call (`rbx rbp rsp r12 r13 r14`), and where it resumes: all a
+    /// reply does not overwrite, so all a same-CPU PPC keeps of its caller ([`KeptAcrossCall`]).
     #[inline(always)]
-    pub fn resume_with_reply(
+    pub fn kept_across_call(&self) -> KeptAcrossCall {
+        KeptAcrossCall {
+            rbx: self.rbx,
+            rbp: self.rbp,
+            r12: self.r12,
+            r13: self.r13,
+            r14: self.r14,
+            rip: self.rip,
+            rsp: self.rsp,
+            rflags: self.rflags,
+        }
+    }
+
+    /// Makes this frame the caller's whose registers are `kept`, resumed with a reply: `status`
+    /// in `rax`, `words` in `rdi rsi rdx r10 r8`, `data_len` in `r15`, and `rcx`/`r11` set for
+    /// the `sysret` exit ([`UserFrame::clobber_for_sysret`]). `r9`, which the interface does
+    /// not keep, is zero, so nothing of the registers this frame held (another dispatcher's, in
+    /// the fast path) reaches the caller. `vector` and `error_code` are left: the exit does not
+    /// restore them, and a frame any `syscall` entry saved has the same in both.
+    #[inline(always)]
+    pub fn resume_kept(
         &mut self,
-        kept: &Self,
+        kept: &KeptAcrossCall,
         status: u64,
         words: &[u64; REPLY_REGISTERS],
         data_len: u64,
     ) {
-        (self.rax, self.r15) = (status, data_len);
+        (self.rax, self.r15, self.r9) = (status, data_len, 0);
         (self.rdi, self.rsi, self.rdx, self.r10, self.r8) =
             (words[0], words[1], words[2], words[3], words[4]);
-        (self.rbx, self.rbp, self.r9) = (kept.rbx, kept.rbp, kept.r9);
+        (self.rbx, self.rbp) = (kept.rbx, kept.rbp);
         (self.r12, self.r13, self.r14) = (kept.r12, kept.r13, kept.r14);
-        (self.vector, self.error_code) = (kept.vector, kept.error_code);
         (self.rip, self.rsp, self.rflags) = (kept.rip, kept.rsp, kept.rflags);
         // `cs` and `ss` are set by the exit stub, `rcx` and `r11` from `rip`/`rflags`.
         self.clobber_for_sysret();
@@ -190,6 +206,35 @@ impl UserFrame {
     pub fn clobber_for_sysret(&mut self) {
         self.rcx = self.rip;
         self.r11 = self.rflags;
+    }
+}
+
+/// What a caller keeps across a PPC ([`UserFrame::kept_across_call`]): the registers the kernel
+/// interface preserves across PPC_CALL and where the caller resumes. Eight words instead of a
+/// whole frame: the rest is the call's arguments and result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeptAcrossCall {
+    rbx: u64,
+    rbp: u64,
+    r12: u64,
+    r13: u64,
+    r14: u64,
+    rip: u64,
+    rsp: u64,
+    rflags: u64,
+}
+
+impl KeptAcrossCall {
+    /// A whole frame that resumes the caller as these registers say, every other register
+    /// zero: for the general path, which writes a reply or an error into a frame.
+    pub fn to_frame(&self) -> UserFrame {
+        let mut f = UserFrame::new_user(self.rip, self.rsp);
+        f.rflags = self.rflags;
+        (f.rbx, f.rbp) = (self.rbx, self.rbp);
+        (f.r12, f.r13, f.r14) = (self.r12, self.r13, self.r14);
+        f.vector = SYSCALL_VECTOR;
+        f.clobber_for_sysret();
+        f
     }
 }
 

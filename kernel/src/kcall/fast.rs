@@ -37,7 +37,7 @@ use crate::switch::{self, Origin};
 /// The most data a call or a reply carries (`ppc::data_len`'s bound).
 const MAX_DATA: u64 = PPC_DATA_BYTES as u64;
 
-// The reply's words are the registers `UserFrame::resume_with_reply` writes.
+// The reply's words are the registers `UserFrame::resume_kept` writes.
 const _: () = assert!(k42_rights::wire::REPLY_WORDS == REPLY_REGISTERS);
 
 /// Carries out the kernel call in `frame` if it is a PPC the fast path takes, and returns
@@ -92,7 +92,7 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
     slot.count(counter::PPC_CALLS);
     let badge = caller.shared.badge();
     caller.calling = Some(target);
-    caller.context = Context::Call(*frame);
+    caller.context = Context::Ppc(frame.kept_across_call());
     if len != 0 {
         data_call(caller, server, len);
     }
@@ -119,13 +119,10 @@ fn ppc_call(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> bool 
 }
 
 /// The data of a call (`len` > 0 bytes, at most [`MAX_DATA`]) goes from the caller's page to
-/// the server's, and the caller's kept registers lose the length, as the general path keeps
-/// them (a reply sets it again). Out of line: a word-only call pays one test for it.
+/// the server's (the caller keeps no `r15`: the reply sets it). Out of line: a word-only call
+/// pays one test for it.
 #[inline(never)]
-fn data_call(caller: &mut Dispatcher, server: &Dispatcher, len: u64) {
-    if let Context::Call(kept) = &mut caller.context {
-        kept.r15 = 0;
-    }
+fn data_call(caller: &Dispatcher, server: &Dispatcher, len: u64) {
     // Lossless: at most PPC_DATA_BYTES.
     caller.shared.copy_ppc_data(&server.shared, len as usize);
 }
@@ -151,7 +148,7 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
         caller: token,
         remote: false,
     });
-    let Context::Call(kept) = &caller.context else {
+    let Context::Ppc(kept) = &caller.context else {
         return false;
     };
     if server.serving != serving
@@ -168,7 +165,7 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
     // As `*frame = *kept` and `ppc::set_reply`, without copying what the reply overwrites. The
     // words are read here, not before the call above: from the frame straight into place.
     let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
-    frame.resume_with_reply(kept, Status::Ok as u64, &words, len);
+    frame.resume_kept(kept, Status::Ok as u64, &words, len);
     caller.context = Context::None;
     caller.calling = None;
     server.serving = None;

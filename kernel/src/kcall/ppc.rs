@@ -318,7 +318,7 @@ pub fn ret(cpu: &mut Cpu, frame: &mut UserFrame) -> Result<Next, Status> {
         }
         if let Some(c) = cpu.dispatchers.get_mut(&token) {
             c.calling = None;
-            if let Context::Call(f) = &mut c.context {
+            if let Some(f) = c.context.call_frame_mut() {
                 set_reply(f, Status::Ok, &words, len);
             }
         }
@@ -390,7 +390,7 @@ pub fn fail_caller(cpu: &mut Cpu, serving: Serving, frame: &mut UserFrame) {
     }
     if let Some(c) = cpu.dispatchers.get_mut(&serving.caller) {
         c.calling = None;
-        if let Context::Call(f) = &mut c.context {
+        if let Some(f) = c.context.call_frame_mut() {
             set_reply(f, Status::NoSuchTarget, &[0; REPLY_WORDS], 0);
         }
     }
@@ -516,7 +516,7 @@ pub fn replied(cpu: &mut Cpu, reply: RemoteReply, frame: &mut UserFrame, origin:
     if c.run != Run::AwaitingReply {
         return;
     }
-    if let Context::Call(f) = &mut c.context {
+    if let Some(f) = c.context.call_frame_mut() {
         set_reply(f, reply.status, &reply.words, reply.len);
     }
     c.run = Run::Runnable;

@@ -8,13 +8,15 @@ use super::{Case, Context, Outcome};
 use crate::ensure;
 
 pub const CASES: &[Case] = &[Case {
-    name: "frame.reply_resume_matches_copy",
-    run: reply_resume_matches_copy,
+    name: "frame.reply_resume_matches_general",
+    run: reply_resume_matches_general,
 }];
 
 /// Words the test frames' registers start from: the kept frame's and the server's differ.
 const KEPT_BASE: u64 = 0x1000;
 const SERVER_BASE: u64 = 0x2000;
+/// More than the registers `distinct` numbers: every word it gives is below base + this.
+const DISTINCT_SPAN: u64 = 0x100;
 /// A status and a data length to resume with.
 const STATUS: u64 = 7;
 const DATA_LEN: u64 = 99;
@@ -52,28 +54,59 @@ pub(super) fn distinct(base: u64) -> UserFrame {
     f
 }
 
-/// `UserFrame::resume_with_reply` over a server's frame gives what copying the whole kept
-/// frame and writing the reply over it gives (the general path's way).
-fn reply_resume_matches_copy(_: &Context<'_>) -> Outcome {
-    let mut kept = distinct(KEPT_BASE);
-    kept.rflags |= CARRY_FLAG;
+/// `UserFrame::resume_kept` over a server's frame (the fast path's reply) gives what the
+/// general path gives a caller whose kept registers it unfolded (`KeptAcrossCall::to_frame`,
+/// then the reply written over it): every register the interface keeps across PPC_CALL as the
+/// caller had it, and none of the server's but the reply's words.
+fn reply_resume_matches_general(_: &Context<'_>) -> Outcome {
+    let mut caller = distinct(KEPT_BASE);
+    caller.rflags |= CARRY_FLAG;
+    let kept = caller.kept_across_call();
     let mut frame = distinct(SERVER_BASE);
     let words: [u64; REPLY_REGISTERS] = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
-    let mut expected = kept;
-    expected.rax = STATUS;
+    let mut general = kept.to_frame();
+    general.rax = STATUS;
     (
-        expected.rdi,
-        expected.rsi,
-        expected.rdx,
-        expected.r10,
-        expected.r8,
+        general.rdi,
+        general.rsi,
+        general.rdx,
+        general.r10,
+        general.r8,
     ) = (words[0], words[1], words[2], words[3], words[4]);
-    expected.r15 = DATA_LEN;
-    expected.clobber_for_sysret();
-    frame.resume_with_reply(&kept, STATUS, &words, DATA_LEN);
+    general.r15 = DATA_LEN;
+    general.clobber_for_sysret();
+    frame.resume_kept(&kept, STATUS, &words, DATA_LEN);
+    // The exit restores neither: the fast path leaves the server's (a `syscall` entry's too).
+    (frame.vector, frame.error_code) = (general.vector, general.error_code);
     ensure!(
-        frame == expected,
-        "resumed {frame:x?}, the copy gives {expected:x?}"
+        frame == general,
+        "the fast path resumes {frame:x?}, the general path {general:x?}"
+    );
+    let preserved = [
+        (frame.rbx, caller.rbx),
+        (frame.rbp, caller.rbp),
+        (frame.r12, caller.r12),
+        (frame.r13, caller.r13),
+        (frame.r14, caller.r14),
+        (frame.rsp, caller.rsp),
+        (frame.rip, caller.rip),
+        (frame.rflags, caller.rflags),
+    ];
+    ensure!(
+        preserved.iter().all(|(now, was)| now == was),
+        "kept registers changed: {preserved:x?}"
+    );
+    let server = distinct(SERVER_BASE);
+    let registers = [
+        frame.r15, frame.r14, frame.r13, frame.r12, frame.r11, frame.r10, frame.r9, frame.r8,
+        frame.rbp, frame.rdi, frame.rsi, frame.rdx, frame.rcx, frame.rbx, frame.rax,
+    ];
+    let leaked = registers
+        .into_iter()
+        .find(|&r| (SERVER_BASE..SERVER_BASE + DISTINCT_SPAN).contains(&r) && !words.contains(&r));
+    ensure!(
+        leaked.is_none() && frame.rsp != server.rsp && frame.rip != server.rip,
+        "a server register reached the caller: {leaked:x?} in {frame:x?}"
     );
     Ok(())
 }
