@@ -1,7 +1,8 @@
 // Entry from and exit to user mode (ring 3). Every entry — `syscall`, and any
 // interrupt or exception taken in ring 3 (trap.S sends those here) — builds one
 // `UserFrame` (same layout as `TrapFrame`) at the top of this CPU's entry stack,
-// calls `hal_user_entry(&mut UserFrame)` and leaves through `user_exit`, which
+// calls `hal_syscall_handler(&mut UserFrame)` (a `syscall`) or `hal_user_entry`
+// (a trap, screened first) and leaves through `user_exit`, which
 // restores whatever the kernel left in the frame: the kernel is event-driven,
 // with no kernel threads and nothing kept on this stack between entries.
 //
@@ -52,7 +53,7 @@ hal_syscall_entry:
     SAVE_GPRS
     mov rdi, rsp
     // No `cld`: SFMASK clears DF on `syscall` (`percpu::init_cpu`).
-    call hal_user_entry
+    call hal_syscall_handler
     jmp hal_user_exit
 
 // trap.S jumps here with the vector and error code pushed, for traps from ring 3.

@@ -238,16 +238,22 @@ impl KeptAcrossCall {
     }
 }
 
-/// Called by `entry.S` for every entry from ring 3. A `syscall` (most entries, and the PPC
-/// fast path's) goes straight to the kernel's handler; only a hardware entry is screened first.
-/// The exit that follows makes the frame safe, whatever the handler left in it (`entry.S`'s
-/// `hal_user_exit`, by [`UserFrame::make_safe`]'s rules), so the handler is this function's
-/// last call: a jump, with no frame of its own.
+/// Called by `entry.S` for an interrupt or exception taken in ring 3: screened
+/// ([`hardware_entry`]), then the kernel's handler. The exit that follows makes the frame safe,
+/// whatever the handler left in it (`entry.S`'s `hal_user_exit`, by [`UserFrame::make_safe`]'s
+/// rules).
 #[unsafe(no_mangle)]
 extern "C" fn hal_user_entry(frame: &mut UserFrame) {
-    if frame.vector != SYSCALL_VECTOR && !hardware_entry(frame) {
-        return;
+    if hardware_entry(frame) {
+        hal_syscall_handler(frame);
     }
+}
+
+/// Called by `entry.S` for a `syscall` (most entries, and the PPC fast path's), and by
+/// [`hal_user_entry`] for a hardware entry it let through: the kernel's handler. Its last call,
+/// so a jump, with no frame of its own.
+#[unsafe(no_mangle)]
+extern "C" fn hal_syscall_handler(frame: &mut UserFrame) {
     match HANDLER.get() {
         Some(h) => h(frame),
         None => crate::trap::fatal(frame),
