@@ -17,7 +17,7 @@ use k42_abi::kernel::{
     ASYNC_PAYLOAD_WORDS, ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, ENTRY_COUNT, Entry,
     SavedRegs, Status, TrapInfo, page_offset, soft,
 };
-use k42_hal::user::{FpuState, KeptAcrossCall, PageFrame, UserFrame};
+use k42_hal::user::{FpuState, KeptAcrossCall, PageFrame, SpaceRoot, UserFrame};
 use k42_sched::Class;
 use spin::{Mutex, RwLock};
 
@@ -346,6 +346,10 @@ pub struct Dispatcher {
     pub fpu: FpuState,
     /// Its FS base (user thread-local storage) while off the CPU.
     pub fs_base: u64,
+    /// Its process's address space's PML4, taken when it was made (a process's space is set
+    /// before its dispatchers are made, and outlives them): loaded with no lock taken
+    /// (`switch::load_space`).
+    pub root: SpaceRoot,
     /// Where each upcall enters it (0: not set).
     pub entries: [u64; ENTRY_COUNT],
     /// Where its SVC return stub lies (`k42_abi::kernel::svc_return`; empty: none): an
@@ -378,7 +382,7 @@ impl Dispatcher {
         }
     }
 
-    pub fn new(shared: Arc<Shared>, class: Class, first: UserFrame) -> Self {
+    pub fn new(shared: Arc<Shared>, class: Class, first: UserFrame, root: SpaceRoot) -> Self {
         Self {
             shared,
             class,
@@ -386,6 +390,7 @@ impl Dispatcher {
             context: Context::Call(first),
             fpu: FpuState::default(),
             fs_base: 0,
+            root,
             entries: [0; ENTRY_COUNT],
             svc_return_stub: 0..0,
             calling: None,

@@ -73,18 +73,21 @@ pub fn new_dispatcher(
 ) -> Result<Dispatcher, KError> {
     let page = mm::with_frames(PageFrame::alloc).ok_or(KError::NoMemory)?;
     let mapped = process
-        .with_space(|s| s.map_kernel_page(page_addr, &page))
+        .with_space(|s| s.map_kernel_page(page_addr, &page).map(|()| s.root()))
         .ok_or(KError::WrongState)
         .and_then(|r| r);
-    if let Err(e) = mapped {
-        mm::with_frames(|f| page.free(f));
-        return Err(e);
-    }
+    let root = match mapped {
+        Ok(root) => root,
+        Err(e) => {
+            mm::with_frames(|f| page.free(f));
+            return Err(e);
+        }
+    };
     let shared = Arc::new(Shared::new(comm, cpu, process.clone(), page, page_addr));
     dispatcher::register(shared.clone());
     process.dispatchers.lock().push(comm);
     process.dispatcher_added();
-    Ok(Dispatcher::new(shared, process.class, first))
+    Ok(Dispatcher::new(shared, process.class, first, root))
 }
 
 fn prot_of(p: k42_elf::Prot) -> Prot {

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use k42_hal::paging::MapError;
 
 use k42_cow::NodeId;
-use k42_hal::user::{AddressSpace, PageFrame, USER_TOP, UserFlags, UserSlice};
+use k42_hal::user::{AddressSpace, PageFrame, SpaceRoot, USER_TOP, UserFlags, UserSlice};
 use k42_kapi::KError;
 use k42_vm::{Bounds, PAGE_SIZE, Policy, Prot, RegionMap, VRange};
 
@@ -259,9 +259,9 @@ impl Space {
         (self.family.longest_chain(), self.family.frames_held())
     }
 
-    /// Loads the page tables on this CPU; `true` if another space was loaded (a switch).
-    pub fn activate(&self) -> bool {
-        self.hw.activate()
+    /// Its PML4, for a dispatcher to load without this space's lock (`switch::load_space`).
+    pub fn root(&self) -> SpaceRoot {
+        self.hw.root()
     }
 
     /// Loads the kernel's own tables instead if this space is loaded here (before the space

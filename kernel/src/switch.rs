@@ -132,18 +132,11 @@ pub fn swap_machine_state(
     load_io_ports(to, io_open);
 }
 
-/// Loads `d`'s address space, counting a switch on `slot` if it was not loaded.
+/// Loads `d`'s address space, counting a switch on `slot` if it was not loaded. Through the
+/// root `d` keeps: no lock, no pointer to follow.
 #[inline(always)]
 fn load_space(d: &Dispatcher, slot: &Slot) {
-    // The space's lock taken here, not through `Process::with_space`, which is not inlined.
-    let switched = d
-        .shared
-        .process
-        .space
-        .lock()
-        .as_ref()
-        .is_some_and(|s| s.activate());
-    if switched {
+    if d.root.activate() {
         slot.count(counter::SPACE_SWITCHES);
     }
 }

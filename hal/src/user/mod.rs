@@ -32,7 +32,7 @@ pub use percpu::{
     cpu_index, fsgsbase, io_permit, read_fs_base, read_user_gs_base, set_cpu_index, smep_smap,
     write_fs_base, write_user_gs_base,
 };
-pub use space::{AddressSpace, PageFrame, UserFlags};
+pub use space::{AddressSpace, PageFrame, SpaceRoot, UserFlags};
 
 use crate::trap::TrapFrame;
 

@@ -7,12 +7,22 @@
 //! the page tables are a cache of that (DESIGN §2.5), so tearing a space down frees only its
 //! page-table frames, never the frames it mapped.
 //!
+//! A [`SpaceRoot`] names a space's PML4 for loading it, without the space: what a dispatcher
+//! keeps, so a switch to it loads CR3 with no lock taken and nothing looked up. Loading one is
+//! always safe for the kernel because every PML4 this module makes stays a PML4 for the rest of
+//! the run: a destroyed space's PML4 has its user half emptied before its tables are freed and
+//! goes to a pool the next space takes it from ([`RETIRED_ROOTS`]), never back to the frame
+//! allocator. That a root is its dispatcher's process's is the kernel's to keep true (it takes
+//! the root when it makes the dispatcher, and a dispatcher goes before its space).
+//!
 //! A [`PageFrame`] is a frame the kernel owns and may read and write through the direct map; it
 //! is the only kind of frame the kernel can put into a user space. The kernel must unmap a frame
 //! from every space before freeing it (the memory objects' job); this module cannot see that.
 
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicU64;
+
+use spin::Mutex;
 
 use k42_frames::FrameAllocator as Frames;
 use x86_64::PhysAddr;
@@ -33,6 +43,43 @@ fn loaded_root() -> u64 {
     // SAFETY: reading CR3 in ring 0 has no side effects.
     unsafe { core::arch::asm!("mov {}, cr3", out(reg) cr3, options(nostack, preserves_flags)) };
     cr3 & CR3_ADDRESS_MASK
+}
+
+/// PML4s of destroyed spaces, their user halves empty, for the next spaces made (module
+/// comment: a PML4 is never freed, so a [`SpaceRoot`] always names one).
+static RETIRED_ROOTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// A space's PML4, to load on a CPU (module comment). Made only by [`AddressSpace::root`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpaceRoot(u64);
+
+impl SpaceRoot {
+    /// Whether this is the PML4 loaded on this CPU.
+    #[inline]
+    pub fn is_active(self) -> bool {
+        loaded_root() == self.0
+    }
+
+    /// Loads this PML4 on this CPU (which flushes its non-global TLB entries); `false` if it
+    /// was loaded already (nothing done).
+    #[inline]
+    pub fn activate(self) -> bool {
+        if self.is_active() {
+            return false;
+        }
+        // SAFETY: `self.0` is a PML4 this module made and never frees (module comment), whose
+        // upper half is the kernel's own, so the kernel keeps running unchanged; no PCID or
+        // cache-control flag is set (as `Cr3::write` with empty flags would).
+        unsafe {
+            core::arch::asm!("mov cr3, {}", in(reg) self.0, options(nostack, preserves_flags))
+        };
+        true
+    }
+
+    /// Physical address of the PML4 (for logs and tests).
+    pub fn paddr(self) -> u64 {
+        self.0
+    }
 }
 
 /// PML4 entries of the lower (user) half.
@@ -223,6 +270,13 @@ fn check_user_page(virt: u64) -> Result<(), MapError> {
 impl AddressSpace {
     /// A space with no user mappings.
     pub fn new(frames: &mut Frames<'_>) -> Result<Self, MapError> {
+        if let Some(root) = RETIRED_ROOTS.lock().pop() {
+            // Its user half was emptied when it retired; its upper half is the kernel's.
+            return Ok(Self {
+                root,
+                tables: Vec::new(),
+            });
+        }
         let root = frames.alloc().ok_or(MapError::OutOfFrames)?;
         crate::phys::zero_frame(root);
         let kernel = crate::paging::kernel_root();
@@ -240,31 +294,22 @@ impl AddressSpace {
         })
     }
 
-    /// Physical address of the PML4 (for counters and logs).
-    pub fn root(&self) -> u64 {
-        self.root
+    /// Its PML4, to load ([`SpaceRoot::activate`]).
+    pub fn root(&self) -> SpaceRoot {
+        SpaceRoot(self.root)
     }
 
     /// Whether this space is the one loaded on this CPU.
     #[inline]
     pub fn is_active(&self) -> bool {
-        loaded_root() == self.root
+        self.root().is_active()
     }
 
     /// Loads this space on this CPU (which flushes its non-global TLB entries); `false` if it
     /// was loaded already (nothing done).
     #[inline]
     pub fn activate(&self) -> bool {
-        if self.is_active() {
-            return false;
-        }
-        // SAFETY: `root` is this space's PML4, whose upper half is the kernel's own, so the
-        // kernel keeps running unchanged; no PCID or cache-control flag is set (as
-        // `Cr3::write` with empty flags would).
-        unsafe {
-            core::arch::asm!("mov cr3, {}", in(reg) self.root, options(nostack, preserves_flags))
-        };
-        true
+        self.root().activate()
     }
 
     /// The leaf entry for `virt`, creating intermediate tables when `frames` is given.
@@ -494,17 +539,26 @@ impl AddressSpace {
         None
     }
 
-    /// Frees the space's page tables (not the frames it maps: their memory objects own them).
-    /// It must not be loaded on any CPU.
+    /// Frees the space's page tables (not the frames it maps: their memory objects own them);
+    /// its PML4, its user half emptied, goes to the pool the next space is made from (module
+    /// comment). It must not be loaded on any CPU.
     pub fn destroy(self, frames: &mut Frames<'_>) {
         assert!(
             !self.is_active(),
             "destroying the address space this CPU runs"
         );
-        for paddr in self.tables.into_iter().chain([self.root]) {
+        // SAFETY: `root` is this space's PML4 in the direct map, ours alone now (`self` is
+        // consumed); emptying its user half first means it never points at the tables freed
+        // below, whoever loads it later (module comment).
+        let pml4 = unsafe { &mut *table(self.root) };
+        for entry in pml4.iter_mut().take(USER_PML4_ENTRIES) {
+            entry.set_unused();
+        }
+        for paddr in self.tables {
             frames
                 .free(paddr)
                 .expect("page-table frames of a space are freed once, when it is destroyed");
         }
+        RETIRED_ROOTS.lock().push(self.root);
     }
 }
