@@ -11,6 +11,7 @@
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use k42_abi::kernel::{AsyncMessage, Entry, TrapInfo, soft};
 use k42_hal::trap::{PAGE_FAULT, TIMER_VECTOR, WAKE_VECTOR};
@@ -41,8 +42,20 @@ pub fn init() {
     k42_hal::user::set_entry_handler(on_user_entry);
 }
 
+/// Whether entries add their time to `KERNEL_TSC` (`Boot::time_kernel`; off at boot).
+static TIME_KERNEL: AtomicBool = AtomicBool::new(false);
+
+/// Turns the kernel-time counter on or off (`Boot::time_kernel`).
+pub fn time_kernel(on: bool) {
+    TIME_KERNEL.store(on, Ordering::Relaxed);
+}
+
 fn on_user_entry(frame: &mut UserFrame) {
-    let start = k42_hal::time::rdtsc();
+    // One copy of the handling, timed or not: with two, LLVM no longer inlines the fast path
+    // into either (it cost more than the two TSC reads save).
+    let start = TIME_KERNEL
+        .load(Ordering::Relaxed)
+        .then(k42_hal::time::rdtsc);
     let slot = cpu::this();
     slot.count(counter::KERNEL_ENTRIES);
     crate::tlb::service_on(slot);
@@ -54,11 +67,13 @@ fn on_user_entry(frame: &mut UserFrame) {
         cpu = general(slot, cpu, frame);
     }
     drop(cpu);
-    // Idle time spent inside run_next counts too; a benchmark reads it on a busy CPU.
-    slot.add(
-        counter::KERNEL_TSC,
-        k42_hal::time::rdtsc().wrapping_sub(start),
-    );
+    if let Some(start) = start {
+        // Idle time spent inside run_next counts too; a benchmark reads it on a busy CPU.
+        slot.add(
+            counter::KERNEL_TSC,
+            k42_hal::time::rdtsc().wrapping_sub(start),
+        );
+    }
 }
 
 /// Handles any entry: the event, then whatever runs next (`switch::run_next`).

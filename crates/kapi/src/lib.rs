@@ -141,7 +141,8 @@ pub mod counter {
     /// PPC calls made.
     pub const PPC_CALLS: u32 = 5;
     /// TSC ticks spent in the kernel's entry handler (under QEMU `-icount`, guest
-    /// instructions): the kernel's share of the work a call does.
+    /// instructions): the kernel's share of the work a call does. Counted only while
+    /// `Boot::time_kernel` has it on.
     pub const KERNEL_TSC: u32 = 6;
     /// Linux `syscall`s reflected to a Linux process's SVC entry.
     pub const REFLECTIONS: u32 = 7;
@@ -264,6 +265,10 @@ pub trait Boot {
     /// frame cache may hold up to a few hundred KiB more), for `sysinfo` and `free`.
     #[rights(READ)]
     fn memory(&self, caller: Badge) -> Result<(u64, u64), KError>;
+    /// Turns the kernel-time counter ([`counter::KERNEL_TSC`]) on or off on every CPU. Off at
+    /// boot, so kernel entries (a PPC's two among them) do not pay two TSC reads each.
+    #[rights(READ)]
+    fn time_kernel(&self, caller: Badge, on: bool) -> Result<(), KError>;
 }
 
 /// A process. Its spawner holds a handle with every right; the process itself holds one with
@@ -451,7 +456,7 @@ mod tests {
 
     #[test]
     fn new_boot_methods_come_last() {
-        let names: [&str; 9] = BootMethod::ALL.map(|m| m.name());
+        let names: [&str; 10] = BootMethod::ALL.map(|m| m.name());
         assert_eq!(
             names,
             [
@@ -463,11 +468,13 @@ mod tests {
                 "spawn_linux",
                 "read_file",
                 "read_initramfs",
-                "memory"
+                "memory",
+                "time_kernel"
             ]
         );
         assert_eq!(BootMethod::SpawnLinux.rights(), k42_rights::Rights::CONTROL);
         assert_eq!(BootMethod::ReadFile.rights(), k42_rights::Rights::READ);
+        assert_eq!(BootMethod::TimeKernel.rights(), k42_rights::Rights::READ);
     }
 
     #[test]

@@ -138,6 +138,11 @@ impl k42_kapi::Boot for BootObj {
             .ok_or(KError::BadArgument)
     }
 
+    fn time_kernel(&self, _caller: Badge, on: bool) -> Result<(), KError> {
+        crate::entry::time_kernel(on);
+        Ok(())
+    }
+
     fn cpus(&self, _caller: Badge) -> Result<u32, KError> {
         Ok(crate::cpu::count() as u32)
     }

@@ -12,7 +12,8 @@
 //! without being told names or counts: [`check_native`] checks their form (figures in
 //! ns, per-call counters that may be zero), and [`check_design`] the counters that
 //! K42's design fixes (a PPC round trip is two kernel entries, two address-space
-//! switches and one upcall) — the test tier's check, not the benchmark's.
+//! switches and one upcall) and that kernel time was counted — the test tier's check, not
+//! the benchmark's.
 //!
 //! A line of `bench/` also carries `"counters":{…}`, the kernel's events per operation
 //! ([`Record::counters`]: K42's on K42, Linux's from `/proc` on Linux); [`check`] wants them
@@ -31,6 +32,9 @@ use super::catalog::{self, Native};
 /// that lands inside the timed loop is a kernel entry too (and may preempt), which
 /// adds a small fraction per call; a design change moves a count by a whole one.
 pub const DESIGN_TOLERANCE: f64 = 0.05;
+
+/// The suffix of a native figure's kernel-time line (`catalog::COUNTERS`' last).
+const KERNEL_NS: &str = "kernel_ns";
 
 /// One result line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,9 +168,16 @@ pub fn check_native(record: &Record) -> Result<(), String> {
 }
 
 /// Whether `records` show `native`'s per-call counts by design (to
-/// [`DESIGN_TOLERANCE`]).
+/// [`DESIGN_TOLERANCE`]), and kernel time for it: every native figure enters the kernel, so
+/// its `kernel_ns` is positive unless the kernel-time counter stayed off (`Boot::time_kernel`).
 pub fn check_design(records: &[Record], native: &Native) -> Result<(), String> {
     let mut wrong = Vec::new();
+    let kernel_ns = catalog::counter_name(native.name, KERNEL_NS);
+    if let Some(r) = records.iter().find(|r| r.name == kernel_ns)
+        && r.median <= 0.0
+    {
+        wrong.push(format!("{kernel_ns} {}: no kernel time counted", r.median));
+    }
     for (counter, want) in catalog::COUNTERS.iter().zip(native.design) {
         let name = catalog::counter_name(native.name, counter.suffix);
         match records.iter().find(|r| r.name == name) {
@@ -302,6 +313,14 @@ mod tests {
         records[3].median = 2.0; // an upcall too many
         let why = check_design(&records, ppc).expect_err("wrong upcalls");
         assert!(why.contains("upcalls 2, by design 1"), "{why}");
+        records[3].median = 1.0;
+        let kernel_ns = records
+            .iter_mut()
+            .find(|r| r.name == "ppc_null_roundtrip.kernel_ns")
+            .expect("in the sample");
+        kernel_ns.median = 0.0; // the kernel-time counter left off
+        let why = check_design(&records, ppc).expect_err("no kernel time");
+        assert!(why.contains("kernel_ns 0: no kernel time"), "{why}");
         let object = catalog::native("kernel_object_null_call").expect("in the catalog");
         let why = check_design(&records, object).expect_err("lines missing");
         assert!(why.contains("no kernel_object_null_call.kernel_entries line"));
