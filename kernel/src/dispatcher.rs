@@ -350,6 +350,9 @@ pub struct Dispatcher {
     /// before its dispatchers are made, and outlives them): loaded with no lock taken
     /// (`switch::load_space`).
     pub root: SpaceRoot,
+    /// Whether its process is a Linux process (`Process::linux`, which never changes), kept
+    /// here for the PPC fast path's reflection test.
+    pub linux: bool,
     /// Where each upcall enters it (0: not set).
     pub entries: [u64; ENTRY_COUNT],
     /// Where its SVC return stub lies (`k42_abi::kernel::svc_return`; empty: none): an
@@ -383,6 +386,7 @@ impl Dispatcher {
     }
 
     pub fn new(shared: Arc<Shared>, class: Class, first: UserFrame, root: SpaceRoot) -> Self {
+        let linux = shared.process.linux;
         Self {
             shared,
             class,
@@ -391,6 +395,7 @@ impl Dispatcher {
             fpu: FpuState::default(),
             fs_base: 0,
             root,
+            linux,
             entries: [0; ENTRY_COUNT],
             svc_return_stub: 0..0,
             calling: None,

@@ -67,7 +67,7 @@ fn quiet(slot: &Slot, cpu: &Cpu) -> bool {
 
 /// Whether this `syscall` of dispatcher `d` is a Linux program's, to be reflected.
 fn reflects(d: &Dispatcher, frame: &UserFrame) -> bool {
-    d.shared.process.linux && !is_personality_rip(frame.rip)
+    d.linux && !is_personality_rip(frame.rip)
 }
 
 /// PPC_CALL from `me` (`ppc::call`'s same-CPU case).
