@@ -75,11 +75,6 @@ impl SpaceRoot {
         };
         true
     }
-
-    /// Physical address of the PML4 (for logs and tests).
-    pub fn paddr(self) -> u64 {
-        self.0
-    }
 }
 
 /// PML4 entries of the lower (user) half.

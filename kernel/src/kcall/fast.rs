@@ -162,8 +162,9 @@ fn ppc_return(slot: &Slot, cpu: &mut Cpu, me: u64, frame: &mut UserFrame) -> boo
     if len != 0 {
         reply_data(server, caller, len);
     }
-    // As `*frame = *kept` and `ppc::set_reply`, without copying what the reply overwrites. The
-    // words are read here, not before the call above: from the frame straight into place.
+    // As the general path's unfolded context and `ppc::set_reply`, written once. The words are
+    // read here, not before the call above: from the frame straight into place. A caller whose
+    // context the general path unfolded meanwhile (`Context::Call`) went that way above.
     let words = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
     frame.resume_kept(kept, Status::Ok as u64, &words, len);
     caller.context = Context::None;
