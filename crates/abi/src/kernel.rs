@@ -21,8 +21,10 @@ pub mod call {
     /// [`PPC_DATA_BYTES`](super::PPC_DATA_BYTES); more is `BAD_ARGUMENT`). Out: `rax` a
     /// [`Status`](super::Status); on `OK`, `rdi rsi rdx r10 r8` the server's five reply words and
     /// `r15` how many bytes of reply data are now at the start of the caller's `ppc_data` (0 when
-    /// the reply carries none, and on every other status, when `ppc_data` is unchanged). Other
-    /// registers are preserved.
+    /// the reply carries none, and on every other status, when `ppc_data` is unchanged). `rbx
+    /// rbp rsp` are preserved; the other argument registers (`r9 r12 r13 r14`) are not (zero
+    /// after a reply), as `rcx r11` are not (`sysret`): a same-CPU call keeps five words of its
+    /// caller, not its frame.
     ///
     /// The kernel copies the bytes page to page: the first `r15` bytes of the caller's
     /// `ppc_data` into the server's before it enters the server at

@@ -138,16 +138,13 @@ impl UserFrame {
     }
 
     /// The registers of this frame — a caller's at its PPC_CALL — that the kernel interface
-    /// promises to keep across the call (`rbx rbp rsp r12 r13 r14`), and where it resumes: all a
-    /// reply does not overwrite, so all a same-CPU PPC keeps of its caller ([`KeptAcrossCall`]).
+    /// keeps across the call (`rbx rbp rsp`), and where it resumes: all a reply does not set, so
+    /// all a same-CPU PPC keeps of its caller ([`KeptAcrossCall`]).
     #[inline(always)]
     pub fn kept_across_call(&self) -> KeptAcrossCall {
         KeptAcrossCall {
             rbx: self.rbx,
             rbp: self.rbp,
-            r12: self.r12,
-            r13: self.r13,
-            r14: self.r14,
             rip: self.rip,
             rsp: self.rsp,
             rflags: self.rflags,
@@ -155,11 +152,13 @@ impl UserFrame {
     }
 
     /// Makes this frame the caller's whose registers are `kept`, resumed with a reply: `status`
-    /// in `rax`, `words` in `rdi rsi rdx r10 r8`, `data_len` in `r15`, and `rcx`/`r11` set for
-    /// the `sysret` exit ([`UserFrame::clobber_for_sysret`]). `r9`, which the interface does
-    /// not keep, is zero, so nothing of the registers this frame held (another dispatcher's, in
-    /// the fast path) reaches the caller. `vector` and `error_code` are left: the exit does not
-    /// restore them, and a frame any `syscall` entry saved has the same in both.
+    /// in `rax`, `words` in `rdi rsi rdx r10 r8`, `data_len` in `r15`, the other argument
+    /// registers (`r9 r12 r13 r14`, which the interface does not keep) zero, and `rcx`/`r11`
+    /// set for the `sysret` exit ([`UserFrame::clobber_for_sysret`]): the general path's reply
+    /// (`set_call_reply`), and nothing of the registers this frame held (another
+    /// dispatcher's, in the fast path) reaches the caller. `vector` and `error_code` are left:
+    /// the exit does not restore them, and a frame any `syscall` entry saved has the same in
+    /// both.
     #[inline(always)]
     pub fn resume_kept(
         &mut self,
@@ -168,13 +167,23 @@ impl UserFrame {
         words: &[u64; REPLY_REGISTERS],
         data_len: u64,
     ) {
-        (self.rax, self.r15, self.r9) = (status, data_len, 0);
+        (self.rbx, self.rbp) = (kept.rbx, kept.rbp);
+        (self.rip, self.rsp, self.rflags) = (kept.rip, kept.rsp, kept.rflags);
+        // `cs` and `ss` are set by the exit stub.
+        self.set_call_reply(status, words, data_len);
+    }
+
+    /// Writes a PPC_CALL's outcome into this frame, the caller's: `status` in `rax`, `words` in
+    /// `rdi rsi rdx r10 r8`, `data_len` in `r15`, `r9 r12 r13 r14` zero (the interface keeps
+    /// none of the argument registers), and `rcx`/`r11` set for the `sysret` exit
+    /// ([`UserFrame::clobber_for_sysret`]). Every register but `rbx rbp rsp` and where it
+    /// resumes is then the outcome's, whichever path gives it.
+    #[inline(always)]
+    pub fn set_call_reply(&mut self, status: u64, words: &[u64; REPLY_REGISTERS], data_len: u64) {
+        (self.rax, self.r15) = (status, data_len);
         (self.rdi, self.rsi, self.rdx, self.r10, self.r8) =
             (words[0], words[1], words[2], words[3], words[4]);
-        (self.rbx, self.rbp) = (kept.rbx, kept.rbp);
-        (self.r12, self.r13, self.r14) = (kept.r12, kept.r13, kept.r14);
-        (self.rip, self.rsp, self.rflags) = (kept.rip, kept.rsp, kept.rflags);
-        // `cs` and `ss` are set by the exit stub, `rcx` and `r11` from `rip`/`rflags`.
+        (self.r9, self.r12, self.r13, self.r14) = (0, 0, 0, 0);
         self.clobber_for_sysret();
     }
 
@@ -210,15 +219,12 @@ impl UserFrame {
 }
 
 /// What a caller keeps across a PPC ([`UserFrame::kept_across_call`]): the registers the kernel
-/// interface preserves across PPC_CALL and where the caller resumes. Eight words instead of a
-/// whole frame: the rest is the call's arguments and result.
+/// interface preserves across PPC_CALL and where the caller resumes. Five words instead of a
+/// whole frame: the rest is the call's arguments and outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeptAcrossCall {
     rbx: u64,
     rbp: u64,
-    r12: u64,
-    r13: u64,
-    r14: u64,
     rip: u64,
     rsp: u64,
     rflags: u64,
@@ -231,7 +237,6 @@ impl KeptAcrossCall {
         let mut f = UserFrame::new_user(self.rip, self.rsp);
         f.rflags = self.rflags;
         (f.rbx, f.rbp) = (self.rbx, self.rbp);
-        (f.r12, f.r13, f.r14) = (self.r12, self.r13, self.r14);
         f.vector = SYSCALL_VECTOR;
         f.clobber_for_sysret();
         f

@@ -105,13 +105,10 @@ fn set_call_registers(
 }
 
 /// Writes a reply into a caller's kept registers (`len` bytes of reply data, already in its
-/// page).
+/// page), as the fast path does (`UserFrame::set_call_reply`).
 #[inline(always)]
 pub(super) fn set_reply(f: &mut UserFrame, status: Status, w: &[u64; REPLY_WORDS], len: usize) {
-    f.rax = status as u64;
-    (f.rdi, f.rsi, f.rdx, f.r10, f.r8) = (w[0], w[1], w[2], w[3], w[4]);
-    f.r15 = len as u64;
-    f.clobber_for_sysret();
+    f.set_call_reply(status as u64, w, len as u64);
 }
 
 /// Copies `len` (> 0) bytes of PPC data from dispatcher `from`'s page to `to`'s, both of this

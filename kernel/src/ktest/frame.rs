@@ -54,48 +54,46 @@ pub(super) fn distinct(base: u64) -> UserFrame {
     f
 }
 
-/// `UserFrame::resume_kept` over a server's frame (the fast path's reply) gives what the
-/// general path gives a caller whose kept registers it unfolded (`KeptAcrossCall::to_frame`,
-/// then the reply written over it): every register the interface keeps across PPC_CALL as the
-/// caller had it, and none of the server's but the reply's words.
+/// A PPC_CALL's reply gives the caller the same registers whichever path gives it: the fast
+/// path's `UserFrame::resume_kept` over the server's frame, the general path's
+/// `UserFrame::set_call_reply` over the caller's whole kept frame, or over the frame it
+/// unfolds from the fast path's kept registers (`KeptAcrossCall::to_frame`). That is the
+/// interface's outcome: `rbx rbp rsp`, RIP and RFLAGS as the caller had them, the reply in `rax
+/// rdi rsi rdx r10 r8 r15`, `r9 r12 r13 r14` zero, `rcx r11` for `sysret`, and none of the
+/// server's registers but the reply's words.
 fn reply_resume_matches_general(_: &Context<'_>) -> Outcome {
     let mut caller = distinct(KEPT_BASE);
     caller.rflags |= CARRY_FLAG;
     let kept = caller.kept_across_call();
     let mut frame = distinct(SERVER_BASE);
     let words: [u64; REPLY_REGISTERS] = [frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
-    let mut general = kept.to_frame();
-    general.rax = STATUS;
+    let mut expected = caller;
+    expected.rax = STATUS;
     (
-        general.rdi,
-        general.rsi,
-        general.rdx,
-        general.r10,
-        general.r8,
+        expected.rdi,
+        expected.rsi,
+        expected.rdx,
+        expected.r10,
+        expected.r8,
     ) = (words[0], words[1], words[2], words[3], words[4]);
-    general.r15 = DATA_LEN;
-    general.clobber_for_sysret();
+    expected.r15 = DATA_LEN;
+    (expected.r9, expected.r12, expected.r13, expected.r14) = (0, 0, 0, 0);
+    (expected.rcx, expected.r11) = (expected.rip, expected.rflags);
     frame.resume_kept(&kept, STATUS, &words, DATA_LEN);
-    // The exit restores neither: the fast path leaves the server's (a `syscall` entry's too).
-    (frame.vector, frame.error_code) = (general.vector, general.error_code);
-    ensure!(
-        frame == general,
-        "the fast path resumes {frame:x?}, the general path {general:x?}"
-    );
-    let preserved = [
-        (frame.rbx, caller.rbx),
-        (frame.rbp, caller.rbp),
-        (frame.r12, caller.r12),
-        (frame.r13, caller.r13),
-        (frame.r14, caller.r14),
-        (frame.rsp, caller.rsp),
-        (frame.rip, caller.rip),
-        (frame.rflags, caller.rflags),
-    ];
-    ensure!(
-        preserved.iter().all(|(now, was)| now == was),
-        "kept registers changed: {preserved:x?}"
-    );
+    let mut whole = caller;
+    whole.set_call_reply(STATUS, &words, DATA_LEN);
+    let mut unfolded = kept.to_frame();
+    unfolded.set_call_reply(STATUS, &words, DATA_LEN);
+    // The exit restores neither `vector` nor `error_code`: only the registers are compared.
+    for f in [&mut frame, &mut unfolded] {
+        (f.vector, f.error_code) = (expected.vector, expected.error_code);
+    }
+    for (path, got) in [("fast", frame), ("general", whole), ("unfolded", unfolded)] {
+        ensure!(
+            got == expected,
+            "the {path} path resumes {got:x?}, the interface says {expected:x?}"
+        );
+    }
     let server = distinct(SERVER_BASE);
     let registers = [
         frame.r15, frame.r14, frame.r13, frame.r12, frame.r11, frame.r10, frame.r9, frame.r8,

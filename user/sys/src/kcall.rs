@@ -9,13 +9,14 @@
 //! - Caller-saved argument registers (`rdi rsi rdx r8 r9 r10`) are declared clobbered even where
 //!   the ABI says they are preserved: that costs nothing (the compiler treats them as scratch
 //!   across any call anyway) and keeps these stubs correct if the kernel ever writes them.
-//! - Callee-saved registers used as inputs (`r12 r13 r14`, for PPC_CALL's last arguments and
-//!   PPC_RETURN's flags and reply-data length) are plain inputs: the ABI promises "other
-//!   registers are preserved", and declaring them clobbered would make every caller save and
-//!   restore them. **The kernel must preserve `rbx rbp rsp r12 r13 r14 r15` across every call
-//!   that returns**, with one exception: PPC_CALL's `r15` (bytes of data sent in, received
-//!   out), which is therefore an in-and-out operand of its stub — for a word-only call the stub
-//!   sends 0 and drops what comes back.
+//! - **The kernel must preserve `rbx rbp rsp r12 r13 r14 r15` across every call that
+//!   returns**, with one exception, PPC_CALL: it keeps only `rbx rbp rsp`, and its argument
+//!   registers `r12 r13 r14` (like `r9`) come back zero after a reply, so they are in-and-out
+//!   operands of its stub whose outputs are dropped (the compiler had to put the arguments in
+//!   them anyway, so this costs a caller nothing but reusing those values), and its `r15`
+//!   (bytes of data sent in, received out) is an in-and-out operand too — for a word-only call
+//!   the stub sends 0 and drops what comes back. Elsewhere callee-saved registers used as
+//!   inputs (PPC_RETURN's flags and reply-data length in `r12 r13`) are plain inputs.
 //! - No `nomem`: object calls make the kernel read and write this process's memory (a log line,
 //!   the argv buffer), so each call is a compiler memory barrier. `nostack`: the kernel never
 //!   touches the user stack, and upcalls run on the page's `upcall_stack`, not here.
@@ -89,8 +90,8 @@ fn ppc_call_raw(
     let received: u64;
     let (w0, w1, w2, w3, w4): (u64, u64, u64, u64, u64);
     // SAFETY: PPC_CALL per `k42_abi::kernel::call::PPC_CALL`; every register the kernel or the
-    // `syscall` instruction writes is an output or clobbered (module comment; r15 is in and
-    // out), r12–r14 are preserved by the ABI, and the call touches no memory of ours except
+    // `syscall` instruction writes is an output or clobbered (module comment; r12–r15 are in
+    // and out), rbx and rbp are preserved by the ABI, and the call touches no memory of ours except
     // what an object method is documented to read or write and the page's `ppc_data`, which
     // this crate reads and writes only through raw pointers (`crate::page`).
     unsafe {
@@ -103,9 +104,9 @@ fn ppc_call_raw(
             inlateout("r10") args[0] => w3,
             inlateout("r8") args[1] => w4,
             inlateout("r9") args[2] => _,
-            in("r12") args[3],
-            in("r13") args[4],
-            in("r14") args[5],
+            inlateout("r12") args[3] => _,
+            inlateout("r13") args[4] => _,
+            inlateout("r14") args[5] => _,
             inlateout("r15") send_len => received,
             lateout("rcx") _,
             lateout("r11") _,
