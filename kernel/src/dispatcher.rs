@@ -17,7 +17,9 @@ use k42_abi::kernel::{
     ASYNC_PAYLOAD_WORDS, ASYNC_RING_SLOTS, AsyncMessage, DispatcherPage, ENTRY_COUNT, Entry,
     SavedRegs, Status, TrapInfo, page_offset, soft,
 };
-use k42_hal::user::{FpuState, KeptAcrossCall, PageFrame, SpaceRoot, UserFrame};
+use k42_hal::user::{
+    FpuState, KeptAcrossCall, PageFrame, SpaceRoot, UserFrame, UserFsBase, UserGsBase,
+};
 use k42_sched::Class;
 use spin::{Mutex, RwLock};
 
@@ -34,11 +36,9 @@ pub struct Shared {
     pub cpu: usize,
     /// Its process.
     pub process: Arc<Process>,
-    /// The page it shares with the kernel (mapped at `page_addr` in its process); `None` only
-    /// while being dropped.
+    /// The page it shares with the kernel (mapped in its process where its `THIS` word says);
+    /// `None` only while being dropped.
     page: Option<PageFrame>,
-    /// Where the page is mapped in the process.
-    pub page_addr: u64,
     /// Serializes producers of the async ring (senders on any CPU).
     ring: Mutex<()>,
 }
@@ -67,7 +67,6 @@ impl Shared {
             cpu,
             process,
             page: Some(page),
-            page_addr,
             ring: Mutex::new(()),
         };
         s.store(page_offset::THIS, page_addr);
@@ -345,7 +344,9 @@ pub struct Dispatcher {
     /// Its FPU/SSE registers while off the CPU.
     pub fpu: FpuState,
     /// Its FS base (user thread-local storage) while off the CPU.
-    pub fs_base: u64,
+    pub fs_base: UserFsBase,
+    /// Its GS base: where its page is mapped in its process, checked canonical once.
+    pub gs_base: UserGsBase,
     /// Its process's address space's PML4, taken when it was made (a process's space is set
     /// before its dispatchers are made, and outlives them): loaded with no lock taken
     /// (`switch::load_space`).
@@ -371,9 +372,9 @@ pub struct Dispatcher {
     pub job_stopped: bool,
     /// While [`Run::AwaitingAcks`]: the CPUs that have not yet said they stopped the process.
     pub acks: usize,
-    /// While [`Run::AwaitingAcks`]: the policy's dispatcher blocked meanwhile — itself, or the
-    /// caller whose same-CPU PPC it serves (whose time it runs on).
-    pub acks_head: u64,
+    /// While [`Run::AwaitingAcks`] or [`Run::AwaitingReply`]: the policy's dispatcher blocked
+    /// meanwhile — itself, or the caller whose same-CPU PPC it serves (whose time it runs on).
+    pub wait_head: u64,
 }
 
 impl Dispatcher {
@@ -385,7 +386,13 @@ impl Dispatcher {
         }
     }
 
-    pub fn new(shared: Arc<Shared>, class: Class, first: UserFrame, root: SpaceRoot) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        class: Class,
+        first: UserFrame,
+        root: SpaceRoot,
+        gs_base: UserGsBase,
+    ) -> Self {
         let linux = shared.process.linux;
         Self {
             shared,
@@ -393,7 +400,8 @@ impl Dispatcher {
             run: Run::Stopped,
             context: Context::Call(first),
             fpu: FpuState::default(),
-            fs_base: 0,
+            fs_base: UserFsBase::default(),
+            gs_base,
             root,
             linux,
             entries: [0; ENTRY_COUNT],
@@ -404,7 +412,7 @@ impl Dispatcher {
             retry_waiters: Vec::new(),
             job_stopped: false,
             acks: 0,
-            acks_head: 0,
+            wait_head: 0,
         }
     }
 

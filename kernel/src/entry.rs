@@ -20,6 +20,7 @@ use k42_kapi::{EXITED_METHOD, PROCESS_INTERFACE, counter};
 use k42_rights::wire::method_word;
 
 use crate::cpu::{self, Cpu, Mail, Slot};
+use crate::dispatcher::Run;
 use crate::process::{self, Process};
 use crate::space::Access;
 use crate::switch::{self, Origin};
@@ -315,6 +316,15 @@ fn remove_dispatcher(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame) {
     // forgets it; those it told to retry may try (and fail cleanly).
     if let Some(serving) = d.serving {
         crate::kcall::ppc::fail_caller(cpu, serving, frame);
+        // Gone while it waited on its callers' time (a remote reply, job control's acks): the
+        // head of their chain left the policy for the wait, and its chain has an answer now.
+        let waited = matches!(d.run, Run::AwaitingReply | Run::AwaitingAcks);
+        if waited
+            && d.wait_head != comm
+            && let Ok(decision) = cpu.sched.wake(switch::policy_id(d.wait_head), cpu::now())
+        {
+            switch::apply(cpu, decision, frame, Origin::Call);
+        }
     }
     if let Some(s) = d
         .calling

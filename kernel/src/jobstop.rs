@@ -52,16 +52,11 @@ pub fn stop(cpu: &mut Cpu, pid: u64, frame: &mut UserFrame) {
         // policy's dispatcher whose time it runs on — itself, or the caller at the head of
         // the same-CPU PPC chain it serves (the process server serving a `kill`) — leaves the
         // policy first, so nothing below can give the caller the CPU back.
-        let head = cpu
-            .sched
-            .current()
-            .map(|id| u64::from(id.0))
-            .filter(|&h| switch::executor(cpu, h) == me)
-            .unwrap_or(me);
+        let head = switch::policy_head(cpu, me);
         if let Some(d) = cpu.dispatchers.get_mut(&me) {
             d.run = Run::AwaitingAcks;
             d.acks = others.len();
-            d.acks_head = head;
+            d.wait_head = head;
             d.context = Context::Call(*frame);
             switch::leave(cpu);
             if let Ok(decision) = cpu.sched.block(switch::policy_id(head), cpu::now()) {
@@ -215,7 +210,7 @@ pub fn acked(cpu: &mut Cpu, comm: u64, frame: &mut UserFrame, origin: Origin) {
     if d.acks > 0 {
         return;
     }
-    let head = d.acks_head;
+    let head = d.wait_head;
     if head != comm && switch::executor(cpu, head) == comm {
         // It serves `head`'s call on `head`'s time: the chain goes back to the policy.
         if let Some(d) = cpu.dispatchers.get_mut(&comm) {

@@ -15,7 +15,7 @@ use k42_abi::kernel::{
     COMM_DISPATCHER_BITS, DISPATCHER_PAGE_BASE, INITIAL_STACK_SIZE, INITIAL_STACK_TOP,
     NATIVE_BIN_DIR, PERSONALITY_BASE, PERSONALITY_LIMIT, comm_id,
 };
-use k42_hal::user::{PageFrame, USER_TOP, UserFrame};
+use k42_hal::user::{PageFrame, USER_TOP, UserFrame, UserGsBase};
 use k42_kapi::KError;
 use k42_rights::{Rights, XHandle};
 use k42_sched::Class;
@@ -71,6 +71,7 @@ pub fn new_dispatcher(
     page_addr: u64,
     first: UserFrame,
 ) -> Result<Dispatcher, KError> {
+    let gs_base = UserGsBase::new(page_addr).ok_or(KError::BadArgument)?;
     let page = mm::with_frames(PageFrame::alloc).ok_or(KError::NoMemory)?;
     let mapped = process
         .with_space(|s| s.map_kernel_page(page_addr, &page).map(|()| s.root()))
@@ -87,7 +88,7 @@ pub fn new_dispatcher(
     dispatcher::register(shared.clone());
     process.dispatchers.lock().push(comm);
     process.dispatcher_added();
-    Ok(Dispatcher::new(shared, process.class, first, root))
+    Ok(Dispatcher::new(shared, process.class, first, root, gs_base))
 }
 
 fn prot_of(p: k42_elf::Prot) -> Prot {

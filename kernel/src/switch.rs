@@ -107,8 +107,8 @@ pub fn upcall_into(
 pub fn load_machine_state(d: &Dispatcher, io_open: &mut Vec<(u16, u16)>) {
     load_space(d, cpu::this());
     d.fpu.restore();
-    user::write_fs_base(d.fs_base);
-    user::write_user_gs_base(d.shared.page_addr);
+    d.fs_base.load();
+    d.gs_base.load();
     load_io_ports(d, io_open);
 }
 
@@ -126,9 +126,9 @@ pub fn swap_machine_state(
     load_space(to, slot);
     to.fpu.restore();
     if to.fs_base != from.fs_base {
-        user::write_fs_base(to.fs_base);
+        to.fs_base.load();
     }
-    user::write_user_gs_base(to.shared.page_addr);
+    to.gs_base.load();
     load_io_ports(to, io_open);
 }
 
@@ -251,6 +251,18 @@ pub fn executor(cpu: &Cpu, comm: u64) -> u64 {
         at = next;
     }
     at
+}
+
+/// The policy's dispatcher on whose time running dispatcher `me` runs: the policy's current one
+/// if `me` is at the end of its chain of same-CPU PPCs (`me` serves its call), else `me`. What
+/// must leave the policy while `me` waits (for a remote reply, for job control's acks), so that
+/// nothing gives the CPU back to the chain — and so to `me` — before the wait is over.
+pub fn policy_head(cpu: &Cpu, me: u64) -> u64 {
+    cpu.sched
+        .current()
+        .map(|id| u64::from(id.0))
+        .filter(|&h| executor(cpu, h) == me)
+        .unwrap_or(me)
 }
 
 /// Carries out a policy decision. `origin` says how the frame's registers (the running

@@ -29,8 +29,8 @@ pub use copy::{UserCopyError, UserSlice};
 pub use fpu::FpuState;
 pub(crate) use percpu::init_cpu;
 pub use percpu::{
-    cpu_index, fsgsbase, io_permit, read_fs_base, read_user_gs_base, set_cpu_index, smep_smap,
-    write_fs_base, write_user_gs_base,
+    UserFsBase, UserGsBase, cpu_index, fsgsbase, io_permit, read_fs_base, read_user_gs_base,
+    set_cpu_index, smep_smap,
 };
 pub use space::{AddressSpace, PageFrame, SpaceRoot, UserFlags};
 

@@ -11,11 +11,11 @@
 //! reaches this block only through the GS base that `swapgs` brought in (the kernel's, set by
 //! `init_cpu`). The user's GS base only ever sits in KERNEL_GS_BASE while the kernel runs; the
 //! kernel writes it (the dispatcher page) and never reads through it. The user's FS base is
-//! saved and restored per dispatcher as a value (`read_fs_base`/`write_fs_base` read and write
-//! the MSR, which is what `wrfsbase` writes) and never used as an address. The one window with a
-//! user GS base in ring 0 — the few instructions of `entry.S` between `syscall` and `swapgs`, or
-//! `swapgs` and `sysret`/`iret`, with interrupts off — can only be hit by an NMI or machine
-//! check, which the kernel treats as fatal.
+//! saved and restored per dispatcher as a value (`read_fs_base` and `UserFsBase::load` read and
+//! write the MSR, which is what `wrfsbase` writes) and never used as an address. The one window
+//! with a user GS base in ring 0 — the few instructions of `entry.S` between `syscall` and
+//! `swapgs`, or `swapgs` and `sysret`/`iret`, with interrupts off — can only be hit by an NMI
+//! or machine check, which the kernel treats as fatal.
 
 use alloc::boxed::Box;
 
@@ -197,28 +197,54 @@ pub fn io_permit(first: u16, count: u16, allow: bool) {
 
 /// The FS base user code runs with (thread-local storage), saved per dispatcher by the kernel.
 #[inline]
-pub fn read_fs_base() -> u64 {
+pub fn read_fs_base() -> UserFsBase {
     // Read raw: the MSR holds a canonical address by construction (a non-canonical write
     // faults), so `FsBase::read`'s check of it would only cost every dispatcher switch.
     // SAFETY: IA32_FS_BASE exists on every x86_64 CPU; reading it in ring 0 has no side
     // effects.
-    unsafe { FsBase::MSR.read() }
+    UserFsBase(unsafe { FsBase::MSR.read() })
 }
 
-/// Sets the FS base user code runs with; a non-canonical value is refused with `false`.
-#[inline]
-pub fn write_fs_base(base: u64) -> bool {
-    VirtAddr::try_new(base).map(FsBase::write).is_ok()
+/// An FS base as [`read_fs_base`] read it from the MSR, or zero: canonical by construction, so
+/// [`UserFsBase::load`] writes it back with no check (a dispatcher switch does, when the two
+/// dispatchers' differ).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserFsBase(u64);
+
+impl UserFsBase {
+    /// Makes it the FS base user code runs with.
+    #[inline]
+    pub fn load(self) {
+        let mut msr = FsBase::MSR;
+        // SAFETY: the value came from IA32_FS_BASE itself, or is zero (the type's only
+        // makers), so it is canonical and the write cannot fault; the kernel never uses FS.
+        unsafe { msr.write(self.0) }
+    }
+}
+
+/// A GS base for user code, checked canonical once ([`UserGsBase::new`]), so
+/// [`UserGsBase::load`] writes it with no check: a dispatcher's page address, loaded at every
+/// switch to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserGsBase(u64);
+
+impl UserGsBase {
+    /// `base` if it is a canonical address.
+    pub fn new(base: u64) -> Option<Self> {
+        VirtAddr::try_new(base).ok().map(|_| Self(base))
+    }
+
+    /// Makes it the GS base user code will run with (KERNEL_GS_BASE until `swapgs`).
+    #[inline]
+    pub fn load(self) {
+        let mut msr = KernelGsBase::MSR;
+        // SAFETY: checked canonical when made, so the write cannot fault; the kernel's own GS
+        // base is in IA32_GS_BASE, untouched.
+        unsafe { msr.write(self.0) }
+    }
 }
 
 /// The GS base user code runs with: while in ring 0 it waits in KERNEL_GS_BASE for `swapgs`.
 pub fn read_user_gs_base() -> u64 {
     KernelGsBase::read().as_u64()
-}
-
-/// Sets the GS base user code will run with (K42 native code points it at its dispatcher); a
-/// non-canonical value is refused with `false`.
-#[inline]
-pub fn write_user_gs_base(base: u64) -> bool {
-    VirtAddr::try_new(base).map(KernelGsBase::write).is_ok()
 }

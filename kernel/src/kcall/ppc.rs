@@ -445,9 +445,16 @@ fn remote(
     };
     caller.run = Run::AwaitingReply;
     caller.context = Context::Call(*frame);
+    // A server making this call while it serves a same-CPU caller runs on that caller's time:
+    // the caller leaves the policy, or the policy would give it the CPU back and `executor`
+    // would enter this dispatcher, its reply not come (`replied` puts it back).
+    let head = switch::policy_head(cpu, me);
+    if let Some(caller) = cpu.dispatchers.get_mut(&me) {
+        caller.wait_head = head;
+    }
     switch::leave(cpu);
     other.post(Mail::Call(call));
-    if let Ok(d) = cpu.sched.block(switch::policy_id(me), cpu::now()) {
+    if let Ok(d) = cpu.sched.block(switch::policy_id(head), cpu::now()) {
         switch::apply(cpu, d, frame, Origin::Call);
     }
     Ok(Next::Switched)
@@ -516,6 +523,21 @@ pub fn replied(cpu: &mut Cpu, reply: RemoteReply, frame: &mut UserFrame, origin:
     if let Some(f) = c.context.call_frame_mut() {
         set_reply(f, reply.status, &reply.words, reply.len);
     }
+    let head = c.wait_head;
+    if head != reply.caller && switch::executor(cpu, head) == reply.caller {
+        // It serves `head`'s call on `head`'s time (`remote`): the chain goes back to the
+        // policy, which enters it through `head`.
+        if let Some(c) = cpu.dispatchers.get_mut(&reply.caller) {
+            c.run = Run::Idle;
+        }
+        if let Ok(d) = cpu.sched.wake(switch::policy_id(head), cpu::now()) {
+            switch::apply(cpu, d, frame, origin);
+        }
+        return;
+    }
+    let Some(c) = cpu.dispatchers.get_mut(&reply.caller) else {
+        return;
+    };
     c.run = Run::Runnable;
     if c.held() {
         return; // stopped by job control: the reply waits in its registers for the continue
