@@ -153,12 +153,9 @@ pub(crate) struct ServerState {
     /// The reply a server thread left, to send at the next scheduling step (with WAIT if the
     /// dispatcher then has nothing to run).
     pub(crate) reply: Option<Reply>,
-    /// Server threads between calls.
+    /// Server threads between calls (but the one the dispatcher rests on, if it rests: that
+    /// one stays current, `retire_in_place`).
     pub(crate) pool: Vec<Pooled>,
-    /// The pooled server thread whose stack the dispatcher page names for the next call
-    /// (`Page::call_stack`): out of the pool until that call's upcall, which begins on its
-    /// stack, takes it (`Sched::claim_armed`).
-    pub(crate) armed: Option<Pooled>,
     /// Server threads made so far (for their names).
     pub(crate) made: u32,
     /// Async messages no thread waits for are dropped (a server has no one to read them).
@@ -320,42 +317,49 @@ impl Sched {
         Some(self.make_handler(p))
     }
 
-    /// The armed thread (`ServerState::armed`), for a call whose upcall began on its stack:
-    /// made current, as the call's handler, when nothing else waits to run, and its stack
-    /// returned for the caller (running on it) to adopt. `None` otherwise, the thread back in
-    /// the pool: the caller moves to the upcall stack and takes the general path.
-    pub(crate) fn claim_armed(&mut self) -> Option<Stack> {
-        let p = self.server.armed.take()?;
-        if !self.alone() {
-            self.server.pool.push(p);
-            return None;
+    /// At the IPC_CALL upcall of a call that began on the stack the dispatcher rested on
+    /// (`retire_in_place`): whether the call runs there now, on the rested thread — still
+    /// current and still its last call's handler — because nothing else waits to run. The rest
+    /// is then over (`k42_sys::thread::wake_on_rested_stack`); otherwise the dispatcher still
+    /// rests, for the caller to end the rest ([`Sched::end_rest`]) and take the general path.
+    pub(crate) fn wake_in_place(&mut self) -> bool {
+        // `preempt` is still false from `retire_in_place` (only a poll sets it, and none ran
+        // since); tested all the same, as `alone` does, so the rule does not hang on that.
+        let Some(me) = self.current else {
+            return false;
+        };
+        if !self.ready.is_empty() || self.preempt || Page::current().pending() != 0 {
+            return false;
         }
-        Some(self.make_handler(p))
+        // A permit given to the thread since its last call began is stale: the new one owes
+        // it nothing.
+        self.rec(me).thread.state.store(EMPTY, Ordering::Release);
+        sys_thread::wake_on_rested_stack();
+        true
     }
 
-    /// Names pooled thread `p`'s stack for the next call (`ServerState::armed`).
-    fn arm(&mut self, p: Pooled) {
-        Page::current().set_call_stack(p.stack.top());
-        // The last call's upcall took the armed thread (`claim_armed`), so there is none to
-        // pool: a test, then one store, rather than a swap of the records.
-        if self.server.armed.is_some() {
-            self.pool_armed();
+    /// At an upcall, before anything else looks at the scheduler: if the dispatcher rests on a
+    /// server thread's stack (`retire_in_place`), the rest ends — that thread, current until
+    /// now, goes to the pool with its stack, no longer current or any call's handler. So every
+    /// path but the IPC_CALL upcall's in place ([`Sched::wake_in_place`]) sees a server thread
+    /// between calls as it always did: pooled, no thread current, no running stack. Inline: the
+    /// common case, no rest, is one test.
+    #[inline]
+    pub(crate) fn end_rest(&mut self) {
+        if let Some(stack) = sys_thread::end_rest() {
+            self.pool_rested(stack);
         }
-        self.server.armed = Some(p);
     }
 
-    /// Puts the armed thread back in the pool (out of line: `arm` finds none on its way).
+    /// `end_rest`'s work when the dispatcher rested on `stack`.
     #[cold]
-    fn pool_armed(&mut self) {
-        if let Some(old) = self.server.armed.take() {
-            self.server.pool.push(old);
-        }
-    }
-
-    /// Takes back the armed thread's stack, no longer named for the next call.
-    fn disarm(&mut self) -> Option<Pooled> {
-        Page::current().set_call_stack(0);
-        self.server.armed.take()
+    fn pool_rested(&mut self, stack: Stack) {
+        // Not charged (`charge`): a server thread's call ran on its caller's time.
+        let Some(slot) = self.current.take() else {
+            panic!("sched: the dispatcher rested with no current thread");
+        };
+        self.server.handler = 0;
+        self.server.pool.push(Pooled { slot, stack });
     }
 
     /// Whether nothing but a call just delivered waits for the dispatcher.
@@ -564,9 +568,9 @@ impl Sched {
     /// starts the count for whichever is current next: called before `current` changes to
     /// another thread or none. A thread that ended is off the table already, its time dropped.
     ///
-    /// The server's fast paths (`claim_armed`, `claim_pooled_alone`, `retire_in_place`) change
-    /// `current` without it: a call runs on its caller's time, which the dispatcher's CPU time
-    /// does not count, and no one asks a server thread for its own.
+    /// The server's fast paths (`claim_pooled_alone`, `retire_in_place` and the end of its rest,
+    /// `end_rest`) change `current` without it: a call runs on its caller's time, which the
+    /// dispatcher's CPU time does not count, and no one asks a server thread for its own.
     fn charge(&mut self) {
         let now = CpuReading::now();
         let spent = now.since(self.current_since);
@@ -970,13 +974,20 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
 }
 
 /// [`retire_to_pool`] for a server thread the fast path started (`crate::server`), in the
-/// common case that nothing else is ready once its call is done: the thread's stack is named
-/// for the next call (`Sched::arm`) while the thread still runs on it, and the reply goes with
-/// WAIT from there — no switch to the upcall stack first, and the next call's upcall begins on
-/// this stack, as this thread's. Nothing can take the stack before the PPC_RETURN: only the
-/// next IPC_CALL upcall does, and upcalls stay disabled until the kernel has dropped this
-/// context. If another thread is ready, or the kernel refuses the reply, the thread retires
-/// the general way.
+/// common case that nothing else is ready once its call is done: the thread *rests* on its
+/// stack (`k42_sys::thread`, "Resting") and the reply goes with WAIT from there — no switch to
+/// the upcall stack first, and the next call's upcall begins on this stack, as this thread's.
+/// If another thread is ready, or the kernel refuses the reply, the thread retires the general
+/// way.
+///
+/// **The rest.** The thread gives nothing up: it stays current, its stack the running one, and
+/// it stays the handler (`ServerState::handler`), so the next call that begins on its stack
+/// takes it back with a few tests ([`Sched::wake_in_place`]). That state is seen by nobody
+/// but the dispatcher's next upcall: the dispatcher is idle from the PPC_RETURN(WAIT) on
+/// (upcalls disabled until it), another dispatcher only queues threads here (`unpark`), and
+/// every upcall ends the rest ([`Sched::end_rest`]) before it looks at the scheduler, unless
+/// it is that call run in place. INTERRUPT can come while the dispatcher rests; TRAP and SVC
+/// cannot (no code runs), nor can an upcall stub find anything to save.
 ///
 /// Inline into its one caller (`server::serve_direct`): the reply's words then go from the
 /// handler's answer into the registers without a call, or a copy handed to one, in between.
@@ -986,36 +997,29 @@ pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
     // (`retire_to_pool` runs disabled): no guard to restore anything, so one store.
     Page::current().set_disabled(true);
     let len = with(|s| {
-        s.server.handler = 0;
+        // The handler is done: bytes it did not take go (the general way does the same).
         s.server.data.clear();
         s.poll();
-        if !s.ready.is_empty() {
+        if !s.ready.is_empty() || s.current.is_none() {
             return None;
         }
-        let me = s.current.take()?;
         // Nothing to run: the dispatcher sleeps in the reply, which honours a PREEMPT too. The
         // reply goes from here, not staged through `server.reply` (`take_reply`'s work without
         // the copies).
         s.preempt = false;
         s.server.serving = false;
         let len = s.stage_reply_data();
-        let stack = sys_thread::release_running_stack();
-        s.arm(Pooled { slot: me, stack });
+        sys_thread::rest_on_running_stack();
         Some(len)
     });
     let Some(len) = len else {
         retire_to_pool(Some((token, words)))
     };
     let status = kcall::ppc_return_and_wait(token, &words, len);
-    // Refused (the caller is gone, say): this thread is still running on the stack it named.
+    // Refused (the caller is gone, say): the rest never began, and this thread, still current
+    // on its running stack, retires the general way.
+    sys_thread::wake_on_rested_stack();
     log!("server: PPC_RETURN refused with status {status}");
-    with(|s| match s.disarm() {
-        Some(p) => {
-            sys_thread::reclaim_running_stack(p.stack);
-            s.current = Some(p.slot);
-        }
-        None => panic!("server: the retiring thread's stack was taken"),
-    });
     retire_to_pool(None)
 }
 
@@ -1114,6 +1118,7 @@ fn take_saved(back: bool) {
 /// if any, is in the save area.
 fn on_interrupt(bits: u64) -> ! {
     let sliced = with(|s| {
+        s.end_rest();
         s.poll();
         core::mem::take(&mut s.slice_over)
     });

@@ -9,11 +9,13 @@
 //! the stack's top. So a call costs no thread context save or restore. **The fast path** — the
 //! common case of nothing else ready and a thread in the pool: the upcall starts the pooled
 //! thread with the call as its argument (`k42_sys::thread::start_fresh`, no frame to build or
-//! pop), and when the handler is done the thread names its own stack for the next call in
-//! the dispatcher page (`call_stack`) and replies with PPC_RETURN(WAIT) from it
-//! (`sched::retire_in_place`), no switch to the upcall stack between. The kernel then begins
-//! the next IPC_CALL upcall on that stack, so that call runs on the thread with no switch at
-//! all: the upcall takes the thread back as the handler (`Sched::claim_armed`) and calls it.
+//! pop), and when the handler is done the thread *rests* on its stack: it names the stack for
+//! the next call in the dispatcher page (`call_stack`) and replies with PPC_RETURN(WAIT) from
+//! it (`sched::retire_in_place`), no switch to the upcall stack between, and it stays the
+//! current thread and the handler. The kernel then begins the next IPC_CALL upcall on that
+//! stack, so that call runs on the thread with no switch at all and almost nothing to undo
+//! (`Sched::wake_in_place`); any other upcall first puts the thread in the pool
+//! (`Sched::end_rest`).
 //! Otherwise the upcall queues the thread (or makes one) and runs the scheduler, and the
 //! thread retires through it (`sched::retire_to_pool`). The handler runs on that thread with
 //! upcalls enabled, so it may block briefly (on a [`FairBLock`](crate::sync::FairBLock)
@@ -212,38 +214,31 @@ pub fn set_reply_bytes(bytes: &[u8]) -> Result<(), DataError> {
 
 /// The IPC_CALL upcall: the call goes to a server thread, then the scheduler runs.
 fn on_call(incoming: &IncomingCall) -> ! {
-    // The stack the last call's thread named for this one (`sched::retire_in_place`): the
-    // kernel began the upcall on it, so it is this call's now, and named for no other.
-    let page = Page::current();
-    let on_named_stack = page.call_stack() != 0;
-    if on_named_stack {
-        page.set_call_stack(0);
-    }
+    // The dispatcher rested on the stack of the last call's thread (`sched::retire_in_place`):
+    // the kernel began the upcall there, and that thread is still current.
+    let rested = sys_thread::is_resting();
     // The call's bytes leave the page first: everything after may use the area.
     if incoming.data_len != 0 {
         copy_call_data(incoming.data_len);
     }
     // A thread blocked in the kernel when the call came is in the save area: it continues later.
+    // (Never so when the dispatcher rested: it was idle.)
     sched::take_interrupted(false);
-    if !on_named_stack {
+    if !rested {
         serve_from_upcall_stack(incoming)
     }
-    // The common case: nothing else to run — the call runs on the thread whose stack this is,
-    // its record where the upcall's entry left it. Otherwise the thread goes back to the pool
-    // and the call is served the general way, from the upcall stack.
-    // The stack is taken back in the same session (as `sched::retire_in_place` gives it up in
-    // its): only a yes or no then leaves it, not the stack's words.
-    let claimed = sched::with(|s| {
+    // The common case: nothing else to run — the call runs on the rested thread, its record
+    // where the upcall's entry left it. Otherwise the rest ends, the thread goes back to the
+    // pool and the call is served the general way, from the upcall stack.
+    let in_place = sched::with(|s| {
         s.server.serving = true;
-        match s.claim_armed() {
-            Some(stack) => {
-                sys_thread::reclaim_running_stack(stack);
-                true
-            }
-            None => false,
+        let in_place = s.wake_in_place();
+        if !in_place {
+            s.end_rest();
         }
+        in_place
     });
-    if claimed {
+    if in_place {
         serve_direct(incoming)
     }
     sys_thread::start_on_upcall_stack(serve_from_upcall_stack, incoming)

@@ -198,8 +198,8 @@ impl Page {
     }
 
     /// Names the stack the next IPC_CALL upcall begins on (its top; 0: the upcall stack). Set
-    /// it only with upcalls disabled, to a stack nothing else runs on or will run on before
-    /// that upcall takes it back (by setting 0).
+    /// it only with upcalls disabled, through `thread::rest_on_running_stack` and its ends
+    /// (`thread` module, "Resting"), which keep it nonzero exactly while the dispatcher rests.
     #[inline]
     pub fn set_call_stack(self, top: u64) {
         self.store(page_offset::CALL_STACK, top);

@@ -26,17 +26,26 @@
 //!
 //! **Who runs where.** Each dispatcher is on exactly one of: a thread's stack (this module keeps
 //! that stack as the dispatcher's *running* stack) or its upcall stack (no running stack: an
-//! upcall handler, or the runtime's idle loop). One exception, brief: an IPC_CALL upcall that
-//! began on the stack a server named for its next call (`Page::set_call_stack`) runs there
-//! with no running stack until the runtime takes that stack as the call's thread's
-//! ([`reclaim_running_stack`]) or leaves it for the upcall stack ([`start_on_upcall_stack`]);
-//! it uses nothing else of this module meanwhile, and nothing else can take the named stack
-//! before it leaves (the runtime holds it apart from its pool of free stacks until then).
-//! Upcall stubs move the running stack aside as the *interrupted* one (`note_upcall`), which
-//! [`Context::from_saved`] takes. [`switch`] and [`exit`] run on a thread's stack, [`enter`] on
-//! the upcall stack; each checks it. All three need upcalls disabled (the scheduler's critical
-//! section, `crate::critical`): a new thread and a switched-to thread continue disabled and
-//! enable themselves, a full frame enables in its stub.
+//! upcall handler, or the runtime's idle loop). Upcall stubs move the running stack aside as
+//! the *interrupted* one (`note_upcall`), which [`Context::from_saved`] takes. [`switch`] and
+//! [`exit`] run on a thread's stack, [`enter`] on the upcall stack; each checks it. All three
+//! need upcalls disabled (the scheduler's critical section, `crate::critical`): a new thread and
+//! a switched-to thread continue disabled and enable themselves, a full frame enables in its
+//! stub.
+//!
+//! **Resting.** A server thread whose call is done can *rest* on its stack
+//! ([`rest_on_running_stack`]): the page names the running stack for the next IPC_CALL
+//! (`Page::set_call_stack`) and the thread replies with PPC_RETURN(WAIT) from it, the stack
+//! still the running one. The page's `call_stack` is nonzero exactly while the dispatcher
+//! rests, which lasts until its next upcall handles it, so every upcall can tell: an IPC_CALL
+//! upcall begins on the rested stack, which stays the running one, and interrupts nothing
+//! (`note_call_upcall`); the runtime either runs the call there ([`wake_on_rested_stack`]) or
+//! takes the stack back ([`end_rest`]) and leaves it for the upcall stack
+//! ([`start_on_upcall_stack`]). Any other upcall begins on the upcall stack and moves the
+//! rested stack aside as the interrupted one, as for a running thread — though nothing was
+//! saved (`saved_live` is 0: the dispatcher was idle) — and the runtime takes it back with
+//! [`end_rest`] before anything else. Nothing else runs on the dispatcher while it rests, so no
+//! other code sees the running stack of a dispatcher that is idle.
 //!
 //! **On top.** [`switch`] and [`exit`] take a closure that runs *after* the old context is saved
 //! (or, for `exit`, abandoned) and before the new one continues, on the new one's stack. That is
@@ -412,7 +421,13 @@ impl StackSlot {
 
     #[inline]
     fn is_some(&self) -> bool {
-        self.top.load(Ordering::Relaxed) != 0
+        self.top() != 0
+    }
+
+    /// The top of the stack held; 0 when empty.
+    #[inline]
+    fn top(&self) -> u64 {
+        self.top.load(Ordering::Relaxed)
     }
 
     /// The red page and top of the stack held, if any.
@@ -481,6 +496,17 @@ pub(crate) fn adopt_initial_stack() {
 pub(crate) fn note_upcall() {
     let s = slots();
     s.interrupted.set(s.running.take());
+}
+
+/// [`note_upcall`] for the IPC_CALL upcall: one that began on the stack the dispatcher rested
+/// on (module comment, "Resting") interrupted nothing, and that stack is still the running one.
+/// Inline: every call's upcall starts here.
+#[inline]
+pub(crate) fn note_call_upcall() {
+    if !is_resting() {
+        return note_upcall();
+    }
+    slots().interrupted.set(None);
 }
 
 /// Undoes [`note_upcall`] for an upcall handler that goes straight back to the interrupted
@@ -770,13 +796,10 @@ unsafe fn write_and_enter<T: Copy>(at: u64, entry: fn(&T) -> !, value: &T) -> ! 
     unsafe { k42_sys_enter_fresh(at, fresh_trampoline::<T>, at) }
 }
 
-/// Gives up the running stack while code still runs on it, for a thread that ends with a
-/// kernel call that does not return when it succeeds (a server thread's reply with
-/// PPC_RETURN(WAIT), `k42_rt::server`): the dispatcher counts as on its upcall stack, and the
-/// stack may be pooled for the next thread. The caller must run nothing but that call on the
-/// stack before it leaves it (upcalls stay disabled, so no upcall runs code anywhere), and, if
-/// the call returns after all, take the stack back with [`reclaim_running_stack`] before
-/// anything else.
+/// Gives up the running stack while code still runs on it: the dispatcher counts as on its
+/// upcall stack, and the stack may be pooled for another thread. The caller must run nothing
+/// on the stack but its way off it, with upcalls disabled throughout (so no upcall runs code
+/// anywhere), as [`start_on_upcall_stack`] does.
 ///
 /// # Panics
 ///
@@ -793,17 +816,12 @@ pub fn release_running_stack() -> Stack {
     }
 }
 
-/// Makes `stack`, which the code calling this runs on, the running one: the stack
-/// [`release_running_stack`] gave up, taken back; or the stack a server named for its next
-/// call (`Page::set_call_stack`), which the IPC_CALL upcall began on.
+/// Makes `stack`, which the code calling this runs on, the running one (a dispatcher's first
+/// code on a stack it was given, `k42_rt::dispatchers`).
 ///
 /// # Panics
 ///
 /// If upcalls are enabled or another stack is running.
-///
-/// Inline: a server's every call on the stack its last one named takes it back (`k42_rt::
-/// server`).
-#[inline(always)]
 pub fn reclaim_running_stack(stack: Stack) {
     assert!(
         Page::current().disabled(),
@@ -815,6 +833,87 @@ pub fn reclaim_running_stack(stack: Stack) {
         "thread::reclaim_running_stack: another stack runs"
     );
     running.put(stack);
+}
+
+/// Makes the dispatcher rest on its running stack (module comment, "Resting"): the page names
+/// it for the next IPC_CALL, and it stays the running one. For a server thread about to reply
+/// with PPC_RETURN(WAIT) (`k42_rt::server`): the caller must run nothing but that call on the
+/// stack, upcalls disabled until it, and if the call returns (the kernel refused it) end the
+/// rest with [`wake_on_rested_stack`] before anything else.
+///
+/// # Panics
+///
+/// If upcalls are enabled or the dispatcher is not on a thread's stack.
+#[inline]
+pub fn rest_on_running_stack() {
+    let page = Page::current();
+    assert!(
+        page.disabled(),
+        "thread::rest_on_running_stack with upcalls enabled"
+    );
+    match slots().running.top() {
+        0 => panic!("thread::rest_on_running_stack off a thread stack"),
+        top => page.set_call_stack(top),
+    }
+}
+
+/// Whether the dispatcher rests on a thread's stack (module comment, "Resting"): at an upcall,
+/// whether that upcall is the first since the rest began.
+#[inline]
+pub fn is_resting() -> bool {
+    Page::current().call_stack() != 0
+}
+
+/// Ends the rest with the rested stack still the running one: at the IPC_CALL upcall that began
+/// on it, for the call to run there; or when the kernel refused the PPC_RETURN(WAIT) the rest
+/// was for. No stack is named for calls any more.
+///
+/// # Panics
+///
+/// If upcalls are enabled.
+#[inline]
+pub fn wake_on_rested_stack() {
+    let page = Page::current();
+    assert!(
+        page.disabled(),
+        "thread::wake_on_rested_stack with upcalls enabled"
+    );
+    page.set_call_stack(0);
+}
+
+/// Ends the rest, if the dispatcher rests, with the rested stack handed back: no stack is named
+/// for calls any more, and the rested stack is neither running nor interrupted. It is the
+/// running one at the IPC_CALL upcall that began on it (the caller then leaves it with
+/// [`start_on_upcall_stack`]), the interrupted one at any other upcall (module comment,
+/// "Resting"). `None` if the dispatcher does not rest.
+///
+/// # Panics
+///
+/// If upcalls are enabled, or the stack named for calls is neither the running nor the
+/// interrupted one.
+#[inline]
+pub fn end_rest() -> Option<Stack> {
+    if !is_resting() {
+        return None;
+    }
+    Some(take_rested_stack())
+}
+
+/// [`end_rest`] when the dispatcher rests.
+#[cold]
+fn take_rested_stack() -> Stack {
+    let page = Page::current();
+    assert!(page.disabled(), "thread::end_rest with upcalls enabled");
+    let top = page.call_stack();
+    page.set_call_stack(0);
+    let s = slots();
+    let holder = [&s.running, &s.interrupted]
+        .into_iter()
+        .find(|slot| slot.top() == top);
+    match holder.and_then(StackSlot::take) {
+        Some(stack) => stack,
+        None => panic!("thread::end_rest: the rested stack is neither running nor interrupted"),
+    }
 }
 
 /// Leaves the upcall stack for `to` (a thread, or a fresh start at the upcall stack's top),

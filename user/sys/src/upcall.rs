@@ -21,9 +21,9 @@
 //!
 //! Before the handler runs, the stack of the thread the upcall interrupted (if one was running)
 //! is set aside for `thread::Context::from_saved` (`thread::note_upcall`): from here on the
-//! dispatcher is on its upcall stack (or, for IPC_CALL, on the stack named in `call_stack`,
-//! which has no running thread until the runtime takes it as the call's: `thread` module,
-//! "Who runs where").
+//! dispatcher is on its upcall stack. One exception: an IPC_CALL that began on the stack named
+//! in `call_stack`, where the dispatcher rested (`thread` module, "Resting"), interrupted
+//! nothing and runs on that stack, still the running one (`thread::note_call_upcall`).
 //!
 //! Only these stubs can be installed ([`install`]), so SET_ENTRY never points the kernel at an
 //! arbitrary address from safe code. Handlers live in atomics (not behind a lock): an upcall can
@@ -168,7 +168,7 @@ fn no_handler() -> ! {
 }
 
 extern "C" fn ipc_call_upcall(call: &IncomingCall) -> ! {
-    crate::thread::note_upcall();
+    crate::thread::note_call_upcall();
     let handler = match CALL_HANDLER.load(Ordering::Acquire) {
         0 => no_handler(),
         // SAFETY: CALL_HANDLER holds only `CallHandler` values cast to usize (set_call_handler).
