@@ -317,31 +317,10 @@ impl Sched {
         Some(self.make_handler(p))
     }
 
-    /// At the IPC_CALL upcall of a call that began on the stack the dispatcher rested on
-    /// (`retire_in_place`): whether the call runs there now, on the rested thread — still
-    /// current and still its last call's handler — because nothing else waits to run. The rest
-    /// is then over (`k42_sys::thread::wake_on_rested_stack`); otherwise the dispatcher still
-    /// rests, for the caller to end the rest ([`Sched::end_rest`]) and take the general path.
-    pub(crate) fn wake_in_place(&mut self) -> bool {
-        // `preempt` is still false from `retire_in_place` (only a poll sets it, and none ran
-        // since); tested all the same, as `alone` does, so the rule does not hang on that.
-        let Some(me) = self.current else {
-            return false;
-        };
-        if !self.ready.is_empty() || self.preempt || Page::current().pending() != 0 {
-            return false;
-        }
-        // A permit given to the thread since its last call began is stale: the new one owes
-        // it nothing.
-        self.rec(me).thread.state.store(EMPTY, Ordering::Release);
-        sys_thread::wake_on_rested_stack();
-        true
-    }
-
     /// At an upcall, before anything else looks at the scheduler: if the dispatcher rests on a
     /// server thread's stack (`retire_in_place`), the rest ends — that thread, current until
     /// now, goes to the pool with its stack, no longer current or any call's handler. So every
-    /// path but the IPC_CALL upcall's in place ([`Sched::wake_in_place`]) sees a server thread
+    /// path but the IPC_CALL upcall's in place ([`wake_in_place`]) sees a server thread
     /// between calls as it always did: pooled, no thread current, no running stack. Inline: the
     /// common case, no rest, is one test.
     #[inline]
@@ -358,7 +337,9 @@ impl Sched {
         let Some(slot) = self.current.take() else {
             panic!("sched: the dispatcher rested with no current thread");
         };
+        // The rest kept them for the call that did not come: the last call's reply is sent.
         self.server.handler = 0;
+        self.server.serving = false;
         self.server.pool.push(Pooled { slot, stack });
     }
 
@@ -981,13 +962,14 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
 /// way.
 ///
 /// **The rest.** The thread gives nothing up: it stays current, its stack the running one, and
-/// it stays the handler (`ServerState::handler`), so the next call that begins on its stack
-/// takes it back with a few tests ([`Sched::wake_in_place`]). That state is seen by nobody
-/// but the dispatcher's next upcall: the dispatcher is idle from the PPC_RETURN(WAIT) on
-/// (upcalls disabled until it), another dispatcher only queues threads here (`unpark`), and
-/// every upcall ends the rest ([`Sched::end_rest`]) before it looks at the scheduler, unless
-/// it is that call run in place. INTERRUPT can come while the dispatcher rests; TRAP and SVC
-/// cannot (no code runs), nor can an upcall stub find anything to save.
+/// it stays the handler (`ServerState::handler`) with the call counted as being served
+/// (`ServerState::serving`), all as the next call needs them, so a call that begins on its
+/// stack takes it back with one test and no look at the scheduler ([`wake_in_place`]). That
+/// state is seen by nobody but the dispatcher's next upcall: the dispatcher is idle from the
+/// PPC_RETURN(WAIT) on (upcalls disabled until it), another dispatcher only queues threads here
+/// (`unpark`), and every upcall ends the rest ([`Sched::end_rest`]) before it looks at the
+/// scheduler, unless it is that call run in place. INTERRUPT can come while the dispatcher
+/// rests; TRAP and SVC cannot (no code runs), nor can an upcall stub find anything to save.
 ///
 /// Inline into its one caller (`server::serve_direct`): the reply's words then go from the
 /// handler's answer into the registers without a call, or a copy handed to one, in between.
@@ -1000,15 +982,19 @@ pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
         // The handler is done: bytes it did not take go (the general way does the same).
         s.server.data.clear();
         s.poll();
-        if !s.ready.is_empty() || s.current.is_none() {
+        if !s.ready.is_empty() {
             return None;
         }
+        let me = s.current?;
         // Nothing to run: the dispatcher sleeps in the reply, which honours a PREEMPT too. The
         // reply goes from here, not staged through `server.reply` (`take_reply`'s work without
         // the copies).
         s.preempt = false;
-        s.server.serving = false;
         let len = s.stage_reply_data();
+        // A permit left from this call is stale: the next call owes it nothing. (Nothing can
+        // give the thread one while it rests: no thread of this dispatcher runs, and the
+        // thread waits for nothing another could wake.)
+        s.rec(me).thread.state.store(EMPTY, Ordering::Release);
         sys_thread::rest_on_running_stack();
         Some(len)
     });
@@ -1017,10 +1003,33 @@ pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
     };
     let status = kcall::ppc_return_and_wait(token, &words, len);
     // Refused (the caller is gone, say): the rest never began, and this thread, still current
-    // on its running stack, retires the general way.
+    // on its running stack, retires the general way, no call being served.
     sys_thread::wake_on_rested_stack();
+    with(|s| s.server.serving = false);
     log!("server: PPC_RETURN refused with status {status}");
     retire_to_pool(None)
+}
+
+/// At the IPC_CALL upcall of a call that began on the stack the dispatcher rested on
+/// ([`retire_in_place`]): whether the call runs there now, on the rested thread — still
+/// current, the handler and serving, as the rest left them — because nothing else waits to
+/// run. The rest is then over (`k42_sys::thread::wake_on_rested_stack`); otherwise the
+/// dispatcher still rests, for the caller to end the rest ([`Sched::end_rest`]) and take the
+/// general path.
+///
+/// "Nothing else" is the page's pending soft interrupts: no look at the scheduler (nor its
+/// lock). Its ready queue was empty and `preempt` clear when the rest began, and no code of
+/// this dispatcher has run since; only another dispatcher can have queued a thread here
+/// (`unpark`), and it then sends this one a message, whose bit is pending now or, when it
+/// comes during the call, interrupts the handler as any soft interrupt does (the handler's
+/// thread first, as on the general path, which queues it at the front).
+#[inline]
+pub(crate) fn wake_in_place() -> bool {
+    if Page::current().pending() != 0 {
+        return false;
+    }
+    sys_thread::wake_on_rested_stack();
+    true
 }
 
 extern "C" fn idle_entry(_: u64) -> ! {

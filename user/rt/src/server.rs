@@ -14,7 +14,7 @@
 //! it (`sched::retire_in_place`), no switch to the upcall stack between, and it stays the
 //! current thread and the handler. The kernel then begins the next IPC_CALL upcall on that
 //! stack, so that call runs on the thread with no switch at all and almost nothing to undo
-//! (`Sched::wake_in_place`); any other upcall first puts the thread in the pool
+//! (`sched::wake_in_place`); any other upcall first puts the thread in the pool
 //! (`Sched::end_rest`).
 //! Otherwise the upcall queues the thread (or makes one) and runs the scheduler, and the
 //! thread retires through it (`sched::retire_to_pool`). The handler runs on that thread with
@@ -230,17 +230,10 @@ fn on_call(incoming: &IncomingCall) -> ! {
     // The common case: nothing else to run — the call runs on the rested thread, its record
     // where the upcall's entry left it. Otherwise the rest ends, the thread goes back to the
     // pool and the call is served the general way, from the upcall stack.
-    let in_place = sched::with(|s| {
-        s.server.serving = true;
-        let in_place = s.wake_in_place();
-        if !in_place {
-            s.end_rest();
-        }
-        in_place
-    });
-    if in_place {
+    if sched::wake_in_place() {
         serve_direct(incoming)
     }
+    sched::with(|s| s.end_rest());
     sys_thread::start_on_upcall_stack(serve_from_upcall_stack, incoming)
 }
 
