@@ -145,9 +145,10 @@ pub(crate) struct ServerState {
     /// The bytes the handler set for its reply (at most `PPC_DATA_BYTES`), written into the
     /// page's data area when the reply is taken to be sent.
     pub(crate) reply_data: Vec<u8>,
-    /// The serial number of the thread running the call's handler (0: none): only it may use
-    /// the data.
-    pub(crate) handler: u64,
+    /// The thread running the call's handler (`None`: none): only it may use the data. A
+    /// handle rather than a slot, so the end of a call clears the thread's permit without
+    /// looking its record up (`retire_in_place`).
+    pub(crate) handler: Option<ThreadRef>,
     /// A call is being served: the kernel forbids YIELD(BLOCK/IDLE) until its reply is sent.
     pub(crate) serving: bool,
     /// The reply a server thread left, to send at the next scheduling step (with WAIT if the
@@ -338,7 +339,7 @@ impl Sched {
             panic!("sched: the dispatcher rested with no current thread");
         };
         // The rest kept them for the call that did not come: the last call's reply is sent.
-        self.server.handler = 0;
+        self.server.handler = None;
         self.server.serving = false;
         self.server.pool.push(Pooled { slot, stack });
     }
@@ -353,12 +354,11 @@ impl Sched {
 
     /// Makes pooled thread `p` the running handler of the call just delivered; its stack.
     fn make_handler(&mut self, p: Pooled) -> Stack {
-        let rec = self.rec(p.slot);
-        let serial = rec.thread.serial;
+        let thread = self.rec(p.slot).thread.clone();
         // A permit left from its last call is stale: the new one owes it nothing.
-        rec.thread.state.store(EMPTY, Ordering::Release);
+        thread.state.store(EMPTY, Ordering::Release);
         self.current = Some(p.slot);
-        self.server.handler = serial;
+        self.server.handler = Some(thread);
         p.stack
     }
 
@@ -914,7 +914,7 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
             s.server.reply = Some(reply);
         }
         // The handler is done: bytes it did not take go, its reply's stay.
-        s.server.handler = 0;
+        s.server.handler = None;
         s.server.data.clear();
         let Some(me) = s.current.take() else {
             panic!("a server call retired off a thread");
@@ -982,10 +982,9 @@ pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
         // The handler is done: bytes it did not take go (the general way does the same).
         s.server.data.clear();
         s.poll();
-        if !s.ready.is_empty() {
+        if !s.ready.is_empty() || s.current.is_none() {
             return None;
         }
-        let me = s.current?;
         // Nothing to run: the dispatcher sleeps in the reply, which honours a PREEMPT too. The
         // reply goes from here, not staged through `server.reply` (`take_reply`'s work without
         // the copies).
@@ -993,8 +992,10 @@ pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
         let len = s.stage_reply_data();
         // A permit left from this call is stale: the next call owes it nothing. (Nothing can
         // give the thread one while it rests: no thread of this dispatcher runs, and the
-        // thread waits for nothing another could wake.)
-        s.rec(me).thread.state.store(EMPTY, Ordering::Release);
+        // thread waits for nothing another could wake.) The thread is the handler, current.
+        if let Some(me) = &s.server.handler {
+            me.state.store(EMPTY, Ordering::Release);
+        }
         sys_thread::rest_on_running_stack();
         Some(len)
     });

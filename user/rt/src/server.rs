@@ -164,7 +164,10 @@ pub enum DataError {
 fn with_call_state<R>(f: impl FnOnce(&mut sched::ServerState) -> R) -> Option<R> {
     let _upcalls = critical::disable();
     sched::with(|s| {
-        let on_handler = s.current_serial() == Some(s.server.handler);
+        let on_handler = s.current_serial().is_some_and(|me| {
+            let handler = s.server.handler.as_ref();
+            handler.is_some_and(|handler| handler.serial == me)
+        });
         on_handler.then(|| f(&mut s.server))
     })
 }
@@ -334,7 +337,7 @@ fn run_call() -> Option<sched::Reply> {
             let call = s.server.call.take();
             if call.is_some() {
                 // The call's data is this thread's (`take_call_data`, `set_reply_data`).
-                s.server.handler = s.current_serial().unwrap_or(0);
+                s.server.handler = s.current();
             }
             call
         })
