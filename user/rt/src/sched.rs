@@ -43,7 +43,7 @@ use k42_abi::kernel::{
     AsyncMessage, COMM_DISPATCHER_BITS, Entry, INITIAL_STACK_SIZE, INITIAL_STACK_TOP, SavedRegs,
     comm_id, comm_pid, soft, yield_mode,
 };
-use k42_rights::wire::{ARG_WORDS, REPLY_WORDS};
+use k42_rights::wire::{self, ARG_WORDS, REPLY_WORDS};
 use k42_sys::critical;
 use k42_sys::kcall;
 use k42_sys::page::Page;
@@ -972,9 +972,11 @@ pub(crate) fn retire_to_pool(reply: Option<Reply>) -> ! {
 /// rests; TRAP and SVC cannot (no code runs), nor can an upcall stub find anything to save.
 ///
 /// Inline into its one caller (`server::serve_direct`): the reply's words then go from the
-/// handler's answer into the registers without a call, or a copy handed to one, in between.
+/// handler's answer into the registers without a call, or a copy handed to one, in between;
+/// and they are encoded only just before they go, so no copy of them is kept across the
+/// scheduler's session either.
 #[inline(always)]
-pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
+pub(crate) fn retire_in_place(token: u64, reply: &wire::Reply) -> ! {
     // Disabled until the PPC_RETURN(WAIT) enables them, or for good on the general way
     // (`retire_to_pool` runs disabled): no guard to restore anything, so one store.
     Page::current().set_disabled(true);
@@ -1000,9 +1002,9 @@ pub(crate) fn retire_in_place(token: u64, words: [u64; REPLY_WORDS]) -> ! {
         Some(len)
     });
     let Some(len) = len else {
-        retire_to_pool(Some((token, words)))
+        retire_to_pool(Some((token, wire::encode_reply(reply))))
     };
-    let status = kcall::ppc_return_and_wait(token, &words, len);
+    let status = kcall::ppc_return_and_wait(token, &wire::encode_reply(reply), len);
     // Refused (the caller is gone, say): the rest never began, and this thread, still current
     // on its running stack, retires the general way, no call being served.
     sys_thread::wake_on_rested_stack();

@@ -300,7 +300,7 @@ fn call_of(incoming: &IncomingCall) -> sched::Call {
 fn serve_direct(call: &IncomingCall) -> ! {
     critical::enable();
     let reply = handle(call.badge, call.handle, call.method, &call.args);
-    sched::retire_in_place(call.token, encode_reply(&reply))
+    sched::retire_in_place(call.token, &reply)
 }
 
 /// The installed handler's answer to a call (upcalls enabled: it may block). Inline: no

@@ -46,12 +46,12 @@ const DETAIL2: usize = 2;
 #[inline(always)]
 pub fn encode_reply(reply: &Reply) -> [u64; REPLY_WORDS] {
     match reply {
-        Ok(results) => {
-            let mut words = [0; REPLY_WORDS];
-            words[STATUS] = status::OK;
-            words[DETAIL..].copy_from_slice(results);
-            words
-        }
+        // Word by word, not a slice copy: the words can then go straight from the results
+        // into the registers that carry them (a copy is lowered to `memcpy` through memory).
+        Ok(results) => core::array::from_fn(|i| match i {
+            STATUS => status::OK,
+            _ => results[i - DETAIL],
+        }),
         Err(e) => encode_error(*e),
     }
 }
