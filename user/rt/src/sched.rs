@@ -1288,10 +1288,12 @@ pub(crate) fn init_forked() -> Result<(), InitError> {
 /// running on `stack` (its first entry's) becomes its first thread, `name`.
 pub(crate) fn init_added(name: &str, stack: Stack) -> Result<(), InitError> {
     let (red_page, top) = (stack.red_page(), stack.top());
-    {
-        let _upcalls = critical::disable();
-        sys_thread::reclaim_running_stack(stack);
-    }
+    // Upcalls stay disabled until the new scheduler has its thread, as in `init_forked`: the
+    // pending hook (set by the process's first dispatcher, so already here) would otherwise
+    // find soft interrupts pending with the stack running and no thread current, and yield off
+    // a thread (a server's added dispatcher panicked so at boot, about once a guest tier).
+    let _upcalls = critical::disable();
+    sys_thread::reclaim_running_stack(stack);
     upcall_stack::ensure().map_err(InitError::UpcallStack)?;
     init_threads_as(name, red_page, top)
 }
