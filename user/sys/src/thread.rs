@@ -796,26 +796,6 @@ unsafe fn write_and_enter<T: Copy>(at: u64, entry: fn(&T) -> !, value: &T) -> ! 
     unsafe { k42_sys_enter_fresh(at, fresh_trampoline::<T>, at) }
 }
 
-/// Gives up the running stack while code still runs on it: the dispatcher counts as on its
-/// upcall stack, and the stack may be pooled for another thread. The caller must run nothing
-/// on the stack but its way off it, with upcalls disabled throughout (so no upcall runs code
-/// anywhere), as [`start_on_upcall_stack`] does.
-///
-/// # Panics
-///
-/// If upcalls are enabled or the dispatcher is not on a thread's stack.
-#[inline]
-pub fn release_running_stack() -> Stack {
-    assert!(
-        Page::current().disabled(),
-        "thread::release_running_stack with upcalls enabled"
-    );
-    match slots().running.take() {
-        Some(stack) => stack,
-        None => panic!("thread::release_running_stack off a thread stack"),
-    }
-}
-
 /// Makes `stack`, which the code calling this runs on, the running one (a dispatcher's first
 /// code on a stack it was given, `k42_rt::dispatchers`).
 ///
